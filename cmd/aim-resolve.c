@@ -1,0 +1,310 @@
+/* aim-resolve: requests in, routed records out; no tool is run. */
+#include <err.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aim.h"
+
+#define TIMEOUT_MAX_MS	(24LL * 3600 * 1000)
+
+static const char *progname = "aim-resolve";
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [--check] [-c config] [-r registry] [file ...]\n",
+	    progname);
+	exit(status);
+}
+
+struct resolve {
+	struct aim_options opt;
+	struct aim_config cfg;
+	struct aim_registry reg;
+	struct aim_router router;
+	char	*unavailable;	/* why routing is off, or NULL */
+	size_t	 payload_limit;
+	int	 status;
+};
+
+/* Report an error record on stderr, write it, and remember the failure. */
+static void
+emit_error(struct resolve *rs, json_t *rec, const char *source)
+{
+	json_t *e = json_object_get(rec, "error");
+
+	/* The registry warning was given once at start; don't repeat it. */
+	if (strcmp(json_string_value(json_object_get(e, "code")),
+	    "registry_unavailable") != 0)
+		warnx("%s:%lld: %s", source,
+		    (long long)json_integer_value(json_object_get(e, "line")),
+		    json_string_value(json_object_get(e, "message")));
+	if (aim_emit(stdout, rec) == -1)
+		aim_exit_raise(&rs->status, AIM_EXIT_IO);
+	aim_exit_raise(&rs->status, AIM_EXIT_FAILED);
+}
+
+/* Check a request's fields; NULL when fine, else the message. */
+static const char *
+invalid(json_t *req, char *buf, size_t n, size_t limit)
+{
+	json_t *v;
+	size_t size;
+
+	v = json_object_get(req, "capability");
+	if (v == NULL)
+		return "missing \"capability\"";
+	if (!json_is_string(v))
+		return "\"capability\" must be a string";
+	if (json_string_length(v) == 0)
+		return "\"capability\" must not be empty";
+	v = json_object_get(req, "payload");
+	if (v == NULL)
+		return "missing \"payload\"";
+	if (!json_is_object(v))
+		return "\"payload\" must be an object";
+	if ((v = json_object_get(req, "id")) != NULL && !json_is_string(v))
+		return "\"id\" must be a string";
+	if ((v = json_object_get(req, "tool_id")) != NULL && !json_is_string(v))
+		return "\"tool_id\" must be a string";
+	if ((v = json_object_get(req, "actor")) != NULL && !json_is_string(v))
+		return "\"actor\" must be a string";
+	if ((v = json_object_get(req, "timeout_ms")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) > TIMEOUT_MAX_MS))
+		return "\"timeout_ms\" must be a positive integer "
+		    "(at most 86400000)";
+	size = json_dumpb(json_object_get(req, "payload"), NULL, 0,
+	    JSON_COMPACT);
+	if (size > limit) {
+		snprintf(buf, n, "payload is %zu bytes, limit %zu", size, limit);
+		return buf;
+	}
+	return NULL;
+}
+
+static void
+resolve_line(struct resolve *rs, const struct aim_line *line,
+    const char *source)
+{
+	json_error_t e;
+	json_t *req, *rec;
+	const char *why, *code;
+	char buf[256], id[37], *msg;
+
+	if (line->too_long) {
+		snprintf(buf, sizeof(buf), "request is longer than %zu bytes; "
+		    "payload limit is %zu bytes", line->len > 0 ?
+		    (size_t)(rs->payload_limit * 4 + 65536) : 0,
+		    rs->payload_limit);
+		emit_error(rs, aim_bad_line_record(line, "resolve",
+		    "payload_too_large", buf), source);
+		return;
+	}
+	if ((req = aim_parse_line(line, &e)) == NULL) {
+		if (strcmp(e.text, "a request must be a JSON object") == 0)
+			snprintf(buf, sizeof(buf), "%s", e.text);
+		else
+			snprintf(buf, sizeof(buf), "invalid JSON at column %d: "
+			    "%s", e.column, e.text);
+		rec = aim_bad_line_record(line, "resolve", strcmp(e.text,
+		    "a request must be a JSON object") == 0 ?
+		    "invalid_request" : "invalid_json", buf);
+		emit_error(rs, rec, source);
+		return;
+	}
+	if ((why = invalid(req, buf, sizeof(buf), rs->payload_limit)) != NULL) {
+		emit_error(rs, aim_error_record(req, "resolve",
+		    strncmp(why, "payload is", 10) == 0 ? "payload_too_large" :
+		    "invalid_request", line->lineno, "%s", why), source);
+		json_decref(req);
+		return;
+	}
+	if (json_object_get(req, "id") == NULL) {
+		/* Put the new id first, where a reader looks for it. */
+		rec = json_object();
+		aim_uuid7(id);
+		json_object_set_new(rec, "id", json_string(id));
+		json_object_update(rec, req);
+		json_decref(req);
+		req = rec;
+	}
+	if (json_object_get(req, "actor") == NULL)
+		json_object_set_new(req, "actor", json_string(rs->cfg.actor));
+	if (rs->unavailable != NULL) {
+		emit_error(rs, aim_error_record(req, "resolve",
+		    "registry_unavailable", line->lineno, "%s",
+		    rs->unavailable), source);
+		json_decref(req);
+		return;
+	}
+	if (aim_route(&rs->router, req, &code, &msg) == -1) {
+		emit_error(rs, aim_error_record(req, "resolve", code,
+		    line->lineno, "%s", msg), source);
+		free(msg);
+		json_decref(req);
+		return;
+	}
+	if (aim_emit(stdout, req) == -1)
+		aim_exit_raise(&rs->status, AIM_EXIT_IO);
+	json_decref(req);
+}
+
+static void
+resolve_file(struct resolve *rs, const char *path)
+{
+	struct aim_lines r;
+	struct aim_line line;
+	const char *source = aim_input_name(path);
+	size_t i;
+	int fd, rc;
+
+	if ((fd = aim_open_input(path)) == -1) {
+		warn("can't open %s", path);
+		aim_exit_raise(&rs->status, AIM_EXIT_IO);
+		return;
+	}
+	aim_lines_init(&r, fd, rs->payload_limit * 4 + 65536);
+	while ((rc = aim_lines_next(&r, &line)) == 1) {
+		for (i = 0; i < line.len && strchr(" \t\r", line.text[i]); i++)
+			;
+		if (i == line.len && !line.too_long)
+			continue;	/* blank lines carry no request */
+		resolve_line(rs, &line, source);
+		if (ferror(stdout))
+			break;
+	}
+	if (rc == -1) {
+		warnx("%s: read error: %s", source, strerror(r.err));
+		aim_exit_raise(&rs->status, AIM_EXIT_IO);
+	}
+	aim_lines_free(&r);
+	if (fd != STDIN_FILENO)
+		close(fd);
+}
+
+/* Join problems into one line for the registry_unavailable records. */
+static char *
+problems_line(const struct aim_problems *p)
+{
+	const struct aim_problem *pr = &p->v[0];
+	size_t n = strlen(pr->file) + strlen(pr->message) + 80;
+	char *s = aim_xmalloc(n);
+
+	if (pr->line > 0)
+		snprintf(s, n, "registry unavailable: %s:%d:%d: %s", pr->file,
+		    pr->line, pr->column, pr->message);
+	else
+		snprintf(s, n, "registry unavailable: %s: %s", pr->file,
+		    pr->message);
+	return s;
+}
+
+static int
+check(struct resolve *rs, const char *dir, char *why)
+{
+	struct aim_problems probs = { NULL, 0, 0 };
+	int bad;
+
+	if (dir == NULL) {
+		warnx("%s", why);
+		return AIM_EXIT_FAILED;
+	}
+	aim_config_load(&rs->cfg, &rs->opt, dir, &probs);
+	if (aim_registry_load(&rs->reg, dir, &probs) == 0)
+		aim_registry_check(&rs->reg, &probs);
+	aim_problems_print(&probs);
+	bad = probs.n > 0;
+	aim_problems_free(&probs);
+	return bad ? AIM_EXIT_FAILED : AIM_EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'C' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct aim_problems probs = { NULL, 0, 0 };
+	struct resolve rs;
+	char *dir, *why = NULL;
+	int ch, checkmode = 0, i;
+	json_t *sec;
+
+	memset(&rs, 0, sizeof(rs));
+	while ((ch = getopt_long(argc, argv, "c:hr:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			checkmode = 1;
+			break;
+		case 'c':
+			rs.opt.config = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'r':
+			rs.opt.registry = optarg;
+			break;
+		case 'V':
+			printf("%s %s\n", progname, AIM_VERSION);
+			return 0;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	dir = aim_registry_find(&rs.opt, &why);
+	if (checkmode) {
+		if (argc > 0)
+			usage(AIM_EXIT_USAGE);
+		return check(&rs, dir, why);
+	}
+
+	if (aim_config_load(&rs.cfg, &rs.opt, dir, &probs) == -1)
+		rs.unavailable = problems_line(&probs);
+	if (dir == NULL) {
+		warnx("%s", why);
+		free(rs.unavailable);
+		rs.unavailable = why;
+		why = NULL;
+	} else if (rs.unavailable == NULL &&
+	    aim_registry_load(&rs.reg, dir, &probs) == -1)
+		rs.unavailable = problems_line(&probs);
+	if (probs.n > 0)
+		aim_problems_print(&probs);
+	if (rs.unavailable != NULL)
+		aim_exit_raise(&rs.status, AIM_EXIT_CONFIG);
+	aim_problems_free(&probs);
+
+	rs.payload_limit = rs.cfg.max_payload_bytes;
+	sec = json_object_get(rs.reg.security, "max_payload_size_bytes");
+	if (json_is_integer(sec) &&
+	    (size_t)json_integer_value(sec) < rs.payload_limit)
+		rs.payload_limit = json_integer_value(sec);
+	aim_router_init(&rs.router, &rs.reg, &rs.cfg);
+
+	if (argc == 0)
+		resolve_file(&rs, "-");
+	for (i = 0; i < argc; i++)
+		resolve_file(&rs, argv[i]);
+
+	if (aim_close_stdout() == -1)
+		aim_exit_raise(&rs.status, AIM_EXIT_IO);
+	aim_router_free(&rs.router);
+	aim_registry_free(&rs.reg);
+	aim_config_free(&rs.cfg);
+	free(rs.unavailable);
+	free(dir);
+	free(why);
+	return rs.status;
+}

@@ -1,0 +1,476 @@
+/* aim.h: the library under the aim filters (libaim.a). */
+#ifndef AIM_H
+#define AIM_H
+
+#include <sys/types.h>
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+/*
+ * Ownership rule for json_t values, as in jansson: a function whose comment
+ * says "steals" takes over the caller's reference; "borrowed" results live as
+ * long as their container; everything else returns a new reference that the
+ * caller must json_decref().
+ */
+
+#define AIM_VERSION	"0.1.0"
+#define AIM_CONTRACT	"AIM_INTEGRATION_V1"
+#define AIM_REGISTRY_DIRNAME	".AIM_ai-tools-registry"
+
+/* Exit statuses of every aim binary; aim(7) documents them. */
+enum aim_exit {
+	AIM_EXIT_OK = 0,	/* every record succeeded */
+	AIM_EXIT_FAILED = 1,	/* an error record or failed result was written */
+	AIM_EXIT_USAGE = 2,	/* bad command line */
+	AIM_EXIT_CONFIG = 3,	/* registry, rules or config unusable */
+	AIM_EXIT_IO = 4,	/* input, output or audit I/O failed */
+	AIM_EXIT_SIGNAL = 128	/* + signal number: interrupted */
+};
+
+/* ---- util.c ---- */
+
+/* Fold a new exit status into *status: the higher of the two wins. */
+void	 aim_exit_raise(int *status, int code);
+
+/* malloc/realloc/strdup that exit with "out of memory" instead of failing. */
+void	*aim_xmalloc(size_t size_bytes);
+void	*aim_xrealloc(void *p, size_t size_bytes);
+char	*aim_xstrdup(const char *s);
+
+/* Monotonic clock in milliseconds (CLOCK_MONOTONIC); for durations only. */
+int64_t	 aim_now_ms(void);
+
+/*
+ * UTC wall-clock time as the audit layout wants it (seed 002 §5):
+ * iso  = "2026-11-21T18:45:32.123456Z" (28 bytes + NUL),
+ * file = "2026-11-21T18-45-32-123456"   (26 bytes + NUL), a file-name stamp,
+ * day  = "2026-11-21" (10 bytes + NUL).  Any pointer may be NULL.
+ */
+void	 aim_utc_stamp(char iso[32], char file[32], char day[16]);
+
+/*
+ * A new UUIDv7 (RFC 9562 §5.7) as 36 lowercase hex-and-dash characters:
+ * time-ordered, and strictly increasing within one process (the 12-bit
+ * rand_a field counts within a millisecond, RFC 9562 §6.2 method 1).
+ */
+void	 aim_uuid7(char out[37]);
+
+/*
+ * Expand %VAR%, ${VAR}, $VAR and a leading ~ from the environment
+ * (DESIGN.md "contract"): %USERPROFILE% falls back to $HOME, and
+ * AIM_REGISTRY_PATH falls back to registry_dir when that is not NULL.
+ * Undefined variables stay as written.  Returns a malloc'd string.
+ */
+char	*aim_expand(const char *s, const char *registry_dir);
+
+/*
+ * Resolve a command the way execvp would, without running it: a name with a
+ * '/' is checked as a path, other names are searched in path_list (a PATH
+ * value; NULL means the process's PATH).  Returns a malloc'd absolute path
+ * of an executable regular file, or NULL with errno ENOENT (not found) or
+ * EACCES (found, not executable).
+ */
+char	*aim_which(const char *cmd, const char *path_list);
+
+/* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
+char	*aim_abspath(const char *p, const char *base);
+
+/*
+ * Copy at most max_bytes of buf into a JSON string, replacing invalid UTF-8
+ * and a code point cut at the end with U+FFFD, so jansson accepts it.
+ * from_end takes the last bytes (a tail) instead of the first.  New ref.
+ */
+json_t	*aim_json_text(const char *buf, size_t len, size_t max_bytes, int from_end);
+
+/* "<stdin>" for "-", else the name itself: how messages name an input. */
+const char *aim_input_name(const char *path);
+
+/* ---- ndjson.c: JSON Lines in and out ---- */
+
+/*
+ * A line reader over a file descriptor with its own buffer, usable both
+ * blocking (aim_lines_next) and from a poll loop (aim_lines_fill when the fd
+ * is readable, then aim_lines_get until it returns 0).  Lines longer than
+ * max_line_bytes are not buffered: the reader returns their first bytes with
+ * too_long set and skips the rest, so memory stays constant.
+ */
+struct aim_lines {
+	int	 fd;
+	char	*buf;
+	size_t	 cap, start, end;
+	size_t	 max_line_bytes;
+	int	 eof, err, skipping;
+	long	 lineno;	/* number of the line last returned, from 1 */
+};
+
+struct aim_line {
+	const char *text;	/* borrowed, valid until the next call; no '\n' */
+	size_t	 len;
+	long	 lineno;
+	int	 too_long;	/* text holds only the first bytes */
+};
+
+void	 aim_lines_init(struct aim_lines *r, int fd, size_t max_line_bytes);
+void	 aim_lines_free(struct aim_lines *r);
+/* One read(2).  Returns bytes read, 0 at end of file, -1 with errno. */
+ssize_t	 aim_lines_fill(struct aim_lines *r);
+/* Next complete line from the buffer: 1 and *line set, or 0 if none yet. */
+int	 aim_lines_get(struct aim_lines *r, struct aim_line *line);
+/* Blocking: 1 with a line, 0 at end of input, -1 on read error (errno). */
+int	 aim_lines_next(struct aim_lines *r, struct aim_line *line);
+
+/*
+ * Parse one input line as a JSON object, rejecting duplicate keys (jansson
+ * JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK off).  Returns a new
+ * reference, or NULL with err filled in (err->text, err->column).
+ */
+json_t	*aim_parse_line(const struct aim_line *line, json_error_t *err);
+
+/*
+ * Write rec as one compact line to out and flush it.  Returns 0, or -1 when
+ * the write failed (the stream's error flag stays set for the final check).
+ */
+int	 aim_emit(FILE *out, const json_t *rec);
+
+/*
+ * Add an error object {"stage","code","message","line"} to rec (borrowed;
+ * created as {} when NULL, in which case the new object is returned, else
+ * rec itself) and, when it has none, an "id".  Seed: DESIGN.md "Records".
+ */
+json_t	*aim_error_record(json_t *rec, const char *stage, const char *code,
+	    long lineno, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+
+/* The error record for a line that is not a JSON object: {"id","input","error"}. */
+json_t	*aim_bad_line_record(const struct aim_line *line, const char *stage,
+	    const char *code, const char *message);
+
+/*
+ * Open an input operand ("-" is stdin) as a descriptor.  Returns the fd, or
+ * -1 with errno set.
+ */
+int	 aim_open_input(const char *path);
+
+/* Check stdout at exit (jq style): 0, or -1 after "writing output failed". */
+int	 aim_close_stdout(void);
+
+/* ---- jsonpos.c ---- */
+
+/*
+ * Find where a value sits in the JSON text it was parsed from.  path is a
+ * NULL-terminated list of object keys and array indexes (as decimal
+ * strings).  With key_pos set, the position of the member's key is given
+ * (for "duplicate"/"unknown" messages), else of its value.  The text must be
+ * valid JSON (jansson parsed it).  Sets *line and *column (both from 1) and
+ * returns 0, or -1 when the path is not there.
+ */
+int	 aim_json_locate(const char *text, size_t len, const char *const *path,
+	    int key_pos, int *line, int *column);
+
+/* ---- registry.c: registry, coordination rules and config ---- */
+
+/* One problem found in a registry, rules or config file. */
+struct aim_problem {
+	char	*file;
+	int	 line, column;	/* 0 when unknown */
+	char	*message;
+};
+
+struct aim_problems {
+	struct aim_problem *v;
+	size_t	 n, cap;
+};
+
+void	 aim_problems_add(struct aim_problems *p, const char *file, int line,
+	    int column, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* Print each as "prog: file:line:column: message" on stderr. */
+void	 aim_problems_print(const struct aim_problems *p);
+void	 aim_problems_free(struct aim_problems *p);
+
+/* aim_config.json with its defaults (issue 2; DESIGN.md "Files"). */
+struct aim_config {
+	char	*path;			/* the file read, or NULL: defaults */
+	int64_t	 timeout_ms;		/* 30000 */
+	int64_t	 max_payload_bytes;	/* 1048576 (seed 002 §10) */
+	int64_t	 max_output_bytes;	/* 1048576 */
+	int64_t	 stderr_tail_bytes;	/* 4096 */
+	int64_t	 kill_grace_ms;		/* 1000 */
+	int64_t	 audit_log_retention_days; /* 30 */
+	char	*actor;			/* "pipeline" */
+	char	*audit_dir;		/* NULL: <registry>/AIM_audit */
+};
+
+/* A loaded registry: the two files as jansson trees plus where they came from. */
+struct aim_registry {
+	char	*dir;		/* absolute registry directory */
+	char	*registry_file, *rules_file;
+	json_t	*tools;		/* borrowed from registry: "tools" object */
+	json_t	*rules;		/* borrowed from rules_json: "capabilities" */
+	json_t	*registry_json, *rules_json;
+	json_t	*security;	/* borrowed, may be NULL */
+	char	*registry_text, *rules_text;	/* for aim_json_locate */
+	size_t	 registry_len, rules_len;
+};
+
+/* Command-line choices every binary shares. */
+struct aim_options {
+	const char *registry;	/* -r DIR, or NULL */
+	const char *config;	/* -c FILE, or NULL */
+};
+
+/*
+ * Find the registry directory (DESIGN.md "contract": -r DIR >
+ * $AIM_REGISTRY_PATH > nearest .AIM_ai-tools-registry walking up from the
+ * working directory > $HOME/.AIM_ai-tools-registry).  Returns a malloc'd
+ * absolute path, or NULL with a malloc'd "registry not found (looked in
+ * ...)" in *why naming every place tried.
+ */
+char	*aim_registry_find(const struct aim_options *opt, char **why);
+
+/*
+ * Load aim_config.json (-c FILE > $AIM_CONFIG > <registry_dir>/aim_config.json
+ * > $XDG_CONFIG_HOME/aim/aim_config.json; registry_dir may be NULL).  A
+ * missing implicit file means defaults.  Returns 0, or -1 with every problem
+ * (unreadable, parse error with line and column, wrong type) added to
+ * probs; *cfg then holds defaults for what could not be read.
+ */
+int	 aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
+	    const char *registry_dir, struct aim_problems *probs);
+void	 aim_config_free(struct aim_config *cfg);
+
+/*
+ * Load AIM_registry.json and the coordination rules from dir (seed 002 §2).
+ * Structural problems (unreadable, parse error, duplicate key, wrong type)
+ * are added to probs with file, line and column; returns 0 when the
+ * registry is usable for routing, -1 otherwise.
+ */
+int	 aim_registry_load(struct aim_registry *reg, const char *dir,
+	    struct aim_problems *probs);
+void	 aim_registry_free(struct aim_registry *reg);
+
+/*
+ * The deeper checks of aim-resolve --check, on a loaded registry: rules
+ * naming tools the registry lacks, tools routed for a capability they do
+ * not declare, adapters missing or not executable, tools without
+ * detectCommands.  Adds to probs; returns how many it added.
+ */
+size_t	 aim_registry_check(const struct aim_registry *reg,
+	    struct aim_problems *probs);
+
+/* Borrowed: the registry entry of a tool, or NULL. */
+json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);
+
+/* ---- route.c: candidate lists (seed 002 §4) ---- */
+
+struct aim_router {
+	const struct aim_registry *reg;
+	const struct aim_config *cfg;
+	json_t	*lb_counters;	/* capability -> requests seen (load balancing) */
+	json_t	*detect_cache;	/* command -> {path|reason, checked_ms} */
+};
+
+void	 aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
+	    const struct aim_config *cfg);
+void	 aim_router_free(struct aim_router *rt);
+
+/*
+ * Route one request (borrowed; validated: "capability" string, "payload"
+ * object).  On success adds "route" {capability, strategy, registry,
+ * candidates[]} to req and returns 0.  On a request that cannot be routed
+ * returns -1 with *code ("unknown_capability", "unknown_tool") and a
+ * malloc'd *message; req is untouched.  Candidate statuses: ready,
+ * not_installed, no_adapter, unknown_tool; ready ones carry argv,
+ * timeout_ms (request > rules > config) and pass_env.
+ */
+int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
+	    char **message);
+
+/*
+ * The command line that runs a tool's adapter (seed 002 §3; DESIGN.md
+ * "contract"): adapterScript expanded and made absolute against the
+ * registry directory; a .ps1 runs as [pwsh, -NoProfile, -NonInteractive,
+ * -File, script] with pwsh found on PATH.  Returns a new JSON array of
+ * strings, or NULL with a malloc'd *why ("no adapterScript", "adapter
+ * /x.sh: No such file or directory", "adapter /x.sh: not executable",
+ * "pwsh not found on PATH for adapter /x.ps1").
+ */
+json_t	*aim_adapter_argv(const struct aim_registry *reg, json_t *tool,
+	    char **why);
+
+/* ---- proc.c: child processes ---- */
+
+/*
+ * Limits of one child run.  Units: milliseconds and bytes.
+ */
+struct aim_proc_limits {
+	int64_t	 timeout_ms;		/* SIGTERM to the group after this */
+	int64_t	 kill_grace_ms;		/* SIGKILL this long after SIGTERM */
+	size_t	 max_stdout_bytes;	/* more: the group is killed */
+	size_t	 stderr_tail_bytes;	/* the last bytes of stderr kept */
+};
+
+enum aim_proc_state {
+	AIM_PROC_RUNNING,	/* spawned, not finished */
+	AIM_PROC_DONE		/* reaped, pipes closed, fields final */
+};
+
+/*
+ * One child process.  Fields after "results" are final once state is
+ * AIM_PROC_DONE.  The child runs in its own process group with stdin,
+ * stdout and stderr on pipes, every other descriptor closed, SIGPIPE and
+ * the other signals at their defaults, and no shell in between.
+ */
+struct aim_proc {
+	enum aim_proc_state state;
+	pid_t	 pid;
+	int	 in_fd, out_fd, err_fd;	/* -1 once closed */
+	const char *input;		/* borrowed until done */
+	size_t	 input_len, input_off;
+	struct aim_proc_limits lim;
+	int64_t	 start_ms, deadline_ms, term_ms, reaped_ms;
+	int	 exited_leader;
+	void	*user;			/* the caller's, untouched */
+
+	/* results */
+	char	*out;			/* stdout, NUL-terminated */
+	size_t	 out_len;
+	char	*err;			/* stderr tail, a ring while running */
+	size_t	 err_len, err_total;
+	int	 status;		/* waitpid status */
+	int	 spawn_errno;		/* exec failed: errno, else 0 */
+	int	 timed_out;		/* the deadline passed */
+	int	 out_overflow;		/* stdout passed max_stdout_bytes */
+	int	 leftover;		/* processes kept the pipes open */
+	int	 kill_signal;		/* last signal aim sent the group, or 0 */
+	int64_t	 duration_ms;
+};
+
+/*
+ * Install what the runner needs once per process: SIGPIPE ignored (a dead
+ * adapter's stdin gives EPIPE, not death) and a SIGCHLD handler feeding a
+ * self-pipe so poll wakes when a child exits.  Returns 0 or -1 (errno).
+ */
+int	 aim_proc_setup(void);
+
+/*
+ * Start argv (argv[0] absolute, or searched in envp's PATH) with envp and
+ * the bytes of input on its stdin.  Returns 0 with the child running, or
+ * -1 when it could not start: then p->state is AIM_PROC_DONE and
+ * p->spawn_errno says why (ENOENT, EACCES, ENOEXEC, ...).
+ */
+int	 aim_proc_spawn(struct aim_proc *p, char *const argv[],
+	    char *const envp[], const char *input, size_t input_len,
+	    const struct aim_proc_limits *lim);
+
+/*
+ * One turn of the event loop over procs[0..n) plus the caller's extra
+ * descriptors (their revents are filled in): poll until something happens
+ * or max_wait_ms passes (-1: no limit), move every child on (write stdin,
+ * read stdout and stderr, enforce deadlines: SIGTERM to the group, SIGKILL
+ * after the grace, reap).  Children that finish turn AIM_PROC_DONE.
+ * Returns the number that finished this turn, or -1 with errno (poll).
+ */
+int	 aim_proc_wait(struct aim_proc **procs, size_t n, struct pollfd *extra,
+	    size_t nextra, int max_wait_ms);
+
+/* Kill a running child's group now (SIGTERM, then SIGKILL after the grace). */
+void	 aim_proc_cancel(struct aim_proc *p);
+
+/* Run one child to completion (aim_proc_spawn + aim_proc_wait). */
+int	 aim_proc_run(struct aim_proc *p, char *const argv[], char *const envp[],
+	    const char *input, size_t input_len,
+	    const struct aim_proc_limits *lim);
+
+/* Free a done child's buffers. */
+void	 aim_proc_free(struct aim_proc *p);
+
+/* "SIGSEGV" for 11, or "SIG<n>". */
+const char *aim_signame(int sig);
+
+/* ---- adapter.c: the V1 adapter protocol (seed 002 §3, §7) ---- */
+
+/*
+ * The environment an adapter gets: an allowlist of this process's
+ * variables (PATH HOME USER LOGNAME LANG LC_* TZ TMPDIR TERM and the proxy
+ * variables), the names in pass_env (a JSON array, borrowed, may be NULL),
+ * then AIM_CONTRACT, AIM_TOOL_ID, AIM_CAPABILITY, AIM_REQUEST_ID,
+ * AIM_TIMEOUT_MS, AIM_REGISTRY_PATH.  Returns a malloc'd NULL-terminated
+ * vector for aim_strv_free().
+ */
+char	**aim_adapter_env(json_t *pass_env, const char *tool_id,
+	    const char *capability, const char *request_id, int64_t timeout_ms,
+	    const char *registry_dir);
+void	 aim_strv_free(char **v);
+
+/*
+ * The adapter's stdin: {"contract","id","capability","payload","timeout_ms"}
+ * from a routed record (borrowed).  Returns a malloc'd compact JSON text.
+ */
+char	*aim_adapter_input(json_t *rec, int64_t timeout_ms, size_t *len);
+
+/*
+ * Judge a finished run (seed 002 §7): the attempt object {tool_id, outcome,
+ * exit_code|signal, duration_ms, message, stderr, stdout, *_truncated} and,
+ * for outcome success or failure, *output set to the adapter's JSON object
+ * (new reference, else NULL).  Outcomes: success, failure, exit, signal,
+ * timeout, bad_output, spawn_error.  Returns the attempt (new reference).
+ */
+json_t	*aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
+	    const char *argv0, json_t **output);
+
+/* The skipped attempt for a candidate that is not ready. */
+json_t	*aim_adapter_skipped(json_t *candidate);
+
+/*
+ * The short reason an attempt failed, for the aggregated message
+ * ("not installed", "timed out after 30 s", "exited with code 2: ...").
+ * Returns a malloc'd string.
+ */
+char	*aim_attempt_summary(json_t *attempt);
+
+/*
+ * The result when every candidate failed: {"success":false,"message":
+ * "All tools failed for capability 'X': a: why; b: why","content":null}
+ * (seed 002 §4; original-aim.md "Behaviours").  New reference.
+ */
+json_t	*aim_all_failed(const char *capability, json_t *attempts);
+
+/* ---- audit.c: audit entries (seed 002 §5) ---- */
+
+/*
+ * The audit entry of a record (borrowed): timestamp (iso), actor, tool_id
+ * ("none" when the record has none), capability, payload, result, id,
+ * attempts, contract, plus error for error records; redacted.  New ref.
+ */
+json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
+	    const char *default_actor);
+
+/*
+ * Replace secrets in v in place (issue 2): values under keys that name a
+ * secret (api_key, token, password, secret, authorization, *_key, ...) and
+ * substrings that look like provider keys (sk-..., sk-ant-..., AKIA...,
+ * ghp_..., AIza..., "Bearer ...") become "[REDACTED]".  Returns how many
+ * values it changed.
+ */
+size_t	 aim_redact(json_t *v);
+
+/*
+ * Write entry durably as <dir>/<day>/<file_stamp>_<tool>_<capability>.json:
+ * mode 0600 in 0700 directories, through a temporary file that is fsynced,
+ * linked to a name that does not exist yet (a collision takes -2, -3, ...),
+ * and the directory fsynced.  Returns a malloc'd path, or NULL with errno
+ * and a malloc'd *why ("can't create /x: Permission denied").
+ */
+char	*aim_audit_write(const char *dir, const json_t *entry,
+	    const char *file_stamp, const char *day, char **why);
+
+/* Create dir and its parents, mode 0700 for what it creates.  0 or -1. */
+int	 aim_mkdirs(const char *dir);
+
+#endif /* AIM_H */

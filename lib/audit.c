@@ -1,0 +1,408 @@
+/*
+ * audit.c: audit entries in the seed's layout (seed 002 §5), redacted, and
+ * written durably: temporary file, fsync, link to a fresh name, fsync the
+ * directory (DESIGN.md "Files outside the registry").
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aim.h"
+
+#define REDACTED	"[REDACTED]"
+#define NAME_PART_MAX	64
+#define MAX_COLLISIONS	1000
+
+/* ---- entries ---- */
+
+json_t *
+aim_audit_entry(json_t *rec, const char *iso, const char *default_actor)
+{
+	json_t *e, *v, *err, *route;
+
+	e = json_object();
+	json_object_set_new(e, "timestamp", json_string(iso));
+	v = json_object_get(rec, "actor");
+	json_object_set_new(e, "actor", json_is_string(v) ? json_copy(v) :
+	    json_string(default_actor));
+	v = json_object_get(rec, "tool_id");
+	json_object_set_new(e, "tool_id", json_is_string(v) ? json_copy(v) :
+	    json_string("none"));
+	v = json_object_get(rec, "capability");
+	route = json_object_get(rec, "route");
+	if (!json_is_string(v))
+		v = json_object_get(route, "capability");
+	json_object_set_new(e, "capability", json_is_string(v) ?
+	    json_copy(v) : json_null());
+	v = json_object_get(rec, "payload");
+	json_object_set_new(e, "payload", v ? json_deep_copy(v) : json_null());
+	err = json_object_get(rec, "error");
+	if ((v = json_object_get(rec, "result")) != NULL)
+		json_object_set_new(e, "result", json_deep_copy(v));
+	else if (err != NULL)
+		json_object_set_new(e, "result", json_pack("{s:b, s:O?, s:n}",
+		    "success", 0, "message", json_object_get(err, "message"),
+		    "content"));
+	else
+		json_object_set_new(e, "result", json_null());
+	json_object_set(e, "id", (v = json_object_get(rec, "id")) ? v :
+	    json_null());
+	v = json_object_get(rec, "attempts");
+	json_object_set_new(e, "attempts", v ? json_deep_copy(v) :
+	    json_array());
+	json_object_set_new(e, "contract", json_string(AIM_CONTRACT));
+	if (err != NULL)
+		json_object_set_new(e, "error", json_deep_copy(err));
+	aim_redact(e);
+	return e;
+}
+
+/* ---- redaction ---- */
+
+static const char *const secret_words[] = {
+	"token", "password", "passwd", "secret", "secrets", "authorization",
+	"apikey", "credential", "credentials", "cookie", "auth", NULL
+};
+
+/*
+ * Does a key name a secret?  The key is split into lowercase words at
+ * punctuation and camelCase humps: "access_token", "apiKey", "X-Api-Key",
+ * "GITHUB_TOKEN", "private_key" do; "max_tokens", "key", "keys" do not.
+ */
+static int
+secret_key(const char *key)
+{
+	char word[64];
+	size_t w = 0, nwords = 0;
+	const char *const *s;
+	int last_key = 0;
+	const char *p;
+
+	for (p = key; ; p++) {
+		int c = (unsigned char)*p;
+		int hump = w > 0 && isupper(c) && p > key &&
+		    islower((unsigned char)p[-1]);
+
+		if (c == '\0' || !isalnum(c) || hump) {
+			if (w > 0) {
+				word[w] = '\0';
+				nwords++;
+				for (s = secret_words; *s != NULL; s++)
+					if (strcmp(word, *s) == 0)
+						return 1;
+				last_key = strcmp(word, "key") == 0;
+				w = 0;
+			}
+			if (c == '\0')
+				break;
+			if (!hump)
+				continue;
+		}
+		if (w + 1 < sizeof(word))
+			word[w++] = tolower(c);
+	}
+	return last_key && nwords > 1;
+}
+
+struct pattern {
+	const char *prefix;	/* matched case-sensitively */
+	const char *chars;	/* what may follow */
+	size_t	 min;		/* at least this many of them */
+	int	 keep_prefix;	/* "Bearer [REDACTED]" */
+};
+
+#define ALNUM	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+static const struct pattern patterns[] = {
+	{ "sk-", ALNUM "_-", 16, 0 },			/* OpenAI, Anthropic sk-ant- */
+	{ "AKIA", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 16, 0 },	/* AWS */
+	{ "ghp_", ALNUM, 20, 0 },			/* GitHub */
+	{ "gho_", ALNUM, 20, 0 },
+	{ "ghu_", ALNUM, 20, 0 },
+	{ "ghs_", ALNUM, 20, 0 },
+	{ "ghr_", ALNUM, 20, 0 },
+	{ "github_pat_", ALNUM "_", 20, 0 },
+	{ "AIza", ALNUM "_-", 30, 0 },			/* Google */
+	{ "xoxb-", ALNUM "-", 10, 0 },			/* Slack */
+	{ "xoxp-", ALNUM "-", 10, 0 },
+	{ "Bearer ", ALNUM "-._~+/=", 8, 1 },
+	{ "bearer ", ALNUM "-._~+/=", 8, 1 },
+	{ NULL, NULL, 0, 0 }
+};
+
+/* Length of a secret starting at s (after a word boundary), or 0. */
+static size_t
+match_secret(const char *s, size_t left, const struct pattern **which)
+{
+	const struct pattern *pt;
+	size_t plen, n;
+
+	for (pt = patterns; pt->prefix != NULL; pt++) {
+		plen = strlen(pt->prefix);
+		if (left < plen || memcmp(s, pt->prefix, plen) != 0)
+			continue;
+		for (n = plen; n < left && s[n] != '\0' &&
+		    strchr(pt->chars, s[n]) != NULL; n++)
+			;
+		if (n - plen >= pt->min) {
+			*which = pt;
+			return n;
+		}
+	}
+	return 0;
+}
+
+/* A redacted copy of a string value, or NULL when nothing matched. */
+static json_t *
+redact_string(const char *s, size_t len)
+{
+	const struct pattern *pt;
+	char *out = NULL;
+	size_t i, n, o = 0, last = 0;
+	json_t *j;
+
+	for (i = 0; i < len; i++) {
+		if (i > 0 && isalnum((unsigned char)s[i - 1]))
+			continue;
+		if ((n = match_secret(s + i, len - i, &pt)) == 0)
+			continue;
+		if (out == NULL)
+			out = aim_xmalloc(len + 1 + (len / 8 + 1) * sizeof(REDACTED));
+		if (pt->keep_prefix)
+			i += strlen(pt->prefix), n -= strlen(pt->prefix);
+		memcpy(out + o, s + last, i - last);
+		o += i - last;
+		memcpy(out + o, REDACTED, sizeof(REDACTED) - 1);
+		o += sizeof(REDACTED) - 1;
+		last = i + n;
+		i = last - 1;
+	}
+	if (out == NULL)
+		return NULL;
+	memcpy(out + o, s + last, len - last);
+	o += len - last;
+	j = json_stringn(out, o);
+	free(out);
+	return j;
+}
+
+size_t
+aim_redact(json_t *v)
+{
+	const char *key;
+	json_t *x, *r;
+	size_t i, n = 0;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, x) {
+			if (secret_key(key) && !json_is_null(x) &&
+			    !(json_is_string(x) && json_string_length(x) == 0)) {
+				json_object_set_new(v, key, json_string(REDACTED));
+				n++;
+			} else if (json_is_string(x)) {
+				r = redact_string(json_string_value(x),
+				    json_string_length(x));
+				if (r != NULL) {
+					json_object_set_new(v, key, r);
+					n++;
+				}
+			} else
+				n += aim_redact(x);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			if (json_is_string(x)) {
+				r = redact_string(json_string_value(x),
+				    json_string_length(x));
+				if (r != NULL) {
+					json_array_set_new(v, i, r);
+					n++;
+				}
+			} else
+				n += aim_redact(x);
+		}
+	}
+	return n;
+}
+
+/* ---- writing ---- */
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+aim_mkdirs(const char *dir)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (strlen(dir) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(path, dir);
+	if ((slash = strrchr(path, '/')) != NULL && slash != path) {
+		*slash = '\0';
+		if (aim_mkdirs(path) == -1)
+			return -1;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	/* Make the new name durable in its parent. */
+	if (slash != NULL)
+		fsync_dir(slash == path ? "/" : path);
+	return 0;
+}
+
+/* Copy a tool or capability into a file-name part: [A-Za-z0-9._-] only. */
+static void
+name_part(char *out, const char *s)
+{
+	size_t i;
+
+	if (s == NULL || *s == '\0')
+		s = "none";
+	for (i = 0; s[i] != '\0' && i < NAME_PART_MAX; i++)
+		out[i] = isalnum((unsigned char)s[i]) || s[i] == '-' ||
+		    (s[i] == '.' && i > 0) || s[i] == '_' ? s[i] : '-';
+	out[i] = '\0';
+}
+
+/* snprintf into a PATH_MAX buffer; -1 with ENAMETOOLONG when cut. */
+static int
+pathf(char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+pathf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+fail(char **why, const char *what, const char *path)
+{
+	int saved = errno;
+	size_t n = strlen(what) + strlen(path) + strlen(strerror(saved)) + 8;
+
+	*why = aim_xmalloc(n);
+	snprintf(*why, n, "%s %s: %s", what, path, strerror(saved));
+	errno = saved;
+	return NULL;
+}
+
+char *
+aim_audit_write(const char *dir, const json_t *entry, const char *stamp,
+    const char *day, char **why)
+{
+	static unsigned long counter;
+	char daydir[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX];
+	char tool[NAME_PART_MAX + 1], cap[NAME_PART_MAX + 1];
+	char *text;
+	size_t len, off;
+	ssize_t n;
+	int fd, k;
+
+	*why = NULL;
+	if (pathf(daydir, "%s/%s", dir, day) == -1 ||
+	    strlen(daydir) + 200 > PATH_MAX)
+		return fail(why, "can't use", dir);
+	if (aim_mkdirs(daydir) == -1)
+		return fail(why, "can't create", daydir);
+	name_part(tool, json_string_value(json_object_get(entry, "tool_id")));
+	name_part(cap, json_string_value(json_object_get(entry, "capability")));
+	pathf(tmp, "%s/.tmp-%ld-%lu", daydir, (long)getpid(), counter++);
+	if ((text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
+		errno = ENOMEM;
+		return fail(why, "can't encode entry for", daydir);
+	}
+	len = strlen(text);
+	text[len++] = '\n';	/* json_dumps left room: it was the NUL */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		free(text);
+		return fail(why, "can't create", tmp);
+	}
+	for (off = 0; off < len; off += n) {
+		if ((n = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			goto fail_tmp;
+		}
+	}
+	if (fchmod(fd, 0600) == -1 || fsync(fd) == -1)
+		goto fail_tmp;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail_tmp;
+	}
+	fd = -1;
+	free(text);
+	text = NULL;
+	/* link(2) never replaces: two entries in one microsecond both stay. */
+	for (k = 1; k <= MAX_COLLISIONS; k++) {
+		if (k == 1)
+			pathf(final, "%s/%s_%s_%s.json", daydir, stamp, tool,
+			    cap);
+		else
+			pathf(final, "%s/%s_%s_%s-%d.json", daydir, stamp, tool,
+			    cap, k);
+		if (link(tmp, final) == 0)
+			break;
+		if (errno != EEXIST) {
+			fail(why, "can't link", final);
+			unlink(tmp);
+			return NULL;
+		}
+	}
+	unlink(tmp);
+	if (k > MAX_COLLISIONS) {
+		errno = EEXIST;
+		return fail(why, "can't name entry in", daydir);
+	}
+	if (fsync_dir(daydir) == -1)
+		return fail(why, "can't sync", daydir);
+	return aim_xstrdup(final);
+
+fail_tmp:
+	fail(why, "can't write", tmp);
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	free(text);
+	return NULL;
+}

@@ -1,0 +1,210 @@
+/* ndjson.c: reading and writing JSON Lines, and error records. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <err.h>
+
+#include "aim.h"
+
+#define READ_CHUNK	65536
+#define INPUT_HEAD_BYTES	256
+
+void
+aim_lines_init(struct aim_lines *r, int fd, size_t max_line_bytes)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->max_line_bytes = max_line_bytes;
+	r->cap = READ_CHUNK * 2;
+	r->buf = aim_xmalloc(r->cap);
+}
+
+void
+aim_lines_free(struct aim_lines *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+}
+
+ssize_t
+aim_lines_fill(struct aim_lines *r)
+{
+	ssize_t n;
+
+	if (r->start > 0 && r->start == r->end)
+		r->start = r->end = 0;
+	if (r->cap - r->end < READ_CHUNK) {
+		/* Slide the partial line down, grow only for a long line. */
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+		if (r->cap - r->end < READ_CHUNK) {
+			r->cap = r->end + READ_CHUNK * 2;
+			r->buf = aim_xrealloc(r->buf, r->cap);
+		}
+	}
+	do
+		n = read(r->fd, r->buf + r->end, r->cap - r->end - 1);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		r->err = errno;
+		return -1;
+	}
+	if (n == 0)
+		r->eof = 1;
+	r->end += n;
+	return n;
+}
+
+int
+aim_lines_get(struct aim_lines *r, struct aim_line *line)
+{
+	char *nl;
+	size_t avail;
+
+	for (;;) {
+		avail = r->end - r->start;
+		nl = memchr(r->buf + r->start, '\n', avail);
+		if (r->skipping) {
+			/* The rest of a line already reported too long. */
+			if (nl == NULL) {
+				r->start = r->end;
+				return 0;
+			}
+			r->start = nl + 1 - r->buf;
+			r->skipping = 0;
+			continue;
+		}
+		if (nl == NULL && avail > r->max_line_bytes) {
+			line->text = r->buf + r->start;
+			line->len = INPUT_HEAD_BYTES < avail ? INPUT_HEAD_BYTES :
+			    avail;
+			line->lineno = ++r->lineno;
+			line->too_long = 1;
+			/* Keep the head readable until the next call. */
+			r->start += line->len;
+			r->skipping = 1;
+			return 1;
+		}
+		if (nl == NULL && !(r->eof && avail > 0))
+			return 0;
+		line->text = r->buf + r->start;
+		line->len = nl ? (size_t)(nl - (r->buf + r->start)) : avail;
+		line->lineno = ++r->lineno;
+		line->too_long = line->len > r->max_line_bytes;
+		if (line->too_long)
+			line->len = INPUT_HEAD_BYTES;
+		r->start = nl ? (size_t)(nl + 1 - r->buf) : r->end;
+		return 1;
+	}
+}
+
+int
+aim_lines_next(struct aim_lines *r, struct aim_line *line)
+{
+	for (;;) {
+		if (aim_lines_get(r, line))
+			return 1;
+		if (r->eof)
+			return 0;
+		if (aim_lines_fill(r) == -1)
+			return -1;
+	}
+}
+
+json_t *
+aim_parse_line(const struct aim_line *line, json_error_t *e)
+{
+	json_t *v;
+
+	v = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, e);
+	if (v != NULL && !json_is_object(v)) {
+		json_decref(v);
+		snprintf(e->text, sizeof(e->text), "a request must be a JSON object");
+		e->line = 1;
+		e->column = 1;
+		return NULL;
+	}
+	return v;
+}
+
+int
+aim_emit(FILE *out, const json_t *rec)
+{
+	if (json_dumpf(rec, out, JSON_COMPACT) == -1 ||
+	    putc('\n', out) == EOF || fflush(out) == EOF)
+		return -1;
+	return 0;
+}
+
+static json_t *
+new_id(void)
+{
+	char id[37];
+
+	aim_uuid7(id);
+	return json_string(id);
+}
+
+json_t *
+aim_error_record(json_t *rec, const char *stage, const char *code,
+    long lineno, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *e;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (rec == NULL)
+		rec = json_object();
+	if (json_object_get(rec, "id") == NULL)
+		json_object_set_new(rec, "id", new_id());
+	e = json_pack("{s:s, s:s, s:o}", "stage", stage, "code", code,
+	    "message", aim_json_text(msg, strlen(msg), sizeof(msg), 0));
+	if (lineno > 0)
+		json_object_set_new(e, "line", json_integer(lineno));
+	json_object_set_new(rec, "error", e);
+	return rec;
+}
+
+json_t *
+aim_bad_line_record(const struct aim_line *line, const char *stage,
+    const char *code, const char *message)
+{
+	json_t *rec;
+
+	rec = json_object();
+	json_object_set_new(rec, "id", new_id());
+	json_object_set_new(rec, "input",
+	    aim_json_text(line->text, line->len, INPUT_HEAD_BYTES, 0));
+	return aim_error_record(rec, stage, code, line->lineno, "%s", message);
+}
+
+int
+aim_open_input(const char *path)
+{
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return STDIN_FILENO;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd == -1 && errno == EINTR);
+	return fd;
+}
+
+int
+aim_close_stdout(void)
+{
+	if (ferror(stdout) || fclose(stdout) == EOF) {
+		warnx("writing output failed");
+		return -1;
+	}
+	return 0;
+}

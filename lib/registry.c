@@ -1,0 +1,669 @@
+/*
+ * registry.c: finding and loading the registry, the coordination rules and
+ * aim_config.json, and checking them (seed 002 §2, §6; DESIGN.md).
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aim.h"
+
+#define MAX_FILE_BYTES	(16 * 1024 * 1024)
+
+void
+aim_problems_add(struct aim_problems *p, const char *file, int line,
+    int column, const char *fmt, ...)
+{
+	struct aim_problem *pr;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 8;
+		p->v = aim_xrealloc(p->v, p->cap * sizeof(*p->v));
+	}
+	pr = &p->v[p->n++];
+	pr->file = aim_xstrdup(file);
+	pr->line = line;
+	pr->column = column;
+	pr->message = aim_xstrdup(msg);
+}
+
+void
+aim_problems_print(const struct aim_problems *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].line > 0)
+			warnx("%s:%d:%d: %s", p->v[i].file, p->v[i].line,
+			    p->v[i].column, p->v[i].message);
+		else
+			warnx("%s: %s", p->v[i].file, p->v[i].message);
+	}
+}
+
+void
+aim_problems_free(struct aim_problems *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->v[i].file);
+		free(p->v[i].message);
+	}
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- finding the registry ---- */
+
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void
+append(char **s, size_t *len, const char *piece)
+{
+	size_t n = strlen(piece);
+
+	*s = aim_xrealloc(*s, *len + n + 3);
+	if (*len > 0) {
+		memcpy(*s + *len, ", ", 2);
+		*len += 2;
+	}
+	memcpy(*s + *len, piece, n + 1);
+	*len += n;
+}
+
+char *
+aim_registry_find(const struct aim_options *opt, char **why)
+{
+	char cwd[PATH_MAX], cand[PATH_MAX + sizeof(AIM_REGISTRY_DIRNAME) + 2];
+	char *looked = NULL, *slash;
+	const char *env, *home;
+	size_t len = 0;
+
+	if (opt->registry != NULL) {
+		if (is_dir(opt->registry))
+			return aim_abspath(opt->registry, NULL);
+		append(&looked, &len, opt->registry);
+		goto notfound;
+	}
+	if ((env = getenv("AIM_REGISTRY_PATH")) != NULL && *env != '\0') {
+		if (is_dir(env))
+			return aim_abspath(env, NULL);
+		snprintf(cand, sizeof(cand), "$AIM_REGISTRY_PATH=%s", env);
+		append(&looked, &len, cand);
+		goto notfound;
+	}
+	if (getcwd(cwd, sizeof(cwd)) != NULL) {
+		for (;;) {
+			snprintf(cand, sizeof(cand), "%s/%s",
+			    strcmp(cwd, "/") == 0 ? "" : cwd,
+			    AIM_REGISTRY_DIRNAME);
+			if (is_dir(cand))
+				return aim_xstrdup(cand);
+			append(&looked, &len, cand);
+			if (strcmp(cwd, "/") == 0)
+				break;
+			slash = strrchr(cwd, '/');
+			if (slash == cwd)
+				slash[1] = '\0';
+			else
+				*slash = '\0';
+		}
+	}
+	if ((home = getenv("HOME")) != NULL && *home != '\0') {
+		snprintf(cand, sizeof(cand), "%s/%s", home, AIM_REGISTRY_DIRNAME);
+		if (is_dir(cand))
+			return aim_xstrdup(cand);
+		append(&looked, &len, cand);
+	}
+notfound:
+	if (why != NULL) {
+		size_t n = len + 64;
+
+		*why = aim_xmalloc(n);
+		snprintf(*why, n, "registry not found (looked in %s)",
+		    looked ? looked : "nowhere");
+	}
+	free(looked);
+	return NULL;
+}
+
+/* ---- reading JSON files with positions ---- */
+
+/* A JSON file being checked: its text for positions, its problems. */
+struct jfile {
+	const char *name;
+	const char *text;
+	size_t	 len;
+	struct aim_problems *probs;
+	int	 nprob;
+};
+
+static char *
+read_file(const char *path, size_t *len, int *errnum)
+{
+	struct stat st;
+	char *buf;
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		*errnum = errno;
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAX_FILE_BYTES) {
+		*errnum = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+		close(fd);
+		return NULL;
+	}
+	buf = aim_xmalloc(st.st_size + 1);
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*len = off;
+	return buf;
+}
+
+/* Parse a whole file, strictly; NULL after adding the problem. */
+static json_t *
+load_json(struct jfile *f, char **text_out)
+{
+	json_error_t e;
+	json_t *v;
+	char *text;
+	int errnum = 0;
+
+	*text_out = NULL;
+	if ((text = read_file(f->name, &f->len, &errnum)) == NULL) {
+		aim_problems_add(f->probs, f->name, 0, 0, "%s", strerror(errnum));
+		f->nprob++;
+		return NULL;
+	}
+	v = json_loadb(text, f->len, JSON_REJECT_DUPLICATES, &e);
+	if (v == NULL) {
+		aim_problems_add(f->probs, f->name, e.line, e.column, "%s",
+		    e.text);
+		f->nprob++;
+		free(text);
+		return NULL;
+	}
+	f->text = text;
+	*text_out = text;
+	return v;
+}
+
+/* Add a problem about the value at path (key position when key_pos). */
+static void
+jproblem(struct jfile *f, const char *const *path, int key_pos,
+    const char *fmt, ...)
+{
+	char msg[1024];
+	int line = 0, col = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (aim_json_locate(f->text, f->len, path, key_pos, &line, &col) == -1)
+		line = col = 0;
+	aim_problems_add(f->probs, f->name, line, col, "%s", msg);
+	f->nprob++;
+}
+
+enum want {
+	W_STRING, W_STRINGS, W_OBJECT, W_BOOL, W_POSINT, W_NATINT, W_STRNULL
+};
+
+static const char *want_name[] = {
+	"a string", "an array of strings", "an object", "true or false",
+	"a positive integer", "a non-negative integer", "a string or null"
+};
+
+/* Check v (at path, shown as "what") against w; 0 when it fits. */
+static int
+want(struct jfile *f, json_t *v, enum want w, const char *what,
+    const char *const *path)
+{
+	size_t i;
+	json_t *x;
+	int ok;
+
+	switch (w) {
+	case W_STRING: ok = json_is_string(v); break;
+	case W_STRNULL: ok = json_is_string(v) || json_is_null(v); break;
+	case W_OBJECT: ok = json_is_object(v); break;
+	case W_BOOL: ok = json_is_boolean(v); break;
+	case W_POSINT: ok = json_is_integer(v) && json_integer_value(v) > 0; break;
+	case W_NATINT: ok = json_is_integer(v) && json_integer_value(v) >= 0; break;
+	case W_STRINGS:
+		ok = json_is_array(v);
+		json_array_foreach(v, i, x)
+			if (!json_is_string(x))
+				ok = 0;
+		break;
+	default: ok = 0; break;
+	}
+	if (!ok)
+		jproblem(f, path, 0, "%s must be %s", what, want_name[w]);
+	return ok ? 0 : -1;
+}
+
+/* Check the optional member key of obj; path is the object's path. */
+static void
+want_member(struct jfile *f, json_t *obj, const char *key, enum want w,
+    const char *prefix, const char **path, size_t depth)
+{
+	char what[512];
+	json_t *v;
+
+	if ((v = json_object_get(obj, key)) == NULL)
+		return;
+	path[depth] = key;
+	path[depth + 1] = NULL;
+	snprintf(what, sizeof(what), "%s%s", prefix, key);
+	want(f, v, w, what, path);
+	path[depth] = NULL;
+}
+
+/* ---- config ---- */
+
+static void
+config_defaults(struct aim_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->timeout_ms = 30000;
+	cfg->max_payload_bytes = 1048576;
+	cfg->max_output_bytes = 1048576;
+	cfg->stderr_tail_bytes = 4096;
+	cfg->kill_grace_ms = 1000;
+	cfg->audit_log_retention_days = 30;
+	cfg->actor = aim_xstrdup("pipeline");
+}
+
+static char *
+config_path(const struct aim_options *opt, const char *registry_dir,
+    int *explicit)
+{
+	char buf[PATH_MAX];
+	const char *env, *home;
+
+	*explicit = 1;
+	if (opt->config != NULL)
+		return aim_xstrdup(opt->config);
+	if ((env = getenv("AIM_CONFIG")) != NULL && *env != '\0')
+		return aim_xstrdup(env);
+	*explicit = 0;
+	if (registry_dir != NULL) {
+		snprintf(buf, sizeof(buf), "%s/aim_config.json", registry_dir);
+		if (access(buf, F_OK) == 0)
+			return aim_xstrdup(buf);
+	}
+	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
+		snprintf(buf, sizeof(buf), "%s/aim/aim_config.json", env);
+	else if ((home = getenv("HOME")) != NULL)
+		snprintf(buf, sizeof(buf), "%s/.config/aim/aim_config.json",
+		    home);
+	else
+		return NULL;
+	if (access(buf, F_OK) == 0)
+		return aim_xstrdup(buf);
+	return NULL;
+}
+
+int
+aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
+    const char *registry_dir, struct aim_problems *probs)
+{
+	static const struct {
+		const char *key;
+		size_t	 off;
+		enum want w;
+	} ints[] = {
+		{ "timeout_ms", offsetof(struct aim_config, timeout_ms), W_POSINT },
+		{ "max_payload_bytes", offsetof(struct aim_config, max_payload_bytes), W_POSINT },
+		{ "max_output_bytes", offsetof(struct aim_config, max_output_bytes), W_POSINT },
+		{ "stderr_tail_bytes", offsetof(struct aim_config, stderr_tail_bytes), W_NATINT },
+		{ "kill_grace_ms", offsetof(struct aim_config, kill_grace_ms), W_NATINT },
+		{ "audit_log_retention_days", offsetof(struct aim_config, audit_log_retention_days), W_POSINT },
+	};
+	const char *path[3] = { NULL, NULL, NULL };
+	struct jfile f;
+	char *file, *text;
+	json_t *root, *v;
+	size_t i;
+	int explicit;
+
+	config_defaults(cfg);
+	if ((file = config_path(opt, registry_dir, &explicit)) == NULL)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.name = file;
+	f.probs = probs;
+	cfg->path = file;
+	if ((root = load_json(&f, &text)) == NULL)
+		return -1;
+	if (!json_is_object(root)) {
+		jproblem(&f, path, 0, "config must be a JSON object");
+		goto out;
+	}
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if ((v = json_object_get(root, ints[i].key)) == NULL)
+			continue;
+		path[0] = ints[i].key;
+		if (want(&f, v, ints[i].w, ints[i].key, path) == 0)
+			*(int64_t *)((char *)cfg + ints[i].off) =
+			    json_integer_value(v);
+	}
+	path[0] = "actor";
+	if ((v = json_object_get(root, "actor")) != NULL &&
+	    want(&f, v, W_STRING, "actor", path) == 0) {
+		free(cfg->actor);
+		cfg->actor = aim_xstrdup(json_string_value(v));
+	}
+	path[0] = "audit_dir";
+	if ((v = json_object_get(root, "audit_dir")) != NULL &&
+	    want(&f, v, W_STRING, "audit_dir", path) == 0) {
+		char *x = aim_expand(json_string_value(v), registry_dir);
+
+		cfg->audit_dir = aim_abspath(x, registry_dir);
+		free(x);
+	}
+out:
+	json_decref(root);
+	free(text);
+	return f.nprob ? -1 : 0;
+}
+
+void
+aim_config_free(struct aim_config *cfg)
+{
+	free(cfg->path);
+	free(cfg->actor);
+	free(cfg->audit_dir);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- registry and rules ---- */
+
+static void
+check_registry_types(struct jfile *f, json_t *root)
+{
+	static const struct {
+		const char *key;
+		enum want w;
+	} fields[] = {
+		{ "name", W_STRING },
+		{ "detectCommands", W_STRINGS },
+		{ "versionCommand", W_STRINGS },
+		{ "configPaths", W_STRINGS },
+		{ "logPaths", W_STRINGS },
+		{ "capabilities", W_STRINGS },
+		{ "adapterScript", W_STRING },
+		{ "passEnv", W_STRINGS },
+		{ "version", W_STRING },
+	};
+	const char *path[4] = { NULL, NULL, NULL, NULL };
+	const char *id;
+	char prefix[300];
+	json_t *tools, *t;
+	size_t i;
+
+	want_member(f, root, "crossToolRulesPath", W_STRING, "", path, 0);
+	path[0] = "tools";
+	if ((tools = json_object_get(root, "tools")) == NULL) {
+		path[0] = NULL;
+		jproblem(f, path, 0, "missing \"tools\" object");
+		return;
+	}
+	if (want(f, tools, W_OBJECT, "tools", path) == -1)
+		return;
+	json_object_foreach(tools, id, t) {
+		path[1] = id;
+		snprintf(prefix, sizeof(prefix), "tool '%s': ", id);
+		if (!json_is_object(t)) {
+			jproblem(f, path, 0, "tool '%s' must be an object", id);
+			continue;
+		}
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			want_member(f, t, fields[i].key, fields[i].w, prefix,
+			    path, 2);
+	}
+}
+
+static void
+check_rules_types(struct jfile *f, json_t *root)
+{
+	const char *path[4] = { NULL, NULL, NULL, NULL };
+	const char *cap;
+	char prefix[300];
+	json_t *caps, *r, *sec;
+
+	path[0] = "capabilities";
+	if ((caps = json_object_get(root, "capabilities")) == NULL) {
+		path[0] = NULL;
+		jproblem(f, path, 0, "missing \"capabilities\" object");
+		return;
+	}
+	if (want(f, caps, W_OBJECT, "capabilities", path) == -1)
+		return;
+	json_object_foreach(caps, cap, r) {
+		path[1] = cap;
+		snprintf(prefix, sizeof(prefix), "capability '%s': ", cap);
+		if (!json_is_object(r)) {
+			jproblem(f, path, 0, "capability '%s' must be an object",
+			    cap);
+			continue;
+		}
+		want_member(f, r, "primary", W_STRNULL, prefix, path, 2);
+		want_member(f, r, "fallback", W_STRINGS, prefix, path, 2);
+		want_member(f, r, "loadBalance", W_BOOL, prefix, path, 2);
+		want_member(f, r, "timeout_ms", W_POSINT, prefix, path, 2);
+		want_member(f, r, "max_retries", W_NATINT, prefix, path, 2);
+		want_member(f, r, "context_requirements", W_OBJECT, prefix,
+		    path, 2);
+	}
+	path[1] = NULL;
+	path[0] = NULL;
+	if ((sec = json_object_get(root, "security")) != NULL) {
+		path[0] = "security";
+		if (want(f, sec, W_OBJECT, "security", path) == 0)
+			want_member(f, sec, "max_payload_size_bytes", W_POSINT,
+			    "security.", path, 1);
+	}
+	want_member(f, root, "conflict_resolution", W_OBJECT, "", path, 0);
+}
+
+int
+aim_registry_load(struct aim_registry *reg, const char *dir,
+    struct aim_problems *probs)
+{
+	char buf[PATH_MAX];
+	const char *path[1] = { NULL };
+	struct jfile f;
+	json_t *v;
+	char *x;
+
+	memset(reg, 0, sizeof(*reg));
+	reg->dir = aim_abspath(dir, NULL);
+	snprintf(buf, sizeof(buf), "%s/AIM_registry.json", reg->dir);
+	reg->registry_file = aim_xstrdup(buf);
+
+	memset(&f, 0, sizeof(f));
+	f.name = reg->registry_file;
+	f.probs = probs;
+	if ((reg->registry_json = load_json(&f, &reg->registry_text)) == NULL)
+		return -1;
+	reg->registry_len = f.len;
+	if (!json_is_object(reg->registry_json)) {
+		jproblem(&f, path, 0, "registry must be a JSON object");
+		return -1;
+	}
+	check_registry_types(&f, reg->registry_json);
+	if (f.nprob)
+		return -1;
+	reg->tools = json_object_get(reg->registry_json, "tools");
+
+	v = json_object_get(reg->registry_json, "crossToolRulesPath");
+	if (json_is_string(v)) {
+		x = aim_expand(json_string_value(v), reg->dir);
+		reg->rules_file = aim_abspath(x, reg->dir);
+		free(x);
+	} else {
+		snprintf(buf, sizeof(buf),
+		    "%s/AIM_cross-tool/AIM_coordination-rules.json", reg->dir);
+		reg->rules_file = aim_xstrdup(buf);
+	}
+	memset(&f, 0, sizeof(f));
+	f.name = reg->rules_file;
+	f.probs = probs;
+	if ((reg->rules_json = load_json(&f, &reg->rules_text)) == NULL)
+		return -1;
+	reg->rules_len = f.len;
+	if (!json_is_object(reg->rules_json)) {
+		jproblem(&f, path, 0, "coordination rules must be a JSON object");
+		return -1;
+	}
+	check_rules_types(&f, reg->rules_json);
+	if (f.nprob)
+		return -1;
+	reg->rules = json_object_get(reg->rules_json, "capabilities");
+	reg->security = json_object_get(reg->rules_json, "security");
+	return 0;
+}
+
+void
+aim_registry_free(struct aim_registry *reg)
+{
+	free(reg->dir);
+	free(reg->registry_file);
+	free(reg->rules_file);
+	json_decref(reg->registry_json);
+	json_decref(reg->rules_json);
+	free(reg->registry_text);
+	free(reg->rules_text);
+	memset(reg, 0, sizeof(*reg));
+}
+
+json_t *
+aim_registry_tool(const struct aim_registry *reg, const char *tool_id)
+{
+	return reg->tools ? json_object_get(reg->tools, tool_id) : NULL;
+}
+
+static int
+declares(json_t *tool, const char *cap)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(tool, "capabilities"), i, c)
+		if (strcmp(json_string_value(c), cap) == 0)
+			return 1;
+	return 0;
+}
+
+/* Check one tool named by a rule (at rule path rp). */
+static void
+check_rule_tool(const struct aim_registry *reg, struct jfile *f,
+    const char *cap, const char *id, const char *const *rp)
+{
+	json_t *tool;
+
+	if ((tool = aim_registry_tool(reg, id)) == NULL)
+		jproblem(f, rp, 0, "capability '%s': unknown tool '%s' "
+		    "(not in %s)", cap, id, reg->registry_file);
+	else if (!declares(tool, cap))
+		jproblem(f, rp, 0, "capability '%s': tool '%s' does not "
+		    "declare it in its capabilities", cap, id);
+}
+
+size_t
+aim_registry_check(const struct aim_registry *reg, struct aim_problems *probs)
+{
+	const char *path[5] = { NULL, NULL, NULL, NULL, NULL };
+	struct jfile rf, tf;
+	const char *id, *cap;
+	char idx[32], *why;
+	json_t *tool, *r, *v, *x, *argv;
+	size_t i;
+
+	memset(&rf, 0, sizeof(rf));
+	rf.name = reg->rules_file;
+	rf.text = reg->rules_text;
+	rf.len = reg->rules_len;
+	rf.probs = probs;
+	json_object_foreach(reg->rules, cap, r) {
+		path[0] = "capabilities";
+		path[1] = cap;
+		path[2] = "primary";
+		path[3] = NULL;
+		v = json_object_get(r, "primary");
+		if (json_is_string(v))
+			check_rule_tool(reg, &rf, cap, json_string_value(v),
+			    path);
+		path[2] = "fallback";
+		json_array_foreach(json_object_get(r, "fallback"), i, x) {
+			snprintf(idx, sizeof(idx), "%zu", i);
+			path[3] = idx;
+			check_rule_tool(reg, &rf, cap, json_string_value(x),
+			    path);
+		}
+		path[3] = NULL;
+		if (!json_is_string(v) &&
+		    json_array_size(json_object_get(r, "fallback")) == 0) {
+			path[2] = NULL;
+			jproblem(&rf, path, 1, "capability '%s' names no tool",
+			    cap);
+		}
+	}
+
+	memset(&tf, 0, sizeof(tf));
+	tf.name = reg->registry_file;
+	tf.text = reg->registry_text;
+	tf.len = reg->registry_len;
+	tf.probs = probs;
+	path[0] = "tools";
+	json_object_foreach(reg->tools, id, tool) {
+		path[1] = id;
+		path[2] = NULL;
+		if (json_array_size(json_object_get(tool, "detectCommands")) == 0)
+			jproblem(&tf, path, 1, "tool '%s' has no detectCommands",
+			    id);
+		if ((argv = aim_adapter_argv(reg, tool, &why)) == NULL) {
+			if (json_object_get(tool, "adapterScript") != NULL)
+				path[2] = "adapterScript";
+			jproblem(&tf, path, path[2] == NULL, "tool '%s': %s",
+			    id, why);
+			free(why);
+		}
+		json_decref(argv);
+	}
+	return rf.nprob + tf.nprob;
+}

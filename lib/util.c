@@ -1,0 +1,366 @@
+/* util.c: memory, clocks, identifiers, path expansion and text helpers. */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aim.h"
+
+void
+aim_exit_raise(int *status, int code)
+{
+	if (code > *status)
+		*status = code;
+}
+
+void *
+aim_xmalloc(size_t size)
+{
+	void *p;
+
+	if ((p = malloc(size ? size : 1)) == NULL)
+		err(AIM_EXIT_IO, "out of memory");
+	return p;
+}
+
+void *
+aim_xrealloc(void *p, size_t size)
+{
+	if ((p = realloc(p, size ? size : 1)) == NULL)
+		err(AIM_EXIT_IO, "out of memory");
+	return p;
+}
+
+char *
+aim_xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		err(AIM_EXIT_IO, "out of memory");
+	return p;
+}
+
+int64_t
+aim_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+aim_utc_stamp(char iso[32], char file[32], char day[16])
+{
+	struct timespec ts;
+	struct tm tm;
+	unsigned us;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	us = (unsigned)(ts.tv_nsec / 1000) % 1000000;
+	if (iso != NULL) {
+		n = strftime(iso, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(iso + n, 32 - n, ".%06uZ", us);
+	}
+	if (file != NULL) {
+		n = strftime(file, 32, "%Y-%m-%dT%H-%M-%S", &tm);
+		snprintf(file + n, 32 - n, "-%06u", us);
+	}
+	if (day != NULL)
+		strftime(day, 16, "%Y-%m-%d", &tm);
+}
+
+void
+aim_uuid7(char out[37])
+{
+	static uint64_t last_ms;
+	static unsigned seq;
+	struct timespec ts;
+	unsigned char b[16];
+	uint64_t ms;
+	size_t i, o;
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		err(AIM_EXIT_IO, "getrandom");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (ms <= last_ms) {
+		/* Same (or earlier) millisecond: count up in rand_a. */
+		ms = last_ms;
+		if (++seq > 0xfff) {
+			seq = 0;
+			ms = ++last_ms;
+		}
+	} else {
+		last_ms = ms;
+		seq = (b[6] & 0x07) << 8 | b[7];	/* random start, room to count */
+	}
+	for (i = 0; i < 6; i++)
+		b[i] = ms >> (40 - 8 * i);
+	b[6] = 0x70 | (seq >> 8 & 0x0f);
+	b[7] = seq & 0xff;
+	b[8] = 0x80 | (b[8] & 0x3f);
+	for (i = 0, o = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = "0123456789abcdef"[b[i] >> 4];
+		out[o++] = "0123456789abcdef"[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* A growing string. */
+struct buf {
+	char	*s;
+	size_t	 len, cap;
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = aim_xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static const char *
+lookup_var(const char *name, size_t n, const char *registry_dir)
+{
+	char key[256];
+	const char *v;
+
+	if (n == 0 || n >= sizeof(key))
+		return NULL;
+	memcpy(key, name, n);
+	key[n] = '\0';
+	if ((v = getenv(key)) != NULL && *v != '\0')
+		return v;
+	if (strcmp(key, "USERPROFILE") == 0)
+		return getenv("HOME");
+	if (strcmp(key, "AIM_REGISTRY_PATH") == 0)
+		return registry_dir;
+	return NULL;
+}
+
+static int
+is_name_char(int c, int first)
+{
+	return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (!first && c >= '0' && c <= '9');
+}
+
+char *
+aim_expand(const char *s, const char *registry_dir)
+{
+	struct buf b = { NULL, 0, 0 };
+	const char *p, *end, *v, *home;
+	size_t n;
+
+	buf_add(&b, "", 0);
+	p = s;
+	if (p[0] == '~' && (p[1] == '/' || p[1] == '\0') &&
+	    (home = getenv("HOME")) != NULL) {
+		buf_add(&b, home, strlen(home));
+		p++;
+	}
+	while (*p != '\0') {
+		if (*p == '%' && (end = strchr(p + 1, '%')) != NULL &&
+		    end > p + 1 &&
+		    (v = lookup_var(p + 1, end - p - 1, registry_dir)) != NULL) {
+			buf_add(&b, v, strlen(v));
+			p = end + 1;
+			continue;
+		}
+		if (p[0] == '$' && p[1] == '{' &&
+		    (end = strchr(p + 2, '}')) != NULL &&
+		    (v = lookup_var(p + 2, end - p - 2, registry_dir)) != NULL) {
+			buf_add(&b, v, strlen(v));
+			p = end + 1;
+			continue;
+		}
+		if (p[0] == '$' && is_name_char((unsigned char)p[1], 1)) {
+			for (n = 1; is_name_char((unsigned char)p[1 + n], 0); n++)
+				;
+			if ((v = lookup_var(p + 1, n, registry_dir)) != NULL) {
+				buf_add(&b, v, strlen(v));
+				p += 1 + n;
+				continue;
+			}
+		}
+		buf_add(&b, p, 1);
+		p++;
+	}
+	return b.s;
+}
+
+static int
+is_exec_file(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	if (access(path, X_OK) == -1) {
+		errno = EACCES;
+		return -1;
+	}
+	return 0;
+}
+
+char *
+aim_abspath(const char *p, const char *base)
+{
+	char cwd[PATH_MAX];
+	struct buf b = { NULL, 0, 0 };
+
+	if (p[0] == '/')
+		return aim_xstrdup(p);
+	if (base == NULL) {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return aim_xstrdup(p);
+		base = cwd;
+	}
+	buf_add(&b, base, strlen(base));
+	if (b.len == 0 || b.s[b.len - 1] != '/')
+		buf_add(&b, "/", 1);
+	if (p[0] == '.' && p[1] == '/')
+		p += 2;
+	buf_add(&b, p, strlen(p));
+	return b.s;
+}
+
+char *
+aim_which(const char *cmd, const char *path_list)
+{
+	const char *p, *end;
+	char *full;
+	int saved = ENOENT;
+	size_t n;
+
+	if (*cmd == '\0') {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (strchr(cmd, '/') != NULL) {
+		if (is_exec_file(cmd) == -1)
+			return NULL;
+		return aim_abspath(cmd, NULL);
+	}
+	if (path_list == NULL && (path_list = getenv("PATH")) == NULL)
+		path_list = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path_list; ; p = end + 1) {
+		end = strchr(p, ':');
+		n = end ? (size_t)(end - p) : strlen(p);
+		full = aim_xmalloc(n + strlen(cmd) + 3);
+		/* An empty PATH element means the working directory. */
+		if (n == 0)
+			snprintf(full, n + strlen(cmd) + 3, "./%s", cmd);
+		else
+			snprintf(full, n + strlen(cmd) + 3, "%.*s/%s",
+			    (int)n, p, cmd);
+		if (is_exec_file(full) == 0) {
+			if (full[0] != '/') {
+				char *abs = aim_abspath(full, NULL);
+				free(full);
+				full = abs;
+			}
+			return full;
+		}
+		if (errno == EACCES)
+			saved = EACCES;
+		free(full);
+		if (end == NULL)
+			break;
+	}
+	errno = saved;
+	return NULL;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+json_t *
+aim_json_text(const char *buf, size_t len, size_t max_bytes, int from_end)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	struct buf b = { NULL, 0, 0 };
+	size_t i, k;
+	json_t *j;
+
+	if (len > max_bytes) {
+		if (from_end) {
+			s += len - max_bytes;
+			/* Start the tail on a character boundary. */
+			for (i = 0; i < 3 && (s[0] & 0xc0) == 0x80 &&
+			    max_bytes > 0; i++)
+				s++, max_bytes--;
+		}
+		len = max_bytes;
+	}
+	buf_add(&b, "", 0);
+	for (i = 0; i < len; i += k) {
+		if (s[i] == '\0') {
+			/* jansson strings may hold NUL, but readers choke. */
+			buf_add(&b, "\xef\xbf\xbd", 3);
+			k = 1;
+		} else if ((k = utf8_seq(s + i, len - i)) > 0) {
+			buf_add(&b, (const char *)s + i, k);
+		} else {
+			buf_add(&b, "\xef\xbf\xbd", 3);
+			k = 1;
+		}
+	}
+	j = json_stringn(b.s, b.len);
+	free(b.s);
+	return j;
+}
+
+const char *
+aim_input_name(const char *path)
+{
+	return strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
