@@ -1,0 +1,298 @@
+#!/usr/bin/env bats
+# aim-invoke: attempts, outcomes, the child runner, concurrency, signals.
+
+load helper
+
+setup() {
+	common_setup
+}
+
+# invoke_one TOOL ADAPTER [TIMEOUT_MS] [PAYLOAD]: run one record, keep
+# stdout in out.jsonl and stderr in err.txt; $status is aim-invoke's.
+invoke_one() {
+	routed "$@" >in.jsonl
+	run aim-invoke in.jsonl
+	printf '%s\n' "$output" >out.jsonl
+}
+
+outcome() {
+	jq -r '.attempts[-1].outcome' out.jsonl
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run aim-invoke --help
+	assert_success
+	assert_output "usage: aim-invoke [-u] [-c config] [-j jobs] [-r registry] [file ...]"
+}
+
+@test "a bad option prints the usage on stderr and exits 2" {
+	run --separate-stderr aim-invoke -x
+	assert_equal "$status" 2
+	assert_equal "$output" ""
+	assert_equal "${stderr_lines[1]}" "usage: aim-invoke [-u] [-c config] [-j jobs] [-r registry] [file ...]"
+}
+
+@test "-j rejects 0 and non-numbers with exit 2" {
+	run --separate-stderr aim-invoke -j 0
+	assert_equal "$status" 2
+	assert_equal "${stderr_lines[0]}" "aim-invoke: -j 0: want a number from 1 to 1024"
+	run aim-invoke -j x
+	assert_equal "$status" 2
+}
+
+@test "success: the adapter's answer is the result, tool_id names it, exit 0" {
+	invoke_one good "$ADAPTERS/ok.sh" 5000 '{"prompt":"hi"}'
+	assert_success
+	run jq -c '[.tool_id, .result.success, .result.content.echo.prompt, .attempts[0].outcome, .attempts[0].exit_code]' out.jsonl
+	assert_output '["good",true,"hi","success",0]'
+}
+
+@test "the adapter gets the V1 request on stdin" {
+	invoke_one echo "$ADAPTERS/echo-request.sh" 4321 '{"prompt":"p","files":["a.c"]}'
+	assert_success
+	run jq -c '.result.content.request' out.jsonl
+	assert_output '{"contract":"AIM_INTEGRATION_V1","id":"echo","capability":"test","payload":{"prompt":"p","files":["a.c"]},"timeout_ms":4321}'
+}
+
+@test "the adapter environment is built from the allowlist, passEnv and AIM_*" {
+	export AIM_T_SECRET=leak AIM_T_PASSED=yes LC_ALL=C.UTF-8 HTTPS_PROXY=http://127.0.0.1:9
+	jq -nc --arg a "$ADAPTERS/env.sh" '{id:"e", capability:"cap", payload:{},
+	    route:{capability:"cap", registry:"/reg", candidates:[{tool_id:"envtool",
+	    status:"ready", argv:[$a], timeout_ms:7000, pass_env:["AIM_T_PASSED"]}]}}' >in.jsonl
+	run aim-invoke in.jsonl
+	assert_success
+	run jq -c '.result.content.env | [.AIM_T_SECRET, .AIM_T_PASSED, .LC_ALL, .HTTPS_PROXY, .AIM_CONTRACT, .AIM_TOOL_ID, .AIM_CAPABILITY, .AIM_REQUEST_ID, .AIM_TIMEOUT_MS, .AIM_REGISTRY_PATH, (.HOME != null), (.PATH != null)]' <<<"$output"
+	assert_output '[null,"yes","C.UTF-8","http://127.0.0.1:9","AIM_INTEGRATION_V1","envtool","cap","e","7000","/reg",true,true]'
+}
+
+@test "success:false is a failure attempt and the record fails with exit 1" {
+	invoke_one f "$ADAPTERS/fail.sh"
+	assert_failure 1
+	assert_equal "$(outcome)" failure
+	run jq -r '.result.message' out.jsonl
+	assert_output "All tools failed for capability 'test': f: deliberate failure"
+}
+
+@test "a hanging adapter times out on time with SIGTERM" {
+	invoke_one h "$ADAPTERS/hang.sh" 300
+	assert_failure 1
+	run jq -c '.attempts[0] | [.outcome, .signal, .message, (.duration_ms >= 300 and .duration_ms < 1300)]' out.jsonl
+	assert_output '["timeout","SIGTERM","timed out after 300 ms",true]'
+}
+
+@test "an adapter that ignores SIGTERM is killed after the grace" {
+	echo '{"kill_grace_ms": 200}' >cfg.json
+	routed it "$ADAPTERS/ignore-term.sh" 300 >in.jsonl
+	run aim-invoke -c cfg.json in.jsonl
+	assert_failure 1
+	run jq -c '.attempts[0] | [.outcome, .signal, (.duration_ms >= 500 and .duration_ms < 1500)]' <<<"$output"
+	assert_output '["timeout","SIGKILL",true]'
+}
+
+@test "a grandchild holding stdout does not hold aim-invoke" {
+	invoke_one g "$ADAPTERS/grandchild.sh" 5000
+	assert_success
+	run jq -c '.attempts[0] | [.outcome, .leftover_killed, (.duration_ms < 2000)]' out.jsonl
+	assert_output '["success",true,true]'
+}
+
+@test "a stdout flood is cut at max_output_bytes and judged bad_output" {
+	echo '{"max_output_bytes": 65536}' >cfg.json
+	routed y "$ADAPTERS/flood-stdout.sh" 5000 >in.jsonl
+	run aim-invoke -c cfg.json in.jsonl
+	assert_failure 1
+	run jq -c '.attempts[0] | [.outcome, .message, .stdout_truncated, (.stdout | length)]' <<<"$output"
+	assert_output '["bad_output","invalid output: stdout passed 65536 bytes",true,4096]'
+}
+
+@test "a stderr flood before reading a 600 KB request does not deadlock" {
+	routed s "$ADAPTERS/flood-stderr.sh" 10000 '{big: ("a" * 600000)}' >in.jsonl
+	run aim-invoke in.jsonl
+	assert_success
+	run jq -c '[.attempts[0].outcome, .attempts[0].stderr_truncated, (.attempts[0].stderr | length), (.result.content.bytes > 600000)]' <<<"$output"
+	assert_output '["success",true,4096,true]'
+}
+
+@test "an adapter that never reads stdin still succeeds" {
+	invoke_one n "$ADAPTERS/no-read.sh" 5000 '{big: ("a" * 300000)}'
+	assert_success
+	assert_equal "$(outcome)" success
+}
+
+@test "garbage, two objects, truncated JSON and a string success are bad_output" {
+	for a in garbage two-objects truncated string-success; do
+		routed "$a" "$ADAPTERS/$a.sh"
+	done >in.jsonl
+	run aim-invoke in.jsonl
+	assert_failure 1
+	run jq -c '[.attempts[0].outcome, .attempts[0].message]' <<<"$output"
+	assert_line --index 0 '["bad_output","invalid output: '"'"'['"'"' or '"'"'{'"'"' expected near '"'"'this'"'"' at line 1, column 4"]'
+	assert_line --index 1 '["bad_output","invalid output: end of file expected near '"'"'{'"'"' at line 2, column 1"]'
+	assert_line --index 2 --partial '["bad_output","invalid output: premature end of input'
+	assert_line --index 3 '["bad_output","invalid output: \"success\" is not true or false"]'
+}
+
+@test "a non-zero exit with a valid success JSON is an exit attempt" {
+	invoke_one z "$ADAPTERS/nonzero-success.sh"
+	assert_failure 1
+	run jq -c '.attempts[0] | [.outcome, .exit_code, .message, .stderr]' out.jsonl
+	assert_output '["exit",3,"exited with code 3: something went wrong","something went wrong\n"]'
+}
+
+@test "SIGSEGV is a signal attempt" {
+	invoke_one s "$ADAPTERS/segv.sh"
+	assert_failure 1
+	run jq -c '.attempts[0] | [.outcome, .signal, .message]' out.jsonl
+	assert_output '["signal","SIGSEGV","killed by SIGSEGV"]'
+}
+
+@test "missing, not executable and no shebang are spawn errors" {
+	routed m "$ADAPTERS/does-not-exist.sh" >in.jsonl
+	cp "$ADAPTERS/not-executable.sh" ne.sh && chmod 0644 ne.sh
+	routed x "$PWD/ne.sh" >>in.jsonl
+	routed n "$ADAPTERS/no-shebang" >>in.jsonl
+	run aim-invoke in.jsonl
+	assert_failure 1
+	run jq -r '.attempts[0] | [.outcome, .message] | join(" | ")' <<<"$output"
+	assert_line --index 0 "spawn_error | cannot run $ADAPTERS/does-not-exist.sh: No such file or directory"
+	assert_line --index 1 "spawn_error | cannot run $PWD/ne.sh: Permission denied"
+	assert_line --index 2 "spawn_error | cannot run $ADAPTERS/no-shebang: Exec format error"
+}
+
+@test "the chain moves on: hang, ignore-term, segv, garbage, then ok" {
+	echo '{"kill_grace_ms": 100}' >cfg.json
+	jq -nc --arg d "$ADAPTERS" '{id:"c", capability:"chain", payload:{},
+	    route:{capability:"chain", candidates:[
+	      {tool_id:"gone", status:"not_installed", reason:"gone: not found on PATH"},
+	      {tool_id:"hang", status:"ready", argv:[$d+"/hang.sh"], timeout_ms:200},
+	      {tool_id:"it", status:"ready", argv:[$d+"/ignore-term.sh"], timeout_ms:200},
+	      {tool_id:"segv", status:"ready", argv:[$d+"/segv.sh"], timeout_ms:2000},
+	      {tool_id:"garbage", status:"ready", argv:[$d+"/garbage.sh"], timeout_ms:2000},
+	      {tool_id:"ok", status:"ready", argv:[$d+"/ok.sh"], timeout_ms:2000},
+	      {tool_id:"never", status:"ready", argv:[$d+"/fail.sh"], timeout_ms:2000}]}}' >in.jsonl
+	run aim-invoke -c cfg.json in.jsonl
+	assert_success
+	run jq -c '[.tool_id, [.attempts[] | .outcome]]' <<<"$output"
+	assert_output '["ok",["skipped","timeout","timeout","signal","bad_output","success"]]'
+}
+
+@test "all failed: the message names every tool and why" {
+	jq -nc --arg d "$ADAPTERS" '{id:"a", capability:"code_generation", payload:{},
+	    route:{capability:"code_generation", candidates:[
+	      {tool_id:"jules", status:"not_installed", reason:"jules: not found on PATH"},
+	      {tool_id:"ghost", status:"unknown_tool", reason:"tool '"'"'ghost'"'"' not found in AIM registry"},
+	      {tool_id:"aider", status:"ready", argv:[$d+"/hang.sh"], timeout_ms:1000},
+	      {tool_id:"claude", status:"ready", argv:[$d+"/nonzero-success.sh"], timeout_ms:2000}]}}' >in.jsonl
+	run aim-invoke in.jsonl
+	assert_failure 1
+	run jq -c '[.tool_id, .result]' <<<"$output"
+	assert_output "[null,{\"success\":false,\"message\":\"All tools failed for capability 'code_generation': jules: not installed; ghost: not found in AIM registry; aider: timed out after 1 s; claude: exited with code 3: something went wrong\",\"content\":null}]"
+}
+
+@test "error records and finished results pass through untouched" {
+	printf '%s\n' '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}' \
+	    '{"id":"r","result":{"success":true},"x":[1,2]}' >in.jsonl
+	run aim-invoke in.jsonl
+	assert_failure 1
+	assert_line --index 0 '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}'
+	assert_line --index 1 '{"id":"r","result":{"success":true},"x":[1,2]}'
+}
+
+@test "bad lines become invoke error records, one in one out, with stderr" {
+	{
+		echo 'not json'
+		echo '{"id":"n","capability":"x","payload":{}}'
+		echo '{"id":"b","route":{"candidates":{}}}'
+		routed ok "$ADAPTERS/ok.sh"
+	} >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_failure 1
+	assert_equal "${#lines[@]}" 4
+	run jq -c '[.error.stage, .error.code, .error.line, .result.success]' <<<"$output"
+	assert_line --index 0 '["invoke","invalid_json",1,null]'
+	assert_line --index 1 '["invoke","invalid_record",2,null]'
+	assert_line --index 2 '["invoke","invalid_record",3,null]'
+	assert_line --index 3 '[null,null,null,true]'
+	assert_equal "${stderr_lines[0]}" "aim-invoke: in.jsonl:1: invalid JSON at column 3: '[' or '{' expected near 'not'"
+	assert_equal "${stderr_lines[1]}" 'aim-invoke: in.jsonl:2: no "route": pipe requests through aim-resolve first'
+	assert_equal "${stderr_lines[2]}" 'aim-invoke: in.jsonl:3: "route.candidates" must be an array'
+}
+
+@test "-j runs records at once and keeps input order" {
+	for i in 1 2 3 4 5 6; do routed "s$i" "$ADAPTERS/slow-ok.sh"; done >in.jsonl
+	start=$(date +%s%N)
+	run aim-invoke -j 6 in.jsonl
+	took=$((($(date +%s%N) - start) / 1000000))
+	assert_success
+	run jq -r .id <<<"$output"
+	assert_output "$(printf 's%s\n' 1 2 3 4 5 6)"
+	# Six 0.3 s adapters one after another would take 1.8 s.
+	[ "$took" -lt 1500 ]
+}
+
+@test "-u writes records in completion order" {
+	routed slow "$ADAPTERS/slow-ok.sh" >in.jsonl
+	routed fast "$ADAPTERS/fail.sh" >>in.jsonl
+	run aim-invoke -u -j 2 in.jsonl
+	assert_failure 1
+	run jq -r .id <<<"$output"
+	assert_output "$(printf 'fast\nslow')"
+}
+
+@test "SIGINT kills the adapters, in-flight records come out interrupted, exit 130" {
+	for i in 1 2 3; do routed "h$i" "$ADAPTERS/hang.sh" 60000; done >in.jsonl
+	aim-invoke -j 2 in.jsonl >out.jsonl 2>err.txt &
+	pid=$!
+	sleep 0.5
+	kill -INT "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 130
+	run jq -c '[.id, .attempts[0].outcome, .result.message]' out.jsonl
+	assert_output "$(printf '%s\n' '["h1","interrupted","interrupted by SIGINT"]' '["h2","interrupted","interrupted by SIGINT"]')"
+	# No adapter left behind.
+	run pgrep -f "$ADAPTERS/hang.sh"
+	assert_failure
+}
+
+@test "SIGTERM exits 143" {
+	routed h "$ADAPTERS/hang.sh" 60000 >in.jsonl
+	aim-invoke in.jsonl >out.jsonl 2>err.txt &
+	pid=$!
+	sleep 0.3
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 143
+	assert_equal "$(jq -r '.attempts[0].outcome' out.jsonl)" interrupted
+}
+
+@test "a file that cannot be opened is exit 4, the others still run" {
+	routed ok "$ADAPTERS/ok.sh" >in.jsonl
+	run --separate-stderr aim-invoke nope.jsonl in.jsonl
+	assert_equal "$status" 4
+	assert_equal "${stderr_lines[0]}" "aim-invoke: can't open nope.jsonl: No such file or directory"
+	assert_equal "$(jq -r .tool_id <<<"$output")" ok
+}
+
+@test "writing to a full device fails with exit 4" {
+	routed ok "$ADAPTERS/ok.sh" >in.jsonl
+	run --separate-stderr sh -c 'aim-invoke in.jsonl >/dev/full'
+	assert_equal "$status" 4
+	assert_equal "${stderr_lines[0]}" "aim-invoke: writing output failed"
+}
+
+@test "a malformed config is exit 3 with file, line and column" {
+	printf '{\n  "timeout_ms": "x"\n}\n' >cfg.json
+	routed ok "$ADAPTERS/ok.sh" >in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json in.jsonl
+	assert_equal "$status" 3
+	assert_equal "$stderr" "aim-invoke: cfg.json:2:17: timeout_ms must be a positive integer"
+}
+
+@test "two thousand records leave no zombie and no adapter behind" {
+	for i in $(seq 2000); do echo "{\"id\":\"$i\",\"capability\":\"t\",\"payload\":{},\"route\":{\"capability\":\"t\",\"candidates\":[{\"tool_id\":\"t\",\"status\":\"ready\",\"argv\":[\"/bin/true\"],\"timeout_ms\":5000}]}}"; done >in.jsonl
+	run aim-invoke -j 8 in.jsonl
+	assert_failure 1	# /bin/true prints nothing: bad_output
+	assert_equal "$(jq -r '.attempts[0].outcome' <<<"$output" | sort | uniq -c | tr -s ' ')" " 2000 bad_output"
+}

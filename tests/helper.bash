@@ -1,0 +1,29 @@
+# helper.bash: loaded by every bats suite.
+bats_require_minimum_version 1.5.0
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load /usr/lib/bats/bats-file/load
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+FIX=$TOP/tests/fixtures
+ADAPTERS=$FIX/adapters
+REGS=$FIX/registries
+
+common_setup() {
+	# A world of our own: no registry, config or audit dir leaks in.
+	export HOME=$BATS_TEST_TMPDIR/home
+	mkdir -p "$HOME"
+	unset AIM_REGISTRY_PATH AIM_CONFIG AIM_AUDIT_DIR XDG_CONFIG_HOME XDG_STATE_HOME
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# routed TOOL ADAPTER [TIMEOUT_MS] [PAYLOAD]: one routed record with a single
+# ready candidate running ADAPTER; PAYLOAD is a jq expression ({} default),
+# so a big one need not pass through argv: '{big: ("a" * 600000)}'.
+routed() {
+	jq -nc --arg t "$1" --arg a "$2" --argjson ms "${3:-5000}" \
+	    '{id:$t, capability:"test", payload:('"${4:-{\}}"'),
+	      route:{capability:"test", strategy:"ordered", registry:"/nonexistent",
+	        candidates:[{tool_id:$t, status:"ready", argv:[$a], timeout_ms:$ms}]}}'
+}

@@ -1,0 +1,268 @@
+/* test-unit.c: unit tests of lib/, as TAP on stdout. */
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aim.h"
+
+static int ntests, nfailed;
+
+static void
+ok(int cond, const char *name)
+{
+	ntests++;
+	if (!cond)
+		nfailed++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", ntests, name);
+}
+
+static void
+is_str(const char *got, const char *want, const char *name)
+{
+	int same = got != NULL && strcmp(got, want) == 0;
+
+	ok(same, name);
+	if (!same)
+		printf("#   got  '%s'\n#   want '%s'\n", got ? got : "(null)",
+		    want);
+}
+
+static void
+test_expand(void)
+{
+	char *s;
+
+	setenv("AIM_T_VAR", "val", 1);
+	setenv("HOME", "/home/u", 1);
+	unsetenv("USERPROFILE");
+	unsetenv("AIM_REGISTRY_PATH");
+	unsetenv("AIM_T_UNSET");
+#define EXPAND(in, want) do { \
+	s = aim_expand(in, "/reg"); is_str(s, want, "expand " in); free(s); \
+} while (0)
+	EXPAND("%AIM_T_VAR%/x", "val/x");
+	EXPAND("${AIM_T_VAR}/x", "val/x");
+	EXPAND("$AIM_T_VAR/x", "val/x");
+	EXPAND("~/bin", "/home/u/bin");
+	EXPAND("a~/b", "a~/b");
+	EXPAND("%USERPROFILE%/.aider", "/home/u/.aider");
+	EXPAND("%AIM_REGISTRY_PATH%/AIM_adapters", "/reg/AIM_adapters");
+	EXPAND("%AIM_T_UNSET%/x", "%AIM_T_UNSET%/x");
+	EXPAND("$AIM_T_UNSET/x", "$AIM_T_UNSET/x");
+	EXPAND("C:/Users/richg/.local/bin/aider.exe",
+	    "C:/Users/richg/.local/bin/aider.exe");
+	EXPAND("100%", "100%");
+	EXPAND("$", "$");
+#undef EXPAND
+}
+
+static void
+test_locate(void)
+{
+	static const char text[] =
+	    "{\n"
+	    "  \"tools\": {\n"
+	    "    \"a\": {\"detectCommands\": \"x\"},\n"
+	    "    \"b\": [1, {\"k\": true}]\n"
+	    "  }\n"
+	    "}\n";
+	const char *p1[] = { "tools", "a", "detectCommands", NULL };
+	const char *p2[] = { "tools", "b", "1", "k", NULL };
+	const char *p3[] = { "tools", "zz", NULL };
+	int line = 0, col = 0;
+
+	ok(aim_json_locate(text, strlen(text), p1, 0, &line, &col) == 0 &&
+	    line == 3 && col == 29, "locate value of tools.a.detectCommands");
+	ok(aim_json_locate(text, strlen(text), p1, 1, &line, &col) == 0 &&
+	    line == 3 && col == 11, "locate key of tools.a.detectCommands");
+	ok(aim_json_locate(text, strlen(text), p2, 0, &line, &col) == 0 &&
+	    line == 4 && col == 20, "locate inside an array");
+	ok(aim_json_locate(text, strlen(text), p3, 0, &line, &col) == -1,
+	    "locate a missing member fails");
+}
+
+static const char *
+redacted(const char *json)
+{
+	static char *last;
+	json_t *v = json_loads(json, 0, NULL);
+
+	aim_redact(v);
+	free(last);
+	last = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return last;
+}
+
+static void
+test_redact(void)
+{
+	is_str(redacted("{\"api_key\":\"abc\",\"max_tokens\":5}"),
+	    "{\"api_key\":\"[REDACTED]\",\"max_tokens\":5}", "redact api_key, keep max_tokens");
+	is_str(redacted("{\"apiKey\":\"abc\",\"X-Api-Key\":\"d\",\"key\":\"k\"}"),
+	    "{\"apiKey\":\"[REDACTED]\",\"X-Api-Key\":\"[REDACTED]\",\"key\":\"k\"}",
+	    "redact camelCase and dashed keys, keep a bare key");
+	is_str(redacted("{\"GITHUB_TOKEN\":\"t\",\"password\":{\"a\":1},\"token\":null}"),
+	    "{\"GITHUB_TOKEN\":\"[REDACTED]\",\"password\":\"[REDACTED]\",\"token\":null}",
+	    "redact token and password values of any type, keep null");
+	is_str(redacted("[\"use sk-ant-api03-ABCDEFGHIJKLMNOPQRST now\"]"),
+	    "[\"use [REDACTED] now\"]", "redact an Anthropic key inside text");
+	is_str(redacted("{\"m\":\"task-1234567890123456789 ok\"}"),
+	    "{\"m\":\"task-1234567890123456789 ok\"}", "no redaction inside a word");
+	is_str(redacted("{\"h\":\"Authorization: Bearer abcdefghij123\"}"),
+	    "{\"h\":\"Authorization: Bearer [REDACTED]\"}", "redact a bearer token");
+	is_str(redacted("{\"u\":\"https://x/?k=AKIAABCDEFGHIJKLMNOP&ghp_abcdefghijklmnopqrstuvwxyz0123\"}"),
+	    "{\"u\":\"https://x/?k=[REDACTED]&[REDACTED]\"}", "redact AWS and GitHub keys");
+	is_str(redacted("{\"s\":\"sk-short\"}"), "{\"s\":\"sk-short\"}",
+	    "short sk- strings are not keys");
+}
+
+static void
+test_uuid7(void)
+{
+	char a[37], b[37];
+	int i, mono = 1;
+
+	aim_uuid7(a);
+	for (i = 0; i < 20000; i++) {
+		aim_uuid7(b);
+		if (strcmp(a, b) >= 0)
+			mono = 0;
+		memcpy(a, b, sizeof(a));
+	}
+	ok(mono, "uuid7: 20000 ids strictly increasing");
+	ok(strlen(a) == 36 && a[14] == '7' && strchr("89ab", a[19]) != NULL,
+	    "uuid7: version 7, RFC 9562 variant");
+}
+
+static void
+test_text(void)
+{
+	json_t *j;
+
+	j = aim_json_text("a\xffz", 3, 10, 0);
+	is_str(json_string_value(j), "a\xef\xbf\xbdz", "invalid UTF-8 becomes U+FFFD");
+	json_decref(j);
+	j = aim_json_text("x\xc3\xa9y", 4, 2, 1);
+	is_str(json_string_value(j), "y", "a tail starts on a character boundary");
+	json_decref(j);
+	j = aim_json_text("\xc3\xa9", 2, 1, 0);
+	is_str(json_string_value(j), "\xef\xbf\xbd", "a head cut inside a character");
+	json_decref(j);
+}
+
+static void
+test_lines(void)
+{
+	struct aim_lines r;
+	struct aim_line l;
+	int p[2], n = 0, toolong = 0;
+	char big[5000];
+
+	if (pipe(p) == -1)
+		return;
+	memset(big, 'x', sizeof(big));
+	(void)write(p[1], "{\"a\":1}\n", 8);
+	(void)write(p[1], big, sizeof(big));
+	(void)write(p[1], "\nlast", 5);
+	close(p[1]);
+	aim_lines_init(&r, p[0], 1000);
+	while (aim_lines_next(&r, &l) == 1) {
+		n++;
+		if (l.too_long)
+			toolong = l.lineno;
+		if (n == 3)
+			ok(l.len == 4 && memcmp(l.text, "last", 4) == 0,
+			    "lines: a last line without newline");
+	}
+	ok(n == 3 && toolong == 2, "lines: a long line is one line, flagged");
+	aim_lines_free(&r);
+	close(p[0]);
+}
+
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_proc(void)
+{
+	struct aim_proc_limits lim = { 5000, 100, 1 << 20, 256 };
+	char *cat[] = { "/bin/cat", NULL };
+	char *hold[] = { "/bin/sh", "-c", "sleep 30 & exec sleep 30", NULL };
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	struct aim_proc p;
+	int before, i, good = 1;
+	int64_t t0, took;
+
+	aim_proc_setup();
+	before = count_fds();
+	for (i = 0; i < 2000; i++) {
+		if (aim_proc_run(&p, cat, env, "hello", 5, &lim) == -1 ||
+		    p.out_len != 5 || memcmp(p.out, "hello", 5) != 0 ||
+		    !WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0)
+			good = 0;
+		aim_proc_free(&p);
+	}
+	ok(good, "proc: 2000 runs of cat echo their input");
+	ok(count_fds() == before, "proc: no descriptor growth over 2000 runs");
+	ok(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD,
+	    "proc: no zombies left");
+
+	lim.timeout_ms = 200;
+	t0 = aim_now_ms();
+	aim_proc_run(&p, hold, env, NULL, 0, &lim);
+	took = aim_now_ms() - t0;
+	ok(p.timed_out && took < 2000,
+	    "proc: a timeout returns though a grandchild holds the pipes");
+	aim_proc_free(&p);
+	ok(count_fds() == before, "proc: no descriptor left after a timeout");
+
+	/* A process outside the group keeps stdout open after the exit. */
+	lim.timeout_ms = 5000;
+	t0 = aim_now_ms();
+	aim_proc_run(&p, (char *[]){ "/bin/sh", "-c",
+	    "setsid sleep 3 & echo done", NULL }, env, NULL, 0, &lim);
+	took = aim_now_ms() - t0;
+	ok(!p.timed_out && p.leftover && took < 1000 &&
+	    strcmp(p.out, "done\n") == 0,
+	    "proc: returns soon after the exit though an escaped process "
+	    "holds stdout");
+	aim_proc_free(&p);
+
+	aim_proc_run(&p, (char *[]){ "/no/such/adapter", NULL }, env, NULL, 0,
+	    &lim);
+	ok(p.spawn_errno == ENOENT, "proc: a missing program is ENOENT");
+	aim_proc_free(&p);
+}
+
+int
+main(void)
+{
+	test_expand();
+	test_locate();
+	test_redact();
+	test_uuid7();
+	test_text();
+	test_lines();
+	test_proc();
+	printf("1..%d\n", ntests);
+	return nfailed != 0;
+}
