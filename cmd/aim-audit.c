@@ -69,16 +69,22 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 	char iso[32], stamp[32], day[16], buf[256], *path, *why;
 	json_error_t e;
 	json_t *rec, *entry, *result;
+	int not_object;
 
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "record is longer than %d bytes",
 		    MAX_RECORD_BYTES);
 		rec = aim_bad_line_record(line, "audit", "invalid_record", buf);
 		warnx("%s:%ld: %s", source, line->lineno, buf);
-	} else if ((rec = aim_parse_line(line, &e)) == NULL) {
-		snprintf(buf, sizeof(buf), "invalid JSON at column %d: %s",
-		    e.column, e.text);
-		rec = aim_bad_line_record(line, "audit", "invalid_json", buf);
+	} else if ((rec = aim_parse_line(line, &e, &not_object)) == NULL) {
+		if (not_object)
+			snprintf(buf, sizeof(buf), "a record must be a JSON "
+			    "object");
+		else
+			snprintf(buf, sizeof(buf), "invalid JSON at column %d: "
+			    "%s", e.column, e.text);
+		rec = aim_bad_line_record(line, "audit", not_object ?
+		    "invalid_record" : "invalid_json", buf);
 		warnx("%s:%ld: %s", source, line->lineno, buf);
 	}
 
@@ -160,10 +166,11 @@ main(int argc, char *argv[])
 	struct aim_options opt = { NULL, NULL };
 	const char *opt_dir = NULL;
 	struct audit au;
-	char *regdir;
+	char *regdir, *why = NULL;
 	int ch, i;
 
 	memset(&au, 0, sizeof(au));
+	argv[0] = (char *)progname;	/* getopt's messages name us alike */
 	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -187,7 +194,12 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	regdir = aim_registry_find(&opt, NULL);
+	regdir = aim_registry_find(&opt, &why);
+	if (regdir == NULL && opt.registry != NULL) {
+		warnx("%s", why);
+		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
+	}
+	free(why);
 	if (aim_config_load(&au.cfg, &opt, regdir, &probs) == -1) {
 		/* Keep logging with defaults: losing the trail is worse. */
 		aim_problems_print(&probs);

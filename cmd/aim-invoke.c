@@ -202,6 +202,7 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 	json_t *rec, *route;
 	char buf[256];
 	const char *why = NULL;
+	int not_object;
 
 	j = aim_xmalloc(sizeof(*j));
 	memset(j, 0, sizeof(*j));
@@ -212,10 +213,15 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 		    buf);
 		goto bad;
 	}
-	if ((rec = aim_parse_line(line, &e)) == NULL) {
-		snprintf(buf, sizeof(buf), "invalid JSON at column %d: %s",
-		    e.column, e.text);
-		j->rec = aim_bad_line_record(line, "invoke", "invalid_json", buf);
+	if ((rec = aim_parse_line(line, &e, &not_object)) == NULL) {
+		if (not_object)
+			snprintf(buf, sizeof(buf), "a record must be a JSON "
+			    "object");
+		else
+			snprintf(buf, sizeof(buf), "invalid JSON at column %d: "
+			    "%s", e.column, e.text);
+		j->rec = aim_bad_line_record(line, "invoke", not_object ?
+		    "invalid_record" : "invalid_json", buf);
 		goto bad;
 	}
 	j->rec = rec;
@@ -441,11 +447,12 @@ main(int argc, char *argv[])
 	struct aim_options opt = { NULL, NULL };
 	struct sigaction sa;
 	struct invoke iv;
-	char *dir, *end;
+	char *dir, *why = NULL, *end;
 	long jobs = 1;
 	int ch;
 
 	memset(&iv, 0, sizeof(iv));
+	argv[0] = (char *)progname;	/* getopt's messages name us alike */
 	while ((ch = getopt_long(argc, argv, "c:hj:r:u", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -478,15 +485,22 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	/* The config only tunes limits: without a registry, defaults do. */
-	dir = aim_registry_find(&opt, NULL);
+	/*
+	 * The config only tunes limits: without a registry, defaults do.  A
+	 * bad one is reported, and the records still run on the defaults.
+	 */
+	dir = aim_registry_find(&opt, &why);
+	if (dir == NULL && opt.registry != NULL) {
+		warnx("%s", why);
+		aim_exit_raise(&iv.status, AIM_EXIT_CONFIG);
+	}
 	if (aim_config_load(&iv.cfg, &opt, dir, &probs) == -1) {
 		aim_problems_print(&probs);
-		aim_problems_free(&probs);
-		free(dir);
-		return AIM_EXIT_CONFIG;
+		aim_exit_raise(&iv.status, AIM_EXIT_CONFIG);
 	}
+	aim_problems_free(&probs);
 	free(dir);
+	free(why);
 
 	if (aim_proc_setup() == -1 ||
 	    pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)

@@ -94,6 +94,7 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 	json_t *req, *rec;
 	const char *why, *code;
 	char buf[256], id[37], *msg;
+	int not_object;
 
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "request is longer than %zu bytes; "
@@ -104,16 +105,26 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		    "payload_too_large", buf), source);
 		return;
 	}
-	if ((req = aim_parse_line(line, &e)) == NULL) {
-		if (strcmp(e.text, "a request must be a JSON object") == 0)
-			snprintf(buf, sizeof(buf), "%s", e.text);
+	if ((req = aim_parse_line(line, &e, &not_object)) == NULL) {
+		if (not_object)
+			snprintf(buf, sizeof(buf), "a request must be a JSON "
+			    "object");
 		else
 			snprintf(buf, sizeof(buf), "invalid JSON at column %d: "
 			    "%s", e.column, e.text);
-		rec = aim_bad_line_record(line, "resolve", strcmp(e.text,
-		    "a request must be a JSON object") == 0 ?
+		rec = aim_bad_line_record(line, "resolve", not_object ?
 		    "invalid_request" : "invalid_json", buf);
 		emit_error(rs, rec, source);
+		return;
+	}
+	/* Error records and routed records flow on untouched. */
+	if (json_object_get(req, "error") != NULL ||
+	    json_object_get(req, "route") != NULL) {
+		if (json_object_get(req, "error") != NULL)
+			aim_exit_raise(&rs->status, AIM_EXIT_FAILED);
+		if (aim_emit(stdout, req) == -1)
+			aim_exit_raise(&rs->status, AIM_EXIT_IO);
+		json_decref(req);
 		return;
 	}
 	if ((why = invalid(req, buf, sizeof(buf), rs->payload_limit)) != NULL) {
@@ -240,6 +251,7 @@ main(int argc, char *argv[])
 	json_t *sec;
 
 	memset(&rs, 0, sizeof(rs));
+	argv[0] = (char *)progname;	/* getopt's messages name us alike */
 	while ((ch = getopt_long(argc, argv, "c:hr:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':

@@ -130,8 +130,13 @@ aim_adapter_input(json_t *rec, int64_t timeout_ms, size_t *len)
 		return NULL;
 	s = json_dumps(in, JSON_COMPACT);
 	json_decref(in);
-	if (s != NULL)
-		*len = strlen(s);
+	if (s == NULL)
+		return NULL;
+	/* A final newline, so that a shell adapter's read(1) succeeds. */
+	*len = strlen(s);
+	s = aim_xrealloc(s, *len + 2);
+	s[(*len)++] = '\n';
+	s[*len] = '\0';
 	return s;
 }
 

@@ -63,7 +63,8 @@ void	 aim_uuid7(char out[37]);
 /*
  * Expand %VAR%, ${VAR}, $VAR and a leading ~ from the environment
  * (DESIGN.md "contract"): %USERPROFILE% falls back to $HOME, and
- * AIM_REGISTRY_PATH falls back to registry_dir when that is not NULL.
+ * AIM_REGISTRY_PATH is registry_dir, the registry in use, when that is not
+ * NULL (so -r wins over the environment).
  * Undefined variables stay as written.  Returns a malloc'd string.
  */
 char	*aim_expand(const char *s, const char *registry_dir);
@@ -126,10 +127,12 @@ int	 aim_lines_next(struct aim_lines *r, struct aim_line *line);
 
 /*
  * Parse one input line as a JSON object, rejecting duplicate keys (jansson
- * JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK off).  Returns a new
- * reference, or NULL with err filled in (err->text, err->column).
+ * JSON_REJECT_DUPLICATES).  Returns a new reference, or NULL with err
+ * filled in (err->text, err->column) and *not_object set when the line was
+ * valid JSON but not an object.
  */
-json_t	*aim_parse_line(const struct aim_line *line, json_error_t *err);
+json_t	*aim_parse_line(const struct aim_line *line, json_error_t *err,
+	    int *not_object);
 
 /*
  * Write rec as one compact line to out and flush it.  Returns 0, or -1 when
@@ -410,7 +413,8 @@ void	 aim_strv_free(char **v);
 
 /*
  * The adapter's stdin: {"contract","id","capability","payload","timeout_ms"}
- * from a routed record (borrowed).  Returns a malloc'd compact JSON text.
+ * from a routed record (borrowed), one compact line ending in a newline.
+ * Returns a malloc'd string, its length in *len.
  */
 char	*aim_adapter_input(json_t *rec, int64_t timeout_ms, size_t *len);
 

@@ -117,16 +117,18 @@ aim_lines_next(struct aim_lines *r, struct aim_line *line)
 }
 
 json_t *
-aim_parse_line(const struct aim_line *line, json_error_t *e)
+aim_parse_line(const struct aim_line *line, json_error_t *e, int *not_object)
 {
 	json_t *v;
 
+	*not_object = 0;
 	v = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, e);
 	if (v != NULL && !json_is_object(v)) {
 		json_decref(v);
-		snprintf(e->text, sizeof(e->text), "a request must be a JSON object");
+		snprintf(e->text, sizeof(e->text), "not a JSON object");
 		e->line = 1;
 		e->column = 1;
+		*not_object = 1;
 		return NULL;
 	}
 	return v;

@@ -170,9 +170,14 @@ read_file(const char *path, size_t *len, int *errnum)
 		*errnum = errno;
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MAX_FILE_BYTES) {
-		*errnum = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+	if (fstat(fd, &st) == -1) {
+		*errnum = errno;
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES) {
+		*errnum = S_ISDIR(st.st_mode) ? EISDIR : !S_ISREG(st.st_mode) ?
+		    EINVAL : EFBIG;
 		close(fd);
 		return NULL;
 	}
@@ -356,6 +361,7 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 	const char *path[3] = { NULL, NULL, NULL };
 	struct jfile f;
 	char *file, *text;
+	const char *key;
 	json_t *root, *v;
 	size_t i;
 	int explicit;
@@ -380,6 +386,19 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		if (want(&f, v, ints[i].w, ints[i].key, path) == 0)
 			*(int64_t *)((char *)cfg + ints[i].off) =
 			    json_integer_value(v);
+	}
+	json_object_foreach(root, key, v) {
+		static const char *const known[] = { "timeout_ms",
+		    "max_payload_bytes", "max_output_bytes", "stderr_tail_bytes",
+		    "kill_grace_ms", "audit_log_retention_days", "actor",
+		    "audit_dir", NULL };
+		const char *const *k;
+
+		for (k = known; *k != NULL && strcmp(*k, key) != 0; k++)
+			;
+		path[0] = key;
+		if (*k == NULL)
+			jproblem(&f, path, 1, "unknown key \"%s\"", key);
 	}
 	path[0] = "actor";
 	if ((v = json_object_get(root, "actor")) != NULL &&

@@ -146,12 +146,13 @@ lookup_var(const char *name, size_t n, const char *registry_dir)
 		return NULL;
 	memcpy(key, name, n);
 	key[n] = '\0';
+	/* The registry in use, whatever the environment says (-r wins). */
+	if (strcmp(key, "AIM_REGISTRY_PATH") == 0 && registry_dir != NULL)
+		return registry_dir;
 	if ((v = getenv(key)) != NULL && *v != '\0')
 		return v;
 	if (strcmp(key, "USERPROFILE") == 0)
 		return getenv("HOME");
-	if (strcmp(key, "AIM_REGISTRY_PATH") == 0)
-		return registry_dir;
 	return NULL;
 }
 

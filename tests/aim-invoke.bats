@@ -288,6 +288,16 @@ outcome() {
 	run --separate-stderr aim-invoke -c cfg.json in.jsonl
 	assert_equal "$status" 3
 	assert_equal "$stderr" "aim-invoke: cfg.json:2:17: timeout_ms must be a positive integer"
+	# The record still runs, on the defaults: one in, one out.
+	assert_equal "$(jq -r .tool_id <<<"$output")" ok
+}
+
+@test "a registry named with -r that does not exist is exit 3, records still run" {
+	routed ok "$ADAPTERS/ok.sh" >in.jsonl
+	run --separate-stderr aim-invoke -r nowhere in.jsonl
+	assert_equal "$status" 3
+	assert_equal "$stderr" "aim-invoke: registry not found (looked in nowhere)"
+	assert_equal "$(jq -r .tool_id <<<"$output")" ok
 }
 
 @test "two thousand records leave no zombie and no adapter behind" {
