@@ -5,7 +5,8 @@ load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 load /usr/lib/bats/bats-file/load
 
-TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+# The top of the tree, from tests/ or a directory below it.
+TOP=$(cd "$BATS_TEST_DIRNAME" && until [ -f lib/aim.h ] || [ "$PWD" = / ]; do cd ..; done && pwd)
 FIX=$TOP/tests/fixtures
 ADAPTERS=$FIX/adapters
 REGS=$FIX/registries

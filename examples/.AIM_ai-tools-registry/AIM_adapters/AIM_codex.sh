@@ -1,0 +1,62 @@
+#!/bin/sh
+# AIM_codex.sh - AIM_INTEGRATION_V1 adapter for the OpenAI Codex CLI
+# (npm @openai/codex, command "codex").
+#
+# code_generation, refactoring:
+#   codex exec --json --color never --skip-git-repo-check --ephemeral
+#       --sandbox workspace-write - <prompt
+#   Non-interactive exec; the prompt comes on stdin ("-"); commands run in
+#   the workspace-write sandbox; --json gives JSONL events: the last
+#   agent_message is the response, file_change items add to
+#   files_modified / files_created, turn.failed carries the error.
+#   Before that, "codex login status" (offline, instant) must succeed or
+#   CODEX_API_KEY / OPENAI_API_KEY be set: otherwise codex would sit
+#   retrying the network until the timeout.
+# version: codex --version
+# Failures mapped: "Not logged in" -> auth; "unexpected status 401
+#   Unauthorized" -> auth; "429 Too Many Requests", "quota" -> rate_limit;
+#   "stream disconnected", "waiting for network", timeout -> transient.
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+aim_init codex
+case $AIM_CAP in
+version) aim_version codex --version ;;
+code_generation | refactoring) ;;
+*) aim_unknown_capability "code_generation, refactoring, version" ;;
+esac
+aim_require_command codex
+aim_prompt
+if [ -z "${CODEX_API_KEY:-}${OPENAI_API_KEY:-}" ]; then
+	aim_run /dev/null codex login status
+	if [ "$AIM_RC" -ne 0 ]; then
+		aim_fail_run "Not logged in (run 'codex login' or set CODEX_API_KEY or OPENAI_API_KEY)"
+	fi
+fi
+aim_snapshot
+aim_run "$AIM_TMP/prompt.txt" codex exec --json --color never \
+    --skip-git-repo-check --ephemeral --sandbox workspace-write -
+
+events='[inputs | fromjson? | objects]'
+if [ "$AIM_RC" -ne 0 ] ||
+    ! jq -nRe "$events | any(.type == \"turn.completed\")" "$AIM_OUT" \
+    >/dev/null 2>&1; then
+	detail=$(jq -nRr "$events | (map(select(.type == \"turn.failed\")
+	    | .error.message) | last) // (map(select(.type == \"error\")
+	    | .message) | last) // empty" "$AIM_OUT" 2>/dev/null)
+	aim_fail_run "$(aim_flat "$detail")"
+fi
+jq -nRc --arg pwd "$(pwd)/" "$events"'
+    | map(select(.type == "item.completed") | .item) as $items
+    | ($items | map(select(.type == "file_change") | .changes[]?
+                    | .path |= ltrimstr($pwd))) as $ch
+    | {response: ($items | map(select(.type == "agent_message") | .text)
+                  | last // "" | .[0:4096]),
+       files_modified: [$ch[] | select(.kind != "add" and .kind != "delete")
+                        | .path],
+       files_created: [$ch[] | select(.kind == "add") | .path],
+       files_deleted: [$ch[] | select(.kind == "delete") | .path]}' \
+    "$AIM_OUT" >"$AIM_TMP/extra.json"
+aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
+aim_reply_changes "done" "$AIM_TMP/content.json"

@@ -1,0 +1,395 @@
+# lib.sh - shared helpers for the example AIM_INTEGRATION_V1 adapters.
+#
+# Sourced (not run) by AIM_<id>.sh.  Needs POSIX sh, jq, timeout(1),
+# cksum(1), diff(1).  The protocol: read one JSON object on stdin,
+#   {"contract","id","capability","payload":{"prompt","files",...},"timeout_ms"}
+# write exactly one JSON object on stdout,
+#   {"success":bool,"message":string,"content":{...}}
+# and exit 0, whatever happened to the tool.  A failure also carries
+# "error_class" (auth, rate_limit, transient, not_installed, bad_request,
+# tool_error), at the top level and in content.  Messages do not repeat the
+# tool's name (aim-invoke prefixes it), except "<tool> not installed".
+#
+# After aim_init: AIM_TOOL (command name), AIM_TMP (scratch directory,
+# removed on exit), AIM_REQ (the request), AIM_CAP (capability), AIM_BUDGET
+# (seconds the tool may run), $AIM_TMP/files (payload.files, one a line).
+# After aim_run: AIM_RC, AIM_OUT, AIM_ERR (files holding stdout, stderr).
+#
+# jq programs are in single quotes on purpose:
+# shellcheck disable=SC2016
+
+AIM_CAP_BYTES=4096	# bytes of stdout / stderr embedded in a reply
+
+# Texts that tell why an AI tool failed (ERE, matched case-insensitively).
+AIM_RE_AUTH='not logged in|please run /login|invalid api key|invalid x-api-key|api key not valid|authentication_?error|unauthenticated|unauthorized|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
+AIM_RE_RATE='(^|[^0-9.])429([^0-9]|$)|rate.?limit|resource_exhausted|too many requests|quota|usage limit'
+AIM_RE_BAD='invalid_request_error|invalid_argument|(status|code|http)[^0-9a-z]{0,4}400([^0-9]|$)|not running in a trusted directory|unknown option|unexpected argument|unrecognized arguments'
+AIM_RE_NET='getaddrinfo|name does not resolve|could not resolve|waiting for network|stream disconnected|connection (error|refused|reset)|apiconnectionerror|overloaded|service unavailable|internal server error|(status|code|http)[^0-9a-z]{0,4}5[0-9][0-9]([^0-9]|$)'
+AIM_RE_ERRNO='(^|[^A-Za-z])(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)'
+
+# jq builds every reply; without it, say so the only way left.
+if ! command -v jq >/dev/null 2>&1; then
+	printf '%s\n' '{"success":false,"message":"jq not installed (the example adapters need it)","error_class":"not_installed","content":{"error_class":"not_installed"}}'
+	exit 0
+fi
+
+AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX") || {
+	printf '%s\n' '{"success":false,"message":"cannot create a temporary directory","error_class":"transient","content":{"error_class":"transient"}}'
+	exit 0
+}
+AIM_CHILD=
+trap 'rm -rf "$AIM_TMP"' EXIT
+# aim-invoke signals the adapter's process group, but timeout(1) puts the
+# tool in a group of its own: pass the signal on before leaving.
+trap 'aim_on_signal 129' HUP
+trap 'aim_on_signal 130' INT
+trap 'aim_on_signal 143' TERM
+
+aim_on_signal()
+{
+	[ -n "$AIM_CHILD" ] && kill -TERM "$AIM_CHILD" 2>/dev/null
+	exit "$1"
+}
+
+# aim_reply true|false MESSAGE [CONTENT-FILE]: print the reply, exit 0.
+aim_reply()
+{
+	if [ -n "${3:-}" ] && [ -s "$3" ]; then
+		jq -c --argjson s "$1" --arg m "$2" \
+		    '{success: $s, message: $m, content: .}' "$3"
+	else
+		jq -nc --argjson s "$1" --arg m "$2" \
+		    '{success: $s, message: $m, content: null}'
+	fi
+	exit 0
+}
+
+# aim_fail CLASS MESSAGE [CONTENT-FILE]: print a failure reply, exit 0.
+aim_fail()
+{
+	if [ -n "${3:-}" ] && [ -s "$3" ]; then
+		jq -c --arg k "$1" '. + {error_class: $k}' "$3"
+	else
+		jq -nc --arg k "$1" '{error_class: $k}'
+	fi >"$AIM_TMP/fail.json"
+	jq -c --arg k "$1" --arg m "$2" \
+	    '{success: false, message: $m, error_class: $k, content: .}' \
+	    "$AIM_TMP/fail.json"
+	exit 0
+}
+
+# aim_json_file JQ-FILTER [JQ-ARGS...]: write the output of jq -n to a new
+# file in AIM_TMP and print its name (for CONTENT-FILE arguments).
+aim_json_file()
+{
+	_f=$(mktemp "$AIM_TMP/json.XXXXXX")
+	_filter=$1
+	shift
+	jq -nc "$@" "$_filter" >"$_f"
+	printf '%s\n' "$_f"
+}
+
+# aim_init TOOL: read and check the request; set AIM_CAP, AIM_BUDGET and
+# $AIM_TMP/files.
+aim_init()
+{
+	AIM_TOOL=$1
+	AIM_REQ=$AIM_TMP/request.json
+	cat >"$AIM_REQ" || aim_fail transient "cannot read the request"
+	jq -es 'length == 1 and (.[0] | type) == "object"' "$AIM_REQ" \
+	    >/dev/null 2>&1 ||
+	    aim_fail bad_request "the request is not one JSON object"
+	AIM_CAP=$(jq -r '.capability | strings' "$AIM_REQ")
+	[ -n "$AIM_CAP" ] || AIM_CAP=${AIM_CAPABILITY:-}
+	[ -n "$AIM_CAP" ] || aim_fail bad_request "the request has no capability"
+	jq -e '.payload // {} | type == "object"' "$AIM_REQ" >/dev/null ||
+	    aim_fail bad_request "payload is not an object"
+	jq -e '.payload.files // [] | type == "array" and all(.[];
+	    type == "string" and length > 0 and (test("\n") | not))' \
+	    "$AIM_REQ" >/dev/null ||
+	    aim_fail bad_request "payload.files must be an array of file names"
+	# A leading "-" gets "./" so that no file name can become an option.
+	jq -r '.payload.files // [] | .[]
+	    | if startswith("-") then "./" + . else . end' "$AIM_REQ" \
+	    >"$AIM_TMP/files"
+	aim_budget
+}
+
+# The tool may run for the smaller of the request's timeout_ms and
+# AIM_TIMEOUT_MS (default 30000), less a margin (10%, 1 to 5 s) that leaves
+# the adapter time to answer before aim-invoke's own timeout strikes.
+aim_budget()
+{
+	_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
+	_env=${AIM_TIMEOUT_MS:-}
+	case $_env in '' | *[!0-9]*) _env= ;; esac
+	case $_ms in '' | *[!0-9]*) _ms=$_env ;; esac
+	if [ -n "$_env" ] && [ "$_env" -lt "$_ms" ]; then
+		_ms=$_env
+	fi
+	[ -n "$_ms" ] || _ms=30000
+	_margin=$((_ms / 10))
+	[ "$_margin" -ge 1000 ] || _margin=1000
+	[ "$_margin" -le 5000 ] || _margin=5000
+	AIM_BUDGET=$(((_ms - _margin) / 1000))
+	[ "$AIM_BUDGET" -ge 1 ] || AIM_BUDGET=1
+}
+
+aim_unknown_capability()
+{
+	aim_fail bad_request "unsupported capability '$AIM_CAP' (supported: $1)"
+}
+
+# aim_require_command CMD: fail with "CMD not installed" unless on PATH.
+aim_require_command()
+{
+	command -v "$1" >/dev/null 2>&1 ||
+	    aim_fail not_installed "$1 not installed" "$(aim_json_file \
+	    '{command: $c, path: $p}' --arg c "$1" --arg p "${PATH:-}")"
+}
+
+# aim_require_files [EXT-ERE KINDS]: payload.files must be non-empty and
+# name existing regular files, each matching EXT-ERE when given.
+aim_require_files()
+{
+	[ -s "$AIM_TMP/files" ] || aim_fail bad_request "payload.files is empty"
+	while IFS= read -r _f; do
+		[ -f "$_f" ] || aim_fail bad_request "no such file: $_f"
+		if [ -n "${1:-}" ] &&
+		    ! printf '%s\n' "$_f" | grep -Eq "$1"; then
+			aim_fail bad_request "unsupported file type: $_f (handles $2)"
+		fi
+	done <"$AIM_TMP/files"
+}
+
+# aim_nfiles: the number of payload.files.
+aim_nfiles()
+{
+	echo $(($(wc -l <"$AIM_TMP/files")))
+}
+
+# aim_prompt: write an AI tool's prompt to $AIM_TMP/prompt.txt:
+# payload.prompt, a note for refactoring, the files, payload.context.
+aim_prompt()
+{
+	jq -e '.payload.prompt | strings | test("\\S")' "$AIM_REQ" >/dev/null ||
+	    aim_fail bad_request "payload.prompt is required"
+	jq -r --arg cap "$AIM_CAP" '.payload as $p
+	    | [$p.prompt,
+	       (if $cap == "refactoring" then
+	          "This is a refactoring: keep the external behaviour unchanged."
+	        else empty end),
+	       (if ($p.files // []) != [] then
+	          "Files to work on: " + ($p.files | join(", ")) else empty end),
+	       (if ($p.context // {}) != {} then
+	          "Context (JSON): " + ($p.context | tojson) else empty end)]
+	    | join("\n\n")' "$AIM_REQ" >"$AIM_TMP/prompt.txt"
+}
+
+# aim_run INPUT CMD [ARGS...]: run CMD under timeout(1), stdin from INPUT;
+# sets AIM_RC (124 or 137: timed out), AIM_OUT and AIM_ERR.
+aim_run()
+{
+	AIM_OUT=$AIM_TMP/out
+	AIM_ERR=$AIM_TMP/err
+	_in=$1
+	shift
+	timeout -k 2 "$AIM_BUDGET" "$@" <"$_in" >"$AIM_OUT" 2>"$AIM_ERR" &
+	AIM_CHILD=$!
+	wait "$AIM_CHILD"
+	AIM_RC=$?
+	AIM_CHILD=
+}
+
+# aim_run_files INPUT CMD [ARGS...]: aim_run with payload.files appended.
+aim_run_files()
+{
+	_in=$1
+	shift
+	while IFS= read -r _f; do
+		set -- "$@" "$_f"
+	done <"$AIM_TMP/files"
+	aim_run "$_in" "$@"
+}
+
+# aim_version CMD [ARGS...]: answer the capability "version".
+aim_version()
+{
+	aim_require_command "$1"
+	aim_run /dev/null "$@"
+	[ "$AIM_RC" -eq 0 ] || aim_fail_run ""
+	aim_version_reply
+}
+
+# aim_version_reply: answer "version" from the last run's output: the first
+# line with a dotted number in it, else the first non-blank line.
+aim_version_reply()
+{
+	_line=$(cat "$AIM_OUT" "$AIM_ERR" | grep -E -m 1 '[0-9]+\.[0-9]+')
+	[ -n "$_line" ] ||
+	    _line=$(cat "$AIM_OUT" "$AIM_ERR" | sed -n '/[^[:space:]]/{p;q;}')
+	_v=$(printf '%s\n' "$_line" | grep -Eo '[0-9]+(\.[0-9]+)+' | head -n 1)
+	[ -n "$_v" ] || _v=$_line
+	aim_reply true "$AIM_TOOL $_v" "$(aim_json_file \
+	    '{version: $v, version_output: $l, exit_code: 0}' \
+	    --arg v "$_v" --arg l "$_line")"
+}
+
+# aim_classify FILE...: print the error class the texts in FILEs suggest.
+aim_classify()
+{
+	if grep -Eiqs "$AIM_RE_AUTH" "$@"; then
+		echo auth
+	elif grep -Eiqs "$AIM_RE_RATE" "$@"; then
+		echo rate_limit
+	elif grep -Eiqs "$AIM_RE_BAD" "$@"; then
+		echo bad_request
+	elif grep -Eqs "$AIM_RE_ERRNO" "$@" || grep -Eiqs "$AIM_RE_NET" "$@"; then
+		echo transient
+	else
+		echo tool_error
+	fi
+}
+
+# aim_flat TEXT: TEXT on one line, at most 400 bytes.
+aim_flat()
+{
+	printf '%s' "$1" | tr '\n\t' '  ' | cut -c 1-400
+}
+
+# aim_tail FILE: the last 3 lines of FILE that are neither blank nor stack
+# frames, ANSI escapes removed, joined with " | ", at most 400 bytes.
+aim_tail()
+{
+	_esc=$(printf '\033')
+	sed -e "s/$_esc\\[[0-9;]*[A-Za-z]//g" "$1" 2>/dev/null |
+	    grep -Ev '^[[:space:]]+at |^[[:space:]]*$' | tail -n 3 |
+	    tr '\n' '\t' | sed -e 's/\t$//' -e 's/\t/ | /g' | cut -c 1-400
+}
+
+# aim_run_content FILE: write {exit_code, stdout, stderr} of the last run,
+# capped to AIM_CAP_BYTES (the head of stdout, the tail of stderr).
+aim_run_content()
+{
+	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
+	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	jq -nc --argjson rc "$AIM_RC" \
+	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap" \
+	    '{exit_code: $rc, stdout: $o, stderr: $e}' >"$1"
+}
+
+# aim_fail_run [DETAIL [CLASS]]: failure reply for a run that went wrong.
+# CLASS defaults to what DETAIL and the tool's output suggest; the message
+# says the class, the exit status or timeout, and DETAIL (default: the
+# last lines of stderr, else of stdout).
+aim_fail_run()
+{
+	_detail=${1:-}
+	_class=${2:-}
+	printf '%s\n' "$_detail" >"$AIM_TMP/detail"
+	[ -n "$_class" ] ||
+	    _class=$(aim_classify "$AIM_TMP/detail" "$AIM_ERR" "$AIM_OUT")
+	[ -n "$_detail" ] || _detail=$(aim_tail "$AIM_ERR")
+	[ -n "$_detail" ] || _detail=$(aim_tail "$AIM_OUT")
+	case $AIM_RC in
+	124 | 137)
+		_status="timed out after $AIM_BUDGET s"
+		[ "$_class" != tool_error ] || _class=transient
+		;;
+	*) _status="exit $AIM_RC" ;;
+	esac
+	case $_class in
+	auth) _why="authentication failed (not logged in or invalid API key)" ;;
+	rate_limit) _why="rate limited or out of quota" ;;
+	transient) _why="temporary failure (network or service)" ;;
+	bad_request) _why="request rejected" ;;
+	not_installed) _why="not installed" ;;
+	*) _why="failed" ;;
+	esac
+	aim_run_content "$AIM_TMP/run.json"
+	aim_fail "$_class" "$_why, $_status${_detail:+: $_detail}" \
+	    "$AIM_TMP/run.json"
+}
+
+# aim_snapshot: remember payload.files (a copy and cksum) before a run.
+aim_snapshot()
+{
+	mkdir "$AIM_TMP/snap"
+	_i=0
+	while IFS= read -r _f; do
+		_i=$((_i + 1))
+		if [ -f "$_f" ]; then
+			cp -p -- "$_f" "$AIM_TMP/snap/$_i"
+			cksum <"$_f" >"$AIM_TMP/snap/$_i.sum"
+		fi
+	done <"$AIM_TMP/files"
+}
+
+# aim_changes FILE [EXTRA-FILE]: compare payload.files with the snapshot
+# and write the content: the last run's {exit_code, stdout, stderr}, EXTRA
+# (a JSON object; its files_modified, files_created, files_deleted lists
+# are merged) and files_modified, files_created, files_deleted,
+# lines_added, lines_removed.
+aim_changes()
+{
+	: >"$AIM_TMP/mod"
+	: >"$AIM_TMP/new"
+	: >"$AIM_TMP/del"
+	_add=0
+	_rem=0
+	_i=0
+	while IFS= read -r _f; do
+		_i=$((_i + 1))
+		_old=$AIM_TMP/snap/$_i
+		if [ -f "$_old" ] && [ -f "$_f" ]; then
+			[ "$(cksum <"$_f")" != "$(cat "$_old.sum")" ] || continue
+			printf '%s\n' "$_f" >>"$AIM_TMP/mod"
+			diff -- "$_old" "$_f" >"$AIM_TMP/diff"
+			_add=$((_add + $(grep -c '^>' "$AIM_TMP/diff")))
+			_rem=$((_rem + $(grep -c '^<' "$AIM_TMP/diff")))
+		elif [ -f "$_f" ]; then
+			printf '%s\n' "$_f" >>"$AIM_TMP/new"
+			_add=$((_add + $(wc -l <"$_f")))
+		elif [ -f "$_old" ]; then
+			printf '%s\n' "$_f" >>"$AIM_TMP/del"
+			_rem=$((_rem + $(wc -l <"$_old")))
+		fi
+	done <"$AIM_TMP/files"
+	aim_run_content "$AIM_TMP/run.json"
+	_extra=${2:-}
+	[ -n "$_extra" ] || _extra=$(aim_json_file '{}')
+	jq -c --rawfile m "$AIM_TMP/mod" --rawfile n "$AIM_TMP/new" \
+	    --rawfile d "$AIM_TMP/del" --argjson a "$_add" --argjson r "$_rem" \
+	    --slurpfile run "$AIM_TMP/run.json" '
+	    def lines: split("\n") | map(select(length > 0));
+	    . as $x
+	    | $run[0] + $x + {
+	        files_modified: (($m | lines) + ($x.files_modified // []) | unique),
+	        files_created: (($n | lines) + ($x.files_created // []) | unique),
+	        files_deleted: (($d | lines) + ($x.files_deleted // []) | unique),
+	        lines_added: $a, lines_removed: $r}' "$_extra" >"$1"
+}
+
+# aim_reply_changes WHAT CONTENT-FILE: success reply: WHAT and a summary
+# of the changes in CONTENT (from aim_changes).
+aim_reply_changes()
+{
+	_sum=$(jq -r '([(.files_modified | length | "\(.) modified"),
+	    (.files_created | length | "\(.) created"),
+	    (.files_deleted | length | select(. > 0) | "\(.) deleted")]
+	    | join(", ")) + "; +\(.lines_added) -\(.lines_removed) lines"' "$2")
+	aim_reply true "$1 ($_sum)" "$2"
+}
+
+# aim_reply_findings N REPORT-FILE: success reply of a linter that ran:
+# content {findings: N, exit_code, stdout: REPORT (capped), stderr}.
+aim_reply_findings()
+{
+	aim_run_content "$AIM_TMP/run.json"
+	head -c "$AIM_CAP_BYTES" "$2" >"$AIM_TMP/report.cap"
+	jq -c --argjson n "$1" --rawfile r "$AIM_TMP/report.cap" \
+	    '. + {findings: $n, stdout: $r}' "$AIM_TMP/run.json" \
+	    >"$AIM_TMP/content.json"
+	aim_reply true "$1 finding(s) in $(aim_nfiles) file(s)" \
+	    "$AIM_TMP/content.json"
+}

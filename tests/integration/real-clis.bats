@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# The example registry against the real CLIs installed from npm.  HOME is
+# empty (nobody is logged in) and every proxy points at a closed loopback
+# port, so no CLI reaches past this machine.
+
+load ../helper
+
+EXAMPLE=$TOP/examples/.AIM_ai-tools-registry
+
+setup() {
+	common_setup
+	[ -n "${AIM_TOOLS_BIN:-}" ] || skip "AIM_TOOLS_BIN not set: run through tests/integration/run"
+	export PATH="$AIM_TEST_BUILD:$AIM_TOOLS_BIN:$PATH"
+	export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
+	    https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
+	    NO_PROXY='' no_proxy=''
+	cp -R "$TOP/examples/sample/." .
+}
+
+# request JSON...: resolve, invoke and audit requests against the example
+# registry; records in out.jsonl, the pipeline's status in $status.
+pipeline() {
+	printf '%s\n' "$@" >req.jsonl
+	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke | aim-audit -d audit >out.jsonl"
+}
+
+@test "every real CLI answers capability version through its adapter" {
+	for t in claude codex gemini prettier eslint clang-format; do
+		printf '{"capability":"version","tool_id":"%s","payload":{}}\n' "$t"
+	done >req.jsonl
+	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke >out.jsonl"
+	assert_success
+	run jq -r '[.tool_id, .result.success, .result.content.version] | @tsv' out.jsonl
+	assert_line --index 0 --regexp '^claude	true	.*[0-9]+\.[0-9]+\.[0-9]+'
+	assert_line --index 1 --regexp '^codex	true	.*[0-9]+\.[0-9]+\.[0-9]+'
+	assert_line --index 2 --regexp '^gemini	true	[0-9]+\.[0-9]+\.[0-9]+'
+	assert_line --index 3 --regexp '^prettier	true	[0-9]+\.[0-9]+\.[0-9]+'
+	assert_line --index 4 --regexp '^eslint	true	v?[0-9]+\.[0-9]+\.[0-9]+'
+	assert_line --index 5 --regexp '^clang-format	true	.*[0-9]+\.[0-9]+\.[0-9]+'
+}
+
+@test "claude, codex and gemini fail for lack of login, each with its own words" {
+	for t in claude codex gemini; do
+		printf '{"capability":"code_generation","tool_id":"%s","payload":{"prompt":"add a comment","files":["src/main.c"]}}\n' "$t"
+	done >req.jsonl
+	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke >out.jsonl"
+	assert_failure 1
+	run jq -r '[.attempts[0].tool_id, .attempts[0].outcome, .attempts[0].message] | @tsv' out.jsonl
+	assert_line --index 0 --regexp '^claude	failure	.*Not logged in'
+	assert_line --index 1 --regexp '^codex	failure	.*Not logged in'
+	assert_line --index 2 --regexp '^gemini	failure	.*Auth method'
+}
+
+@test "the chain falls back across the real CLIs to a tool that works" {
+	# The example chain, with a local stand-in last instead of jules.
+	cp -R "$EXAMPLE" reg
+	cp "$ADAPTERS/ok.sh" reg/AIM_adapters/AIM_stub.sh
+	jq '.tools.stub = {name:"stub", detectCommands:["sh"], capabilities:["code_generation"],
+	    adapterScript:"%AIM_REGISTRY_PATH%/AIM_adapters/AIM_stub.sh"}' \
+	    "$EXAMPLE/AIM_registry.json" >reg/AIM_registry.json
+	jq '.capabilities.code_generation.fallback = ["codex","gemini","aider","stub","jules"]' \
+	    "$EXAMPLE/AIM_cross-tool/AIM_coordination-rules.json" \
+	    >reg/AIM_cross-tool/AIM_coordination-rules.json
+	echo '{"capability":"code_generation","payload":{"prompt":"p","files":["src/main.c"]}}' >req.jsonl
+	run sh -c "aim-resolve -r reg req.jsonl | aim-invoke | aim-audit -d audit >out.jsonl"
+	assert_success
+	run jq -c '[.tool_id, [.attempts[] | [.tool_id, .outcome]]]' out.jsonl
+	assert_output '["stub",[["claude","failure"],["codex","failure"],["gemini","failure"],["aider","skipped"],["stub","success"]]]'
+	# jules, after the tool that served, was never attempted.
+	assert_equal "$(find audit -name '*_stub_code_generation.json' | wc -l)" 1
+}
+
+@test "formatting: clang-format rewrites the C file in place" {
+	before=$(cksum <src/main.c)
+	pipeline '{"capability":"formatting","payload":{"files":["src/main.c"]}}'
+	assert_success
+	assert_equal "$(jq -r '.tool_id' out.jsonl)" clang-format
+	assert_equal "$(jq -r '.result.content.files_modified[0]' out.jsonl)" src/main.c
+	[ "$(cksum <src/main.c)" != "$before" ]
+	clang-format --dry-run -Werror src/main.c
+}
+
+@test "formatting: prettier rewrites the JavaScript file" {
+	before=$(cksum <web/app.js)
+	pipeline '{"capability":"formatting","tool_id":"prettier","payload":{"files":["web/app.js"]}}'
+	assert_success
+	assert_equal "$(jq -r '.result.content.files_modified[0]' out.jsonl)" web/app.js
+	[ "$(cksum <web/app.js)" != "$before" ]
+	"$AIM_TOOLS_BIN/prettier" --check web/app.js
+}
+
+@test "linting: shellcheck, cppcheck and eslint report findings" {
+	pipeline '{"capability":"linting","payload":{"files":["scripts/build.sh"]}}' \
+	    '{"capability":"linting","tool_id":"cppcheck","payload":{"files":["src/util.c"]}}' \
+	    '{"capability":"linting","tool_id":"eslint","payload":{"files":["web/app.js"]}}'
+	assert_success
+	run jq -r '[.tool_id, .result.success, (.result.content.findings > 0)] | @tsv' out.jsonl
+	assert_line --index 0 "shellcheck	true	true"
+	assert_line --index 1 "cppcheck	true	true"
+	assert_line --index 2 "eslint	true	true"
+}
