@@ -87,7 +87,7 @@ job_free(struct job *j)
 }
 
 static void
-finish_job(struct invoke *iv, struct job *j, json_t *tool_id, json_t *result)
+finish_job(struct job *j, json_t *tool_id, json_t *result)
 {
 	json_object_set_new(j->rec, "tool_id", tool_id);
 	json_object_set_new(j->rec, "result", result);
@@ -152,7 +152,7 @@ start_next(struct invoke *iv, struct job *j)
 		    j->tool_id, j->argv0, &x));
 		aim_proc_free(&j->proc);
 	}
-	finish_job(iv, j, json_null(), aim_all_failed(cap ? cap : "?",
+	finish_job(j, json_null(), aim_all_failed(cap ? cap : "?",
 	    j->attempts));
 }
 
@@ -176,13 +176,13 @@ child_done(struct invoke *iv, struct job *j)
 		json_object_set_new(attempt, "message", json_string(msg));
 		json_array_append_new(j->attempts, attempt);
 		json_decref(output);
-		finish_job(iv, j, json_null(), json_pack("{s:b, s:s, s:n}",
+		finish_job(j, json_null(), json_pack("{s:b, s:s, s:n}",
 		    "success", 0, "message", msg, "content"));
 		return;
 	}
 	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
 		json_array_append_new(j->attempts, attempt);
-		finish_job(iv, j, json_string(j->tool_id), output);
+		finish_job(j, json_string(j->tool_id), output);
 		return;
 	}
 	content = json_object_get(output, "content");

@@ -30,6 +30,16 @@ struct resolve {
 	int	 status;
 };
 
+/*
+ * The longest request line read whole: room for a payload at the limit even
+ * if every byte of it needs escaping, plus the other fields.
+ */
+static size_t
+line_cap(const struct resolve *rs)
+{
+	return rs->payload_limit * 4 + 65536;
+}
+
 /* Report an error record on stderr, write it, and remember the failure. */
 static void
 emit_error(struct resolve *rs, json_t *rec, const char *source)
@@ -98,8 +108,7 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "request is longer than %zu bytes; "
-		    "payload limit is %zu bytes", line->len > 0 ?
-		    (size_t)(rs->payload_limit * 4 + 65536) : 0,
+		    "payload limit is %zu bytes", line_cap(rs),
 		    rs->payload_limit);
 		emit_error(rs, aim_bad_line_record(line, "resolve",
 		    "payload_too_large", buf), source);
@@ -178,7 +187,7 @@ resolve_file(struct resolve *rs, const char *path)
 		aim_exit_raise(&rs->status, AIM_EXIT_IO);
 		return;
 	}
-	aim_lines_init(&r, fd, rs->payload_limit * 4 + 65536);
+	aim_lines_init(&r, fd, line_cap(rs));
 	while ((rc = aim_lines_next(&r, &line)) == 1) {
 		for (i = 0; i < line.len && strchr(" \t\r", line.text[i]); i++)
 			;

@@ -528,6 +528,7 @@ aim_registry_load(struct aim_registry *reg, const char *dir,
 	struct jfile f;
 	json_t *v;
 	char *x;
+	int bad;
 
 	memset(reg, 0, sizeof(*reg));
 	reg->dir = aim_abspath(dir, NULL);
@@ -545,8 +546,8 @@ aim_registry_load(struct aim_registry *reg, const char *dir,
 		return -1;
 	}
 	check_registry_types(&f, reg->registry_json);
-	if (f.nprob)
-		return -1;
+	/* Go on to the rules even so: --check reports every problem. */
+	bad = f.nprob;
 	reg->tools = json_object_get(reg->registry_json, "tools");
 
 	v = json_object_get(reg->registry_json, "crossToolRulesPath");
@@ -570,7 +571,7 @@ aim_registry_load(struct aim_registry *reg, const char *dir,
 		return -1;
 	}
 	check_rules_types(&f, reg->rules_json);
-	if (f.nprob)
+	if (bad || f.nprob)
 		return -1;
 	reg->rules = json_object_get(reg->rules_json, "capabilities");
 	reg->security = json_object_get(reg->rules_json, "security");
