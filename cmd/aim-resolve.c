@@ -40,7 +40,7 @@ line_cap(const struct resolve *rs)
 	return rs->payload_limit * 4 + 65536;
 }
 
-/* Report an error record on stderr, write it, and remember the failure. */
+/* Report an error record on stderr, write it, remember the failure; steals rec. */
 static void
 emit_error(struct resolve *rs, json_t *rec, const char *source)
 {
@@ -55,6 +55,7 @@ emit_error(struct resolve *rs, json_t *rec, const char *source)
 	if (aim_emit(stdout, rec) == -1)
 		aim_exit_raise(&rs->status, AIM_EXIT_IO);
 	aim_exit_raise(&rs->status, AIM_EXIT_FAILED);
+	json_decref(rec);
 }
 
 /* Check a request's fields; NULL when fine, else the message. */
@@ -140,7 +141,6 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		emit_error(rs, aim_error_record(req, "resolve",
 		    strncmp(why, "payload is", 10) == 0 ? "payload_too_large" :
 		    "invalid_request", line->lineno, "%s", why), source);
-		json_decref(req);
 		return;
 	}
 	if (json_object_get(req, "id") == NULL) {
@@ -158,14 +158,12 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		emit_error(rs, aim_error_record(req, "resolve",
 		    "registry_unavailable", line->lineno, "%s",
 		    rs->unavailable), source);
-		json_decref(req);
 		return;
 	}
 	if (aim_route(&rs->router, req, &code, &msg) == -1) {
 		emit_error(rs, aim_error_record(req, "resolve", code,
 		    line->lineno, "%s", msg), source);
 		free(msg);
-		json_decref(req);
 		return;
 	}
 	if (aim_emit(stdout, req) == -1)
@@ -239,6 +237,8 @@ check(struct resolve *rs, const char *dir, char *why)
 	aim_problems_print(&probs);
 	bad = probs.n > 0;
 	aim_problems_free(&probs);
+	aim_registry_free(&rs->reg);
+	aim_config_free(&rs->cfg);
 	return bad ? AIM_EXIT_FAILED : AIM_EXIT_OK;
 }
 
@@ -288,7 +288,10 @@ main(int argc, char *argv[])
 	if (checkmode) {
 		if (argc > 0)
 			usage(AIM_EXIT_USAGE);
-		return check(&rs, dir, why);
+		ch = check(&rs, dir, why);
+		free(dir);
+		free(why);
+		return ch;
 	}
 
 	if (aim_config_load(&rs.cfg, &rs.opt, dir, &probs) == -1)

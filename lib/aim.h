@@ -231,7 +231,7 @@ struct aim_options {
  * Find the registry directory (DESIGN.md "contract": -r DIR >
  * $AIM_REGISTRY_PATH > nearest .AIM_ai-tools-registry walking up from the
  * working directory > $HOME/.AIM_ai-tools-registry).  Returns a malloc'd
- * absolute path, or NULL with a malloc'd "registry not found (looked in
+ * canonical absolute path (realpath(3)), or NULL with a malloc'd "registry not found (looked in
  * ...)" in *why naming every place tried.
  */
 char	*aim_registry_find(const struct aim_options *opt, char **why);

@@ -32,8 +32,10 @@ aim_audit_entry(json_t *rec, const char *iso, const char *default_actor)
 	v = json_object_get(rec, "actor");
 	json_object_set_new(e, "actor", json_is_string(v) ? json_copy(v) :
 	    json_string(default_actor));
+	/* An error record was served by nobody, whatever tool it named. */
 	v = json_object_get(rec, "tool_id");
-	json_object_set_new(e, "tool_id", json_is_string(v) ? json_copy(v) :
+	json_object_set_new(e, "tool_id", json_is_string(v) &&
+	    json_object_get(rec, "error") == NULL ? json_copy(v) :
 	    json_string("none"));
 	v = json_object_get(rec, "capability");
 	route = json_object_get(rec, "route");

@@ -90,6 +90,18 @@ append(char **s, size_t *len, const char *piece)
 	*len += n;
 }
 
+/* The registry directory as found: canonical when it can be, for clean paths. */
+static char *
+found(const char *dir, char *looked)
+{
+	char *p;
+
+	free(looked);
+	if ((p = realpath(dir, NULL)) == NULL)
+		p = aim_abspath(dir, NULL);
+	return p;
+}
+
 char *
 aim_registry_find(const struct aim_options *opt, char **why)
 {
@@ -100,13 +112,13 @@ aim_registry_find(const struct aim_options *opt, char **why)
 
 	if (opt->registry != NULL) {
 		if (is_dir(opt->registry))
-			return aim_abspath(opt->registry, NULL);
+			return found(opt->registry, looked);
 		append(&looked, &len, opt->registry);
 		goto notfound;
 	}
 	if ((env = getenv("AIM_REGISTRY_PATH")) != NULL && *env != '\0') {
 		if (is_dir(env))
-			return aim_abspath(env, NULL);
+			return found(env, looked);
 		snprintf(cand, sizeof(cand), "$AIM_REGISTRY_PATH=%s", env);
 		append(&looked, &len, cand);
 		goto notfound;
@@ -117,7 +129,7 @@ aim_registry_find(const struct aim_options *opt, char **why)
 			    strcmp(cwd, "/") == 0 ? "" : cwd,
 			    AIM_REGISTRY_DIRNAME);
 			if (is_dir(cand))
-				return aim_xstrdup(cand);
+				return found(cand, looked);
 			append(&looked, &len, cand);
 			if (strcmp(cwd, "/") == 0)
 				break;
@@ -131,7 +143,7 @@ aim_registry_find(const struct aim_options *opt, char **why)
 	if ((home = getenv("HOME")) != NULL && *home != '\0') {
 		snprintf(cand, sizeof(cand), "%s/%s", home, AIM_REGISTRY_DIRNAME);
 		if (is_dir(cand))
-			return aim_xstrdup(cand);
+			return found(cand, looked);
 		append(&looked, &len, cand);
 	}
 notfound:
