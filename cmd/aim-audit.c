@@ -67,25 +67,21 @@ static void
 audit_line(struct audit *au, const struct aim_line *line, const char *source)
 {
 	char iso[32], stamp[32], day[16], buf[256], *path, *why;
-	json_error_t e;
 	json_t *rec, *entry, *result;
-	int not_object;
+	int is_error;
 
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "record is longer than %d bytes",
 		    MAX_RECORD_BYTES);
 		rec = aim_bad_line_record(line, "audit", "invalid_record", buf);
 		warnx("%s:%ld: %s", source, line->lineno, buf);
-	} else if ((rec = aim_parse_line(line, &e, &not_object)) == NULL) {
-		if (not_object)
-			snprintf(buf, sizeof(buf), "a record must be a JSON "
-			    "object");
-		else
-			snprintf(buf, sizeof(buf), "invalid JSON at column %d: "
-			    "%s", e.column, e.text);
-		rec = aim_bad_line_record(line, "audit", not_object ?
-		    "invalid_record" : "invalid_json", buf);
-		warnx("%s:%ld: %s", source, line->lineno, buf);
+	} else {
+		rec = aim_parse_record(line, "audit", "a record",
+		    "invalid_record", &is_error);
+		if (is_error)
+			warnx("%s:%ld: %s", source, line->lineno,
+			    json_string_value(json_object_get(json_object_get(
+			    rec, "error"), "message")));
 	}
 
 	aim_utc_stamp(iso, stamp, day);
@@ -124,7 +120,6 @@ audit_file(struct audit *au, const char *path)
 	struct aim_lines r;
 	struct aim_line line;
 	const char *source = aim_input_name(path);
-	size_t i;
 	int fd, rc;
 
 	if ((fd = aim_open_input(path)) == -1) {
@@ -134,9 +129,7 @@ audit_file(struct audit *au, const char *path)
 	}
 	aim_lines_init(&r, fd, MAX_RECORD_BYTES);
 	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		for (i = 0; i < line.len && strchr(" \t\r", line.text[i]); i++)
-			;
-		if (i == line.len && !line.too_long)
+		if (aim_line_blank(&line))
 			continue;
 		audit_line(au, &line, source);
 		if (ferror(stdout))

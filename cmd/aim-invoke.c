@@ -198,11 +198,10 @@ static struct job *
 new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 {
 	struct job *j;
-	json_error_t e;
 	json_t *rec, *route;
 	char buf[256];
 	const char *why = NULL;
-	int not_object;
+	int is_error;
 
 	j = aim_xmalloc(sizeof(*j));
 	memset(j, 0, sizeof(*j));
@@ -213,15 +212,10 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 		    buf);
 		goto bad;
 	}
-	if ((rec = aim_parse_line(line, &e, &not_object)) == NULL) {
-		if (not_object)
-			snprintf(buf, sizeof(buf), "a record must be a JSON "
-			    "object");
-		else
-			snprintf(buf, sizeof(buf), "invalid JSON at column %d: "
-			    "%s", e.column, e.text);
-		j->rec = aim_bad_line_record(line, "invoke", not_object ?
-		    "invalid_record" : "invalid_json", buf);
+	rec = aim_parse_record(line, "invoke", "a record", "invalid_record",
+	    &is_error);
+	if (is_error) {
+		j->rec = rec;
 		goto bad;
 	}
 	j->rec = rec;
@@ -360,10 +354,7 @@ run(struct invoke *iv, char **files, int nfiles)
 				    * 4 + 1048576);
 			}
 			if (aim_lines_get(&r, &line)) {
-				for (i = 0; i < line.len &&
-				    strchr(" \t\r", line.text[i]); i++)
-					;
-				if (i == line.len && !line.too_long)
+				if (aim_line_blank(&line))
 					continue;
 				iv->queue[(iv->qhead + iv->qlen++) % iv->qcap] =
 				    new_job(iv, &line, source);

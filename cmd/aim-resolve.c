@@ -101,11 +101,10 @@ static void
 resolve_line(struct resolve *rs, const struct aim_line *line,
     const char *source)
 {
-	json_error_t e;
 	json_t *req, *rec;
 	const char *why, *code;
 	char buf[256], id[37], *msg;
-	int not_object;
+	int is_error;
 
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "request is longer than %zu bytes; "
@@ -115,16 +114,10 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		    "payload_too_large", buf), source);
 		return;
 	}
-	if ((req = aim_parse_line(line, &e, &not_object)) == NULL) {
-		if (not_object)
-			snprintf(buf, sizeof(buf), "a request must be a JSON "
-			    "object");
-		else
-			snprintf(buf, sizeof(buf), "invalid JSON at column %d: "
-			    "%s", e.column, e.text);
-		rec = aim_bad_line_record(line, "resolve", not_object ?
-		    "invalid_request" : "invalid_json", buf);
-		emit_error(rs, rec, source);
+	req = aim_parse_record(line, "resolve", "a request", "invalid_request",
+	    &is_error);
+	if (is_error) {
+		emit_error(rs, req, source);
 		return;
 	}
 	/* Error records and routed records flow on untouched. */
@@ -177,7 +170,6 @@ resolve_file(struct resolve *rs, const char *path)
 	struct aim_lines r;
 	struct aim_line line;
 	const char *source = aim_input_name(path);
-	size_t i;
 	int fd, rc;
 
 	if ((fd = aim_open_input(path)) == -1) {
@@ -187,10 +179,8 @@ resolve_file(struct resolve *rs, const char *path)
 	}
 	aim_lines_init(&r, fd, line_cap(rs));
 	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		for (i = 0; i < line.len && strchr(" \t\r", line.text[i]); i++)
-			;
-		if (i == line.len && !line.too_long)
-			continue;	/* blank lines carry no request */
+		if (aim_line_blank(&line))
+			continue;
 		resolve_line(rs, &line, source);
 		if (ferror(stdout))
 			break;

@@ -127,12 +127,18 @@ int	 aim_lines_next(struct aim_lines *r, struct aim_line *line);
 
 /*
  * Parse one input line as a JSON object, rejecting duplicate keys (jansson
- * JSON_REJECT_DUPLICATES).  Returns a new reference, or NULL with err
- * filled in (err->text, err->column) and *not_object set when the line was
- * valid JSON but not an object.
+ * JSON_REJECT_DUPLICATES).  Returns a new reference: the object, with
+ * *is_error 0; or, with *is_error 1, the error record that stands for the
+ * line (aim_bad_line_record): code "invalid_json" with "invalid JSON at
+ * column C: <jansson's text>", or object_code with "<noun> must be a JSON
+ * object" for valid JSON that is not an object.  noun: "a request",
+ * "a record".
  */
-json_t	*aim_parse_line(const struct aim_line *line, json_error_t *err,
-	    int *not_object);
+json_t	*aim_parse_record(const struct aim_line *line, const char *stage,
+	    const char *noun, const char *object_code, int *is_error);
+
+/* Is the line empty or white space only?  Such lines carry no record. */
+int	 aim_line_blank(const struct aim_line *line);
 
 /*
  * Write rec as one compact line to out and flush it.  Returns 0, or -1 when

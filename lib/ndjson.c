@@ -117,21 +117,38 @@ aim_lines_next(struct aim_lines *r, struct aim_line *line)
 }
 
 json_t *
-aim_parse_line(const struct aim_line *line, json_error_t *e, int *not_object)
+aim_parse_record(const struct aim_line *line, const char *stage,
+    const char *noun, const char *object_code, int *is_error)
 {
+	json_error_t e;
 	json_t *v;
+	char msg[256];
 
-	*not_object = 0;
-	v = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, e);
-	if (v != NULL && !json_is_object(v)) {
-		json_decref(v);
-		snprintf(e->text, sizeof(e->text), "not a JSON object");
-		e->line = 1;
-		e->column = 1;
-		*not_object = 1;
-		return NULL;
+	v = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, &e);
+	if (v != NULL && json_is_object(v)) {
+		*is_error = 0;
+		return v;
 	}
-	return v;
+	*is_error = 1;
+	if (v != NULL) {
+		json_decref(v);
+		snprintf(msg, sizeof(msg), "%s must be a JSON object", noun);
+		return aim_bad_line_record(line, stage, object_code, msg);
+	}
+	snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s", e.column,
+	    e.text);
+	return aim_bad_line_record(line, stage, "invalid_json", msg);
+}
+
+int
+aim_line_blank(const struct aim_line *line)
+{
+	size_t i;
+
+	for (i = 0; i < line->len; i++)
+		if (strchr(" \t\r", line->text[i]) == NULL)
+			return 0;
+	return !line->too_long;
 }
 
 int
