@@ -283,3 +283,10 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 	run ajv validate -s "$SCHEMAS/config.json" -d typo.json
 	assert_failure
 }
+
+@test "the fixture records, registries and shared \$defs pass check-schemas.sh" {
+	[ -x "$AJV" ] || skip "ajv-cli not installed"
+	run "$FIX/check-schemas.sh"
+	assert_success
+	refute_line --partial "not ok"
+}
