@@ -36,7 +36,8 @@ struct job {
 	const char *tool_id;	/* of the running candidate */
 	const char *argv0;
 	struct aim_proc proc;
-	char	*input, **env, **argv;
+	char	*input, **env;
+	char	**argv;		/* its strings are borrowed from rec */
 	int	 running, done;
 };
 
@@ -63,12 +64,6 @@ on_signal(int sig)
 	errno = saved;
 }
 
-static void
-strv_free_shallow(char **v)
-{
-	free(v);
-}
-
 /* Is v the string s? */
 static int
 str_is(json_t *v, const char *s)
@@ -82,7 +77,7 @@ job_free(struct job *j)
 	json_decref(j->rec);
 	free(j->input);
 	aim_strv_free(j->env);
-	strv_free_shallow(j->argv);
+	free(j->argv);
 	free(j);
 }
 
@@ -124,7 +119,7 @@ start_next(struct invoke *iv, struct job *j)
 		timeout_ms = json_is_integer(t) && json_integer_value(t) > 0 ?
 		    json_integer_value(t) : iv->cfg.timeout_ms;
 
-		strv_free_shallow(j->argv);
+		free(j->argv);
 		j->argv = aim_xmalloc((json_array_size(argv) + 1) *
 		    sizeof(char *));
 		json_array_foreach(argv, i, x)
