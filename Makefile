@@ -10,7 +10,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(CFLAGS)
-LDLIBS	= -ljansson
+LDLIBS	= -ljansson -lsodium
 
 # `make SAN=1 ...` builds with AddressSanitizer and UndefinedBehaviorSanitizer
 # into build-san/ so both builds can live side by side.
@@ -23,15 +23,15 @@ else
 B	= build
 endif
 
-BINS	= aim-resolve aim-invoke aim-audit
-LIBSRC	= util ndjson jsonpos registry route proc adapter audit
+BINS	= aim-resolve aim-invoke aim-audit aim-secret
+LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault
 UNITS	= test-unit
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
 # Debian packages the build, the tests and the demo need.
-BUILD_DEPS = gcc make libjansson-dev pkg-config
+BUILD_DEPS = gcc make libjansson-dev libsodium-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
 	clang-format cppcheck strace
 BENCH_DEPS = hyperfine time

@@ -63,6 +63,40 @@ audit_dir(const char *opt_dir, const char *registry_dir,
 	return aim_xstrdup(buf);
 }
 
+/*
+ * With $AIM_VAULT_KEYFILE set, hand every vault secret to the redaction
+ * (issue 4), so an echoed secret never reaches an entry.  0, or -1 when
+ * the vault could not be read (said on stderr; entries are still written).
+ */
+static int
+redact_vault(void)
+{
+	struct aim_unlock u = { NULL, NULL, 0 };
+	struct aim_vault v;
+	char *path, *why = NULL;
+	size_t i;
+	int rc;
+
+	u.keyfile = getenv("AIM_VAULT_KEYFILE");
+	if (u.keyfile == NULL || *u.keyfile == '\0')
+		return 0;
+	if (aim_vault_setup() == -1 || (path = aim_vault_default_path()) ==
+	    NULL) {
+		warnx("can't redact vault secrets: no vault");
+		return -1;
+	}
+	rc = aim_vault_open(&v, path, &u, 0, &why);
+	free(path);
+	if (rc == AIM_VAULT_OK)
+		for (i = 0; i < v.n; i++)
+			aim_redact_register(v.v[i].value, v.v[i].value_len);
+	else
+		warnx("can't redact vault secrets: %s", why);
+	free(why);
+	aim_vault_close(&v);
+	return rc == AIM_VAULT_OK ? 0 : -1;
+}
+
 static void
 audit_line(struct audit *au, const struct aim_line *line, const char *source)
 {
@@ -109,6 +143,7 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 	    (result != NULL && !json_is_true(json_object_get(result,
 	    "success"))))
 		aim_exit_raise(&au->status, AIM_EXIT_FAILED);
+	aim_redact_secrets(rec);
 	if (aim_emit(stdout, rec) == -1)
 		aim_exit_raise(&au->status, AIM_EXIT_IO);
 	json_decref(rec);
@@ -200,6 +235,8 @@ main(int argc, char *argv[])
 	}
 	aim_problems_free(&probs);
 	au.dir = audit_dir(opt_dir, regdir, &au.cfg);
+	if (redact_vault() == -1)
+		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
 	free(regdir);
 
 	if (argc == 0)

@@ -49,6 +49,9 @@ struct invoke {
 	int	 unordered;
 	int	 status;
 	int	 interrupted;	/* the signal, once one came */
+	struct aim_vault vault;	/* opened at the first candidate needing it */
+	int	 vault_state;	/* 0 not tried, 1 open, -1 unusable */
+	char	*vault_why;	/* why it is unusable */
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -89,6 +92,74 @@ finish_job(struct job *j, json_t *tool_id, json_t *result)
 	j->done = 1;
 }
 
+/*
+ * Open the vault once per run, with the key file of $AIM_VAULT_KEYFILE
+ * (issue 4); every value it holds is handed to the redaction.
+ */
+static int
+vault_ready(struct invoke *iv)
+{
+	struct aim_unlock u = { NULL, NULL, 0 };
+	char *path;
+	size_t i;
+
+	if (iv->vault_state != 0)
+		return iv->vault_state == 1;
+	iv->vault_state = -1;
+	u.keyfile = getenv("AIM_VAULT_KEYFILE");
+	if (u.keyfile != NULL && *u.keyfile == '\0')
+		u.keyfile = NULL;
+	if (aim_vault_setup() == -1)
+		iv->vault_why = aim_xstrdup("can't initialise libsodium");
+	else if ((path = aim_vault_default_path()) == NULL)
+		iv->vault_why = aim_xstrdup("no vault path: set AIM_VAULT or "
+		    "HOME");
+	else {
+		if (aim_vault_open(&iv->vault, path, &u, 0, &iv->vault_why) ==
+		    AIM_VAULT_OK)
+			iv->vault_state = 1;
+		free(path);
+	}
+	if (iv->vault_state == 1)
+		for (i = 0; i < iv->vault.n; i++)
+			aim_redact_register(iv->vault.v[i].value,
+			    iv->vault.v[i].value_len);
+	else
+		warnx("%s", iv->vault_why);
+	return iv->vault_state == 1;
+}
+
+/*
+ * Put the candidate's secrets ({"ENV": "vault/name"}) into its adapter's
+ * environment only.  NULL, or the malloc'd reason it cannot run.
+ */
+static char *
+inject_secrets(struct invoke *iv, char ***env, json_t *secrets)
+{
+	const struct aim_vault_secret *s;
+	const char *var;
+	char buf[512];
+	json_t *name;
+
+	json_object_foreach(secrets, var, name) {
+		if (!vault_ready(iv)) {
+			snprintf(buf, sizeof(buf), "missing_secret: %s (%s)",
+			    json_string_value(name), iv->vault_why);
+			return aim_xstrdup(buf);
+		}
+		s = aim_vault_get(&iv->vault, json_string_value(name));
+		if (s == NULL || memchr(s->value, '\0', s->value_len) != NULL) {
+			snprintf(buf, sizeof(buf), "missing_secret: %s%s",
+			    json_string_value(name), s == NULL ? "" :
+			    " (holds a NUL byte: not for an environment)");
+			return aim_xstrdup(buf);
+		}
+		*env = aim_env_put(*env, var, (const char *)s->value,
+		    s->value_len);
+	}
+	return NULL;
+}
+
 /* Start the next ready candidate, recording skipped ones; or finish. */
 static void
 start_next(struct invoke *iv, struct job *j)
@@ -96,8 +167,10 @@ start_next(struct invoke *iv, struct job *j)
 	struct aim_proc_limits lim;
 	const char *cap, *id, *registry;
 	json_t *c, *argv, *x, *route, *t;
+	char *missing;
 	size_t n, i;
 	int64_t timeout_ms;
+	int rc;
 
 	route = json_object_get(j->rec, "route");
 	cap = json_string_value(json_object_get(route, "capability"));
@@ -130,6 +203,15 @@ start_next(struct invoke *iv, struct job *j)
 		aim_strv_free(j->env);
 		j->env = aim_adapter_env(json_object_get(c, "pass_env"),
 		    j->tool_id, cap, id, timeout_ms, registry);
+		if ((missing = inject_secrets(iv, &j->env,
+		    json_object_get(c, "secrets"))) != NULL) {
+			json_array_append_new(j->attempts, json_pack(
+			    "{s:s, s:s, s:s, s:s}", "tool_id", j->tool_id,
+			    "outcome", "skipped", "reason", "missing_secret",
+			    "message", missing));
+			free(missing);
+			continue;
+		}
 		free(j->input);
 		j->input = aim_adapter_input(j->rec, timeout_ms, &i);
 
@@ -137,8 +219,12 @@ start_next(struct invoke *iv, struct job *j)
 		lim.kill_grace_ms = iv->cfg.kill_grace_ms;
 		lim.max_stdout_bytes = iv->cfg.max_output_bytes;
 		lim.stderr_tail_bytes = iv->cfg.stderr_tail_bytes;
-		if (aim_proc_spawn(&j->proc, j->argv, j->env, j->input, i,
-		    &lim) == 0) {
+		rc = aim_proc_spawn(&j->proc, j->argv, j->env, j->input, i,
+		    &lim);
+		/* The child has its copy: secrets leave our memory now. */
+		aim_strv_free(j->env);
+		j->env = NULL;
+		if (rc == 0) {
 			j->running = 1;
 			iv->running++;
 			return;
@@ -267,6 +353,8 @@ emit_job(struct invoke *iv, struct job *j)
 	if (json_object_get(j->rec, "error") != NULL ||
 	    !json_is_true(json_object_get(r, "success")))
 		aim_exit_raise(&iv->status, AIM_EXIT_FAILED);
+	/* An adapter may echo its secrets: they never reach our output. */
+	aim_redact_secrets(j->rec);
 	if (aim_emit(stdout, j->rec) == -1)
 		aim_exit_raise(&iv->status, AIM_EXIT_IO);
 	job_free(j);
@@ -509,6 +597,9 @@ main(int argc, char *argv[])
 		aim_exit_raise(&iv.status, AIM_EXIT_IO);
 	free(iv.queue);
 	aim_config_free(&iv.cfg);
+	if (iv.vault_state == 1)
+		aim_vault_close(&iv.vault);
+	free(iv.vault_why);
 	if (iv.interrupted && iv.interrupted != SIGPIPE)
 		return AIM_EXIT_SIGNAL + iv.interrupted;
 	return iv.status;

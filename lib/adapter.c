@@ -102,6 +102,30 @@ aim_adapter_env(json_t *pass_env, const char *tool_id, const char *capability,
 	return s.v;
 }
 
+char **
+aim_env_put(char **env, const char *name, const char *value, size_t len)
+{
+	size_t n, nlen = strlen(name);
+	char *e;
+
+	e = aim_xmalloc(nlen + len + 2);
+	memcpy(e, name, nlen);
+	e[nlen] = '=';
+	memcpy(e + nlen + 1, value, len);
+	e[nlen + 1 + len] = '\0';
+	for (n = 0; env[n] != NULL; n++)
+		if (strncmp(env[n], name, nlen) == 0 && env[n][nlen] == '=') {
+			explicit_bzero(env[n], strlen(env[n]));
+			free(env[n]);
+			env[n] = e;
+			return env;
+		}
+	env = aim_xrealloc(env, (n + 2) * sizeof(*env));
+	env[n] = e;
+	env[n + 1] = NULL;
+	return env;
+}
+
 void
 aim_strv_free(char **v)
 {
@@ -109,8 +133,11 @@ aim_strv_free(char **v)
 
 	if (v == NULL)
 		return;
-	for (p = v; *p != NULL; p++)
+	/* An environment may carry secrets: wipe, then free. */
+	for (p = v; *p != NULL; p++) {
+		explicit_bzero(*p, strlen(*p));
 		free(*p);
+	}
 	free(v);
 }
 

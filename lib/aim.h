@@ -295,7 +295,8 @@ void	 aim_router_free(struct aim_router *rt);
  * returns -1 with *code ("unknown_capability", "unknown_tool") and a
  * malloc'd *message; req is untouched.  Candidate statuses: ready,
  * not_installed, no_adapter, unknown_tool; ready ones carry argv,
- * timeout_ms (request > rules > config) and pass_env.
+ * timeout_ms (request > rules > config), pass_env and secrets (the tool's
+ * {"ENV_NAME": "vault/name"}, issue 4).
  */
 int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
 	    char **message);
@@ -415,7 +416,16 @@ const char *aim_signame(int sig);
 char	**aim_adapter_env(json_t *pass_env, const char *tool_id,
 	    const char *capability, const char *request_id, int64_t timeout_ms,
 	    const char *registry_dir);
+/* Wipes every string (it may hold a secret), then frees the vector. */
 void	 aim_strv_free(char **v);
+
+/*
+ * Set name=value (len bytes, no NUL inside) in an environment vector from
+ * aim_adapter_env, replacing an entry of that name.  Returns the vector,
+ * which may have moved.
+ */
+char	**aim_env_put(char **env, const char *name, const char *value,
+	    size_t len);
 
 /*
  * The adapter's stdin: {"contract","id","capability","payload","timeout_ms"}
@@ -482,5 +492,126 @@ char	*aim_audit_write(const char *dir, const json_t *entry,
 
 /* Create dir and its parents, mode 0700 for what it creates.  0 or -1. */
 int	 aim_mkdirs(const char *dir);
+
+/*
+ * Hand the redaction the exact value of a vault secret (issue 4): from now
+ * on aim_redact() and aim_redact_secrets() replace it, its JSON-escaped
+ * form and its base64 forms (standard and URL-safe, with and without
+ * padding) wherever they stand in a string.  Values under 4 bytes are not
+ * taken (they would blank out ordinary text).  The copies live in
+ * sodium_malloc memory.  Returns 0, or -1 when out of secure memory.
+ */
+int	 aim_redact_register(const unsigned char *value, size_t len_bytes);
+
+/* Only the registered secret values of v, in place; returns how many. */
+size_t	 aim_redact_secrets(json_t *v);
+
+/* ---- vault.c: the secret vault (issue 4) ---- */
+
+#define AIM_VAULT_KEY_BYTES	32
+
+/* What went wrong opening or saving a vault; aim_vault_strerror names it. */
+enum aim_vault_error {
+	AIM_VAULT_OK = 0,
+	AIM_VAULT_NOTFOUND,	/* no such vault (or key file) */
+	AIM_VAULT_UNSAFE,	/* a symlink, not ours, or open to others */
+	AIM_VAULT_IO,		/* read, write, lock or memory failure */
+	AIM_VAULT_FORMAT,	/* not an aim vault, or truncated */
+	AIM_VAULT_VERSION,	/* a format version this aim does not read */
+	AIM_VAULT_LIMITS,	/* argon2id limits out of libsodium's range */
+	AIM_VAULT_NOKEY,	/* the vault wants a key we were not given */
+	AIM_VAULT_WRONGKEY,	/* the key check does not match */
+	AIM_VAULT_CORRUPT	/* right key, content does not authenticate */
+};
+
+/* How to unlock: a key file (32 bytes), or a passphrase (sodium memory). */
+struct aim_unlock {
+	const char *keyfile;
+	const unsigned char *pass;
+	size_t	 passlen;
+};
+
+struct aim_vault_secret {
+	char	*name;		/* "anthropic/api_key" */
+	char	*description;
+	int64_t	 created_at, updated_at;	/* Unix seconds */
+	unsigned char *value;	/* sodium_malloc, NUL after value_len */
+	size_t	 value_len;
+};
+
+struct aim_vault {
+	char	*path;
+	int	 kdf;		/* 0 key file, 1 argon2id */
+	uint64_t opslimit, memlimit;
+	unsigned char salt[16];
+	unsigned char *key;	/* sodium_malloc, AIM_VAULT_KEY_BYTES */
+	unsigned char last_nonce[24];	/* of the last save, for tests */
+	struct aim_vault_secret *v;
+	size_t	 n, cap;
+	int	 lock_fd;	/* flock'd <path>.lock, or -1 */
+};
+
+/* sodium_init() and no core dumps (aim_nodump).  0, or -1. */
+int	 aim_vault_setup(void);
+
+/* No core dumps and no ptrace by others: PR_SET_DUMPABLE 0, RLIMIT_CORE 0. */
+int	 aim_nodump(void);
+
+/* $AIM_VAULT > $XDG_DATA_HOME/aim/vault > ~/.local/share/aim/vault; malloc'd. */
+char	*aim_vault_default_path(void);
+
+/*
+ * Is path a private regular file: not a symlink, owned by the effective
+ * user, no group or other bits?  AIM_VAULT_OK, or an error with *why saying
+ * which and how to fix it ("chmod 600 X").  what: "vault", "key file".
+ */
+int	 aim_private_file(const char *path, const char *what, char **why);
+
+/*
+ * Open and decrypt the vault at path (issue 4 format: 84-byte header, then
+ * XChaCha20-Poly1305 over the content with the header as associated data).
+ * With lock, first take the vault's flock, held until aim_vault_close.
+ * Returns AIM_VAULT_OK or an enum aim_vault_error with a malloc'd *why; the
+ * vault file is never changed.  Always aim_vault_close() afterwards.
+ */
+int	 aim_vault_open(struct aim_vault *v, const char *path,
+	    const struct aim_unlock *u, int lock, char **why);
+
+/* Create an empty vault at path (must not exist) for the key u gives. */
+int	 aim_vault_create(struct aim_vault *v, const char *path,
+	    const struct aim_unlock *u, char **why);
+
+/* Take the vault's lock (<path>.lock, flock LOCK_EX). */
+int	 aim_vault_lock(struct aim_vault *v, char **why);
+
+/*
+ * Write v atomically: a temporary file, fsync, rename, fsync of the
+ * directory; a fresh random nonce every time.  Call with the lock held.
+ */
+int	 aim_vault_save(struct aim_vault *v, char **why);
+
+/* Change the key to u's (a new salt for a passphrase) and save. */
+int	 aim_vault_rekey(struct aim_vault *v, const struct aim_unlock *u,
+	    char **why);
+
+/* Borrowed: the secret called name, or NULL. */
+const struct aim_vault_secret *aim_vault_get(const struct aim_vault *v,
+	    const char *name);
+
+/* Add or replace a secret (description NULL keeps the old one).  0 or -1. */
+int	 aim_vault_set(struct aim_vault *v, const char *name,
+	    const char *description, const unsigned char *value,
+	    size_t value_len, int64_t now);
+
+/* Remove a secret: 0, or -1 when there is none of that name. */
+int	 aim_vault_rm(struct aim_vault *v, const char *name);
+
+void	 aim_vault_close(struct aim_vault *v);
+
+/* A new key file: 32 random bytes, mode 0600, never over an existing file. */
+int	 aim_vault_keyfile_create(const char *path, char **why);
+
+/* The name of an enum aim_vault_error. */
+const char *aim_vault_strerror(int code);
 
 #endif /* AIM_H */

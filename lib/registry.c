@@ -255,12 +255,14 @@ jproblem(struct jfile *f, const char *const *path, int key_pos,
 }
 
 enum want {
-	W_STRING, W_STRINGS, W_OBJECT, W_BOOL, W_POSINT, W_NATINT, W_STRNULL
+	W_STRING, W_STRINGS, W_OBJECT, W_BOOL, W_POSINT, W_NATINT, W_STRNULL,
+	W_STRMAP
 };
 
 static const char *want_name[] = {
 	"a string", "an array of strings", "an object", "true or false",
-	"a positive integer", "a non-negative integer", "a string or null"
+	"a positive integer", "a non-negative integer", "a string or null",
+	"an object of strings"
 };
 
 /* Check v (at path, shown as "what") against w; 0 when it fits. */
@@ -268,11 +270,18 @@ static int
 want(struct jfile *f, json_t *v, enum want w, const char *what,
     const char *const *path)
 {
+	const char *k;
 	size_t i;
 	json_t *x;
 	int ok;
 
 	switch (w) {
+	case W_STRMAP:
+		ok = json_is_object(v);
+		json_object_foreach(v, k, x)
+			if (!json_is_string(x))
+				ok = 0;
+		break;
 	case W_STRING: ok = json_is_string(v); break;
 	case W_STRNULL: ok = json_is_string(v) || json_is_null(v); break;
 	case W_OBJECT: ok = json_is_object(v); break;
@@ -458,6 +467,7 @@ check_registry_types(struct jfile *f, json_t *root)
 		{ "capabilities", W_STRINGS },
 		{ "adapterScript", W_STRING },
 		{ "passEnv", W_STRINGS },
+		{ "secrets", W_STRMAP },
 		{ "version", W_STRING },
 	};
 	const char *path[4] = { NULL, NULL, NULL, NULL };

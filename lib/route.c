@@ -152,6 +152,10 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms)
 		pass = json_object_get(tool, "passEnv");
 		if (json_array_size(pass) > 0)
 			json_object_set(c, "pass_env", pass);
+		/* Names only: the values stay in the vault until aim-invoke. */
+		pass = json_object_get(tool, "secrets");
+		if (json_object_size(pass) > 0)
+			json_object_set(c, "secrets", pass);
 		free(found);
 	}
 	if (why != NULL) {

@@ -1,0 +1,496 @@
+/* aim-secret: the encrypted secret vault (issue 4): set, get, list, rm, rekey. */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aim.h"
+
+#define NAME_MAX_BYTES	255
+#define VALUE_MAX_BYTES	(1024 * 1024)
+#define PASS_MAX_BYTES	4096
+
+/* Exit statuses beyond the common ones: a name that is not there. */
+#define EXIT_NO_SECRET	AIM_EXIT_FAILED
+
+static const char *progname = "aim-secret";
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [-f vault] [-k keyfile] [--passphrase-fd fd] command [args]\n"
+	    "       %s init [--keyfile file]\n"
+	    "       %s set [-d description] name\n"
+	    "       %s get name\n"
+	    "       %s list\n"
+	    "       %s rm name\n"
+	    "       %s rekey [--keyfile file]\n"
+	    "       %s path\n",
+	    progname, progname, progname, progname, progname, progname,
+	    progname, progname);
+	exit(status);
+}
+
+struct secret_cli {
+	const char *vault;
+	const char *keyfile;
+	int	 passfd;
+	unsigned char *pass;	/* sodium_malloc */
+	size_t	 passlen;
+};
+
+/* Exit status for a vault error: 4 for I/O, 3 for everything unusable. */
+static int
+vault_exit(int code)
+{
+	return code == AIM_VAULT_IO ? AIM_EXIT_IO : AIM_EXIT_CONFIG;
+}
+
+static void __attribute__((noreturn))
+die_vault(int code, char *why)
+{
+	warnx("%s", why);
+	free(why);
+	exit(vault_exit(code));
+}
+
+/* Read up to max bytes from fd into sodium memory; strip one final newline. */
+static unsigned char *
+read_secret_fd(int fd, size_t max, size_t *len, const char *what)
+{
+	unsigned char *buf;
+	size_t off = 0;
+	ssize_t n;
+
+	if ((buf = sodium_malloc(max + 1)) == NULL)
+		errx(AIM_EXIT_IO, "out of secure memory");
+	for (;;) {
+		n = read(fd, buf + off, max + 1 - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			err(AIM_EXIT_IO, "can't read %s", what);
+		if (n == 0)
+			break;
+		off += n;
+		if (off > max)
+			errx(AIM_EXIT_USAGE, "%s is longer than %zu bytes", what,
+			    max);
+	}
+	if (off > 0 && buf[off - 1] == '\n')
+		off--;
+	buf[off] = '\0';
+	*len = off;
+	return buf;
+}
+
+/* Ask on the terminal without echo; NULL when there is no terminal. */
+static unsigned char *
+ask_tty(const char *prompt, size_t max, size_t *len)
+{
+	struct termios old, quiet;
+	unsigned char *buf;
+	size_t off = 0;
+	char c;
+	int fd;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) == -1)
+		return NULL;
+	if (tcgetattr(fd, &old) == -1) {
+		close(fd);
+		return NULL;
+	}
+	if ((buf = sodium_malloc(max + 1)) == NULL)
+		errx(AIM_EXIT_IO, "out of secure memory");
+	quiet = old;
+	quiet.c_lflag &= ~(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	(void)write(fd, prompt, strlen(prompt));
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r')
+		if (off < max)
+			buf[off++] = c;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	(void)write(fd, "\n", 1);
+	close(fd);
+	c = 0;
+	buf[off] = '\0';
+	*len = off;
+	return buf;
+}
+
+/* The passphrase: --passphrase-fd, else the terminal (twice when new). */
+static void
+get_passphrase(struct secret_cli *cli, int new)
+{
+	unsigned char *again;
+	size_t alen;
+
+	if (cli->pass != NULL)
+		return;
+	if (cli->passfd >= 0) {
+		cli->pass = read_secret_fd(cli->passfd, PASS_MAX_BYTES,
+		    &cli->passlen, "the passphrase");
+		return;
+	}
+	cli->pass = ask_tty(new ? "new vault passphrase: " :
+	    "vault passphrase: ", PASS_MAX_BYTES, &cli->passlen);
+	if (cli->pass == NULL)
+		errx(AIM_EXIT_CONFIG, "no key: set AIM_VAULT_KEYFILE, use -k, "
+		    "or give a passphrase with --passphrase-fd");
+	if (!new)
+		return;
+	again = ask_tty("again: ", PASS_MAX_BYTES, &alen);
+	if (again == NULL || alen != cli->passlen ||
+	    sodium_memcmp(again, cli->pass, alen) != 0)
+		errx(AIM_EXIT_USAGE, "the passphrases differ");
+	sodium_free(again);
+	if (cli->passlen == 0)
+		errx(AIM_EXIT_USAGE, "an empty passphrase is no protection");
+}
+
+static struct aim_unlock
+unlock_of(struct secret_cli *cli)
+{
+	struct aim_unlock u = { cli->keyfile, cli->pass, cli->passlen };
+
+	return u;
+}
+
+/* Open the vault, asking for the passphrase only when it wants one. */
+static void
+open_vault(struct aim_vault *v, struct secret_cli *cli, int lock)
+{
+	struct aim_unlock u = unlock_of(cli);
+	char *why = NULL;
+	int rc;
+
+	rc = aim_vault_open(v, cli->vault, &u, lock, &why);
+	if (rc == AIM_VAULT_NOKEY && v->kdf == 1 && cli->keyfile == NULL) {
+		free(why);
+		why = NULL;
+		aim_vault_close(v);
+		get_passphrase(cli, 0);
+		u = unlock_of(cli);
+		rc = aim_vault_open(v, cli->vault, &u, lock, &why);
+	}
+	if (rc != AIM_VAULT_OK)
+		die_vault(rc, why);
+}
+
+static int
+valid_name(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > NAME_MAX_BYTES || s[0] == '/' || s[n - 1] == '/' ||
+	    strstr(s, "//") != NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && strchr("._-/", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static const char *
+need_name(int argc, char *argv[])
+{
+	if (argc != 1)
+		usage(AIM_EXIT_USAGE);
+	if (!valid_name(argv[0]))
+		errx(AIM_EXIT_USAGE, "bad secret name '%s': letters, digits, "
+		    "'.', '_', '-' in parts joined by '/' (anthropic/api_key)",
+		    argv[0]);
+	return argv[0];
+}
+
+/* init and rekey take --keyfile FILE: a new key file to create. */
+static const char *
+new_keyfile(int argc, char *argv[])
+{
+	if (argc == 0)
+		return NULL;
+	if (argc == 2 && strcmp(argv[0], "--keyfile") == 0)
+		return argv[1];
+	usage(AIM_EXIT_USAGE);
+}
+
+static int
+cmd_init(struct secret_cli *cli, int argc, char *argv[])
+{
+	const char *kf = new_keyfile(argc, argv);
+	struct aim_unlock u = { NULL, NULL, 0 };
+	struct aim_vault v;
+	char *why = NULL;
+	int rc;
+
+	if (access(cli->vault, F_OK) == 0)
+		errx(AIM_EXIT_CONFIG, "vault %s exists already", cli->vault);
+	if (kf != NULL) {
+		if ((rc = aim_vault_keyfile_create(kf, &why)) != AIM_VAULT_OK)
+			die_vault(rc, why);
+		u.keyfile = kf;
+	} else {
+		get_passphrase(cli, 1);
+		u = unlock_of(cli);
+		u.keyfile = NULL;
+	}
+	if ((rc = aim_vault_create(&v, cli->vault, &u, &why)) != AIM_VAULT_OK)
+		die_vault(rc, why);
+	aim_vault_close(&v);
+	return 0;
+}
+
+static int
+cmd_set(struct secret_cli *cli, int argc, char *argv[])
+{
+	const char *desc = NULL, *name;
+	unsigned char *value;
+	struct aim_vault v;
+	char prompt[NAME_MAX_BYTES + 32], *why = NULL;
+	size_t len;
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "d:")) != -1) {
+		switch (ch) {
+		case 'd':
+			desc = optarg;
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	name = need_name(argc, argv);
+	if (isatty(STDIN_FILENO)) {
+		snprintf(prompt, sizeof(prompt), "value for %s: ", name);
+		if ((value = ask_tty(prompt, VALUE_MAX_BYTES, &len)) == NULL)
+			errx(AIM_EXIT_IO, "can't read the value");
+	} else
+		value = read_secret_fd(STDIN_FILENO, VALUE_MAX_BYTES, &len,
+		    "the value");
+	open_vault(&v, cli, 1);
+	if (aim_vault_set(&v, name, desc, value, len, time(NULL)) == -1)
+		errx(AIM_EXIT_IO, "out of secure memory");
+	sodium_free(value);
+	if ((rc = aim_vault_save(&v, &why)) != AIM_VAULT_OK)
+		die_vault(rc, why);
+	aim_vault_close(&v);
+	return 0;
+}
+
+static int
+cmd_get(struct secret_cli *cli, int argc, char *argv[])
+{
+	const struct aim_vault_secret *s;
+	const char *name = need_name(argc - 1, argv + 1);
+	struct aim_vault v;
+
+	open_vault(&v, cli, 0);
+	if ((s = aim_vault_get(&v, name)) == NULL) {
+		warnx("no secret %s in %s", name, cli->vault);
+		aim_vault_close(&v);
+		return EXIT_NO_SECRET;
+	}
+	fwrite(s->value, 1, s->value_len, stdout);
+	if (isatty(STDOUT_FILENO))
+		putchar('\n');
+	aim_vault_close(&v);
+	return 0;
+}
+
+static json_t *
+iso(int64_t t)
+{
+	char buf[32];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static int
+cmd_list(struct secret_cli *cli, int argc, char *argv[])
+{
+	struct aim_vault v;
+	size_t i;
+	json_t *r;
+	int status = 0;
+
+	if (argc != 1)
+		usage(AIM_EXIT_USAGE);
+	open_vault(&v, cli, 0);
+	for (i = 0; i < v.n; i++) {
+		r = json_pack("{s:s, s:s, s:o, s:o}", "name", v.v[i].name,
+		    "description", v.v[i].description,
+		    "created_at", iso(v.v[i].created_at),
+		    "updated_at", iso(v.v[i].updated_at));
+		if (r == NULL || aim_emit(stdout, r) == -1)
+			status = AIM_EXIT_IO;
+		json_decref(r);
+	}
+	aim_vault_close(&v);
+	return status;
+}
+
+static int
+cmd_rm(struct secret_cli *cli, int argc, char *argv[])
+{
+	const char *name = need_name(argc - 1, argv + 1);
+	struct aim_vault v;
+	char *why = NULL;
+	int rc;
+
+	open_vault(&v, cli, 1);
+	if (aim_vault_rm(&v, name) == -1) {
+		warnx("no secret %s in %s", name, cli->vault);
+		aim_vault_close(&v);
+		return EXIT_NO_SECRET;
+	}
+	if ((rc = aim_vault_save(&v, &why)) != AIM_VAULT_OK)
+		die_vault(rc, why);
+	aim_vault_close(&v);
+	return 0;
+}
+
+static int
+cmd_rekey(struct secret_cli *cli, int argc, char *argv[])
+{
+	const char *kf = new_keyfile(argc - 1, argv + 1);
+	struct aim_unlock u = { NULL, NULL, 0 };
+	struct aim_vault v;
+	unsigned char *newpass, *again;
+	size_t newlen, alen;
+	char *why = NULL;
+	int rc;
+
+	open_vault(&v, cli, 1);
+	if (kf != NULL) {
+		if ((rc = aim_vault_keyfile_create(kf, &why)) != AIM_VAULT_OK)
+			die_vault(rc, why);
+		u.keyfile = kf;
+	} else {
+		/* The new passphrase: the terminal, or the line after the old. */
+		if (cli->passfd >= 0 && cli->pass != NULL)
+			errx(AIM_EXIT_USAGE, "rekey to a passphrase reads it "
+			    "from the terminal; use --keyfile for scripts");
+		newpass = ask_tty("new vault passphrase: ", PASS_MAX_BYTES,
+		    &newlen);
+		if (newpass == NULL)
+			errx(AIM_EXIT_USAGE, "rekey to a passphrase needs a "
+			    "terminal; use --keyfile FILE");
+		again = ask_tty("again: ", PASS_MAX_BYTES, &alen);
+		if (again == NULL || alen != newlen || newlen == 0 ||
+		    sodium_memcmp(again, newpass, alen) != 0)
+			errx(AIM_EXIT_USAGE, "the passphrases differ or are "
+			    "empty");
+		sodium_free(again);
+		u.pass = newpass;
+		u.passlen = newlen;
+	}
+	if ((rc = aim_vault_rekey(&v, &u, &why)) != AIM_VAULT_OK)
+		die_vault(rc, why);
+	if (u.pass != NULL)
+		sodium_free((void *)u.pass);
+	aim_vault_close(&v);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "passphrase-fd", required_argument, NULL, 'P' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct secret_cli cli;
+	const char *cmd;
+	char *end, *path = NULL;
+	int ch, status;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.passfd = -1;
+	argv[0] = (char *)progname;
+	while ((ch = getopt_long(argc, argv, "+f:hk:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			cli.vault = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'k':
+			cli.keyfile = optarg;
+			break;
+		case 'P':
+			errno = 0;
+			cli.passfd = strtol(optarg, &end, 10);
+			if (errno || *end != '\0' || cli.passfd < 0)
+				errx(AIM_EXIT_USAGE, "--passphrase-fd %s: want "
+				    "a descriptor number", optarg);
+			break;
+		case 'V':
+			printf("%s %s\n", progname, AIM_VERSION);
+			return 0;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(AIM_EXIT_USAGE);
+	if (aim_vault_setup() == -1)
+		errx(AIM_EXIT_IO, "can't initialise libsodium");
+	if (cli.vault == NULL && (cli.vault = path =
+	    aim_vault_default_path()) == NULL)
+		errx(AIM_EXIT_CONFIG, "no vault path: set AIM_VAULT or HOME");
+	if (cli.keyfile == NULL && (cli.keyfile = getenv("AIM_VAULT_KEYFILE"))
+	    != NULL && *cli.keyfile == '\0')
+		cli.keyfile = NULL;
+
+	cmd = argv[0];
+	if (strcmp(cmd, "init") == 0)
+		status = cmd_init(&cli, argc - 1, argv + 1);
+	else if (strcmp(cmd, "set") == 0)
+		status = cmd_set(&cli, argc, argv);
+	else if (strcmp(cmd, "get") == 0)
+		status = cmd_get(&cli, argc, argv);
+	else if (strcmp(cmd, "list") == 0)
+		status = cmd_list(&cli, argc, argv);
+	else if (strcmp(cmd, "rm") == 0)
+		status = cmd_rm(&cli, argc, argv);
+	else if (strcmp(cmd, "rekey") == 0)
+		status = cmd_rekey(&cli, argc, argv);
+	else if (strcmp(cmd, "path") == 0) {
+		if (argc != 1)
+			usage(AIM_EXIT_USAGE);
+		printf("%s\n", cli.vault);
+		status = 0;
+	} else {
+		warnx("unknown command '%s'", cmd);
+		usage(AIM_EXIT_USAGE);
+	}
+	if (cli.pass != NULL)
+		sodium_free(cli.pass);
+	free(path);
+	if (aim_close_stdout() == -1)
+		aim_exit_raise(&status, AIM_EXIT_IO);
+	return status;
+}
