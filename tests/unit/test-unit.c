@@ -253,6 +253,72 @@ test_proc(void)
 	aim_proc_free(&p);
 }
 
+static void
+test_vault(void)
+{
+	char dir[] = "/tmp/aim-unit-XXXXXX", key[64], path[64], *why = NULL;
+	static unsigned char nonces[1000][24];
+	struct aim_unlock u = { NULL, NULL, 0 };
+	struct aim_vault v, w;
+	const struct aim_vault_secret *s;
+	int i, k, distinct = 1, saved = 1;
+
+	if (mkdtemp(dir) == NULL || aim_vault_setup() == -1) {
+		ok(0, "vault: setup");
+		return;
+	}
+	snprintf(key, sizeof(key), "%s/key", dir);
+	snprintf(path, sizeof(path), "%s/vault", dir);
+	u.keyfile = key;
+	ok(aim_vault_keyfile_create(key, &why) == AIM_VAULT_OK &&
+	    aim_vault_create(&v, path, &u, &why) == AIM_VAULT_OK,
+	    "vault: create with a key file");
+	for (i = 0; i < 1000; i++) {
+		aim_vault_set(&v, "a/b", NULL, (const unsigned char *)"v", 1, i);
+		if (aim_vault_save(&v, &why) != AIM_VAULT_OK)
+			saved = 0;
+		memcpy(nonces[i], v.last_nonce, 24);
+	}
+	for (i = 0; i < 1000 && distinct; i++)
+		for (k = i + 1; k < 1000; k++)
+			if (memcmp(nonces[i], nonces[k], 24) == 0)
+				distinct = 0;
+	ok(saved && distinct, "vault: 1000 saves, 1000 distinct nonces");
+	aim_vault_close(&v);
+	ok(aim_vault_open(&w, path, &u, 0, &why) == AIM_VAULT_OK &&
+	    (s = aim_vault_get(&w, "a/b")) != NULL && s->value_len == 1 &&
+	    s->updated_at == 999, "vault: reopens with the last save");
+	aim_vault_close(&w);
+	free(why);
+	unlink(key);
+	unlink(path);
+	snprintf(key, sizeof(key), "%s/vault.lock", dir);
+	unlink(key);
+	rmdir(dir);
+}
+
+static void
+test_redact_secrets(void)
+{
+	const unsigned char canary[] = "c4n4ry\"v/+";
+	json_t *j;
+	char *out;
+
+	aim_redact_register(canary, sizeof(canary) - 1);
+	aim_redact_register((const unsigned char *)"abc", 3);
+	/* plain, JSON-escaped, base64 (standard and URL-safe) */
+	j = json_pack("{s:s, s:[s, s, s], s:s}", "a", "x c4n4ry\"v/+ y",
+	    "b", "{\"k\":\"c4n4ry\\\"v/+\"}", "YzRuNHJ5InYvKw==",
+	    "YzRuNHJ5InYvKw", "c", "abc stays");
+	aim_redact_secrets(j);
+	out = json_dumps(j, JSON_COMPACT);
+	is_str(out, "{\"a\":\"x [REDACTED] y\",\"b\":[\"{\\\"k\\\":\\\"[REDACTED]\\\"}\","
+	    "\"[REDACTED]\",\"[REDACTED]\"],\"c\":\"abc stays\"}",
+	    "redact registered secrets: plain, JSON-escaped, base64; not under 4 bytes");
+	free(out);
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -263,6 +329,8 @@ main(void)
 	test_text();
 	test_lines();
 	test_proc();
+	test_vault();
+	test_redact_secrets();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
