@@ -72,23 +72,22 @@ read_secret_fd(int fd, size_t max, size_t *len, const char *what)
 	size_t off = 0;
 	ssize_t n;
 
-	if ((buf = sodium_malloc(max + 1)) == NULL)
+	/* Room for the limit, its newline, and one byte to see it passed. */
+	if ((buf = sodium_malloc(max + 3)) == NULL)
 		errx(AIM_EXIT_IO, "out of secure memory");
 	for (;;) {
-		n = read(fd, buf + off, max + 1 - off);
+		n = read(fd, buf + off, max + 2 - off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
 			err(AIM_EXIT_IO, "can't read %s", what);
-		if (n == 0)
+		if (n == 0 || (off += n) == max + 2)
 			break;
-		off += n;
-		if (off > max)
-			errx(AIM_EXIT_USAGE, "%s is longer than %zu bytes", what,
-			    max);
 	}
 	if (off > 0 && buf[off - 1] == '\n')
 		off--;
+	if (off > max)
+		errx(AIM_EXIT_USAGE, "%s is longer than %zu bytes", what, max);
 	buf[off] = '\0';
 	*len = off;
 	return buf;
@@ -141,6 +140,9 @@ get_passphrase(struct secret_cli *cli, int new)
 	if (cli->passfd >= 0) {
 		cli->pass = read_secret_fd(cli->passfd, PASS_MAX_BYTES,
 		    &cli->passlen, "the passphrase");
+		if (new && cli->passlen == 0)
+			errx(AIM_EXIT_USAGE, "an empty passphrase is no "
+			    "protection");
 		return;
 	}
 	cli->pass = ask_tty(new ? "new vault passphrase: " :

@@ -216,7 +216,7 @@ get_key(struct aim_vault *v, const struct aim_unlock *u, char **why)
 	if (v->kdf == KDF_KEYFILE) {
 		if (u->keyfile == NULL)
 			return fail(why, AIM_VAULT_NOKEY, whyf("vault %s opens "
-			    "with a key file: set AIM_VAULT_KEYFILE or use -k",
+			    "with a key file: set AIM_VAULT_KEYFILE",
 			    v->path));
 		if ((rc = slurp(u->keyfile, "key file", 1, &kf, &kflen,
 		    why)) != AIM_VAULT_OK)
