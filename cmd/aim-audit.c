@@ -108,10 +108,13 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 		snprintf(buf, sizeof(buf), "record is longer than %d bytes",
 		    MAX_RECORD_BYTES);
 		rec = aim_bad_line_record(line, "audit", "invalid_record", buf);
+		aim_redact_secrets(rec);
 		warnx("%s:%ld: %s", source, line->lineno, buf);
 	} else {
 		rec = aim_parse_record(line, "audit", "a record",
 		    "invalid_record", &is_error);
+		/* Secrets go before anything is printed or written. */
+		aim_redact_secrets(rec);
 		if (is_error)
 			warnx("%s:%ld: %s", source, line->lineno,
 			    json_string_value(json_object_get(json_object_get(
@@ -143,7 +146,6 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 	    (result != NULL && !json_is_true(json_object_get(result,
 	    "success"))))
 		aim_exit_raise(&au->status, AIM_EXIT_FAILED);
-	aim_redact_secrets(rec);
 	if (aim_emit(stdout, rec) == -1)
 		aim_exit_raise(&au->status, AIM_EXIT_IO);
 	json_decref(rec);

@@ -339,6 +339,7 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 	start_next(iv, j);
 	return j;
 bad:
+	aim_redact_secrets(j->rec);
 	warnx("%s:%ld: %s", source, line->lineno, json_string_value(
 	    json_object_get(json_object_get(j->rec, "error"), "message")));
 	j->done = 1;
