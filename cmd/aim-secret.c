@@ -18,6 +18,7 @@
 #define NAME_MAX_BYTES	255
 #define VALUE_MAX_BYTES	(1024 * 1024)
 #define PASS_MAX_BYTES	4096
+#define DESC_MAX_BYTES	1024	/* the format has room for 65535 */
 
 /* Exit statuses beyond the common ones: a name that is not there. */
 #define EXIT_NO_SECRET	AIM_EXIT_FAILED
@@ -117,12 +118,14 @@ ask_tty(const char *prompt, size_t max, size_t *len)
 	(void)write(fd, prompt, strlen(prompt));
 	tcsetattr(fd, TCSAFLUSH, &quiet);
 	while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r')
-		if (off < max)
-			buf[off++] = c;
+		if (off++ < max)
+			buf[off - 1] = c;
 	tcsetattr(fd, TCSAFLUSH, &old);
 	(void)write(fd, "\n", 1);
 	close(fd);
 	c = 0;
+	if (off > max)
+		errx(AIM_EXIT_USAGE, "the input is longer than %zu bytes", max);
 	buf[off] = '\0';
 	*len = off;
 	return buf;
@@ -147,6 +150,9 @@ get_passphrase(struct secret_cli *cli, int new)
 	}
 	cli->pass = ask_tty(new ? "new vault passphrase: " :
 	    "vault passphrase: ", PASS_MAX_BYTES, &cli->passlen);
+	if (cli->pass == NULL && new)
+		errx(AIM_EXIT_USAGE, "no terminal for a passphrase: use "
+		    "--passphrase-fd, or init --keyfile FILE");
 	if (cli->pass == NULL)
 		errx(AIM_EXIT_CONFIG, "no key: set AIM_VAULT_KEYFILE, use -k, "
 		    "or give a passphrase with --passphrase-fd");
@@ -248,8 +254,12 @@ cmd_init(struct secret_cli *cli, int argc, char *argv[])
 		u = unlock_of(cli);
 		u.keyfile = NULL;
 	}
-	if ((rc = aim_vault_create(&v, cli->vault, &u, &why)) != AIM_VAULT_OK)
+	if ((rc = aim_vault_create(&v, cli->vault, &u, &why)) != AIM_VAULT_OK) {
+		/* A key file for no vault would only mislead. */
+		if (kf != NULL)
+			unlink(kf);
 		die_vault(rc, why);
+	}
 	aim_vault_close(&v);
 	return 0;
 }
@@ -277,6 +287,9 @@ cmd_set(struct secret_cli *cli, int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	name = need_name(argc, argv);
+	if (desc != NULL && strlen(desc) > DESC_MAX_BYTES)
+		errx(AIM_EXIT_USAGE, "the description is longer than %d bytes",
+		    DESC_MAX_BYTES);
 	if (isatty(STDIN_FILENO)) {
 		snprintf(prompt, sizeof(prompt), "value for %s: ", name);
 		if ((value = ask_tty(prompt, VALUE_MAX_BYTES, &len)) == NULL)

@@ -249,11 +249,20 @@ passphrase_fixture() {
 	assert_file_not_exists "$V"
 }
 
-@test "init without a key file or a passphrase and no terminal is exit 3, no vault" {
+@test "init without a key file or a passphrase and no terminal is a usage error, no vault" {
 	run --separate-stderr notty aim-secret -f "$V" init </dev/null
-	assert_equal "$status" 3
-	assert_equal "$stderr" "aim-secret: no key: set AIM_VAULT_KEYFILE, use -k, or give a passphrase with --passphrase-fd"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "aim-secret: no terminal for a passphrase: use --passphrase-fd, or init --keyfile FILE"
 	assert_file_not_exists "$V"
+}
+
+@test "a description over 1024 bytes is refused, the vault unchanged" {
+	aim-secret -f "$V" init --keyfile "$BATS_TEST_TMPDIR/k"
+	cp "$V" before
+	run --separate-stderr sh -c "printf v | aim-secret -f '$V' -k '$BATS_TEST_TMPDIR/k' set -d \"\$(head -c 1025 /dev/zero | tr '\\0' d)\" a/b"
+	assert_equal "$status" 2
+	assert_equal "$stderr" "aim-secret: the description is longer than 1024 bytes"
+	cmp before "$V"
 }
 
 @test "init refuses an empty passphrase from --passphrase-fd too" {
