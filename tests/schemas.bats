@@ -290,3 +290,21 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 	assert_success
 	refute_line --partial "not ok"
 }
+
+@test "aim-secret list records and a missing_secret result are valid" {
+	[ -x "$AJV" ] || skip "ajv-cli not installed"
+	cp "$FIX/vault/fixture.key" key && chmod 600 key
+	cp "$FIX/vault/keyfile.vault" vault && chmod 600 vault
+	export AIM_VAULT=$PWD/vault AIM_VAULT_KEYFILE=$PWD/key
+	aim-secret list >list.jsonl
+	assert_equal "$(wc -l <list.jsonl)" 2
+	mkdir -p l && split -l 1 -d --additional-suffix=.json list.jsonl l/
+	validate "$SCHEMAS/secret-list.json" l
+	# A tool whose secret the vault lacks is skipped: missing_secret.
+	jq -nc --arg a "$ADAPTERS/ok.sh" '{id:"m", capability:"t", payload:{}, actor:"a",
+	    route:{capability:"t", strategy:"ordered", registry:"/r", candidates:[
+	      {tool_id:"s", status:"ready", argv:[$a], timeout_ms:2000, secrets:{API_KEY:"no/such"}},
+	      {tool_id:"ok", status:"ready", argv:[$a], timeout_ms:2000}]}}' | aim-invoke >r.json
+	assert_equal "$(jq -c '.attempts[0] | [.reason, .message]' r.json)" '["missing_secret","missing_secret: no/such"]'
+	validate "$SCHEMAS/result.json" r.json
+}
