@@ -78,6 +78,12 @@ char	*aim_expand(const char *s, const char *registry_dir);
  */
 char	*aim_which(const char *cmd, const char *path_list);
 
+/*
+ * read(2) until n bytes, end of file or an error, retrying on EINTR.
+ * Returns the bytes read (short only at end of file), or -1 with errno.
+ */
+ssize_t	 aim_read_full(int fd, void *buf, size_t n_bytes);
+
 /* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
 char	*aim_abspath(const char *p, const char *base);
 

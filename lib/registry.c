@@ -174,7 +174,6 @@ read_file(const char *path, size_t *len, int *errnum)
 {
 	struct stat st;
 	char *buf;
-	size_t off = 0;
 	ssize_t n;
 	int fd;
 
@@ -194,17 +193,15 @@ read_file(const char *path, size_t *len, int *errnum)
 		return NULL;
 	}
 	buf = aim_xmalloc(st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += n;
-	}
+	n = aim_read_full(fd, buf, st.st_size);
 	close(fd);
-	buf[off] = '\0';
-	*len = off;
+	if (n == -1) {
+		*errnum = errno;
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
 	return buf;
 }
 

@@ -377,3 +377,22 @@ aim_nodump(void)
 		return -1;
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
+
+ssize_t
+aim_read_full(int fd, void *buf, size_t n)
+{
+	size_t off = 0;
+	ssize_t r;
+
+	while (off < n) {
+		r = read(fd, (char *)buf + off, n - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		off += r;
+	}
+	return off;
+}

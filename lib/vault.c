@@ -141,7 +141,6 @@ slurp(const char *path, const char *what, int secret, unsigned char **out,
 {
 	unsigned char *buf;
 	struct stat st;
-	size_t off = 0;
 	ssize_t n;
 	int fd, rc;
 
@@ -161,17 +160,10 @@ slurp(const char *path, const char *what, int secret, unsigned char **out,
 		close(fd);
 		return fail(why, AIM_VAULT_IO, whyf("out of secure memory"));
 	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += n;
-	}
+	n = aim_read_full(fd, buf, st.st_size);
 	close(fd);
 	*out = buf;
-	*len = off;
+	*len = n > 0 ? (size_t)n : 0;
 	return AIM_VAULT_OK;
 }
 
