@@ -135,7 +135,8 @@ cat <<EOF
 The AI tools (claude, codex, gemini, aider, jules) fail with
 "authentication failed" until they are logged in or given a key (claude /login or
 ANTHROPIC_API_KEY, codex login or OPENAI_API_KEY, GEMINI_API_KEY, ...);
-a key reaches an adapter only when its registry entry names it in passEnv.
+a key reaches an adapter only when its registry entry names it in passEnv,
+or in "secrets" from the encrypted vault (see aim-secret(1)).
 
 Everything is kept in $scratch (remove it when done).
 EOF
