@@ -40,8 +40,8 @@ static char *
 audit_dir(const char *opt_dir, const char *registry_dir,
     const struct aim_config *cfg)
 {
-	char buf[PATH_MAX];
-	const char *env, *home;
+	char buf[PATH_MAX], *dir;
+	const char *env;
 
 	if (opt_dir != NULL)
 		return aim_abspath(opt_dir, NULL);
@@ -53,14 +53,10 @@ audit_dir(const char *opt_dir, const char *registry_dir,
 		snprintf(buf, sizeof(buf), "%s/AIM_audit", registry_dir);
 		return aim_xstrdup(buf);
 	}
-	if ((env = getenv("XDG_STATE_HOME")) != NULL && *env == '/')
-		snprintf(buf, sizeof(buf), "%s/aim/AIM_audit", env);
-	else if ((home = getenv("HOME")) != NULL && *home != '\0')
-		snprintf(buf, sizeof(buf), "%s/.local/state/aim/AIM_audit", home);
-	else
-		return NULL;
-	warnx("no registry found; writing audit entries to %s", buf);
-	return aim_xstrdup(buf);
+	if ((dir = aim_xdg_path("XDG_STATE_HOME", ".local/state",
+	    "AIM_audit")) != NULL)
+		warnx("no registry found; writing audit entries to %s", dir);
+	return dir;
 }
 
 /*

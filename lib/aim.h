@@ -84,6 +84,15 @@ char	*aim_which(const char *cmd, const char *path_list);
  */
 ssize_t	 aim_read_full(int fd, void *buf, size_t n_bytes);
 
+/*
+ * A file of aim's under an XDG base directory: $<xdg_var>/aim/<name> when
+ * that variable holds an absolute path, else $HOME/<home_dir>/aim/<name>
+ * (home_dir ".config", ".local/state", ".local/share").  Malloc'd, or NULL
+ * when neither is set.  Source: XDG Base Directory Specification 0.8.
+ */
+char	*aim_xdg_path(const char *xdg_var, const char *home_dir,
+	    const char *name);
+
 /* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
 char	*aim_abspath(const char *p, const char *base);
 

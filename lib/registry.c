@@ -334,8 +334,8 @@ static char *
 config_path(const struct aim_options *opt, const char *registry_dir,
     int *explicit)
 {
-	char buf[PATH_MAX];
-	const char *env, *home;
+	char buf[PATH_MAX], *xdg;
+	const char *env;
 
 	*explicit = 1;
 	if (opt->config != NULL)
@@ -348,15 +348,10 @@ config_path(const struct aim_options *opt, const char *registry_dir,
 		if (access(buf, F_OK) == 0)
 			return aim_xstrdup(buf);
 	}
-	if ((env = getenv("XDG_CONFIG_HOME")) != NULL && *env == '/')
-		snprintf(buf, sizeof(buf), "%s/aim/aim_config.json", env);
-	else if ((home = getenv("HOME")) != NULL)
-		snprintf(buf, sizeof(buf), "%s/.config/aim/aim_config.json",
-		    home);
-	else
-		return NULL;
-	if (access(buf, F_OK) == 0)
-		return aim_xstrdup(buf);
+	if ((xdg = aim_xdg_path("XDG_CONFIG_HOME", ".config",
+	    "aim_config.json")) != NULL && access(xdg, F_OK) == 0)
+		return xdg;
+	free(xdg);
 	return NULL;
 }
 

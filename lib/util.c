@@ -396,3 +396,18 @@ aim_read_full(int fd, void *buf, size_t n)
 	}
 	return off;
 }
+
+char *
+aim_xdg_path(const char *xdg_var, const char *home_dir, const char *name)
+{
+	char buf[PATH_MAX];
+	const char *env, *home;
+
+	if ((env = getenv(xdg_var)) != NULL && *env == '/')
+		snprintf(buf, sizeof(buf), "%s/aim/%s", env, name);
+	else if ((home = getenv("HOME")) != NULL && *home != '\0')
+		snprintf(buf, sizeof(buf), "%s/%s/aim/%s", home, home_dir, name);
+	else
+		return NULL;
+	return aim_xstrdup(buf);
+}

@@ -94,18 +94,11 @@ aim_vault_setup(void)
 char *
 aim_vault_default_path(void)
 {
-	char buf[PATH_MAX];
-	const char *env, *home;
+	const char *env;
 
 	if ((env = getenv("AIM_VAULT")) != NULL && *env != '\0')
 		return aim_xstrdup(env);
-	if ((env = getenv("XDG_DATA_HOME")) != NULL && *env == '/')
-		snprintf(buf, sizeof(buf), "%s/aim/vault", env);
-	else if ((home = getenv("HOME")) != NULL && *home != '\0')
-		snprintf(buf, sizeof(buf), "%s/.local/share/aim/vault", home);
-	else
-		return NULL;
-	return aim_xstrdup(buf);
+	return aim_xdg_path("XDG_DATA_HOME", ".local/share", "vault");
 }
 
 int
