@@ -67,26 +67,14 @@ audit_dir(const char *opt_dir, const char *registry_dir,
 static int
 redact_vault(void)
 {
-	struct aim_unlock u = { NULL, NULL, 0 };
+	const char *kf = getenv("AIM_VAULT_KEYFILE");
 	struct aim_vault v;
-	char *path, *why = NULL;
-	size_t i;
+	char *why = NULL;
 	int rc;
 
-	u.keyfile = getenv("AIM_VAULT_KEYFILE");
-	if (u.keyfile == NULL || *u.keyfile == '\0')
+	if (kf == NULL || *kf == '\0')
 		return 0;
-	if (aim_vault_setup() == -1 || (path = aim_vault_default_path()) ==
-	    NULL) {
-		warnx("can't redact vault secrets: no vault");
-		return -1;
-	}
-	rc = aim_vault_open(&v, path, &u, 0, &why);
-	free(path);
-	if (rc == AIM_VAULT_OK)
-		for (i = 0; i < v.n; i++)
-			aim_redact_register(v.v[i].value, v.v[i].value_len);
-	else
+	if ((rc = aim_vault_open_unattended(&v, &why)) != AIM_VAULT_OK)
 		warnx("can't redact vault secrets: %s", why);
 	free(why);
 	aim_vault_close(&v);

@@ -99,33 +99,12 @@ finish_job(struct job *j, json_t *tool_id, json_t *result)
 static int
 vault_ready(struct invoke *iv)
 {
-	struct aim_unlock u = { NULL, NULL, 0 };
-	char *path;
-	size_t i;
-
-	if (iv->vault_state != 0)
-		return iv->vault_state == 1;
-	iv->vault_state = -1;
-	u.keyfile = getenv("AIM_VAULT_KEYFILE");
-	if (u.keyfile != NULL && *u.keyfile == '\0')
-		u.keyfile = NULL;
-	if (aim_vault_setup() == -1)
-		iv->vault_why = aim_xstrdup("can't initialise libsodium");
-	else if ((path = aim_vault_default_path()) == NULL)
-		iv->vault_why = aim_xstrdup("no vault path: set AIM_VAULT or "
-		    "HOME");
-	else {
-		if (aim_vault_open(&iv->vault, path, &u, 0, &iv->vault_why) ==
-		    AIM_VAULT_OK)
-			iv->vault_state = 1;
-		free(path);
+	if (iv->vault_state == 0) {
+		iv->vault_state = aim_vault_open_unattended(&iv->vault,
+		    &iv->vault_why) == AIM_VAULT_OK ? 1 : -1;
+		if (iv->vault_state == -1)
+			warnx("%s", iv->vault_why);
 	}
-	if (iv->vault_state == 1)
-		for (i = 0; i < iv->vault.n; i++)
-			aim_redact_register(iv->vault.v[i].value,
-			    iv->vault.v[i].value_len);
-	else
-		warnx("%s", iv->vault_why);
 	return iv->vault_state == 1;
 }
 
@@ -598,7 +577,7 @@ main(int argc, char *argv[])
 		aim_exit_raise(&iv.status, AIM_EXIT_IO);
 	free(iv.queue);
 	aim_config_free(&iv.cfg);
-	if (iv.vault_state == 1)
+	if (iv.vault_state != 0)
 		aim_vault_close(&iv.vault);
 	free(iv.vault_why);
 	if (iv.interrupted && iv.interrupted != SIGPIPE)

@@ -623,6 +623,16 @@ int	 aim_vault_rm(struct aim_vault *v, const char *name);
 
 void	 aim_vault_close(struct aim_vault *v);
 
+/*
+ * Open the vault the way a filter does, with nobody to ask: sodium set up,
+ * $AIM_VAULT (else the XDG default), the key file of $AIM_VAULT_KEYFILE,
+ * no lock; then hand every value to aim_redact_register so no echo of one
+ * leaves aim.  AIM_VAULT_OK, or an error with *why ("can't initialise
+ * libsodium", "no vault path: set AIM_VAULT or HOME", or aim_vault_open's);
+ * aim_vault_close() v either way.  Used by aim-invoke and aim-audit.
+ */
+int	 aim_vault_open_unattended(struct aim_vault *v, char **why);
+
 /* A new key file: 32 random bytes, mode 0600, never over an existing file. */
 int	 aim_vault_keyfile_create(const char *path, char **why);
 

@@ -661,3 +661,30 @@ aim_vault_keyfile_create(const char *path, char **why)
 	}
 	return AIM_VAULT_OK;
 }
+
+int
+aim_vault_open_unattended(struct aim_vault *v, char **why)
+{
+	struct aim_unlock u = { NULL, NULL, 0 };
+	char *path;
+	size_t i;
+	int rc;
+
+	/* Empty, so that aim_vault_close() is safe on every path. */
+	memset(v, 0, sizeof(*v));
+	v->lock_fd = -1;
+	if (aim_vault_setup() == -1)
+		return fail(why, AIM_VAULT_IO, whyf("can't initialise libsodium"));
+	if ((path = aim_vault_default_path()) == NULL)
+		return fail(why, AIM_VAULT_NOTFOUND, whyf("no vault path: set "
+		    "AIM_VAULT or HOME"));
+	u.keyfile = getenv("AIM_VAULT_KEYFILE");
+	if (u.keyfile != NULL && *u.keyfile == '\0')
+		u.keyfile = NULL;
+	rc = aim_vault_open(v, path, &u, 0, why);
+	free(path);
+	if (rc == AIM_VAULT_OK)
+		for (i = 0; i < v->n; i++)
+			aim_redact_register(v->v[i].value, v->v[i].value_len);
+	return rc;
+}
