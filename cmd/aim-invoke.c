@@ -7,10 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "aim.h"
 
@@ -22,10 +26,13 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: %s [-u] [-c config] [-j jobs] [-r registry] [file ...]\n",
+	    "usage: %s [-nsu] [-c config] [-j jobs] [-r registry] [file ...]\n",
 	    progname);
 	exit(status);
 }
+
+/* How often a request queued for a busy tool looks for a free slot. */
+#define SLOT_POLL_MS	50
 
 /* One input record on its way through its candidates. */
 struct job {
@@ -33,25 +40,37 @@ struct job {
 	json_t	*attempts;	/* borrowed from rec */
 	json_t	*cands;		/* borrowed from rec.route */
 	size_t	 next;		/* next candidate to consider */
-	const char *tool_id;	/* of the running candidate */
+	json_t	*cur;		/* the candidate being tried, or NULL */
+	size_t	 depth;		/* its index in cands */
+	int	 tries;		/* attempts of cur so far */
+	const char *tool_id;	/* of the current candidate */
 	const char *argv0;
+	int64_t	 deadline_ms;	/* monotonic end of the request, 0: none */
+	int64_t	 min_attempt_ms;
+	int64_t	 wake_ms;	/* waiting (back-off, a slot) until then */
+	int64_t	 slot_since;	/* queued for a slot since then */
+	int	 slot_fd;	/* the concurrency slot held, or -1 */
+	int	 nofallback;	/* --strict or the rule's fallback: false */
 	struct aim_proc proc;
 	char	*input, **env;
 	char	**argv;		/* its strings are borrowed from rec */
-	int	 running, done;
+	int	 running, done, active;
 };
 
 struct invoke {
 	struct aim_config cfg;
 	struct job **queue;	/* input order; a ring of qcap */
 	size_t	 qhead, qlen, qcap;
-	size_t	 jobs, running;
-	int	 unordered;
+	size_t	 jobs, active;	/* -j, and records under way */
+	int	 unordered, strict, dry_run;
 	int	 status;
 	int	 interrupted;	/* the signal, once one came */
 	struct aim_vault vault;	/* opened at the first candidate needing it */
 	int	 vault_state;	/* 0 not tried, 1 open, -1 unusable */
 	char	*vault_why;	/* why it is unusable */
+	struct aim_state state;	/* cooldowns shared with other processes */
+	int	 state_ok;
+	char	*state_why;	/* the last state problem, said once */
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -74,6 +93,14 @@ str_is(json_t *v, const char *s)
 	return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
 }
 
+static int64_t
+int_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
 static void
 job_free(struct job *j)
 {
@@ -81,15 +108,96 @@ job_free(struct job *j)
 	free(j->input);
 	aim_strv_free(j->env);
 	free(j->argv);
+	if (j->slot_fd != -1)
+		close(j->slot_fd);
 	free(j);
 }
 
 static void
-finish_job(struct job *j, json_t *tool_id, json_t *result)
+finish_job(struct invoke *iv, struct job *j, json_t *tool_id, json_t *result)
 {
 	json_object_set_new(j->rec, "tool_id", tool_id);
 	json_object_set_new(j->rec, "result", result);
+	/* Visible degradation (issue 6): how far down the chain it went. */
+	if (!json_is_null(tool_id)) {
+		json_object_set_new(j->rec, "fallback_depth",
+		    json_integer(j->depth));
+		json_object_set_new(j->rec, "degraded",
+		    json_boolean(j->depth > 0));
+	}
+	if (j->slot_fd != -1) {
+		close(j->slot_fd);
+		j->slot_fd = -1;
+	}
+	j->cur = NULL;
+	j->wake_ms = 0;
 	j->done = 1;
+	if (j->active) {
+		j->active = 0;
+		iv->active--;
+	}
+}
+
+/* Say a state problem once; the request goes on without the state. */
+static void
+state_warn(struct invoke *iv, char *why)
+{
+	if (why == NULL)
+		return;
+	if (iv->state_why == NULL || strcmp(iv->state_why, why) != 0)
+		warnx("%s", why);
+	free(iv->state_why);
+	iv->state_why = why;
+}
+
+/* The shared state, up to date, or NULL when it cannot be used. */
+static struct aim_state *
+state(struct invoke *iv)
+{
+	char *why = NULL;
+
+	if (!iv->state_ok)
+		return NULL;
+	if (aim_state_refresh(&iv->state, &why) == -1) {
+		state_warn(iv, why);
+		return NULL;
+	}
+	state_warn(iv, why);
+	return &iv->state;
+}
+
+/*
+ * Tell the circuit breaker how an attempt of tool_id went (issue 6).
+ * Returns the cooldown end (wall ms) when this failure opened or extended
+ * one, else 0.
+ */
+static int64_t
+record_outcome(struct invoke *iv, const char *tool_id, const char *cls)
+{
+	struct aim_state *st;
+	char *why = NULL;
+	int64_t until = 0;
+	int changed = 1;
+
+	if ((st = state(iv)) == NULL)
+		return 0;
+	if (cls == NULL && !aim_state_needs_success(st, tool_id))
+		return 0;	/* the common case: no lock, no write */
+	if (cls != NULL && strcmp(cls, "not_installed") == 0)
+		return 0;
+	if (aim_state_lock(st, &why) == -1) {
+		state_warn(iv, why);
+		return 0;
+	}
+	state_warn(iv, why);
+	if (cls == NULL)
+		changed = aim_state_success(st, tool_id);
+	else
+		until = aim_state_failure(st, tool_id, cls, aim_wall_ms(),
+		    &iv->cfg.cooldown);
+	if (aim_state_unlock(st, changed, &why) == -1)
+		state_warn(iv, why);
+	return until;
 }
 
 /*
@@ -139,16 +247,156 @@ inject_secrets(struct invoke *iv, char ***env, json_t *secrets)
 	return NULL;
 }
 
-/* Start the next ready candidate, recording skipped ones; or finish. */
+/* A skipped attempt of candidate c: reason, message, and its class. */
 static void
-start_next(struct invoke *iv, struct job *j)
+skip(struct job *j, json_t *c, const char *reason, const char *fmt, ...)
+{
+	json_t *a;
+	char msg[512];
+	va_list ap;
+
+	if (reason == NULL)
+		a = aim_adapter_skipped(c);
+	else {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		a = json_pack("{s:O, s:s, s:s, s:s}", "tool_id",
+		    json_object_get(c, "tool_id"), "outcome", "skipped",
+		    "reason", reason, "message", msg);
+	}
+	aim_attempt_classify(a, NULL);
+	json_array_append_new(j->attempts, a);
+}
+
+/* The cooldown end of a tool now (wall ms), or 0. */
+static int64_t
+cooling(struct invoke *iv, const char *tool_id)
+{
+	struct aim_state *st = state(iv);
+
+	return st == NULL ? 0 : aim_state_cooldown(st, tool_id, aim_wall_ms(),
+	    NULL);
+}
+
+/*
+ * Take the next candidate worth trying as j->cur, recording the others as
+ * skipped.  0 when the chain is exhausted.
+ */
+static int
+pick(struct invoke *iv, struct job *j)
+{
+	size_t n = json_array_size(j->cands);
+	json_t *c;
+	int64_t until;
+	char iso[32];
+
+	while (j->next < n) {
+		c = json_array_get(j->cands, j->next++);
+		if (j->next > 1 && j->nofallback) {
+			skip(j, c, "fallback_disabled", "fallback is off for "
+			    "this request");
+			continue;
+		}
+		if (!str_is(json_object_get(c, "status"), "ready")) {
+			skip(j, c, NULL, NULL);
+			continue;
+		}
+		/* Routed a while ago, perhaps: the breaker may be open now. */
+		if ((until = cooling(iv, json_string_value(json_object_get(c,
+		    "tool_id")))) != 0) {
+			aim_iso_ms(until, iso);
+			skip(j, c, "cooldown", "cooling down until %s", iso);
+			continue;
+		}
+		j->cur = c;
+		j->depth = j->next - 1;
+		j->tries = 0;
+		j->slot_since = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Judge a finished attempt of j->cur: success ends the job (1); a failure
+ * worth retrying schedules the retry (0: waiting); else the chain moves on
+ * (-1).  Steals attempt and output.
+ */
+static int
+after_attempt(struct invoke *iv, struct job *j, json_t *attempt,
+    json_t *output)
+{
+	const char *cls;
+	json_t *content;
+	int64_t wait, ra, now, until, max_retries;
+	char iso[32];
+
+	if (j->slot_fd != -1) {
+		close(j->slot_fd);
+		j->slot_fd = -1;
+	}
+	cls = aim_attempt_classify(attempt, output);
+	if (j->tries > 0)
+		json_object_set_new(attempt, "retry", json_integer(j->tries));
+	j->tries++;
+	until = record_outcome(iv, j->tool_id, cls);
+	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
+		json_array_append_new(j->attempts, attempt);
+		finish_job(iv, j, json_string(j->tool_id), output);
+		return 1;
+	}
+	if (until != 0) {
+		aim_iso_ms(until, iso);
+		json_object_set_new(attempt, "cooldown_until", json_string(iso));
+	}
+	content = json_object_get(output, "content");
+	if (content != NULL && !json_is_null(content))
+		json_object_set(attempt, "content", content);
+	json_decref(output);
+	json_array_append_new(j->attempts, attempt);
+
+	max_retries = int_member(j->cur, "max_retries");
+	if (!aim_error_class_retryable(cls) || j->tries > max_retries ||
+	    until != 0 || iv->interrupted) {
+		j->cur = NULL;
+		return -1;
+	}
+	/* Exponential back-off, full jitter; the adapter's wish, capped. */
+	wait = aim_backoff_ms(j->tries - 1, iv->cfg.retry_base_ms,
+	    iv->cfg.retry_max_ms);
+	ra = int_member(attempt, "retry_after_ms");
+	if (ra > iv->cfg.retry_after_max_ms)
+		ra = iv->cfg.retry_after_max_ms;
+	if (ra > wait)
+		wait = ra;
+	now = aim_now_ms();
+	if (j->deadline_ms != 0 &&
+	    now + wait + j->min_attempt_ms > j->deadline_ms) {
+		/* No time for the wait and a try: the next tool instead. */
+		json_object_set_new(attempt, "retry_skipped",
+		    json_string("deadline"));
+		j->cur = NULL;
+		return -1;
+	}
+	json_object_set_new(attempt, "backoff_ms", json_integer(wait));
+	j->wake_ms = now + wait;
+	return 0;
+}
+
+/*
+ * Start an attempt of j->cur: 1 running, 0 waiting (for a slot), -1 when
+ * it could not start and the job must move on (the attempt is recorded).
+ */
+static int
+try_start(struct invoke *iv, struct job *j)
 {
 	struct aim_proc_limits lim;
 	const char *cap, *id, *registry;
-	json_t *c, *argv, *x, *route, *t;
-	char *missing;
-	size_t n, i;
-	int64_t timeout_ms;
+	json_t *c = j->cur, *argv, *x, *route;
+	char *missing, *why = NULL;
+	size_t i;
+	int64_t timeout_ms, now = aim_now_ms(), left = 0, max, limit;
 	int rc;
 
 	route = json_object_get(j->rec, "route");
@@ -157,74 +405,147 @@ start_next(struct invoke *iv, struct job *j)
 		cap = json_string_value(json_object_get(j->rec, "capability"));
 	id = json_string_value(json_object_get(j->rec, "id"));
 	registry = json_string_value(json_object_get(route, "registry"));
-	n = json_array_size(j->cands);
-	while (j->next < n) {
-		c = json_array_get(j->cands, j->next++);
-		if (!str_is(json_object_get(c, "status"), "ready")) {
-			json_array_append_new(j->attempts,
-			    aim_adapter_skipped(c));
-			continue;
+	j->tool_id = json_string_value(json_object_get(c, "tool_id"));
+	timeout_ms = int_member(c, "timeout_ms");
+	if (timeout_ms <= 0)
+		timeout_ms = iv->cfg.timeout_ms;
+
+	/* One deadline for the whole request (issue 6). */
+	if (j->deadline_ms != 0) {
+		left = j->deadline_ms - now;
+		if (left < j->min_attempt_ms || left <= 0) {
+			skip(j, c, "deadline", "deadline: %lld ms left, a tool "
+			    "needs at least %lld ms", (long long)(left > 0 ?
+			    left : 0), (long long)j->min_attempt_ms);
+			j->cur = NULL;
+			return -1;
 		}
-		j->tool_id = json_string_value(json_object_get(c, "tool_id"));
-		argv = json_object_get(c, "argv");
-		t = json_object_get(c, "timeout_ms");
-		timeout_ms = json_is_integer(t) && json_integer_value(t) > 0 ?
-		    json_integer_value(t) : iv->cfg.timeout_ms;
+		if (timeout_ms > left)
+			timeout_ms = left;
+	}
 
-		free(j->argv);
-		j->argv = aim_xmalloc((json_array_size(argv) + 1) *
-		    sizeof(char *));
-		json_array_foreach(argv, i, x)
-			j->argv[i] = (char *)json_string_value(x);
-		j->argv[json_array_size(argv)] = NULL;
-		j->argv0 = j->argv[0] ? j->argv[0] : "(none)";
-
-		aim_strv_free(j->env);
-		j->env = aim_adapter_env(json_object_get(c, "pass_env"),
-		    j->tool_id, cap, id, timeout_ms, registry);
-		if ((missing = inject_secrets(iv, &j->env,
-		    json_object_get(c, "secrets"))) != NULL) {
-			json_array_append_new(j->attempts, json_pack(
-			    "{s:s, s:s, s:s, s:s}", "tool_id", j->tool_id,
-			    "outcome", "skipped", "reason", "missing_secret",
-			    "message", missing));
-			free(missing);
-			continue;
+	/* max_concurrent across every aim-invoke (a slot semaphore). */
+	max = int_member(c, "max_concurrent");
+	if (max > 0 && j->slot_fd == -1) {
+		rc = aim_slot_acquire(j->tool_id, max, &j->slot_fd, &why);
+		if (rc == -1)
+			state_warn(iv, why);	/* run unlimited, say why */
+		else if (rc == 0) {
+			if (str_is(json_object_get(c, "concurrency"),
+			    "reject")) {
+				skip(j, c, "max_concurrent", "all %lld slots "
+				    "of %s are busy", (long long)max,
+				    j->tool_id);
+				j->cur = NULL;
+				return -1;
+			}
+			if (j->slot_since == 0)
+				j->slot_since = now;
+			limit = j->deadline_ms != 0 ? j->deadline_ms -
+			    j->min_attempt_ms : j->slot_since + timeout_ms;
+			if (now >= limit) {
+				skip(j, c, "max_concurrent", "waited %lld ms "
+				    "for one of %lld slots of %s",
+				    (long long)(now - j->slot_since),
+				    (long long)max, j->tool_id);
+				j->cur = NULL;
+				return -1;
+			}
+			j->wake_ms = now + SLOT_POLL_MS < limit ?
+			    now + SLOT_POLL_MS : limit;
+			return 0;
 		}
-		free(j->input);
-		j->input = aim_adapter_input(j->rec, timeout_ms, &i);
+	}
 
-		lim.timeout_ms = timeout_ms;
-		lim.kill_grace_ms = iv->cfg.kill_grace_ms;
-		lim.max_stdout_bytes = iv->cfg.max_output_bytes;
-		lim.stderr_tail_bytes = iv->cfg.stderr_tail_bytes;
-		rc = aim_proc_spawn(&j->proc, j->argv, j->env, j->input, i,
-		    &lim);
-		/* The child has its copy: secrets leave our memory now. */
-		aim_strv_free(j->env);
-		j->env = NULL;
-		if (rc == 0) {
-			j->running = 1;
-			iv->running++;
+	argv = json_object_get(c, "argv");
+	free(j->argv);
+	j->argv = aim_xmalloc((json_array_size(argv) + 1) * sizeof(char *));
+	json_array_foreach(argv, i, x)
+		j->argv[i] = (char *)json_string_value(x);
+	j->argv[json_array_size(argv)] = NULL;
+	j->argv0 = j->argv[0] ? j->argv[0] : "(none)";
+
+	aim_strv_free(j->env);
+	j->env = aim_adapter_env(json_object_get(c, "pass_env"), j->tool_id,
+	    cap, id, timeout_ms, registry);
+	if ((missing = inject_secrets(iv, &j->env,
+	    json_object_get(c, "secrets"))) != NULL) {
+		skip(j, c, "missing_secret", "%s", missing);
+		free(missing);
+		if (j->slot_fd != -1) {
+			close(j->slot_fd);
+			j->slot_fd = -1;
+		}
+		j->cur = NULL;
+		return -1;
+	}
+	free(j->input);
+	j->input = aim_adapter_input(j->rec, timeout_ms, &i);
+
+	lim.timeout_ms = timeout_ms;
+	lim.kill_grace_ms = iv->cfg.kill_grace_ms;
+	lim.max_stdout_bytes = iv->cfg.max_output_bytes;
+	lim.stderr_tail_bytes = iv->cfg.stderr_tail_bytes;
+	rc = aim_proc_spawn(&j->proc, j->argv, j->env, j->input, i, &lim);
+	/* The child has its copy: secrets leave our memory now. */
+	aim_strv_free(j->env);
+	j->env = NULL;
+	if (rc == 0) {
+		j->running = 1;
+		return 1;
+	}
+	x = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &argv);
+	aim_proc_free(&j->proc);
+	return after_attempt(iv, j, x, argv) == 0 ? 0 : -1;
+}
+
+/* The result of a request cut short by a signal. */
+static void
+finish_interrupted(struct invoke *iv, struct job *j)
+{
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "interrupted by %s",
+	    aim_signame(iv->interrupted));
+	finish_job(iv, j, json_null(), json_pack("{s:b, s:s, s:n}",
+	    "success", 0, "message", msg, "content"));
+}
+
+/* Move a job on until it runs a child, waits, or is finished. */
+static void
+advance(struct invoke *iv, struct job *j)
+{
+	const char *cap;
+
+	j->wake_ms = 0;
+	for (;;) {
+		if (iv->interrupted) {
+			finish_interrupted(iv, j);
 			return;
 		}
-		json_array_append_new(j->attempts, aim_adapter_attempt(&j->proc,
-		    j->tool_id, j->argv0, &x));
-		aim_proc_free(&j->proc);
+		if (j->cur == NULL && !pick(iv, j)) {
+			cap = json_string_value(json_object_get(json_object_get(
+			    j->rec, "route"), "capability"));
+			if (cap == NULL)
+				cap = json_string_value(json_object_get(j->rec,
+				    "capability"));
+			finish_job(iv, j, json_null(), aim_all_failed(cap ?
+			    cap : "?", j->attempts));
+			return;
+		}
+		if (try_start(iv, j) >= 0 || j->done)
+			return;
 	}
-	finish_job(j, json_null(), aim_all_failed(cap ? cap : "?",
-	    j->attempts));
 }
 
 /* A candidate's child finished: judge it, then succeed or move on. */
 static void
 child_done(struct invoke *iv, struct job *j)
 {
-	json_t *attempt, *output, *content;
+	json_t *attempt, *output;
 	char msg[64];
 
 	j->running = 0;
-	iv->running--;
 	attempt = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &output);
 	aim_proc_free(&j->proc);
 	if (iv->interrupted &&
@@ -236,21 +557,68 @@ child_done(struct invoke *iv, struct job *j)
 		json_object_set_new(attempt, "message", json_string(msg));
 		json_array_append_new(j->attempts, attempt);
 		json_decref(output);
-		finish_job(j, json_null(), json_pack("{s:b, s:s, s:n}",
-		    "success", 0, "message", msg, "content"));
+		finish_interrupted(iv, j);
 		return;
 	}
-	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
-		json_array_append_new(j->attempts, attempt);
-		finish_job(j, json_string(j->tool_id), output);
-		return;
+	if (after_attempt(iv, j, attempt, output) == -1)
+		advance(iv, j);
+}
+
+/*
+ * --dry-run: what would run, in which order, with which limits; nothing
+ * is started.  Adds "plan" [{tool_id, action: run|skip, ...}] to the record.
+ */
+static void
+plan(struct invoke *iv, struct job *j)
+{
+	json_t *steps = json_array(), *c, *step;
+	size_t i;
+	int64_t until, timeout_ms, deadline = int_member(json_object_get(
+	    j->rec, "route"), "deadline_ms");
+	char iso[32];
+
+	json_array_foreach(j->cands, i, c) {
+		step = json_pack("{s:O}", "tool_id", json_object_get(c,
+		    "tool_id"));
+		if (i > 0 && j->nofallback) {
+			json_object_set_new(step, "action", json_string("skip"));
+			json_object_set_new(step, "reason",
+			    json_string("fallback_disabled"));
+		} else if (!str_is(json_object_get(c, "status"), "ready")) {
+			json_object_set_new(step, "action", json_string("skip"));
+			json_object_set(step, "reason", json_object_get(c,
+			    "status"));
+			if (json_object_get(c, "reason") != NULL)
+				json_object_set(step, "message",
+				    json_object_get(c, "reason"));
+		} else if ((until = cooling(iv, json_string_value(
+		    json_object_get(c, "tool_id")))) != 0) {
+			aim_iso_ms(until, iso);
+			json_object_set_new(step, "action", json_string("skip"));
+			json_object_set_new(step, "reason",
+			    json_string("cooldown"));
+			json_object_set_new(step, "until", json_string(iso));
+		} else {
+			timeout_ms = int_member(c, "timeout_ms");
+			if (timeout_ms <= 0)
+				timeout_ms = iv->cfg.timeout_ms;
+			if (deadline > 0 && timeout_ms > deadline)
+				timeout_ms = deadline;
+			json_object_set_new(step, "action", json_string("run"));
+			json_object_set(step, "argv", json_object_get(c,
+			    "argv"));
+			json_object_set_new(step, "timeout_ms",
+			    json_integer(timeout_ms));
+			json_object_set_new(step, "max_retries", json_integer(
+			    int_member(c, "max_retries")));
+			if (json_object_get(c, "max_concurrent") != NULL)
+				json_object_set(step, "max_concurrent",
+				    json_object_get(c, "max_concurrent"));
+		}
+		json_array_append_new(steps, step);
 	}
-	content = json_object_get(output, "content");
-	if (content != NULL && !json_is_null(content))
-		json_object_set(attempt, "content", content);
-	json_decref(output);
-	json_array_append_new(j->attempts, attempt);
-	start_next(iv, j);
+	json_object_set_new(j->rec, "plan", steps);
+	j->done = 1;
 }
 
 /* What to do with one input line: a job, running or already done. */
@@ -265,6 +633,7 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 
 	j = aim_xmalloc(sizeof(*j));
 	memset(j, 0, sizeof(*j));
+	j->slot_fd = -1;
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "record is longer than %zu bytes",
 		    (size_t)iv->cfg.max_payload_bytes * 4 + 1048576);
@@ -313,9 +682,24 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 		goto bad;
 	}
 	j->cands = json_object_get(route, "candidates");
+	j->nofallback = iv->strict ||
+	    json_is_false(json_object_get(route, "fallback"));
+	if (iv->dry_run) {
+		plan(iv, j);
+		return j;
+	}
+	if (int_member(route, "deadline_ms") > 0) {
+		j->deadline_ms = aim_now_ms() + int_member(route,
+		    "deadline_ms");
+		j->min_attempt_ms = json_is_integer(json_object_get(route,
+		    "min_attempt_ms")) ? int_member(route, "min_attempt_ms") :
+		    iv->cfg.min_attempt_ms;
+	}
 	j->attempts = json_array();
 	json_object_set_new(rec, "attempts", j->attempts);
-	start_next(iv, j);
+	j->active = 1;
+	iv->active++;
+	advance(iv, j);
 	return j;
 bad:
 	aim_redact_secrets(j->rec);
@@ -331,7 +715,8 @@ emit_job(struct invoke *iv, struct job *j)
 	json_t *r = json_object_get(j->rec, "result");
 
 	if (json_object_get(j->rec, "error") != NULL ||
-	    !json_is_true(json_object_get(r, "success")))
+	    (!json_is_true(json_object_get(r, "success")) &&
+	    json_object_get(j->rec, "plan") == NULL))
 		aim_exit_raise(&iv->status, AIM_EXIT_FAILED);
 	/* An adapter may echo its secrets: they never reach our output. */
 	aim_redact_secrets(j->rec);
@@ -390,6 +775,7 @@ run(struct invoke *iv, char **files, int nfiles)
 	const char *source = "<stdin>";
 	size_t i, n, nextra;
 	int fi = 0, fd = -1, input_done = 0, rc;
+	int64_t wake, wait_ms, now;
 	char drain[64];
 
 	if (nfiles == 0) {
@@ -401,7 +787,7 @@ run(struct invoke *iv, char **files, int nfiles)
 	for (;;) {
 		/* Take in records while there is room. */
 		while (!input_done && !iv->interrupted &&
-		    iv->qlen < iv->qcap && iv->running < iv->jobs) {
+		    iv->qlen < iv->qcap && iv->active < iv->jobs) {
 			if (fd == -1) {
 				if (fi == nfiles) {
 					input_done = 1;
@@ -449,15 +835,26 @@ run(struct invoke *iv, char **files, int nfiles)
 		nextra = 0;
 		extra[nextra++] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
 		if (fd != -1 && !iv->interrupted && iv->qlen < iv->qcap &&
-		    iv->running < iv->jobs)
+		    iv->active < iv->jobs)
 			extra[nextra++] = (struct pollfd){ fd, POLLIN, 0 };
+		wake = -1;
 		for (i = 0, n = 0; i < iv->qlen; i++) {
 			struct job *j = iv->queue[(iv->qhead + i) % iv->qcap];
 
 			if (j->running)
 				procs[n++] = &j->proc;
+			else if (j->wake_ms != 0 && (wake == -1 ||
+			    j->wake_ms < wake))
+				wake = j->wake_ms;
 		}
-		rc = aim_proc_wait(procs, n, extra, nextra, -1);
+		/* Sleep no longer than the first back-off or slot wait. */
+		wait_ms = -1;
+		if (wake != -1) {
+			wait_ms = wake - aim_now_ms();
+			wait_ms = wait_ms < 0 ? 0 : wait_ms > INT_MAX ?
+			    INT_MAX : wait_ms;
+		}
+		rc = aim_proc_wait(procs, n, extra, nextra, (int)wait_ms);
 		if (rc == -1)
 			err(AIM_EXIT_IO, "poll");
 		if (extra[0].revents) {
@@ -468,14 +865,16 @@ run(struct invoke *iv, char **files, int nfiles)
 		}
 		if (nextra > 1 && extra[1].revents)
 			aim_lines_fill(&r);
-		if (rc > 0)
-			for (i = 0; i < iv->qlen; i++) {
-				struct job *j =
-				    iv->queue[(iv->qhead + i) % iv->qcap];
+		now = aim_now_ms();
+		for (i = 0; i < iv->qlen; i++) {
+			struct job *j = iv->queue[(iv->qhead + i) % iv->qcap];
 
-				if (j->running && j->proc.state == AIM_PROC_DONE)
-					child_done(iv, j);
-			}
+			if (j->running && j->proc.state == AIM_PROC_DONE)
+				child_done(iv, j);
+			else if (!j->running && !j->done && (iv->interrupted ||
+			    (j->wake_ms != 0 && j->wake_ms <= now)))
+				advance(iv, j);
+		}
 	}
 	if (fd != -1) {
 		aim_lines_free(&r);
@@ -490,9 +889,11 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "registry", required_argument, NULL, 'r' },
+		{ "strict", no_argument, NULL, 's' },
 		{ "unordered", no_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -507,7 +908,7 @@ main(int argc, char *argv[])
 
 	memset(&iv, 0, sizeof(iv));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	while ((ch = getopt_long(argc, argv, "c:hj:r:u", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hj:nr:su", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.config = optarg;
@@ -523,8 +924,14 @@ main(int argc, char *argv[])
 				usage(AIM_EXIT_USAGE);
 			}
 			break;
+		case 'n':
+			iv.dry_run = 1;
+			break;
 		case 'r':
 			opt.registry = optarg;
+			break;
+		case 's':
+			iv.strict = 1;
 			break;
 		case 'u':
 			iv.unordered = 1;
@@ -556,6 +963,13 @@ main(int argc, char *argv[])
 	free(dir);
 	free(why);
 
+	if (aim_state_init(&iv.state, &why) == 0)
+		iv.state_ok = 1;
+	else
+		state_warn(&iv, why);
+	why = NULL;
+	if (sodium_init() == -1)
+		errx(AIM_EXIT_IO, "can't initialise libsodium");
 	if (aim_proc_setup() == -1 ||
 	    pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		err(AIM_EXIT_IO, "setup");
@@ -580,6 +994,8 @@ main(int argc, char *argv[])
 	if (iv.vault_state != 0)
 		aim_vault_close(&iv.vault);
 	free(iv.vault_why);
+	aim_state_free(&iv.state);
+	free(iv.state_why);
 	if (iv.interrupted && iv.interrupted != SIGPIPE)
 		return AIM_EXIT_SIGNAL + iv.interrupted;
 	return iv.status;

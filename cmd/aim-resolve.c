@@ -15,8 +15,9 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: %s [--check] [-c config] [-r registry] [file ...]\n",
-	    progname);
+	    "usage: %s [--check] [-c config] [-r registry] [file ...]\n"
+	    "       %s --reset-cooldown tool ...\n",
+	    progname, progname);
 	exit(status);
 }
 
@@ -88,6 +89,11 @@ invalid(json_t *req, char *buf, size_t n, size_t limit)
 	    json_integer_value(v) > TIMEOUT_MAX_MS))
 		return "\"timeout_ms\" must be a positive integer "
 		    "(at most 86400000)";
+	if ((v = json_object_get(req, "deadline_ms")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) > TIMEOUT_MAX_MS))
+		return "\"deadline_ms\" must be a positive integer "
+		    "(at most 86400000)";
 	size = json_dumpb(json_object_get(req, "payload"), NULL, 0,
 	    JSON_COMPACT);
 	if (size > limit) {
@@ -101,7 +107,7 @@ static void
 resolve_line(struct resolve *rs, const struct aim_line *line,
     const char *source)
 {
-	json_t *req, *rec;
+	json_t *req, *rec, *details;
 	const char *why, *code;
 	char buf[256], id[37], *msg;
 	int is_error;
@@ -153,9 +159,13 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		    rs->unavailable), source);
 		return;
 	}
-	if (aim_route(&rs->router, req, &code, &msg) == -1) {
-		emit_error(rs, aim_error_record(req, "resolve", code,
-		    line->lineno, "%s", msg), source);
+	if (aim_route(&rs->router, req, &code, &msg, &details) == -1) {
+		aim_error_record(req, "resolve", code, line->lineno, "%s", msg);
+		if (details != NULL)
+			json_object_update(json_object_get(req, "error"),
+			    details);
+		json_decref(details);
+		emit_error(rs, req, source);
 		free(msg);
 		return;
 	}
@@ -232,6 +242,38 @@ check(struct resolve *rs, const char *dir, char *why)
 	return bad ? AIM_EXIT_FAILED : AIM_EXIT_OK;
 }
 
+/* --reset-cooldown: close the named tools' circuits in the state file. */
+static int
+reset_cooldowns(char **tools, int n)
+{
+	struct aim_state st;
+	char *why = NULL;
+	int i, status = AIM_EXIT_OK;
+
+	if (aim_state_init(&st, &why) == -1 ||
+	    aim_state_lock(&st, &why) == -1) {
+		warnx("%s", why);
+		free(why);
+		aim_state_free(&st);
+		return AIM_EXIT_IO;
+	}
+	if (why != NULL)
+		warnx("%s", why);
+	free(why);
+	for (i = 0; i < n; i++)
+		if (!aim_state_reset(&st, tools[i])) {
+			warnx("%s: not cooling down", tools[i]);
+			aim_exit_raise(&status, AIM_EXIT_FAILED);
+		}
+	if (aim_state_unlock(&st, 1, &why) == -1) {
+		warnx("%s", why);
+		free(why);
+		aim_exit_raise(&status, AIM_EXIT_IO);
+	}
+	aim_state_free(&st);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -240,13 +282,14 @@ main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "registry", required_argument, NULL, 'r' },
+		{ "reset-cooldown", no_argument, NULL, 'R' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct aim_problems probs = { NULL, 0, 0 };
 	struct resolve rs;
 	char *dir, *why = NULL;
-	int ch, checkmode = 0, i;
+	int ch, checkmode = 0, resetmode = 0, i;
 	json_t *sec;
 
 	memset(&rs, 0, sizeof(rs));
@@ -261,6 +304,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(0);
+		case 'R':
+			resetmode = 1;
+			break;
 		case 'r':
 			rs.opt.registry = optarg;
 			break;
@@ -273,6 +319,11 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (resetmode) {
+		if (argc == 0 || checkmode)
+			usage(AIM_EXIT_USAGE);
+		return reset_cooldowns(argv, argc);
+	}
 
 	dir = aim_registry_find(&rs.opt, &why);
 	if (checkmode) {

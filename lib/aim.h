@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -217,6 +218,18 @@ void	 aim_problems_add(struct aim_problems *p, const char *file, int line,
 void	 aim_problems_print(const struct aim_problems *p);
 void	 aim_problems_free(struct aim_problems *p);
 
+/*
+ * The circuit breaker of issue 6: after allowed_fails failures of a counting
+ * class within window_ms a tool cools down for cooldown_ms, or
+ * long_cooldown_ms when the failure that opened it was auth or quota.
+ */
+struct aim_cooldown_policy {
+	int64_t	 allowed_fails;		/* 3 */
+	int64_t	 window_ms;		/* 60000 */
+	int64_t	 cooldown_ms;		/* 30000 */
+	int64_t	 long_cooldown_ms;	/* 300000 */
+};
+
 /* aim_config.json with its defaults (issue 2; DESIGN.md "Files"). */
 struct aim_config {
 	char	*path;			/* the file read, or NULL: defaults */
@@ -228,6 +241,13 @@ struct aim_config {
 	int64_t	 audit_log_retention_days; /* 30 */
 	char	*actor;			/* "pipeline" */
 	char	*audit_dir;		/* NULL: <registry>/AIM_audit */
+	/* routing policy (issue 6) */
+	int64_t	 deadline_ms;		/* 0: no deadline */
+	int64_t	 min_attempt_ms;	/* 1000: never start a tool with less */
+	int64_t	 retry_base_ms;		/* 500: first back-off ceiling */
+	int64_t	 retry_max_ms;		/* 30000: back-off ceiling cap */
+	int64_t	 retry_after_max_ms;	/* 60000: cap on an adapter's wish */
+	struct aim_cooldown_policy cooldown;
 };
 
 /* A loaded registry: the two files as jansson trees plus where they came from. */
@@ -292,11 +312,35 @@ json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);
 
 /* ---- route.c: candidate lists (seed 002 §4) ---- */
 
+/*
+ * $XDG_STATE_HOME/aim/state.json (else ~/.local/state/aim/state.json):
+ * {"version":1, "tools":{"<id>":{"failures":[wall ms...],
+ * "cooldown_until_ms", "cooldown_class", "last_failure_ms", "last_class"}},
+ * "counters":{"<name>": n}}.  Readers take a snapshot without a lock;
+ * writers hold flock(2) on state.json.lock from aim_state_lock to
+ * aim_state_unlock, which replaces the file with rename(2).
+ */
+struct aim_state {
+	char	*path;
+	json_t	*root;
+	int	 lock_fd;	/* -1 unless locked */
+	int	 have;		/* the snapshot below is of a file */
+	dev_t	 dev;
+	ino_t	 ino;
+	off_t	 size;
+	struct timespec mtime;
+};
+
+
 struct aim_router {
 	const struct aim_registry *reg;
 	const struct aim_config *cfg;
-	json_t	*lb_counters;	/* capability -> requests seen (load balancing) */
+	json_t	*lb_counters;	/* counters when the state file is unusable */
 	json_t	*detect_cache;	/* command -> {path|reason, checked_ms} */
+	char	*cwd;		/* payload.files are relative to it */
+	struct aim_state state;	/* cooldowns and shared counters (issue 6) */
+	int	 state_ok;
+	char	*state_why;	/* the last state problem, said once */
 };
 
 void	 aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
@@ -306,15 +350,24 @@ void	 aim_router_free(struct aim_router *rt);
 /*
  * Route one request (borrowed; validated: "capability" string, "payload"
  * object).  On success adds "route" {capability, strategy, registry,
- * candidates[]} to req and returns 0.  On a request that cannot be routed
- * returns -1 with *code ("unknown_capability", "unknown_tool") and a
- * malloc'd *message; req is untouched.  Candidate statuses: ready,
- * not_installed, no_adapter, unknown_tool; ready ones carry argv,
- * timeout_ms (request > rules > config), pass_env and secrets (the tool's
- * {"ENV_NAME": "vault/name"}, issue 4).
+ * candidates[], and deadline_ms + min_attempt_ms when a deadline applies,
+ * fallback: false when the rule turns fallback off} to req and returns 0.
+ * strategy: ordered, direct, or a load-balancing strategy (round_robin,
+ * weighted, least_recent_failure, cheapest; issue 6).  Candidate statuses:
+ * ready, cooldown (with until, until_ms), not_installed, no_adapter,
+ * unknown_tool; ready ones carry argv, timeout_ms (request > rules >
+ * config), pass_env, secrets (the tool's {"ENV_NAME": "vault/name"}, issue
+ * 4), max_retries (tool > rule) and max_concurrent + concurrency ("queue" or
+ * "reject") from the rules' conflict_resolution.concurrent_access.
+ * On a request that cannot be routed returns -1 with *code
+ * ("unknown_capability", "unknown_tool", "missing_context",
+ * "too_many_files", "forbidden_path", "file_not_allowed",
+ * "invalid_request", "all_cooling_down") and a malloc'd *message; req is
+ * untouched, and *details may hold fields for the error object (new
+ * reference: retry_after_ms, until, tool_id for all_cooling_down).
  */
 int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
-	    char **message);
+	    char **message, json_t **details);
 
 /*
  * The command line that runs a tool's adapter (seed 002 §3; DESIGN.md
@@ -638,5 +691,130 @@ int	 aim_vault_keyfile_create(const char *path, char **why);
 
 /* The name of an enum aim_vault_error. */
 const char *aim_vault_strerror(int code);
+
+/* ---- policy.c: error classes, retries, limits (issue 6) ---- */
+
+/*
+ * Error classes (issue 6): auth, rate_limit, quota, context_too_long,
+ * content_policy, bad_request, transient, not_installed, timeout.
+ * _valid: one of them.  _retryable: worth another try of the same tool
+ * (rate_limit, transient, timeout).  _counts: counts towards a cooldown
+ * (transient, timeout, rate_limit, quota, auth).  _long_cooldown: cools a
+ * tool down for the long period (auth, quota).  NULL is none of them.
+ */
+int	 aim_error_class_valid(const char *cls);
+int	 aim_error_class_retryable(const char *cls);
+int	 aim_error_class_counts(const char *cls);
+int	 aim_error_class_long_cooldown(const char *cls);
+
+/*
+ * Give a failed attempt (borrowed) its "error_class": the adapter's own
+ * (output's "error_class", with its "retry_after_ms" copied too) when it is
+ * a known class, else derived from the outcome: timeout -> timeout;
+ * spawn_error, exit 126 or 127, and skipped not_installed / no_adapter /
+ * unknown_tool -> not_installed; skipped missing_secret -> auth; failure
+ * without a class, signal, bad_output, other exits -> transient.
+ * Returns the class (borrowed from attempt), or NULL for a success and for
+ * skips of policy (cooldown, deadline, ...), which get none.
+ */
+const char *aim_attempt_classify(json_t *attempt, json_t *output);
+
+/*
+ * The back-off before retry number retry (0 for the first retry), "full
+ * jitter": uniform over [0, min(cap_ms, base_ms * 2^retry)], milliseconds.
+ */
+int64_t	 aim_backoff_ms(int retry, int64_t base_ms, int64_t cap_ms);
+
+/*
+ * The keys a capability's context_requirements ({"prompt": "required",
+ * "files": "optional"}) marks required that payload lacks or has empty
+ * ("", [], {}, null), as a malloc'd "prompt, files"; NULL when none.
+ */
+char	*aim_context_missing(json_t *payload, json_t *requirements);
+
+/*
+ * Check payload.files against the rules' security object (borrowed; may be
+ * NULL): max_file_count, forbidden_paths (any match refuses) and
+ * allowed_file_patterns (each file must match one).  Files are made
+ * absolute against cwd, then symlinks and ".." are resolved (realpath(3) of
+ * the part that exists) before matching.  A pattern without '/' matches a
+ * name (for forbidden_paths, the name of the file or of any directory above
+ * it); one with '/' is expanded (~, variables; registry_dir for
+ * AIM_REGISTRY_PATH), made absolute against cwd and matched with
+ * fnmatch(3) against the whole path (forbidden_paths: or a directory above
+ * it); with "**" in it, "*" crosses '/'.  Returns 0, or -1 with *code
+ * ("too_many_files", "forbidden_path", "file_not_allowed",
+ * "invalid_request") and a malloc'd *message naming the file.
+ */
+int	 aim_security_check(json_t *payload, json_t *security,
+	    const char *cwd, const char *registry_dir, const char **code,
+	    char **message);
+
+/* ---- state.c: cooldowns, counters and slots shared by processes (issue 6) ---- */
+
+
+/* Wall-clock milliseconds since the epoch (CLOCK_REALTIME): state times. */
+int64_t	 aim_wall_ms(void);
+
+/* wall_ms as "2026-11-21T19:30:00.123Z" (24 bytes + NUL). */
+void	 aim_iso_ms(int64_t wall_ms, char out[32]);
+
+/* Find the state file (no I/O).  0, or -1 with a malloc'd *why (no HOME). */
+int	 aim_state_init(struct aim_state *st, char **why);
+void	 aim_state_free(struct aim_state *st);
+
+/*
+ * Bring the snapshot up to date (re-read only when the file changed).
+ * Returns 0, or -1 with a malloc'd *why when it cannot be read; a file that
+ * does not parse is an empty state, returned as 0 with *why saying so.
+ */
+int	 aim_state_refresh(struct aim_state *st, char **why);
+
+/* Take the lock (creating the directory 0700) and read afresh.  0 or -1. */
+int	 aim_state_lock(struct aim_state *st, char **why);
+
+/* With write, replace the file atomically; then drop the lock.  0 or -1. */
+int	 aim_state_unlock(struct aim_state *st, int write, char **why);
+
+/*
+ * The wall time in ms until which tool_id cools down, or 0 when it does not
+ * at now_ms; *info (may be NULL) gets the tool's entry (borrowed) then.
+ */
+int64_t	 aim_state_cooldown(struct aim_state *st, const char *tool_id,
+	    int64_t now_ms, json_t **info);
+
+/* When tool_id last failed (wall ms), or 0: for least_recent_failure. */
+int64_t	 aim_state_last_failure(struct aim_state *st, const char *tool_id);
+
+/*
+ * Record a failure of class error_class at now_ms (call locked).  Counting
+ * classes join the window; at pol->allowed_fails the tool cools down,
+ * extending and never shortening a running cooldown.  Returns the cooldown
+ * end (wall ms), or 0.
+ */
+int64_t	 aim_state_failure(struct aim_state *st, const char *tool_id,
+	    const char *error_class, int64_t now_ms,
+	    const struct aim_cooldown_policy *pol);
+
+/* Would a success change anything (failures or a cooldown on record)? */
+int	 aim_state_needs_success(struct aim_state *st, const char *tool_id);
+
+/* A success closes the circuit: failures and cooldown go.  1 if changed. */
+int	 aim_state_success(struct aim_state *st, const char *tool_id);
+
+/* Clear a tool's cooldown (aim-resolve --reset-cooldown).  1 if it had one. */
+int	 aim_state_reset(struct aim_state *st, const char *tool_id);
+
+/* The value of a shared counter, then add one (call locked). */
+int64_t	 aim_state_next(struct aim_state *st, const char *counter);
+
+/*
+ * Take one of max_concurrent slots of tool_id shared by every process
+ * ($XDG_STATE_HOME/aim/slots/<tool>.<i>.lock, flock LOCK_NB; the kernel
+ * frees a slot when its holder exits).  Returns 1 with *fd_out to close
+ * when done, 0 when every slot is taken, -1 with a malloc'd *why.
+ */
+int	 aim_slot_acquire(const char *tool_id, int64_t max_concurrent,
+	    int *fd_out, char **why);
 
 #endif /* AIM_H */

@@ -253,13 +253,13 @@ jproblem(struct jfile *f, const char *const *path, int key_pos,
 
 enum want {
 	W_STRING, W_STRINGS, W_OBJECT, W_BOOL, W_POSINT, W_NATINT, W_STRNULL,
-	W_STRMAP
+	W_STRMAP, W_NATNUM
 };
 
 static const char *want_name[] = {
 	"a string", "an array of strings", "an object", "true or false",
 	"a positive integer", "a non-negative integer", "a string or null",
-	"an object of strings"
+	"an object of strings", "a non-negative number"
 };
 
 /* Check v (at path, shown as "what") against w; 0 when it fits. */
@@ -279,6 +279,7 @@ want(struct jfile *f, json_t *v, enum want w, const char *what,
 			if (!json_is_string(x))
 				ok = 0;
 		break;
+	case W_NATNUM: ok = json_is_number(v) && json_number_value(v) >= 0; break;
 	case W_STRING: ok = json_is_string(v); break;
 	case W_STRNULL: ok = json_is_string(v) || json_is_null(v); break;
 	case W_OBJECT: ok = json_is_object(v); break;
@@ -328,6 +329,14 @@ config_defaults(struct aim_config *cfg)
 	cfg->kill_grace_ms = 1000;
 	cfg->audit_log_retention_days = 30;
 	cfg->actor = aim_xstrdup("pipeline");
+	cfg->min_attempt_ms = 1000;
+	cfg->retry_base_ms = 500;
+	cfg->retry_max_ms = 30000;
+	cfg->retry_after_max_ms = 60000;
+	cfg->cooldown.allowed_fails = 3;
+	cfg->cooldown.window_ms = 60000;
+	cfg->cooldown.cooldown_ms = 30000;
+	cfg->cooldown.long_cooldown_ms = 300000;
 }
 
 static char *
@@ -370,6 +379,15 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		{ "stderr_tail_bytes", offsetof(struct aim_config, stderr_tail_bytes), W_NATINT },
 		{ "kill_grace_ms", offsetof(struct aim_config, kill_grace_ms), W_NATINT },
 		{ "audit_log_retention_days", offsetof(struct aim_config, audit_log_retention_days), W_POSINT },
+		{ "deadline_ms", offsetof(struct aim_config, deadline_ms), W_NATINT },
+		{ "min_attempt_ms", offsetof(struct aim_config, min_attempt_ms), W_NATINT },
+		{ "retry_base_ms", offsetof(struct aim_config, retry_base_ms), W_NATINT },
+		{ "retry_max_ms", offsetof(struct aim_config, retry_max_ms), W_NATINT },
+		{ "retry_after_max_ms", offsetof(struct aim_config, retry_after_max_ms), W_NATINT },
+		{ "allowed_fails", offsetof(struct aim_config, cooldown.allowed_fails), W_POSINT },
+		{ "failure_window_ms", offsetof(struct aim_config, cooldown.window_ms), W_POSINT },
+		{ "cooldown_ms", offsetof(struct aim_config, cooldown.cooldown_ms), W_NATINT },
+		{ "cooldown_long_ms", offsetof(struct aim_config, cooldown.long_cooldown_ms), W_NATINT },
 	};
 	const char *path[3] = { NULL, NULL, NULL };
 	struct jfile f;
@@ -404,7 +422,10 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		static const char *const known[] = { "timeout_ms",
 		    "max_payload_bytes", "max_output_bytes", "stderr_tail_bytes",
 		    "kill_grace_ms", "audit_log_retention_days", "actor",
-		    "audit_dir", NULL };
+		    "audit_dir", "deadline_ms", "min_attempt_ms",
+		    "retry_base_ms", "retry_max_ms", "retry_after_max_ms",
+		    "allowed_fails", "failure_window_ms", "cooldown_ms",
+		    "cooldown_long_ms", NULL };
 		const char *const *k;
 
 		for (k = known; *k != NULL && strcmp(*k, key) != 0; k++)
@@ -461,6 +482,9 @@ check_registry_types(struct jfile *f, json_t *root)
 		{ "passEnv", W_STRINGS },
 		{ "secrets", W_STRMAP },
 		{ "version", W_STRING },
+		{ "weight", W_NATNUM },
+		{ "cost", W_NATNUM },
+		{ "max_retries", W_NATINT },
 	};
 	const char *path[4] = { NULL, NULL, NULL, NULL };
 	const char *id;
@@ -490,13 +514,42 @@ check_registry_types(struct jfile *f, json_t *root)
 	}
 }
 
+/* Check the optional string member key of obj is one of set. */
+static void
+want_one_of(struct jfile *f, json_t *obj, const char *key,
+    const char *const *set, const char *prefix, const char **path,
+    size_t depth)
+{
+	const char *const *x;
+	char list[256];
+	size_t n = 0;
+	json_t *v;
+
+	if ((v = json_object_get(obj, key)) == NULL)
+		return;
+	for (x = set; *x != NULL; x++)
+		if (json_is_string(v) && strcmp(json_string_value(v), *x) == 0)
+			return;
+	for (x = set; *x != NULL; x++)
+		n += snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
+		    n ? ", " : "", *x);
+	path[depth] = key;
+	path[depth + 1] = NULL;
+	jproblem(f, path, 0, "%s%s must be one of %s", prefix, key, list);
+	path[depth] = NULL;
+}
+
 static void
 check_rules_types(struct jfile *f, json_t *root)
 {
-	const char *path[4] = { NULL, NULL, NULL, NULL };
-	const char *cap;
+	static const char *const strategies[] = { "round_robin", "weighted",
+	    "least_recent_failure", "cheapest", NULL };
+	static const char *const needs[] = { "required", "optional", NULL };
+	static const char *const queueing[] = { "queue", "reject", NULL };
+	const char *path[5] = { NULL, NULL, NULL, NULL, NULL };
+	const char *cap, *key;
 	char prefix[300];
-	json_t *caps, *r, *sec;
+	json_t *caps, *r, *sec, *cr, *ca, *v;
 
 	path[0] = "capabilities";
 	if ((caps = json_object_get(root, "capabilities")) == NULL) {
@@ -515,22 +568,63 @@ check_rules_types(struct jfile *f, json_t *root)
 			continue;
 		}
 		want_member(f, r, "primary", W_STRNULL, prefix, path, 2);
-		want_member(f, r, "fallback", W_STRINGS, prefix, path, 2);
+		/* fallback: false turns fallback off (issue 6). */
+		if (!json_is_false(json_object_get(r, "fallback")))
+			want_member(f, r, "fallback", W_STRINGS, prefix, path,
+			    2);
 		want_member(f, r, "loadBalance", W_BOOL, prefix, path, 2);
+		want_one_of(f, r, "loadBalanceStrategy", strategies, prefix,
+		    path, 2);
 		want_member(f, r, "timeout_ms", W_POSINT, prefix, path, 2);
+		want_member(f, r, "deadline_ms", W_NATINT, prefix, path, 2);
+		want_member(f, r, "min_attempt_ms", W_NATINT, prefix, path, 2);
 		want_member(f, r, "max_retries", W_NATINT, prefix, path, 2);
 		want_member(f, r, "context_requirements", W_OBJECT, prefix,
 		    path, 2);
+		path[2] = "context_requirements";
+		json_object_foreach(json_object_get(r,
+		    "context_requirements"), key, v) {
+			char p2[400];
+
+			snprintf(p2, sizeof(p2), "%scontext_requirements.",
+			    prefix);
+			want_one_of(f, json_object_get(r,
+			    "context_requirements"), key, needs, p2, path, 3);
+		}
+		path[2] = NULL;
 	}
 	path[1] = NULL;
 	path[0] = NULL;
 	if ((sec = json_object_get(root, "security")) != NULL) {
 		path[0] = "security";
-		if (want(f, sec, W_OBJECT, "security", path) == 0)
+		if (want(f, sec, W_OBJECT, "security", path) == 0) {
 			want_member(f, sec, "max_payload_size_bytes", W_POSINT,
 			    "security.", path, 1);
+			want_member(f, sec, "max_file_count", W_NATINT,
+			    "security.", path, 1);
+			want_member(f, sec, "allowed_file_patterns", W_STRINGS,
+			    "security.", path, 1);
+			want_member(f, sec, "forbidden_paths", W_STRINGS,
+			    "security.", path, 1);
+		}
+		path[0] = NULL;
 	}
-	want_member(f, root, "conflict_resolution", W_OBJECT, "", path, 0);
+	if ((cr = json_object_get(root, "conflict_resolution")) != NULL) {
+		path[0] = "conflict_resolution";
+		if (want(f, cr, W_OBJECT, "conflict_resolution", path) == 0 &&
+		    (ca = json_object_get(cr, "concurrent_access")) != NULL) {
+			path[1] = "concurrent_access";
+			if (want(f, ca, W_OBJECT,
+			    "conflict_resolution.concurrent_access", path) == 0) {
+				want_member(f, ca, "max_concurrent", W_POSINT,
+				    "conflict_resolution.concurrent_access.",
+				    path, 2);
+				want_one_of(f, ca, "strategy", queueing,
+				    "conflict_resolution.concurrent_access.",
+				    path, 2);
+			}
+		}
+	}
 }
 
 int

@@ -1,5 +1,7 @@
 /* route.c: a request's candidate list from the registry and the rules. */
+#include <err.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,10 +15,19 @@ void
 aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
     const struct aim_config *cfg)
 {
+	char *why = NULL;
+
+	memset(rt, 0, sizeof(*rt));
 	rt->reg = reg;
 	rt->cfg = cfg;
 	rt->lb_counters = json_object();
 	rt->detect_cache = json_object();
+	rt->cwd = getcwd(NULL, 0);
+	if (aim_state_init(&rt->state, &why) == -1) {
+		rt->state_why = why;
+		rt->state_ok = 0;
+	} else
+		rt->state_ok = 1;
 }
 
 void
@@ -24,7 +35,62 @@ aim_router_free(struct aim_router *rt)
 {
 	json_decref(rt->lb_counters);
 	json_decref(rt->detect_cache);
+	aim_state_free(&rt->state);
+	free(rt->state_why);
+	free(rt->cwd);
 	memset(rt, 0, sizeof(*rt));
+}
+
+/* Say once why the shared state cannot be used; routing goes on without. */
+static void
+state_warn(struct aim_router *rt, char *why)
+{
+	if (why == NULL)
+		return;
+	if (rt->state_why == NULL || strcmp(rt->state_why, why) != 0)
+		warnx("%s", why);
+	free(rt->state_why);
+	rt->state_why = why;
+}
+
+/* The snapshot of the shared state, up to date; NULL when unusable. */
+static struct aim_state *
+state(struct aim_router *rt)
+{
+	char *why = NULL;
+
+	if (!rt->state_ok)
+		return NULL;
+	if (aim_state_refresh(&rt->state, &why) == -1) {
+		state_warn(rt, why);
+		return NULL;
+	}
+	state_warn(rt, why);
+	return &rt->state;
+}
+
+/*
+ * The next value of a shared counter (locked read-modify-write of the
+ * state file), or of this process's own when the state is unusable.
+ */
+static int64_t
+next_count(struct aim_router *rt, const char *name)
+{
+	json_t *c;
+	char *why = NULL;
+	int64_t n;
+
+	if (rt->state_ok && aim_state_lock(&rt->state, &why) == 0) {
+		state_warn(rt, why);
+		n = aim_state_next(&rt->state, name);
+		if (aim_state_unlock(&rt->state, 1, &why) == 0)
+			return n;
+	}
+	state_warn(rt, why);
+	c = json_object_get(rt->lb_counters, name);
+	n = c ? json_integer_value(c) : 0;
+	json_object_set_new(rt->lb_counters, name, json_integer(n + 1));
+	return n;
 }
 
 static int
@@ -129,10 +195,13 @@ detect(struct aim_router *rt, json_t *tool, const char *tool_id, char **why)
 }
 
 static json_t *
-candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms)
+candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
+    json_t *rule)
 {
-	json_t *tool, *c, *argv, *pass;
-	char *why = NULL, *found;
+	json_t *tool, *c, *argv, *pass, *v, *info = NULL, *ca;
+	char *why = NULL, *found, iso[32];
+	struct aim_state *st;
+	int64_t until = 0, now = aim_wall_ms();
 
 	c = json_pack("{s:s}", "tool_id", tool_id);
 	if ((tool = aim_registry_tool(rt->reg, tool_id)) == NULL) {
@@ -143,6 +212,20 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms)
 		json_object_set_new(c, "status", json_string("not_installed"));
 	} else if ((argv = aim_adapter_argv(rt->reg, tool, &why)) == NULL) {
 		json_object_set_new(c, "status", json_string("no_adapter"));
+		free(found);
+	} else if ((st = state(rt)) != NULL &&
+	    (until = aim_state_cooldown(st, tool_id, now, &info)) != 0) {
+		/* A circuit breaker, not a verdict: say when it closes. */
+		aim_iso_ms(until, iso);
+		json_object_set_new(c, "status", json_string("cooldown"));
+		json_object_set_new(c, "until", json_string(iso));
+		json_object_set_new(c, "until_ms", json_integer(until));
+		v = json_object_get(info, "cooldown_class");
+		why = aim_xmalloc(160);
+		snprintf(why, 160, "cooling down until %s after repeated "
+		    "%s failures", iso, json_is_string(v) ?
+		    json_string_value(v) : "");
+		json_decref(argv);
 		free(found);
 	} else {
 		json_object_set_new(c, "status", json_string("ready"));
@@ -156,6 +239,19 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms)
 		pass = json_object_get(tool, "secrets");
 		if (json_object_size(pass) > 0)
 			json_object_set(c, "secrets", pass);
+		/* Retries: the tool's own setting over the capability's. */
+		if ((v = json_object_get(tool, "max_retries")) == NULL)
+			v = json_object_get(rule, "max_retries");
+		if (json_integer_value(v) > 0)
+			json_object_set(c, "max_retries", v);
+		ca = json_object_get(json_object_get(rt->reg->rules_json,
+		    "conflict_resolution"), "concurrent_access");
+		if ((v = json_object_get(ca, "max_concurrent")) != NULL) {
+			json_object_set(c, "max_concurrent", v);
+			v = json_object_get(ca, "strategy");
+			json_object_set_new(c, "concurrency", json_string(
+			    json_is_string(v) ? json_string_value(v) : "queue"));
+		}
 		free(found);
 	}
 	if (why != NULL) {
@@ -181,17 +277,182 @@ add_unique(json_t *ids, json_t *id)
 	json_array_append(ids, id);
 }
 
+static int
+is_ready(json_t *c)
+{
+	const char *st = json_string_value(json_object_get(c, "status"));
+
+	return st != NULL && strcmp(st, "ready") == 0;
+}
+
+static double
+tool_number(struct aim_router *rt, json_t *c, const char *key, double dflt)
+{
+	json_t *v = json_object_get(aim_registry_tool(rt->reg,
+	    json_string_value(json_object_get(c, "tool_id"))), key);
+
+	return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+/* Stable insertion sort of ready[0..n) by key ascending. */
+static void
+sort_by(json_t **ready, double *key, size_t n)
+{
+	size_t i, k;
+	json_t *c;
+	double x;
+
+	for (i = 1; i < n; i++) {
+		c = ready[i];
+		x = key[i];
+		for (k = i; k > 0 && key[k - 1] > x; k--) {
+			ready[k] = ready[k - 1];
+			key[k] = key[k - 1];
+		}
+		ready[k] = c;
+		key[k] = x;
+	}
+}
+
+/*
+ * Order the candidates of a load-balanced capability (issue 6): the ready
+ * ones by the strategy, then the others in rule order.  round_robin and
+ * weighted draw on a counter shared through the state file, so separate
+ * pipelines share the rotation; weighted picks the first tool with the
+ * golden-ratio sequence frac(n / phi), which spreads any run of
+ * requests over the weights evenly (low discrepancy), not at random.
+ */
+static json_t *
+balance(struct aim_router *rt, json_t *cands, const char *cap,
+    const char *strategy)
+{
+	json_t **ready, *out, *c;
+	double *key, total = 0, x, acc;
+	size_t i, n = 0, first = 0, all = json_array_size(cands);
+	char name[300];
+	struct aim_state *st;
+	int64_t k;
+
+	ready = aim_xmalloc((all + 1) * sizeof(*ready));
+	key = aim_xmalloc((all + 1) * sizeof(*key));
+	json_array_foreach(cands, i, c)
+		if (is_ready(c))
+			ready[n++] = c;
+	if (n > 1 && strcmp(strategy, "round_robin") == 0) {
+		snprintf(name, sizeof(name), "round_robin:%s", cap);
+		first = next_count(rt, name) % n;
+	} else if (n > 1 && strcmp(strategy, "weighted") == 0) {
+		for (i = 0; i < n; i++)
+			total += key[i] = tool_number(rt, ready[i], "weight", 1);
+		if (total > 0) {
+			snprintf(name, sizeof(name), "weighted:%s", cap);
+			k = next_count(rt, name);
+			/* frac((k+1)/phi) in 64-bit fixed point. */
+			x = (double)((uint64_t)(k + 1) *
+			    UINT64_C(0x9E3779B97F4A7C15)) /
+			    18446744073709551616.0 * total;
+			for (i = 0, acc = 0; i < n; i++) {
+				acc += key[i];
+				if (x < acc && key[i] > 0)
+					break;
+			}
+			first = i < n ? i : n - 1;
+			/* The chosen one leads; the rest keep rule order. */
+			c = ready[first];
+			memmove(ready + 1, ready, first * sizeof(*ready));
+			ready[0] = c;
+			first = 0;
+		}
+	} else if (n > 1 && strcmp(strategy, "least_recent_failure") == 0) {
+		st = state(rt);
+		for (i = 0; i < n; i++)
+			key[i] = st == NULL ? 0 : (double)aim_state_last_failure(
+			    st, json_string_value(json_object_get(ready[i],
+			    "tool_id")));
+		sort_by(ready, key, n);
+	} else if (n > 1 && strcmp(strategy, "cheapest") == 0) {
+		for (i = 0; i < n; i++)
+			key[i] = tool_number(rt, ready[i], "cost", INFINITY);
+		sort_by(ready, key, n);
+	}
+	out = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append(out, ready[(first + i) % n]);
+	json_array_foreach(cands, i, c)
+		if (!is_ready(c))
+			json_array_append(out, c);
+	free(ready);
+	free(key);
+	json_decref(cands);
+	return out;
+}
+
+/*
+ * When no candidate is ready and some cool down: the error that says when
+ * the first comes back.  NULL otherwise.
+ */
+static char *
+all_cooling(json_t *cands, const char *cap, json_t **details)
+{
+	json_t *c, *first = NULL;
+	size_t i;
+	int64_t until, best = 0, left;
+	char *msg;
+
+	json_array_foreach(cands, i, c) {
+		if (is_ready(c))
+			return NULL;
+		until = json_integer_value(json_object_get(c, "until_ms"));
+		if (until > 0 && (best == 0 || until < best)) {
+			best = until;
+			first = c;
+		}
+	}
+	if (first == NULL)
+		return NULL;
+	left = best - aim_wall_ms();
+	if (left < 0)
+		left = 0;
+	msg = aim_xmalloc(512);
+	snprintf(msg, 512, "every tool for capability '%s' is cooling down "
+	    "or unavailable; %s recovers first, at %s (in %lld ms)", cap,
+	    json_string_value(json_object_get(first, "tool_id")),
+	    json_string_value(json_object_get(first, "until")),
+	    (long long)left);
+	*details = json_pack("{s:I, s:O, s:O}", "retry_after_ms",
+	    (json_int_t)left, "until", json_object_get(first, "until"),
+	    "tool_id", json_object_get(first, "tool_id"));
+	return msg;
+}
+
+/* The first of request, rule and config that sets an integer key. */
+static int64_t
+layered(json_t *req, json_t *rule, const char *key, int64_t dflt)
+{
+	json_t *v;
+
+	if ((v = json_object_get(req, key)) != NULL && json_is_integer(v))
+		return json_integer_value(v);
+	if ((v = json_object_get(rule, key)) != NULL && json_is_integer(v))
+		return json_integer_value(v);
+	return dflt;
+}
+
 int
 aim_route(struct aim_router *rt, json_t *req, const char **code,
-    char **message)
+    char **message, json_t **details)
 {
 	const char *cap, *tool_id, *strategy = "ordered";
-	json_t *rule = NULL, *ids, *cands, *route, *v, *counter;
-	int64_t timeout_ms = rt->cfg->timeout_ms;
-	size_t i, n, start = 0;
+	json_t *rule = NULL, *ids, *cands, *route, *v, *payload;
+	int64_t timeout_ms, deadline_ms;
+	size_t i, n;
+	char *missing;
 
+	*details = NULL;
 	cap = json_string_value(json_object_get(req, "capability"));
 	tool_id = json_string_value(json_object_get(req, "tool_id"));
+	payload = json_object_get(req, "payload");
+	rule = json_object_get(rt->reg->rules, cap);
 	ids = json_array();
 	if (tool_id != NULL) {
 		if (aim_registry_tool(rt->reg, tool_id) == NULL) {
@@ -203,9 +464,7 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		}
 		strategy = "direct";
 		json_array_append_new(ids, json_string(tool_id));
-		rule = json_object_get(rt->reg->rules, cap);
 	} else {
-		rule = json_object_get(rt->reg->rules, cap);
 		if (rule != NULL) {
 			add_unique(ids, json_object_get(rule, "primary"));
 			json_array_foreach(json_object_get(rule, "fallback"),
@@ -221,30 +480,54 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 			return -1;
 		}
 		if (json_is_true(json_object_get(rule, "loadBalance"))) {
-			/* Rotate: successive requests start at successive tools. */
-			strategy = "load_balance";
-			counter = json_object_get(rt->lb_counters, cap);
-			n = counter ? json_integer_value(counter) : 0;
-			start = n % json_array_size(ids);
-			json_object_set_new(rt->lb_counters, cap,
-			    json_integer(n + 1));
+			v = json_object_get(rule, "loadBalanceStrategy");
+			strategy = json_is_string(v) ? json_string_value(v) :
+			    "round_robin";
 		}
 	}
-	if ((v = json_object_get(rule, "timeout_ms")) != NULL)
-		timeout_ms = json_integer_value(v);
-	if ((v = json_object_get(req, "timeout_ms")) != NULL)
-		timeout_ms = json_integer_value(v);
+	/* The limits the original carried and never read (issue 6). */
+	if ((missing = aim_context_missing(payload, json_object_get(rule,
+	    "context_requirements"))) != NULL) {
+		*code = "missing_context";
+		*message = why_printf("missing_context: %s", missing, NULL);
+		free(missing);
+		json_decref(ids);
+		return -1;
+	}
+	if (aim_security_check(payload, rt->reg->security, rt->cwd ?
+	    rt->cwd : "/", rt->reg->dir, code, message) == -1) {
+		json_decref(ids);
+		return -1;
+	}
 
+	timeout_ms = layered(req, rule, "timeout_ms", rt->cfg->timeout_ms);
 	cands = json_array();
 	n = json_array_size(ids);
 	for (i = 0; i < n; i++)
 		json_array_append_new(cands, candidate(rt, json_string_value(
-		    json_array_get(ids, (start + i) % n)), timeout_ms));
+		    json_array_get(ids, i)), timeout_ms, rule));
 	json_decref(ids);
+	if (strcmp(strategy, "ordered") != 0 && strcmp(strategy, "direct") != 0)
+		cands = balance(rt, cands, cap, strategy);
+	if ((*message = all_cooling(cands, cap, details)) != NULL) {
+		*code = "all_cooling_down";
+		json_decref(cands);
+		return -1;
+	}
 
 	route = json_pack("{s:s, s:s, s:s, s:o}", "capability", cap,
 	    "strategy", strategy, "registry", rt->reg->dir,
 	    "candidates", cands);
+	deadline_ms = layered(req, rule, "deadline_ms", rt->cfg->deadline_ms);
+	if (deadline_ms > 0) {
+		json_object_set_new(route, "deadline_ms",
+		    json_integer(deadline_ms));
+		json_object_set_new(route, "min_attempt_ms", json_integer(
+		    layered(NULL, rule, "min_attempt_ms",
+		    rt->cfg->min_attempt_ms)));
+	}
+	if (json_is_false(json_object_get(rule, "fallback")))
+		json_object_set_new(route, "fallback", json_false());
 	json_object_set_new(req, "route", route);
 	return 0;
 }

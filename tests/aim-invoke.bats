@@ -22,14 +22,14 @@ outcome() {
 @test "--help prints the usage on stdout and exits 0" {
 	run aim-invoke --help
 	assert_success
-	assert_output "usage: aim-invoke [-u] [-c config] [-j jobs] [-r registry] [file ...]"
+	assert_output "usage: aim-invoke [-nsu] [-c config] [-j jobs] [-r registry] [file ...]"
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
 	run --separate-stderr aim-invoke -x
 	assert_equal "$status" 2
 	assert_equal "$output" ""
-	assert_equal "${stderr_lines[1]}" "usage: aim-invoke [-u] [-c config] [-j jobs] [-r registry] [file ...]"
+	assert_equal "${stderr_lines[1]}" "usage: aim-invoke [-nsu] [-c config] [-j jobs] [-r registry] [file ...]"
 }
 
 @test "-j rejects 0 and non-numbers with exit 2" {
@@ -302,7 +302,9 @@ outcome() {
 
 @test "two thousand records leave no zombie and no adapter behind" {
 	for i in $(seq 2000); do echo "{\"id\":\"$i\",\"capability\":\"t\",\"payload\":{},\"route\":{\"capability\":\"t\",\"candidates\":[{\"tool_id\":\"t\",\"status\":\"ready\",\"argv\":[\"/bin/true\"],\"timeout_ms\":5000}]}}"; done >in.jsonl
-	run aim-invoke -j 8 in.jsonl
+	# The circuit breaker would stop a tool that fails 2000 times: off.
+	echo '{"cooldown_ms": 0}' >cfg.json
+	run aim-invoke -c cfg.json -j 8 in.jsonl
 	assert_failure 1	# /bin/true prints nothing: bad_output
 	assert_equal "$(jq -r '.attempts[0].outcome' <<<"$output" | sort | uniq -c | tr -s ' ')" " 2000 bad_output"
 }

@@ -4,7 +4,8 @@
 load helper
 
 CHAIN=$REGS/chain
-USAGE="usage: aim-resolve [--check] [-c config] [-r registry] [file ...]"
+USAGE="usage: aim-resolve [--check] [-c config] [-r registry] [file ...]
+       aim-resolve --reset-cooldown tool ..."
 UUID7='^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 
 setup() {
@@ -67,14 +68,14 @@ clean_registry() {
 	assert_equal "$status" 2
 	assert_equal "$output" ""
 	assert_equal "${stderr_lines[0]}" "aim-resolve: invalid option -- 'x'"
-	assert_equal "${stderr_lines[1]}" "$USAGE"
-	assert_equal "${#stderr_lines[@]}" 2
+	assert_equal "$(printf '%s\n' "${stderr_lines[@]:1}")" "$USAGE"
+	assert_equal "${#stderr_lines[@]}" 3
 }
 
 @test "-r without its argument is a usage error" {
 	run --separate-stderr aim-resolve -r
 	assert_equal "$status" 2
-	assert_equal "${stderr_lines[1]}" "$USAGE"
+	assert_equal "$(printf '%s\n' "${stderr_lines[@]:1}")" "$USAGE"
 }
 
 @test "--version prints the version and exits 0" {
@@ -87,7 +88,7 @@ clean_registry() {
 @test "--check takes no file operands: usage error" {
 	run --separate-stderr aim-resolve --check -r "$CHAIN" in.jsonl
 	assert_equal "$status" 2
-	assert_equal "${stderr_lines[0]}" "$USAGE"
+	assert_equal "$stderr" "$USAGE"
 }
 
 @test "a routed record is the request plus route: capability, strategy, registry, ordered candidates" {
@@ -233,9 +234,9 @@ clean_registry() {
 	run aim-resolve -r "$CHAIN" in.jsonl
 	assert_success
 	run jq -c '[.route.strategy, [.route.candidates[].tool_id]]' <<<"$output"
-	assert_line --index 0 '["load_balance",["ok1","ok2"]]'
-	assert_line --index 1 '["load_balance",["ok2","ok1"]]'
-	assert_line --index 2 '["load_balance",["ok1","ok2"]]'
+	assert_line --index 0 '["round_robin",["ok1","ok2"]]'
+	assert_line --index 1 '["round_robin",["ok2","ok1"]]'
+	assert_line --index 2 '["round_robin",["ok1","ok2"]]'
 }
 
 @test "an ordered capability does not rotate" {
@@ -440,7 +441,7 @@ check_mixed_output() {	# the records in $output
 @test "error records and routed records pass through untouched" {
 	{ req lb '{id:"a"}'; req nope '{id:"b"}'; } >in.jsonl
 	aim-resolve -r "$CHAIN" in.jsonl 2>/dev/null >first.jsonl || true
-	assert_equal "$(jq -r '.error.code // .route.strategy' first.jsonl)" "$(printf 'load_balance\nunknown_capability')"
+	assert_equal "$(jq -r '.error.code // .route.strategy' first.jsonl)" "$(printf 'round_robin\nunknown_capability')"
 	run --separate-stderr aim-resolve -r "$CHAIN" first.jsonl
 	assert_failure 1
 	assert_equal "$stderr" ""

@@ -1077,7 +1077,7 @@ no_canary() {
 	pipeline
 	assert_equal "${st[*]}" "0 0 0 0"
 	run jq -c '.attempts[0]' out.jsonl
-	assert_output '{"tool_id":"needs_missing","outcome":"skipped","reason":"missing_secret","message":"missing_secret: openai/api_key"}'
+	assert_output '{"tool_id":"needs_missing","outcome":"skipped","reason":"missing_secret","message":"missing_secret: openai/api_key","error_class":"auth"}'
 	run jq -c '[.tool_id, .attempts[1].outcome, (.result.content.env | has("OPENAI_API_KEY"), has("ANTHROPIC_API_KEY"))]' out.jsonl
 	assert_output '["plainenv","success",false,false]'
 	no_canary out.jsonl invoke.jsonl err.txt audit
@@ -1094,7 +1094,7 @@ no_canary() {
 	assert_equal "${st[*]}" "0 1"
 	why="vault $V opens with a key file: set AIM_VAULT_KEYFILE"
 	run jq -c 'select(.id == "k1") | [.attempts[0], .result.success]' out.jsonl
-	assert_output "[{\"tool_id\":\"vaulted\",\"outcome\":\"skipped\",\"reason\":\"missing_secret\",\"message\":\"missing_secret: anthropic/api_key ($why)\"},false]"
+	assert_output "[{\"tool_id\":\"vaulted\",\"outcome\":\"skipped\",\"reason\":\"missing_secret\",\"message\":\"missing_secret: anthropic/api_key ($why)\",\"error_class\":\"auth\"},false]"
 	run jq -c 'select(.id == "k2") | [.attempts[0].message, .tool_id]' out.jsonl
 	assert_output "[\"missing_secret: openai/api_key ($why)\",\"plainenv\"]"
 	run jq -c 'select(.id == "k3") | [.attempts[0].reason, .tool_id]' out.jsonl

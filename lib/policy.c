@@ -1,0 +1,325 @@
+/*
+ * policy.c: the routing policy of issue 6 that needs no state: error
+ * classes, retry back-off, context requirements and the rules' security
+ * limits on payload.files.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aim.h"
+
+static const char *const classes[] = {
+	"auth", "rate_limit", "quota", "context_too_long", "content_policy",
+	"bad_request", "transient", "not_installed", "timeout", NULL
+};
+
+static int
+in(const char *s, const char *const *set)
+{
+	for (; s != NULL && *set != NULL; set++)
+		if (strcmp(s, *set) == 0)
+			return 1;
+	return 0;
+}
+
+int
+aim_error_class_valid(const char *cls)
+{
+	return in(cls, classes);
+}
+
+int
+aim_error_class_retryable(const char *cls)
+{
+	static const char *const set[] = { "rate_limit", "transient",
+	    "timeout", NULL };
+
+	return in(cls, set);
+}
+
+int
+aim_error_class_counts(const char *cls)
+{
+	static const char *const set[] = { "transient", "timeout",
+	    "rate_limit", "quota", "auth", NULL };
+
+	return in(cls, set);
+}
+
+int
+aim_error_class_long_cooldown(const char *cls)
+{
+	static const char *const set[] = { "auth", "quota", NULL };
+
+	return in(cls, set);
+}
+
+static const char *
+str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+const char *
+aim_attempt_classify(json_t *attempt, json_t *output)
+{
+	const char *outcome = str(attempt, "outcome"), *cls = NULL;
+	const char *reason = str(attempt, "reason");
+	json_int_t code;
+	json_t *ra;
+
+	if (outcome == NULL || strcmp(outcome, "success") == 0)
+		return NULL;
+	if (strcmp(outcome, "skipped") == 0) {
+		if (reason == NULL)
+			return NULL;
+		if (strcmp(reason, "not_installed") == 0 ||
+		    strcmp(reason, "no_adapter") == 0 ||
+		    strcmp(reason, "unknown_tool") == 0)
+			cls = "not_installed";
+		else if (strcmp(reason, "missing_secret") == 0)
+			cls = "auth";
+		else
+			return NULL;	/* cooldown, deadline...: policy */
+	} else if (strcmp(outcome, "failure") == 0 &&
+	    aim_error_class_valid(str(output, "error_class"))) {
+		cls = str(output, "error_class");
+		ra = json_object_get(output, "retry_after_ms");
+		if (json_is_integer(ra) && json_integer_value(ra) >= 0)
+			json_object_set_new(attempt, "retry_after_ms",
+			    json_integer(json_integer_value(ra)));
+	} else if (strcmp(outcome, "timeout") == 0) {
+		cls = "timeout";
+	} else if (strcmp(outcome, "spawn_error") == 0) {
+		cls = "not_installed";
+	} else if (strcmp(outcome, "exit") == 0) {
+		/* What a shell says of a command it could not find or run. */
+		code = json_integer_value(json_object_get(attempt, "exit_code"));
+		cls = code == 126 || code == 127 ? "not_installed" : "transient";
+	} else {
+		cls = "transient";	/* failure without a class, signal, bad_output */
+	}
+	json_object_set_new(attempt, "error_class", json_string(cls));
+	/* The attempt's copy: output may be gone before the caller is done. */
+	return str(attempt, "error_class");
+}
+
+int64_t
+aim_backoff_ms(int retry, int64_t base_ms, int64_t cap_ms)
+{
+	int64_t ceiling = base_ms;
+	int i;
+
+	if (base_ms <= 0 || cap_ms <= 0)
+		return 0;
+	for (i = 0; i < retry && ceiling < cap_ms; i++)
+		ceiling *= 2;
+	if (ceiling > cap_ms)
+		ceiling = cap_ms;
+	if (ceiling > UINT32_MAX - 1)
+		ceiling = UINT32_MAX - 1;
+	/* Full jitter (uniform over [0, ceiling]): retries spread out. */
+	return randombytes_uniform((uint32_t)ceiling + 1);
+}
+
+/* Is the payload member there and not empty ("", [], {}, null)? */
+static int
+present(json_t *v)
+{
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_string(v))
+		return json_string_length(v) > 0;
+	if (json_is_array(v))
+		return json_array_size(v) > 0;
+	if (json_is_object(v))
+		return json_object_size(v) > 0;
+	return 1;
+}
+
+char *
+aim_context_missing(json_t *payload, json_t *requirements)
+{
+	const char *key;
+	json_t *need;
+	char *out = NULL;
+	size_t len = 0, n;
+
+	json_object_foreach(requirements, key, need) {
+		if (!json_is_string(need) ||
+		    strcmp(json_string_value(need), "required") != 0 ||
+		    present(json_object_get(payload, key)))
+			continue;
+		n = strlen(key) + 3;
+		out = aim_xrealloc(out, len + n);
+		len += snprintf(out + len, n, "%s%s", len ? ", " : "", key);
+	}
+	return out;
+}
+
+/*
+ * The path p names once symlinks and ".." are resolved: realpath(3) of the
+ * longest part that exists, the rest appended component by component.
+ */
+static char *
+resolve(const char *p)
+{
+	char *rp, *parent, *slash, *out;
+	const char *base;
+	size_t n;
+
+	if ((rp = realpath(p, NULL)) != NULL)
+		return rp;
+	if (strcmp(p, "/") == 0)
+		return aim_xstrdup("/");
+	parent = aim_xstrdup(p);
+	while ((n = strlen(parent)) > 1 && parent[n - 1] == '/')
+		parent[n - 1] = '\0';
+	slash = strrchr(parent, '/');
+	base = p + (slash - parent) + 1;
+	*slash = '\0';
+	rp = resolve(*parent == '\0' ? "/" : parent);
+	free(parent);
+	n = strcspn(base, "/");
+	if ((n == 2 && strncmp(base, "..", 2) == 0)) {
+		if ((slash = strrchr(rp, '/')) != NULL)
+			slash[slash == rp ? 1 : 0] = '\0';
+		return rp;
+	}
+	if (n == 0 || (n == 1 && base[0] == '.'))
+		return rp;
+	out = aim_xmalloc(strlen(rp) + n + 2);
+	sprintf(out, "%s%s%.*s", rp, strcmp(rp, "/") == 0 ? "" : "/", (int)n,
+	    base);
+	free(rp);
+	return out;
+}
+
+/*
+ * Does the resolved path match the glob?  A pattern without '/' is a name:
+ * it matches the file's name, and with any_component also the name of any
+ * directory above it.  A pattern with '/' is a path (~ and variables
+ * expanded, made absolute against cwd) matched against the whole path and,
+ * with any_component, against every directory above it; "**" crosses
+ * directories, "*" does not.
+ */
+static int
+glob_match(const char *pattern, const char *path, const char *cwd,
+    const char *registry_dir, int any_component)
+{
+	char *x, *abs, *copy, *slash;
+	const char *name;
+	int flags, hit = 0;
+
+	if (strchr(pattern, '/') == NULL) {
+		copy = aim_xstrdup(path);
+		while (!hit && (slash = strrchr(copy, '/')) != NULL) {
+			name = slash + 1;
+			hit = *name != '\0' && fnmatch(pattern, name,
+			    FNM_PERIOD) == 0;
+			*slash = '\0';
+			if (!any_component)
+				break;
+		}
+		free(copy);
+		return hit;
+	}
+	x = aim_expand(pattern, registry_dir);
+	abs = aim_abspath(x, cwd);
+	free(x);
+	flags = strstr(abs, "**") != NULL ? 0 : FNM_PATHNAME;
+	copy = aim_xstrdup(path);
+	for (;;) {
+		if (fnmatch(abs, copy, flags) == 0) {
+			hit = 1;
+			break;
+		}
+		if (!any_component || (slash = strrchr(copy, '/')) == NULL ||
+		    slash == copy)
+			break;
+		*slash = '\0';
+	}
+	free(copy);
+	free(abs);
+	return hit;
+}
+
+int
+aim_security_check(json_t *payload, json_t *security, const char *cwd,
+    const char *registry_dir, const char **code, char **message)
+{
+	json_t *files = json_object_get(payload, "files"), *f, *pat;
+	json_t *allowed = json_object_get(security, "allowed_file_patterns");
+	json_t *forbidden = json_object_get(security, "forbidden_paths");
+	json_t *maxn = json_object_get(security, "max_file_count");
+	char buf[PATH_MAX * 2 + 256], *abs, *real;
+	size_t i, k;
+	int ok;
+
+	*code = NULL;
+	*message = NULL;
+	if (files == NULL || security == NULL)
+		return 0;
+	if (!json_is_array(files)) {
+		*code = "invalid_request";
+		*message = aim_xstrdup("\"payload.files\" must be an array of "
+		    "strings");
+		return -1;
+	}
+	if (json_is_integer(maxn) &&
+	    json_array_size(files) > (size_t)json_integer_value(maxn)) {
+		snprintf(buf, sizeof(buf), "payload.files has %zu files, "
+		    "limit %lld (security.max_file_count)",
+		    json_array_size(files), (long long)json_integer_value(maxn));
+		*code = "too_many_files";
+		*message = aim_xstrdup(buf);
+		return -1;
+	}
+	if (json_array_size(allowed) == 0 && json_array_size(forbidden) == 0)
+		return 0;
+	json_array_foreach(files, i, f) {
+		if (!json_is_string(f) || json_string_length(f) == 0) {
+			*code = "invalid_request";
+			*message = aim_xstrdup("\"payload.files\" must be an "
+			    "array of file names");
+			return -1;
+		}
+		abs = aim_abspath(json_string_value(f), cwd);
+		real = resolve(abs);
+		free(abs);
+		json_array_foreach(forbidden, k, pat) {
+			if (!glob_match(json_string_value(pat), real, cwd,
+			    registry_dir, 1))
+				continue;
+			snprintf(buf, sizeof(buf), "payload.files: %s is %s, "
+			    "forbidden by \"%s\" (security.forbidden_paths)",
+			    json_string_value(f), real, json_string_value(pat));
+			*code = "forbidden_path";
+			*message = aim_xstrdup(buf);
+			free(real);
+			return -1;
+		}
+		ok = json_array_size(allowed) == 0;
+		json_array_foreach(allowed, k, pat)
+			if (!ok && glob_match(json_string_value(pat), real, cwd,
+			    registry_dir, 0))
+				ok = 1;
+		if (!ok) {
+			snprintf(buf, sizeof(buf), "payload.files: %s is %s, "
+			    "matching no security.allowed_file_patterns",
+			    json_string_value(f), real);
+			*code = "file_not_allowed";
+			*message = aim_xstrdup(buf);
+			free(real);
+			return -1;
+		}
+		free(real);
+	}
+	return 0;
+}

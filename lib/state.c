@@ -1,0 +1,394 @@
+/*
+ * state.c: what aim remembers between runs (issue 6): cooldowns and the
+ * shared load-balancing counters in $XDG_STATE_HOME/aim/state.json, and the
+ * per-tool concurrency slots in $XDG_STATE_HOME/aim/slots/.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aim.h"
+
+#define STATE_VERSION	1
+
+static char *
+why_fmt(const char *what, const char *path)
+{
+	char buf[PATH_MAX + 128];
+
+	snprintf(buf, sizeof(buf), "%s %s: %s", what, path, strerror(errno));
+	return aim_xstrdup(buf);
+}
+
+int64_t
+aim_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+aim_iso_ms(int64_t wall_ms, char out[32])
+{
+	time_t t = wall_ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + strlen(out), 8, ".%03dZ", (int)(wall_ms % 1000));
+}
+
+static json_t *
+empty_state(void)
+{
+	return json_pack("{s:i, s:{}, s:{}}", "version", STATE_VERSION,
+	    "tools", "counters");
+}
+
+int
+aim_state_init(struct aim_state *st, char **why)
+{
+	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
+	st->root = empty_state();
+	*why = NULL;
+	if ((st->path = aim_xdg_path("XDG_STATE_HOME", ".local/state",
+	    "state.json")) == NULL) {
+		*why = aim_xstrdup("no state directory: set XDG_STATE_HOME "
+		    "or HOME");
+		return -1;
+	}
+	return 0;
+}
+
+void
+aim_state_free(struct aim_state *st)
+{
+	if (st->lock_fd != -1)
+		close(st->lock_fd);
+	json_decref(st->root);
+	free(st->path);
+	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
+}
+
+/*
+ * Read the file into st->root.  A missing file is an empty state; one that
+ * does not parse is reported once in *why and treated as empty, so a
+ * damaged state file never stops routing (the next write replaces it).
+ */
+static int
+load(struct aim_state *st, int fd, char **why)
+{
+	json_error_t e;
+	json_t *v;
+	char buf[PATH_MAX + 256];
+
+	v = json_loadfd(fd, JSON_REJECT_DUPLICATES, &e);
+	if (v == NULL || !json_is_object(v) ||
+	    !json_is_object(json_object_get(v, "tools")) ||
+	    !json_is_object(json_object_get(v, "counters"))) {
+		if (v == NULL)
+			snprintf(buf, sizeof(buf), "%s:%d:%d: %s; starting "
+			    "afresh", st->path, e.line, e.column, e.text);
+		else
+			snprintf(buf, sizeof(buf), "%s: not an aim state "
+			    "file; starting afresh", st->path);
+		json_decref(v);
+		free(*why);
+		*why = aim_xstrdup(buf);
+		v = empty_state();
+	}
+	json_decref(st->root);
+	st->root = v;
+	return 0;
+}
+
+int
+aim_state_refresh(struct aim_state *st, char **why)
+{
+	struct stat sb;
+	int fd;
+
+	*why = NULL;
+	if (st->path == NULL)
+		return -1;
+	if ((fd = open(st->path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT) {
+			*why = why_fmt("can't read", st->path);
+			return -1;
+		}
+		if (st->have) {
+			json_decref(st->root);
+			st->root = empty_state();
+			st->have = 0;
+		}
+		return 0;
+	}
+	if (fstat(fd, &sb) == 0 && st->have && sb.st_ino == st->ino &&
+	    sb.st_dev == st->dev && sb.st_size == st->size &&
+	    sb.st_mtim.tv_sec == st->mtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == st->mtime.tv_nsec) {
+		close(fd);
+		return 0;
+	}
+	load(st, fd, why);
+	st->have = 1;
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->size = sb.st_size;
+	st->mtime = sb.st_mtim;
+	close(fd);
+	return 0;
+}
+
+int
+aim_state_lock(struct aim_state *st, char **why)
+{
+	char lock[PATH_MAX], dir[PATH_MAX], *slash;
+
+	*why = NULL;
+	if (st->path == NULL)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", st->path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (aim_mkdirs(dir) == -1) {
+		*why = why_fmt("can't create", dir);
+		return -1;
+	}
+	snprintf(lock, sizeof(lock), "%s.lock", st->path);
+	st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (st->lock_fd == -1) {
+		*why = why_fmt("can't open", lock);
+		return -1;
+	}
+	while (flock(st->lock_fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			*why = why_fmt("can't lock", lock);
+			close(st->lock_fd);
+			st->lock_fd = -1;
+			return -1;
+		}
+	}
+	/* Under the lock, always read afresh: the cache may be a write old. */
+	st->have = 0;
+	return aim_state_refresh(st, why);
+}
+
+int
+aim_state_unlock(struct aim_state *st, int write, char **why)
+{
+	char tmp[PATH_MAX + 32];
+	int fd, rc = 0;
+
+	*why = NULL;
+	if (st->lock_fd == -1)
+		return -1;
+	if (write) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", st->path,
+		    (long)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		/*
+		 * No fsync: the state is soft (a lost cooldown only means a
+		 * tool is tried again), and the rename keeps it whole.
+		 */
+		if (fd == -1 || json_dumpfd(st->root, fd, JSON_COMPACT) == -1 ||
+		    close(fd) == -1 || rename(tmp, st->path) == -1) {
+			*why = why_fmt("can't write", st->path);
+			unlink(tmp);
+			rc = -1;
+		}
+		st->have = 0;
+	}
+	close(st->lock_fd);
+	st->lock_fd = -1;
+	return rc;
+}
+
+/* Borrowed: the tool's entry, created when create is set. */
+static json_t *
+tool_entry(struct aim_state *st, const char *tool_id, int create)
+{
+	json_t *tools = json_object_get(st->root, "tools");
+	json_t *t = json_object_get(tools, tool_id);
+
+	if (json_is_object(t) || !create)
+		return json_is_object(t) ? t : NULL;
+	t = json_object();
+	json_object_set_new(tools, tool_id, t);
+	return t;
+}
+
+static int64_t
+int_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+int64_t
+aim_state_cooldown(struct aim_state *st, const char *tool_id,
+    int64_t now_ms, json_t **info)
+{
+	json_t *t = tool_entry(st, tool_id, 0);
+	int64_t until = int_member(t, "cooldown_until_ms");
+
+	if (info != NULL)
+		*info = until > now_ms ? t : NULL;
+	return until > now_ms ? until : 0;
+}
+
+int64_t
+aim_state_last_failure(struct aim_state *st, const char *tool_id)
+{
+	return int_member(tool_entry(st, tool_id, 0), "last_failure_ms");
+}
+
+int64_t
+aim_state_failure(struct aim_state *st, const char *tool_id,
+    const char *error_class, int64_t now_ms,
+    const struct aim_cooldown_policy *pol)
+{
+	json_t *t = tool_entry(st, tool_id, 1), *fails, *kept, *x;
+	int64_t until = int_member(t, "cooldown_until_ms"), cd;
+	size_t i;
+
+	json_object_set_new(t, "last_failure_ms", json_integer(now_ms));
+	json_object_set_new(t, "last_class", json_string(error_class));
+	if (!aim_error_class_counts(error_class))
+		return until > now_ms ? until : 0;
+	/* The failures inside the window, this one included. */
+	fails = json_object_get(t, "failures");
+	kept = json_array();
+	json_array_foreach(fails, i, x)
+		if (json_is_integer(x) && json_integer_value(x) >
+		    now_ms - pol->window_ms)
+			json_array_append(kept, x);
+	json_array_append_new(kept, json_integer(now_ms));
+	/* Enough to open the circuit: never more than allowed_fails kept. */
+	while ((int64_t)json_array_size(kept) > pol->allowed_fails)
+		json_array_remove(kept, 0);
+	if ((int64_t)json_array_size(kept) >= pol->allowed_fails) {
+		cd = aim_error_class_long_cooldown(error_class) ?
+		    pol->long_cooldown_ms : pol->cooldown_ms;
+		/* A second failure extends a cooldown, never shortens it. */
+		if (now_ms + cd > until) {
+			until = now_ms + cd;
+			json_object_set_new(t, "cooldown_until_ms",
+			    json_integer(until));
+			json_object_set_new(t, "cooldown_class",
+			    json_string(error_class));
+		}
+	}
+	json_object_set_new(t, "failures", kept);
+	return until > now_ms ? until : 0;
+}
+
+int
+aim_state_success(struct aim_state *st, const char *tool_id)
+{
+	json_t *t = tool_entry(st, tool_id, 0);
+	int changed = 0;
+
+	if (t == NULL)
+		return 0;
+	changed |= json_object_del(t, "failures") == 0;
+	changed |= json_object_del(t, "cooldown_until_ms") == 0;
+	changed |= json_object_del(t, "cooldown_class") == 0;
+	return changed;
+}
+
+int
+aim_state_needs_success(struct aim_state *st, const char *tool_id)
+{
+	json_t *t = tool_entry(st, tool_id, 0);
+
+	return json_object_get(t, "failures") != NULL ||
+	    json_object_get(t, "cooldown_until_ms") != NULL;
+}
+
+int
+aim_state_reset(struct aim_state *st, const char *tool_id)
+{
+	json_t *t = tool_entry(st, tool_id, 0);
+
+	if (t == NULL || json_object_get(t, "cooldown_until_ms") == NULL)
+		return 0;
+	aim_state_success(st, tool_id);
+	return 1;
+}
+
+int64_t
+aim_state_next(struct aim_state *st, const char *counter)
+{
+	json_t *counters = json_object_get(st->root, "counters");
+	int64_t n = int_member(counters, counter);
+
+	if (n < 0)
+		n = 0;
+	json_object_set_new(counters, counter, json_integer(n + 1));
+	return n;
+}
+
+/* ---- concurrency slots ---- */
+
+int
+aim_slot_acquire(const char *tool_id, int64_t max_concurrent, int *fd_out,
+    char **why)
+{
+	char *dir, name[NAME_MAX + 1], path[PATH_MAX];
+	size_t i;
+	int64_t k;
+	int fd;
+
+	*fd_out = -1;
+	*why = NULL;
+	if ((dir = aim_xdg_path("XDG_STATE_HOME", ".local/state", "slots")) ==
+	    NULL) {
+		*why = aim_xstrdup("no state directory: set XDG_STATE_HOME "
+		    "or HOME");
+		return -1;
+	}
+	if (aim_mkdirs(dir) == -1) {
+		*why = why_fmt("can't create", dir);
+		free(dir);
+		return -1;
+	}
+	/* A tool id is a registry key: keep it to one safe file name. */
+	for (i = 0; tool_id[i] != '\0' && i < 200; i++)
+		name[i] = (tool_id[i] == '/' || tool_id[i] == '\0' ||
+		    (i == 0 && tool_id[i] == '.')) ? '_' : tool_id[i];
+	name[i] = '\0';
+	for (k = 0; k < max_concurrent; k++) {
+		snprintf(path, sizeof(path), "%s/%s.%lld.lock", dir, name,
+		    (long long)k);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (fd == -1) {
+			*why = why_fmt("can't open", path);
+			free(dir);
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			*fd_out = fd;
+			free(dir);
+			return 1;
+		}
+		close(fd);
+	}
+	free(dir);
+	return 0;
+}
