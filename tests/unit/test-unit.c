@@ -1,4 +1,5 @@
 /* test-unit.c: unit tests of lib/, as TAP on stdout. */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -319,6 +320,90 @@ test_redact_secrets(void)
 	json_decref(j);
 }
 
+static void
+test_policy(void)
+{
+	json_t *a, *out, *p, *sec;
+	const char *code, *cls;
+	char *msg, dir[64], path[128];
+	int64_t w, lo = INT64_MAX, hi = 0;
+	int i, bounded = 1;
+
+	/* classes: the adapter's own, else derived from the outcome */
+	a = json_pack("{s:s}", "outcome", "failure");
+	out = json_pack("{s:b, s:s, s:i}", "success", 0, "error_class",
+	    "rate_limit", "retry_after_ms", 1500);
+	cls = aim_attempt_classify(a, out);
+	json_decref(out);	/* the class must outlive the output */
+	ok(cls != NULL && strcmp(cls, "rate_limit") == 0 &&
+	    json_integer_value(json_object_get(a, "retry_after_ms")) == 1500,
+	    "classify: the adapter's class and retry_after_ms");
+	json_decref(a);
+	a = json_pack("{s:s}", "outcome", "failure");
+	out = json_pack("{s:b, s:s}", "success", 0, "error_class", "bogus");
+	ok((cls = aim_attempt_classify(a, out)) != NULL &&
+	    strcmp(cls, "transient") == 0, "classify: an unknown class is transient");
+	json_decref(out);
+	json_decref(a);
+	a = json_pack("{s:s, s:i}", "outcome", "exit", "exit_code", 127);
+	ok((cls = aim_attempt_classify(a, NULL)) != NULL &&
+	    strcmp(cls, "not_installed") == 0, "classify: exit 127 is not_installed");
+	json_decref(a);
+	a = json_pack("{s:s, s:s}", "outcome", "skipped", "reason", "cooldown");
+	ok(aim_attempt_classify(a, NULL) == NULL &&
+	    json_object_get(a, "error_class") == NULL,
+	    "classify: a policy skip has no class");
+	json_decref(a);
+
+	/* back-off: full jitter within the doubling ceiling and the cap */
+	for (i = 0; i < 2000; i++) {
+		w = aim_backoff_ms(3, 100, 500);
+		bounded &= w >= 0 && w <= 500;
+		lo = w < lo ? w : lo;
+		hi = w > hi ? w : hi;
+	}
+	ok(bounded && lo < 50 && hi > 450, "backoff: uniform over [0, cap]");
+	ok(aim_backoff_ms(0, 100, 10000) <= 100 &&
+	    aim_backoff_ms(40, 100, 10000) <= 10000,
+	    "backoff: first ceiling is base, no overflow at retry 40");
+
+	/* security: .. and symlinks resolved before matching */
+	snprintf(dir, sizeof(dir), "/tmp/aim-unit-%ld", (long)getpid());
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	symlink("/etc", path);
+	sec = json_pack("{s:[s], s:[s]}", "forbidden_paths", "/etc/*",
+	    "allowed_file_patterns", "*.c");
+	p = json_pack("{s:[s]}", "files", "link/sub/../x.c");
+	ok(aim_security_check(p, sec, dir, NULL, &code, &msg) == -1 &&
+	    strcmp(code, "forbidden_path") == 0 && strstr(msg, "/etc/x.c"),
+	    "security: a symlink into /etc is caught");
+	free(msg);
+	json_decref(p);
+	p = json_pack("{s:[s]}", "files", "a/b/../../../../etc/y.c");
+	ok(aim_security_check(p, sec, dir, NULL, &code, &msg) == -1 &&
+	    strstr(msg, "is /etc/y.c,") != NULL,
+	    "security: .. past the root stays at the root");
+	free(msg);
+	json_decref(p);
+	p = json_pack("{s:[s]}", "files", "new/dir/z.c");
+	ok(aim_security_check(p, sec, dir, NULL, &code, &msg) == 0,
+	    "security: a file that does not exist yet is allowed");
+	json_decref(p);
+	json_decref(sec);
+	unlink(path);
+	rmdir(dir);
+
+	p = json_pack("{s:s, s:[]}", "prompt", "x", "files");
+	a = json_pack("{s:s, s:s, s:s}", "prompt", "required", "files",
+	    "required", "context", "optional");
+	msg = aim_context_missing(p, a);
+	is_str(msg, "files", "context: an empty array is missing");
+	free(msg);
+	json_decref(a);
+	json_decref(p);
+}
+
 int
 main(void)
 {
@@ -331,6 +416,7 @@ main(void)
 	test_proc();
 	test_vault();
 	test_redact_secrets();
+	test_policy();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
