@@ -43,6 +43,9 @@ tree=$scratch/tree
 cp -R "$here/sample" "$tree" || exit 1
 cd "$tree" || exit 1
 export PATH="$build:$PATH"
+# Cooldowns and load-balancing counters of this run only: a tool that
+# failed in an earlier demo is not held back in this one.
+export XDG_STATE_HOME="$scratch/state"
 if [ "${AIM_DEMO_ONLINE:-0}" != 1 ]; then
 	export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
 	    https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
