@@ -98,12 +98,15 @@ def ms: if .duration_ms then " \(.duration_ms) ms" else "" end;
     "\n\($r.id)  \($r.capability)"
     + (if $r.tool_id then "  served by \($r.tool_id)" else "  NOT SERVED" end)
     + (if $r.route.strategy == "direct" then " (tool_id given)" else "" end)
+    + (if $r.degraded then " (degraded: fallback depth \($r.fallback_depth))"
+       else "" end)
     + "\n    result: "
     + (if $r.result.success then "success" else "failure" end)
     + ": " + ($r.result.message // "" | cut(if $r.result.success then 300 else 160 end))
     + ([$r.attempts // [] | to_entries[] | .key as $i | .value
         | "\n    \($i + 1). \(.tool_id)  \(.outcome)"
-          + (if .reason then " (\(.reason))" else "" end) + ms
+          + (if .reason then " (\(.reason))" else "" end)
+          + (if .error_class then " [\(.error_class)]" else "" end) + ms
           + (if .message then ": " + (.message | cut(200)) else "" end)]
        | join(""))
   end
