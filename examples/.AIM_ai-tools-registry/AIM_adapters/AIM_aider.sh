@@ -16,9 +16,13 @@
 # version: aider --version
 # Failures: aider may report API errors and still exit 0, so its output is
 #   searched for litellm's exception names: AuthenticationError,
-#   PermissionDeniedError -> auth; RateLimitError -> rate_limit;
+#   PermissionDeniedError -> auth; RateLimitError -> quota when its text
+#   says quota or billing, else rate_limit; ContextWindowExceededError ->
+#   context_too_long; ContentPolicyViolationError -> content_policy;
 #   APIConnectionError, ServiceUnavailableError, InternalServerError,
-#   Timeout -> transient; BadRequestError, NotFoundError -> bad_request.
+#   Timeout -> transient; BadRequestError, NotFoundError -> bad_request
+#   (after a look at the text: a BadRequestError may be about the context
+#   or the policy); killed at the time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -52,15 +56,27 @@ aim_run_files /dev/null "$@" --message-file "$AIM_TMP/prompt.txt"
 pattern='litellm\.[A-Za-z]*Error|Login to OpenRouter|No LLM model was specified'
 detail=$(grep -Eh "$pattern" "$AIM_OUT" "$AIM_ERR" | tail -n 1)
 if [ "$AIM_RC" -ne 0 ] || [ -n "$detail" ]; then
+	printf '%s\n' "$detail" >"$AIM_TMP/litellm"
 	case $detail in
 	*AuthenticationError* | *PermissionDeniedError* | *OpenRouter* | \
 	    *"No LLM model"*)
 		class=auth ;;
-	*RateLimitError*) class=rate_limit ;;
+	*ContextWindowExceededError*) class=context_too_long ;;
+	*ContentPolicyViolationError*) class=content_policy ;;
+	*RateLimitError*)
+		class=$(aim_classify "$AIM_TMP/litellm")
+		[ "$class" = quota ] || class=rate_limit
+		;;
 	*APIConnectionError* | *ServiceUnavailableError* | \
 	    *InternalServerError* | *Timeout*)
 		class=transient ;;
-	*BadRequestError* | *NotFoundError*) class=bad_request ;;
+	*BadRequestError* | *NotFoundError*)
+		class=$(aim_classify "$AIM_TMP/litellm")
+		case $class in
+		context_too_long | content_policy | quota) ;;
+		*) class=bad_request ;;
+		esac
+		;;
 	*) class= ;;
 	esac
 	aim_fail_run "$(aim_flat "$detail")" "$class"

@@ -9,8 +9,8 @@
 #   files_modified comes from cksum before/after; lines from diff(1).
 # version: clang-format --version
 # Failures: a missing file or unsupported type -> bad_request; a non-zero
-#   exit ("error: ...", e.g. an invalid .clang-format) -> tool_error with
-#   the last lines of stderr.
+#   exit ("error: ...", e.g. an invalid .clang-format) -> bad_request with
+#   the last lines of stderr; killed at the time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +26,7 @@ aim_require_files '\.(c|h|cc|cpp|cxx|c\+\+|hh|hpp|hxx|h\+\+|inl|m|mm|cu|cuh|java
     "C, C++, Objective-C, CUDA, Java, C#, protobuf"
 aim_snapshot
 aim_run_files /dev/null clang-format -i
-[ "$AIM_RC" -eq 0 ] || aim_fail_run "" tool_error
+[ "$AIM_RC" -eq 0 ] || aim_fail_run "" bad_request
 aim_changes "$AIM_TMP/content.json"
 aim_reply_changes "formatted $(aim_nfiles) file(s)" \
     "$AIM_TMP/content.json"

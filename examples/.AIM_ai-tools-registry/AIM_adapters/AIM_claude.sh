@@ -13,9 +13,15 @@
 #   comparing payload.files before and after shows.  CLAUDE_CODE_MAX_RETRIES
 #   defaults to 2 so that a bad key fails in seconds, not after ten retries.
 # version: claude --version
-# Failures mapped: "Not logged in · Please run /login", "Invalid API key",
-#   api_error_status 401/403 -> auth; 429, "rate limit" -> rate_limit;
-#   5xx, 529 overloaded, network errors, timeout -> transient.
+# Failures mapped (lib.sh, from the result text, else stderr, else stdout):
+#   "Not logged in · Please run /login", "Invalid API key", api_error_status
+#   401/403 -> auth; "Claude AI usage limit reached", "Credit balance is too
+#   low" -> quota; 429, "rate limit" -> rate_limit; "Prompt is too long" ->
+#   context_too_long; "appears to violate our Usage Policy", "Output blocked
+#   by content filtering policy" -> content_policy; 400, 404 (unknown model)
+#   -> bad_request; 5xx, 529 overloaded, network errors -> transient; killed
+#   at the time budget -> timeout.  "Retry-After: N" and the like in the
+#   texts give retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

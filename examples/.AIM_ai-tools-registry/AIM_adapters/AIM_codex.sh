@@ -13,9 +13,15 @@
 #   CODEX_API_KEY / OPENAI_API_KEY be set: otherwise codex would sit
 #   retrying the network until the timeout.
 # version: codex --version
-# Failures mapped: "Not logged in" -> auth; "unexpected status 401
-#   Unauthorized" -> auth; "429 Too Many Requests", "quota" -> rate_limit;
-#   "stream disconnected", "waiting for network", timeout -> transient.
+# Failures mapped (lib.sh, from turn.failed / error, else stderr, else
+#   stdout): "Not logged in", "unexpected status 401 Unauthorized" -> auth;
+#   "You've hit your usage limit", "exceeded your current quota",
+#   insufficient_quota -> quota; "429 Too Many Requests", "rate limit" ->
+#   rate_limit; "exceeds the context window", context_length_exceeded ->
+#   context_too_long; "rejected ... safety system", "content policy" ->
+#   content_policy; "stream disconnected", "waiting for network", 5xx ->
+#   transient; killed at the time budget -> timeout.  "Please try again in
+#   20s" and the like give retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -10,7 +10,8 @@
 #   content {findings, exit_code, stdout: the report, one finding a line}.
 # version: cppcheck --version
 # Failures: a non-zero exit ("cppcheck: error: ...", bad option) ->
-#   tool_error with the last lines of stderr.
+#   bad_request with the last lines of stderr; killed at the time budget
+#   -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -29,5 +30,5 @@ aim_run_files /dev/null cppcheck --quiet \
     --enable=warning,style,performance,portability --inline-suppr \
     --error-exitcode=0 --output-file="$report" \
     --template='{file}:{line}:{column}: {severity}: {message} [{id}]'
-[ "$AIM_RC" -eq 0 ] || aim_fail_run "" tool_error
+[ "$AIM_RC" -eq 0 ] || aim_fail_run "" bad_request
 aim_reply_findings "$(grep -Ec '^.+:[0-9]+:[0-9]+: [a-z]+: ' "$report")" "$report"

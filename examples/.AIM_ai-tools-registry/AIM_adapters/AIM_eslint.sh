@@ -11,8 +11,9 @@
 #   success with content {findings, exit_code,
 #   stdout: "file:line:col: error|warning: message [rule]"}.
 # version: eslint --version
-# Failures: exit 2 (bad config, crash, parser missing) -> tool_error with
-#   the last lines of stderr.
+# Failures: exit 2 (bad config, syntax error in the config, parser
+#   missing) -> bad_request with the last lines of stderr; killed at the
+#   time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +37,7 @@ if [ "$AIM_RC" -eq 2 ] &&
 fi
 if [ "$AIM_RC" -gt 1 ] ||
     ! jq -e 'type == "array"' "$AIM_OUT" >/dev/null 2>&1; then
-	aim_fail_run "" tool_error
+	aim_fail_run "" bad_request
 fi
 jq -r --arg pwd "$(pwd)/" '.[] | (.filePath | ltrimstr($pwd)) as $f
     | .messages[] | "\($f):\(.line // 0):\(.column // 0): "

@@ -12,8 +12,13 @@
 # Failures: stderr ends with {"error": {"type", "message", "code"}}.  Mapped:
 #   "Please set an Auth method" (exit 41), "must specify the GEMINI_API_KEY
 #   environment variable", "API key not valid", code 401/403 -> auth;
-#   429, RESOURCE_EXHAUSTED, "quota" -> rate_limit; 5xx, network errors,
-#   timeout -> transient; "not running in a trusted directory" -> bad_request.
+#   "exceeded your current quota", "Quota exceeded" (not per minute) ->
+#   quota; 429, RESOURCE_EXHAUSTED, per-minute quotas -> rate_limit; "input
+#   token count ... exceeds the maximum number of tokens" ->
+#   context_too_long; "blocked due to SAFETY", blockReason -> content_policy;
+#   "not running in a trusted directory", 400 INVALID_ARGUMENT ->
+#   bad_request; 5xx, network errors -> transient; killed at the time
+#   budget -> timeout.  "Please retry in 12.5s" gives retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

@@ -13,8 +13,9 @@
 # Failures mapped: the npm package is a wrapper that downloads the real
 #   binary on first use; "Failed to start jules binary" (no network at
 #   install time) -> not_installed; "login", "unauthenticated", 401/403 ->
-#   auth; 429, "quota" -> rate_limit; network errors, timeout -> transient;
-#   "not a git repository", "unknown flag" -> bad_request.
+#   auth; "quota" -> quota; 429 -> rate_limit; network errors -> transient;
+#   "not a git repository", "unknown flag" -> bad_request; killed at the
+#   time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

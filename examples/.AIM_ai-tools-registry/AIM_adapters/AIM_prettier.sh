@@ -6,9 +6,9 @@
 #   (defaults when there is none); Prettier picks the parser by file type.
 #   files_modified comes from cksum before/after; lines from diff(1).
 # version: prettier --version
-# Failures: "No parser could be inferred for file" (exit 2) and missing
-#   files -> bad_request; a syntax error in a file -> tool_error with the
-#   last lines of stderr.
+# Failures: "No parser could be inferred for file" (exit 2), missing
+#   files, a syntax error in a file, a bad config -> bad_request with the
+#   last lines of stderr; killed at the time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -24,9 +24,7 @@ aim_require_files "" ""
 aim_snapshot
 aim_run_files /dev/null prettier --write --no-color
 if [ "$AIM_RC" -ne 0 ]; then
-	class=
-	grep -q 'No parser could be inferred' "$AIM_ERR" && class=bad_request
-	aim_fail_run "" "${class:-tool_error}"
+	aim_fail_run "" bad_request
 fi
 aim_changes "$AIM_TMP/content.json"
 aim_reply_changes "formatted $(aim_nfiles) file(s)" \

@@ -8,8 +8,8 @@
 #   (findings) both mean the linter ran: success with content
 #   {findings, exit_code, stdout: "file:line:col: level: message [SCxxxx]"}.
 # version: shellcheck --version
-# Failures: exit 2-4 (unreadable file, bad option, ...) -> tool_error with
-#   the last lines of stderr.
+# Failures: exit 2-4 (unreadable file, bad option, ...) -> bad_request
+#   with the last lines of stderr; killed at the time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -30,5 +30,5 @@ while IFS= read -r f; do
 	    aim_fail bad_request "not a shell script: $f"
 done <"$AIM_TMP/files"
 aim_run_files /dev/null shellcheck -f gcc
-[ "$AIM_RC" -le 1 ] || aim_fail_run "" tool_error
+[ "$AIM_RC" -le 1 ] || aim_fail_run "" bad_request
 aim_reply_findings "$(grep -Ec '^.+:[0-9]+:[0-9]+: ' "$AIM_OUT")" "$AIM_OUT"

@@ -6,9 +6,25 @@
 # write exactly one JSON object on stdout,
 #   {"success":bool,"message":string,"content":{...}}
 # and exit 0, whatever happened to the tool.  A failure also carries
-# "error_class" (auth, rate_limit, transient, not_installed, bad_request,
-# tool_error), at the top level and in content.  Messages do not repeat the
-# tool's name (aim-invoke prefixes it), except "<tool> not installed".
+# "error_class", at the top level and in content, one of:
+#   auth              not logged in, invalid API key, HTTP 401/403
+#   rate_limit        HTTP 429, "rate limit", "too many requests",
+#                     RESOURCE_EXHAUSTED (per-minute quotas too)
+#   quota             out of quota, usage limit reached, billing, credits
+#   context_too_long  the prompt does not fit the model's context window
+#   content_policy    refused by the provider's content or safety policy
+#   bad_request       the request or the tool's setup is wrong: unsupported
+#                     capability or file, bad option, bad config file,
+#                     syntax error in an input file (retrying cannot help)
+#   transient         network, HTTP 5xx, overloaded, or a failure nothing
+#                     explains (a retry may help)
+#   not_installed     the tool (or jq) is missing
+#   timeout           the tool was killed at the end of its time budget
+# and, for rate_limit, quota and transient, when the tool's output says how
+# long to wait ("Retry-After: 7", "Please retry in 12.5s", "try again in
+# 20s"), "retry_after_ms" (integer milliseconds), also at the top level and
+# in content.  Messages do not repeat the tool's name (aim-invoke prefixes
+# it), except "<tool> not installed".
 #
 # After aim_init: AIM_TOOL (command name), AIM_TMP (scratch directory,
 # removed on exit), AIM_REQ (the request), AIM_CAP (capability), AIM_BUDGET
@@ -20,12 +36,25 @@
 
 AIM_CAP_BYTES=4096	# bytes of stdout / stderr embedded in a reply
 
-# Texts that tell why an AI tool failed (ERE, matched case-insensitively).
-AIM_RE_AUTH='not logged in|please run /login|invalid api key|invalid x-api-key|api key not valid|authentication_?error|unauthenticated|unauthorized|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
-AIM_RE_RATE='(^|[^0-9.])429([^0-9]|$)|rate.?limit|resource_exhausted|too many requests|quota|usage limit'
-AIM_RE_BAD='invalid_request_error|invalid_argument|(status|code|http)[^0-9a-z]{0,4}400([^0-9]|$)|not running in a trusted directory|unknown option|unexpected argument|unrecognized arguments'
-AIM_RE_NET='getaddrinfo|name does not resolve|could not resolve|waiting for network|stream disconnected|connection (error|refused|reset)|apiconnectionerror|overloaded|service unavailable|internal server error|(status|code|http)[^0-9a-z]{0,4}5[0-9][0-9]([^0-9]|$)'
+# Texts that tell why a tool failed (ERE, matched case-insensitively), in
+# the order aim_classify tries them.  Status codes need a word before them
+# ("status 429", "code 403", "HTTP 503") so that counts and ids do not match.
+AIM_RE_AUTH='not logged in|please run /login|invalid api key|invalid x-api-key|incorrect api key|api key not valid|authentication_?(error|failed)|unauthenticated|unauthorized|permission_denied|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http|error)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
+AIM_RE_QUOTA='quota|usage limit|billing|credit balance is too low'
+# ... but not Gemini's generic 429 text "Resource has been exhausted (e.g.
+# check quota)." (sed BRE, removed before AIM_RE_QUOTA is tried).
+AIM_RE_NOT_QUOTA='(e\.g\. check quota)'
+AIM_RE_PER_MINUTE='per.?minute'	# a quota text with this is a rate limit
+AIM_RE_PER_DAY='per.?day'	# unless this is there too
+AIM_RE_RATE='(status|code|http|error)[^0-9a-z]{0,4}429([^0-9]|$)|rate.?limit|too many requests|resource_exhausted'
+AIM_RE_CONTEXT='context[ _]length|context[ _]window|maximum context|prompt is too long|too many tokens|input is too long|exceeds the maximum number of tokens'
+AIM_RE_POLICY="content[ _-]?(policy|filter|management policy)|(blocked|filtered|flagged|rejected)( [a-z]+){0,2} (by|due to|for|as a result of)( [a-z']+){0,2} (safety|content|moderation)|finish_?reason[^a-z]{0,4}safety|block_?reason[^a-z]{0,4}[a-z_]+|prohibited_content|safety (system|filters?|settings)|violat(e|es|ed|ing|ion of) (our |the |[a-z]+'s )?(usage|content|acceptable use|safety) polic(y|ies)"
+AIM_RE_BAD='invalid_request_error|invalid_argument|(status|code|http|error)[^0-9a-z]{0,4}40[04]([^0-9]|$)|not_found_error|model_not_found|not running in a trusted directory|unknown (option|argument|flag)|unexpected argument|unrecognized (arguments|command line option)'
+AIM_RE_NET='getaddrinfo|name does not resolve|could not resolve|waiting for network|stream disconnected|connection (error|refused|reset)|socket hang up|fetch failed|network error|apiconnectionerror|overloaded|service unavailable|internal server error|bad gateway|gateway time-?out|temporarily unavailable|(status|code|http|error)[^0-9a-z]{0,4}5[0-9][0-9]([^0-9]|$)'
 AIM_RE_ERRNO='(^|[^A-Za-z])(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)'
+# How long the tool says to wait: "Retry-After: 7", "retry after 7 seconds",
+# "Please retry in 12.5s", "try again in 1m30s", "retryDelay": "41s".
+AIM_RE_RETRY='(retry[-_ ]?after|retry in|try again in|retrydelay)[^0-9a-z]{0,4}[0-9]+(\.[0-9]+)?[[:space:]]*[a-z]*([0-9]+(\.[0-9]+)?[a-z]+)*'
 
 # jq builds every reply; without it, say so the only way left.
 if ! command -v jq >/dev/null 2>&1; then
@@ -64,7 +93,8 @@ aim_reply()
 	exit 0
 }
 
-# aim_fail CLASS MESSAGE [CONTENT-FILE]: print a failure reply, exit 0.
+# aim_fail CLASS MESSAGE [CONTENT-FILE [RETRY-MS]]: print a failure reply
+# (with retry_after_ms when RETRY-MS is given), exit 0.
 aim_fail()
 {
 	if [ -n "${3:-}" ] && [ -s "$3" ]; then
@@ -72,9 +102,11 @@ aim_fail()
 	else
 		jq -nc --arg k "$1" '{error_class: $k}'
 	fi >"$AIM_TMP/fail.json"
-	jq -c --arg k "$1" --arg m "$2" \
-	    '{success: false, message: $m, error_class: $k, content: .}' \
-	    "$AIM_TMP/fail.json"
+	jq -c --arg k "$1" --arg m "$2" --arg r "${4:-}" '
+	    (if $r == "" then {} else {retry_after_ms: ($r | tonumber)} end)
+	    as $ra
+	    | {success: false, message: $m, error_class: $k} + $ra
+	      + {content: (. + $ra)}' "$AIM_TMP/fail.json"
 	exit 0
 }
 
@@ -235,20 +267,68 @@ aim_version_reply()
 	    --arg v "$_v" --arg l "$_line")"
 }
 
-# aim_classify FILE...: print the error class the texts in FILEs suggest.
+# aim_classify FILE...: print the error class the texts suggest, from the
+# first FILE that suggests one (nothing when none does).
 aim_classify()
 {
-	if grep -Eiqs "$AIM_RE_AUTH" "$@"; then
-		echo auth
-	elif grep -Eiqs "$AIM_RE_RATE" "$@"; then
-		echo rate_limit
-	elif grep -Eiqs "$AIM_RE_BAD" "$@"; then
-		echo bad_request
-	elif grep -Eqs "$AIM_RE_ERRNO" "$@" || grep -Eiqs "$AIM_RE_NET" "$@"; then
-		echo transient
-	else
-		echo tool_error
-	fi
+	for _cf in "$@"; do
+		if grep -Eiqs "$AIM_RE_AUTH" "$_cf"; then
+			echo auth
+		elif sed "s/$AIM_RE_NOT_QUOTA//g" "$_cf" 2>/dev/null |
+		    grep -Eiq "$AIM_RE_QUOTA"; then
+			if grep -Eiqs "$AIM_RE_PER_MINUTE" "$_cf" &&
+			    ! grep -Eiqs "$AIM_RE_PER_DAY" "$_cf"; then
+				echo rate_limit
+			else
+				echo quota
+			fi
+		elif grep -Eiqs "$AIM_RE_RATE" "$_cf"; then
+			echo rate_limit
+		elif grep -Eiqs "$AIM_RE_CONTEXT" "$_cf"; then
+			echo context_too_long
+		elif grep -Eiqs "$AIM_RE_POLICY" "$_cf"; then
+			echo content_policy
+		elif grep -Eiqs "$AIM_RE_BAD" "$_cf"; then
+			echo bad_request
+		elif grep -Eqs "$AIM_RE_ERRNO" "$_cf" ||
+		    grep -Eiqs "$AIM_RE_NET" "$_cf"; then
+			echo transient
+		else
+			continue
+		fi
+		return 0
+	done
+}
+
+# aim_retry_after FILE...: print the wait the texts ask for, in whole
+# milliseconds, from the first FILE that names one (nothing when none does).
+aim_retry_after()
+{
+	for _cf in "$@"; do
+		_w=$(grep -Eios "$AIM_RE_RETRY" "$_cf" | head -n 1)
+		[ -n "$_w" ] || continue
+		printf '%s\n' "$_w" | awk '{
+			s = tolower($0)
+			sub(/^[^0-9]*/, "", s)
+			ms = 0
+			while (match(s, /^[0-9]+(\.[0-9]+)?/)) {
+				n = substr(s, 1, RLENGTH) + 0
+				s = substr(s, RLENGTH + 1)
+				sub(/^[ \t]*/, "", s)
+				match(s, /^[a-z]*/)
+				u = substr(s, 1, RLENGTH)
+				s = substr(s, RLENGTH + 1)
+				if (u ~ /^(ms|msecs?|milliseconds?)$/) f = 1
+				else if (u ~ /^(m|mins?|minutes?)$/) f = 60000
+				else if (u ~ /^(h|hrs?|hours?)$/) f = 3600000
+				else f = 1000
+				ms += n * f
+				if (f == 1000 && u !~ /^(s|secs?|seconds?)$/) break
+			}
+			printf "%d\n", ms + 0.5
+		}'
+		return 0
+	done
 }
 
 # aim_flat TEXT: TEXT on one line, at most 400 bytes.
@@ -279,9 +359,12 @@ aim_run_content()
 }
 
 # aim_fail_run [DETAIL [CLASS]]: failure reply for a run that went wrong.
-# CLASS defaults to what DETAIL and the tool's output suggest; the message
-# says the class, the exit status or timeout, and DETAIL (default: the
-# last lines of stderr, else of stdout).
+# CLASS defaults to what DETAIL, else stderr, else stdout suggest, and to
+# transient when nothing does.  A run killed at the end of its budget is
+# timeout, unless its texts name a cause that says more (auth, quota,
+# rate_limit, context_too_long, content_policy, not_installed).  The message
+# says the class, the exit status or timeout, and DETAIL (default: the last
+# lines of stderr, else of stdout); retry_after_ms comes from the texts.
 aim_fail_run()
 {
 	_detail=${1:-}
@@ -291,24 +374,42 @@ aim_fail_run()
 	    _class=$(aim_classify "$AIM_TMP/detail" "$AIM_ERR" "$AIM_OUT")
 	[ -n "$_detail" ] || _detail=$(aim_tail "$AIM_ERR")
 	[ -n "$_detail" ] || _detail=$(aim_tail "$AIM_OUT")
+	_status="exit $AIM_RC"
 	case $AIM_RC in
 	124 | 137)
 		_status="timed out after $AIM_BUDGET s"
-		[ "$_class" != tool_error ] || _class=transient
+		case $_class in
+		auth | quota | rate_limit | context_too_long | content_policy | \
+		    not_installed) ;;
+		*) _class=timeout ;;
+		esac
 		;;
-	*) _status="exit $AIM_RC" ;;
 	esac
 	case $_class in
 	auth) _why="authentication failed (not logged in or invalid API key)" ;;
-	rate_limit) _why="rate limited or out of quota" ;;
+	rate_limit) _why="rate limited" ;;
+	quota) _why="out of quota (usage limit or billing)" ;;
+	context_too_long) _why="the prompt is too long for the model's context window" ;;
+	content_policy) _why="refused by the content policy" ;;
 	transient) _why="temporary failure (network or service)" ;;
 	bad_request) _why="request rejected" ;;
 	not_installed) _why="not installed" ;;
 	*) _why="failed" ;;
 	esac
+	[ -n "$_class" ] || _class=transient
+	_retry=
+	case $_class in
+	rate_limit | quota | transient)
+		_retry=$(aim_retry_after "$AIM_TMP/detail" "$AIM_ERR" "$AIM_OUT")
+		;;
+	esac
+	if [ "$_class" = timeout ]; then
+		_msg="$_status${_detail:+: $_detail}"
+	else
+		_msg="$_why, $_status${_detail:+: $_detail}"
+	fi
 	aim_run_content "$AIM_TMP/run.json"
-	aim_fail "$_class" "$_why, $_status${_detail:+: $_detail}" \
-	    "$AIM_TMP/run.json"
+	aim_fail "$_class" "$_msg" "$AIM_TMP/run.json" "$_retry"
 }
 
 # aim_snapshot: remember payload.files (a copy and cksum) before a run.
