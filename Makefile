@@ -102,7 +102,8 @@ lint: test-deps
 	@makewhatis build/man
 	@test -f /usr/share/man/mandoc.db || makewhatis /usr/share/man
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
-	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh
+	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
+		tests/fixtures/classes/fake-tool
 	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run
 
 install: all
