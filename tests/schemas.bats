@@ -95,6 +95,67 @@ generate() {
 	want 1 aim-audit -d audit-bad audit-in.jsonl >audit-errors.jsonl
 	want 1 aim-audit -d audit-errors invoke-errors.jsonl >>audited.jsonl
 	want 0 aim-audit -d audit-routed resolved.jsonl >audited-routed.jsonl
+
+	generate_policy
+}
+
+# generate_policy: real records of the routing policy (issue 6) from the
+# policy registry, with a state directory of their own: policy-routed.jsonl,
+# policy-results.jsonl, policy-errors.jsonl, policy-plans.jsonl.
+generate_policy() {
+	local P=$REGS/policy
+	export XDG_STATE_HOME=$PWD/state
+	echo '{"retry_base_ms": 1, "retry_max_ms": 5, "allowed_fails": 2, "cooldown_ms": 60000}' >pol.json
+	# Before any cooldown: every strategy, a deadline, fallback false.
+	{
+		for cap in gen strict lb weighted cheap lrf; do
+			jq -nc --arg c "$cap" '{id:("p-" + $c), capability:$c, payload:{}}'
+		done
+		jq -nc '{id:"p-deadline", capability:"gen", payload:{}, deadline_ms:20000}'
+		jq -nc '{id:"p-rule-deadline", capability:"deadline", payload:{}}'
+		jq -nc '{id:"p-ctx", capability:"ctx", payload:{prompt:"p", files:["a.c"]}}'
+	} >policy-requests.jsonl
+	want 0 aim-resolve -c pol.json -r "$P" policy-requests.jsonl >policy-routed.jsonl
+	# A retry skipped for the deadline; a candidate skipped for the
+	# deadline (a fails twice: it cools down, reset after).
+	{
+		jq -nc '{id:"p-retry-deadline", capability:"gen", deadline_ms:5000, payload:{fail_a:"rate_limit", retry_after_ms:5000, fail_b:"timeout"}}'
+		jq -nc '{id:"p-skip-deadline", capability:"deadline", deadline_ms:700, payload:{fail_a:"transient", sleep_ms:500}}'
+	} | want 0 aim-resolve -c pol.json -r "$P" >in.jsonl
+	want 1 aim-invoke -c pol.json in.jsonl >policy-results.jsonl
+	want 0 aim-resolve --reset-cooldown a
+	# Retries (a transient, then cooling down), a degraded success.
+	jq -nc '{id:"p-retry", capability:"gen", payload:{fail_a:"transient", retry_after_ms:3}}' |
+	    want 0 aim-resolve -c pol.json -r "$P" >in.jsonl
+	want 0 aim-invoke -c pol.json in.jsonl >>policy-results.jsonl
+	# --strict: fallback_disabled.
+	jq -nc '{id:"p-strict", capability:"lb", payload:{fail_a:"bad_request", fail_b:"content_policy", fail_c:"not_installed"}}' |
+	    want 0 aim-resolve -c pol.json -r "$P" >in.jsonl
+	want 1 aim-invoke -s -c pol.json in.jsonl >>policy-results.jsonl
+	# a cools down now: a cooldown candidate, and dry runs.
+	jq -nc '{id:"p-cool", capability:"gen", payload:{}}' |
+	    want 0 aim-resolve -c pol.json -r "$P" >>policy-routed.jsonl
+	{ tail -n 1 policy-routed.jsonl; head -n 1 policy-routed.jsonl; } >plan-in.jsonl
+	want 0 aim-invoke -n -c pol.json plan-in.jsonl >policy-plans.jsonl
+	want 0 aim-invoke -n -s -c pol.json plan-in.jsonl >>policy-plans.jsonl
+	# b (auth) and c (quota) cool down too (the third b is skipped):
+	# every tool of gen is cooling.
+	for t in b b b c c; do
+		jq -nc --arg t "$t" '{capability:"gen", tool_id:$t, payload:{fail_b:"auth", fail_c:"quota"}}'
+	done | want 0 aim-resolve -c pol.json -r "$P" >in.jsonl
+	want 1 aim-invoke -c pol.json in.jsonl >>policy-results.jsonl
+	# Error records of the limits, and all_cooling_down.
+	mkdir -p sec && touch sec/a.c sec/b.txt
+	{
+		jq -nc '{id:"e-all", capability:"gen", payload:{}}'
+		jq -nc '{id:"e-ctx", capability:"ctx", payload:{files:[]}}'
+		jq -nc '{id:"e-many", capability:"files", payload:{files:["1.c","2.c","3.c","4.c"]}}'
+		jq -nc '{id:"e-forbidden", capability:"files", payload:{files:["/etc/passwd"]}}'
+		jq -nc '{id:"e-allowed", capability:"files", payload:{files:["sec/b.txt"]}}'
+		jq -nc '{id:"e-notarray", capability:"files", payload:{files:"a.c"}}'
+		jq -nc '{id:"e-deadline", capability:"gen", payload:{}, deadline_ms:0}'
+	} | want 1 aim-resolve -c pol.json -r "$P" >policy-errors.jsonl
+	want 1 aim-audit -d audit-policy policy-results.jsonl policy-errors.jsonl >policy-audited.jsonl
 }
 
 setup() {
@@ -158,7 +219,7 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 	assert_equal "$(count "$d")" "$(wc -l <"$OUT/resolved.jsonl")"
 	# They cover every strategy and candidate status, and a .ps1 adapter.
 	run jq -sc '[.[].route.strategy] | unique' "$OUT/resolved.jsonl"
-	assert_output '["direct","load_balance","ordered"]'
+	assert_output '["direct","ordered","round_robin"]'
 	run jq -sc '[.[].route.candidates[].status] | unique' "$OUT/resolved.jsonl"
 	assert_output '["no_adapter","not_installed","ready","unknown_tool"]'
 	run jq -r 'select(.id == "seed") | .route.candidates[1].argv[1:4] | join(" ")' "$OUT/resolved.jsonl"
@@ -307,4 +368,139 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 	      {tool_id:"ok", status:"ready", argv:[$a], timeout_ms:2000}]}}' | aim-invoke >r.json
 	assert_equal "$(jq -c '.attempts[0] | [.reason, .message]' r.json)" '["missing_secret","missing_secret: no/such"]'
 	validate "$SCHEMAS/result.json" r.json
+}
+
+# Issue 6: the routing policy's records.
+
+@test "policy: routed records of every strategy, a deadline, fallback false and a cooldown candidate are valid" {
+	d=$(records "$OUT/policy-routed.jsonl" true)
+	assert_equal "$(count "$d")" 10
+	run jq -sc '[.[].route.strategy] | unique' "$OUT/policy-routed.jsonl"
+	assert_output '["cheapest","least_recent_failure","ordered","round_robin","weighted"]'
+	run jq -c 'select(.id == "p-deadline" or .id == "p-rule-deadline") | [.route.deadline_ms, .route.min_attempt_ms]' "$OUT/policy-routed.jsonl"
+	assert_output "$(printf '%s\n' '[20000,1000]' '[1500,300]')"
+	run jq -c 'select(.id == "p-strict") | [.route.fallback, (.route.candidates | length)]' "$OUT/policy-routed.jsonl"
+	assert_output '[false,1]'
+	run jq -c 'select(.id == "p-cool") | .route.candidates[0] | [.tool_id, .status, (.until | test("Z$")), (.until_ms > 0), (.reason | startswith("cooling down until "))]' "$OUT/policy-routed.jsonl"
+	assert_output '["a","cooldown",true,true,true]'
+	run jq -c 'select(.id == "p-gen") | .route.candidates[0] | [.max_retries, .max_concurrent, .concurrency]' "$OUT/policy-routed.jsonl"
+	assert_output '[2,1,"queue"]'
+	validate "$SCHEMAS/routed.json" "$d"
+}
+
+@test "policy: results with retries, back-off, cooldowns, deadline skips, --strict and degraded service are valid" {
+	d=$(records "$OUT/policy-results.jsonl" true)
+	assert_equal "$(count "$d")" 9
+	# What they cover.
+	run jq -c 'select(.id == "p-retry") | [.attempts[] | [.tool_id, .error_class, .retry, (.backoff_ms != null), (.cooldown_until != null)]], [.fallback_depth, .degraded]' "$OUT/policy-results.jsonl"
+	assert_output "$(printf '%s\n' '[["a","transient",null,true,false],["a","transient",1,false,true],["b",null,null,false,false]]' '[1,true]')"
+	run jq -c 'select(.id == "p-retry-deadline") | [.attempts[] | [.tool_id, .error_class, .retry_skipped]], [.fallback_depth, .degraded]' "$OUT/policy-results.jsonl"
+	assert_output "$(printf '%s\n' '[["a","rate_limit","deadline"],["b","timeout",null],["c",null,null]]' '[2,true]')"
+	run jq -c 'select(.id == "p-skip-deadline") | .attempts[1] | [.tool_id, .outcome, .reason, .error_class]' "$OUT/policy-results.jsonl"
+	assert_output '["b","skipped","deadline",null]'
+	run jq -c 'select(.id == "p-strict") | [.attempts[] | .reason] | .[1:]' "$OUT/policy-results.jsonl"
+	assert_output '["fallback_disabled","fallback_disabled"]'
+	run jq -sc '[.[].attempts[].error_class | values] | unique' "$OUT/policy-results.jsonl"
+	assert_output '["auth","not_installed","quota","rate_limit","timeout","transient"]'
+	run jq -sc '[.[].attempts[].reason | values] | unique' "$OUT/policy-results.jsonl"
+	assert_output '["cooldown","deadline","fallback_disabled"]'
+	validate "$SCHEMAS/result.json" "$d"
+}
+
+@test "policy: error records (missing_context, security limits, all_cooling_down, a bad deadline_ms) are valid" {
+	d=$(records "$OUT/policy-errors.jsonl" true)
+	run jq -c '[.id, .error.code]' "$OUT/policy-errors.jsonl"
+	assert_output "$(printf '%s\n' '["e-all","all_cooling_down"]' '["e-ctx","missing_context"]' '["e-many","too_many_files"]' \
+	    '["e-forbidden","forbidden_path"]' '["e-allowed","file_not_allowed"]' '["e-notarray","invalid_request"]' '["e-deadline","invalid_request"]')"
+	run jq -c 'select(.id == "e-all") | .error | [.tool_id, (.retry_after_ms > 0), (.until | test("^[0-9-]+T[0-9:]+[.][0-9]{3}Z$"))]' "$OUT/policy-errors.jsonl"
+	assert_output '["a",true,true]'
+	run jq -r 'select(.id == "e-ctx") | .error.message' "$OUT/policy-errors.jsonl"
+	assert_output "missing_context: prompt"
+	validate "$SCHEMAS/error.json" "$d"
+}
+
+@test "policy: --dry-run records (routed records with a plan) are valid, and lines/invoke-output.json takes them" {
+	d=$(records "$OUT/policy-plans.jsonl" true)
+	assert_equal "$(count "$d")" 4
+	run jq -c '[.plan[] | [.tool_id, .action, .reason]]' "$OUT/policy-plans.jsonl"
+	assert_line --index 0 '[["a","skip","cooldown"],["b","run",null],["c","run",null]]'
+	# a opened its cooldown after being routed: the plan sees it.
+	assert_line --index 1 '[["a","skip","cooldown"],["b","run",null],["c","run",null]]'
+	assert_line --index 3 '[["a","skip","cooldown"],["b","skip","fallback_disabled"],["c","skip","fallback_disabled"]]'
+	run jq -c '[.plan[0] | has("until"), has("message")]' "$OUT/policy-plans.jsonl"
+	assert_output "$(printf '%s\n' '[false,true]' '[true,false]' '[false,true]' '[true,false]')"
+	assert_equal "$(jq -c 'select(has("attempts") or has("result"))' "$OUT/policy-plans.jsonl")" ""
+	validate "$SCHEMAS/routed.json" "$d"
+	jq -s . "$OUT/policy-plans.jsonl" "$OUT/policy-results.jsonl" >invoke.json
+	validate "$LINES/invoke-output.json" invoke.json -- "${RECORD_REFS[@]}"
+}
+
+@test "policy: audit entries of policy results and errors are valid audit entries" {
+	mkdir e
+	find "$OUT/audit-policy" -type f -name '*.json' -exec cp {} e/ \;
+	assert_equal "$(count e)" $(($(wc -l <"$OUT/policy-results.jsonl") + $(wc -l <"$OUT/policy-errors.jsonl")))
+	validate "$SCHEMAS/audit-entry.json" e
+}
+
+@test "policy: broken policy records are refused" {
+	# schema # file # jq edit of a real record # a line of ajv's answer
+	while IFS='#' read -r s file filter want; do
+		jq -c "$filter" "$OUT/$file" | head -n 1 >bad.json
+		[ -s bad.json ] || fail "no record for $filter"
+		run ajv validate -s "$SCHEMAS/$s.json" -d bad.json
+		[ "$status" -ne 0 ] || fail "valid, want invalid: $filter"
+		assert_line --partial "$want"
+	done <<'EOF'
+routed#policy-routed.jsonl#select(.id == "p-cool") | del(.route.candidates[0].until)#must have required property 'until'
+routed#policy-routed.jsonl#select(.id == "p-cool") | .route.candidates[0].argv = ["/bin/true"]#argv boolean schema is false
+routed#policy-routed.jsonl#select(.id == "p-gen") | .route.candidates[0].until_ms = 5#until_ms boolean schema is false
+routed#policy-routed.jsonl#select(.id == "p-gen") | .route.candidates[0].concurrency = "drop"#must be equal to one of the allowed values
+routed#policy-routed.jsonl#select(.id == "p-gen") | del(.route.candidates[0].concurrency)#must have property concurrency
+routed#policy-routed.jsonl#select(.id == "p-deadline") | del(.route.min_attempt_ms)#must have property min_attempt_ms
+routed#policy-routed.jsonl#select(.id == "p-strict") | .route.fallback = true#must be equal to constant
+routed#policy-routed.jsonl#select(.id == "p-lb") | .route.strategy = "load_balance"#must be equal to one of the allowed values
+routed#policy-plans.jsonl#.plan[0].action = "maybe"#must be equal to one of the allowed values
+routed#policy-plans.jsonl#.plan[1].reason = "cooldown"#reason boolean schema is false
+routed#policy-plans.jsonl#.plan[0].extra = 1#must NOT have additional properties
+routed#policy-plans.jsonl#.attempts = []#attempts boolean schema is false
+result#policy-results.jsonl#select(.id == "p-retry") | .attempts[0].error_class = "tool_error"#must be equal to one of the allowed values
+result#policy-results.jsonl#select(.id == "p-retry") | .attempts[2].error_class = "transient"#error_class boolean schema is false
+result#policy-results.jsonl#select(.id == "p-retry") | .attempts[0].retry = 0#must be >= 1
+result#policy-results.jsonl#select(.id == "p-retry") | .attempts[0].error_class = "auth"#must be equal to one of the allowed values
+result#policy-results.jsonl#select(.id == "p-retry") | .attempts[1].cooldown_until = "soon"#must match pattern
+result#policy-results.jsonl#select(.id == "p-retry") | .degraded = false#must be equal to constant
+result#policy-results.jsonl#select(.id == "p-retry") | del(.degraded)#must have property degraded
+result#policy-results.jsonl#select(.id == "p-strict") | .fallback_depth = 0#fallback_depth boolean schema is false
+result#policy-results.jsonl#select(.id == "p-strict") | .attempts[1].error_class = "auth"#error_class boolean schema is false
+result#policy-results.jsonl#select(.id == "p-retry-deadline") | .attempts[0].retry_skipped = "budget"#must be equal to constant
+result#policy-results.jsonl#select(.id == "p-skip-deadline") | .attempts[1].reason = "late"#must be equal to one of the allowed values
+error#policy-errors.jsonl#select(.id == "e-all") | del(.error.until)#must have required property 'until'
+error#policy-errors.jsonl#select(.id == "e-all") | .error.stage = "invoke"#data/error/stage must be equal to constant
+error#policy-errors.jsonl#select(.id == "e-ctx") | .error.retry_after_ms = 5#retry_after_ms boolean schema is false
+error#policy-errors.jsonl#select(.id == "e-many") | .error.code = "too_many"#must be equal to one of the allowed values
+EOF
+}
+
+@test "policy: the policy registry and rules are valid; policy config keys are valid, bad values are not" {
+	validate "$SCHEMAS/registry.json" "$REGS/policy/AIM_registry.json"
+	validate "$SCHEMAS/rules.json" "$REGS/policy/AIM_cross-tool/AIM_coordination-rules.json"
+	printf '%s\n' '{"deadline_ms": 0, "min_attempt_ms": 0, "retry_base_ms": 0, "retry_max_ms": 100, "retry_after_max_ms": 0, "allowed_fails": 1, "failure_window_ms": 1, "cooldown_ms": 0, "cooldown_long_ms": 0}' >cfg.json
+	validate "$SCHEMAS/config.json" cfg.json
+	for bad in '{"allowed_fails": 0}' '{"failure_window_ms": 0}' '{"deadline_ms": -1}' '{"cooldown_ms": 1.5}' '{"retry_after_ms": 5}'; do
+		echo "$bad" >bad.json
+		run ajv validate -s "$SCHEMAS/config.json" -d bad.json
+		assert_failure
+	done
+	for bad in '.capabilities.gen.loadBalanceStrategy = "random"' '.capabilities.gen.fallback = true' \
+	    '.capabilities.ctx.context_requirements.prompt = "maybe"' '.conflict_resolution.concurrent_access.strategy = "drop"' \
+	    '.conflict_resolution.concurrent_access.max_concurrent = 0' '.security.max_file_count = -1' '.capabilities.gen.deadline_ms = -5'; do
+		jq "$bad" "$REGS/policy/AIM_cross-tool/AIM_coordination-rules.json" >bad.json
+		run ajv validate -s "$SCHEMAS/rules.json" -d bad.json
+		assert_failure
+	done
+	for bad in '.tools.a.weight = -1' '.tools.a.cost = "cheap"' '.tools.b.max_retries = 0.5'; do
+		jq "$bad" "$REGS/policy/AIM_registry.json" >bad.json
+		run ajv validate -s "$SCHEMAS/registry.json" -d bad.json
+		assert_failure
+	done
 }
