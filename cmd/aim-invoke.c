@@ -394,9 +394,9 @@ try_start(struct invoke *iv, struct job *j)
 	struct aim_proc_limits lim;
 	const char *cap, *id, *registry;
 	json_t *c = j->cur, *argv, *x, *route;
-	char *missing, *why = NULL;
+	char *missing, *why = NULL, iso[32];
 	size_t i;
-	int64_t timeout_ms, now = aim_now_ms(), left = 0, max, limit;
+	int64_t timeout_ms, now = aim_now_ms(), left = 0, max, limit, until;
 	int rc;
 
 	route = json_object_get(j->rec, "route");
@@ -409,6 +409,14 @@ try_start(struct invoke *iv, struct job *j)
 	timeout_ms = int_member(c, "timeout_ms");
 	if (timeout_ms <= 0)
 		timeout_ms = iv->cfg.timeout_ms;
+
+	/* Back from a back-off: another process may have opened the breaker. */
+	if (j->tries > 0 && (until = cooling(iv, j->tool_id)) != 0) {
+		aim_iso_ms(until, iso);
+		skip(j, c, "cooldown", "cooling down until %s", iso);
+		j->cur = NULL;
+		return -1;
+	}
 
 	/* One deadline for the whole request (issue 6). */
 	if (j->deadline_ms != 0) {
@@ -577,6 +585,9 @@ plan(struct invoke *iv, struct job *j)
 	    j->rec, "route"), "deadline_ms");
 	char iso[32];
 
+	if (deadline <= 0)
+		deadline = iv->cfg.deadline_ms;
+
 	json_array_foreach(j->cands, i, c) {
 		step = json_pack("{s:O}", "tool_id", json_object_get(c,
 		    "tool_id"));
@@ -688,9 +699,11 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 		plan(iv, j);
 		return j;
 	}
-	if (int_member(route, "deadline_ms") > 0) {
-		j->deadline_ms = aim_now_ms() + int_member(route,
-		    "deadline_ms");
+	/* The route's deadline (aim-resolve layered it), else our config's. */
+	if (int_member(route, "deadline_ms") > 0 || iv->cfg.deadline_ms > 0) {
+		j->deadline_ms = aim_now_ms() + (int_member(route,
+		    "deadline_ms") > 0 ? int_member(route, "deadline_ms") :
+		    iv->cfg.deadline_ms);
 		j->min_attempt_ms = json_is_integer(json_object_get(route,
 		    "min_attempt_ms")) ? int_member(route, "min_attempt_ms") :
 		    iv->cfg.min_attempt_ms;

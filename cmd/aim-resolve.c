@@ -261,7 +261,7 @@ reset_cooldowns(char **tools, int n)
 		warnx("%s", why);
 	free(why);
 	for (i = 0; i < n; i++)
-		if (!aim_state_reset(&st, tools[i])) {
+		if (!aim_state_reset(&st, tools[i], aim_wall_ms())) {
 			warnx("%s: not cooling down", tools[i]);
 			aim_exit_raise(&status, AIM_EXIT_FAILED);
 		}

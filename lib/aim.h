@@ -789,8 +789,10 @@ int64_t	 aim_state_last_failure(struct aim_state *st, const char *tool_id);
 /*
  * Record a failure of class error_class at now_ms (call locked).  Counting
  * classes join the window; at pol->allowed_fails the tool cools down,
- * extending and never shortening a running cooldown.  Returns the cooldown
- * end (wall ms), or 0.
+ * extending and never shortening a running cooldown (pol->cooldown_ms 0:
+ * never).  The failures stay counted for the window, so once a cooldown
+ * ends one more failure in the window opens it again (half-open).
+ * Returns the cooldown end (wall ms), or 0.
  */
 int64_t	 aim_state_failure(struct aim_state *st, const char *tool_id,
 	    const char *error_class, int64_t now_ms,
@@ -802,8 +804,12 @@ int	 aim_state_needs_success(struct aim_state *st, const char *tool_id);
 /* A success closes the circuit: failures and cooldown go.  1 if changed. */
 int	 aim_state_success(struct aim_state *st, const char *tool_id);
 
-/* Clear a tool's cooldown (aim-resolve --reset-cooldown).  1 if it had one. */
-int	 aim_state_reset(struct aim_state *st, const char *tool_id);
+/*
+ * Clear a tool's cooldown and failures (aim-resolve --reset-cooldown).
+ * Returns 1 when it was cooling down at now_ms, else 0.
+ */
+int	 aim_state_reset(struct aim_state *st, const char *tool_id,
+	    int64_t now_ms);
 
 /* The value of a shared counter, then add one (call locked). */
 int64_t	 aim_state_next(struct aim_state *st, const char *counter);

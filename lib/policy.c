@@ -215,24 +215,33 @@ glob_match(const char *pattern, const char *path, const char *cwd,
 {
 	char *x, *abs, *copy, *slash;
 	const char *name;
+	size_t n;
 	int flags, hit = 0;
 
-	if (strchr(pattern, '/') == NULL) {
+	/* Expanded first: "~/.ssh" and "$HOME/.ssh" are paths, not names. */
+	x = aim_expand(pattern, registry_dir);
+	while ((n = strlen(x)) > 1 && x[n - 1] == '/')
+		x[n - 1] = '\0';
+	if (strchr(x, '/') == NULL) {
 		copy = aim_xstrdup(path);
 		while (!hit && (slash = strrchr(copy, '/')) != NULL) {
 			name = slash + 1;
-			hit = *name != '\0' && fnmatch(pattern, name,
-			    FNM_PERIOD) == 0;
+			/* No FNM_PERIOD: "*.pem" is meant to catch ".k.pem". */
+			hit = *name != '\0' && fnmatch(x, name, 0) == 0;
 			*slash = '\0';
 			if (!any_component)
 				break;
 		}
 		free(copy);
+		free(x);
 		return hit;
 	}
-	x = aim_expand(pattern, registry_dir);
 	abs = aim_abspath(x, cwd);
 	free(x);
+	if (strcmp(abs, "/") == 0) {
+		free(abs);
+		return 1;	/* the root holds every path */
+	}
 	flags = strstr(abs, "**") != NULL ? 0 : FNM_PATHNAME;
 	copy = aim_xstrdup(path);
 	for (;;) {
@@ -250,17 +259,58 @@ glob_match(const char *pattern, const char *path, const char *cwd,
 	return hit;
 }
 
+/*
+ * Check one resolved file against the patterns; 0, or -1 with *code and a
+ * malloc'd *message.
+ */
+static int
+check_file(const char *given, const char *real, json_t *allowed,
+    json_t *forbidden, const char *cwd, const char *registry_dir,
+    const char **code, char **message)
+{
+	char buf[PATH_MAX * 2 + 256];
+	json_t *pat;
+	size_t k;
+	int ok;
+
+	json_array_foreach(forbidden, k, pat) {
+		if (!glob_match(json_string_value(pat), real, cwd, registry_dir,
+		    1))
+			continue;
+		snprintf(buf, sizeof(buf), "payload.files: %s is %s, forbidden "
+		    "by \"%s\" (security.forbidden_paths)", given, real,
+		    json_string_value(pat));
+		*code = "forbidden_path";
+		*message = aim_xstrdup(buf);
+		return -1;
+	}
+	ok = json_array_size(allowed) == 0;
+	json_array_foreach(allowed, k, pat)
+		if (!ok && glob_match(json_string_value(pat), real, cwd,
+		    registry_dir, 0))
+			ok = 1;
+	if (!ok) {
+		snprintf(buf, sizeof(buf), "payload.files: %s is %s, matching "
+		    "no security.allowed_file_patterns", given, real);
+		*code = "file_not_allowed";
+		*message = aim_xstrdup(buf);
+		return -1;
+	}
+	return 0;
+}
+
 int
 aim_security_check(json_t *payload, json_t *security, const char *cwd,
     const char *registry_dir, const char **code, char **message)
 {
-	json_t *files = json_object_get(payload, "files"), *f, *pat;
+	json_t *files = json_object_get(payload, "files"), *f;
 	json_t *allowed = json_object_get(security, "allowed_file_patterns");
 	json_t *forbidden = json_object_get(security, "forbidden_paths");
 	json_t *maxn = json_object_get(security, "max_file_count");
-	char buf[PATH_MAX * 2 + 256], *abs, *real;
-	size_t i, k;
-	int ok;
+	const char *given;
+	char buf[256], *abs, *real;
+	size_t i;
+	int form, rc;
 
 	*code = NULL;
 	*message = NULL;
@@ -290,36 +340,23 @@ aim_security_check(json_t *payload, json_t *security, const char *cwd,
 			    "array of file names");
 			return -1;
 		}
-		abs = aim_abspath(json_string_value(f), cwd);
-		real = resolve(abs);
-		free(abs);
-		json_array_foreach(forbidden, k, pat) {
-			if (!glob_match(json_string_value(pat), real, cwd,
-			    registry_dir, 1))
-				continue;
-			snprintf(buf, sizeof(buf), "payload.files: %s is %s, "
-			    "forbidden by \"%s\" (security.forbidden_paths)",
-			    json_string_value(f), real, json_string_value(pat));
-			*code = "forbidden_path";
-			*message = aim_xstrdup(buf);
+		given = json_string_value(f);
+		/*
+		 * "~/x" names x in a directory "~" here, but a tool that hands
+		 * it to a shell reaches $HOME/x: both forms must pass.
+		 */
+		for (form = 0; form < (strncmp(given, "~/", 2) == 0 ? 2 : 1);
+		    form++) {
+			abs = form == 0 ? aim_abspath(given, cwd) :
+			    aim_expand(given, registry_dir);
+			real = resolve(abs);
+			free(abs);
+			rc = check_file(given, real, allowed, forbidden, cwd,
+			    registry_dir, code, message);
 			free(real);
-			return -1;
+			if (rc == -1)
+				return -1;
 		}
-		ok = json_array_size(allowed) == 0;
-		json_array_foreach(allowed, k, pat)
-			if (!ok && glob_match(json_string_value(pat), real, cwd,
-			    registry_dir, 0))
-				ok = 1;
-		if (!ok) {
-			snprintf(buf, sizeof(buf), "payload.files: %s is %s, "
-			    "matching no security.allowed_file_patterns",
-			    json_string_value(f), real);
-			*code = "file_not_allowed";
-			*message = aim_xstrdup(buf);
-			free(real);
-			return -1;
-		}
-		free(real);
 	}
 	return 0;
 }

@@ -281,7 +281,9 @@ aim_state_failure(struct aim_state *st, const char *tool_id,
 	/* Enough to open the circuit: never more than allowed_fails kept. */
 	while ((int64_t)json_array_size(kept) > pol->allowed_fails)
 		json_array_remove(kept, 0);
-	if ((int64_t)json_array_size(kept) >= pol->allowed_fails) {
+	/* cooldown_ms 0 turns the breaker off, long cooldowns too. */
+	if ((int64_t)json_array_size(kept) >= pol->allowed_fails &&
+	    pol->cooldown_ms > 0) {
 		cd = aim_error_class_long_cooldown(error_class) ?
 		    pol->long_cooldown_ms : pol->cooldown_ms;
 		/* A second failure extends a cooldown, never shortens it. */
@@ -321,14 +323,14 @@ aim_state_needs_success(struct aim_state *st, const char *tool_id)
 }
 
 int
-aim_state_reset(struct aim_state *st, const char *tool_id)
+aim_state_reset(struct aim_state *st, const char *tool_id, int64_t now_ms)
 {
 	json_t *t = tool_entry(st, tool_id, 0);
+	int cooling = int_member(t, "cooldown_until_ms") > now_ms;
 
-	if (t == NULL || json_object_get(t, "cooldown_until_ms") == NULL)
-		return 0;
+	/* Failures go too: a reset tool starts with a clean count. */
 	aim_state_success(st, tool_id);
-	return 1;
+	return cooling;
 }
 
 int64_t
