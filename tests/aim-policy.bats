@@ -52,6 +52,50 @@ state() {
 	jq -c "$1" "$STATE"
 }
 
+# ---- checks ----
+
+@test "--check: the policy registry passes; every bad policy key is a problem naming its file and position" {
+	run --separate-stderr aim-resolve --check -r "$P"
+	assert_success
+	assert_equal "$stderr" ""
+	cp -R "$P" reg
+	jq --arg a "$ADAPTERS/class.sh" '.tools[].adapterScript = $a | .tools.a.weight = -1 | .tools.b.cost = "x" | .tools.c.max_retries = -1' \
+	    "$P/AIM_registry.json" >reg/AIM_registry.json
+	jq '.capabilities.gen.loadBalanceStrategy = "random" | .capabilities.ctx.context_requirements.prompt = "maybe"
+	    | .capabilities.gen.fallback = true | .capabilities.lb.deadline_ms = -1 | .capabilities.lb.max_retries = "2"
+	    | .capabilities.lb.min_attempt_ms = 1.5
+	    | .conflict_resolution.concurrent_access.strategy = "drop" | .conflict_resolution.concurrent_access.max_concurrent = 0
+	    | .security.max_file_count = -1 | .security.forbidden_paths = "/etc"' \
+	    "$P/AIM_cross-tool/AIM_coordination-rules.json" >reg/AIM_cross-tool/AIM_coordination-rules.json
+	echo '{"allowed_fails": 0, "cooldown_ms": -1, "retry_base_ms": "5", "failure_window_ms": 0, "deadline_ms": 1.5}' >reg/aim_config.json
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	r="^aim-resolve: $PWD/reg"
+	n="[0-9]+:[0-9]+"
+	for want in \
+	    "/aim_config.json:$n: allowed_fails must be a positive integer" \
+	    "/aim_config.json:$n: failure_window_ms must be a positive integer" \
+	    "/aim_config.json:$n: cooldown_ms must be a non-negative integer" \
+	    "/aim_config.json:$n: retry_base_ms must be a non-negative integer" \
+	    "/aim_config.json:$n: deadline_ms must be a non-negative integer" \
+	    "/AIM_registry.json:$n: tool 'a': weight must be a non-negative number" \
+	    "/AIM_registry.json:$n: tool 'b': cost must be a non-negative number" \
+	    "/AIM_registry.json:$n: tool 'c': max_retries must be a non-negative integer" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: capability 'gen': fallback must be an array of strings" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: capability 'gen': loadBalanceStrategy must be one of \"round_robin\", \"weighted\", \"least_recent_failure\", \"cheapest\"" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: capability 'lb': deadline_ms must be a non-negative integer" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: capability 'lb': min_attempt_ms must be a non-negative integer" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: capability 'lb': max_retries must be a non-negative integer" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: capability 'ctx': context_requirements.prompt must be one of \"required\", \"optional\"" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: security.max_file_count must be a non-negative integer" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: security.forbidden_paths must be an array of strings" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: conflict_resolution.concurrent_access.max_concurrent must be a positive integer" \
+	    "/AIM_cross-tool/AIM_coordination-rules.json:$n: conflict_resolution.concurrent_access.strategy must be one of \"queue\", \"reject\""; do
+		printf '%s\n' "$stderr" | grep -Eq -- "$r${want//./\\.}\$" || fail "no line: $want"
+	done
+	assert_equal "${#stderr_lines[@]}" 18
+}
+
 # ---- error classes and retries ----
 
 @test "retryable classes (rate_limit, transient, timeout) are retried max_retries times, each retry an attempt" {
@@ -216,6 +260,29 @@ state() {
 	assert_output '[60000,5]'
 }
 
+@test "deadline: attempts, retries and back-off of every tool together stay within the deadline (+100 ms)" {
+	echo '{"retry_base_ms": 1, "retry_max_ms": 10, "cooldown_ms": 0, "min_attempt_ms": 100}' >cfg.json
+	resolve gen '{"fail_a":"transient","fail_b":"transient","fail_c":"transient","retry_after_ms":200}' '.deadline_ms = 1200'
+	invoke
+	assert_failure 1
+	run jq '[.attempts[] | (.duration_ms // 0) + (.backoff_ms // 0)] | add' out.jsonl
+	[ "$output" -le 1300 ] || fail "$output ms of attempts and waits, deadline 1200: $(attempts '[.tool_id, .duration_ms, .backoff_ms, .retry_skipped, .reason]')"
+	# It ran out: a retry or a tool was given up for the deadline.
+	run jq '[.attempts[] | select(.retry_skipped == "deadline" or .reason == "deadline")] | length > 0' out.jsonl
+	assert_output true
+}
+
+@test "deadline: an adapter that ignores SIGTERM is still stopped within 100 ms of the deadline (kill_grace_ms bounded too)" {
+	skip "bug: aim-invoke cuts the attempt's timeout_ms to the time left but still waits the full kill_grace_ms (default 1000) after SIGTERM: deadline 500 ends at ~1500 ms"
+	jq -nc --arg a "$ADAPTERS/ignore-term.sh" '{id:"x", capability:"t", payload:{}, route:{capability:"t", strategy:"ordered", registry:"/r",
+	    deadline_ms:500, min_attempt_ms:100, candidates:[{tool_id:"t", status:"ready", argv:[$a], timeout_ms:5000}]}}' >routed.jsonl
+	run --separate-stderr aim-invoke routed.jsonl
+	assert_failure 1
+	run jq -r '.attempts[0] | "\(.outcome) \(.duration_ms)"' <<<"$output"
+	[[ $output =~ ^timeout\ ([0-9]+)$ ]] || fail "attempt: $output"
+	[ "${BASH_REMATCH[1]}" -le 600 ] || fail "stopped after ${BASH_REMATCH[1]} ms, deadline 500"
+}
+
 @test "deadline_ms in a request must be a positive integer up to 86400000" {
 	for bad in 0 -1 '"100"' 1.5 86400001; do
 		run --separate-stderr aim-resolve -r "$P" <<<"$(req gen '{}' ".deadline_ms = $bad")"
@@ -374,6 +441,8 @@ state() {
 	echo '{"allowed_fails": 1, "cooldown_ms": 60000}' >cfg.json
 	resolve strict '{"fail_a":"quota"}'
 	invoke
+	# quota (like auth) cools down for cooldown_long_ms (default 300000).
+	assert_equal "$(state '.tools.a | [.cooldown_class, .cooldown_until_ms - .last_failure_ms]')" '["quota",300000]'
 	run aim-resolve -r "$P" <<<"$(req strict '{}')"
 	assert_failure 1
 	run --separate-stderr aim-resolve --reset-cooldown a
@@ -726,6 +795,22 @@ teardown() {
 	# The holder's run (2 s) was over before this one started.
 	run awk '{ print $2 }' "$LOG"
 	[ $((${lines[1]} - ${lines[0]})) -ge 2000 ] || fail "started $((${lines[1]} - ${lines[0]})) ms after the holder"
+}
+
+@test "max_concurrent queue without a deadline: the wait is bounded by the candidate's timeout_ms" {
+	hold
+	resolve slots '{}' '.timeout_ms = 600'
+	t0=$(date +%s%3N)
+	invoke
+	t1=$(date +%s%3N)
+	assert_failure 1
+	run attempts '[.tool_id, .outcome, .reason]'
+	assert_output '[["a","skipped","max_concurrent"]]'
+	msg=$(jq -r '.attempts[0].message' out.jsonl)
+	[[ $msg =~ ^waited\ ([0-9]+)\ ms\ for\ one\ of\ 1\ slots\ of\ a$ ]] || fail "message: $msg"
+	[ "${BASH_REMATCH[1]}" -ge 600 ] || fail "waited only ${BASH_REMATCH[1]} ms"
+	[ $((t1 - t0)) -lt 1800 ] || fail "done after $((t1 - t0)) ms: waited for the holder"
+	assert_equal "$(runs a)" 1
 }
 
 @test "max_concurrent queue: the wait that runs out is always reason max_concurrent, \"waited N ms for one of M slots of T\"" {
