@@ -156,6 +156,7 @@ generate_policy() {
 		jq -nc '{id:"e-deadline", capability:"gen", payload:{}, deadline_ms:0}'
 	} | want 1 aim-resolve -c pol.json -r "$P" >policy-errors.jsonl
 	want 1 aim-audit -d audit-policy policy-results.jsonl policy-errors.jsonl >policy-audited.jsonl
+	want 0 aim-audit -d audit-plans policy-plans.jsonl >policy-plans-audited.jsonl
 }
 
 setup() {
@@ -435,11 +436,15 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 	validate "$LINES/invoke-output.json" invoke.json -- "${RECORD_REFS[@]}"
 }
 
-@test "policy: audit entries of policy results and errors are valid audit entries" {
+@test "policy: audit entries of policy results, errors and dry runs are valid audit entries; audited dry runs stay valid" {
 	mkdir e
-	find "$OUT/audit-policy" -type f -name '*.json' -exec cp {} e/ \;
-	assert_equal "$(count e)" $(($(wc -l <"$OUT/policy-results.jsonl") + $(wc -l <"$OUT/policy-errors.jsonl")))
+	find "$OUT/audit-policy" "$OUT/audit-plans" -type f -name '*.json' -exec cp {} e/ \;
+	assert_equal "$(count e)" $(($(wc -l <"$OUT/policy-results.jsonl") + $(wc -l <"$OUT/policy-errors.jsonl") + $(wc -l <"$OUT/policy-plans.jsonl")))
 	validate "$SCHEMAS/audit-entry.json" e
+	d=$(records "$OUT/policy-plans-audited.jsonl" true)
+	validate "$SCHEMAS/routed.json" "$d"
+	jq -s . "$OUT/policy-plans-audited.jsonl" "$OUT/policy-audited.jsonl" >audit.json
+	validate "$LINES/audit-output.json" audit.json -- "${RECORD_REFS[@]}"
 }
 
 @test "policy: broken policy records are refused" {
