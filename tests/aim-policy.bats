@@ -357,6 +357,21 @@ state() {
 	done
 }
 
+@test "cooldown: a retry waiting in back-off is not made once another request opened the cooldown" {
+	echo '{"allowed_fails": 2, "cooldown_ms": 60000, "retry_base_ms": 1, "retry_max_ms": 5}' >cfg.json
+	{
+		req gen '{"fail_a":"transient","retry_after_ms":600}' '.id = "slow"'
+		req gen '{"fail_a":"auth","sleep_ms":200}' '.id = "quick"'
+	} | aim-resolve -c cfg.json -r "$P" |
+	    jq -c '.route.candidates[] |= del(.max_concurrent, .concurrency)' >routed.jsonl
+	invoke -j 2
+	assert_success
+	run jq -c '[.id, [.attempts[] | [.tool_id, .outcome, .reason, (.cooldown_until != null)]]]' out.jsonl
+	assert_line --index 0 '["slow",[["a","failure",null,false],["a","skipped","cooldown",false],["b","success",null,false]]]'
+	assert_line --index 1 '["quick",[["a","failure",null,true],["b","success",null,false]]]'
+	assert_equal "$(runs a)" 2
+}
+
 @test "cooldown: a success closes it" {
 	echo '{"allowed_fails": 1, "cooldown_ms": 60000}' >cfg.json
 	{
