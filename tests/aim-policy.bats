@@ -250,8 +250,9 @@ state() {
 	assert_output '[700,300]'
 	invoke
 	assert_failure 1
+	# a fails after 500 ms (or times out at 700 on a slow machine).
 	run attempts '[.tool_id, .outcome, .reason]'
-	assert_output '[["a","failure",null],["b","skipped","deadline"]]'
+	assert_output --regexp '^\[\["a","(failure|timeout)",null\],\["b","skipped","deadline"\]\]$'
 	assert_equal "$(runs b)" 0
 	# The config's deadline when neither sets one.
 	echo '{"deadline_ms": 60000, "min_attempt_ms": 5}' >cfg.json
