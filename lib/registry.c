@@ -328,6 +328,11 @@ config_defaults(struct aim_config *cfg)
 	cfg->kill_grace_ms = 1000;
 	cfg->audit_log_retention_days = 30;
 	cfg->actor = aim_xstrdup("pipeline");
+	cfg->scan_roots = json_array();
+	cfg->scan_min_size_bytes = 102400;
+	cfg->cache_patterns = aim_default_cache_patterns();
+	cfg->required_commands = json_pack("[s]", "git");
+	cfg->version_timeout_ms = 5000;
 }
 
 static char *
@@ -370,6 +375,16 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		{ "stderr_tail_bytes", offsetof(struct aim_config, stderr_tail_bytes), W_NATINT },
 		{ "kill_grace_ms", offsetof(struct aim_config, kill_grace_ms), W_NATINT },
 		{ "audit_log_retention_days", offsetof(struct aim_config, audit_log_retention_days), W_POSINT },
+		{ "scan_min_size_bytes", offsetof(struct aim_config, scan_min_size_bytes), W_NATINT },
+		{ "version_timeout_ms", offsetof(struct aim_config, version_timeout_ms), W_POSINT },
+	};
+	static const struct {
+		const char *key;
+		size_t	 off;
+	} lists[] = {
+		{ "scan_roots", offsetof(struct aim_config, scan_roots) },
+		{ "cache_patterns", offsetof(struct aim_config, cache_patterns) },
+		{ "required_commands", offsetof(struct aim_config, required_commands) },
 	};
 	const char *path[3] = { NULL, NULL, NULL };
 	struct jfile f;
@@ -404,7 +419,9 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		static const char *const known[] = { "timeout_ms",
 		    "max_payload_bytes", "max_output_bytes", "stderr_tail_bytes",
 		    "kill_grace_ms", "audit_log_retention_days", "actor",
-		    "audit_dir", NULL };
+		    "audit_dir", "scan_roots", "scan_min_size_bytes",
+		    "cache_patterns", "central_cache", "required_commands",
+		    "version_timeout_ms", NULL };
 		const char *const *k;
 
 		for (k = known; *k != NULL && strcmp(*k, key) != 0; k++)
@@ -427,6 +444,24 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		cfg->audit_dir = aim_abspath(x, registry_dir);
 		free(x);
 	}
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		json_t **slot = (json_t **)((char *)cfg + lists[i].off);
+
+		path[0] = lists[i].key;
+		if ((v = json_object_get(root, lists[i].key)) != NULL &&
+		    want(&f, v, W_STRINGS, lists[i].key, path) == 0) {
+			json_decref(*slot);
+			*slot = json_copy(v);
+		}
+	}
+	path[0] = "central_cache";
+	if ((v = json_object_get(root, "central_cache")) != NULL &&
+	    want(&f, v, W_STRING, "central_cache", path) == 0) {
+		char *x = aim_expand(json_string_value(v), registry_dir);
+
+		cfg->central_cache = aim_abspath(x, registry_dir);
+		free(x);
+	}
 out:
 	json_decref(root);
 	free(text);
@@ -439,6 +474,10 @@ aim_config_free(struct aim_config *cfg)
 	free(cfg->path);
 	free(cfg->actor);
 	free(cfg->audit_dir);
+	free(cfg->central_cache);
+	json_decref(cfg->scan_roots);
+	json_decref(cfg->cache_patterns);
+	json_decref(cfg->required_commands);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
