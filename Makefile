@@ -23,7 +23,7 @@ else
 B	= build
 endif
 
-BINS	= aim-resolve aim-invoke aim-audit aim-secret
+BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
 LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault \
 	auditdir semver walk dups scan
 UNITS	= test-unit
@@ -51,6 +51,11 @@ $(B)/libaim.a: $(LIBSRC:%=$(B)/%.o)
 
 $(B)/aim-%: cmd/aim-%.c $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
+
+# The front command knows where `make install` puts the aim-* programs.
+$(B)/aim: cmd/aim.c $(B)/libaim.a
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DAIM_BINDIR='"$(BINDIR)"' -o $@ $< \
+		$(B)/libaim.a $(LDLIBS)
 
 $(B)/test-%: tests/unit/test-%.c $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)

@@ -741,12 +741,12 @@ int	 aim_walk(struct aim_walk *w, const char *root);
  * Find duplicate regular files under roots[0..nroots): files of at least
  * min_size_bytes (and never empty ones), with one of the extensions exts
  * (NULL or empty: any; "gz" matches "a.tar.gz"), hard links to one inode
- * counted once (the first path walked).  Candidates are grouped by size,
+ * counted once (the first path in strcmp order).  Candidates are grouped by size,
  * then by their first 4 KiB, then compared chunk by chunk in lock step
  * while one BLAKE2b state per group of still-equal files hashes the
  * content (groups of more than 64 files are hashed file by file instead).
  * Returns a new JSON array of records {finding:"duplicate", hash
- * (BLAKE2b-256, hex), size_bytes, files (paths in walk order),
+ * (BLAKE2b-256, hex), size_bytes, files (paths in strcmp order),
  * wasted_bytes = size_bytes x (files - 1)}, largest waste first (then by
  * first path).  Problems go to w->warn (w->visit is set by this function);
  * a file that changed size or vanished between the walk and the compare
@@ -782,6 +782,8 @@ struct aim_scan_ctx {
 	struct aim_registry reg;
 	int	 registry_ok;
 	struct aim_problems probs;
+	size_t	 nconfig;	/* probs[0..nconfig): the config's */
+	size_t	 nload;		/* probs[0..nload): config and loading */
 };
 
 /* Find and load the registry and the config (never fails; see probs). */
@@ -826,6 +828,13 @@ json_t	*aim_health_summary(json_t *checks);
  */
 json_t	*aim_scan_caches(const char *const *roots, size_t nroots,
 	    json_t *patterns, const char *central_cache, struct aim_walk *w);
+
+/*
+ * Does path end in pattern, path component by path component
+ * ("a/node_modules/.cache" ends in "node_modules/.cache", "a/xdist" does
+ * not end in "dist")?  Trailing slashes of path are ignored.  1 or 0.
+ */
+int	 aim_path_tail_matches(const char *path, const char *pattern);
 
 /* The original's cache patterns (original-aim.md), a new array. */
 json_t	*aim_default_cache_patterns(void);

@@ -84,6 +84,14 @@ collect_visit(const struct aim_walk_entry *e, void *arg)
 }
 
 static int
+by_path(const void *a, const void *b)
+{
+	const struct file *x = a, *y = b;
+
+	return strcmp(x->path, y->path);
+}
+
+static int
 by_inode(const void *a, const void *b)
 {
 	const struct file *x = a, *y = b;
@@ -179,7 +187,7 @@ group_record(struct file **m, size_t n, const unsigned char *hash)
 	size_t i, j;
 	struct file *t;
 
-	/* Walk order, so the first path is the one a clean keeps. */
+	/* Path order, so the first path is the one a clean keeps. */
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && m[j - 1]->order > m[j]->order; j--) {
 			t = m[j];
@@ -430,7 +438,11 @@ aim_dups_find(const char *const *roots, size_t nroots,
 	w->visit_arg = &c;
 	for (i = 0; i < nroots; i++)
 		aim_walk(w, roots[i]);
-	/* Hard links: one path per inode, the first walked. */
+	/* Path order, not readdir's: the same answer on every file system. */
+	qsort(c.v, c.n, sizeof(*c.v), by_path);
+	for (i = 0; i < c.n; i++)
+		c.v[i].order = i;
+	/* Hard links: one path per inode, the first in path order. */
 	qsort(c.v, c.n, sizeof(*c.v), by_inode);
 	for (i = j = 0; i < c.n; i++) {
 		if (j > 0 && c.v[j - 1].dev == c.v[i].dev &&

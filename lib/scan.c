@@ -4,6 +4,7 @@
  * health checks, misplaced cache directories.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,12 +43,14 @@ aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt)
 	c->opt = *opt;
 	c->registry_dir = aim_registry_find(opt, &c->not_found);
 	aim_config_load(&c->cfg, opt, c->registry_dir, &c->probs);
+	c->nconfig = c->nload = c->probs.n;
 	if (c->registry_dir == NULL)
 		return;
-	if (aim_registry_load(&c->reg, c->registry_dir, &c->probs) == 0) {
+	if (aim_registry_load(&c->reg, c->registry_dir, &c->probs) == 0)
 		c->registry_ok = 1;
+	c->nload = c->probs.n;
+	if (c->registry_ok)
 		aim_registry_check(&c->reg, &c->probs);
-	}
 }
 
 void
@@ -188,25 +191,45 @@ run_version(struct aim_scan_ctx *c, json_t *tool, json_t *rec)
 		snprintf(msg, sizeof(msg), "version command timed out after %s",
 		    dur);
 	} else {
-		/* The first line of stdout, else of stderr (java -version). */
+		/*
+		 * The first line of stdout (else of stderr: java -version)
+		 * that holds a version; the first line when none does.
+		 */
+		const char *first, *line;
+		size_t flen;
+		int found = 0, nlines;
+
 		text = p.out_len > 0 ? p.out : p.err_len > 0 ? p.err : "";
 		while (*text == '\n' || *text == '\r' || *text == ' ')
 			text++;
-		len = strcspn(text, "\r\n");
-		if (len > 0)
+		first = text;
+		flen = strcspn(text, "\r\n");
+		for (line = text, nlines = 0; *line != '\0' && nlines < 10;
+		    nlines++) {
+			len = strcspn(line, "\r\n");
+			if (len > 0 && aim_semver_find(line, len, &v, ver,
+			    sizeof(ver)) == 0) {
+				found = 1;
+				break;
+			}
+			line += len;
+			line += strspn(line, "\r\n");
+		}
+		if (found) {
 			json_object_set_new(rec, "version_output",
-			    aim_json_text(text, len, LINE_MAX_BYTES, 0));
-		if (len == 0)
+			    aim_json_text(line, len, LINE_MAX_BYTES, 0));
+			json_object_set_new(rec, "version", json_string(ver));
+		} else if (flen > 0) {
+			json_object_set_new(rec, "version_output",
+			    aim_json_text(first, flen, LINE_MAX_BYTES, 0));
+			snprintf(msg, sizeof(msg), "no version number in the "
+			    "version output");
+		} else
 			snprintf(msg, sizeof(msg), WIFEXITED(p.status) &&
 			    WEXITSTATUS(p.status) != 0 ? "version command "
 			    "exited with code %d and printed nothing" :
 			    "version command printed nothing",
 			    WEXITSTATUS(p.status));
-		else if (aim_semver_find(text, len, &v, ver, sizeof(ver)) == -1)
-			snprintf(msg, sizeof(msg), "no version number in the "
-			    "first line of the version output");
-		else
-			json_object_set_new(rec, "version", json_string(ver));
 	}
 	if (msg[0] != '\0') {
 		json_object_set_new(rec, "version_error", json_string(msg));
@@ -650,9 +673,8 @@ struct caches {
 	int64_t	 size, files;	/* of the match being measured */
 };
 
-/* Does path end in pattern, component-wise? */
-static int
-tail_matches(const char *path, const char *pat)
+int
+aim_path_tail_matches(const char *path, const char *pat)
 {
 	size_t pl = strlen(path), tl = strlen(pat);
 
@@ -690,7 +712,7 @@ cache_visit(const struct aim_walk_entry *e, void *arg)
 	    e->st->st_dev == k->cdev && e->st->st_ino == k->cino)
 		return AIM_WALK_PRUNE;
 	json_array_foreach(k->patterns, i, x)
-		if (tail_matches(e->path, json_string_value(x))) {
+		if (aim_path_tail_matches(e->path, json_string_value(x))) {
 			pat = json_string_value(x);
 			break;
 		}
