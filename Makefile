@@ -26,7 +26,7 @@ endif
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
 LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault \
 	auditdir semver walk dups scan
-UNITS	= test-unit
+UNITS	= test-unit test-scan
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
