@@ -438,6 +438,8 @@ aim_dups_find(const char *const *roots, size_t nroots,
 	w->visit_arg = &c;
 	for (i = 0; i < nroots; i++)
 		aim_walk(w, roots[i]);
+	if (c.n == 0)
+		c.v = aim_xmalloc(sizeof(*c.v));	/* qsort wants a pointer */
 	/* Path order, not readdir's: the same answer on every file system. */
 	qsort(c.v, c.n, sizeof(*c.v), by_path);
 	for (i = 0; i < c.n; i++)
