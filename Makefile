@@ -27,7 +27,8 @@ BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
 LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault \
 	auditdir semver walk dups scan
 UNITS	= test-unit test-scan
-MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1
+MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
+	man/aim-scan.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
