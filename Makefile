@@ -36,7 +36,7 @@ MAN7	= man/aim.7 man/aim-adapter.7
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
 	clang-format cppcheck strace
-BENCH_DEPS = hyperfine time
+BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)
 

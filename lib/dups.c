@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,10 @@
 #define FIRST_BYTES	4096
 #define CHUNK_BYTES	(128 * 1024)
 #define LOCKSTEP_MAX	64	/* larger groups are hashed file by file */
+#define MAX_THREADS	8
+
+/* Warnings come from every comparing thread: one at a time. */
+static pthread_mutex_t warn_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct file {
 	char	*path;
@@ -122,9 +127,11 @@ dwarn(struct aim_walk *w, const char *path, const char *what, int errnum)
 		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errnum));
 	else
 		snprintf(msg, sizeof(msg), "%s", what);
+	pthread_mutex_lock(&warn_mu);
 	w->nwarn++;
 	if (w->warn != NULL)
 		w->warn(path, msg, w->arg);
+	pthread_mutex_unlock(&warn_mu);
 }
 
 /* Open f and check it is still the file walked; -1 (warned) if not. */
@@ -407,6 +414,54 @@ size_group(struct aim_walk *w, struct file *g, size_t n, json_t *out,
 		free(fb);
 }
 
+/* The size groups to compare, and what the threads found. */
+struct span {
+	size_t	 start, n;
+};
+
+struct pool {
+	struct aim_walk *w;
+	struct file *v;
+	struct span *spans;
+	size_t	 nspans, next, done;
+	pthread_mutex_t mu;
+	json_t	*out;
+};
+
+/* A comparing thread: take size groups until none is left. */
+static void *
+worker(void *arg)
+{
+	struct pool *p = arg;
+	unsigned char *bufs, *firsts;
+	json_t *out = json_array();
+	size_t i;
+
+	bufs = aim_xmalloc((size_t)LOCKSTEP_MAX * CHUNK_BYTES);
+	firsts = aim_xmalloc((size_t)LOCKSTEP_MAX * FIRST_BYTES);
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->nspans)
+			break;
+		size_group(p->w, p->v + p->spans[i].start, p->spans[i].n, out,
+		    bufs, firsts);
+		pthread_mutex_lock(&p->mu);
+		p->done++;
+		if (p->w->tick != NULL)
+			p->w->tick(p->w, "comparing", p->done, p->nspans);
+		pthread_mutex_unlock(&p->mu);
+	}
+	pthread_mutex_lock(&p->mu);
+	json_array_extend(p->out, out);
+	pthread_mutex_unlock(&p->mu);
+	json_decref(out);
+	free(bufs);
+	free(firsts);
+	return NULL;
+}
+
 static int
 by_waste(const void *a, const void *b)
 {
@@ -426,9 +481,12 @@ aim_dups_find(const char *const *roots, size_t nroots,
     int64_t min_size_bytes, json_t *exts, struct aim_walk *w)
 {
 	struct collect c;
-	unsigned char *bufs, *firsts;
+	struct pool pool;
+	pthread_t tid[MAX_THREADS];
 	json_t *out, *sorted, **v;
-	size_t i, j, n, groups = 0, done = 0;
+	size_t i, j, n, groups = 0;
+	long ncpu;
+	int t, nthreads;
 
 	memset(&c, 0, sizeof(c));
 	c.min = min_size_bytes;
@@ -463,20 +521,34 @@ aim_dups_find(const char *const *roots, size_t nroots,
 			groups++;
 	}
 
-	out = json_array();
-	bufs = aim_xmalloc((size_t)LOCKSTEP_MAX * CHUNK_BYTES);
-	firsts = aim_xmalloc((size_t)LOCKSTEP_MAX * FIRST_BYTES);
+	/* The size groups, largest files first, shared out among threads. */
+	memset(&pool, 0, sizeof(pool));
+	pool.w = w;
+	pool.v = c.v;
+	pool.spans = aim_xmalloc((groups ? groups : 1) * sizeof(*pool.spans));
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && c.v[j].size == c.v[i].size; j++)
 			;
 		if (j - i < 2)
 			continue;
-		size_group(w, c.v + i, j - i, out, bufs, firsts);
-		if (w->tick != NULL)
-			w->tick(w, "comparing", ++done, groups);
+		pool.spans[pool.nspans].start = i;
+		pool.spans[pool.nspans++].n = j - i;
 	}
-	free(bufs);
-	free(firsts);
+	pool.out = out = json_array();
+	pthread_mutex_init(&pool.mu, NULL);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nthreads = ncpu < 1 ? 1 : ncpu > MAX_THREADS ? MAX_THREADS : ncpu;
+	if ((size_t)nthreads > pool.nspans)
+		nthreads = pool.nspans ? pool.nspans : 1;
+	for (t = 1; t < nthreads; t++)
+		if (pthread_create(&tid[t], NULL, worker, &pool) != 0)
+			break;
+	nthreads = t;
+	worker(&pool);
+	for (t = 1; t < nthreads; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&pool.mu);
+	free(pool.spans);
 	for (i = 0; i < n; i++)
 		free(c.v[i].path);
 	free(c.v);
