@@ -266,14 +266,20 @@ lockstep(struct aim_walk *w, struct file **m, size_t n,
 					    sizeof(*mm));
 					next[nnext].n = 0;
 					next[nnext].st = cl[i].st;
-					crypto_generichash_update(
-					    &next[nnext].st, bufs + j *
-					    CHUNK_BYTES, len);
 					slot[nnext - first] = j;
 					nnext++;
 				}
 				next[k].m[next[k].n++] = mm[j];
 			}
+			/*
+			 * Hash only what is still a group: two files that part
+			 * in this chunk cost no hashing of it.
+			 */
+			for (k = first; k < nnext; k++)
+				if (next[k].n >= 2)
+					crypto_generichash_update(&next[k].st,
+					    bufs + (size_t)slot[k - first] *
+					    CHUNK_BYTES, len);
 			free(slot);
 			free(cl[i].m);
 			/* Singletons are unique: drop them now. */
