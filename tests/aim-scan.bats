@@ -75,7 +75,7 @@ scan_registry() {
 	assert_output '["ready",null,"version command timed out after 300 ms"]'
 	grep -qx "aim-scan: $T/reg/AIM_registry.json: tool 'hang': version command timed out after 300 ms" <<<"$stderr"
 	# Nothing of it lingers.
-	run pgrep -f 'sleep 1000'
+	run pgrep -f 'sleep 4321'
 	assert_failure
 }
 
