@@ -99,8 +99,10 @@ demo: test-deps all
 
 bench: test-deps
 	@sh tools/deps.sh $(BENCH_DEPS)
-	@$(MAKE) --no-print-directory all $(B)/bench-echo-adapter $(B)/bench-spawn-loop
+	@$(MAKE) --no-print-directory all $(B)/bench-echo-adapter $(B)/bench-spawn-loop \
+		$(B)/bench-gen-tree
 	bench/run $(B)
+	bench/dups $(B)
 
 # mandoc resolves .Xr through a man path with a mandoc.db: stage ours.
 lint: test-deps
@@ -109,8 +111,10 @@ lint: test-deps
 	@makewhatis build/man
 	@test -f /usr/share/man/mandoc.db || makewhatis /usr/share/man
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
-	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh
-	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run
+	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
+		tests/fixtures/tools/bin*/*
+	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
+		bench/dups
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -29,7 +29,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-H] [-c config] [-r registry] [tools]\n"
 	    "       %s [-HW] [-c config] [-r registry] health\n"
-	    "       %s [-H] [-c config] [-e ext] [-m bytes] dups [root ...]\n"
+	    "       %s [-H] [--no-hash] [-c config] [-e ext] [-m bytes] dups "
+	    "[root ...]\n"
 	    "       %s [-H] [-c config] caches [root ...]\n"
 	    "       %s [-Hny] clean [file ...]\n",
 	    progname, progname, progname, progname, progname);
@@ -41,7 +42,7 @@ struct scan {
 	struct aim_scan_ctx ctx;
 	json_t	*exts;
 	int64_t	 min_size;	/* -1: from the config */
-	int	 human, warn_ok, dry_run, yes;
+	int	 human, warn_ok, dry_run, yes, no_hash;
 	int	 progress;	/* stderr is a terminal */
 	int64_t	 last_tick_ms;
 	int	 status;
@@ -285,7 +286,8 @@ cmd_dups(struct scan *sc, int argc, char **argv)
 	w.tick = on_tick;
 	w.arg = sc;
 	groups = aim_dups_find((const char *const *)r, n, sc->min_size >= 0 ?
-	    sc->min_size : sc->ctx.cfg.scan_min_size_bytes, sc->exts, &w);
+	    sc->min_size : sc->ctx.cfg.scan_min_size_bytes, sc->exts,
+	    sc->no_hash ? AIM_DUPS_NO_HASH : 0, &w);
 	end_progress(sc);
 	json_array_foreach(groups, i, g) {
 		emit(sc, g);
@@ -451,11 +453,11 @@ cleanable(json_t *rec, int *is_cache)
 			if (!json_is_string(x))
 				return "duplicate finding with a file name "
 				    "that is not a string";
-		if (!json_is_string(json_object_get(rec, "hash")) ||
-		    json_string_length(json_object_get(rec, "hash")) !=
-		    2 * AIM_HASH_BYTES)
-			return "duplicate finding without a BLAKE2b-256 "
-			    "\"hash\"";
+		x = json_object_get(rec, "hash");
+		if (!json_is_null(x) && (!json_is_string(x) ||
+		    json_string_length(x) != 2 * AIM_HASH_BYTES))
+			return "duplicate finding whose \"hash\" is neither "
+			    "a BLAKE2b-256 nor null";
 		if (!json_is_integer(json_object_get(rec, "size_bytes")))
 			return "duplicate finding without \"size_bytes\"";
 		return NULL;
@@ -638,7 +640,7 @@ clean_cache(struct scan *sc, struct item *it)
 /*
  * Open path and check it still holds the content of the group: a regular
  * file (not through a final symlink) of size bytes whose BLAKE2b-256 is
- * hash.  Returns the fd and *st, or -1 with *why.
+ * hash (NULL: not checked).  Returns the fd and *st, or -1 with *why.
  */
 static int
 verify(const char *path, int64_t size, const char *hash, struct stat *st,
@@ -666,6 +668,8 @@ verify(const char *path, int64_t size, const char *hash, struct stat *st,
 		close(fd);
 		return -1;
 	}
+	if (hash == NULL)
+		return fd;
 	if (aim_hash_fd(fd, h, &len) == -1) {
 		snprintf(why, whylen, "read error: %s", strerror(errno));
 		close(fd);
@@ -681,6 +685,30 @@ verify(const char *path, int64_t size, const char *hash, struct stat *st,
 	return fd;
 }
 
+/* Are the files open on a and b byte for byte the same?  1, 0, -1 (errno). */
+static int
+same_content(int a, int b, int64_t size)
+{
+	static unsigned char ba[65536], bb[65536];
+	int64_t off;
+	ssize_t ra, rb;
+	size_t n;
+
+	for (off = 0; off < size; off += n) {
+		n = size - off < (int64_t)sizeof(ba) ? (size_t)(size - off) :
+		    sizeof(ba);
+		ra = pread(a, ba, n, off);
+		rb = pread(b, bb, n, off);
+		if (ra == -1 || rb == -1)
+			return -1;
+		if (ra != (ssize_t)n || rb != (ssize_t)n)
+			return 0;
+		if (memcmp(ba, bb, n) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 clean_dups(struct scan *sc, struct item *it)
 {
@@ -691,7 +719,7 @@ clean_dups(struct scan *sc, struct item *it)
 	    "size_bytes"));
 	struct stat kst, st, now;
 	char why[4200];
-	int kfd, fd;
+	int kfd, fd, rc;
 	size_t i;
 
 	/* The kept copy first: never remove what might be the last one. */
@@ -719,11 +747,16 @@ clean_dups(struct scan *sc, struct item *it)
 			continue;
 		path = json_string_value(x);
 		why[0] = '\0';
-		fd = verify(path, size, hash, &st, why, sizeof(why));
+		/* Byte for byte against the kept copy: no hash to trust. */
+		fd = verify(path, size, NULL, &st, why, sizeof(why));
 		if (fd != -1 && st.st_dev == kst.st_dev &&
 		    st.st_ino == kst.st_ino)
 			snprintf(why, sizeof(why), "same file as the kept "
 			    "copy (a hard link or the same path)");
+		else if (fd != -1 && (rc = same_content(kfd, fd, size)) != 1)
+			snprintf(why, sizeof(why), "%s", rc == 0 ? "changed: "
+			    "content differs from the kept copy" :
+			    strerror(errno));
 		if (fd != -1 && why[0] == '\0' && !sc->dry_run) {
 			/* The name must still be the file we checked. */
 			if (lstat(path, &now) == -1 || now.st_dev !=
@@ -834,6 +867,7 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "human", no_argument, NULL, 'H' },
 		{ "min-size", required_argument, NULL, 'm' },
+		{ "no-hash", no_argument, NULL, 'B' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "warn-ok", no_argument, NULL, 'W' },
@@ -851,6 +885,9 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "Hc:e:hm:nr:Wy", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			sc.no_hash = 1;
+			break;
 		case 'H':
 			sc.human = 1;
 			break;

@@ -745,15 +745,21 @@ int	 aim_walk(struct aim_walk *w, const char *root);
  * then by their first 4 KiB, then compared chunk by chunk in lock step
  * while one BLAKE2b state per group of still-equal files hashes the
  * content (groups of more than 64 files are hashed file by file instead).
- * Returns a new JSON array of records {finding:"duplicate", hash
+ * With AIM_DUPS_NO_HASH in flags, nothing is hashed (groups of more than
+ * 64 equal files excepted, internally) and "hash" is null: bytes compared
+ * are proof enough, and a pair of duplicates then costs two reads and a
+ * memcmp.  Returns a new JSON array of records {finding:"duplicate", hash
  * (BLAKE2b-256, hex), size_bytes, files (paths in strcmp order),
  * wasted_bytes = size_bytes x (files - 1)}, largest waste first (then by
  * first path).  Problems go to w->warn (w->visit is set by this function);
  * a file that changed size or vanished between the walk and the compare
  * is left out with a warning.
  */
+#define AIM_DUPS_NO_HASH	0x1
+
 json_t	*aim_dups_find(const char *const *roots, size_t nroots,
-	    int64_t min_size_bytes, json_t *exts, struct aim_walk *w);
+	    int64_t min_size_bytes, json_t *exts, int flags,
+	    struct aim_walk *w);
 
 /*
  * BLAKE2b-256 of the file open on fd from its current offset, and its

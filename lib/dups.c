@@ -203,9 +203,10 @@ group_record(struct file **m, size_t n, const unsigned char *hash)
 		}
 	for (i = 0; i < n; i++)
 		json_array_append_new(files, json_string(m[i]->path));
-	aim_hash_hex(hash, hex);
-	return json_pack("{s:s, s:s, s:I, s:o, s:I}", "finding", "duplicate",
-	    "hash", hex, "size_bytes", (json_int_t)m[0]->size, "files", files,
+	if (hash != NULL)
+		aim_hash_hex(hash, hex);
+	return json_pack("{s:s, s:s?, s:I, s:o, s:I}", "finding", "duplicate",
+	    "hash", hash ? hex : NULL, "size_bytes", (json_int_t)m[0]->size, "files", files,
 	    "wasted_bytes", (json_int_t)(m[0]->size * (int64_t)(n - 1)));
 }
 
@@ -223,7 +224,7 @@ struct cls {
 static void
 lockstep(struct aim_walk *w, struct file **m, size_t n,
     crypto_generichash_state *st, int64_t from, json_t *out,
-    unsigned char *bufs)
+    unsigned char *bufs, int hash)
 {
 	struct cls *cl, *next;
 	size_t ncl, nnext, i, j, k, len;
@@ -276,7 +277,7 @@ lockstep(struct aim_walk *w, struct file **m, size_t n,
 			 * in this chunk cost no hashing of it.
 			 */
 			for (k = first; k < nnext; k++)
-				if (next[k].n >= 2)
+				if (hash && next[k].n >= 2)
 					crypto_generichash_update(&next[k].st,
 					    bufs + (size_t)slot[k - first] *
 					    CHUNK_BYTES, len);
@@ -299,7 +300,8 @@ lockstep(struct aim_walk *w, struct file **m, size_t n,
 	}
 	for (i = 0; i < ncl; i++) {
 		crypto_generichash_final(&cl[i].st, h, sizeof(h));
-		json_array_append_new(out, group_record(cl[i].m, cl[i].n, h));
+		json_array_append_new(out, group_record(cl[i].m, cl[i].n,
+		    hash ? h : NULL));
 		for (j = 0; j < cl[i].n; j++)
 			close_file(cl[i].m[j]);
 		free(cl[i].m);
@@ -321,7 +323,8 @@ by_hash(const void *a, const void *b)
 
 /* Too many to keep open at once: hash each whole file, group by hash. */
 static void
-hash_each(struct aim_walk *w, struct file **m, size_t n, json_t *out)
+hash_each(struct aim_walk *w, struct file **m, size_t n, json_t *out,
+    int hash)
 {
 	size_t i, j, nm = 0;
 	int64_t len;
@@ -348,14 +351,14 @@ hash_each(struct aim_walk *w, struct file **m, size_t n, json_t *out)
 			;
 		if (j - i >= 2)
 			json_array_append_new(out, group_record(m + i, j - i,
-			    m[i]->hash));
+			    hash ? m[i]->hash : NULL));
 	}
 }
 
 /* One size group: split by first block, then lock step or hash. */
 static void
 size_group(struct aim_walk *w, struct file *g, size_t n, json_t *out,
-    unsigned char *bufs, unsigned char *firsts)
+    unsigned char *bufs, unsigned char *firsts, int hash)
 {
 	struct file **m = aim_xmalloc(n * sizeof(*m)), **sub;
 	size_t nm = 0, i, j, nsub, blen;
@@ -397,7 +400,7 @@ size_group(struct aim_walk *w, struct file *g, size_t n, json_t *out,
 			continue;
 		}
 		if (nsub > LOCKSTEP_MAX) {
-			hash_each(w, sub, nsub, out);
+			hash_each(w, sub, nsub, out, hash);
 			continue;
 		}
 		crypto_generichash_init(&st, NULL, 0, AIM_HASH_BYTES);
@@ -406,12 +409,13 @@ size_group(struct aim_walk *w, struct file *g, size_t n, json_t *out,
 			unsigned char h[AIM_HASH_BYTES];
 
 			crypto_generichash_final(&st, h, sizeof(h));
-			json_array_append_new(out, group_record(sub, nsub, h));
+			json_array_append_new(out, group_record(sub, nsub,
+			    hash ? h : NULL));
 			for (j = 0; j < nsub; j++)
 				close_file(sub[j]);
 			continue;
 		}
-		lockstep(w, sub, nsub, &st, blen, out, bufs);
+		lockstep(w, sub, nsub, &st, blen, out, bufs, hash);
 	}
 	free(used);
 	free(sub);
@@ -430,6 +434,7 @@ struct pool {
 	struct file *v;
 	struct span *spans;
 	size_t	 nspans, next, done;
+	int	 hash;
 	pthread_mutex_t mu;
 	json_t	*out;
 };
@@ -452,7 +457,7 @@ worker(void *arg)
 		if (i >= p->nspans)
 			break;
 		size_group(p->w, p->v + p->spans[i].start, p->spans[i].n, out,
-		    bufs, firsts);
+		    bufs, firsts, p->hash);
 		pthread_mutex_lock(&p->mu);
 		p->done++;
 		if (p->w->tick != NULL)
@@ -484,7 +489,7 @@ by_waste(const void *a, const void *b)
 
 json_t *
 aim_dups_find(const char *const *roots, size_t nroots,
-    int64_t min_size_bytes, json_t *exts, struct aim_walk *w)
+    int64_t min_size_bytes, json_t *exts, int flags, struct aim_walk *w)
 {
 	struct collect c;
 	struct pool pool;
@@ -531,6 +536,7 @@ aim_dups_find(const char *const *roots, size_t nroots,
 	memset(&pool, 0, sizeof(pool));
 	pool.w = w;
 	pool.v = c.v;
+	pool.hash = !(flags & AIM_DUPS_NO_HASH);
 	pool.spans = aim_xmalloc((groups ? groups : 1) * sizeof(*pool.spans));
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && c.v[j].size == c.v[i].size; j++)

@@ -313,6 +313,13 @@ EOF
 	assert_equal "$(jq -r .hash <<<"$output")" "$(b2 t/a/big; b2 t/a/mid; b2 t/a/small.txt)"
 }
 
+@test "dups --no-hash: the same groups, compared byte for byte, hash null" {
+	dup_tree
+	aim-scan dups -m 1 t | jq -c '.hash = null' >want.jsonl || true
+	run -1 aim-scan dups --no-hash -m 1 t
+	assert_output "$(cat want.jsonl)"
+}
+
 @test "dups: the default minimum size is 100 KiB; -m takes K and M; empty files never count" {
 	dup_tree
 	run -1 aim-scan dups t
@@ -547,4 +554,18 @@ aim-scan: bad.jsonl:2: a record must be a JSON object
 aim-scan: bad.jsonl:3: nothing to clean in this finding (only cache and duplicate findings)
 aim-scan: bad.jsonl:4: duplicate finding without two \"files\""
 	assert_equal "$(jq -c '[.action, .line]' <<<"$output" | xargs)" '[refused,1] [refused,2] [refused,3] [refused,4]'
+}
+
+@test "clean: without a hash, every extra copy is compared byte for byte with the kept one" {
+	dup_tree
+	aim-scan dups --no-hash -m 1 t | jq -c 'select(.size_bytes == 300000)' >found.jsonl || true
+	printf 'Q' | dd of=t/b/big.copy bs=1 seek=299999 conv=notrunc status=none
+	run -1 --separate-stderr aim-scan clean --yes found.jsonl
+	run jq -c '[.action, .path, .reason]' <<<"$output"
+	assert_output - <<'EOF'
+["removed","t/a/deep/er/big.bin",null]
+["refused","t/b/big.copy","changed: content differs from the kept copy"]
+EOF
+	assert_file_exists t/b/big.copy
+	assert_file_exists t/a/big
 }
