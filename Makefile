@@ -23,10 +23,12 @@ else
 B	= build
 endif
 
-BINS	= aim-resolve aim-invoke aim-audit aim-secret
-LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault policy state
-UNITS	= test-unit
-MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1
+BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
+LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault policy \
+	state auditdir semver walk dups scan
+UNITS	= test-unit test-scan
+MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
+	man/aim-scan.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
@@ -34,7 +36,7 @@ MAN7	= man/aim.7 man/aim-adapter.7
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
 	clang-format cppcheck strace
-BENCH_DEPS = hyperfine time
+BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)
 
@@ -50,6 +52,11 @@ $(B)/libaim.a: $(LIBSRC:%=$(B)/%.o)
 
 $(B)/aim-%: cmd/aim-%.c $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
+
+# The front command knows where `make install` puts the aim-* programs.
+$(B)/aim: cmd/aim.c $(B)/libaim.a
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DAIM_BINDIR='"$(BINDIR)"' -o $@ $< \
+		$(B)/libaim.a $(LDLIBS)
 
 $(B)/test-%: tests/unit/test-%.c $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
@@ -92,8 +99,10 @@ demo: test-deps all
 
 bench: test-deps
 	@sh tools/deps.sh $(BENCH_DEPS)
-	@$(MAKE) --no-print-directory all $(B)/bench-echo-adapter $(B)/bench-spawn-loop
+	@$(MAKE) --no-print-directory all $(B)/bench-echo-adapter $(B)/bench-spawn-loop \
+		$(B)/bench-gen-tree
 	bench/run $(B)
+	bench/dups $(B)
 
 # mandoc resolves .Xr through a man path with a mandoc.db: stage ours.
 lint: test-deps
@@ -103,8 +112,9 @@ lint: test-deps
 	@test -f /usr/share/man/mandoc.db || makewhatis /usr/share/man
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
-		tests/fixtures/classes/fake-tool
-	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run
+		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
+	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
+		bench/dups
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

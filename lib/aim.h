@@ -248,6 +248,13 @@ struct aim_config {
 	int64_t	 retry_max_ms;		/* 30000: back-off ceiling cap */
 	int64_t	 retry_after_max_ms;	/* 60000: cap on an adapter's wish */
 	struct aim_cooldown_policy cooldown;
+	/* aim-scan (issue 3); the arrays are jansson arrays of strings. */
+	json_t	*scan_roots;		/* [] : the working directory */
+	int64_t	 scan_min_size_bytes;	/* 102400 (original: min_size_kb 100) */
+	json_t	*cache_patterns;	/* original-aim.md "Scanner" list */
+	char	*central_cache;		/* NULL: $XDG_CACHE_HOME, else ~/.cache */
+	json_t	*required_commands;	/* ["git"] */
+	int64_t	 version_timeout_ms;	/* 5000 (original: 5 s limit) */
 };
 
 /* A loaded registry: the two files as jansson trees plus where they came from. */
@@ -368,6 +375,13 @@ void	 aim_router_free(struct aim_router *rt);
  */
 int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
 	    char **message, json_t **details);
+
+/*
+ * One tool's candidate as aim_route would list it ({tool_id, status,
+ * reason?, until?, argv?...}), with no request: no limits checked, no
+ * counter moved.  For aim-scan and aim status.  New reference.
+ */
+json_t	*aim_router_candidate(struct aim_router *rt, const char *tool_id);
 
 /*
  * The command line that runs a tool's adapter (seed 002 §3; DESIGN.md
@@ -822,5 +836,203 @@ int64_t	 aim_state_next(struct aim_state *st, const char *counter);
  */
 int	 aim_slot_acquire(const char *tool_id, int64_t max_concurrent,
 	    int *fd_out, char **why);
+/* ---- auditdir.c: where audit entries go (issue 2, issue 3) ---- */
+
+/*
+ * The audit directory aim-audit uses when given no -d: $AIM_AUDIT_DIR >
+ * config audit_dir > <registry_dir>/AIM_audit > $XDG_STATE_HOME/aim/AIM_audit
+ * (aim-audit(1)).  registry_dir and cfg may be NULL.  Returns a malloc'd
+ * absolute path, or NULL when no place can be named (no HOME either).
+ */
+char	*aim_audit_dir_default(const char *registry_dir,
+	    const struct aim_config *cfg);
+
+/* ---- semver.c: versions and version pins (issue 3) ---- */
+
+/* A version: MAJOR.MINOR.PATCH[-PRERELEASE] (SemVer 2.0.0 §2, §9). */
+struct aim_semver {
+	long	 major, minor, patch;
+	char	 pre[64];	/* prerelease identifiers, "" for none */
+};
+
+/*
+ * Find the first version in text (len bytes; one line of a tool's
+ * --version output): "aider 0.86.1" -> 0.86.1, "v2.1" -> 2.1.0,
+ * "1.2.3-rc.1+b5" -> 1.2.3-rc.1 (build metadata dropped).  A number with a
+ * dot is preferred to a lone number.  Sets *v and, when out is not NULL,
+ * writes the version as written (without a leading v) to out.  Returns 0,
+ * or -1 when the text holds no digits.
+ */
+int	 aim_semver_find(const char *text, size_t len, struct aim_semver *v,
+	    char *out, size_t out_bytes);
+
+/* SemVer §11 precedence: <0, 0 or >0 as a is lower, equal or higher. */
+int	 aim_semver_cmp(const struct aim_semver *a, const struct aim_semver *b);
+
+/*
+ * Does v satisfy the pin?  A pin is comparators separated by spaces, all
+ * of which must hold (npm node-semver "range" without ||): 1.2.3 or =1.2.3
+ * (exact; a partial 1.2 means 1.2.x), >, >=, <, <= (partials widen as in
+ * npm: >1.2 is >=1.3.0, <=1.2 is <1.3.0), ~1.2.3 (>=1.2.3 <1.3.0; ~1 is
+ * 1.x), ^1.2.3 (>=1.2.3 <2.0.0; ^0.2.3 is <0.3.0, ^0.0.3 is <0.0.4), and x
+ * or * as a wildcard part.  As in npm, a prerelease version satisfies only
+ * when a comparator names the same MAJOR.MINOR.PATCH with a prerelease.
+ * Returns 1 or 0, or -1 with a malloc'd *why for a pin that does not parse.
+ */
+int	 aim_semver_satisfies(const struct aim_semver *v, const char *pin,
+	    char **why);
+
+/* ---- walk.c: a directory walk that never follows symlinks (issue 3) ---- */
+
+struct aim_walk_entry {
+	const char *path;	/* root + "/" + names, as walked */
+	int	 dirfd;		/* the directory holding it, for *at calls */
+	const char *name;	/* its name in dirfd (the root: path itself) */
+	const struct stat *st;	/* fstatat(AT_SYMLINK_NOFOLLOW) */
+	int	 depth;		/* 0 for the root */
+};
+
+enum aim_walk_action {
+	AIM_WALK_CONTINUE,	/* go on (into a directory) */
+	AIM_WALK_PRUNE,		/* do not enter this directory */
+	AIM_WALK_STOP		/* end the walk */
+};
+
+/*
+ * A walk: visit is called for the root and every entry below it, a
+ * directory before its contents; symlinks are reported, never followed
+ * (openat O_NOFOLLOW; the root itself is followed, like find -H).
+ * A directory whose (st_dev, st_ino) is already open above it (a bind
+ * mount loop) is not entered.  Problems do not end the walk: each calls warn
+ * with the path and a message ("can't open directory: Permission denied",
+ * "vanished during the scan", "directory loop (already at /a)") and counts
+ * in nwarn.
+ */
+struct aim_walk {
+	int	(*visit)(const struct aim_walk_entry *e, void *arg);
+	void	*visit_arg;
+	void	(*warn)(const char *path, const char *message, void *arg);
+	void	*arg;		/* for warn and tick */
+	size_t	 nwarn;
+	size_t	 nfiles;	/* entries visited so far */
+	/* Called now and then (may be NULL): for a progress line. */
+	void	(*tick)(struct aim_walk *w, const char *phase, size_t done,
+		    size_t total);
+};
+
+/* Walk root.  Returns 0, or 1 when visit said AIM_WALK_STOP. */
+int	 aim_walk(struct aim_walk *w, const char *root);
+
+/* ---- dups.c: duplicate files by content (issue 3) ---- */
+
+#define AIM_HASH_BYTES	32	/* BLAKE2b-256 */
+
+/*
+ * Find duplicate regular files under roots[0..nroots): files of at least
+ * min_size_bytes (and never empty ones), with one of the extensions exts
+ * (NULL or empty: any; "gz" matches "a.tar.gz"), hard links to one inode
+ * counted once (the first path in strcmp order).  Candidates are grouped by size,
+ * then by their first 4 KiB, then compared chunk by chunk in lock step
+ * while one BLAKE2b state per group of still-equal files hashes the
+ * content (groups of more than 64 files are hashed file by file instead).
+ * With AIM_DUPS_NO_HASH in flags, nothing is hashed (groups of more than
+ * 64 equal files excepted, internally) and "hash" is null: bytes compared
+ * are proof enough, and a pair of duplicates then costs two reads and a
+ * memcmp.  Returns a new JSON array of records {finding:"duplicate", hash
+ * (BLAKE2b-256, hex), size_bytes, files (paths in strcmp order),
+ * wasted_bytes = size_bytes x (files - 1)}, largest waste first (then by
+ * first path).  Problems go to w->warn (w->visit is set by this function);
+ * a file that changed size or vanished between the walk and the compare
+ * is left out with a warning.
+ */
+#define AIM_DUPS_NO_HASH	0x1
+
+json_t	*aim_dups_find(const char *const *roots, size_t nroots,
+	    int64_t min_size_bytes, json_t *exts, int flags,
+	    struct aim_walk *w);
+
+/*
+ * BLAKE2b-256 of the file open on fd from its current offset, and its
+ * length in *len_bytes.  Returns 0, or -1 with errno.
+ */
+int	 aim_hash_fd(int fd, unsigned char out[AIM_HASH_BYTES],
+	    int64_t *len_bytes);
+
+/* out = lowercase hex of the AIM_HASH_BYTES of h, NUL-terminated. */
+void	 aim_hash_hex(const unsigned char h[AIM_HASH_BYTES],
+	    char out[2 * AIM_HASH_BYTES + 1]);
+
+/* ---- scan.c: tools, pins, health checks, caches (issue 3) ---- */
+
+/*
+ * Everything the scanner and `aim status` read: the registry found and
+ * loaded with its config.  Problems of the config, of the registry and of
+ * aim_registry_check() are in probs (registry_ok 0 when the registry could
+ * not be loaded for routing).
+ */
+struct aim_scan_ctx {
+	struct aim_options opt;
+	char	*registry_dir;		/* NULL when not found */
+	char	*not_found;		/* why, when not found */
+	struct aim_config cfg;
+	struct aim_registry reg;
+	int	 registry_ok;
+	struct aim_problems probs;
+	size_t	 nconfig;	/* probs[0..nconfig): the config's */
+	size_t	 nload;		/* probs[0..nload): config and loading */
+};
+
+/* Find and load the registry and the config (never fails; see probs). */
+void	 aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt);
+void	 aim_scan_free(struct aim_scan_ctx *c);
+
+/*
+ * One finding record per registry tool (aim-scan(1) "tools"):
+ * {finding:"tool", tool_id, name, status (ready | not_installed |
+ * no_adapter, as aim_route() gives it), command, path, shadowed[],
+ * version, version_output, version_error, pin, pin_status (ok | drift |
+ * missing | unpinned | invalid), adapter {status, argv | reason},
+ * config_paths[{path, present}], log_paths[...], warnings[]}.  The
+ * versionCommand of an installed tool runs through aim_proc_run() with
+ * cfg.version_timeout_ms (seed: 5 s) and a 64 KiB stdout cap; its first
+ * line (stdout, else stderr) is parsed with aim_semver_find().  New array.
+ */
+json_t	*aim_scan_tools(struct aim_scan_ctx *c);
+
+/*
+ * The health checks (original-aim.md "Health"): required_commands,
+ * ai_tools, adapters, registry, pins, vault, audit_dir, each
+ * {finding:"health", name, status: pass|warn|fail, message, details};
+ * tools is aim_scan_tools()'s array (borrowed).  New array.
+ */
+json_t	*aim_health_checks(struct aim_scan_ctx *c, json_t *tools);
+
+/*
+ * {finding:"health_summary", timestamp, overall_status: healthy |
+ * degraded | unhealthy, summary {pass, warn, fail}}: any fail is
+ * unhealthy, else any warn is degraded.  checks borrowed; new reference.
+ */
+json_t	*aim_health_summary(json_t *checks);
+
+/*
+ * Cache directories (and cache files such as .eslintcache) under roots
+ * whose path ends in one of patterns (path components: "node_modules/.cache"
+ * matches a/node_modules/.cache), outside central_cache (NULL: none; not
+ * entered).  A match is not entered further.  Returns a new array of
+ * {finding:"cache", path, pattern, size_bytes, files}, largest first;
+ * problems go to w->warn.
+ */
+json_t	*aim_scan_caches(const char *const *roots, size_t nroots,
+	    json_t *patterns, const char *central_cache, struct aim_walk *w);
+
+/*
+ * Does path end in pattern, path component by path component
+ * ("a/node_modules/.cache" ends in "node_modules/.cache", "a/xdist" does
+ * not end in "dist")?  Trailing slashes of path are ignored.  1 or 0.
+ */
+int	 aim_path_tail_matches(const char *path, const char *pattern);
+
+/* The original's cache patterns (original-aim.md), a new array. */
+json_t	*aim_default_cache_patterns(void);
 
 #endif /* AIM_H */

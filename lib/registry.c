@@ -337,6 +337,11 @@ config_defaults(struct aim_config *cfg)
 	cfg->cooldown.window_ms = 60000;
 	cfg->cooldown.cooldown_ms = 30000;
 	cfg->cooldown.long_cooldown_ms = 300000;
+	cfg->scan_roots = json_array();
+	cfg->scan_min_size_bytes = 102400;
+	cfg->cache_patterns = aim_default_cache_patterns();
+	cfg->required_commands = json_pack("[s]", "git");
+	cfg->version_timeout_ms = 5000;
 }
 
 static char *
@@ -388,6 +393,16 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		{ "failure_window_ms", offsetof(struct aim_config, cooldown.window_ms), W_POSINT },
 		{ "cooldown_ms", offsetof(struct aim_config, cooldown.cooldown_ms), W_NATINT },
 		{ "cooldown_long_ms", offsetof(struct aim_config, cooldown.long_cooldown_ms), W_NATINT },
+		{ "scan_min_size_bytes", offsetof(struct aim_config, scan_min_size_bytes), W_NATINT },
+		{ "version_timeout_ms", offsetof(struct aim_config, version_timeout_ms), W_POSINT },
+	};
+	static const struct {
+		const char *key;
+		size_t	 off;
+	} lists[] = {
+		{ "scan_roots", offsetof(struct aim_config, scan_roots) },
+		{ "cache_patterns", offsetof(struct aim_config, cache_patterns) },
+		{ "required_commands", offsetof(struct aim_config, required_commands) },
 	};
 	const char *path[3] = { NULL, NULL, NULL };
 	struct jfile f;
@@ -425,7 +440,9 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		    "audit_dir", "deadline_ms", "min_attempt_ms",
 		    "retry_base_ms", "retry_max_ms", "retry_after_max_ms",
 		    "allowed_fails", "failure_window_ms", "cooldown_ms",
-		    "cooldown_long_ms", NULL };
+		    "cooldown_long_ms", "scan_roots", "scan_min_size_bytes",
+		    "cache_patterns", "central_cache", "required_commands",
+		    "version_timeout_ms", NULL };
 		const char *const *k;
 
 		for (k = known; *k != NULL && strcmp(*k, key) != 0; k++)
@@ -448,6 +465,24 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		cfg->audit_dir = aim_abspath(x, registry_dir);
 		free(x);
 	}
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		json_t **slot = (json_t **)((char *)cfg + lists[i].off);
+
+		path[0] = lists[i].key;
+		if ((v = json_object_get(root, lists[i].key)) != NULL &&
+		    want(&f, v, W_STRINGS, lists[i].key, path) == 0) {
+			json_decref(*slot);
+			*slot = json_copy(v);
+		}
+	}
+	path[0] = "central_cache";
+	if ((v = json_object_get(root, "central_cache")) != NULL &&
+	    want(&f, v, W_STRING, "central_cache", path) == 0) {
+		char *x = aim_expand(json_string_value(v), registry_dir);
+
+		cfg->central_cache = aim_abspath(x, registry_dir);
+		free(x);
+	}
 out:
 	json_decref(root);
 	free(text);
@@ -460,6 +495,10 @@ aim_config_free(struct aim_config *cfg)
 	free(cfg->path);
 	free(cfg->actor);
 	free(cfg->audit_dir);
+	free(cfg->central_cache);
+	json_decref(cfg->scan_roots);
+	json_decref(cfg->cache_patterns);
+	json_decref(cfg->required_commands);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

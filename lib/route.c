@@ -262,6 +262,12 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 	return c;
 }
 
+json_t *
+aim_router_candidate(struct aim_router *rt, const char *tool_id)
+{
+	return candidate(rt, tool_id, rt->cfg->timeout_ms, NULL);
+}
+
 /* Append tool_id to ids unless it is there already. */
 static void
 add_unique(json_t *ids, json_t *id)

@@ -509,3 +509,34 @@ EOF
 		assert_failure
 	done
 }
+
+@test "aim-scan's finding records are valid finding records, every kind" {
+	[ -x "$AJV" ] || skip "ajv-cli not installed"
+	PATH="$FIX/tools/bin1:$FIX/tools/bin2:$PATH"
+	mkdir -p reg/AIM_adapters reg/AIM_cross-tool t/a t/b t/__pycache__
+	cp "$ADAPTERS/ok.sh" reg/AIM_adapters/
+	jq -n '{tools: {
+	    fresh: {detectCommands: ["aim-fx-fresh"], versionCommand: ["aim-fx-fresh"], version: "^1", capabilities: ["cap"], adapterScript: "AIM_adapters/ok.sh"},
+	    stale: {detectCommands: ["aim-fx-stale"], versionCommand: ["aim-fx-stale"], version: "1.2.3", capabilities: ["cap"], adapterScript: "AIM_adapters/ok.sh"},
+	    shadow: {detectCommands: ["aim-fx-shadow"], versionCommand: ["aim-fx-shadow"], configPaths: ["~/.x"], capabilities: ["cap"]},
+	    gone: {detectCommands: ["aim-fx-gone"], version: ">=1", capabilities: ["cap"], adapterScript: "AIM_adapters/ok.sh"},
+	    bad: {detectCommands: ["aim-fx-quiet"], versionCommand: ["aim-fx-quiet"], version: "latest", capabilities: ["cap"], adapterScript: "AIM_adapters/ok.sh"}}}' >reg/AIM_registry.json
+	echo '{"capabilities": {"cap": {"primary": "fresh", "fallback": ["stale"]}}}' >reg/AIM_cross-tool/AIM_coordination-rules.json
+	head -c 3000 /dev/urandom >t/a/f
+	cp t/a/f t/b/f
+	echo x >t/__pycache__/m.pyc
+	aim-scan -r reg tools >scan.jsonl 2>/dev/null || true
+	aim-scan -r reg health >>scan.jsonl || true
+	aim-scan dups -m 1 t >dups.jsonl || true
+	aim-scan caches t >>scan.jsonl || true
+	cat dups.jsonl >>scan.jsonl
+	{ cat dups.jsonl; echo '[1]'; } | aim-scan clean --dry-run >>scan.jsonl 2>/dev/null || true
+	aim-scan clean --yes dups.jsonl >>scan.jsonl
+	run jq -sc '[.[].finding] | unique' scan.jsonl
+	assert_output '["cache","clean","duplicate","health","health_summary","tool"]'
+	run jq -sc '[.[] | select(.finding == "tool") | .pin_status] | unique' scan.jsonl
+	assert_output '["drift","invalid","missing","ok","unpinned"]'
+	d=$(records scan.jsonl true)
+	validate "$SCHEMAS/finding.json" "$d"
+	validate "$SCHEMAS/config.json" "$FIX/records/valid-config.scanner.json"
+}

@@ -1,0 +1,969 @@
+/*
+ * aim-scan: the environment as finding records (issue 3): registry tools
+ * with versions and pins, health checks, duplicate files, misplaced cache
+ * directories, and the clean that removes what a scan found.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aim.h"
+
+#define MAX_RECORD_BYTES	(16 * 1024 * 1024)
+
+static const char *progname = "aim-scan";
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [-H] [-c config] [-r registry] [tools]\n"
+	    "       %s [-HW] [-c config] [-r registry] health\n"
+	    "       %s [-H] [--no-hash] [-c config] [-e ext] [-m bytes] dups "
+	    "[root ...]\n"
+	    "       %s [-H] [-c config] caches [root ...]\n"
+	    "       %s [-Hny] clean [file ...]\n",
+	    progname, progname, progname, progname, progname);
+	exit(status);
+}
+
+struct scan {
+	struct aim_options opt;
+	struct aim_scan_ctx ctx;
+	json_t	*exts;
+	int64_t	 min_size;	/* -1: from the config */
+	int	 human, warn_ok, dry_run, yes, no_hash;
+	int	 progress;	/* stderr is a terminal */
+	int64_t	 last_tick_ms;
+	int	 status;
+};
+
+static void
+emit(struct scan *sc, json_t *rec)
+{
+	if (aim_emit(stdout, rec) == -1)
+		aim_exit_raise(&sc->status, AIM_EXIT_IO);
+}
+
+/* "1.5 MiB" */
+static const char *
+human_bytes(int64_t n, char *buf, size_t len)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)n;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lld B", (long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", d, unit[u]);
+	return buf;
+}
+
+static void
+on_warn(const char *path, const char *message, void *arg)
+{
+	struct scan *sc = arg;
+
+	if (sc->progress)
+		fputs("\r\033[K", stderr);
+	warnx("%s: %s", path, message);
+}
+
+static void
+on_tick(struct aim_walk *w, const char *phase, size_t done, size_t total)
+{
+	struct scan *sc = w->arg;
+	int64_t now = aim_now_ms();
+
+	if (!sc->progress || now - sc->last_tick_ms < 200)
+		return;
+	sc->last_tick_ms = now;
+	if (total > 0)
+		fprintf(stderr, "\r\033[K%s: %s: %zu of %zu size groups",
+		    progname, phase, done, total);
+	else
+		fprintf(stderr, "\r\033[K%s: %s: %zu files", progname, phase,
+		    done);
+}
+
+static void
+end_progress(struct scan *sc)
+{
+	if (sc->progress && sc->last_tick_ms != 0)
+		fputs("\r\033[K", stderr);
+}
+
+/* Print the loading problems (config, registry) once; 1 when there were some. */
+static int
+load_problems(struct scan *sc, int config_only)
+{
+	struct aim_problems p = sc->ctx.probs;
+
+	p.n = config_only ? sc->ctx.nconfig : sc->ctx.nload;
+	aim_problems_print(&p);
+	return p.n > 0;
+}
+
+/* ---- tools ---- */
+
+static void
+human_tool(json_t *t)
+{
+	const char *pin = json_string_value(json_object_get(t, "pin"));
+	const char *ver = json_string_value(json_object_get(t, "version"));
+	const char *path = json_string_value(json_object_get(t, "path"));
+	json_t *x;
+	size_t i;
+
+	fprintf(stderr, "%-16s %-13s %-10s", json_string_value(
+	    json_object_get(t, "tool_id")), json_string_value(
+	    json_object_get(t, "status")), ver ? ver : "-");
+	if (pin != NULL)
+		fprintf(stderr, " pin %s: %s", pin, json_string_value(
+		    json_object_get(t, "pin_status")));
+	fprintf(stderr, " %s\n", path ? path : "");
+	json_array_foreach(json_object_get(t, "shadowed"), i, x)
+		fprintf(stderr, "%16s shadows %s\n", "", json_string_value(x));
+}
+
+static void
+print_tool_warnings(struct scan *sc, json_t *tools)
+{
+	json_t *t, *w;
+	size_t i, j;
+
+	json_array_foreach(tools, i, t)
+		json_array_foreach(json_object_get(t, "warnings"), j, w)
+			warnx("%s: tool '%s': %s", sc->ctx.reg.registry_file,
+			    json_string_value(json_object_get(t, "tool_id")),
+			    json_string_value(w));
+}
+
+static void
+cmd_tools(struct scan *sc)
+{
+	json_t *tools, *t;
+	const char *st;
+	size_t i, ready = 0, off = 0;
+
+	if (load_problems(sc, 0))
+		aim_exit_raise(&sc->status, AIM_EXIT_CONFIG);
+	if (sc->ctx.registry_dir == NULL)
+		warnx("%s", sc->ctx.not_found);
+	if (!sc->ctx.registry_ok) {
+		aim_exit_raise(&sc->status, AIM_EXIT_CONFIG);
+		return;
+	}
+	tools = aim_scan_tools(&sc->ctx);
+	print_tool_warnings(sc, tools);
+	json_array_foreach(tools, i, t) {
+		emit(sc, t);
+		st = json_string_value(json_object_get(t, "pin_status"));
+		if (strcmp(st, "ok") != 0 && strcmp(st, "unpinned") != 0) {
+			off++;
+			aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+		}
+		if (strcmp(json_string_value(json_object_get(t, "status")),
+		    "ready") == 0)
+			ready++;
+		if (sc->human)
+			human_tool(t);
+	}
+	if (sc->human)
+		fprintf(stderr, "%zu of %zu tools ready, %zu off their pins\n",
+		    ready, json_array_size(tools), off);
+	json_decref(tools);
+}
+
+/* ---- health ---- */
+
+static void
+cmd_health(struct scan *sc)
+{
+	json_t *tools, *checks, *sum, *c;
+	const char *overall;
+	size_t i;
+
+	tools = aim_scan_tools(&sc->ctx);
+	checks = aim_health_checks(&sc->ctx, tools);
+	sum = aim_health_summary(checks);
+	json_array_foreach(checks, i, c) {
+		emit(sc, c);
+		if (sc->human)
+			fprintf(stderr, "[%s] %-17s %s\n", json_string_value(
+			    json_object_get(c, "status")), json_string_value(
+			    json_object_get(c, "name")), json_string_value(
+			    json_object_get(c, "message")));
+	}
+	emit(sc, sum);
+	overall = json_string_value(json_object_get(sum, "overall_status"));
+	if (sc->human)
+		fprintf(stderr, "overall: %s (%lld pass, %lld warn, %lld "
+		    "fail)\n", overall,
+		    (long long)json_integer_value(json_object_get(
+		    json_object_get(sum, "summary"), "pass")),
+		    (long long)json_integer_value(json_object_get(
+		    json_object_get(sum, "summary"), "warn")),
+		    (long long)json_integer_value(json_object_get(
+		    json_object_get(sum, "summary"), "fail")));
+	if (strcmp(overall, "healthy") != 0 &&
+	    !(sc->warn_ok && strcmp(overall, "degraded") == 0))
+		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+	json_decref(sum);
+	json_decref(checks);
+	json_decref(tools);
+}
+
+/* ---- dups and caches ---- */
+
+/* Operands, else the config's scan_roots, else the working directory. */
+static char **
+roots(struct scan *sc, int argc, char **argv, size_t *n)
+{
+	char **r;
+	size_t i;
+	json_t *x;
+
+	if (argc > 0) {
+		r = aim_xmalloc(argc * sizeof(*r));
+		for (i = 0; i < (size_t)argc; i++)
+			r[i] = aim_xstrdup(argv[i]);
+		*n = argc;
+		return r;
+	}
+	*n = json_array_size(sc->ctx.cfg.scan_roots);
+	if (*n == 0) {
+		r = aim_xmalloc(sizeof(*r));
+		r[0] = aim_xstrdup(".");
+		*n = 1;
+		return r;
+	}
+	r = aim_xmalloc(*n * sizeof(*r));
+	json_array_foreach(sc->ctx.cfg.scan_roots, i, x)
+		r[i] = aim_expand(json_string_value(x), sc->ctx.registry_dir);
+	return r;
+}
+
+static void
+free_roots(char **r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(r[i]);
+	free(r);
+}
+
+static void
+cmd_dups(struct scan *sc, int argc, char **argv)
+{
+	struct aim_walk w;
+	json_t *groups, *g;
+	char **r, b1[32];
+	size_t n, i, nfiles = 0;
+	int64_t wasted = 0;
+
+	if (load_problems(sc, 1))
+		aim_exit_raise(&sc->status, AIM_EXIT_CONFIG);
+	r = roots(sc, argc, argv, &n);
+	memset(&w, 0, sizeof(w));
+	w.warn = on_warn;
+	w.tick = on_tick;
+	w.arg = sc;
+	groups = aim_dups_find((const char *const *)r, n, sc->min_size >= 0 ?
+	    sc->min_size : sc->ctx.cfg.scan_min_size_bytes, sc->exts,
+	    sc->no_hash ? AIM_DUPS_NO_HASH : 0, &w);
+	end_progress(sc);
+	json_array_foreach(groups, i, g) {
+		emit(sc, g);
+		wasted += json_integer_value(json_object_get(g, "wasted_bytes"));
+		nfiles += json_array_size(json_object_get(g, "files"));
+	}
+	if (json_array_size(groups) > 0)
+		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+	if (w.nwarn > 0)
+		aim_exit_raise(&sc->status, AIM_EXIT_IO);
+	if (sc->human) {
+		json_array_foreach(groups, i, g) {
+			if (i == 10)
+				break;
+			fprintf(stderr, "%10s wasted  %zu x %s\n",
+			    human_bytes(json_integer_value(json_object_get(g,
+			    "wasted_bytes")), b1, sizeof(b1)),
+			    json_array_size(json_object_get(g, "files")),
+			    json_string_value(json_array_get(json_object_get(
+			    g, "files"), 0)));
+		}
+		fprintf(stderr, "%zu duplicate groups, %zu files, %s wasted; "
+		    "%zu entries walked, %zu warnings\n",
+		    json_array_size(groups), nfiles, human_bytes(wasted, b1,
+		    sizeof(b1)), w.nfiles, w.nwarn);
+	}
+	json_decref(groups);
+	free_roots(r, n);
+}
+
+/* The central cache: config, else $XDG_CACHE_HOME, else ~/.cache. */
+static char *
+central_cache(struct scan *sc)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char buf[4096];
+
+	if (sc->ctx.cfg.central_cache != NULL)
+		return aim_xstrdup(sc->ctx.cfg.central_cache);
+	if (x != NULL && *x == '/')
+		return aim_xstrdup(x);
+	if (home == NULL || *home == '\0')
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s/.cache", home);
+	return aim_xstrdup(buf);
+}
+
+static void
+cmd_caches(struct scan *sc, int argc, char **argv)
+{
+	struct aim_walk w;
+	json_t *found, *c;
+	char **r, *central, b1[32];
+	size_t n, i;
+	int64_t total = 0;
+
+	if (load_problems(sc, 1))
+		aim_exit_raise(&sc->status, AIM_EXIT_CONFIG);
+	r = roots(sc, argc, argv, &n);
+	central = central_cache(sc);
+	memset(&w, 0, sizeof(w));
+	w.warn = on_warn;
+	w.arg = sc;
+	found = aim_scan_caches((const char *const *)r, n,
+	    sc->ctx.cfg.cache_patterns, central, &w);
+	json_array_foreach(found, i, c) {
+		emit(sc, c);
+		total += json_integer_value(json_object_get(c, "size_bytes"));
+		if (sc->human)
+			fprintf(stderr, "%10s %6lld files  %s\n",
+			    human_bytes(json_integer_value(json_object_get(c,
+			    "size_bytes")), b1, sizeof(b1)),
+			    (long long)json_integer_value(json_object_get(c,
+			    "files")), json_string_value(json_object_get(c,
+			    "path")));
+	}
+	if (sc->human)
+		fprintf(stderr, "%zu cache directories outside %s, %s\n",
+		    json_array_size(found), central ? central : "(none)",
+		    human_bytes(total, b1, sizeof(b1)));
+	if (json_array_size(found) > 0)
+		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+	if (w.nwarn > 0)
+		aim_exit_raise(&sc->status, AIM_EXIT_IO);
+	json_decref(found);
+	free(central);
+	free_roots(r, n);
+}
+
+/* ---- clean ---- */
+
+/* One thing to remove, from the records read. */
+struct item {
+	long	 line;
+	const char *source;
+	int	 is_cache;
+	json_t	*rec;		/* the finding */
+};
+
+struct plan {
+	struct item *v;
+	size_t	 n, cap;
+	size_t	 paths;
+	int64_t	 bytes;
+};
+
+static json_t *
+result(const char *action, const char *kind, const char *path, int64_t bytes,
+    const char *reason)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s, s:s?, s:I}", "finding", "clean",
+	    "action", action, "kind", kind, "path", path, "bytes",
+	    (json_int_t)bytes);
+
+	if (reason != NULL)
+		json_object_set_new(r, "reason", aim_json_text(reason,
+		    strlen(reason), 4096, 0));
+	return r;
+}
+
+/* A bad line or record: refused, said on stderr. */
+static void
+refuse_line(struct scan *sc, const char *source, long line, const char *why)
+{
+	char buf[4200];
+	json_t *r;
+
+	warnx("%s:%ld: %s", source, line, why);
+	snprintf(buf, sizeof(buf), "%s:%ld: %s", source, line, why);
+	r = result("refused", "unknown", NULL, 0, buf);
+	json_object_set_new(r, "line", json_integer(line));
+	emit(sc, r);
+	json_decref(r);
+	aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+}
+
+/* Is rec a cache or duplicate finding we can act on?  NULL, or why not. */
+static const char *
+cleanable(json_t *rec, int *is_cache)
+{
+	const char *f = json_string_value(json_object_get(rec, "finding"));
+	json_t *files, *x;
+	size_t i;
+
+	if (f == NULL)
+		return "not a finding record (no \"finding\")";
+	if (strcmp(f, "cache") == 0) {
+		*is_cache = 1;
+		if (!json_is_string(json_object_get(rec, "path")) ||
+		    !json_is_string(json_object_get(rec, "pattern")))
+			return "cache finding without \"path\" and \"pattern\"";
+		if (*json_string_value(json_object_get(rec, "pattern")) ==
+		    '\0')
+			return "cache finding with an empty \"pattern\"";
+		return NULL;
+	}
+	if (strcmp(f, "duplicate") == 0) {
+		*is_cache = 0;
+		files = json_object_get(rec, "files");
+		if (!json_is_array(files) || json_array_size(files) < 2)
+			return "duplicate finding without two \"files\"";
+		json_array_foreach(files, i, x)
+			if (!json_is_string(x))
+				return "duplicate finding with a file name "
+				    "that is not a string";
+		x = json_object_get(rec, "hash");
+		if (!json_is_null(x) && (!json_is_string(x) ||
+		    json_string_length(x) != 2 * AIM_HASH_BYTES))
+			return "duplicate finding whose \"hash\" is neither "
+			    "a BLAKE2b-256 nor null";
+		if (!json_is_integer(json_object_get(rec, "size_bytes")))
+			return "duplicate finding without \"size_bytes\"";
+		return NULL;
+	}
+	return "nothing to clean in this finding (only cache and "
+	    "duplicate findings)";
+}
+
+static void
+read_plan(struct scan *sc, const char *path, struct plan *pl)
+{
+	struct aim_lines r;
+	struct aim_line line;
+	const char *source = aim_input_name(path), *why;
+	json_error_t e;
+	json_t *rec;
+	char buf[300];
+	int fd, rc, is_cache = 0;
+	size_t i;
+
+	if ((fd = aim_open_input(path)) == -1) {
+		warn("can't open %s", path);
+		aim_exit_raise(&sc->status, AIM_EXIT_IO);
+		return;
+	}
+	aim_lines_init(&r, fd, MAX_RECORD_BYTES);
+	while ((rc = aim_lines_next(&r, &line)) == 1) {
+		if (aim_line_blank(&line))
+			continue;
+		if (line.too_long) {
+			refuse_line(sc, source, line.lineno,
+			    "record is too long");
+			continue;
+		}
+		rec = json_loadb(line.text, line.len, JSON_REJECT_DUPLICATES,
+		    &e);
+		if (rec == NULL) {
+			snprintf(buf, sizeof(buf), "invalid JSON at column "
+			    "%d: %s", e.column, e.text);
+			refuse_line(sc, source, line.lineno, buf);
+			continue;
+		}
+		if (!json_is_object(rec))
+			why = "a record must be a JSON object";
+		else
+			why = cleanable(rec, &is_cache);
+		if (why != NULL) {
+			refuse_line(sc, source, line.lineno, why);
+			json_decref(rec);
+			continue;
+		}
+		if (pl->n == pl->cap) {
+			pl->cap = pl->cap ? pl->cap * 2 : 16;
+			pl->v = aim_xrealloc(pl->v, pl->cap * sizeof(*pl->v));
+		}
+		pl->v[pl->n].line = line.lineno;
+		pl->v[pl->n].source = source;
+		pl->v[pl->n].is_cache = is_cache;
+		pl->v[pl->n].rec = rec;
+		pl->n++;
+		if (is_cache) {
+			pl->paths++;
+			pl->bytes += json_integer_value(json_object_get(rec,
+			    "size_bytes"));
+		} else {
+			i = json_array_size(json_object_get(rec, "files")) - 1;
+			pl->paths += i;
+			pl->bytes += i * json_integer_value(json_object_get(rec,
+			    "size_bytes"));
+		}
+	}
+	if (rc == -1) {
+		warnx("%s: read error: %s", source, strerror(r.err));
+		aim_exit_raise(&sc->status, AIM_EXIT_IO);
+	}
+	aim_lines_free(&r);
+	if (fd != STDIN_FILENO)
+		close(fd);
+}
+
+/* Ask on the terminal.  1 yes, 0 no, -1 no terminal. */
+static int
+confirm(const struct plan *pl)
+{
+	char b1[32], answer[16];
+	FILE *tty;
+	int yes;
+
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		return -1;
+	fprintf(tty, "%s: remove %zu paths (%s)? [y/N] ", progname,
+	    pl->paths, human_bytes(pl->bytes, b1, sizeof(b1)));
+	fflush(tty);
+	yes = fgets(answer, sizeof(answer), tty) != NULL &&
+	    (answer[0] == 'y' || answer[0] == 'Y');
+	fclose(tty);
+	return yes;
+}
+
+/* rm -r of name in dirfd without following a symlink.  0 or -1 (errno). */
+static int
+remove_tree(int dirfd, const char *name)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int fd, rc = 0, saved = 0;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (S_ISDIR(st.st_mode) ? remove_tree(fd, d->d_name) :
+		    unlinkat(fd, d->d_name, 0)) {
+			if (!saved)
+				saved = errno;
+			rc = -1;
+		}
+	}
+	closedir(dir);
+	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) == -1)
+		return -1;
+	errno = saved;
+	return rc;
+}
+
+static void
+clean_cache(struct scan *sc, struct item *it)
+{
+	const char *path = json_string_value(json_object_get(it->rec, "path"));
+	const char *pat = json_string_value(json_object_get(it->rec,
+	    "pattern"));
+	int64_t bytes = json_integer_value(json_object_get(it->rec,
+	    "size_bytes"));
+	char why[4200];
+	struct stat st;
+	json_t *r;
+	int rc;
+
+	why[0] = '\0';
+	if (!aim_path_tail_matches(path, pat))
+		snprintf(why, sizeof(why), "path does not end in its pattern "
+		    "%s", pat);
+	else if (lstat(path, &st) == -1)
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+	else if (S_ISLNK(st.st_mode))
+		snprintf(why, sizeof(why), "is a symbolic link now");
+	else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		snprintf(why, sizeof(why), "not a directory or file");
+	if (why[0] != '\0') {
+		warnx("%s:%ld: %s: refused: %s", it->source, it->line, path,
+		    why);
+		r = result("refused", "cache", path, 0, why);
+		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+	} else if (sc->dry_run) {
+		r = result("would_remove", "cache", path, bytes, NULL);
+	} else {
+		rc = S_ISDIR(st.st_mode) ? remove_tree(AT_FDCWD, path) :
+		    unlink(path);
+		if (rc == -1) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			warnx("%s: can't remove: %s", path, why);
+			r = result("failed", "cache", path, 0, why);
+			aim_exit_raise(&sc->status, AIM_EXIT_IO);
+		} else
+			r = result("removed", "cache", path, bytes, NULL);
+	}
+	emit(sc, r);
+	json_decref(r);
+}
+
+/*
+ * Open path and check it still holds the content of the group: a regular
+ * file (not through a final symlink) of size bytes whose BLAKE2b-256 is
+ * hash (NULL: not checked).  Returns the fd and *st, or -1 with *why.
+ */
+static int
+verify(const char *path, int64_t size, const char *hash, struct stat *st,
+    char *why, size_t whylen)
+{
+	unsigned char h[AIM_HASH_BYTES];
+	char hex[2 * AIM_HASH_BYTES + 1];
+	int64_t len;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) ==
+	    -1) {
+		snprintf(why, whylen, "%s", errno == ELOOP ?
+		    "is a symbolic link now" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (st->st_size != size) {
+		snprintf(why, whylen, "changed: %lld bytes, not %lld",
+		    (long long)st->st_size, (long long)size);
+		close(fd);
+		return -1;
+	}
+	if (hash == NULL)
+		return fd;
+	if (aim_hash_fd(fd, h, &len) == -1) {
+		snprintf(why, whylen, "read error: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	aim_hash_hex(h, hex);
+	if (len != size || strcmp(hex, hash) != 0) {
+		snprintf(why, whylen, "changed: content no longer matches the "
+		    "group's hash");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Are the files open on a and b byte for byte the same?  1, 0, -1 (errno). */
+static int
+same_content(int a, int b, int64_t size)
+{
+	static unsigned char ba[65536], bb[65536];
+	int64_t off;
+	ssize_t ra, rb;
+	size_t n;
+
+	for (off = 0; off < size; off += n) {
+		n = size - off < (int64_t)sizeof(ba) ? (size_t)(size - off) :
+		    sizeof(ba);
+		ra = pread(a, ba, n, off);
+		rb = pread(b, bb, n, off);
+		if (ra == -1 || rb == -1)
+			return -1;
+		if (ra != (ssize_t)n || rb != (ssize_t)n)
+			return 0;
+		if (memcmp(ba, bb, n) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+clean_dups(struct scan *sc, struct item *it)
+{
+	json_t *files = json_object_get(it->rec, "files"), *r, *x;
+	const char *hash = json_string_value(json_object_get(it->rec, "hash"));
+	const char *keep = json_string_value(json_array_get(files, 0)), *path;
+	int64_t size = json_integer_value(json_object_get(it->rec,
+	    "size_bytes"));
+	struct stat kst, st, now;
+	char why[4200];
+	int kfd, fd, rc;
+	size_t i;
+
+	/* The kept copy first: never remove what might be the last one. */
+	if ((kfd = verify(keep, size, hash, &kst, why, sizeof(why))) == -1) {
+		warnx("%s:%ld: kept copy %s: %s: nothing removed from its group",
+		    it->source, it->line, keep, why);
+		json_array_foreach(files, i, x) {
+			char msg[4400];
+
+			if (i == 0)
+				continue;
+			snprintf(msg, sizeof(msg), "kept copy %s: %s", keep,
+			    why);
+			r = result("refused", "duplicate", json_string_value(x),
+			    0, msg);
+			json_object_set_new(r, "kept", json_string(keep));
+			emit(sc, r);
+			json_decref(r);
+		}
+		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+		return;
+	}
+	json_array_foreach(files, i, x) {
+		if (i == 0)
+			continue;
+		path = json_string_value(x);
+		why[0] = '\0';
+		/* Byte for byte against the kept copy: no hash to trust. */
+		fd = verify(path, size, NULL, &st, why, sizeof(why));
+		if (fd != -1 && st.st_dev == kst.st_dev &&
+		    st.st_ino == kst.st_ino)
+			snprintf(why, sizeof(why), "same file as the kept "
+			    "copy (a hard link or the same path)");
+		else if (fd != -1 && (rc = same_content(kfd, fd, size)) != 1)
+			snprintf(why, sizeof(why), "%s", rc == 0 ? "changed: "
+			    "content differs from the kept copy" :
+			    strerror(errno));
+		if (fd != -1 && why[0] == '\0' && !sc->dry_run) {
+			/* The name must still be the file we checked. */
+			if (lstat(path, &now) == -1 || now.st_dev !=
+			    st.st_dev || now.st_ino != st.st_ino)
+				snprintf(why, sizeof(why), "replaced while "
+				    "being checked");
+			else if (unlink(path) == -1) {
+				snprintf(why, sizeof(why), "%s",
+				    strerror(errno));
+				warnx("%s: can't remove: %s", path, why);
+				r = result("failed", "duplicate", path, 0, why);
+				json_object_set_new(r, "kept",
+				    json_string(keep));
+				emit(sc, r);
+				json_decref(r);
+				aim_exit_raise(&sc->status, AIM_EXIT_IO);
+				close(fd);
+				continue;
+			}
+		}
+		if (fd != -1)
+			close(fd);
+		if (why[0] != '\0') {
+			warnx("%s:%ld: %s: refused: %s", it->source, it->line,
+			    path, why);
+			r = result("refused", "duplicate", path, 0, why);
+			aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+		} else
+			r = result(sc->dry_run ? "would_remove" : "removed",
+			    "duplicate", path, size, NULL);
+		json_object_set_new(r, "kept", json_string(keep));
+		emit(sc, r);
+		json_decref(r);
+	}
+	close(kfd);
+}
+
+static void
+cmd_clean(struct scan *sc, int argc, char **argv)
+{
+	struct plan pl;
+	size_t i;
+	char b1[32];
+	int ok;
+
+	memset(&pl, 0, sizeof(pl));
+	if (argc == 0)
+		read_plan(sc, "-", &pl);
+	for (i = 0; i < (size_t)argc; i++)
+		read_plan(sc, argv[i], &pl);
+	if (pl.n > 0 && !sc->dry_run && !sc->yes) {
+		if ((ok = confirm(&pl)) == -1) {
+			warnx("refusing to remove anything without --yes: no "
+			    "terminal to confirm on");
+			aim_exit_raise(&sc->status, AIM_EXIT_USAGE);
+			goto out;
+		}
+		if (!ok) {
+			warnx("nothing removed");
+			aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+			goto out;
+		}
+	}
+	for (i = 0; i < pl.n; i++) {
+		if (pl.v[i].is_cache)
+			clean_cache(sc, &pl.v[i]);
+		else
+			clean_dups(sc, &pl.v[i]);
+	}
+	if (sc->human)
+		fprintf(stderr, "%s %zu paths, %s\n", sc->dry_run ?
+		    "would remove" : "asked to remove", pl.paths,
+		    human_bytes(pl.bytes, b1, sizeof(b1)));
+out:
+	for (i = 0; i < pl.n; i++)
+		json_decref(pl.v[i].rec);
+	free(pl.v);
+}
+
+/* "100K", "1M", "1G" or plain bytes; -1 when it does not parse. */
+static int64_t
+parse_size(const char *s)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || n < 0)
+		return -1;
+	switch (*end) {
+	case '\0': return n;
+	case 'k': case 'K': n *= 1024; end++; break;
+	case 'm': case 'M': n *= 1024 * 1024; end++; break;
+	case 'g': case 'G': n *= 1024LL * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	return *end == '\0' ? n : -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "ext", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "human", no_argument, NULL, 'H' },
+		{ "min-size", required_argument, NULL, 'm' },
+		{ "no-hash", no_argument, NULL, 'B' },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "warn-ok", no_argument, NULL, 'W' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct scan sc;
+	const char *sub = "tools";
+	int ch;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.min_size = -1;
+	sc.exts = json_array();
+	argv[0] = (char *)progname;
+	while ((ch = getopt_long(argc, argv, "Hc:e:hm:nr:Wy", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'B':
+			sc.no_hash = 1;
+			break;
+		case 'H':
+			sc.human = 1;
+			break;
+		case 'c':
+			sc.opt.config = optarg;
+			break;
+		case 'e':
+			json_array_append_new(sc.exts, json_string(optarg));
+			break;
+		case 'h':
+			usage(0);
+		case 'm':
+			if ((sc.min_size = parse_size(optarg)) == -1) {
+				warnx("bad size for -m: %s", optarg);
+				usage(AIM_EXIT_USAGE);
+			}
+			break;
+		case 'n':
+			sc.dry_run = 1;
+			break;
+		case 'r':
+			sc.opt.registry = optarg;
+			break;
+		case 'V':
+			printf("%s %s\n", progname, AIM_VERSION);
+			return 0;
+		case 'W':
+			sc.warn_ok = 1;
+			break;
+		case 'y':
+			sc.yes = 1;
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0) {
+		sub = argv[0];
+		argc--;
+		argv++;
+	}
+	if (isatty(STDOUT_FILENO))
+		sc.human = 1;
+	sc.progress = isatty(STDERR_FILENO);
+	if (sodium_init() == -1)
+		errx(AIM_EXIT_IO, "can't initialise libsodium");
+	if (aim_proc_setup() == -1)
+		err(AIM_EXIT_IO, "can't set up signals");
+
+	if (strcmp(sub, "clean") == 0) {
+		cmd_clean(&sc, argc, argv);
+		goto out;
+	}
+	if (strcmp(sub, "tools") != 0 && strcmp(sub, "health") != 0 &&
+	    strcmp(sub, "dups") != 0 && strcmp(sub, "caches") != 0) {
+		warnx("unknown command: %s", sub);
+		usage(AIM_EXIT_USAGE);
+	}
+	if ((strcmp(sub, "tools") == 0 || strcmp(sub, "health") == 0) &&
+	    argc > 0)
+		usage(AIM_EXIT_USAGE);
+	aim_scan_load(&sc.ctx, &sc.opt);
+	if (strcmp(sub, "tools") == 0)
+		cmd_tools(&sc);
+	else if (strcmp(sub, "health") == 0)
+		cmd_health(&sc);
+	else if (strcmp(sub, "dups") == 0)
+		cmd_dups(&sc, argc, argv);
+	else
+		cmd_caches(&sc, argc, argv);
+	aim_scan_free(&sc.ctx);
+out:
+	json_decref(sc.exts);
+	if (aim_close_stdout() == -1)
+		aim_exit_raise(&sc.status, AIM_EXIT_IO);
+	return sc.status;
+}

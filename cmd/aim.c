@@ -1,0 +1,423 @@
+/*
+ * aim: the front command.  `aim status` sums up the installation; `aim
+ * health` and `aim scan` run aim-scan; `aim <sub> args` runs aim-<sub>
+ * (git-style), found next to this binary, then in the install's bin
+ * directory, then on PATH.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aim.h"
+
+#ifndef AIM_BINDIR
+#define AIM_BINDIR	"/usr/local/bin"
+#endif
+
+#define EXIT_NOTFOUND	127
+#define EXIT_NOTRUN	126
+
+static const char *progname = "aim";
+
+static const struct {
+	const char *name, *what;
+} subs[] = {
+	{ "status", "registry, tools, capabilities, health and audit at a glance" },
+	{ "health", "the health checks (aim-scan health)" },
+	{ "scan", "tools, pins, duplicate files, caches, clean (aim-scan)" },
+	{ "resolve", "requests to routed records (aim-resolve)" },
+	{ "invoke", "routed records to results (aim-invoke)" },
+	{ "audit", "one audit entry per record (aim-audit)" },
+	{ "secret", "the encrypted secret vault (aim-secret)" },
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+	size_t i;
+
+	fprintf(f, "usage: %s [-hV] command [argument ...]\n"
+	    "       %s status [-j] [-c config] [-r registry]\n", progname,
+	    progname);
+	if (status == 0) {
+		fprintf(f, "\ncommands:\n");
+		for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+			fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].what);
+		fprintf(f, "  NAME     any other aim-NAME program "
+		    "(next to aim, in %s, or on PATH)\n", AIM_BINDIR);
+	}
+	exit(status);
+}
+
+/* ---- dispatch ---- */
+
+/* The directory of the running binary, malloc'd, or NULL. */
+static char *
+self_dir(void)
+{
+	char buf[PATH_MAX], *slash;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	return aim_xstrdup(*buf ? buf : "/");
+}
+
+/* Try dir/prog: 0 not there, else exec (no return) or remember errno. */
+static void
+try_exec(const char *dir, const char *prog, char **argv, int *not_runnable,
+    char *where, size_t wlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (dir == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, prog);
+	if (stat(path, &st) == -1)
+		return;
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1) {
+		if (!*not_runnable)
+			snprintf(where, wlen, "%s", path);
+		*not_runnable = 1;
+		return;
+	}
+	execv(path, argv);
+	if (!*not_runnable)
+		snprintf(where, wlen, "%s: %s", path, strerror(errno));
+	*not_runnable = 1;
+}
+
+static void __attribute__((noreturn))
+dispatch(const char *sub, int argc, char **argv)
+{
+	char prog[256], where[PATH_MAX + 128], *dir, *list, *p, *save;
+	char **nargv;
+	int not_runnable = 0, i;
+	const char *env;
+
+	if (*sub == '\0' || strchr(sub, '/') != NULL || *sub == '.' ||
+	    strlen(sub) > 200) {
+		warnx("'%s' is not an aim command", sub);
+		exit(EXIT_NOTFOUND);
+	}
+	snprintf(prog, sizeof(prog), "aim-%s", sub);
+	nargv = aim_xmalloc((argc + 2) * sizeof(*nargv));
+	nargv[0] = prog;
+	for (i = 0; i < argc; i++)
+		nargv[i + 1] = argv[i];
+	nargv[argc + 1] = NULL;
+	where[0] = '\0';
+
+	dir = self_dir();
+	try_exec(dir, prog, nargv, &not_runnable, where, sizeof(where));
+	free(dir);
+	try_exec(AIM_BINDIR, prog, nargv, &not_runnable, where, sizeof(where));
+	if ((env = getenv("PATH")) != NULL) {
+		list = aim_xstrdup(env);
+		for (p = strtok_r(list, ":", &save); p != NULL;
+		    p = strtok_r(NULL, ":", &save))
+			try_exec(p, prog, nargv, &not_runnable, where,
+			    sizeof(where));
+		free(list);
+	}
+	if (not_runnable) {
+		warnx("%s: not runnable: %s", prog, where);
+		exit(EXIT_NOTRUN);
+	}
+	warnx("'%s' is not an aim command (no %s next to aim, in %s or on "
+	    "PATH); see aim --help", sub, prog, AIM_BINDIR);
+	exit(EXIT_NOTFOUND);
+}
+
+/* ---- status ---- */
+
+/*
+ * One section of `aim status`: fill adds its member to the JSON object,
+ * print writes its lines.  A new section is one more row in the table.
+ */
+struct status {
+	struct aim_scan_ctx ctx;
+	json_t	*tools, *checks;
+};
+
+static void
+fill_registry(struct status *st, json_t *out)
+{
+	json_object_set_new(out, "registry", st->ctx.registry_dir ?
+	    json_string(st->ctx.registry_dir) : json_null());
+	if (st->ctx.registry_dir == NULL)
+		json_object_set_new(out, "registry_error",
+		    json_string(st->ctx.not_found));
+}
+
+static void
+print_registry(json_t *out)
+{
+	const char *r = json_string_value(json_object_get(out, "registry"));
+
+	printf("%-13s %s\n", "registry", r ? r :
+	    json_string_value(json_object_get(out, "registry_error")));
+}
+
+static void
+fill_tools(struct status *st, json_t *out)
+{
+	json_t *t;
+	size_t i, ready = 0;
+
+	json_array_foreach(st->tools, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "status")),
+		    "ready") == 0)
+			ready++;
+	json_object_set_new(out, "tools", json_pack("{s:I, s:I}", "ready",
+	    (json_int_t)ready, "total", (json_int_t)json_array_size(st->tools)));
+}
+
+static void
+print_tools(json_t *out)
+{
+	json_t *t = json_object_get(out, "tools");
+
+	printf("%-13s %lld of %lld ready\n", "tools",
+	    (long long)json_integer_value(json_object_get(t, "ready")),
+	    (long long)json_integer_value(json_object_get(t, "total")));
+}
+
+static void
+fill_capabilities(struct status *st, json_t *out)
+{
+	json_t *c, *bad = NULL;
+	size_t i, total = st->ctx.registry_ok ?
+	    json_object_size(st->ctx.reg.rules) : 0;
+
+	json_array_foreach(st->checks, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "name")),
+		    "adapters") == 0)
+			bad = json_object_get(json_object_get(c, "details"),
+			    "unroutable");
+	json_object_set_new(out, "capabilities", json_pack("{s:I, s:I, s:o}",
+	    "routable", (json_int_t)(total - json_array_size(bad)), "total",
+	    (json_int_t)total, "unroutable", bad ? json_incref(bad) :
+	    json_array()));
+}
+
+static void
+print_capabilities(json_t *out)
+{
+	json_t *c = json_object_get(out, "capabilities"), *x;
+	size_t i;
+
+	printf("%-13s %lld of %lld routable", "capabilities",
+	    (long long)json_integer_value(json_object_get(c, "routable")),
+	    (long long)json_integer_value(json_object_get(c, "total")));
+	json_array_foreach(json_object_get(c, "unroutable"), i, x)
+		printf("%s%s", i ? ", " : " (no ready tool: ",
+		    json_string_value(x));
+	printf("%s\n", json_array_size(json_object_get(c, "unroutable")) ?
+	    ")" : "");
+}
+
+static void
+fill_health(struct status *st, json_t *out)
+{
+	json_t *sum = aim_health_summary(st->checks);
+
+	json_object_set_new(out, "health", json_pack("{s:O, s:O}",
+	    "overall_status", json_object_get(sum, "overall_status"),
+	    "summary", json_object_get(sum, "summary")));
+	json_decref(sum);
+}
+
+static void
+print_health(json_t *out)
+{
+	json_t *h = json_object_get(out, "health"),
+	    *s = json_object_get(h, "summary");
+
+	printf("%-13s %s (%lld pass, %lld warn, %lld fail; aim health for "
+	    "details)\n", "health", json_string_value(json_object_get(h,
+	    "overall_status")),
+	    (long long)json_integer_value(json_object_get(s, "pass")),
+	    (long long)json_integer_value(json_object_get(s, "warn")),
+	    (long long)json_integer_value(json_object_get(s, "fail")));
+}
+
+/* Audit entries of one day: the *.json files in <dir>/<day>/. */
+static long
+count_entries(const char *dir, const char *day)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	size_t n;
+	long count = 0;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, day);
+	if ((dp = opendir(path)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((d = readdir(dp)) != NULL) {
+		n = strlen(d->d_name);
+		if (n > 5 && d->d_name[0] != '.' &&
+		    strcmp(d->d_name + n - 5, ".json") == 0)
+			count++;
+	}
+	closedir(dp);
+	return count;
+}
+
+static void
+fill_audit(struct status *st, json_t *out)
+{
+	char day[16], *dir;
+	long n;
+
+	aim_utc_stamp(NULL, NULL, day);
+	dir = aim_audit_dir_default(st->ctx.registry_dir, &st->ctx.cfg);
+	n = dir ? count_entries(dir, day) : -1;
+	json_object_set_new(out, "audit", json_pack("{s:s?, s:s, s:o}", "dir",
+	    dir, "day", day, "entries_today", n >= 0 ? json_integer(n) :
+	    json_null()));
+	free(dir);
+}
+
+static void
+print_audit(json_t *out)
+{
+	json_t *a = json_object_get(out, "audit"),
+	    *n = json_object_get(a, "entries_today");
+	const char *dir = json_string_value(json_object_get(a, "dir"));
+
+	if (json_is_integer(n))
+		printf("%-13s %s: %lld entries today (%s UTC)\n", "audit",
+		    dir, (long long)json_integer_value(n), json_string_value(
+		    json_object_get(a, "day")));
+	else
+		printf("%-13s %s: can't read today's entries\n", "audit",
+		    dir ? dir : "(none)");
+}
+
+static const struct {
+	void	(*fill)(struct status *, json_t *);
+	void	(*print)(json_t *);
+} sections[] = {
+	{ fill_registry, print_registry },
+	{ fill_tools, print_tools },
+	{ fill_capabilities, print_capabilities },
+	{ fill_health, print_health },
+	{ fill_audit, print_audit },
+};
+
+static int
+cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "registry", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct aim_options opt;
+	struct status st;
+	json_t *out;
+	size_t i;
+	int ch, json = 0, status = AIM_EXIT_OK;
+
+	memset(&opt, 0, sizeof(opt));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:hjr:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opt.config = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'j':
+			json = 1;
+			break;
+		case 'r':
+			opt.registry = optarg;
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		usage(AIM_EXIT_USAGE);
+	if (sodium_init() == -1)
+		errx(AIM_EXIT_IO, "can't initialise libsodium");
+	if (aim_proc_setup() == -1)
+		err(AIM_EXIT_IO, "can't set up signals");
+	aim_scan_load(&st.ctx, &opt);
+	st.tools = aim_scan_tools(&st.ctx);
+	st.checks = aim_health_checks(&st.ctx, st.tools);
+	out = json_object();
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		sections[i].fill(&st, out);
+	if (json)
+		aim_emit(stdout, out);
+	else
+		for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+			sections[i].print(out);
+	if (!st.ctx.registry_ok)
+		status = AIM_EXIT_CONFIG;
+	json_decref(out);
+	json_decref(st.checks);
+	json_decref(st.tools);
+	aim_scan_free(&st.ctx);
+	if (aim_close_stdout() == -1)
+		status = AIM_EXIT_IO;
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *sub;
+
+	if (argc < 2)
+		usage(AIM_EXIT_USAGE);
+	sub = argv[1];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 ||
+	    strcmp(sub, "help") == 0)
+		usage(0);
+	if (strcmp(sub, "-V") == 0 || strcmp(sub, "--version") == 0) {
+		printf("%s %s\n", progname, AIM_VERSION);
+		return 0;
+	}
+	if (*sub == '-') {
+		warnx("unknown option %s", sub);
+		usage(AIM_EXIT_USAGE);
+	}
+	if (strcmp(sub, "status") == 0) {
+		argv[1] = "aim status";
+		return cmd_status(argc - 1, argv + 1);
+	}
+	if (strcmp(sub, "health") == 0) {
+		/* aim health ARGS = aim-scan health ARGS */
+		char **v = aim_xmalloc((argc + 1) * sizeof(*v));
+		int i;
+
+		v[0] = "health";
+		for (i = 2; i < argc; i++)
+			v[i - 1] = argv[i];
+		v[argc - 1] = NULL;
+		dispatch("scan", argc - 1, v);
+	}
+	dispatch(strcmp(sub, "scan") == 0 ? "scan" : sub, argc - 2, argv + 2);
+}

@@ -1,0 +1,783 @@
+/*
+ * scan.c: the environment side of aim (issue 3; original-aim.md "Health",
+ * "Scanner", "Version control"): tool records with versions and pins, the
+ * health checks, misplaced cache directories.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aim.h"
+
+extern char **environ;
+
+#define VERSION_OUT_BYTES	(64 * 1024)
+#define LINE_MAX_BYTES		200
+
+json_t *
+aim_default_cache_patterns(void)
+{
+	static const char *const pat[] = { ".aider", ".jules", ".claude",
+	    "node_modules/.cache", ".pytest_cache", "__pycache__",
+	    ".mypy_cache", ".ruff_cache", ".eslintcache", ".tsbuildinfo",
+	    ".next/cache", ".nuxt", "dist", "build", ".venv", ".git/objects",
+	    NULL };
+	const char *const *p;
+	json_t *a = json_array();
+
+	for (p = pat; *p != NULL; p++)
+		json_array_append_new(a, json_string(*p));
+	return a;
+}
+
+void
+aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt)
+{
+	memset(c, 0, sizeof(*c));
+	c->opt = *opt;
+	c->registry_dir = aim_registry_find(opt, &c->not_found);
+	aim_config_load(&c->cfg, opt, c->registry_dir, &c->probs);
+	c->nconfig = c->nload = c->probs.n;
+	if (c->registry_dir == NULL)
+		return;
+	if (aim_registry_load(&c->reg, c->registry_dir, &c->probs) == 0)
+		c->registry_ok = 1;
+	c->nload = c->probs.n;
+	if (c->registry_ok)
+		aim_registry_check(&c->reg, &c->probs);
+}
+
+void
+aim_scan_free(struct aim_scan_ctx *c)
+{
+	if (c->registry_dir != NULL)
+		aim_registry_free(&c->reg);
+	aim_config_free(&c->cfg);
+	aim_problems_free(&c->probs);
+	free(c->registry_dir);
+	free(c->not_found);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+warning(json_t *rec, const char *fmt, const char *a)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), fmt, a);
+	json_array_append_new(json_object_get(rec, "warnings"),
+	    aim_json_text(buf, strlen(buf), sizeof(buf), 0));
+}
+
+/* Every other executable of that name on PATH (not the same file). */
+static json_t *
+shadowed(const char *cmd, const char *found)
+{
+	const char *p, *end, *path = getenv("PATH");
+	json_t *out = json_array(), *seen = json_array();
+	struct stat st, fs;
+	char full[4096];
+	size_t n, i;
+	json_t *x;
+	int dup;
+
+	if (strchr(cmd, '/') != NULL || path == NULL ||
+	    stat(found, &fs) == -1) {
+		json_decref(seen);
+		return out;
+	}
+	json_array_append_new(seen, json_pack("[I,I]", (json_int_t)fs.st_dev,
+	    (json_int_t)fs.st_ino));
+	for (p = path; ; p = end + 1) {
+		end = strchr(p, ':');
+		n = end ? (size_t)(end - p) : strlen(p);
+		snprintf(full, sizeof(full), "%.*s/%s", (int)n, n ? p : ".",
+		    cmd);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(full, X_OK) == 0) {
+			dup = 0;
+			json_array_foreach(seen, i, x)
+				if (json_integer_value(json_array_get(x, 0)) ==
+				    (json_int_t)st.st_dev &&
+				    json_integer_value(json_array_get(x, 1)) ==
+				    (json_int_t)st.st_ino)
+					dup = 1;
+			if (!dup) {
+				char *abs = aim_abspath(full, NULL);
+
+				json_array_append_new(out, json_string(abs));
+				free(abs);
+				json_array_append_new(seen, json_pack("[I,I]",
+				    (json_int_t)st.st_dev,
+				    (json_int_t)st.st_ino));
+			}
+		}
+		if (end == NULL)
+			break;
+	}
+	json_decref(seen);
+	return out;
+}
+
+static json_t *
+paths_present(struct aim_scan_ctx *c, json_t *list)
+{
+	json_t *out = json_array(), *x;
+	struct stat st;
+	size_t i;
+	char *p;
+
+	json_array_foreach(list, i, x) {
+		if (!json_is_string(x))
+			continue;
+		p = aim_expand(json_string_value(x), c->reg.dir);
+		json_array_append_new(out, json_pack("{s:s, s:b}", "path", p,
+		    "present", lstat(p, &st) == 0));
+		free(p);
+	}
+	return out;
+}
+
+/* "5 s" or "1500 ms". */
+static void
+duration(char *buf, size_t n, int64_t ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
+	else
+		snprintf(buf, n, "%lld ms", (long long)ms);
+}
+
+/* Run versionCommand; set version, version_output, version_error. */
+static void
+run_version(struct aim_scan_ctx *c, json_t *tool, json_t *rec)
+{
+	json_t *vc = json_object_get(tool, "versionCommand"), *x;
+	struct aim_proc_limits lim;
+	struct aim_proc p;
+	struct aim_semver v;
+	char **argv, msg[512], ver[64], dur[32];
+	const char *text;
+	size_t i, n = json_array_size(vc), len;
+
+	if (n == 0)
+		return;
+	argv = aim_xmalloc((n + 1) * sizeof(*argv));
+	json_array_foreach(vc, i, x)
+		argv[i] = aim_expand(json_string_value(x), c->reg.dir);
+	argv[n] = NULL;
+	memset(&lim, 0, sizeof(lim));
+	lim.timeout_ms = c->cfg.version_timeout_ms;
+	lim.kill_grace_ms = c->cfg.kill_grace_ms;
+	lim.max_stdout_bytes = VERSION_OUT_BYTES;
+	lim.stderr_tail_bytes = VERSION_OUT_BYTES;
+	memset(&p, 0, sizeof(p));
+	msg[0] = '\0';
+	if (aim_proc_run(&p, argv, environ, "", 0, &lim) == -1 &&
+	    p.spawn_errno == 0) {
+		snprintf(msg, sizeof(msg), "can't run %s: %s", argv[0],
+		    strerror(errno));
+	} else if (p.spawn_errno != 0) {
+		snprintf(msg, sizeof(msg), "can't run %s: %s", argv[0],
+		    strerror(p.spawn_errno));
+	} else if (p.timed_out) {
+		duration(dur, sizeof(dur), lim.timeout_ms);
+		snprintf(msg, sizeof(msg), "version command timed out after %s",
+		    dur);
+	} else {
+		/*
+		 * The first line of stdout (else of stderr: java -version)
+		 * that holds a version; the first line when none does.
+		 */
+		const char *first, *line;
+		size_t flen;
+		int found = 0, nlines;
+
+		text = p.out_len > 0 ? p.out : p.err_len > 0 ? p.err : "";
+		while (*text == '\n' || *text == '\r' || *text == ' ')
+			text++;
+		first = text;
+		flen = strcspn(text, "\r\n");
+		for (line = text, nlines = 0; *line != '\0' && nlines < 10;
+		    nlines++) {
+			len = strcspn(line, "\r\n");
+			if (len > 0 && aim_semver_find(line, len, &v, ver,
+			    sizeof(ver)) == 0) {
+				found = 1;
+				break;
+			}
+			line += len;
+			line += strspn(line, "\r\n");
+		}
+		if (found) {
+			json_object_set_new(rec, "version_output",
+			    aim_json_text(line, len, LINE_MAX_BYTES, 0));
+			json_object_set_new(rec, "version", json_string(ver));
+		} else if (flen > 0) {
+			json_object_set_new(rec, "version_output",
+			    aim_json_text(first, flen, LINE_MAX_BYTES, 0));
+			snprintf(msg, sizeof(msg), "no version number in the "
+			    "version output");
+		} else
+			snprintf(msg, sizeof(msg), WIFEXITED(p.status) &&
+			    WEXITSTATUS(p.status) != 0 ? "version command "
+			    "exited with code %d and printed nothing" :
+			    "version command printed nothing",
+			    WEXITSTATUS(p.status));
+	}
+	if (msg[0] != '\0') {
+		json_object_set_new(rec, "version_error", json_string(msg));
+		warning(rec, "%s", msg);
+	}
+	aim_proc_free(&p);
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* pin and pin_status of rec from the tool's "version" pin. */
+static void
+pin_status(json_t *tool, json_t *rec)
+{
+	json_t *pin = json_object_get(tool, "version");
+	const char *ver, *st;
+	struct aim_semver v;
+	char *why = NULL;
+	int ok;
+
+	json_object_set(rec, "pin", json_is_string(pin) ? pin : json_null());
+	if (!json_is_string(pin)) {
+		json_object_set_new(rec, "pin_status", json_string("unpinned"));
+		return;
+	}
+	ver = json_string_value(json_object_get(rec, "version"));
+	memset(&v, 0, sizeof(v));
+	ok = aim_semver_satisfies(&v, json_string_value(pin), &why);
+	if (ok == -1) {
+		st = "invalid";
+		warning(rec, "%s", why);
+		free(why);
+	} else if (strcmp(json_string_value(json_object_get(rec, "status")),
+	    "not_installed") == 0)
+		st = "missing";
+	else if (ver == NULL ||
+	    aim_semver_find(ver, strlen(ver), &v, NULL, 0) == -1)
+		st = "drift";
+	else
+		st = aim_semver_satisfies(&v, json_string_value(pin),
+		    &why) == 1 ? "ok" : "drift";
+	json_object_set_new(rec, "pin_status", json_string(st));
+}
+
+static json_t *
+tool_record(struct aim_scan_ctx *c, struct aim_router *rt, const char *id,
+    json_t *tool)
+{
+	json_t *rec, *cand, *x, *caps, *argv;
+	const char *status;
+	char *cmd, *found, *why = NULL;
+	size_t i;
+
+	rec = json_pack("{s:s, s:s, s:O}", "finding", "tool", "tool_id", id,
+	    "name", json_is_string(json_object_get(tool, "name")) ?
+	    json_object_get(tool, "name") : json_null());
+	json_object_set_new(rec, "warnings", json_array());
+	caps = json_object_get(tool, "capabilities");
+	cand = aim_router_candidate(rt, id);
+	json_object_set(rec, "status", json_object_get(cand, "status"));
+	if ((x = json_object_get(cand, "reason")) != NULL)
+		json_object_set(rec, "reason", x);
+	if ((x = json_object_get(cand, "until")) != NULL)
+		json_object_set(rec, "until", x);
+	json_decref(cand);
+	status = json_string_value(json_object_get(rec, "status"));
+
+	/* Which detectCommands entry resolved, and what it shadows. */
+	json_object_set_new(rec, "command", json_null());
+	json_object_set_new(rec, "path", json_null());
+	json_object_set_new(rec, "shadowed", json_array());
+	if (json_array_size(json_object_get(tool, "detectCommands")) == 0)
+		warning(rec, "%s", "no detectCommands: never detected");
+	json_array_foreach(json_object_get(tool, "detectCommands"), i, x) {
+		if (!json_is_string(x))
+			continue;
+		cmd = aim_expand(json_string_value(x), c->reg.dir);
+		if ((found = aim_which(cmd, NULL)) != NULL) {
+			json_object_set_new(rec, "command", json_string(cmd));
+			json_object_set_new(rec, "path", json_string(found));
+			json_object_set_new(rec, "shadowed", shadowed(cmd,
+			    found));
+			free(found);
+			free(cmd);
+			break;
+		}
+		free(cmd);
+	}
+
+	json_object_set_new(rec, "version", json_null());
+	if (strcmp(status, "not_installed") != 0)
+		run_version(c, tool, rec);
+	pin_status(tool, rec);
+
+	if ((argv = aim_adapter_argv(&c->reg, tool, &why)) != NULL)
+		json_object_set_new(rec, "adapter", json_pack("{s:s, s:o}",
+		    "status", "ready", "argv", argv));
+	else {
+		json_object_set_new(rec, "adapter", json_pack("{s:s, s:s}",
+		    "status", "no_adapter", "reason", why));
+		free(why);
+	}
+	json_object_set_new(rec, "capabilities", json_is_array(caps) ?
+	    json_copy(caps) : json_array());
+	json_object_set_new(rec, "config_paths", paths_present(c,
+	    json_object_get(tool, "configPaths")));
+	json_object_set_new(rec, "log_paths", paths_present(c,
+	    json_object_get(tool, "logPaths")));
+	return rec;
+}
+
+json_t *
+aim_scan_tools(struct aim_scan_ctx *c)
+{
+	struct aim_router rt;
+	json_t *out = json_array(), *tool;
+	const char *id;
+
+	if (!c->registry_ok)
+		return out;
+	aim_router_init(&rt, &c->reg, &c->cfg);
+	json_object_foreach(c->reg.tools, id, tool)
+		if (json_is_object(tool))
+			json_array_append_new(out, tool_record(c, &rt, id, tool));
+	aim_router_free(&rt);
+	return out;
+}
+
+/* ---- health ---- */
+
+static json_t *
+check(const char *name, const char *status, json_t *details,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static json_t *
+check(const char *name, const char *status, json_t *details,
+    const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "finding", "health",
+	    "name", name, "status", status, "message", msg, "details",
+	    details ? details : json_object());
+}
+
+/* Original: pass if none missing, warn if fewer than half, else fail. */
+static json_t *
+check_commands(struct aim_scan_ctx *c)
+{
+	json_t *found = json_object(), *missing = json_array(), *x;
+	size_t i, n = json_array_size(c->cfg.required_commands), nm;
+	char *p;
+
+	json_array_foreach(c->cfg.required_commands, i, x) {
+		if ((p = aim_which(json_string_value(x), NULL)) != NULL)
+			json_object_set_new(found, json_string_value(x),
+			    json_string(p));
+		else
+			json_array_append(missing, x);
+		free(p);
+	}
+	nm = json_array_size(missing);
+	x = json_pack("{s:o, s:o}", "found", found, "missing", missing);
+	if (nm == 0)
+		return check("required_commands", "pass", x,
+		    "all %zu required commands found", n);
+	return check("required_commands", nm * 2 < n ? "warn" : "fail", x,
+	    "%zu of %zu required commands missing", nm, n);
+}
+
+static json_t *
+check_tools(json_t *tools)
+{
+	json_t *ready = json_array(), *t;
+	size_t i;
+
+	json_array_foreach(tools, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "status")),
+		    "ready") == 0)
+			json_array_append(ready, json_object_get(t, "tool_id"));
+	i = json_array_size(ready);
+	return check("ai_tools", i > 0 ? "pass" : "warn",
+	    json_pack("{s:o, s:I}", "ready", ready, "total",
+	    (json_int_t)json_array_size(tools)),
+	    "%zu of %zu registered tools ready", i, json_array_size(tools));
+}
+
+/* Each capability of the rules routes to at least one ready tool. */
+static json_t *
+check_adapters(struct aim_scan_ctx *c)
+{
+	struct aim_router rt;
+	json_t *bad = json_array(), *ids, *cand, *r, *x;
+	const char *cap;
+	size_t i, n = 0, ok;
+
+	if (!c->registry_ok) {
+		json_decref(bad);
+		return check("adapters", "fail", NULL,
+		    "no usable registry: nothing can be routed");
+	}
+	aim_router_init(&rt, &c->reg, &c->cfg);
+	json_object_foreach(c->reg.rules, cap, r) {
+		n++;
+		ok = 0;
+		/* The rule's tools, as routing sees them now (no request). */
+		ids = json_array();
+		if (json_is_string(json_object_get(r, "primary")))
+			json_array_append(ids, json_object_get(r, "primary"));
+		json_array_foreach(json_object_get(r, "fallback"), i, x)
+			if (json_is_string(x))
+				json_array_append(ids, x);
+		json_array_foreach(ids, i, x) {
+			cand = aim_router_candidate(&rt, json_string_value(x));
+			if (strcmp(json_string_value(json_object_get(cand,
+			    "status")), "ready") == 0)
+				ok = 1;
+			json_decref(cand);
+		}
+		json_decref(ids);
+		if (!ok)
+			json_array_append_new(bad, json_string(cap));
+	}
+	aim_router_free(&rt);
+	i = json_array_size(bad);
+	if (i == 0)
+		return check("adapters", "pass", json_pack("{s:o}",
+		    "unroutable", bad), "all %zu capabilities have a ready "
+		    "tool", n);
+	return check("adapters", i == n ? "fail" : "warn", json_pack("{s:o}",
+	    "unroutable", bad), "%zu of %zu capabilities have no ready tool",
+	    i, n);
+}
+
+static json_t *
+check_registry(struct aim_scan_ctx *c)
+{
+	json_t *list = json_array();
+	const struct aim_problem *pr;
+	char buf[2048];
+	size_t i;
+
+	if (c->registry_dir == NULL) {
+		json_array_append_new(list, json_string(c->not_found));
+		return check("registry", "fail", json_pack("{s:n, s:o}",
+		    "registry", "problems", list), "%s", c->not_found);
+	}
+	for (i = 0; i < c->probs.n; i++) {
+		pr = &c->probs.v[i];
+		if (pr->line > 0)
+			snprintf(buf, sizeof(buf), "%s:%d:%d: %s", pr->file,
+			    pr->line, pr->column, pr->message);
+		else
+			snprintf(buf, sizeof(buf), "%s: %s", pr->file,
+			    pr->message);
+		json_array_append_new(list, aim_json_text(buf, strlen(buf),
+		    sizeof(buf), 0));
+	}
+	if (c->probs.n == 0)
+		return check("registry", "pass", json_pack("{s:s, s:o}",
+		    "registry", c->registry_dir, "problems", list),
+		    "registry, rules and config valid");
+	return check("registry", "fail", json_pack("{s:s, s:o}", "registry",
+	    c->registry_dir, "problems", list), "%zu problems in the "
+	    "registry, rules or config", c->probs.n);
+}
+
+static json_t *
+check_pins(json_t *tools)
+{
+	json_t *off = json_object(), *t;
+	const char *st;
+	size_t i, pinned = 0;
+
+	json_array_foreach(tools, i, t) {
+		st = json_string_value(json_object_get(t, "pin_status"));
+		if (strcmp(st, "unpinned") == 0)
+			continue;
+		pinned++;
+		if (strcmp(st, "ok") != 0)
+			json_object_set_new(off, json_string_value(
+			    json_object_get(t, "tool_id")), json_string(st));
+	}
+	i = json_object_size(off);
+	if (i == 0)
+		return check("pins", "pass", json_pack("{s:o}", "off", off),
+		    "%zu pinned tools match their pins", pinned);
+	return check("pins", "warn", json_pack("{s:o}", "off", off),
+	    "%zu of %zu pinned tools off their pins", i, pinned);
+}
+
+static json_t *
+check_vault(void)
+{
+	struct aim_vault v;
+	const char *kf = getenv("AIM_VAULT_KEYFILE");
+	char *path = aim_vault_default_path(), *why = NULL;
+	json_t *d, *r;
+	int rc;
+
+	if (path == NULL)
+		return check("vault", "warn", NULL,
+		    "no vault path: set AIM_VAULT or HOME");
+	d = json_pack("{s:s}", "path", path);
+	rc = aim_private_file(path, "vault", &why);
+	if (rc == AIM_VAULT_NOTFOUND) {
+		r = check("vault", "warn", d, "no vault at %s (aim-secret init "
+		    "creates one)", path);
+	} else if (rc != AIM_VAULT_OK) {
+		r = check("vault", "fail", d, "%s", why);
+	} else if (kf == NULL || *kf == '\0') {
+		r = check("vault", "pass", d, "vault %s present with safe "
+		    "permissions (not opened: no AIM_VAULT_KEYFILE)", path);
+	} else {
+		free(why);
+		why = NULL;
+		memset(&v, 0, sizeof(v));
+		rc = aim_vault_open_unattended(&v, &why);
+		if (rc == AIM_VAULT_OK) {
+			json_object_set_new(d, "secrets", json_integer(v.n));
+			r = check("vault", "pass", d, "vault %s opens with "
+			    "the key file", path);
+		} else
+			r = check("vault", "fail", d, "%s", why);
+		aim_vault_close(&v);
+	}
+	free(why);
+	free(path);
+	return r;
+}
+
+static json_t *
+check_audit(struct aim_scan_ctx *c)
+{
+	char *dir = aim_audit_dir_default(c->registry_dir, &c->cfg), *parent,
+	    *slash;
+	struct stat st;
+	json_t *d, *r;
+
+	if (dir == NULL)
+		return check("audit_dir", "fail", NULL,
+		    "no audit directory: set AIM_AUDIT_DIR or HOME");
+	d = json_pack("{s:s}", "path", dir);
+	if (lstat(dir, &st) == -1) {
+		/* aim-audit creates it (0700): its nearest parent must allow. */
+		parent = aim_xstrdup(dir);
+		while ((slash = strrchr(parent, '/')) != NULL && slash !=
+		    parent) {
+			*slash = '\0';
+			if (access(parent, F_OK) == 0)
+				break;
+		}
+		if (slash == parent)
+			parent[1] = '\0';
+		if (access(parent, W_OK | X_OK) == 0)
+			r = check("audit_dir", "warn", d, "audit directory %s "
+			    "does not exist yet (aim-audit creates it)", dir);
+		else
+			r = check("audit_dir", "fail", d, "audit directory %s "
+			    "can't be created: %s: %s", dir, parent,
+			    strerror(errno));
+		free(parent);
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = check("audit_dir", "fail", d, "audit directory %s is not "
+		    "a directory", dir);
+	} else if (access(dir, W_OK | X_OK) == -1) {
+		r = check("audit_dir", "fail", d, "audit directory %s is not "
+		    "writable: %s", dir, strerror(errno));
+	} else if (st.st_mode & 022) {
+		r = check("audit_dir", "fail", d, "audit directory %s is "
+		    "writable by group or others (mode %03o): chmod 700 %s",
+		    dir, (unsigned)(st.st_mode & 0777), dir);
+	} else if (st.st_mode & 055) {
+		r = check("audit_dir", "warn", d, "audit directory %s is "
+		    "readable by group or others (mode %03o): chmod 700 %s",
+		    dir, (unsigned)(st.st_mode & 0777), dir);
+	} else
+		r = check("audit_dir", "pass", d, "audit directory %s "
+		    "writable, mode %03o", dir, (unsigned)(st.st_mode & 0777));
+	free(dir);
+	return r;
+}
+
+json_t *
+aim_health_checks(struct aim_scan_ctx *c, json_t *tools)
+{
+	json_t *a = json_array();
+
+	json_array_append_new(a, check_commands(c));
+	json_array_append_new(a, check_tools(tools));
+	json_array_append_new(a, check_adapters(c));
+	json_array_append_new(a, check_registry(c));
+	json_array_append_new(a, check_pins(tools));
+	json_array_append_new(a, check_vault());
+	json_array_append_new(a, check_audit(c));
+	return a;
+}
+
+json_t *
+aim_health_summary(json_t *checks)
+{
+	json_int_t pass = 0, warn = 0, fail = 0;
+	const char *st;
+	char iso[32];
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(checks, i, x) {
+		st = json_string_value(json_object_get(x, "status"));
+		if (strcmp(st, "pass") == 0)
+			pass++;
+		else if (strcmp(st, "warn") == 0)
+			warn++;
+		else
+			fail++;
+	}
+	aim_utc_stamp(iso, NULL, NULL);
+	return json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I}}", "finding",
+	    "health_summary", "timestamp", iso, "overall_status",
+	    fail ? "unhealthy" : warn ? "degraded" : "healthy", "summary",
+	    "pass", pass, "warn", warn, "fail", fail);
+}
+
+/* ---- caches ---- */
+
+struct caches {
+	json_t	*patterns, *out;
+	int	 have_central;
+	dev_t	 cdev;
+	ino_t	 cino;
+	struct aim_walk *w;
+	int64_t	 size, files;	/* of the match being measured */
+};
+
+int
+aim_path_tail_matches(const char *path, const char *pat)
+{
+	size_t pl = strlen(path), tl = strlen(pat);
+
+	while (pl > 1 && path[pl - 1] == '/')
+		pl--;
+	if (tl > pl || memcmp(path + pl - tl, pat, tl) != 0)
+		return 0;
+	return pl == tl || path[pl - tl - 1] == '/';
+}
+
+static int
+measure_visit(const struct aim_walk_entry *e, void *arg)
+{
+	struct caches *k = arg;
+
+	if (S_ISREG(e->st->st_mode)) {
+		k->size += e->st->st_size;
+		k->files++;
+	}
+	return AIM_WALK_CONTINUE;
+}
+
+static int
+cache_visit(const struct aim_walk_entry *e, void *arg)
+{
+	struct caches *k = arg;
+	struct aim_walk mw;
+	const char *pat = NULL;
+	size_t i;
+	json_t *x;
+
+	if (!S_ISDIR(e->st->st_mode) && !S_ISREG(e->st->st_mode))
+		return AIM_WALK_CONTINUE;
+	if (k->have_central && S_ISDIR(e->st->st_mode) &&
+	    e->st->st_dev == k->cdev && e->st->st_ino == k->cino)
+		return AIM_WALK_PRUNE;
+	json_array_foreach(k->patterns, i, x)
+		if (aim_path_tail_matches(e->path, json_string_value(x))) {
+			pat = json_string_value(x);
+			break;
+		}
+	if (pat == NULL)
+		return AIM_WALK_CONTINUE;
+	k->size = k->files = 0;
+	if (S_ISDIR(e->st->st_mode)) {
+		memset(&mw, 0, sizeof(mw));
+		mw.visit = measure_visit;
+		mw.visit_arg = k;
+		mw.warn = k->w->warn;
+		mw.arg = k->w->arg;
+		aim_walk(&mw, e->path);
+		k->w->nwarn += mw.nwarn;
+	} else {
+		k->size = e->st->st_size;
+		k->files = 1;
+	}
+	json_array_append_new(k->out, json_pack("{s:s, s:s, s:s, s:s, s:I, "
+	    "s:I}", "finding", "cache", "path", e->path, "pattern", pat,
+	    "kind", S_ISDIR(e->st->st_mode) ? "directory" : "file",
+	    "size_bytes", (json_int_t)k->size, "files", (json_int_t)k->files));
+	return AIM_WALK_PRUNE;
+}
+
+static int
+by_size_desc(const void *a, const void *b)
+{
+	json_t *const *x = a, *const *y = b;
+	json_int_t sx = json_integer_value(json_object_get(*x, "size_bytes"));
+	json_int_t sy = json_integer_value(json_object_get(*y, "size_bytes"));
+
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
+	return strcmp(json_string_value(json_object_get(*x, "path")),
+	    json_string_value(json_object_get(*y, "path")));
+}
+
+json_t *
+aim_scan_caches(const char *const *roots, size_t nroots, json_t *patterns,
+    const char *central_cache, struct aim_walk *w)
+{
+	struct caches k;
+	struct stat st;
+	json_t **v, *sorted;
+	size_t i, n;
+
+	memset(&k, 0, sizeof(k));
+	k.patterns = patterns;
+	k.out = json_array();
+	k.w = w;
+	if (central_cache != NULL && stat(central_cache, &st) == 0) {
+		k.have_central = 1;
+		k.cdev = st.st_dev;
+		k.cino = st.st_ino;
+	}
+	w->visit = cache_visit;
+	w->visit_arg = &k;
+	for (i = 0; i < nroots; i++)
+		aim_walk(w, roots[i]);
+	n = json_array_size(k.out);
+	v = aim_xmalloc((n ? n : 1) * sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(k.out, i);
+	qsort(v, n, sizeof(*v), by_size_desc);
+	sorted = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	json_decref(k.out);
+	return sorted;
+}

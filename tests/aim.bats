@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# aim: the front command (status, health, scan, git-style aim-<sub>).
+
+load helper
+
+setup() {
+	common_setup
+	unset AIM_VAULT AIM_VAULT_KEYFILE XDG_DATA_HOME XDG_CACHE_HOME
+	T=$BATS_TEST_TMPDIR
+	BUILD=${AIM_TEST_BUILD:-$TOP/build}
+}
+
+# A registry with two tools (one ready) and two capabilities (one routable).
+status_registry() {
+	mkdir -p "$T/reg/AIM_adapters" "$T/reg/AIM_cross-tool"
+	cp "$ADAPTERS/ok.sh" "$T/reg/AIM_adapters/ok.sh"
+	cat >"$T/reg/AIM_registry.json" <<'EOF'
+{"tools": {
+  "ok": {"detectCommands": ["sh"], "capabilities": ["a"], "adapterScript": "AIM_adapters/ok.sh"},
+  "gone": {"detectCommands": ["aim-no-such-tool"], "capabilities": ["b"], "adapterScript": "AIM_adapters/ok.sh"}}}
+EOF
+	cat >"$T/reg/AIM_cross-tool/AIM_coordination-rules.json" <<'EOF'
+{"capabilities": {"a": {"primary": "ok", "fallback": []}, "b": {"primary": "gone", "fallback": []}}}
+EOF
+}
+
+@test "aim --help lists the subcommands; no command is a usage error" {
+	run -0 aim --help
+	assert_line --index 0 'usage: aim [-hV] command [argument ...]'
+	for sub in status health scan resolve invoke audit secret; do
+		assert_line --regexp "^  $sub +"
+	done
+	run -2 aim
+	assert_output - <<'EOF'
+usage: aim [-hV] command [argument ...]
+       aim status [-j] [-c config] [-r registry]
+EOF
+	run -2 aim --frobnicate
+	assert_line --index 0 'aim: unknown option --frobnicate'
+}
+
+@test "aim <sub> runs aim-<sub> from aim's own directory before PATH" {
+	mkdir bin
+	printf '#!/bin/sh\necho impostor\n' >bin/aim-resolve
+	chmod +x bin/aim-resolve
+	PATH="$T/bin:$PATH" run -0 aim resolve --version
+	assert_output 'aim-resolve 0.1.0'
+}
+
+@test "aim <sub> finds aim-<sub> on PATH, passes the arguments and the exit status" {
+	mkdir bin
+	printf '#!/bin/sh\necho "$0 $*"\nexit 7\n' >bin/aim-frob
+	chmod +x bin/aim-frob
+	PATH="$T/bin:$PATH" run -7 aim frob -x 'two words'
+	assert_output "$T/bin/aim-frob -x two words"
+}
+
+@test "no such command is exit 127, a command that can't run is 126" {
+	run -127 --separate-stderr aim nosuch
+	assert_equal "$stderr" "aim: 'nosuch' is not an aim command (no aim-nosuch next to aim, in /usr/local/bin or on PATH); see aim --help"
+	run -127 --separate-stderr aim ../aim-resolve
+	assert_equal "$stderr" "aim: '../aim-resolve' is not an aim command"
+	mkdir bin
+	printf '#!/bin/sh\necho no\n' >bin/aim-noexec
+	chmod 644 bin/aim-noexec
+	PATH="$T/bin:$PATH" run -126 --separate-stderr aim noexec
+	assert_equal "$stderr" "aim: aim-noexec: not runnable: $T/bin/aim-noexec"
+	printf '\177ELF-not-really' >bin/aim-badexec
+	chmod 755 bin/aim-badexec
+	PATH="$T/bin:$PATH" run -126 --separate-stderr aim badexec
+	assert_equal "$stderr" "aim: aim-badexec: not runnable: $T/bin/aim-badexec: Exec format error"
+}
+
+@test "aim scan and aim health are aim-scan" {
+	mkdir d
+	head -c 2000 /dev/urandom >d/a
+	cp d/a d/b
+	run -1 aim scan dups -m 1 d
+	assert_equal "$(jq -c .files <<<"$output")" '["d/a","d/b"]'
+	status_registry
+	run -1 aim health -r "$T/reg"
+	assert_equal "$(jq -r 'select(.finding == "health_summary") | .overall_status' <<<"$output")" degraded
+	run -0 aim health --warn-ok -r "$T/reg"
+}
+
+@test "aim status: registry, tools ready of total, capabilities routable, health, audit entries today" {
+	status_registry
+	day=$(date -u +%F)
+	mkdir -p -m 700 "$T/reg/AIM_audit/$day" "$T/reg/AIM_audit/2000-01-01"
+	touch "$T/reg/AIM_audit/$day/"{a,b,c}.json "$T/reg/AIM_audit/$day/tmp.partial" "$T/reg/AIM_audit/2000-01-01/old.json"
+	run -0 --separate-stderr aim status -r "$T/reg"
+	assert_output - <<EOF
+registry      $T/reg
+tools         1 of 2 ready
+capabilities  1 of 2 routable (no ready tool: b)
+health        degraded (4 pass, 3 warn, 0 fail; aim health for details)
+audit         $T/reg/AIM_audit: 3 entries today ($day UTC)
+EOF
+}
+
+@test "aim status --json: one object with the same figures" {
+	status_registry
+	run -0 --separate-stderr aim status --json -r "$T/reg"
+	run jq -c '[.registry, .tools, .capabilities, .health.overall_status, .audit.entries_today, .audit.dir]' <<<"$output"
+	assert_output "[\"$T/reg\",{\"ready\":1,\"total\":2},{\"routable\":1,\"total\":2,\"unroutable\":[\"b\"]},\"degraded\",0,\"$T/reg/AIM_audit\"]"
+}
+
+@test "aim status without a registry says where it looked; exit 3" {
+	run -3 --separate-stderr aim status -r "$T/nowhere"
+	assert_line --index 0 "registry      registry not found (looked in $T/nowhere)"
+	assert_line --index 1 "tools         0 of 0 ready"
+	assert_line --index 4 "audit         $HOME/.local/state/aim/AIM_audit: 0 entries today ($(date -u +%F) UTC)"
+}
+
+@test "aim status: bad usage is exit 2; a failed write is exit 4" {
+	run -2 aim status extra
+	run -2 aim status --frob
+	status_registry
+	run -4 sh -c 'aim status -r "$1" >/dev/full' sh "$T/reg"
+	assert_output 'aim: writing output failed'
+}
+
+@test "aim status: the audit directory follows AIM_AUDIT_DIR like aim-audit" {
+	status_registry
+	mkdir -p "$T/elsewhere/$(date -u +%F)"
+	touch "$T/elsewhere/$(date -u +%F)/x.json"
+	AIM_AUDIT_DIR=$T/elsewhere run -0 aim status -j -r "$T/reg"
+	assert_equal "$(jq -c '[.audit.dir, .audit.entries_today]' <<<"$output")" "[\"$T/elsewhere\",1]"
+}
