@@ -24,7 +24,7 @@ B	= build
 endif
 
 BINS	= aim-resolve aim-invoke aim-audit aim-secret
-LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault
+LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault chain
 UNITS	= test-unit
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1
 MAN5	= man/aim-registry.5
