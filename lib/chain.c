@@ -807,14 +807,6 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	snprintf(rel, sizeof(rel), "%s/.tmp-%ld-%lu", day, (long)getpid(),
 	    counter++);
 	snprintf(tmp, sizeof(tmp), "%s/%s", c->dir, rel);
-	if (write_new(tmp, text, len) == -1) {
-		setwhy(why, "can't write %s: %s", tmp, strerror(errno));
-		free(text);
-		return NULL;
-	}
-	free(text);
-
-	/* Say what is about to appear, durably, before it can appear. */
 	head_empty(&old);
 	old.seq = c->seq;
 	aim_hex(c->hash, AIM_CHAIN_HASH_BYTES, old.hash);
@@ -823,9 +815,30 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 		strcpy(old.path, "-");
 	h = old;
 	h.pseq = c->seq + 1;
-	aim_hex(hash, sizeof(hash), h.phash);
 	snprintf(h.pprefix, sizeof(h.pprefix), "%s", prefix);
 	snprintf(h.ptmp, sizeof(h.ptmp), "%s", rel);
+	/*
+	 * Name the temporary file first (a zero hash: nothing to adopt yet),
+	 * unsynced: only for a killed writer's leftovers, not a power cut's.
+	 */
+	strcpy(h.phash, zero_hex);
+	if (head_write(c, &h, 0) == -1) {
+		setwhy(why, "can't write %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
+		    strerror(errno));
+		free(text);
+		head_write(c, &old, 0);
+		return NULL;
+	}
+	if (write_new(tmp, text, len) == -1) {
+		setwhy(why, "can't write %s: %s", tmp, strerror(errno));
+		free(text);
+		head_write(c, &old, 0);
+		return NULL;
+	}
+	free(text);
+
+	/* Say what is about to appear, durably, before it can appear. */
+	aim_hex(hash, sizeof(hash), h.phash);
 	if (head_write(c, &h, 1) == -1) {
 		setwhy(why, "can't write %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
 		    strerror(errno));
@@ -1017,6 +1030,17 @@ problem(struct aim_verify *vr, const char *path, int64_t seq,
 	vr->problems++;
 }
 
+/* "seq 3" or "seq 3..5". */
+static const char *
+seqs(char buf[64], int64_t a, int64_t b)
+{
+	if (a == b)
+		snprintf(buf, 64, "seq %lld", (long long)a);
+	else
+		snprintf(buf, 64, "seq %lld..%lld", (long long)a, (long long)b);
+	return buf;
+}
+
 /* Index of the entry of seq in s (sorted; the first of duplicates), or -1. */
 static ssize_t
 find_seq(const struct aim_scan *s, int64_t seq)
@@ -1040,7 +1064,7 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 	struct aim_chain c;
 	struct aim_scan *s = &vr->scan;
 	struct aim_scan_entry *e, *last = NULL, *pr = NULL;
-	char headname[PATH_MAX];
+	char headname[PATH_MAX], rb[64];
 	size_t i, first = 0;
 	int64_t start = 1;
 
@@ -1094,9 +1118,8 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 		e = &s->v[first];
 		vr->first_seq = e->seq;
 		if (e->seq > start)
-			problem(vr, e->path, e->seq, "seq %lld..%lld missing "
-			    "before it: deleted", (long long)start,
-			    (long long)e->seq - 1);
+			problem(vr, e->path, e->seq, "%s missing before it: "
+			    "deleted", seqs(rb, start, e->seq - 1));
 		else if (pr != NULL && sodium_memcmp(e->prev, pr->prune_hash,
 		    AIM_CHAIN_HASH_BYTES) != 0)
 			problem(vr, e->path, e->seq, "prev does not match the "
@@ -1116,9 +1139,8 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 			continue;
 		}
 		if (e->seq > last->seq + 1)
-			problem(vr, e->path, e->seq, "seq %lld..%lld missing "
-			    "before it: deleted", (long long)last->seq + 1,
-			    (long long)e->seq - 1);
+			problem(vr, e->path, e->seq, "%s missing before it: "
+			    "deleted", seqs(rb, last->seq + 1, e->seq - 1));
 		else if (sodium_memcmp(e->prev, last->hash,
 		    AIM_CHAIN_HASH_BYTES) != 0)
 			problem(vr, last->path, last->seq, "hash does not match "
@@ -1150,9 +1172,9 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 	} else if (last->seq > c.seq) {
 		problem(vr, s->v[find_seq(s, c.seq + 1) < 0 ? s->n - 1 :
 		    (size_t)find_seq(s, c.seq + 1)].path, c.seq + 1,
-		    "seq %lld..%lld beyond the head (seq %lld): inserted, or "
-		    "left by an interrupted write", (long long)c.seq + 1,
-		    (long long)last->seq, (long long)c.seq);
+		    "%s beyond the head (seq %lld): inserted, or left by an "
+		    "interrupted write", seqs(rb, c.seq + 1, last->seq),
+		    (long long)c.seq);
 	} else if (last->seq < c.seq) {
 		problem(vr, headname, 0, "says seq %lld, but the chain ends "
 		    "at seq %lld (%s): the newest entries were deleted",
@@ -1212,8 +1234,8 @@ aim_verify_checkpoint(struct aim_verify *vr, const char *name,
 		return -1;
 	}
 	if (sodium_memcmp(s->v[i].hash, cp->hash, AIM_CHAIN_HASH_BYTES) != 0) {
-		problem(vr, name, cp->seq, "hash does not match %s: the log "
-		    "was rewritten", s->v[i].path);
+		problem(vr, name, cp->seq, "hash does not match %s/%s: the log "
+		    "was rewritten", vr->dir, s->v[i].path);
 		return -1;
 	}
 	return 0;
@@ -1310,6 +1332,7 @@ read_key(const char *path, const char *what, unsigned char *out, size_t n,
 	if (slurp(AT_FDCWD, path, &buf, &len) == -1)
 		return setwhy(why, "can't read %s: %s", path, strerror(errno));
 	hl = (size_t)snprintf(head, sizeof(head), "aim-audit %s key 1\n", what);
+	errno = EINVAL;
 	if (len != hl + 2 * n + 1 || strncmp(buf, head, hl) != 0 ||
 	    buf[len - 1] != '\n')
 		setwhy(why, "%s: not an aim-audit %s key", path, what);
@@ -1347,6 +1370,7 @@ aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
 		return NULL;
 	}
 	if (aim_private_file(seckey_path, "key file", &pwhy) != AIM_VAULT_OK) {
+		errno = EACCES;
 		setwhy(why, "%s", pwhy ? pwhy : "unsafe key file");
 		free(pwhy);
 		return NULL;
