@@ -360,8 +360,13 @@ cmd_verify(int argc, char *argv[])
 			strcat(path, ".pub");
 		} else
 			errx(AIM_EXIT_CONFIG, "no public key: use -k");
-		if (aim_audit_pubkey_read(path, pk, &why) == -1)
-			errx(AIM_EXIT_CONFIG, "%s", why);
+		if (aim_audit_pubkey_read(path, pk, &why) == -1) {
+			warnx("%s", why);
+			free(why);
+			free(path);
+			free(cps);
+			return sub_done(&sb, AIM_EXIT_CONFIG);
+		}
 		free(path);
 	}
 	memset(&vr, 0, sizeof(vr));
