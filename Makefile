@@ -94,6 +94,7 @@ bench: test-deps
 	@sh tools/deps.sh $(BENCH_DEPS)
 	@$(MAKE) --no-print-directory all $(B)/bench-echo-adapter $(B)/bench-spawn-loop
 	bench/run $(B)
+	bench/audit-chain $(B)
 
 # mandoc resolves .Xr through a man path with a mandoc.db: stage ours.
 lint: test-deps
@@ -103,7 +104,8 @@ lint: test-deps
 	@test -f /usr/share/man/mandoc.db || makewhatis /usr/share/man
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh
-	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run
+	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
+		bench/audit-chain
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
