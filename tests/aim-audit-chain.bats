@@ -556,6 +556,22 @@ fault() {
 	assert_equal "$(grep -v '^directory\|^signature' cp)" "$(grep -v '^directory\|^signature' "$KAT/checkpoint.txt")"
 }
 
+@test "an independent writer of the format (bench/make-chain.py, Python hashlib) verifies; one changed byte does not" {
+	command -v python3 >/dev/null || skip "no python3"
+	python3 "$TOP/bench/make-chain.py" 30 "$D"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.entries, .last_seq]' <<<"$output")" '[30,30]'
+	f=$(find "$D" -name '*-000004_echo_bench.json')
+	sed -i 's/"b-4"/"b-X"/' "$f"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $f: seq 5: hash does not match prev of seq 6: entry edited or replaced"
+	# And aim-audit goes on from its head.
+	echo '{}' | aim-audit -d "$D" >out.jsonl
+	assert_equal "$(jq -r .audit.path out.jsonl | xargs jq .seq)" 31
+}
+
 @test "subcommand usage errors exit 2" {
 	for args in "verify -x" "prune extra" "query -z" "stats extra" "checkpoint extra" "verify extra"; do
 		# shellcheck disable=SC2086
