@@ -181,11 +181,13 @@ slurp(int dirfd, const char *name, char **buf, size_t *len)
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > ENTRY_MAX_BYTES) {
-		if (errno == 0 || S_ISREG(st.st_mode) == 0)
-			errno = EINVAL;
+	if (fstat(fd, &st) == -1) {
 		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > ENTRY_MAX_BYTES) {
+		close(fd);
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		return -1;
 	}
 	*buf = aim_xmalloc((size_t)st.st_size + 1);
@@ -632,8 +634,11 @@ head_recover(struct aim_chain *c, struct head *h, char **why)
 	int found = 0;
 
 	snprintf(day, sizeof(day), "%s", h->pprefix);
-	if ((slash = strchr(day, '/')) == NULL)
-		return -1;
+	if ((slash = strchr(day, '/')) == NULL) {
+		errno = EINVAL;
+		return setwhy(why, "%s/%s: pending line without a day",
+		    c->dir, AIM_CHAIN_HEAD);
+	}
 	*slash = '\0';
 	snprintf(path, sizeof(path), "%s/%s", c->dir, day);
 	if ((d = opendir(path)) != NULL) {
