@@ -25,7 +25,7 @@ endif
 
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
 LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault policy \
-	state auditdir semver walk dups scan
+	state semver walk dups scan chain
 UNITS	= test-unit test-scan
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim.1
@@ -103,6 +103,7 @@ bench: test-deps
 		$(B)/bench-gen-tree
 	bench/run $(B)
 	bench/dups $(B)
+	bench/audit-chain $(B)
 
 # mandoc resolves .Xr through a man path with a mandoc.db: stage ours.
 lint: test-deps
@@ -113,8 +114,8 @@ lint: test-deps
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
-	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
-		bench/dups
+	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \ \
+		bench/dups bench/audit-chain
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

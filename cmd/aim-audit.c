@@ -3,7 +3,9 @@
  * passes through with "audit":{"path":...} added, so it can sit anywhere in
  * a pipeline.
  */
+#include <ctype.h>
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -20,44 +22,28 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: %s [-c config] [-d dir] [-r registry] [file ...]\n",
+	    "usage: %s [-c config] [-d dir] [-r registry] [file ...]\n"
+	    "       %s keygen [-s seckey]\n"
+	    "       %s checkpoint [-c config] [-d dir] [-r registry] [-s seckey]\n"
+	    "       %s verify [-c config] [-d dir] [-r registry] [-k pubkey]\n"
+	    "              [--checkpoint file ...]\n"
+	    "       %s prune [-c config] [-d dir] [-r registry] [--days n] [--dry-run]\n"
+	    "       %s query [-c config] [-d dir] [-r registry] [--capability capability]\n"
+	    "              [--csv] [--failed] [--id id] [--kind kind] [--since date]\n"
+	    "              [--tool tool] [--until date]\n"
+	    "       %s stats [-c config] [-d dir] [-r registry]\n",
+	    progname, progname, progname, progname, progname, progname,
 	    progname);
 	exit(status);
 }
 
 struct audit {
 	struct aim_config cfg;
+	struct aim_chain chain;
 	char	*dir;
+	int	 chain_open;
 	int	 status;
 };
-
-/*
- * Where entries go: -d > $AIM_AUDIT_DIR > config audit_dir > the registry's
- * AIM_audit/ > $XDG_STATE_HOME/aim/AIM_audit, so that even a run without a
- * registry leaves its failures on record.
- */
-static char *
-audit_dir(const char *opt_dir, const char *registry_dir,
-    const struct aim_config *cfg)
-{
-	char buf[PATH_MAX], *dir;
-	const char *env;
-
-	if (opt_dir != NULL)
-		return aim_abspath(opt_dir, NULL);
-	if ((env = getenv("AIM_AUDIT_DIR")) != NULL && *env != '\0')
-		return aim_abspath(env, NULL);
-	if (cfg->audit_dir != NULL)
-		return aim_xstrdup(cfg->audit_dir);
-	if (registry_dir != NULL) {
-		snprintf(buf, sizeof(buf), "%s/AIM_audit", registry_dir);
-		return aim_xstrdup(buf);
-	}
-	if ((dir = aim_xdg_path("XDG_STATE_HOME", ".local/state",
-	    "AIM_audit")) != NULL)
-		warnx("no registry found; writing audit entries to %s", dir);
-	return dir;
-}
 
 /*
  * With $AIM_VAULT_KEYFILE set, hand every vault secret to the redaction
@@ -84,7 +70,7 @@ redact_vault(void)
 static void
 audit_line(struct audit *au, const struct aim_line *line, const char *source)
 {
-	char iso[32], stamp[32], day[16], buf[256], *path, *why;
+	char iso[32], buf[256], *path, *why;
 	json_t *rec, *entry, *result;
 	int is_error;
 
@@ -105,14 +91,19 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 			    rec, "error"), "message")));
 	}
 
-	aim_utc_stamp(iso, stamp, day);
+	/* The timestamp is set again under the chain's lock. */
+	aim_utc_stamp(iso, NULL, NULL);
 	entry = aim_audit_entry(rec, iso, au->cfg.actor);
-	if (au->dir == NULL) {
+	why = NULL;
+	path = NULL;
+	if (au->dir == NULL)
 		why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
 		    "use -d");
-		path = NULL;
-	} else
-		path = aim_audit_write(au->dir, entry, stamp, day, &why);
+	else if (!au->chain_open && aim_chain_open(&au->chain, au->dir,
+	    &why) == 0)
+		au->chain_open = 1;
+	if (au->chain_open)
+		path = aim_chain_append(&au->chain, entry, &why);
 	json_decref(entry);
 	if (path != NULL) {
 		json_object_set_new(rec, "audit", json_pack("{s:s}", "path",
@@ -165,6 +156,702 @@ audit_file(struct audit *au, const char *path)
 		close(fd);
 }
 
+/* ---- subcommands ---- */
+
+struct sub {
+	struct aim_options opt;
+	const char *opt_dir;
+	struct aim_config cfg;
+	char	*dir;
+	int	 status;
+};
+
+#define COMMON_LONGOPTS \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "dir", required_argument, NULL, 'd' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "registry", required_argument, NULL, 'r' }
+
+/* One of the options every subcommand shares: 1 taken, 0 not ours. */
+static int
+common_opt(struct sub *sb, int ch)
+{
+	switch (ch) {
+	case 'c':
+		sb->opt.config = optarg;
+		return 1;
+	case 'd':
+		sb->opt_dir = optarg;
+		return 1;
+	case 'h':
+		usage(0);
+	case 'r':
+		sb->opt.registry = optarg;
+		return 1;
+	}
+	return 0;
+}
+
+/* Registry, configuration and audit directory, as the filter finds them. */
+static void
+sub_setup(struct sub *sb)
+{
+	struct aim_problems probs = { NULL, 0, 0 };
+	char *regdir, *why = NULL;
+
+	regdir = aim_registry_find(&sb->opt, &why);
+	if (regdir == NULL && sb->opt.registry != NULL) {
+		warnx("%s", why);
+		aim_exit_raise(&sb->status, AIM_EXIT_CONFIG);
+	}
+	free(why);
+	if (aim_config_load(&sb->cfg, &sb->opt, regdir, &probs) == -1) {
+		aim_problems_print(&probs);
+		aim_exit_raise(&sb->status, AIM_EXIT_CONFIG);
+	}
+	aim_problems_free(&probs);
+	sb->dir = aim_audit_dir_find(sb->opt_dir, regdir, &sb->cfg, 1);
+	free(regdir);
+	if (sb->dir == NULL)
+		errx(AIM_EXIT_CONFIG, "no audit directory: set AIM_AUDIT_DIR "
+		    "or use -d");
+}
+
+static int
+sub_done(struct sub *sb, int status)
+{
+	aim_exit_raise(&status, sb->status);
+	free(sb->dir);
+	aim_config_free(&sb->cfg);
+	if (aim_close_stdout() == -1)
+		aim_exit_raise(&status, AIM_EXIT_IO);
+	return status;
+}
+
+static int
+cmd_keygen(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *seckey = NULL;
+	char *path = NULL, *pub = NULL, *why = NULL;
+	json_t *out;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "hs:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(0);
+		case 's':
+			seckey = optarg;
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(AIM_EXIT_USAGE);
+	if (seckey != NULL)
+		path = aim_abspath(seckey, NULL);
+	else if ((path = aim_audit_key_path()) == NULL)
+		errx(AIM_EXIT_CONFIG, "no key path: use -s, or set "
+		    "AIM_AUDIT_KEY or HOME");
+	if (aim_audit_keygen(path, &pub, &why) == -1)
+		errx(AIM_EXIT_IO, "%s", why);
+	out = json_pack("{s:s, s:s+, s:s}", "secret_key", path, "public_key",
+	    path, ".pub", "public", pub);
+	aim_emit(stdout, out);
+	json_decref(out);
+	free(pub);
+	free(path);
+	return aim_close_stdout() == -1 ? AIM_EXIT_IO : 0;
+}
+
+static int
+cmd_checkpoint(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sub sb;
+	const char *seckey = NULL;
+	char *path, *text, *why = NULL;
+	int ch;
+
+	memset(&sb, 0, sizeof(sb));
+	while ((ch = getopt_long(argc, argv, "c:d:hr:s:", longopts,
+	    NULL)) != -1) {
+		if (common_opt(&sb, ch))
+			continue;
+		if (ch == 's')
+			seckey = optarg;
+		else
+			usage(AIM_EXIT_USAGE);
+	}
+	if (optind != argc)
+		usage(AIM_EXIT_USAGE);
+	sub_setup(&sb);
+	if (seckey != NULL)
+		path = aim_abspath(seckey, NULL);
+	else if ((path = aim_audit_key_path()) == NULL)
+		errx(AIM_EXIT_CONFIG, "no key: use -s, or set AIM_AUDIT_KEY "
+		    "or HOME");
+	if (access(path, F_OK) == -1)
+		errx(AIM_EXIT_CONFIG, "no key %s: make one with aim-audit "
+		    "keygen", path);
+	if ((text = aim_checkpoint_make(sb.dir, path, &why)) == NULL) {
+		warnx("%s", why);
+		free(why);
+		free(path);
+		return sub_done(&sb, errno == EACCES || errno == EPERM ||
+		    errno == EINVAL ? AIM_EXIT_CONFIG : AIM_EXIT_IO);
+	}
+	fputs(text, stdout);
+	free(text);
+	free(path);
+	return sub_done(&sb, 0);
+}
+
+static int
+cmd_verify(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ "checkpoint", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned char pk[AIM_PUBKEY_BYTES];
+	struct aim_checkpoint cp;
+	struct aim_verify vr;
+	struct sub sb;
+	const char *pubkey = NULL, **cps;
+	char *why = NULL, *path, hex[AIM_CHAIN_HEX_BYTES + 1];
+	size_t ncp = 0, i, checked = 0;
+	json_t *out;
+	int ch, status = 0;
+
+	memset(&sb, 0, sizeof(sb));
+	cps = aim_xmalloc((size_t)(argc + 1) * sizeof(*cps));
+	while ((ch = getopt_long(argc, argv, "c:d:hk:r:", longopts,
+	    NULL)) != -1) {
+		if (common_opt(&sb, ch))
+			continue;
+		if (ch == 'k')
+			pubkey = optarg;
+		else if (ch == 'C')
+			cps[ncp++] = optarg;
+		else
+			usage(AIM_EXIT_USAGE);
+	}
+	/* --checkpoint a b c: the operands are checkpoints too. */
+	if (optind < argc && ncp == 0)
+		usage(AIM_EXIT_USAGE);
+	for (; optind < argc; optind++)
+		cps[ncp++] = argv[optind];
+	sub_setup(&sb);
+	if (ncp > 0) {
+		if (pubkey != NULL)
+			path = aim_xstrdup(pubkey);
+		else if ((path = aim_audit_key_path()) != NULL) {
+			path = aim_xrealloc(path, strlen(path) + 5);
+			strcat(path, ".pub");
+		} else
+			errx(AIM_EXIT_CONFIG, "no public key: use -k");
+		if (aim_audit_pubkey_read(path, pk, &why) == -1) {
+			warnx("%s", why);
+			free(why);
+			free(path);
+			free(cps);
+			return sub_done(&sb, AIM_EXIT_CONFIG);
+		}
+		free(path);
+	}
+	memset(&vr, 0, sizeof(vr));
+	if (aim_chain_verify(sb.dir, &vr, &why) == -1) {
+		warnx("%s", why);
+		free(why);
+		aim_verify_free(&vr);
+		free(cps);
+		return sub_done(&sb, AIM_EXIT_IO);
+	}
+	for (i = 0; i < ncp; i++) {
+		if (aim_checkpoint_read(cps[i], pk, &cp, &why) == -1) {
+			warnx("%s: %s", cps[i], why);
+			if (strncmp(why, "can't read", 10) == 0)
+				aim_exit_raise(&status, AIM_EXIT_IO);
+			free(why);
+			why = NULL;
+			vr.problems++;
+			continue;
+		}
+		if (aim_verify_checkpoint(&vr, cps[i], &cp) == 0)
+			checked++;
+	}
+	aim_hex(vr.head_hash, AIM_CHAIN_HASH_BYTES, hex);
+	out = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I}",
+	    "ok", vr.problems == 0, "dir", sb.dir,
+	    "entries", (json_int_t)vr.entries,
+	    "first_seq", (json_int_t)vr.first_seq,
+	    "last_seq", (json_int_t)vr.last_seq,
+	    "head_seq", (json_int_t)vr.head_seq, "head", hex,
+	    "checkpoints", (json_int_t)checked,
+	    "problems", (json_int_t)vr.problems);
+	aim_emit(stdout, out);
+	json_decref(out);
+	if (vr.problems > 0)
+		aim_exit_raise(&status, AIM_EXIT_FAILED);
+	aim_verify_free(&vr);
+	free(cps);
+	return sub_done(&sb, status);
+}
+
+static int
+cmd_prune(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ "days", required_argument, NULL, 'D' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sub sb;
+	const char *days_arg = NULL;
+	char *end, *why = NULL;
+	json_t *report = NULL;
+	long long days;
+	int ch, dry = 0, rc;
+
+	memset(&sb, 0, sizeof(sb));
+	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts,
+	    NULL)) != -1) {
+		if (common_opt(&sb, ch))
+			continue;
+		if (ch == 'D')
+			days_arg = optarg;
+		else if (ch == 'n')
+			dry = 1;
+		else
+			usage(AIM_EXIT_USAGE);
+	}
+	if (optind != argc)
+		usage(AIM_EXIT_USAGE);
+	if (days_arg != NULL) {
+		errno = 0;
+		days = strtoll(days_arg, &end, 10);
+		if (errno || *end != '\0' || end == days_arg || days < 1 ||
+		    days > 100000)
+			errx(AIM_EXIT_USAGE, "--days %s: want a number of days "
+			    "from 1", days_arg);
+	}
+	sub_setup(&sb);
+	if (days_arg == NULL)
+		days = sb.cfg.audit_log_retention_days;
+	rc = aim_chain_prune(sb.dir, days, dry, &report, &why);
+	if (report != NULL) {
+		aim_emit(stdout, report);
+		json_decref(report);
+	}
+	if (rc == -1) {
+		warnx("%s", why);
+		free(why);
+		return sub_done(&sb, AIM_EXIT_IO);
+	}
+	return sub_done(&sb, 0);
+}
+
+struct filter {
+	const char *since, *until, *tool, *capability, *id, *kind;
+	size_t	 since_len, until_len;
+	int	 failed, csv;
+};
+
+/* YYYY-MM-DD, optionally THH:MM[:SS[.ffffff]] and Z. */
+static size_t
+date_arg(const char *opt, const char *s)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddddd";
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && s[i] != 'Z' && i < sizeof(pat) - 1; i++)
+		if (pat[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    s[i] != pat[i])
+			break;
+	if ((s[i] == '\0' || (s[i] == 'Z' && s[i + 1] == '\0')) &&
+	    (i == 10 || i == 16 || i == 19 || (i > 20 && i <= 26)))
+		return i;
+	errx(AIM_EXIT_USAGE, "%s %s: want a date YYYY-MM-DD or a time "
+	    "YYYY-MM-DDTHH:MM:SS[.ffffff]Z", opt, s);
+}
+
+/* "invocation" for an entry of a record, else its kind. */
+static const char *
+entry_kind(json_t *e)
+{
+	const char *k = json_string_value(json_object_get(e, "kind"));
+
+	return k ? k : "invocation";
+}
+
+/* success, failure, error, or none (not yet invoked) for an invocation. */
+static const char *
+entry_outcome(json_t *e)
+{
+	json_t *r = json_object_get(e, "result");
+
+	if (json_object_get(e, "kind") != NULL)
+		return json_is_string(json_object_get(e, "kind")) &&
+		    strcmp(entry_kind(e), "error") == 0 ? "error" : "none";
+	if (json_object_get(e, "error") != NULL)
+		return "error";
+	if (!json_is_object(r))
+		return "none";
+	return json_is_true(json_object_get(r, "success")) ? "success" :
+	    "failure";
+}
+
+/* The sum of the attempts' duration_ms, or -1 when none has one. */
+static int64_t
+entry_duration_ms(json_t *e)
+{
+	json_t *a, *d;
+	int64_t sum = -1;
+	size_t i;
+
+	json_array_foreach(json_object_get(e, "attempts"), i, a) {
+		d = json_object_get(a, "duration_ms");
+		if (json_is_integer(d))
+			sum = (sum < 0 ? 0 : sum) + json_integer_value(d);
+	}
+	return sum;
+}
+
+static int
+str_is(json_t *v, const char *want)
+{
+	return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
+}
+
+static int
+matches(const struct filter *f, json_t *e)
+{
+	const char *ts = json_string_value(json_object_get(e, "timestamp"));
+	const char *o;
+
+	if (ts == NULL)
+		return 0;
+	if (f->since != NULL && strncmp(ts, f->since, f->since_len) < 0)
+		return 0;
+	if (f->until != NULL && strncmp(ts, f->until, f->until_len) > 0)
+		return 0;
+	if (f->tool != NULL && !str_is(json_object_get(e, "tool_id"), f->tool))
+		return 0;
+	if (f->capability != NULL && !str_is(json_object_get(e, "capability"),
+	    f->capability))
+		return 0;
+	if (f->id != NULL && !str_is(json_object_get(e, "id"), f->id))
+		return 0;
+	if (f->kind != NULL && strcmp(entry_kind(e), f->kind) != 0)
+		return 0;
+	o = entry_outcome(e);
+	if (f->failed && strcmp(o, "failure") != 0 && strcmp(o, "error") != 0)
+		return 0;
+	return 1;
+}
+
+/* One CSV field (RFC 4180): quoted when it holds a comma, quote or newline. */
+static void
+csv_field(const char *s, int last)
+{
+	if (s == NULL)
+		s = "";
+	if (strpbrk(s, ",\"\r\n") != NULL) {
+		putchar('"');
+		for (; *s != '\0'; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else
+		fputs(s, stdout);
+	fputs(last ? "\r\n" : ",", stdout);
+}
+
+static void
+csv_row(json_t *e, const char *path)
+{
+	char seq[32], dur[32];
+	const char *o = entry_outcome(e);
+	int64_t d = entry_duration_ms(e);
+
+	snprintf(seq, sizeof(seq), "%lld",
+	    (long long)json_integer_value(json_object_get(e, "seq")));
+	if (d >= 0)
+		snprintf(dur, sizeof(dur), "%lld", (long long)d);
+	else
+		dur[0] = '\0';
+	csv_field(seq, 0);
+	csv_field(json_string_value(json_object_get(e, "timestamp")), 0);
+	csv_field(entry_kind(e), 0);
+	csv_field(json_string_value(json_object_get(e, "actor")), 0);
+	csv_field(json_string_value(json_object_get(e, "tool_id")), 0);
+	csv_field(json_string_value(json_object_get(e, "capability")), 0);
+	csv_field(json_string_value(json_object_get(e, "id")), 0);
+	csv_field(o, 0);
+	csv_field(dur, 0);
+	csv_field(path, 1);
+}
+
+static int
+cmd_query(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ "capability", required_argument, NULL, 'C' },
+		{ "csv", no_argument, NULL, 'v' },
+		{ "failed", no_argument, NULL, 'F' },
+		{ "id", required_argument, NULL, 'I' },
+		{ "kind", required_argument, NULL, 'K' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "tool", required_argument, NULL, 'T' },
+		{ "until", required_argument, NULL, 'U' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct filter f;
+	struct aim_scan s;
+	struct sub sb;
+	char sday[11], uday[11], *why = NULL, full[8192];
+	size_t i;
+	int ch, status = 0;
+
+	memset(&sb, 0, sizeof(sb));
+	memset(&f, 0, sizeof(f));
+	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts,
+	    NULL)) != -1) {
+		if (common_opt(&sb, ch))
+			continue;
+		switch (ch) {
+		case 'C':
+			f.capability = optarg;
+			break;
+		case 'F':
+			f.failed = 1;
+			break;
+		case 'I':
+			f.id = optarg;
+			break;
+		case 'K':
+			f.kind = optarg;
+			break;
+		case 'S':
+			f.since_len = date_arg("--since", optarg);
+			f.since = optarg;
+			break;
+		case 'T':
+			f.tool = optarg;
+			break;
+		case 'U':
+			f.until_len = date_arg("--until", optarg);
+			f.until = optarg;
+			break;
+		case 'v':
+			f.csv = 1;
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(AIM_EXIT_USAGE);
+	sub_setup(&sb);
+	if (f.since)
+		snprintf(sday, sizeof(sday), "%.10s", f.since);
+	if (f.until)
+		snprintf(uday, sizeof(uday), "%.10s", f.until);
+	if (aim_chain_scan(sb.dir, &s, f.since ? sday : NULL,
+	    f.until ? uday : NULL, 1, &why) == -1) {
+		warnx("%s", why);
+		free(why);
+		status = AIM_EXIT_IO;
+	}
+	if (f.csv)
+		fputs("seq,timestamp,kind,actor,tool_id,capability,id,outcome,"
+		    "duration_ms,path\r\n", stdout);
+	for (i = 0; i < s.n && !ferror(stdout); i++) {
+		if (s.v[i].json == NULL || !matches(&f, s.v[i].json))
+			continue;
+		snprintf(full, sizeof(full), "%s/%s", sb.dir, s.v[i].path);
+		if (f.csv)
+			csv_row(s.v[i].json, full);
+		else
+			aim_emit(stdout, s.v[i].json);
+	}
+	aim_chain_scan_free(&s);
+	return sub_done(&sb, status);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile p of the n sorted values. */
+static int64_t
+percentile(const int64_t *v, size_t n, int p)
+{
+	size_t k = (n * (size_t)p + 99) / 100;
+
+	return v[k > 0 ? k - 1 : 0];
+}
+
+static void
+count(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	json_object_set_new(obj, key, json_integer(json_integer_value(v) + 1));
+}
+
+struct durations {
+	int64_t	*v;
+	size_t	 n, cap;
+};
+
+static int
+cmd_stats(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct aim_scan s;
+	struct sub sb;
+	json_t *out, *kinds, *tools, *caps, *outcomes, *t, *e, *d;
+	const char *ts, *oldest = NULL, *newest = NULL, *tool, *o, *key;
+	struct durations *dv;
+	char *why = NULL;
+	int64_t size = 0, ms, n_ok, n_all;
+	size_t i, ntools = 0;
+	int ch, status = 0;
+
+	memset(&sb, 0, sizeof(sb));
+	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts,
+	    NULL)) != -1)
+		if (!common_opt(&sb, ch))
+			usage(AIM_EXIT_USAGE);
+	if (optind != argc)
+		usage(AIM_EXIT_USAGE);
+	sub_setup(&sb);
+	if (aim_chain_scan(sb.dir, &s, NULL, NULL, 1, &why) == -1) {
+		warnx("%s", why);
+		free(why);
+		status = AIM_EXIT_IO;
+	}
+	kinds = json_object();
+	tools = json_object();
+	caps = json_object();
+	outcomes = json_object();
+	dv = aim_xmalloc((s.n + 1) * sizeof(*dv));
+	for (i = 0; i < s.n; i++) {
+		size += (int64_t)s.v[i].size_bytes;
+		if ((e = s.v[i].json) == NULL)
+			continue;
+		ts = json_string_value(json_object_get(e, "timestamp"));
+		if (ts != NULL && (oldest == NULL || strcmp(ts, oldest) < 0))
+			oldest = ts;
+		if (ts != NULL && (newest == NULL || strcmp(ts, newest) > 0))
+			newest = ts;
+		count(kinds, entry_kind(e));
+		if (json_object_get(e, "kind") != NULL)
+			continue;
+		o = entry_outcome(e);
+		count(outcomes, o);
+		if ((key = json_string_value(json_object_get(e,
+		    "capability"))) != NULL)
+			count(caps, key);
+		if ((tool = json_string_value(json_object_get(e,
+		    "tool_id"))) == NULL)
+			tool = "none";
+		if ((t = json_object_get(tools, tool)) == NULL) {
+			t = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I}",
+			    "entries", 0, "success", 0, "failure", 0, "error",
+			    0, "none", 0, "_dv", (json_int_t)ntools);
+			memset(&dv[ntools++], 0, sizeof(*dv));
+			json_object_set_new(tools, tool, t);
+		}
+		count(t, "entries");
+		count(t, o);
+		if ((ms = entry_duration_ms(e)) >= 0) {
+			struct durations *x = &dv[json_integer_value(
+			    json_object_get(t, "_dv"))];
+
+			if (x->n == x->cap) {
+				x->cap = x->cap ? 2 * x->cap : 16;
+				x->v = aim_xrealloc(x->v, x->cap *
+				    sizeof(*x->v));
+			}
+			x->v[x->n++] = ms;
+		}
+	}
+	json_object_foreach(tools, key, t) {
+		struct durations *x = &dv[json_integer_value(json_object_get(t,
+		    "_dv"))];
+
+		json_object_del(t, "_dv");
+		n_ok = json_integer_value(json_object_get(t, "success"));
+		n_all = n_ok + json_integer_value(json_object_get(t,
+		    "failure")) + json_integer_value(json_object_get(t,
+		    "error"));
+		json_object_set_new(t, "success_rate", n_all > 0 ?
+		    json_real((double)n_ok / (double)n_all) : json_null());
+		if (x->n > 0) {
+			qsort(x->v, x->n, sizeof(*x->v), cmp_i64);
+			d = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+			    "p50", (json_int_t)percentile(x->v, x->n, 50),
+			    "p90", (json_int_t)percentile(x->v, x->n, 90),
+			    "p99", (json_int_t)percentile(x->v, x->n, 99),
+			    "min", (json_int_t)x->v[0],
+			    "max", (json_int_t)x->v[x->n - 1]);
+		} else
+			d = json_null();
+		json_object_set_new(t, "duration_ms", d);
+		free(x->v);
+	}
+	free(dv);
+	out = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:o, s:o, s:o, s:o}",
+	    "dir", sb.dir, "entries", (json_int_t)s.n, "size_bytes",
+	    (json_int_t)size, "oldest", oldest, "newest", newest,
+	    "by_kind", kinds, "by_outcome", outcomes, "by_tool", tools,
+	    "by_capability", caps);
+	if (oldest == NULL)
+		json_object_set_new(out, "oldest", json_null());
+	if (newest == NULL)
+		json_object_set_new(out, "newest", json_null());
+	aim_emit(stdout, out);
+	json_decref(out);
+	aim_chain_scan_free(&s);
+	return sub_done(&sb, status);
+}
+
+static const struct {
+	const char *name;
+	int	(*fn)(int, char *[]);
+} subcommands[] = {
+	{ "checkpoint", cmd_checkpoint },
+	{ "keygen", cmd_keygen },
+	{ "prune", cmd_prune },
+	{ "query", cmd_query },
+	{ "stats", cmd_stats },
+	{ "verify", cmd_verify },
+	{ NULL, NULL }
+};
+
 int
 main(int argc, char *argv[])
 {
@@ -185,6 +872,13 @@ main(int argc, char *argv[])
 
 	memset(&au, 0, sizeof(au));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
+	/* A subcommand first: aim-audit verify ...; else the filter. */
+	if (argc > 1)
+		for (i = 0; subcommands[i].name != NULL; i++)
+			if (strcmp(argv[1], subcommands[i].name) == 0) {
+				argv[1] = (char *)progname;
+				return subcommands[i].fn(argc - 1, argv + 1);
+			}
 	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -220,7 +914,11 @@ main(int argc, char *argv[])
 		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
 	}
 	aim_problems_free(&probs);
-	au.dir = audit_dir(opt_dir, regdir, &au.cfg);
+	au.dir = aim_audit_dir_find(opt_dir, regdir, &au.cfg, 1);
+	if (au.dir != NULL && opt_dir == NULL && regdir == NULL &&
+	    au.cfg.audit_dir == NULL && (getenv("AIM_AUDIT_DIR") == NULL ||
+	    *getenv("AIM_AUDIT_DIR") == '\0'))
+		warnx("no registry found; writing audit entries to %s", au.dir);
 	if (redact_vault() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
 	free(regdir);
@@ -232,6 +930,8 @@ main(int argc, char *argv[])
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_IO);
+	if (au.chain_open)
+		aim_chain_close(&au.chain);
 	free(au.dir);
 	aim_config_free(&au.cfg);
 	return au.status;

@@ -264,6 +264,41 @@ cmd_init(struct secret_cli *cli, int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * Put a management event on the audit trail (issue 5): the secret's name
+ * and the vault, never its value.  Only when an audit directory resolves:
+ * $AIM_AUDIT_DIR > the configuration's audit_dir > the registry's
+ * AIM_audit (aim-secret(1)); no fallback, so a vault used without any aim
+ * setup leaves no trail of its own.  A failure to log is a warning only.
+ */
+static void
+log_event(struct secret_cli *cli, const char *kind, const char *name)
+{
+	struct aim_problems probs = { NULL, 0, 0 };
+	struct aim_options opt = { NULL, NULL };
+	struct aim_config cfg;
+	char *regdir, *dir, *why = NULL;
+	json_t *d;
+
+	regdir = aim_registry_find(&opt, &why);
+	free(why);
+	why = NULL;
+	aim_config_load(&cfg, &opt, regdir, &probs);
+	aim_problems_free(&probs);
+	dir = aim_audit_dir_find(NULL, regdir, &cfg, 0);
+	if (dir != NULL) {
+		d = json_pack("{s:s, s:s}", "name", name, "vault", cli->vault);
+		if (aim_audit_event(dir, kind, d, &why) == -1)
+			warnx("can't log %s of %s in %s: %s", kind, name, dir,
+			    why ? why : strerror(errno));
+		json_decref(d);
+		free(why);
+	}
+	free(dir);
+	free(regdir);
+	aim_config_free(&cfg);
+}
+
 static int
 cmd_set(struct secret_cli *cli, int argc, char *argv[])
 {
@@ -304,6 +339,7 @@ cmd_set(struct secret_cli *cli, int argc, char *argv[])
 	if ((rc = aim_vault_save(&v, &why)) != AIM_VAULT_OK)
 		die_vault(rc, why);
 	aim_vault_close(&v);
+	log_event(cli, "secret_set", name);
 	return 0;
 }
 
@@ -324,6 +360,7 @@ cmd_get(struct secret_cli *cli, int argc, char *argv[])
 	if (isatty(STDOUT_FILENO))
 		putchar('\n');
 	aim_vault_close(&v);
+	log_event(cli, "secret_get", name);
 	return 0;
 }
 
@@ -380,6 +417,7 @@ cmd_rm(struct secret_cli *cli, int argc, char *argv[])
 	if ((rc = aim_vault_save(&v, &why)) != AIM_VAULT_OK)
 		die_vault(rc, why);
 	aim_vault_close(&v);
+	log_event(cli, "secret_delete", name);
 	return 0;
 }
 

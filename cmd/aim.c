@@ -287,7 +287,7 @@ fill_audit(struct status *st, json_t *out)
 	long n;
 
 	aim_utc_stamp(NULL, NULL, day);
-	dir = aim_audit_dir_default(st->ctx.registry_dir, &st->ctx.cfg);
+	dir = aim_audit_dir_find(NULL, st->ctx.registry_dir, &st->ctx.cfg, 1);
 	n = dir ? count_entries(dir, day) : -1;
 	json_object_set_new(out, "audit", json_pack("{s:s?, s:s, s:o}", "dir",
 	    dir, "day", day, "entries_today", n >= 0 ? json_integer(n) :

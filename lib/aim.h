@@ -836,16 +836,6 @@ int64_t	 aim_state_next(struct aim_state *st, const char *counter);
  */
 int	 aim_slot_acquire(const char *tool_id, int64_t max_concurrent,
 	    int *fd_out, char **why);
-/* ---- auditdir.c: where audit entries go (issue 2, issue 3) ---- */
-
-/*
- * The audit directory aim-audit uses when given no -d: $AIM_AUDIT_DIR >
- * config audit_dir > <registry_dir>/AIM_audit > $XDG_STATE_HOME/aim/AIM_audit
- * (aim-audit(1)).  registry_dir and cfg may be NULL.  Returns a malloc'd
- * absolute path, or NULL when no place can be named (no HOME either).
- */
-char	*aim_audit_dir_default(const char *registry_dir,
-	    const struct aim_config *cfg);
 
 /* ---- semver.c: versions and version pins (issue 3) ---- */
 
@@ -1034,5 +1024,227 @@ int	 aim_path_tail_matches(const char *path, const char *pattern);
 
 /* The original's cache patterns (original-aim.md), a new array. */
 json_t	*aim_default_cache_patterns(void);
+/* ---- chain.c: the tamper-evident audit trail (issue 5) ---- */
+
+#define AIM_CHAIN_HEAD		".aim-chain-head"	/* in the audit directory */
+#define AIM_CHAIN_HASH_BYTES	32	/* BLAKE2b-256 */
+#define AIM_CHAIN_HEX_BYTES	64
+#define AIM_PUBKEY_BYTES	32	/* Ed25519 */
+
+/*
+ * One audit directory's chain.  The head file AIM_CHAIN_HEAD is both the
+ * lock (flock(2)) and the record of the chain's head: seq, hash and path of
+ * the newest entry, and the entry being written, if any (aim-audit(1),
+ * "The chain").
+ */
+struct aim_chain {
+	char	*dir;		/* absolute audit directory */
+	int	 fd;		/* the head file, or -1 */
+	int	 locked;
+	int	 head_state;	/* at lock: 1 read, 0 empty or missing, -1 damaged */
+	int64_t	 seq;		/* the head: newest seq, 0 for none */
+	unsigned char hash[AIM_CHAIN_HASH_BYTES];	/* its hash, zeros for none */
+	char	 path[4096];	/* its path, relative to dir, or "-" */
+	int64_t	 pending_seq;	/* shared lock only: a write under way, or 0 */
+	unsigned char pending_hash[AIM_CHAIN_HASH_BYTES];
+};
+
+/* BLAKE2b-256 (crypto_generichash) of len bytes: the chain's hash. */
+void	 aim_chain_hash(const void *buf, size_t len_bytes,
+	    unsigned char out[AIM_CHAIN_HASH_BYTES]);
+
+/* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
+void	 aim_hex(const unsigned char *bin, size_t len_bytes, char *out);
+
+/* Exactly 2 * len hex digits into len bytes: 0, or -1 when not that. */
+int	 aim_unhex(const char *hex, unsigned char *bin, size_t len_bytes);
+
+/*
+ * Create dir (0700) and open or create its head file (0600); no lock yet.
+ * 0, or -1 with errno and a malloc'd *why ("can't create /x: ...").
+ * Always aim_chain_close() afterwards.
+ */
+int	 aim_chain_open(struct aim_chain *c, const char *dir, char **why);
+void	 aim_chain_close(struct aim_chain *c);
+
+/*
+ * Take the head file's flock (exclusive: a writer; shared: a reader such as
+ * verify) and read the head into c.  Exclusive, it also repairs: a missing
+ * or damaged head is rebuilt from the entries (warning on stderr when
+ * entries existed), and a write left pending by a killed writer is
+ * finished: the entry is adopted when it reached its final name (warning
+ * "<rel>: seq N: entry of an interrupted write adopted"), else forgotten,
+ * and its temporary file removed.  0, or -1 with *why.
+ */
+int	 aim_chain_lock(struct aim_chain *c, int exclusive, char **why);
+void	 aim_chain_unlock(struct aim_chain *c);
+
+/*
+ * Append entry (borrowed; its "timestamp", "seq" and "prev" are set here,
+ * under the lock, so names, seq and time agree) as the next link:
+ * <dir>/<day>/<stamp>_<tool>_<capability>.json, or _aim_<kind> for an
+ * entry with "kind"; written to a temporary file and fsynced, announced in
+ * the head (fdatasync), linked to its name (-2, -3, ... on a collision),
+ * the day directory fsynced, the head advanced.  On failure nothing is
+ * left under a final name and the head is unchanged.  _locked: the caller
+ * holds the exclusive lock.  Returns the malloc'd absolute path, or NULL
+ * with errno and *why ("can't write X: No space left on device", "can't
+ * link X: ...", "can't sync X: ...").
+ */
+char	*aim_chain_append(struct aim_chain *c, json_t *entry, char **why);
+char	*aim_chain_append_locked(struct aim_chain *c, json_t *entry,
+	    char **why);
+
+/*
+ * The audit directory (aim-audit(1) "Audit directory"): opt_dir >
+ * $AIM_AUDIT_DIR > cfg->audit_dir > <registry_dir>/AIM_audit > with
+ * fallback, $XDG_STATE_HOME/aim/AIM_audit.  cfg and registry_dir may be
+ * NULL.  Malloc'd absolute path, or NULL when none applies.
+ */
+char	*aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
+	    const struct aim_config *cfg, int fallback);
+
+/* Is kind one of the management event kinds below?  1 or 0. */
+int	 aim_audit_event_kind(const char *kind);
+
+/*
+ * Append a management event to the chain of audit directory dir (issue 5,
+ * original-aim.md "event log"): an entry {"timestamp", "kind", "actor"
+ * (login name of the effective user), "program", "event": details,
+ * "contract", "seq", "prev"} named <stamp>_aim_<kind>.json.  kind is one of
+ * secret_set, secret_get, secret_delete, health_check, scan_execute,
+ * config_update, error.  details (borrowed, may be NULL) is copied and
+ * redacted like an entry (aim_redact); never put a secret value in it.
+ * Returns 0, or -1 with errno (EINVAL: bad kind or dir NULL) and, when why
+ * is not NULL, a malloc'd *why.
+ */
+int	 aim_audit_event(const char *dir, const char *kind, json_t *details,
+	    char **why);
+
+/* One entry file as scan saw it. */
+struct aim_scan_entry {
+	char	*path;		/* relative to the audit directory */
+	int64_t	 seq;		/* 0: none */
+	unsigned char hash[AIM_CHAIN_HASH_BYTES];	/* of the file's bytes */
+	unsigned char prev[AIM_CHAIN_HASH_BYTES];
+	size_t	 size_bytes;
+	const char *bad;	/* why it is not a link of the chain, or NULL */
+	int	 misnamed;	/* name disagrees with timestamp/tool/capability */
+	int	 is_prune;
+	int64_t	 prune_seq;	/* a prune entry's through_seq */
+	unsigned char prune_hash[AIM_CHAIN_HASH_BYTES];
+	json_t	*json;		/* the parsed entry when asked for, or NULL */
+};
+
+struct aim_scan {
+	struct aim_scan_entry *v;	/* sorted by seq, then path */
+	size_t	 n, cap;
+};
+
+/*
+ * Read every entry (*.json in the YYYY-MM-DD directories from since_day to
+ * until_day, both inclusive, NULL: no bound) of dir once: hash, parse,
+ * check the name.  keep_json keeps each parsed entry.  A missing dir is
+ * empty.  0, or -1 with *why when a directory could not be read (what
+ * could be read is in s).  aim_chain_scan_free() s either way.
+ */
+int	 aim_chain_scan(const char *dir, struct aim_scan *s,
+	    const char *since_day, const char *until_day, int keep_json,
+	    char **why);
+void	 aim_chain_scan_free(struct aim_scan *s);
+
+struct aim_verify {
+	const char *dir;
+	struct aim_scan scan;
+	int	 head_state;	/* 1 read, 0 missing, -1 damaged */
+	int64_t	 head_seq;
+	unsigned char head_hash[AIM_CHAIN_HASH_BYTES];
+	int64_t	 first_seq, last_seq;	/* of the chain found */
+	unsigned char last_hash[AIM_CHAIN_HASH_BYTES];
+	size_t	 entries;	/* with a seq */
+	size_t	 problems;
+};
+
+/*
+ * Walk the chain of dir under a shared lock and say every problem on
+ * stderr, "prog: <file>: seq N: <what>": a file that is not an entry or
+ * has no seq, a name that does not match, a duplicate, missing seqs, an
+ * entry whose hash is not the next one's prev (edited), the first entry's
+ * prev (zero, or the prune entry's through_hash), the head disagreeing
+ * with the chain's end.  Fills vr (memset it to 0 first; aim_verify_free
+ * afterwards); vr->problems counts.  0, or -1 with *why when dir could not
+ * be read.
+ */
+int	 aim_chain_verify(const char *dir, struct aim_verify *vr, char **why);
+void	 aim_verify_free(struct aim_verify *vr);
+
+/* A checkpoint: what a signed statement says of the chain. */
+struct aim_checkpoint {
+	int64_t	 seq;
+	unsigned char hash[AIM_CHAIN_HASH_BYTES];
+	char	 time[40];
+};
+
+/*
+ * Check a checkpoint against a verified chain: its seq must be in the log
+ * with its hash (or be the one a prune entry committed to).  Says the
+ * problem as aim_chain_verify does, naming the checkpoint file name.
+ * 0 holds, 1 older than the pruned range (not checkable), -1 problem.
+ */
+int	 aim_verify_checkpoint(struct aim_verify *vr, const char *name,
+	    const struct aim_checkpoint *cp);
+
+/*
+ * The audit signing key: $AIM_AUDIT_KEY, else
+ * $XDG_DATA_HOME/aim/audit.key, else ~/.local/share/aim/audit.key; the
+ * public key is the same path plus ".pub".  Malloc'd, or NULL.
+ */
+char	*aim_audit_key_path(void);
+
+/*
+ * Make an Ed25519 key pair (crypto_sign): the secret key at seckey_path
+ * (0600, O_EXCL: never over an existing file) as "aim-audit secret key 1\n"
+ * and 128 hex digits, the public key at seckey_path.pub (0644) as
+ * "aim-audit public key 1\n" and 64 hex digits; *pubhex gets those digits
+ * (malloc'd).  0, or -1 with *why.
+ */
+int	 aim_audit_keygen(const char *seckey_path, char **pubhex, char **why);
+
+/* Read a public key file.  0, or -1 with *why. */
+int	 aim_audit_pubkey_read(const char *path,
+	    unsigned char pk[AIM_PUBKEY_BYTES], char **why);
+
+/*
+ * A signed checkpoint of dir's head (aim-audit(1) "Checkpoints"): taken
+ * under the exclusive lock (so a pending write is settled first), signed
+ * with the secret key at seckey_path, which must be a private file
+ * (aim_private_file).  Malloc'd text, or NULL with *why.
+ */
+char	*aim_checkpoint_make(const char *dir, const char *seckey_path,
+	    char **why);
+
+/*
+ * Parse a checkpoint's text and check its Ed25519 signature with pk.
+ * 0 and *cp filled, or -1 with *why ("not an aim-audit checkpoint", "bad
+ * signature: not signed by the key given").
+ */
+int	 aim_checkpoint_parse(const char *text, size_t len_bytes,
+	    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
+	    char **why);
+int	 aim_checkpoint_read(const char *path,
+	    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
+	    char **why);
+
+/*
+ * Retention (audit_log_retention_days): remove the day directories of dir
+ * older than days days (UTC dates before today - days), under the
+ * exclusive lock.  First a prune entry {"kind":"prune","pruned":{
+ * "through_seq","through_hash","days","entries","retention_days","before"}}
+ * is appended, committing to the newest chained entry removed, so verify
+ * holds afterwards.  dry_run removes and writes nothing.  *report (new
+ * ref) says what was (or would be) removed.  0, or -1 with *why.
+ */
+int	 aim_chain_prune(const char *dir, int64_t days, int dry_run,
+	    json_t **report, char **why);
 
 #endif /* AIM_H */

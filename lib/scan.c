@@ -569,7 +569,7 @@ check_vault(void)
 static json_t *
 check_audit(struct aim_scan_ctx *c)
 {
-	char *dir = aim_audit_dir_default(c->registry_dir, &c->cfg), *parent,
+	char *dir = aim_audit_dir_find(NULL, c->registry_dir, &c->cfg, 1), *parent,
 	    *slash;
 	struct stat st;
 	json_t *d, *r;

@@ -95,6 +95,21 @@ generate() {
 	want 1 aim-audit -d audit-bad audit-in.jsonl >audit-errors.jsonl
 	want 1 aim-audit -d audit-errors invoke-errors.jsonl >>audited.jsonl
 	want 0 aim-audit -d audit-routed resolved.jsonl >audited-routed.jsonl
+	# The audit trail: an old day to prune, secret events, the subcommands.
+	want 0 aim-audit -d "$PWD/trail" resolved.jsonl >/dev/null
+	mv "trail/$(date -u +%Y-%m-%d)" trail/2000-01-01
+	aim-secret -f vault init --keyfile vault.key
+	printf v1234 | AIM_AUDIT_DIR=$PWD/trail aim-secret -f vault -k vault.key set a/b
+	AIM_AUDIT_DIR=$PWD/trail aim-secret -f vault -k vault.key get a/b >/dev/null
+	AIM_AUDIT_DIR=$PWD/trail aim-secret -f vault -k vault.key rm a/b
+	want 0 aim-audit prune -d "$PWD/trail" --days 1 --dry-run >prune.jsonl
+	want 0 aim-audit prune -d "$PWD/trail" --days 1 >>prune.jsonl
+	want 0 aim-audit verify -d "$PWD/trail" >verify.jsonl
+	want 0 aim-audit stats -d "$PWD/trail" >stats.jsonl
+	want 0 aim-audit stats -d audit-results >>stats.jsonl
+	cp -R trail broken
+	rm "$(find broken -name '*_aim_secret_get.json')"
+	want 1 aim-audit verify -d "$PWD/broken" >>verify.jsonl 2>/dev/null
 
 	generate_policy
 }
@@ -539,4 +554,21 @@ EOF
 	d=$(records scan.jsonl true)
 	validate "$SCHEMAS/finding.json" "$d"
 	validate "$SCHEMAS/config.json" "$FIX/records/valid-config.scanner.json"
+}
+
+@test "event and prune entries of the audit trail are valid audit entries" {
+	mkdir e
+	find "$OUT/trail" -type f -name '*_aim_*.json' -exec cp {} e/ \;
+	assert_equal "$(count e)" 4
+	run jq -r .kind e/*.json
+	assert_output "$(printf '%s\n' secret_set secret_get secret_delete prune)"
+	validate "$SCHEMAS/audit-entry.json" e
+}
+
+@test "aim-audit stats, verify and prune outputs are valid against their schemas" {
+	validate "$SCHEMAS/audit-stats.json" "$(records "$OUT/stats.jsonl" true)"
+	validate "$SCHEMAS/audit-verify.json" "$(records "$OUT/verify.jsonl" true)"
+	validate "$SCHEMAS/audit-prune.json" "$(records "$OUT/prune.jsonl" true)"
+	assert_equal "$(jq -c .ok "$OUT/verify.jsonl" | tr '\n' ' ')" "true false "
+	assert_equal "$(jq -c 'has("entry")' "$OUT/prune.jsonl" | tr '\n' ' ')" "false true "
 }

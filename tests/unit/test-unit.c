@@ -404,6 +404,68 @@ test_policy(void)
 	json_decref(p);
 }
 
+static void
+test_chain(void)
+{
+	char dir[] = "/tmp/aim-unit-chain-XXXXXX", *why = NULL, *path;
+	unsigned char bin[4], h[AIM_CHAIN_HASH_BYTES];
+	char hex[AIM_CHAIN_HEX_BYTES + 1];
+	struct aim_chain c;
+	struct aim_verify vr;
+	json_t *e, *d;
+	int i, good = 1;
+
+	ok(aim_unhex("00ff10Ab", bin, 4) == 0 && bin[1] == 0xff &&
+	    bin[3] == 0xab, "chain: unhex takes both cases");
+	ok(aim_unhex("00ff10a", bin, 4) == -1 && aim_unhex("00ff10ax", bin,
+	    4) == -1 && aim_unhex(NULL, bin, 4) == -1,
+	    "chain: unhex refuses short, non-hex and NULL");
+	/* BLAKE2b-256 of "abc" (RFC 7693 gives BLAKE2b-512; b2sum -l 256). */
+	aim_chain_hash("abc", 3, h);
+	aim_hex(h, sizeof(h), hex);
+	is_str(hex, "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319",
+	    "chain: BLAKE2b-256 of abc");
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "chain: mkdtemp");
+		return;
+	}
+	errno = 0;
+	ok(aim_audit_event(dir, "secret_peek", NULL, &why) == -1 &&
+	    errno == EINVAL && why != NULL &&
+	    strcmp(why, "unknown event kind secret_peek") == 0,
+	    "chain: aim_audit_event refuses an unknown kind with EINVAL");
+	free(why);
+	why = NULL;
+	ok(aim_audit_event(NULL, "error", NULL, NULL) == -1 && errno == EINVAL,
+	    "chain: aim_audit_event refuses a NULL directory");
+	d = json_pack("{s:s, s:s}", "message", "boom", "api_key", "sk-ant-abcdefghijklmnopqrstuv");
+	for (i = 0; i < 50; i++)
+		good &= aim_audit_event(dir, i % 2 ? "health_check" : "error",
+		    d, NULL) == 0;
+	json_decref(d);
+	ok(good, "chain: 50 events appended");
+	if (aim_chain_open(&c, dir, &why) == 0) {
+		e = json_pack("{s:s, s:s, s:s}", "timestamp", "", "tool_id",
+		    "t", "capability", "c");
+		path = aim_chain_append(&c, e, &why);
+		ok(path != NULL && c.seq == 51 &&
+		    json_integer_value(json_object_get(e, "seq")) == 51,
+		    "chain: aim_chain_append goes on at seq 51");
+		free(path);
+		json_decref(e);
+	} else
+		ok(0, "chain: open");
+	aim_chain_close(&c);
+	memset(&vr, 0, sizeof(vr));
+	ok(aim_chain_verify(dir, &vr, &why) == 0 && vr.problems == 0 &&
+	    vr.entries == 51 && vr.last_seq == 51 && vr.head_seq == 51,
+	    "chain: verify holds over 51 entries");
+	aim_verify_free(&vr);
+	free(why);
+	snprintf(hex, sizeof(hex), "rm -rf %s", dir);
+	ok(system(hex) == 0, "chain: clean up");
+}
+
 int
 main(void)
 {
@@ -417,6 +479,7 @@ main(void)
 	test_vault();
 	test_redact_secrets();
 	test_policy();
+	test_chain();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }

@@ -1,0 +1,595 @@
+#!/usr/bin/env bats
+# aim-audit's tamper-evident trail: the hash chain, its head, recovery,
+# keygen, checkpoints, verify, prune, query, stats, events, faults.
+
+load helper
+
+KAT=$FIX/audit-chain
+DAY=2026-11-18
+BASE=2026-11-18T11-06-40-123456_t_c
+ZERO=0000000000000000000000000000000000000000000000000000000000000000
+
+setup_file() {
+	# The LD_PRELOAD shims (stopped clock, failing calls) and the kill loop.
+	FROZEN= FAULT= KILL_LOOP=
+	if command -v cc >/dev/null; then
+		cc -shared -fPIC -o "$BATS_FILE_TMPDIR/frozen-clock.so" "$FIX/frozen-clock.c" &&
+		    FROZEN=$BATS_FILE_TMPDIR/frozen-clock.so
+		cc -shared -fPIC -o "$BATS_FILE_TMPDIR/fault-fs.so" "$FIX/fault-fs.c" -ldl &&
+		    FAULT=$BATS_FILE_TMPDIR/fault-fs.so
+		cc -o "$BATS_FILE_TMPDIR/kill-loop" "$FIX/kill-loop.c" &&
+		    KILL_LOOP=$BATS_FILE_TMPDIR/kill-loop
+	fi
+	export FROZEN FAULT KILL_LOOP
+}
+
+setup() {
+	common_setup
+	D=$PWD/audit
+}
+
+# frozen CMD...: CLOCK_REALTIME stopped at 2026-11-18T11:06:40.123456Z.
+frozen() {
+	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=1795000000 "$@"
+}
+
+# faulty VAR=N... CMD...: run CMD with the fault shim and those failures.
+faulty() {
+	[ -n "$FAULT" ] || skip "no C compiler for tests/fixtures/fault-fs.c"
+	env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	    LD_PRELOAD="$FAULT" "$@"
+}
+
+# records PREFIX N: N records of tool t, capability c, ids PREFIX1..PREFIXN.
+records() {
+	jq -nc --arg p "$1" --argjson n "$2" 'range(1; $n + 1) |
+	    {id:($p + tostring), capability:"c", payload:{}, tool_id:"t",
+	     attempts:[{tool_id:"t", outcome:"success", exit_code:0, duration_ms:.}],
+	     result:{success:true, message:"ok", content:null}}'
+}
+
+# chain N: N entries in $D with the clock stopped; entry K is name K.
+chain() {
+	records r "$1" >in.jsonl
+	frozen aim-audit -d "$D" in.jsonl >/dev/null
+}
+
+# name K: the path of the Kth entry chain() wrote.
+name() {
+	if [ "$1" -eq 1 ]; then
+		echo "$D/$DAY/$BASE.json"
+	else
+		echo "$D/$DAY/$BASE-$1.json"
+	fi
+}
+
+b2() {
+	b2sum -l 256 "$1" | cut -d' ' -f1
+}
+
+@test "entries carry seq 1, 2, 3 and prev: BLAKE2b-256 of the previous entry's bytes (b2sum agrees)" {
+	chain 3
+	assert_equal "$(jq -c '[.seq, .prev]' "$(name 1)")" "[1,\"$ZERO\"]"
+	assert_equal "$(jq -c '[.seq, .prev]' "$(name 2)")" "[2,\"$(b2 "$(name 1)")\"]"
+	assert_equal "$(jq -c '[.seq, .prev]' "$(name 3)")" "[3,\"$(b2 "$(name 2)")\"]"
+	# The head: seq, hash and path of the newest, nothing pending, 0600.
+	run sed -n 1,5p "$D/.aim-chain-head"
+	assert_output "$(printf '%s\n' 'aim-audit-head 1' 'seq 3' "hash $(b2 "$(name 3)")" "path $DAY/$BASE-3.json" 'pending -')"
+	assert_equal "$(stat -c '%a %s' "$D/.aim-chain-head")" "600 1024"
+	# A later run goes on from the head.
+	echo '{"id":"x"}' | aim-audit -d "$D" >out.jsonl
+	path=$(jq -r .audit.path out.jsonl)
+	assert_equal "$(jq -c '[.seq, .prev]' "$path")" "[4,\"$(b2 "$(name 3)")\"]"
+}
+
+@test "two writers x 1000 entries: seq 1..2000, one chain, verify holds" {
+	records a 1000 >a.jsonl
+	records b 1000 >b.jsonl
+	aim-audit -d "$D" a.jsonl >a.out &
+	aim-audit -d "$D" b.jsonl >b.out &
+	wait %1 && wait %2
+	assert_equal "$(find "$D" -name '*.json' | wc -l)" 2000
+	run sh -c "cat '$D'/*/*.json | jq -s -c '[.[].seq] | sort == [range(1; 2001)]'"
+	assert_output true
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '[.ok, .entries, .first_seq, .last_seq, .head_seq, .problems]' <<<"$output")" '[true,2000,1,2000,2000,0]'
+}
+
+@test "verify on an intact chain: one summary line, exit 0" {
+	chain 3
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_output "{\"ok\":true,\"dir\":\"$D\",\"entries\":3,\"first_seq\":1,\"last_seq\":3,\"head_seq\":3,\"head\":\"$(b2 "$(name 3)")\",\"checkpoints\":0,\"problems\":0}"
+	# An empty or missing directory holds.
+	run aim-audit verify -d "$PWD/none"
+	assert_success
+}
+
+@test "verify: one flipped byte is named by file and seq" {
+	chain 4
+	sed -i 's/"ok"/"oK"/' "$(name 2)"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $(name 2): seq 2: hash does not match prev of seq 3: entry edited or replaced"
+	assert_equal "$(jq -c '[.ok, .problems]' <<<"$output")" '[false,1]'
+}
+
+@test "verify: re-formatting an entry counts as tampering" {
+	chain 2
+	jq -c . "$(name 1)" >x && cat x >"$(name 1)"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $(name 1): seq 1: hash does not match prev of seq 2: entry edited or replaced"
+}
+
+@test "verify: an edited newest entry disagrees with the head" {
+	chain 2
+	sed -i 's/"ok"/"oK"/' "$(name 2)"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $(name 2): seq 2: hash does not match the head: entry edited or replaced"
+}
+
+@test "verify: a deleted middle entry" {
+	chain 5
+	rm "$(name 3)"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $(name 4): seq 4: seq 3 missing before it: deleted"
+}
+
+@test "verify: two entries swapped" {
+	records r 4 | aim-audit -d "$D" >out.jsonl
+	mapfile -t p < <(jq -r .audit.path out.jsonl)
+	mv "${p[1]}" x && mv "${p[2]}" "${p[1]}" && mv x "${p[2]}"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "${stderr_lines[0]}" "aim-audit: ${p[2]}: seq 2: file name does not match the entry's timestamp, tool and capability: moved, renamed or swapped"
+	assert_equal "${stderr_lines[1]}" "aim-audit: ${p[1]}: seq 3: file name does not match the entry's timestamp, tool and capability: moved, renamed or swapped"
+	assert_equal "${#stderr_lines[@]}" 2
+}
+
+@test "verify: an entry copied in twice, and a file that is not an entry" {
+	chain 3
+	cp "$(name 2)" "$D/$DAY/${BASE}-9.json"
+	echo 'not json' >"$D/$DAY/${BASE}-10.json"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "${stderr_lines[0]}" "aim-audit: $D/$DAY/$BASE-10.json: not a JSON object"
+	assert_equal "${stderr_lines[1]}" "aim-audit: $D/$DAY/$BASE-9.json: seq 2: duplicate of $DAY/$BASE-2.json: inserted or copied"
+	assert_equal "${#stderr_lines[@]}" 2
+}
+
+@test "verify: an entry written before the chain (no seq) is not covered and says so" {
+	chain 1
+	mkdir -p "$D/2026-01-01"
+	jq 'del(.seq, .prev)' "$(name 1)" >"$D/2026-01-01/old.json"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $D/2026-01-01/old.json: no seq: not in the chain"
+}
+
+@test "verify: the newest day deleted; with the head rolled back too, only a checkpoint can tell" {
+	chain 3
+	cp "$D/.aim-chain-head" head-at-3
+	echo '{"id":"today"}' | aim-audit -d "$D" >/dev/null
+	rm -r "${D:?}/$(date -u +%Y-%m-%d)"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: says seq 4, but the chain ends at seq 3 ($DAY/$BASE-3.json): the newest entries were deleted"
+	# The documented limit: the chain alone cannot see this.
+	cp head-at-3 "$D/.aim-chain-head"
+	run aim-audit verify -d "$D"
+	assert_success
+}
+
+@test "verify: a head rolled back behind the chain" {
+	chain 2
+	cp "$D/.aim-chain-head" head-at-2
+	records s 2 | frozen aim-audit -d "$D" >/dev/null
+	cp head-at-2 "$D/.aim-chain-head"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $(name 3): seq 3: seq 3..4 beyond the head (seq 2): inserted, or left by an interrupted write"
+}
+
+@test "verify: a damaged or missing head" {
+	chain 2
+	sed -i 's/^seq 2/seq 9/' "$D/.aim-chain-head"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: damaged: check does not match"
+	rm "$D/.aim-chain-head"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: missing, but the directory holds entries up to seq 2"
+	# The next writer rebuilds it from the entries, and says so.
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: missing; rebuilt from the entries at seq 2"
+	run aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(jq .last_seq <<<"$output")" 3
+}
+
+@test "a write killed after its entry got its name is adopted by the next writer" {
+	chain 2
+	cp "$D/.aim-chain-head" head-at-2
+	chain 1	# seq 3, named like entry 1 of a fresh run: $BASE-3.json
+	h3=$(b2 "$(name 3)")
+	# As a writer killed between link(2) and the head update leaves it.
+	{
+		printf 'aim-audit-head 1\nseq 2\nhash %s\npath %s\npending 3 %s %s %s\n' \
+		    "$(b2 "$(name 2)")" "$DAY/$BASE-2.json" "$h3" "$DAY/$BASE" "$DAY/.tmp-1-0"
+	} >body
+	ck=$(b2sum -l 128 body | cut -d' ' -f1)
+	{ cat body; printf 'check %s\n' "$ck"; } >head
+	pad=$((1023 - $(wc -c <head)))
+	{ cat head; printf "%${pad}s\n" ""; } >"$D/.aim-chain-head"
+	touch "$D/$DAY/.tmp-1-0"
+	# verify takes the pending write as done.
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" "aim-audit: $DAY/$BASE-3.json: seq 3: entry of an interrupted write adopted"
+	assert_equal "$(jq .audit.path <<<"$output" | xargs jq .seq)" 4
+	assert_file_not_exists "$D/$DAY/.tmp-1-0"
+	run aim-audit verify -d "$D"
+	assert_success
+}
+
+@test "kill -9 in the middle of writes, 500 times: every entry parses, verify holds" {
+	[ -n "$KILL_LOOP" ] || skip "no C compiler for tests/fixtures/kill-loop.c"
+	records k 300 >in.jsonl
+	run "$KILL_LOOP" 500 in.jsonl "$D"
+	assert_success
+	assert_output --regexp '^killed [0-9]+ of 500$'
+	n=$(find "$D" -name '*.json' | wc -l)
+	[ "$n" -ge 500 ] || fail "only $n entries"
+	# Every visible entry is whole.
+	find "$D" -name '*.json' -print0 | xargs -0 jq -e .seq >/dev/null
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$stderr" ""
+	# The next writer cleans up and goes on.
+	echo '{}' | aim-audit -d "$D" >/dev/null 2>&1
+	assert_equal "$(find "$D" -name '.tmp-*' | wc -l)" 0
+	run aim-audit verify -d "$D"
+	assert_success
+}
+
+# fault VAR=N MESSAGE-REGEX: with the chain at seq 1, write r1 r2 r3 where
+# the call of VAR fails during r2; r1 and r3 are written, r2 is not.
+fault() {
+	records r 1 | aim-audit -d "$D" >/dev/null
+	records r 3 >in3.jsonl
+	run --separate-stderr faulty "$1" aim-audit -d "$D" in3.jsonl
+	assert_equal "$status" 4
+	assert_equal "${#stderr_lines[@]}" 1
+	[[ ${stderr_lines[0]} =~ ^aim-audit:\ in3.jsonl:2:\ $2$ ]] || fail "stderr: $stderr"
+	run jq -r '.id + " " + (.audit.path // "-")' <<<"$output"
+	assert_line --index 1 "r2 -"
+	assert_equal "$(cat "$D"/*/*.json | jq -r .id | sort | tr '\n' ' ')" "r1 r1 r3 "
+	assert_equal "$(find "$D" -name '.tmp-*' | wc -l)" 0
+	run aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(jq .last_seq <<<"$output")" 3
+}
+
+@test "an injected write failure (ENOSPC): exit 4, no entry under its name, chain intact" {
+	fault AIM_FAULT_WRITE=2 "can't write $D/[0-9-]{10}/\.tmp-[0-9]+-1: No space left on device"
+}
+
+@test "an injected fsync failure of the entry: exit 4, no entry, chain intact" {
+	fault AIM_FAULT_FSYNC=3 "can't write $D/[0-9-]{10}/\.tmp-[0-9]+-1: Input/output error"
+}
+
+@test "an injected fsync failure of the day directory: the entry is taken back" {
+	fault AIM_FAULT_FSYNC=4 "can't sync $D/[0-9-]{10}: Input/output error"
+}
+
+@test "an injected failure to sync the head: exit 4, no entry, chain intact" {
+	fault AIM_FAULT_FDATASYNC=2 "can't write $D/\.aim-chain-head: Input/output error"
+}
+
+@test "an injected link failure: exit 4, no entry, chain intact" {
+	fault AIM_FAULT_LINK=2 "can't link $D/[0-9-]{10}/[^ ]+_t_c\.json: No space left on device"
+}
+
+@test "keygen: a 0600 secret key and a public key, never over an existing one" {
+	run --separate-stderr aim-audit keygen
+	assert_success
+	key=$HOME/.local/share/aim/audit.key
+	assert_equal "$(jq -r '.secret_key, .public_key' <<<"$output")" "$(printf '%s\n' "$key" "$key.pub")"
+	assert_equal "$(stat -c %a "$key")" 600
+	assert_equal "$(head -1 "$key")" "aim-audit secret key 1"
+	assert_equal "$(sed -n 2p "$key" | tr -d '\n' | wc -c)" 128
+	assert_equal "$(cat "$key.pub")" "$(printf 'aim-audit public key 1\n%s' "$(jq -r .public <<<"$output")")"
+	run --separate-stderr aim-audit keygen
+	assert_equal "$status" 4
+	assert_equal "$stderr" "aim-audit: can't create $key: File exists"
+	XDG_DATA_HOME=$PWD/xdg run aim-audit keygen
+	assert_success
+	assert_file_exists xdg/aim/audit.key
+	AIM_AUDIT_KEY=k2 run aim-audit keygen
+	assert_success
+	assert_file_exists k2.pub
+	run aim-audit keygen extra
+	assert_equal "$status" 2
+}
+
+@test "checkpoint: a signed text of directory, seq, head and time that verify accepts" {
+	chain 3
+	aim-audit keygen -s key >/dev/null
+	run --separate-stderr frozen aim-audit checkpoint -d "$D" -s key
+	assert_success
+	assert_equal "${lines[0]}" "aim-audit checkpoint 1"
+	assert_equal "${lines[1]}" "directory $D"
+	assert_equal "${lines[2]}" "seq 3"
+	assert_equal "${lines[3]}" "head $(b2 "$(name 3)")"
+	assert_equal "${lines[4]}" "time 2026-11-18T11:06:40.123456Z"
+	assert_equal "${lines[5]}" "key $(sed -n 2p key.pub)"
+	[[ ${lines[6]} =~ ^signature\ [0-9a-f]{128}$ ]] || fail "${lines[6]}"
+	assert_equal "${#lines[@]}" 7
+	printf '%s\n' "$output" >cp3
+	records n 2 | aim-audit -d "$D" >/dev/null
+	run --separate-stderr aim-audit verify -d "$D" -k key.pub --checkpoint cp3
+	assert_success
+	assert_equal "$(jq .checkpoints <<<"$output")" 1
+	# The default public key is the default secret key's .pub.
+	AIM_AUDIT_KEY=$PWD/key run aim-audit verify -d "$D" cp3 --checkpoint cp3
+	assert_success
+	assert_equal "$(jq .checkpoints <<<"$output")" 2
+}
+
+@test "checkpoint: forged with the wrong key, or edited, is a bad signature" {
+	chain 2
+	aim-audit keygen -s key >/dev/null
+	aim-audit keygen -s other >/dev/null
+	aim-audit checkpoint -d "$D" -s other >forged
+	run --separate-stderr aim-audit verify -d "$D" -k key.pub --checkpoint forged
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: forged: bad signature: not signed by the key given"
+	aim-audit checkpoint -d "$D" -s key >cp
+	sed 's/^seq 2/seq 1/' cp >edited
+	run --separate-stderr aim-audit verify -d "$D" -k key.pub --checkpoint edited
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: edited: bad signature: not signed by the key given"
+	echo junk >junk
+	run --separate-stderr aim-audit verify -d "$D" -k key.pub --checkpoint junk
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: junk: not an aim-audit checkpoint"
+	run --separate-stderr aim-audit verify -d "$D" -k key.pub --checkpoint nothere
+	assert_equal "$status" 4
+	assert_equal "$stderr" "aim-audit: nothere: can't read: No such file or directory"
+	run --separate-stderr aim-audit verify -d "$D" -k nokey --checkpoint cp
+	assert_equal "$status" 3
+	assert_equal "$stderr" "aim-audit: can't read nokey: No such file or directory"
+	run --separate-stderr aim-audit verify -d "$D" -k key --checkpoint cp
+	assert_equal "$status" 3
+	assert_equal "$stderr" "aim-audit: key: not an aim-audit public key"
+}
+
+@test "checkpoint: a log truncated or rolled back behind it is caught" {
+	chain 2
+	cp "$D/.aim-chain-head" head-at-2
+	chain 1
+	aim-audit keygen -s key >/dev/null
+	aim-audit checkpoint -d "$D" -s key >cp
+	# The newest entry and the head rolled back: the chain alone holds.
+	rm "$(name 3)"
+	cp head-at-2 "$D/.aim-chain-head"
+	run aim-audit verify -d "$D"
+	assert_success
+	run --separate-stderr aim-audit verify -d "$D" -k key.pub --checkpoint cp
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: cp: seq 3: the log ends at seq 2: truncated or rolled back"
+	# Rewritten instead: seq 3 is there, with another hash.
+	records z 1 | aim-audit -d "$D" >/dev/null
+	run --separate-stderr aim-audit verify -d "$D" -k key.pub --checkpoint cp
+	assert_failure 1
+	[[ $stderr =~ ^aim-audit:\ cp:\ seq\ 3:\ hash\ does\ not\ match\ $D/.*:\ the\ log\ was\ rewritten$ ]] || fail "$stderr"
+}
+
+@test "checkpoint without a key: exit 3; with a key open to others: exit 3" {
+	chain 1
+	run --separate-stderr aim-audit checkpoint -d "$D"
+	assert_equal "$status" 3
+	assert_equal "$stderr" "aim-audit: no key $HOME/.local/share/aim/audit.key: make one with aim-audit keygen"
+	aim-audit keygen -s key >/dev/null
+	chmod 644 key
+	run --separate-stderr aim-audit checkpoint -d "$D" -s key
+	assert_equal "$status" 3
+	[[ $stderr == "aim-audit: key file $PWD/key"* ]] || fail "$stderr"
+}
+
+@test "prune: removes old days behind a prune entry; verify still holds; a touched prune entry fails" {
+	chain 3
+	records t 2 | aim-audit -d "$D" >/dev/null
+	run aim-audit prune -d "$D" --days 1 --dry-run
+	assert_success
+	assert_equal "$(jq -c '[.dry_run, .removed_days, .removed_entries, .through_seq, .through_hash == $h]' --arg h "$(b2 "$(name 3)")" <<<"$output")" "[true,[\"$DAY\"],3,3,true]"
+	assert_dir_exists "$D/$DAY"
+	run --separate-stderr aim-audit prune -d "$D" --days 1
+	assert_success
+	assert_equal "$stderr" ""
+	assert_dir_not_exists "$D/$DAY"
+	entry=$(jq -r .entry <<<"$output")
+	[[ $entry == *_aim_prune.json ]] || fail "$entry"
+	run jq -c '[.kind, .seq, .pruned.through_seq, .pruned.days, .pruned.entries, .pruned.retention_days]' "$entry"
+	assert_output '["prune",6,3,["2026-11-18"],3,1]'
+	run aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.entries, .first_seq, .last_seq]' <<<"$output")" '[3,4,6]'
+	# Nothing older: nothing to do, no entry.
+	run aim-audit prune -d "$D" --days 1
+	assert_success
+	assert_equal "$(jq -c '[.removed_entries, has("entry")]' <<<"$output")" '[0,false]'
+	# A later entry covers the prune entry; touching it breaks the chain.
+	echo '{}' | aim-audit -d "$D" >/dev/null
+	sed -i 's/"retention_days": 1/"retention_days": 9/' "$entry"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $entry: seq 6: hash does not match prev of seq 7: entry edited or replaced"
+}
+
+@test "prune: days from the config's audit_log_retention_days; bad --days is a usage error" {
+	chain 1
+	echo '{"audit_log_retention_days": 100000}' >cfg.json
+	run aim-audit prune -c cfg.json -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.days, .removed_days]' <<<"$output")" '[100000,[]]'
+	run aim-audit prune -d "$D"
+	assert_equal "$(jq -c '.days' <<<"$output")" 30
+	for bad in 0 -1 x 1x; do
+		run --separate-stderr aim-audit prune -d "$D" --days "$bad"
+		assert_equal "$status" 2
+		assert_equal "$stderr" "aim-audit: --days $bad: want a number of days from 1"
+	done
+}
+
+@test "query: filters, oldest first, NDJSON; --csv" {
+	records r 2 | frozen aim-audit -d "$D" >/dev/null
+	jq -nc '{id:"f1", capability:"k", tool_id:null, payload:{}, result:{success:false, message:"no", content:null}}' |
+	    frozen aim-audit -d "$D" >/dev/null || true
+	echo '{"id":"n1"}' | aim-audit -d "$D" >/dev/null
+	run aim-audit query -d "$D"
+	assert_success
+	assert_equal "$(jq -r .id <<<"$output" | tr '\n' ' ')" "r1 r2 f1 n1 "
+	assert_equal "$(aim-audit query -d "$D" --failed | jq -r .id)" f1
+	assert_equal "$(aim-audit query -d "$D" --capability k | jq -r .id)" f1
+	assert_equal "$(aim-audit query -d "$D" --tool t | jq -r .id | tr '\n' ' ')" "r1 r2 "
+	assert_equal "$(aim-audit query -d "$D" --id r2 | jq -c '[.id, .seq]')" '["r2",2]'
+	assert_equal "$(aim-audit query -d "$D" --until 2026-11-18 | jq -r .id | tr '\n' ' ')" "r1 r2 f1 "
+	assert_equal "$(aim-audit query -d "$D" --since 2026-11-19 | jq -r .id)" n1
+	assert_equal "$(aim-audit query -d "$D" --since 2026-11-18T11:06:40.123456Z --until 2026-11-18T11:06:40Z | jq -r .id | tr '\n' ' ')" "r1 r2 f1 "
+	assert_equal "$(aim-audit query -d "$D" --kind invocation --id n1 | jq -r .id)" n1
+	run aim-audit query -d "$D" --csv --until 2026-11-18
+	assert_success
+	assert_equal "${lines[0]}" $'seq,timestamp,kind,actor,tool_id,capability,id,outcome,duration_ms,path\r'
+	assert_equal "${lines[1]}" "1,2026-11-18T11:06:40.123456Z,invocation,pipeline,t,c,r1,success,1,$D/$DAY/$BASE.json"$'\r'
+	assert_equal "${lines[3]}" "3,2026-11-18T11:06:40.123456Z,invocation,pipeline,none,k,f1,failure,,$D/$DAY/2026-11-18T11-06-40-123456_none_k.json"$'\r'
+	assert_equal "${#lines[@]}" 4
+	run --separate-stderr aim-audit query -d "$D" --since yesterday
+	assert_equal "$status" 2
+	assert_equal "$stderr" "aim-audit: --since yesterday: want a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
+}
+
+@test "query --csv quotes fields with commas and quotes" {
+	jq -nc '{id:"a,\"b\"", capability:"c", payload:{}}' | frozen aim-audit -d "$D" >/dev/null
+	run aim-audit query -d "$D" --csv
+	assert_equal "${lines[1]}" "1,2026-11-18T11:06:40.123456Z,invocation,pipeline,none,c,\"a,\"\"b\"\"\",none,,$D/$DAY/2026-11-18T11-06-40-123456_none_c.json"$'\r'
+}
+
+@test "stats: counts by kind, tool, capability and outcome; success rate and duration percentiles; size; oldest and newest" {
+	records r 10 | frozen aim-audit -d "$D" >/dev/null
+	jq -nc '{id:"f", capability:"k", tool_id:"t", payload:{}, attempts:[{tool_id:"t", outcome:"exit", exit_code:1, duration_ms:100}], result:{success:false, message:"no", content:null}}' |
+	    frozen aim-audit -d "$D" >/dev/null || true
+	run aim-audit stats -d "$D"
+	assert_success
+	size=$(cat "$D"/*/*.json | wc -c)
+	assert_equal "$(jq -c 'del(.dir) | .by_tool.t.success_rate |= (. * 11 | round)' <<<"$output")" "{\"entries\":11,\"size_bytes\":$size,\"oldest\":\"2026-11-18T11:06:40.123456Z\",\"newest\":\"2026-11-18T11:06:40.123456Z\",\"by_kind\":{\"invocation\":11},\"by_outcome\":{\"success\":10,\"failure\":1},\"by_tool\":{\"t\":{\"entries\":11,\"success\":10,\"failure\":1,\"error\":0,\"none\":0,\"success_rate\":10,\"duration_ms\":{\"p50\":6,\"p90\":10,\"p99\":100,\"min\":1,\"max\":100}}},\"by_capability\":{\"c\":10,\"k\":1}}"
+	run aim-audit stats -d "$PWD/empty"
+	assert_success
+	assert_equal "$(jq -c 'del(.dir)' <<<"$output")" '{"entries":0,"size_bytes":0,"oldest":null,"newest":null,"by_kind":{},"by_outcome":{},"by_tool":{},"by_capability":{}}'
+}
+
+@test "aim-secret set, get and rm put events on the chain, never the value" {
+	export AIM_VAULT=$PWD/vault AIM_VAULT_KEYFILE=$PWD/vault.key AIM_AUDIT_DIR=$D
+	aim-secret init --keyfile "$AIM_VAULT_KEYFILE"
+	printf 'value-canary-1234' | aim-secret set -d "the description" svc/token
+	assert_equal "$(aim-secret get svc/token)" value-canary-1234
+	aim-secret rm svc/token
+	run aim-audit query -d "$D"
+	assert_equal "$(jq -c '[.seq, .kind, .event.name, .event.vault == env.AIM_VAULT, .actor == "'"$(id -un)"'", .program]' <<<"$output")" "$(printf '%s\n' \
+	    '[1,"secret_set","svc/token",true,true,"aim-secret"]' \
+	    '[2,"secret_get","svc/token",true,true,"aim-secret"]' \
+	    '[3,"secret_delete","svc/token",true,true,"aim-secret"]')"
+	for f in "$D"/*/*.json; do
+		[[ $f == *_aim_secret_* ]] || fail "$f"
+	done
+	run grep -r value-canary "$D"
+	assert_failure 1
+	run aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(aim-audit query -d "$D" --kind secret_get | jq -r .kind)" secret_get
+}
+
+@test "aim-secret logs nothing without an audit directory, and only warns when it cannot log" {
+	export AIM_VAULT=$PWD/vault AIM_VAULT_KEYFILE=$PWD/vault.key
+	aim-secret init --keyfile "$AIM_VAULT_KEYFILE" >/dev/null 2>&1
+	run --separate-stderr sh -c 'printf v1234 | aim-secret set a/b'
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(find "$PWD" -name '*.json' | wc -l)" 0
+	# From the registry's AIM_audit when one is found.
+	cp -R "$REGS/chain" reg
+	AIM_REGISTRY_PATH=$PWD/reg aim-secret get a/b >/dev/null
+	assert_equal "$(aim-audit query -d reg/AIM_audit | jq -r .kind)" secret_get
+	touch afile
+	AIM_AUDIT_DIR=$PWD/afile/audit run --separate-stderr aim-secret get a/b
+	assert_success
+	assert_equal "$output" v1234
+	assert_equal "$stderr" "aim-secret: can't log secret_get of a/b in $PWD/afile/audit: can't create $PWD/afile/audit: Not a directory"
+}
+
+@test "known answer: the frozen fixture verifies with its key, and the same records give the same bytes" {
+	cp -R "$KAT" kat
+	chmod 600 kat/fixture.key
+	run --separate-stderr aim-audit verify -d "$PWD/kat/AIM_audit" -k kat/fixture.key.pub --checkpoint kat/checkpoint.txt
+	assert_success
+	assert_equal "$(jq -c '[.entries, .last_seq, .head, .checkpoints]' <<<"$output")" '[3,3,"f5342943db1afd7f0a6a703d61bece8acc7177fce51a2564be46824112a5aa5e",1]'
+	assert_equal "$(b2 "kat/AIM_audit/$DAY/2026-11-18T11-06-40-123456_none_x.json")" f5342943db1afd7f0a6a703d61bece8acc7177fce51a2564be46824112a5aa5e
+	# The format is frozen: today's aim-audit writes the very same bytes.
+	frozen aim-audit -d "$PWD/again" "$KAT/records.jsonl" >/dev/null || true
+	run diff -r kat/AIM_audit again
+	assert_success
+	# And signs the same checkpoint but for the directory line.
+	frozen aim-audit checkpoint -d "$PWD/kat/AIM_audit" -s kat/fixture.key >cp
+	assert_equal "$(grep -v '^directory\|^signature' cp)" "$(grep -v '^directory\|^signature' "$KAT/checkpoint.txt")"
+}
+
+@test "an independent writer of the format (bench/make-chain.py, Python hashlib) verifies; one changed byte does not" {
+	command -v python3 >/dev/null || skip "no python3"
+	python3 "$TOP/bench/make-chain.py" 30 "$D"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.entries, .last_seq]' <<<"$output")" '[30,30]'
+	f=$(find "$D" -name '*-000004_echo_bench.json')
+	sed -i 's/"b-4"/"b-X"/' "$f"
+	run --separate-stderr aim-audit verify -d "$D"
+	assert_failure 1
+	assert_equal "$stderr" "aim-audit: $f: seq 5: hash does not match prev of seq 6: entry edited or replaced"
+	# And aim-audit goes on from its head.
+	echo '{}' | aim-audit -d "$D" >out.jsonl
+	assert_equal "$(jq -r .audit.path out.jsonl | xargs jq .seq)" 31
+}
+
+@test "subcommand usage errors exit 2" {
+	for args in "verify -x" "prune extra" "query -z" "stats extra" "checkpoint extra" "verify extra"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr aim-audit $args
+		assert_equal "$status" 2
+		assert_equal "${stderr_lines[-1]}" "       aim-audit stats [-c config] [-d dir] [-r registry]"
+	done
+	run aim-audit verify --help
+	assert_success
+	assert_line --index 0 "usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]"
+}
+
+@test "subcommands find the audit directory as the filter does" {
+	cp -R "$REGS/chain" reg
+	echo '{}' | aim-audit -r reg >/dev/null
+	run aim-audit verify -r reg
+	assert_success
+	assert_equal "$(jq -r .dir <<<"$output")" "$(cd reg && pwd -P)/AIM_audit"
+	AIM_AUDIT_DIR=$PWD/env run aim-audit stats
+	assert_equal "$(jq -r .dir <<<"$output")" "$PWD/env"
+}
