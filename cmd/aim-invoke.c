@@ -33,6 +33,8 @@ usage(int status)
 
 /* How often a request queued for a busy tool looks for a free slot. */
 #define SLOT_POLL_MS	50
+/* The kill grace of an attempt the deadline cuts short: SIGKILL this soon. */
+#define DEADLINE_GRACE_MS	50
 
 /* One input record on its way through its candidates. */
 struct job {
@@ -70,7 +72,7 @@ struct invoke {
 	char	*vault_why;	/* why it is unusable */
 	struct aim_state state;	/* cooldowns shared with other processes */
 	int	 state_ok;
-	char	*state_why;	/* the last state problem, said once */
+	json_t	*said;		/* state problems said already */
 };
 
 static int sig_pipe[2] = { -1, -1 };
@@ -142,12 +144,7 @@ finish_job(struct invoke *iv, struct job *j, json_t *tool_id, json_t *result)
 static void
 state_warn(struct invoke *iv, char *why)
 {
-	if (why == NULL)
-		return;
-	if (iv->state_why == NULL || strcmp(iv->state_why, why) != 0)
-		warnx("%s", why);
-	free(iv->state_why);
-	iv->state_why = why;
+	aim_warn_once(iv->said, why);
 }
 
 /* The shared state, up to date, or NULL when it cannot be used. */
@@ -397,6 +394,7 @@ try_start(struct invoke *iv, struct job *j)
 	char *missing, *why = NULL, iso[32];
 	size_t i;
 	int64_t timeout_ms, now = aim_now_ms(), left = 0, max, limit, until;
+	int64_t grace;
 	int rc;
 
 	route = json_object_get(j->rec, "route");
@@ -419,8 +417,19 @@ try_start(struct invoke *iv, struct job *j)
 	}
 
 	/* One deadline for the whole request (issue 6). */
+	max = int_member(c, "max_concurrent");
+	grace = iv->cfg.kill_grace_ms;
 	if (j->deadline_ms != 0) {
 		left = j->deadline_ms - now;
+		if ((left < j->min_attempt_ms || left <= 0) &&
+		    j->slot_since != 0) {
+			/* It was the wait for a slot that used the time up. */
+			skip(j, c, "max_concurrent", "waited %lld ms for one "
+			    "of %lld slots of %s", (long long)(now -
+			    j->slot_since), (long long)max, j->tool_id);
+			j->cur = NULL;
+			return -1;
+		}
 		if (left < j->min_attempt_ms || left <= 0) {
 			skip(j, c, "deadline", "deadline: %lld ms left, a tool "
 			    "needs at least %lld ms", (long long)(left > 0 ?
@@ -428,12 +437,15 @@ try_start(struct invoke *iv, struct job *j)
 			j->cur = NULL;
 			return -1;
 		}
-		if (timeout_ms > left)
+		if (timeout_ms >= left) {
 			timeout_ms = left;
+			/* The deadline holds to within DEADLINE_GRACE_MS. */
+			if (grace > DEADLINE_GRACE_MS)
+				grace = DEADLINE_GRACE_MS;
+		}
 	}
 
 	/* max_concurrent across every aim-invoke (a slot semaphore). */
-	max = int_member(c, "max_concurrent");
 	if (max > 0 && j->slot_fd == -1) {
 		rc = aim_slot_acquire(j->tool_id, max, &j->slot_fd, &why);
 		if (rc == -1)
@@ -491,7 +503,7 @@ try_start(struct invoke *iv, struct job *j)
 	j->input = aim_adapter_input(j->rec, timeout_ms, &i);
 
 	lim.timeout_ms = timeout_ms;
-	lim.kill_grace_ms = iv->cfg.kill_grace_ms;
+	lim.kill_grace_ms = grace;
 	lim.max_stdout_bytes = iv->cfg.max_output_bytes;
 	lim.stderr_tail_bytes = iv->cfg.stderr_tail_bytes;
 	rc = aim_proc_spawn(&j->proc, j->argv, j->env, j->input, i, &lim);
@@ -976,10 +988,9 @@ main(int argc, char *argv[])
 	free(dir);
 	free(why);
 
-	if (aim_state_init(&iv.state, &why) == 0)
-		iv.state_ok = 1;
-	else
-		state_warn(&iv, why);
+	iv.said = json_object();
+	iv.state_ok = aim_state_init(&iv.state, &why) == 0;
+	state_warn(&iv, why);
 	why = NULL;
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
@@ -1008,7 +1019,7 @@ main(int argc, char *argv[])
 		aim_vault_close(&iv.vault);
 	free(iv.vault_why);
 	aim_state_free(&iv.state);
-	free(iv.state_why);
+	json_decref(iv.said);
 	if (iv.interrupted && iv.interrupted != SIGPIPE)
 		return AIM_EXIT_SIGNAL + iv.interrupted;
 	return iv.status;

@@ -104,6 +104,13 @@ char	*aim_abspath(const char *p, const char *base);
  */
 json_t	*aim_json_text(const char *buf, size_t len, size_t max_bytes, int from_end);
 
+/*
+ * Print message (malloc'd; freed here, may be NULL) with warnx(3) unless
+ * it is a key of said already (a JSON object used as a set), then add it:
+ * a problem that repeats for every record is said once per process.
+ */
+void	 aim_warn_once(json_t *said, char *message);
+
 /* "<stdin>" for "-", else the name itself: how messages name an input. */
 const char *aim_input_name(const char *path);
 
@@ -347,7 +354,7 @@ struct aim_router {
 	char	*cwd;		/* payload.files are relative to it */
 	struct aim_state state;	/* cooldowns and shared counters (issue 6) */
 	int	 state_ok;
-	char	*state_why;	/* the last state problem, said once */
+	json_t	*said;		/* state problems said already */
 };
 
 void	 aim_router_init(struct aim_router *rt, const struct aim_registry *reg,

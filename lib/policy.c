@@ -3,6 +3,8 @@
  * classes, retry back-off, context requirements and the rules' security
  * limits on payload.files.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -165,13 +167,17 @@ aim_context_missing(json_t *payload, json_t *requirements)
 
 /*
  * The path p names once symlinks and ".." are resolved: realpath(3) of the
- * longest part that exists, the rest appended component by component.
+ * longest part that exists, the rest appended component by component; a
+ * dangling symlink is followed to where it points (the file a tool would
+ * create), up to 40 links deep as the kernel does.
  */
 static char *
-resolve(const char *p)
+resolve_depth(const char *p, int depth)
 {
-	char *rp, *parent, *slash, *out;
+	char *rp, *parent, *slash, *out, target[PATH_MAX], *joined;
 	const char *base;
+	struct stat sb;
+	ssize_t tn;
 	size_t n;
 
 	if ((rp = realpath(p, NULL)) != NULL)
@@ -184,7 +190,7 @@ resolve(const char *p)
 	slash = strrchr(parent, '/');
 	base = p + (slash - parent) + 1;
 	*slash = '\0';
-	rp = resolve(*parent == '\0' ? "/" : parent);
+	rp = resolve_depth(*parent == '\0' ? "/" : parent, depth);
 	free(parent);
 	n = strcspn(base, "/");
 	if ((n == 2 && strncmp(base, "..", 2) == 0)) {
@@ -198,7 +204,28 @@ resolve(const char *p)
 	sprintf(out, "%s%s%.*s", rp, strcmp(rp, "/") == 0 ? "" : "/", (int)n,
 	    base);
 	free(rp);
+	if (depth < 40 && lstat(out, &sb) == 0 && S_ISLNK(sb.st_mode) &&
+	    (tn = readlink(out, target, sizeof(target) - 1)) > 0) {
+		target[tn] = '\0';
+		if (target[0] == '/')
+			joined = aim_xstrdup(target);
+		else {
+			slash = strrchr(out, '/');
+			joined = aim_xmalloc(strlen(out) + tn + 2);
+			sprintf(joined, "%.*s/%s", (int)(slash - out), out,
+			    target);
+		}
+		free(out);
+		out = resolve_depth(joined, depth + 1);
+		free(joined);
+	}
 	return out;
+}
+
+static char *
+resolve(const char *p)
+{
+	return resolve_depth(p, 0);
 }
 
 /*

@@ -23,11 +23,9 @@ aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
 	rt->lb_counters = json_object();
 	rt->detect_cache = json_object();
 	rt->cwd = getcwd(NULL, 0);
-	if (aim_state_init(&rt->state, &why) == -1) {
-		rt->state_why = why;
-		rt->state_ok = 0;
-	} else
-		rt->state_ok = 1;
+	rt->said = json_object();
+	rt->state_ok = aim_state_init(&rt->state, &why) == 0;
+	aim_warn_once(rt->said, why);
 }
 
 void
@@ -36,7 +34,7 @@ aim_router_free(struct aim_router *rt)
 	json_decref(rt->lb_counters);
 	json_decref(rt->detect_cache);
 	aim_state_free(&rt->state);
-	free(rt->state_why);
+	json_decref(rt->said);
 	free(rt->cwd);
 	memset(rt, 0, sizeof(*rt));
 }
@@ -45,12 +43,7 @@ aim_router_free(struct aim_router *rt)
 static void
 state_warn(struct aim_router *rt, char *why)
 {
-	if (why == NULL)
-		return;
-	if (rt->state_why == NULL || strcmp(rt->state_why, why) != 0)
-		warnx("%s", why);
-	free(rt->state_why);
-	rt->state_why = why;
+	aim_warn_once(rt->said, why);
 }
 
 /* The snapshot of the shared state, up to date; NULL when unusable. */

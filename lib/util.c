@@ -411,3 +411,15 @@ aim_xdg_path(const char *xdg_var, const char *home_dir, const char *name)
 		return NULL;
 	return aim_xstrdup(buf);
 }
+
+void
+aim_warn_once(json_t *said, char *message)
+{
+	if (message == NULL)
+		return;
+	if (json_object_get(said, message) == NULL) {
+		warnx("%s", message);
+		json_object_set_new(said, message, json_true());
+	}
+	free(message);
+}
