@@ -31,7 +31,7 @@ static const char *progname = "aim";
 static const struct {
 	const char *name, *what;
 } subs[] = {
-	{ "status", "registry, tools, capabilities, health and audit at a glance" },
+	{ "status", "registry, tools, capabilities, health, cooldowns and audit at a glance" },
 	{ "health", "the health checks (aim-scan health)" },
 	{ "scan", "tools, pins, duplicate files, caches, clean (aim-scan)" },
 	{ "resolve", "requests to routed records (aim-resolve)" },
@@ -311,6 +311,59 @@ print_audit(json_t *out)
 		    dir ? dir : "(none)");
 }
 
+/* Tools cooling down now (issue 6), from the shared state file. */
+static void
+fill_cooldowns(struct status *st, json_t *out)
+{
+	struct aim_state state;
+	json_t *list = json_array(), *t;
+	const char *id;
+	char *why = NULL, iso[32];
+	int64_t now = aim_wall_ms(), until;
+
+	if (aim_state_init(&state, &why) == 0 &&
+	    aim_state_refresh(&state, &why) == 0)
+		json_object_foreach(json_object_get(state.root, "tools"), id,
+		    t) {
+			if ((until = aim_state_cooldown(&state, id, now,
+			    NULL)) == 0)
+				continue;
+			aim_iso_ms(until, iso);
+			json_array_append_new(list, json_pack("{s:s, s:s, s:I, "
+			    "s:O?}", "tool_id", id, "until", iso, "retry_in_ms",
+			    (json_int_t)(until - now), "class",
+			    json_object_get(t, "cooldown_class")));
+		}
+	json_object_set_new(out, "cooldowns", list);
+	if (why != NULL)
+		json_object_set_new(out, "cooldowns_error", json_string(why));
+	free(why);
+	aim_state_free(&state);
+	(void)st;
+}
+
+static void
+print_cooldowns(json_t *out)
+{
+	json_t *list = json_object_get(out, "cooldowns"), *c;
+	const char *err = json_string_value(json_object_get(out,
+	    "cooldowns_error"));
+	size_t i;
+
+	if (json_array_size(list) == 0)
+		printf("%-13s %s\n", "cooldowns", err ? err : "none");
+	json_array_foreach(list, i, c)
+		printf("%-13s %s until %s (%s, %lld s left; aim-resolve "
+		    "--reset-cooldown %s)\n", i ? "" : "cooldowns",
+		    json_string_value(json_object_get(c, "tool_id")),
+		    json_string_value(json_object_get(c, "until")),
+		    json_is_string(json_object_get(c, "class")) ?
+		    json_string_value(json_object_get(c, "class")) : "?",
+		    (long long)(json_integer_value(json_object_get(c,
+		    "retry_in_ms")) + 999) / 1000,
+		    json_string_value(json_object_get(c, "tool_id")));
+}
+
 static const struct {
 	void	(*fill)(struct status *, json_t *);
 	void	(*print)(json_t *);
@@ -319,6 +372,7 @@ static const struct {
 	{ fill_tools, print_tools },
 	{ fill_capabilities, print_capabilities },
 	{ fill_health, print_health },
+	{ fill_cooldowns, print_cooldowns },
 	{ fill_audit, print_audit },
 };
 

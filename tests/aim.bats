@@ -94,8 +94,27 @@ registry      $T/reg
 tools         1 of 2 ready
 capabilities  1 of 2 routable (no ready tool: b)
 health        degraded (4 pass, 3 warn, 0 fail; aim health for details)
+cooldowns     none
 audit         $T/reg/AIM_audit: 3 entries today ($day UTC)
 EOF
+}
+
+@test "aim status shows the tools cooling down, with the class, the time left and the way out" {
+	status_registry
+	export XDG_STATE_HOME=$T/state
+	mkdir -p "$T/state/aim"
+	now=$(date +%s%3N)
+	jq -nc --argjson u $((now + 90000)) --argjson p $((now - 1000)) \
+	    '{version: 1, counters: {}, tools: {ok: {cooldown_until_ms: $u, cooldown_class: "auth", failures: [1]}, gone: {cooldown_until_ms: $p}}}' \
+	    >"$T/state/aim/state.json"
+	run -0 --separate-stderr aim status -r "$T/reg"
+	assert_line --index 4 --regexp '^cooldowns     ok until 20[0-9-]+T[0-9:.]+Z \(auth, (89|90) s left; aim-resolve --reset-cooldown ok\)$'
+	run -0 aim status --json -r "$T/reg"
+	run jq -c '[.cooldowns[] | [.tool_id, .class, (.retry_in_ms > 88000)]]' <<<"$output"
+	assert_output '[["ok","auth",true]]'
+	aim-resolve --reset-cooldown ok
+	run -0 aim status -r "$T/reg"
+	assert_line --index 4 'cooldowns     none'
 }
 
 @test "aim status --json: one object with the same figures" {
@@ -109,7 +128,7 @@ EOF
 	run -3 --separate-stderr aim status -r "$T/nowhere"
 	assert_line --index 0 "registry      registry not found (looked in $T/nowhere)"
 	assert_line --index 1 "tools         0 of 0 ready"
-	assert_line --index 4 "audit         $HOME/.local/state/aim/AIM_audit: 0 entries today ($(date -u +%F) UTC)"
+	assert_line --index 5 "audit         $HOME/.local/state/aim/AIM_audit: 0 entries today ($(date -u +%F) UTC)"
 }
 
 @test "aim status: bad usage is exit 2; a failed write is exit 4" {
