@@ -46,11 +46,14 @@ struct scan {
 	int	 progress;	/* stderr is a terminal */
 	int64_t	 last_tick_ms;
 	int	 status;
+	size_t	 emitted;	/* records written, for the audit event */
+	json_t	*health;	/* health's summary, for the audit event */
 };
 
 static void
 emit(struct scan *sc, json_t *rec)
 {
+	sc->emitted++;
 	if (aim_emit(stdout, rec) == -1)
 		aim_exit_raise(&sc->status, AIM_EXIT_IO);
 }
@@ -224,7 +227,7 @@ cmd_health(struct scan *sc)
 	if (strcmp(overall, "healthy") != 0 &&
 	    !(sc->warn_ok && strcmp(overall, "degraded") == 0))
 		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
-	json_decref(sum);
+	sc->health = sum;
 	json_decref(checks);
 	json_decref(tools);
 }
@@ -857,6 +860,38 @@ parse_size(const char *s)
 	return *end == '\0' ? n : -1;
 }
 
+/*
+ * The management event of this run (issue 5 "Event log"): health_check
+ * with the summary, or scan_execute with the command, its operands, the
+ * records written and the exit status; into the audit trail of this setup
+ * when there is one.  A failure to log is a warning only.
+ */
+static void
+log_event(struct scan *sc, const char *sub, int argc, char **argv)
+{
+	json_t *d, *args = json_array();
+	char *why = NULL;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	d = json_pack("{s:s, s:o, s:I, s:i}", "command", sub, "operands",
+	    args, "records", (json_int_t)sc->emitted, "exit_status",
+	    sc->status);
+	if (sc->health != NULL) {
+		json_object_set(d, "overall_status",
+		    json_object_get(sc->health, "overall_status"));
+		json_object_set(d, "summary", json_object_get(sc->health,
+		    "summary"));
+	}
+	if (aim_audit_event_here(&sc->opt, sc->health != NULL ?
+	    "health_check" : "scan_execute", d, &why) == -1)
+		warnx("can't log %s in %s", sc->health != NULL ?
+		    "health_check" : "scan_execute", why);
+	json_decref(d);
+	free(why);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -962,6 +997,8 @@ main(int argc, char *argv[])
 		cmd_caches(&sc, argc, argv);
 	aim_scan_free(&sc.ctx);
 out:
+	log_event(&sc, sub, argc, argv);
+	json_decref(sc.health);
 	json_decref(sc.exts);
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&sc.status, AIM_EXIT_IO);

@@ -274,29 +274,15 @@ cmd_init(struct secret_cli *cli, int argc, char *argv[])
 static void
 log_event(struct secret_cli *cli, const char *kind, const char *name)
 {
-	struct aim_problems probs = { NULL, 0, 0 };
 	struct aim_options opt = { NULL, NULL };
-	struct aim_config cfg;
-	char *regdir, *dir, *why = NULL;
+	char *why = NULL;
 	json_t *d;
 
-	regdir = aim_registry_find(&opt, &why);
+	d = json_pack("{s:s, s:s}", "name", name, "vault", cli->vault);
+	if (aim_audit_event_here(&opt, kind, d, &why) == -1)
+		warnx("can't log %s of %s in %s", kind, name, why);
+	json_decref(d);
 	free(why);
-	why = NULL;
-	aim_config_load(&cfg, &opt, regdir, &probs);
-	aim_problems_free(&probs);
-	dir = aim_audit_dir_find(NULL, regdir, &cfg, 0);
-	if (dir != NULL) {
-		d = json_pack("{s:s, s:s}", "name", name, "vault", cli->vault);
-		if (aim_audit_event(dir, kind, d, &why) == -1)
-			warnx("can't log %s of %s in %s: %s", kind, name, dir,
-			    why ? why : strerror(errno));
-		json_decref(d);
-		free(why);
-	}
-	free(dir);
-	free(regdir);
-	aim_config_free(&cfg);
 }
 
 static int

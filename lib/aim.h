@@ -1128,6 +1128,17 @@ int	 aim_audit_event_kind(const char *kind);
 int	 aim_audit_event(const char *dir, const char *kind, json_t *details,
 	    char **why);
 
+/*
+ * aim_audit_event into the trail of this setup, for commands that manage
+ * rather than route (aim-secret, aim-scan): the registry and config of opt
+ * (-r, -c, else the usual search), then $AIM_AUDIT_DIR > config audit_dir
+ * > <registry>/AIM_audit, with no fallback: a command used without any aim
+ * setup leaves no trail.  Returns 0 logged, 1 when no audit directory
+ * applies, -1 with a malloc'd *why, "<dir>: <reason>".
+ */
+int	 aim_audit_event_here(const struct aim_options *opt, const char *kind,
+	    json_t *details, char **why);
+
 /* One entry file as scan saw it. */
 struct aim_scan_entry {
 	char	*path;		/* relative to the audit directory */

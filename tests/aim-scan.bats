@@ -263,7 +263,8 @@ EOF
 	run -1 aim-scan -r "$T/reg" health
 	assert_equal "$(jq -r 'select(.name == "audit_dir") | .status' <<<"$output")" warn
 	: >"$T/file"
-	AIM_AUDIT_DIR=$T/file/audit run -1 aim-scan -r "$T/reg" health
+	AIM_AUDIT_DIR=$T/file/audit run -1 --separate-stderr aim-scan -r "$T/reg" health
+	assert_equal "$stderr" "aim-scan: can't log health_check in $T/file/audit: can't create $T/file/audit: Not a directory"
 	run jq -c 'select(.name == "audit_dir") | .status' <<<"$output"
 	assert_output '"fail"'
 }
@@ -568,4 +569,25 @@ aim-scan: bad.jsonl:4: duplicate finding without two \"files\""
 EOF
 	assert_file_exists t/b/big.copy
 	assert_file_exists t/a/big
+}
+
+@test "each run is a management event in the audit chain: health_check with the summary, scan_execute with the command" {
+	registry "$T/reg" "{\"fresh\": $(tool aim-fx-fresh)}" '{"capabilities": {"cap": {"primary": "fresh"}}}'
+	mkdir -p "$T/tree" && head -c 5000 /dev/urandom >"$T/tree/a" && cp "$T/tree/a" "$T/tree/b"
+	export AIM_AUDIT_DIR=$T/audit
+	run -0 aim-scan -r "$T/reg" health --warn-ok
+	run -1 aim-scan dups -m 1 "$T/tree"
+	run jq -c '[.seq, .kind, .program, .event.command, .event.operands, .event.records, .event.exit_status, .event.overall_status]' "$T"/audit/*/*.json
+	assert_line --index 0 '[1,"health_check","aim-scan","health",[],8,0,"degraded"]'
+	assert_line --index 1 "[2,\"scan_execute\",\"aim-scan\",\"dups\",[\"$T/tree\"],1,1,null]"
+	run -0 aim-audit verify -d "$T/audit"
+	# Without an audit directory of this setup: no trail, no complaint.
+	unset AIM_AUDIT_DIR
+	run -1 --separate-stderr aim-scan dups -m 1 "$T/tree"
+	assert_equal "$stderr" ""
+	assert_equal "$(find "$T" -name '*_aim_*.json' | wc -l)" 2
+	# An audit directory that cannot be made: a warning, the scan's own status.
+	export AIM_AUDIT_DIR=$T/tree/a/audit
+	run -1 --separate-stderr aim-scan dups -m 1 "$T/tree"
+	assert_equal "$stderr" "aim-scan: can't log scan_execute in $T/tree/a/audit: can't create $T/tree/a/audit: Not a directory"
 }
