@@ -151,16 +151,7 @@ state_warn(struct invoke *iv, char *why)
 static struct aim_state *
 state(struct invoke *iv)
 {
-	char *why = NULL;
-
-	if (!iv->state_ok)
-		return NULL;
-	if (aim_state_refresh(&iv->state, &why) == -1) {
-		state_warn(iv, why);
-		return NULL;
-	}
-	state_warn(iv, why);
-	return &iv->state;
+	return iv->state_ok ? aim_state_current(&iv->state, iv->said) : NULL;
 }
 
 /*

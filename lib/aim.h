@@ -579,6 +579,16 @@ size_t	 aim_redact(json_t *v);
 char	*aim_audit_write(const char *dir, const json_t *entry,
 	    const char *file_stamp, const char *day, char **why);
 
+/*
+ * A tool id or capability as the part of an audit file name it becomes
+ * (seed 002 §5 layout): [A-Za-z0-9._-] only, others '-', a leading '.'
+ * too, "none" for NULL or empty, at most AIM_NAME_PART_MAX bytes; out holds
+ * AIM_NAME_PART_MAX + 1.  aim_audit_write names entries with it, and verify
+ * checks names against it.
+ */
+#define AIM_NAME_PART_MAX	64
+void	 aim_audit_name_part(char *out, const char *s);
+
 /* Create dir and its parents, mode 0700 for what it creates.  0 or -1. */
 int	 aim_mkdirs(const char *dir);
 
@@ -790,6 +800,12 @@ void	 aim_state_free(struct aim_state *st);
  * does not parse is an empty state, returned as 0 with *why saying so.
  */
 int	 aim_state_refresh(struct aim_state *st, char **why);
+
+/*
+ * aim_state_refresh for a process that goes on without the state: st when
+ * usable, else NULL; every problem is said once (aim_warn_once on said).
+ */
+struct aim_state *aim_state_current(struct aim_state *st, json_t *said);
 
 /* Take the lock (creating the directory 0700) and read afresh.  0 or -1. */
 int	 aim_state_lock(struct aim_state *st, char **why);

@@ -19,7 +19,6 @@
 #include "aim.h"
 
 #define REDACTED	"[REDACTED]"
-#define NAME_PART_MAX	64
 #define MAX_COLLISIONS	1000
 
 /* ---- entries ---- */
@@ -464,15 +463,14 @@ aim_mkdirs(const char *dir)
 	return 0;
 }
 
-/* Copy a tool or capability into a file-name part: [A-Za-z0-9._-] only. */
-static void
-name_part(char *out, const char *s)
+void
+aim_audit_name_part(char *out, const char *s)
 {
 	size_t i;
 
 	if (s == NULL || *s == '\0')
 		s = "none";
-	for (i = 0; s[i] != '\0' && i < NAME_PART_MAX; i++)
+	for (i = 0; s[i] != '\0' && i < AIM_NAME_PART_MAX; i++)
 		out[i] = isalnum((unsigned char)s[i]) || s[i] == '-' ||
 		    (s[i] == '.' && i > 0) || s[i] == '_' ? s[i] : '-';
 	out[i] = '\0';
@@ -517,7 +515,7 @@ aim_audit_write(const char *dir, const json_t *entry, const char *stamp,
 {
 	static unsigned long counter;
 	char daydir[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX];
-	char tool[NAME_PART_MAX + 1], cap[NAME_PART_MAX + 1];
+	char tool[AIM_NAME_PART_MAX + 1], cap[AIM_NAME_PART_MAX + 1];
 	char *text;
 	size_t len, off;
 	ssize_t n;
@@ -529,8 +527,10 @@ aim_audit_write(const char *dir, const json_t *entry, const char *stamp,
 		return fail(why, "can't use", dir);
 	if (aim_mkdirs(daydir) == -1)
 		return fail(why, "can't create", daydir);
-	name_part(tool, json_string_value(json_object_get(entry, "tool_id")));
-	name_part(cap, json_string_value(json_object_get(entry, "capability")));
+	aim_audit_name_part(tool, json_string_value(json_object_get(entry,
+	    "tool_id")));
+	aim_audit_name_part(cap, json_string_value(json_object_get(entry,
+	    "capability")));
 	pathf(tmp, "%s/.tmp-%ld-%lu", daydir, (long)getpid(), counter++);
 	if ((text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
 		errno = ENOMEM;

@@ -30,7 +30,6 @@
 
 #define HEAD_BYTES	1024
 #define HEAD_MAGIC	"aim-audit-head 1"
-#define NAME_PART_MAX	64
 #define MAX_COLLISIONS	1000
 #define ENTRY_MAX_BYTES	(256 * 1024 * 1024)
 
@@ -102,20 +101,6 @@ aim_unhex(const char *hex, unsigned char *bin, size_t len)
 	return 0;
 }
 
-/* The same file-name part aim_audit_write makes: [A-Za-z0-9._-] only. */
-static void
-name_part(char *out, const char *s)
-{
-	size_t i;
-
-	if (s == NULL || *s == '\0')
-		s = "none";
-	for (i = 0; s[i] != '\0' && i < NAME_PART_MAX; i++)
-		out[i] = isalnum((unsigned char)s[i]) || s[i] == '-' ||
-		    (s[i] == '.' && i > 0) || s[i] == '_' ? s[i] : '-';
-	out[i] = '\0';
-}
-
 /*
  * The name an entry must have, without the collision suffix and ".json":
  * "<day>/<stamp>_<tool>_<capability>" from its timestamp, tool_id and
@@ -127,7 +112,7 @@ entry_prefix(json_t *e, char *out, size_t outsz)
 {
 	const char *ts = json_string_value(json_object_get(e, "timestamp"));
 	const char *tool, *cap, *kind;
-	char t[NAME_PART_MAX + 1], c[NAME_PART_MAX + 1], stamp[32];
+	char t[AIM_NAME_PART_MAX + 1], c[AIM_NAME_PART_MAX + 1], stamp[32];
 	size_t i;
 
 	if (ts == NULL || strlen(ts) != 27 || ts[10] != 'T' || ts[26] != 'Z')
@@ -146,8 +131,8 @@ entry_prefix(json_t *e, char *out, size_t outsz)
 		tool = json_string_value(json_object_get(e, "tool_id"));
 		cap = json_string_value(json_object_get(e, "capability"));
 	}
-	name_part(t, tool);
-	name_part(c, cap);
+	aim_audit_name_part(t, tool);
+	aim_audit_name_part(c, cap);
 	return snprintf(out, outsz, "%.10s/%s_%s_%s", ts, stamp, t, c) <
 	    (int)outsz ? 0 : -1;
 }

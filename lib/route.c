@@ -50,16 +50,7 @@ state_warn(struct aim_router *rt, char *why)
 static struct aim_state *
 state(struct aim_router *rt)
 {
-	char *why = NULL;
-
-	if (!rt->state_ok)
-		return NULL;
-	if (aim_state_refresh(&rt->state, &why) == -1) {
-		state_warn(rt, why);
-		return NULL;
-	}
-	state_warn(rt, why);
-	return &rt->state;
+	return rt->state_ok ? aim_state_current(&rt->state, rt->said) : NULL;
 }
 
 /*

@@ -151,6 +151,19 @@ aim_state_refresh(struct aim_state *st, char **why)
 	return 0;
 }
 
+struct aim_state *
+aim_state_current(struct aim_state *st, json_t *said)
+{
+	char *why = NULL;
+	int rc;
+
+	if (st->path == NULL)
+		return NULL;
+	rc = aim_state_refresh(st, &why);
+	aim_warn_once(said, why);
+	return rc == 0 ? st : NULL;
+}
+
 int
 aim_state_lock(struct aim_state *st, char **why)
 {
