@@ -94,6 +94,13 @@ ssize_t	 aim_read_full(int fd, void *buf, size_t n_bytes);
 char	*aim_xdg_path(const char *xdg_var, const char *home_dir,
 	    const char *name);
 
+/*
+ * fsync(2) a directory, so that the names just made in it are durable
+ * (rename, link, creat: POSIX leaves them to the directory's sync).
+ * Returns 0, or -1 with errno from open(2) or fsync(2).
+ */
+int	 aim_fsync_dir(const char *dir);
+
 /* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
 char	*aim_abspath(const char *p, const char *base);
 

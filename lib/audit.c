@@ -421,18 +421,6 @@ aim_redact(json_t *v)
 
 /* ---- writing ---- */
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int
 aim_mkdirs(const char *dir)
 {
@@ -459,7 +447,7 @@ aim_mkdirs(const char *dir)
 		return -1;
 	/* Make the new name durable in its parent. */
 	if (slash != NULL)
-		fsync_dir(slash == path ? "/" : path);
+		aim_fsync_dir(slash == path ? "/" : path);
 	return 0;
 }
 
@@ -582,7 +570,7 @@ aim_audit_write(const char *dir, const json_t *entry, const char *stamp,
 		errno = EEXIST;
 		return fail(why, "can't name entry in", daydir);
 	}
-	if (fsync_dir(daydir) == -1)
+	if (aim_fsync_dir(daydir) == -1)
 		return fail(why, "can't sync", daydir);
 	return aim_xstrdup(final);
 

@@ -64,18 +64,6 @@ setwhy(char **why, const char *fmt, ...)
 	return -1;
 }
 
-static int
-fsync_path(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 void
 aim_chain_hash(const void *buf, size_t len, unsigned char out[AIM_CHAIN_HASH_BYTES])
 {
@@ -561,7 +549,7 @@ aim_chain_open(struct aim_chain *c, const char *dir, char **why)
 	    0600)) == -1)
 		return setwhy(why, "can't open %s: %s", path, strerror(errno));
 	if (fstat(c->fd, &st) == 0 && st.st_size == 0)
-		fsync_path(dir);	/* the new head's name is durable */
+		aim_fsync_dir(dir);	/* the new head's name is durable */
 	c->dir = aim_xstrdup(dir);
 	return 0;
 }
@@ -859,7 +847,7 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 		goto undo;
 	}
 	unlink(tmp);
-	if (fsync_path(daydir) == -1) {
+	if (aim_fsync_dir(daydir) == -1) {
 		setwhy(why, "can't sync %s: %s", daydir, strerror(errno));
 		unlink(final);
 		goto undo;
@@ -1560,7 +1548,7 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 			rc = setwhy(why, "can't remove %s: %s", path,
 			    strerror(errno));
 	}
-	if (fsync_path(dir) == -1)
+	if (aim_fsync_dir(dir) == -1)
 		rc = setwhy(why, "can't sync %s: %s", dir, strerror(errno));
 out:
 	json_decref(deleted);

@@ -6,6 +6,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,4 +423,16 @@ aim_warn_once(json_t *said, char *message)
 		json_object_set_new(said, message, json_true());
 	}
 	free(message);
+}
+
+int
+aim_fsync_dir(const char *dir)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
 }

@@ -555,10 +555,7 @@ aim_vault_save(struct aim_vault *v, char **why)
 	snprintf(dir, sizeof(dir), "%s", v->path);
 	if ((slash = strrchr(dir, '/')) != NULL) {
 		*(slash == dir ? slash + 1 : slash) = '\0';
-		if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-			fsync(fd);
-			close(fd);
-		}
+		(void)aim_fsync_dir(dir);	/* the rename is done: best effort */
 	}
 	return AIM_VAULT_OK;
 }
