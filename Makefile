@@ -58,7 +58,7 @@ $(B)/aim: cmd/aim.c $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DAIM_BINDIR='"$(BINDIR)"' -o $@ $< \
 		$(B)/libaim.a $(LDLIBS)
 
-$(B)/test-%: tests/unit/test-%.c $(B)/libaim.a
+$(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
 
 $(B)/bench-%: bench/%.c

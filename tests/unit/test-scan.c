@@ -3,17 +3,8 @@
 #include <string.h>
 
 #include "aim.h"
+#include "tap.h"
 
-static int ntests, nfailed;
-
-static void
-ok(int cond, const char *name)
-{
-	ntests++;
-	if (!cond)
-		nfailed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", ntests, name);
-}
 
 /* find TEXT -> WANT ("" when none) */
 static void

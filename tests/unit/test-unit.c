@@ -10,28 +10,8 @@
 #include <unistd.h>
 
 #include "aim.h"
+#include "tap.h"
 
-static int ntests, nfailed;
-
-static void
-ok(int cond, const char *name)
-{
-	ntests++;
-	if (!cond)
-		nfailed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", ntests, name);
-}
-
-static void
-is_str(const char *got, const char *want, const char *name)
-{
-	int same = got != NULL && strcmp(got, want) == 0;
-
-	ok(same, name);
-	if (!same)
-		printf("#   got  '%s'\n#   want '%s'\n", got ? got : "(null)",
-		    want);
-}
 
 static void
 test_expand(void)
