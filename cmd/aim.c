@@ -339,7 +339,6 @@ fill_cooldowns(struct status *st, json_t *out)
 		json_object_set_new(out, "cooldowns_error", json_string(why));
 	free(why);
 	aim_state_free(&state);
-	(void)st;
 }
 
 static void
