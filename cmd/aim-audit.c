@@ -870,6 +870,7 @@ main(int argc, char *argv[])
 	char *regdir, *why = NULL;
 	int ch, i;
 
+	aim_std_fds();
 	memset(&au, 0, sizeof(au));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
 	/* A subcommand first: aim-audit verify ...; else the filter. */
@@ -879,6 +880,9 @@ main(int argc, char *argv[])
 				argv[1] = (char *)progname;
 				return subcommands[i].fn(argc - 1, argv + 1);
 			}
+	/* The filter's job is its output: without one, log nothing. */
+	if (aim_std_fds() == -1)
+		errx(AIM_EXIT_IO, "standard output is closed");
 	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

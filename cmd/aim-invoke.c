@@ -922,6 +922,8 @@ main(int argc, char *argv[])
 	long jobs = 1;
 	int ch;
 
+	if (aim_std_fds() == -1)
+		errx(AIM_EXIT_IO, "standard output is closed");
 	memset(&iv, 0, sizeof(iv));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
 	while ((ch = getopt_long(argc, argv, "c:hj:nr:su", longopts, NULL)) != -1) {

@@ -292,6 +292,7 @@ main(int argc, char *argv[])
 	int ch, checkmode = 0, resetmode = 0, i;
 	json_t *sec;
 
+	aim_std_fds();
 	memset(&rs, 0, sizeof(rs));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
 	while ((ch = getopt_long(argc, argv, "c:hr:", longopts, NULL)) != -1) {
@@ -333,6 +334,11 @@ main(int argc, char *argv[])
 		free(dir);
 		free(why);
 		return ch;
+	}
+	if (aim_std_fds() == -1) {
+		free(dir);
+		free(why);
+		errx(AIM_EXIT_IO, "standard output is closed");
 	}
 
 	if (aim_config_load(&rs.cfg, &rs.opt, dir, &probs) == -1)

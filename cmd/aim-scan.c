@@ -913,6 +913,7 @@ main(int argc, char *argv[])
 	const char *sub = "tools";
 	int ch;
 
+	aim_std_fds();
 	memset(&sc, 0, sizeof(sc));
 	sc.min_size = -1;
 	sc.exts = json_array();

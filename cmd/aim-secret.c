@@ -464,6 +464,7 @@ main(int argc, char *argv[])
 	char *end, *path = NULL;
 	int ch, status;
 
+	aim_std_fds();
 	memset(&cli, 0, sizeof(cli));
 	cli.passfd = -1;
 	argv[0] = (char *)progname;

@@ -443,6 +443,7 @@ main(int argc, char *argv[])
 {
 	const char *sub;
 
+	aim_std_fds();
 	if (argc < 2)
 		usage(AIM_EXIT_USAGE);
 	sub = argv[1];

@@ -195,7 +195,25 @@ json_t	*aim_bad_line_record(const struct aim_line *line, const char *stage,
  */
 int	 aim_open_input(const char *path);
 
-/* Check stdout at exit (jq style): 0, or -1 after "writing output failed". */
+/*
+ * First thing in every main: make sure descriptors 0, 1 and 2 are open, so
+ * that no file aim opens later lands on one of them (a head file taking a
+ * closed fd 1 would receive the records).  A closed 0 or 2 becomes
+ * /dev/null; a closed 1 becomes /dev/full, so every write to stdout fails
+ * and aim_close_stdout() says "standard output is closed".  Returns 0, or
+ * -1 when fd 1 was closed (a filter whose job is its output stops at once:
+ * aim(7) EXIT STATUS); later calls give the same answer.  Exits 4 when no
+ * stand-in can be opened.
+ */
+int	 aim_std_fds(void);
+
+/*
+ * Check stdout at exit (jq style; aim(7) EXIT STATUS): 0 when all was
+ * written; -1 after "standard output is closed" (fd 1 was closed at start,
+ * see aim_std_fds) or "writing output failed".  When the reader went away
+ * (EPIPE: `| head -1`) it prints nothing and ends the process as SIGPIPE
+ * at its default would: status 128 + 13 = 141.
+ */
 int	 aim_close_stdout(void);
 
 /* ---- jsonpos.c ---- */

@@ -1,6 +1,8 @@
 /* ndjson.c: reading and writing JSON Lines, and error records. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,60 @@ aim_line_blank(const struct aim_line *line)
 	return !line->too_long;
 }
 
+/* Set by aim_std_fds: fd 1 was closed when we started (a /dev/full stands in). */
+static int stdout_was_closed;
+
+int
+aim_std_fds(void)
+{
+	static const char *const stand_in[3] = {
+		"/dev/null", "/dev/full", "/dev/null"
+	};
+	int fd, got;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* open(2) takes the lowest free descriptor: this one. */
+		got = open(stand_in[fd], fd == 0 ? O_RDONLY : O_WRONLY);
+		if (got == -1 && fd == 1)
+			got = open("/dev/null", O_WRONLY);
+		if (got != fd) {
+			/* Nothing to stand in: leave rather than let a file land here. */
+			_exit(AIM_EXIT_IO);
+		}
+		if (fd == 1)
+			stdout_was_closed = 1;
+	}
+	return stdout_was_closed ? -1 : 0;
+}
+
+/* Is the reader of fd 1 gone (a pipe or socket with no reader)? */
+static int
+reader_gone(void)
+{
+	struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+/*
+ * The reader went away: end as a program with SIGPIPE at its default does,
+ * quietly and with status 128 + SIGPIPE, whatever this one did with SIGPIPE.
+ */
+static void
+die_of_sigpipe(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGPIPE);
+	_exit(AIM_EXIT_SIGNAL + SIGPIPE);
+}
+
 int
 aim_emit(FILE *out, const json_t *rec)
 {
@@ -221,9 +277,23 @@ aim_open_input(const char *path)
 int
 aim_close_stdout(void)
 {
-	if (ferror(stdout) || fclose(stdout) == EOF) {
-		warnx("writing output failed");
+	int failed, e;
+
+	errno = 0;
+	failed = ferror(stdout) || fflush(stdout) == EOF;
+	e = errno;
+	if (!failed && fclose(stdout) == EOF) {
+		failed = 1;
+		e = errno;
+	}
+	if (!failed)
+		return 0;
+	if (stdout_was_closed) {
+		warnx("standard output is closed");
 		return -1;
 	}
-	return 0;
+	if (e == EPIPE || reader_gone())
+		die_of_sigpipe();
+	warnx("writing output failed");
+	return -1;
 }
