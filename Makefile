@@ -10,7 +10,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(CFLAGS)
-LDLIBS	= -ljansson -lsodium
+LDLIBS	= -ljansson -lsodium -pthread
 
 # `make SAN=1 ...` builds with AddressSanitizer and UndefinedBehaviorSanitizer
 # into build-san/ so both builds can live side by side.
@@ -53,8 +53,13 @@ $(B)/libaim.a: $(LIBSRC:%=$(B)/%.o)
 $(B)/aim-%: cmd/aim-%.c $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
 
-# The front command knows where `make install` puts the aim-* programs.
-$(B)/aim: cmd/aim.c $(B)/libaim.a
+# The front command knows where `make install` puts the aim-* programs:
+# a stamp holding BINDIR, rewritten only when it changes, rebuilds it when
+# `make install PREFIX=...` follows a plain `make`.
+$(B)/bindir.stamp: FORCE $(B)/.dir
+	@echo '$(BINDIR)' | cmp -s - $@ || echo '$(BINDIR)' >$@
+
+$(B)/aim: cmd/aim.c $(B)/libaim.a $(B)/bindir.stamp
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DAIM_BINDIR='"$(BINDIR)"' -o $@ $< \
 		$(B)/libaim.a $(LDLIBS)
 
@@ -134,5 +139,6 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps test-deps check check-quick demo bench lint install uninstall clean
+.PHONY: all deps test-deps check check-quick demo bench lint install uninstall clean FORCE
+FORCE:
 .SECONDARY:
