@@ -450,3 +450,29 @@ cli_edit() {
 	run jq -r '.path' "$PROVIDER_LOG"
 	assert_output $'/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse\n/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'
 }
+
+@test "provider_stop stops it and closes the port; it is safe when none runs" {
+	provider_start '{"scenario":"answer","text":"own"}'
+	[ "$PROVIDER_DIR" = "$BATS_TEST_TMPDIR/provider" ]
+	pid=$(cat "$PROVIDER_DIR/pid")
+	run curl -sS -H 'content-type: application/json' --data-binary '{"messages":[]}' "$PROVIDER_URL/v1/messages"
+	assert_equal "$(jq -r '.content[0].text' <<<"$output")" own
+	provider_stop
+	run kill -0 "$pid"
+	assert_failure
+	run curl -sS "$PROVIDER_URL/v1/models"
+	assert_failure 7
+	run provider_stop
+	assert_success
+	PROVIDER_DIR='' run provider_stop
+	assert_success
+}
+
+@test "a tool scenario whose action has no tool among those offered answers and says why on stderr" {
+	provider_scenario '{"scenario":"create","file":"a","content":"1"}'
+	post /v1/chat/completions '{"model":"m","tools":[{"type":"function","function":{"name":"lookup"}}],"messages":[{"role":"user","content":"go"}]}'
+	run jq -c '.choices[0] | [.finish_reason, .message.content]' out
+	assert_output '["stop","Stub answer."]'
+	run tail -1 "$PROVIDER_DIR/stderr"
+	assert_output 'stub-provider: dialect generic has no tool for create among the offered ["lookup"]'
+}
