@@ -279,6 +279,10 @@ sse_data() {
 		assert_output "$want"
 	done
 	assert_equal "$(jq -r '.content[0].text' out)" recovered
+	# Writing the same scenario again starts the count again.
+	provider_scenario '{"scenario":"http","status":529,"times":2,"then":{"scenario":"answer","text":"recovered"}}'
+	post /v1/messages '{"model":"m","messages":[]}'
+	assert_output 529
 }
 
 # error_of PATH BODY: status, Retry-After and the error body of one request.
@@ -475,4 +479,15 @@ cli_edit() {
 	assert_output '["stop","Stub answer."]'
 	run tail -1 "$PROVIDER_DIR/stderr"
 	assert_output 'stub-provider: dialect generic has no tool for create among the offered ["lookup"]'
+}
+
+@test "a request body the stub cannot read is a 500 saying so, and the server goes on" {
+	post /v1/messages '{"model":"m","messages":[1]}'
+	assert_output 500
+	run jq -r '.error.message' out
+	assert_output "stub-provider: cannot answer: AttributeError(\"'int' object has no attribute 'get'\")"
+	post /v1/messages 'not json at all'
+	assert_output 200
+	run jq -r '.path' "$PROVIDER_LOG"
+	assert_output $'/v1/messages\n/v1/messages'
 }
