@@ -496,3 +496,31 @@ cli_edit() {
 	run jq -r '.path' "$PROVIDER_LOG"
 	assert_output $'/v1/messages\n/v1/messages'
 }
+
+@test "a provider whose test ends without provider_stop goes away with the test's process" {
+	# The parent: a shell of our own that ends when we say.
+	mkfifo go
+	sh -c 'read -r x <go' &
+	parent=$!
+	mkdir d
+	"$PROVIDER_BIN" --port-file d/port --log d/log --parent "$parent" 3>&- &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do [ -s d/port ] && break; sleep 0.05; done
+	[ -s d/port ]
+	kill -0 "$pid"
+	echo >go
+	wait "$parent"
+	for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	run kill -0 "$pid"
+	assert_failure
+}
+
+@test "provider_start twice in one place stops the first" {
+	provider_start
+	first=$(cat "$PROVIDER_DIR/pid")
+	provider_start
+	run kill -0 "$first"
+	assert_failure
+	[ "$(cat "$PROVIDER_DIR/pid")" != "$first" ]
+	provider_stop
+}

@@ -18,13 +18,20 @@ provider_start() {
 	local dir=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:?not in bats}}/provider i
 	local answer='{"scenario":"answer"}'
 	mkdir -p "$dir"
+	# A second start in the same place replaces the first.
+	if [ -s "$dir/pid" ]; then
+		PROVIDER_DIR=$dir provider_stop
+	fi
 	rm -f "$dir/port" "$dir/pid"
 	export PROVIDER_DIR=$dir PROVIDER_LOG=$dir/requests.jsonl \
 	    PROVIDER_SCENARIO=$dir/scenario.json
 	printf '%s\n' "${1:-$answer}" >"$PROVIDER_SCENARIO"
 	# fd 3 closed: bats waits for it to close before it ends the test.
+	# --parent: the bats process of the test (or of the file, from
+	# setup_file), so a run that never gets to provider_stop leaves none.
 	"$PROVIDER_BIN" --port-file "$dir/port" --log "$PROVIDER_LOG" \
-	    --scenario-file "$PROVIDER_SCENARIO" 2>"$dir/stderr" 3>&- &
+	    --scenario-file "$PROVIDER_SCENARIO" --parent $$ \
+	    2>"$dir/stderr" 3>&- &
 	echo $! >"$dir/pid"
 	for ((i = 0; i < 400; i++)); do
 		[ -s "$dir/port" ] && break
