@@ -2,14 +2,16 @@
 # tests/providers/stub-provider, the loopback model provider, driven with
 # curl: each protocol's answer, tool-call and error shapes, the request log.
 
-load helper
-load providers/providers
+load ../helper
+load ../providers/providers
 
 # The real CLIs, for the smoke tests (skipped when tests/tools-install has
 # not run): AIM_TOOLS_BIN as tests/integration/run sets it, else its cache.
 TOOLS_BIN=${AIM_TOOLS_BIN:-${AIM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aim-test-tools}/node_modules/.bin}
 
 setup_file() {
+	# One provider for the file: its tests take turns.
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	provider_start
 }
 
