@@ -245,6 +245,74 @@ b2() {
 	assert_success
 }
 
+# pending PREFIX TMP: the head of chain 2 with a pending write of seq 3
+# naming PREFIX and TMP, its check right, as if a writer had been killed.
+pending() {
+	printf 'aim-audit-head 1\nseq 2\nhash %s\npath %s\npending 3 %s %s %s\n' \
+	    "$(b2 "$(name 2)")" "$DAY/$BASE-2.json" "$ZERO" "$1" "$2" >body
+	ck=$(b2sum -l 128 body | cut -d' ' -f1)
+	{ cat body; printf 'check %s\n' "$ck"; } >head
+	pad=$((1023 - $(wc -c <head)))
+	{ cat head; printf "%${pad}s\n" ""; } >"$D/.aim-chain-head"
+}
+
+@test "a crafted pending line naming files outside the day directories removes nothing" {
+	echo keep >victim
+	mkdir abs
+	echo keep >abs/x
+	for tmp in ../victim "$DAY/../../victim" "$PWD/abs/x" "$DAY/.tmp-1-0/../../../victim"; do
+		rm -rf "$D"
+		chain 2
+		pending "$DAY/$BASE" "$tmp"
+		run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+		assert_success
+		assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: pending write names $DAY/$BASE and $tmp, not files of a day directory: nothing removed"
+		assert_file_exists victim
+		assert_file_exists abs/x
+	done
+	# A prefix out of the day directory is not trusted either.
+	rm -rf "$D"
+	chain 2
+	pending "../$BASE" "$DAY/.tmp-1-0"
+	touch "$D/$DAY/.tmp-1-0"
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: pending write names ../$BASE and $DAY/.tmp-1-0, not files of a day directory: nothing removed"
+	assert_file_exists "$D/$DAY/.tmp-1-0"
+	# The writer went on at seq 3, and the chain holds.
+	run aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.last_seq, .problems]' <<<"$output")" '[3,0]'
+}
+
+@test "a pending write in a day directory that is a symbolic link is left alone" {
+	chain 2
+	mkdir elsewhere
+	echo keep >elsewhere/.tmp-1-0
+	ln -s "$PWD/elsewhere" "$D/2026-11-17"
+	pending "2026-11-17/2026-11-17T11-06-40-123456_t_c" "2026-11-17/.tmp-1-0"
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" "aim-audit: $D/2026-11-17: a symbolic link: pending write left alone"
+	assert_file_exists elsewhere/.tmp-1-0
+	assert_equal "$(jq .audit.path <<<"$output" | xargs jq .seq)" 3
+	# The pending line is gone: the next writer says nothing.
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "a pending temporary file in its day directory is still removed" {
+	chain 2
+	pending "$DAY/$BASE" "$DAY/.tmp-1-0"
+	touch "$D/$DAY/.tmp-1-0"
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" ""
+	assert_file_not_exists "$D/$DAY/.tmp-1-0"
+	assert_equal "$(jq .audit.path <<<"$output" | xargs jq .seq)" 3
+}
+
 @test "kill -9 in the middle of writes, 500 times: every entry parses, verify holds" {
 	[ -n "$KILL_LOOP" ] || skip "no C compiler for tests/fixtures/kill-loop.c"
 	records k 300 >in.jsonl
@@ -438,6 +506,18 @@ fault() {
 	run --separate-stderr aim-audit verify -d "$D"
 	assert_failure 1
 	assert_equal "$stderr" "aim-audit: $entry: seq 6: hash does not match prev of seq 7: entry edited or replaced"
+}
+
+@test "prune never follows a day directory that is a symbolic link" {
+	chain 3
+	mkdir precious
+	echo keep >precious/keep.txt
+	ln -s "$PWD/precious" "$D/2020-01-01"
+	run --separate-stderr aim-audit prune -d "$D" --days 1
+	assert_equal "$status" 4
+	assert_equal "$stderr" "aim-audit: can't read $D/2020-01-01: not a directory"
+	assert_file_exists precious/keep.txt
+	assert_dir_not_exists "$D/$DAY"
 }
 
 @test "prune: days from the config's audit_log_retention_days; bad --days is a usage error" {
