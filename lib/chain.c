@@ -1018,8 +1018,9 @@ aim_audit_event(const char *dir, const char *kind, json_t *details,
 	json_object_set_new(e, "event", json_is_object(details) ?
 	    json_deep_copy(details) : json_object());
 	json_object_set_new(e, "contract", json_string(AIM_CONTRACT));
-	aim_redact(json_object_get(e, "event"));
+	/* Secret values first, whole: a key pattern inside one would cut it. */
 	aim_redact_secrets(e);
+	aim_redact(json_object_get(e, "event"));
 	if (aim_chain_open(&c, dir, why) == -1) {
 		json_decref(e);
 		return -1;

@@ -356,6 +356,44 @@ modes() {
 	assert_output '["used Authorization: Bearer [REDACTED]","[REDACTED]","https://x.invalid/?key=[REDACTED]","token [REDACTED]\n","used Authorization: Bearer [REDACTED]"]'
 }
 
+@test "vault secrets holding every key pattern are redacted whole, plain, JSON-escaped and base64, through aim-invoke and aim-audit" {
+	export AIM_VAULT=$PWD/vault AIM_VAULT_KEYFILE=$PWD/vault.key
+	aim-secret init --keyfile "$AIM_VAULT_KEYFILE" >/dev/null 2>&1
+	i=0
+	map='{}'
+	for p in sk-abcdefghijklmnop0123 AKIAABCDEFGHIJKLMNOP ghp_abcdefghijklmnopqrst12 \
+	    gho_abcdefghijklmnopqrst12 ghu_abcdefghijklmnopqrst12 ghs_abcdefghijklmnopqrst12 \
+	    ghr_abcdefghijklmnopqrst12 github_pat_abcdefghijklmnopqrstuv \
+	    AIzaabcdefghijklmnopqrstuvwxyz0123456 xoxb-1234567890-TOKENPART \
+	    xoxp-1234567890-TOKENPART 'Bearer abcdefgh12345678' 'bearer abcdefgh12345678'; do
+		i=$((i + 1))
+		printf '%s"tail-%d-of-secret' "$p" "$i" | aim-secret set "s/$i" 2>/dev/null
+		map=$(jq -c --arg i "$i" '. + {("SECRET_" + $i): ("s/" + $i)}' <<<"$map")
+	done
+	jq -nc --arg a "$ADAPTERS/echo-secrets.sh" --argjson s "$map" \
+	    '{id:"s", capability:"test", payload:{}, route:{capability:"test", strategy:"ordered",
+	      registry:"/nonexistent", candidates:[{tool_id:"t", status:"ready", argv:[$a],
+	      timeout_ms:5000, secrets:$s}]}}' | aim-invoke >invoked.jsonl
+	# The same values in a record no aim-invoke redacted: aim-audit's own vault.
+	SECRET_ALL=$(for k in $(seq 1 13); do aim-secret get "s/$k" 2>/dev/null; echo; done)
+	export SECRET_ALL
+	jq -nc '[env.SECRET_ALL | split("\n")[] | select(. != "")] as $v |
+	    {id:"raw", capability:"test", payload:{}, tool_id:"t",
+	     result:{success:true, message:($v | join(" ")),
+	       content:{plain:$v, json:($v | tojson), b64:($v | map(@base64))}}}' >raw.jsonl
+	assert_equal "$(grep -c 'tail-13-of-secret' raw.jsonl)" 1
+	run --separate-stderr aim-audit -d audit invoked.jsonl raw.jsonl
+	assert_success
+	run grep -r -- '-of-secret' invoked.jsonl audit
+	assert_failure 1
+	for e in audit/*/*.json; do
+		assert_equal "$(jq -c '[.result.content.plain[], .result.content.b64[], (.result.content.b64url // [])[], (.result.content.json | fromjson)[]] | unique' "$e")" '["[REDACTED]"]'
+		assert_equal "$(jq -r '.result.message | split(" ") | unique | join(" ")' "$e")" '[REDACTED]'
+	done
+	assert_equal "$(jq -r 'select(.id == "s") | .attempts[0].stderr | rtrimstr("\n")' audit/*/*.json | sort)" \
+	    "$(for k in $(seq 1 13); do echo "SECRET_$k=[REDACTED]"; done | sort)"
+}
+
 @test "secret payload keys are redacted in the entry, max_tokens is not; stdout passes through unredacted" {
 	routed sec "$ADAPTERS/ok.sh" 5000 '{api_key:"k-canary-1", password:"pw-canary-2", GITHUB_TOKEN:"gh-canary-3", apiKey:"camel-canary-4", "X-Api-Key":"hdr-canary-5", max_tokens:77, key:"plain", keys:["k"], empty_token:"", null_secret:null}' |
 	    aim-invoke >invoked.jsonl
