@@ -528,11 +528,39 @@ aim_chain_scan_free(struct aim_scan *s)
 
 /* ---- the writer ---- */
 
+static int write_new(const char *, const char *, size_t);
+
+/*
+ * A new audit directory gets a .gitignore holding "*" (aim-audit(1)
+ * "Audit directory"), so entries, whole payloads, are not committed by
+ * accident: written to a temporary name, synced, linked into place (never
+ * over one there already).  0, or -1 with *why.
+ */
+static int
+gitignore(const char *dir, char **why)
+{
+	char tmp[PATH_MAX], final[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s/.gitignore.tmp-%ld", dir,
+	    (long)getpid());
+	snprintf(final, sizeof(final), "%s/.gitignore", dir);
+	if (write_new(tmp, "*\n", 2) == -1)
+		return setwhy(why, "can't write %s: %s", tmp, strerror(errno));
+	if (link(tmp, final) == -1 && errno != EEXIST) {
+		setwhy(why, "can't link %s: %s", final, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	unlink(tmp);
+	return 0;
+}
+
 int
 aim_chain_open(struct aim_chain *c, const char *dir, char **why)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	int created;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -543,8 +571,11 @@ aim_chain_open(struct aim_chain *c, const char *dir, char **why)
 		errno = ENAMETOOLONG;
 		return setwhy(why, "can't use %s: %s", dir, strerror(errno));
 	}
+	created = stat(dir, &st) == -1 && errno == ENOENT;
 	if (aim_mkdirs(dir) == -1)
 		return setwhy(why, "can't create %s: %s", dir, strerror(errno));
+	if (created && gitignore(dir, why) == -1)
+		return -1;
 	if ((c->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)
 		return setwhy(why, "can't open %s: %s", path, strerror(errno));

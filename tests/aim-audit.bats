@@ -256,6 +256,37 @@ modes() {
 	assert_equal "$(stat -c %a "$(dirname "$path")")" 700
 }
 
+@test "a new audit directory gets a 0600 .gitignore of *; verify, query, stats and prune pass it by" {
+	mkdir repo
+	result_record r1 | frozen aim-audit -d repo/x/audit >/dev/null
+	assert_equal "$(cat repo/x/audit/.gitignore)" '*'
+	assert_equal "$(stat -c '%a %s' repo/x/audit/.gitignore)" "600 2"
+	if command -v git >/dev/null; then
+		git init -q repo
+		assert_equal "$(git -C repo status --porcelain --untracked-files=all)" ""
+	fi
+	# No temporary file left beside it.
+	assert_equal "$(cd repo/x/audit && echo .g*)" .gitignore
+	# Written once: kept as the user leaves it.
+	echo '!keep' >>repo/x/audit/.gitignore
+	result_record r2 | aim-audit -d repo/x/audit >/dev/null
+	assert_equal "$(cat repo/x/audit/.gitignore)" $'*\n!keep'
+	run aim-audit verify -d repo/x/audit
+	assert_success
+	assert_equal "$(jq -c '[.entries, .problems]' <<<"$output")" '[2,0]'
+	assert_equal "$(aim-audit query -d repo/x/audit | jq -r .id | tr '\n' ' ')" "r1 r2 "
+	size=$(cat repo/x/audit/*/*.json | wc -c)
+	assert_equal "$(aim-audit stats -d repo/x/audit | jq -c '[.entries, .size_bytes]')" "[2,$size]"
+	run --separate-stderr aim-audit prune -d repo/x/audit --days 1
+	assert_success
+	assert_equal "$stderr" ""
+	assert_file_exists repo/x/audit/.gitignore
+	# A directory that was there already is the user's: nothing added.
+	mkdir mine
+	result_record r3 | aim-audit -d mine >/dev/null
+	assert_file_not_exists mine/.gitignore
+}
+
 @test "500 entries of one tool and capability written fast all survive" {
 	result_records r 500 >in.jsonl
 	run aim-audit -d audit in.jsonl
