@@ -1138,6 +1138,12 @@ char	*aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
 int	 aim_audit_event_kind(const char *kind);
 
 /*
+ * The management event kinds (the list of aim_audit_event below), in
+ * static storage, NULL-terminated; for messages that name them all.
+ */
+const char *const *aim_audit_event_kinds(void);
+
+/*
  * Append a management event to the chain of audit directory dir (issue 5,
  * original-aim.md "event log"): an entry {"timestamp", "kind", "actor"
  * (login name of the effective user), "program", "event": details,

@@ -1009,6 +1009,12 @@ aim_audit_event_kind(const char *kind)
 	return 0;
 }
 
+const char *const *
+aim_audit_event_kinds(void)
+{
+	return event_kinds;
+}
+
 /* Who is acting: the login name of the effective user, else "uid N". */
 static json_t *
 actor_name(void)

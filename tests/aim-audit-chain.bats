@@ -557,9 +557,65 @@ fault() {
 	assert_equal "${lines[1]}" "1,2026-11-18T11:06:40.123456Z,invocation,pipeline,t,c,r1,success,1,$D/$DAY/$BASE.json"$'\r'
 	assert_equal "${lines[3]}" "3,2026-11-18T11:06:40.123456Z,invocation,pipeline,none,k,f1,failure,,$D/$DAY/2026-11-18T11-06-40-123456_none_k.json"$'\r'
 	assert_equal "${#lines[@]}" 4
-	run --separate-stderr aim-audit query -d "$D" --since yesterday
+	run --separate-stderr aim-audit query -d "$D" --since lastweek
 	assert_equal "$status" 2
-	assert_equal "$stderr" "aim-audit: --since yesterday: want a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
+	assert_equal "$stderr" "aim-audit: --since lastweek: want a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM:SS[.ffffff]Z, today, yesterday, or an age Nd, Nh or Nm"
+}
+
+# at SECONDS CMD...: CMD with the clock stopped SECONDS before 2026-11-18T11:06:40.123456Z.
+at() {
+	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
+	local t=$((1795000000 - $1))
+	shift
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=$t "$@"
+}
+
+@test "query: relative --since and --until (Nd, Nh, Nm, today, yesterday) and -n, the newest N oldest first" {
+	# o1 3 days ago, o2 yesterday 10:06, o3 today 09:06, o4 ten minutes ago.
+	records o1 1 | at $((3 * 86400)) aim-audit -d "$D" >/dev/null
+	records o2 1 | at $((86400 + 3600)) aim-audit -d "$D" >/dev/null
+	records o3 1 | at 7200 aim-audit -d "$D" >/dev/null
+	records o4 1 | at 600 aim-audit -d "$D" >/dev/null
+	q() {
+		at 0 aim-audit query -d "$D" "$@" | jq -r .id | tr '\n' ' '
+	}
+	assert_equal "$(q --since 2d)" "o21 o31 o41 "
+	assert_equal "$(q --since 12h)" "o31 o41 "
+	assert_equal "$(q --since 30m)" "o41 "
+	assert_equal "$(q --since today)" "o31 o41 "
+	assert_equal "$(q --since yesterday --until yesterday)" "o21 "
+	assert_equal "$(q --until yesterday)" "o11 o21 "
+	assert_equal "$(q --until 1h)" "o11 o21 o31 "
+	assert_equal "$(q -n 2)" "o31 o41 "
+	assert_equal "$(q -n 1 --until yesterday)" "o21 "
+	assert_equal "$(q -n 10)" "o11 o21 o31 o41 "
+	run at 0 aim-audit query -d "$D" -n 2 --csv
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(cut -d, -f7 <<<"$output" | tr -d '\r' | tr '\n' ' ')" "id o31 o41 "
+	for n in 0 -1 x 2x; do
+		run --separate-stderr aim-audit query -d "$D" -n "$n"
+		assert_equal "$status" 2
+		assert_equal "$stderr" "aim-audit: -n $n: want a number of entries from 1"
+	done
+	for a in 2w d -3d 1.5h; do
+		run --separate-stderr aim-audit query -d "$D" --until "$a"
+		assert_equal "$status" 2
+		assert_equal "$stderr" "aim-audit: --until $a: want a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM:SS[.ffffff]Z, today, yesterday, or an age Nd, Nh or Nm"
+	done
+}
+
+@test "query --kind takes the known kinds only: exit 2 with the list" {
+	records r 1 | aim-audit -d "$D" >/dev/null
+	run --separate-stderr aim-audit query -d "$D" --kind secret_sett
+	assert_equal "$status" 2
+	assert_equal "$stderr" "aim-audit: --kind secret_sett: want one of invocation, prune, secret_set, secret_get, secret_delete, health_check, scan_execute, config_update, error"
+	assert_equal "$output" ""
+	for k in invocation prune secret_set error; do
+		run aim-audit query -d "$D" --kind "$k"
+		assert_success
+	done
+	assert_equal "$(aim-audit query -d "$D" --kind invocation | jq -r .id)" r1
 }
 
 @test "query --csv quotes fields with commas and quotes" {
@@ -575,10 +631,33 @@ fault() {
 	run aim-audit stats -d "$D"
 	assert_success
 	size=$(cat "$D"/*/*.json | wc -c)
-	assert_equal "$(jq -c 'del(.dir) | .by_tool.t.success_rate |= (. * 11 | round)' <<<"$output")" "{\"entries\":11,\"size_bytes\":$size,\"oldest\":\"2026-11-18T11:06:40.123456Z\",\"newest\":\"2026-11-18T11:06:40.123456Z\",\"by_kind\":{\"invocation\":11},\"by_outcome\":{\"success\":10,\"failure\":1},\"by_tool\":{\"t\":{\"entries\":11,\"success\":10,\"failure\":1,\"error\":0,\"none\":0,\"success_rate\":10,\"duration_ms\":{\"p50\":6,\"p90\":10,\"p99\":100,\"min\":1,\"max\":100}}},\"by_capability\":{\"c\":10,\"k\":1}}"
+	assert_equal "$(jq -c 'del(.dir) | .by_tool.t.success_rate |= (. * 11 | round)' <<<"$output")" "{\"entries\":11,\"size_bytes\":$size,\"oldest\":\"2026-11-18T11:06:40.123456Z\",\"newest\":\"2026-11-18T11:06:40.123456Z\",\"by_kind\":{\"invocation\":11},\"by_outcome\":{\"success\":10,\"failure\":1},\"unserved\":1,\"by_tool\":{\"t\":{\"attempts\":11,\"success\":10,\"failure\":1,\"skipped\":0,\"by_outcome\":{\"exit\":1},\"by_error_class\":{},\"served\":10,\"success_rate\":10,\"duration_ms\":{\"p50\":6,\"p90\":10,\"p99\":100,\"min\":1,\"max\":100}}},\"by_capability\":{\"c\":10,\"k\":1}}"
 	run aim-audit stats -d "$PWD/empty"
 	assert_success
-	assert_equal "$(jq -c 'del(.dir)' <<<"$output")" '{"entries":0,"size_bytes":0,"oldest":null,"newest":null,"by_kind":{},"by_outcome":{},"by_tool":{},"by_capability":{}}'
+	assert_equal "$(jq -c 'del(.dir)' <<<"$output")" '{"entries":0,"size_bytes":0,"oldest":null,"newest":null,"by_kind":{},"by_outcome":{},"unserved":0,"by_tool":{},"by_capability":{}}'
+}
+
+@test "stats: every attempt counts for its tool; a record every tool failed is unserved, never a tool none" {
+	# a times out, b is rate limited, c was skipped: nobody served it.
+	jq -nc '{id:"all-failed", capability:"c", payload:{}, tool_id:null,
+	    attempts:[{tool_id:"a", outcome:"timeout", error_class:"timeout", duration_ms:50},
+	      {tool_id:"b", outcome:"failure", error_class:"rate_limit", exit_code:0, duration_ms:5},
+	      {tool_id:"b", outcome:"failure", error_class:"rate_limit", exit_code:0, duration_ms:7, retry:1},
+	      {tool_id:"c", outcome:"skipped", reason:"cooldown"}],
+	    result:{success:false, message:"All tools failed", content:null}}' >in.jsonl
+	# a fails on exit 1, then b serves it.
+	jq -nc '{id:"fell-back", capability:"c", payload:{}, tool_id:"b",
+	    attempts:[{tool_id:"a", outcome:"exit", exit_code:1, error_class:"transient", duration_ms:10},
+	      {tool_id:"b", outcome:"success", exit_code:0, duration_ms:20}],
+	    result:{success:true, message:"ok", content:null}}' >>in.jsonl
+	echo '{"id":"bad", "error":{"code":"invalid_record", "message":"x"}}' >>in.jsonl
+	aim-audit -d "$D" in.jsonl >/dev/null || true
+	run aim-audit stats -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.by_outcome, .unserved, (.by_tool | keys)]' <<<"$output")" '[{"failure":1,"success":1,"error":1},2,["a","b","c"]]'
+	assert_equal "$(jq -c .by_tool.a <<<"$output")" '{"attempts":2,"success":0,"failure":2,"skipped":0,"by_outcome":{"timeout":1,"exit":1},"by_error_class":{"timeout":1,"transient":1},"served":0,"success_rate":0,"duration_ms":{"p50":10,"p90":50,"p99":50,"min":10,"max":50}}'
+	assert_equal "$(jq -c '.by_tool.b | .success_rate |= (. * 3 | round)' <<<"$output")" '{"attempts":3,"success":1,"failure":2,"skipped":0,"by_outcome":{"failure":2},"by_error_class":{"rate_limit":2},"served":1,"success_rate":1,"duration_ms":{"p50":7,"p90":20,"p99":20,"min":5,"max":20}}'
+	assert_equal "$(jq -c .by_tool.c <<<"$output")" '{"attempts":0,"success":0,"failure":0,"skipped":1,"by_outcome":{},"by_error_class":{},"served":0,"success_rate":null,"duration_ms":null}'
 }
 
 @test "aim-secret set, get and rm put events on the chain, never the value" {
@@ -662,6 +741,11 @@ fault() {
 	run aim-audit verify --help
 	assert_success
 	assert_line --index 0 "usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]"
+	# A usage error prints the synopsis only.
+	run --separate-stderr aim-audit query -z
+	assert_equal "$status" 2
+	assert_equal "${#stderr_lines[@]}" 11
+	assert_equal "$(grep -c 'See aim-audit' <<<"$stderr")" 0
 }
 
 @test "subcommands find the audit directory as the filter does" {

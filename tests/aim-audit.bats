@@ -11,8 +11,8 @@ USAGE="usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]
               [--checkpoint file ...]
        aim-audit prune [-c config] [-d dir] [-r registry] [--days n] [--dry-run]
        aim-audit query [-c config] [-d dir] [-r registry] [--capability capability]
-              [--csv] [--failed] [--id id] [--kind kind] [--since date]
-              [--tool tool] [--until date]
+              [--csv] [--failed] [--id id] [--kind kind] [-n count]
+              [--since date] [--tool tool] [--until date]
        aim-audit stats [-c config] [-d dir] [-r registry]"
 STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{6}'
 ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$'
@@ -64,11 +64,27 @@ today() {
 	date -u +%Y-%m-%d
 }
 
-@test "--help prints the usage on stdout and exits 0" {
+@test "--help prints the usage, every option on a line of its own and the manual page on stdout, exit 0" {
 	run --separate-stderr aim-audit --help
 	assert_success
-	assert_output "$USAGE"
 	assert_equal "$stderr" ""
+	assert_equal "$(head -n 10 <<<"$output")" "$USAGE"
+	assert_equal "${lines[-1]}" "See aim-audit(1)."
+	# Every option of the synopsis and the option list, one line each.
+	for o in -c,\ --config -d,\ --dir -h,\ --help -r,\ --registry -V,\ --version -s -k \
+	    --checkpoint --days --dry-run --capability --csv --failed --id --kind -n --since --tool --until; do
+		assert_equal "$(grep -c -- "^  $o " <<<"$output")" 1
+	done
+	assert_equal "$(grep -c '^  -' <<<"$output")" 19
+	# No line is wider than 80 columns but the synopsis of query.
+	assert_equal "$(awk 'length($0) > 80' <<<"$output")" "       aim-audit query [-c config] [-d dir] [-r registry] [--capability capability]"
+	run aim-audit -h
+	assert_success
+	assert_equal "${lines[-1]}" "See aim-audit(1)."
+	# A subcommand's --help is the same.
+	run aim-audit query --help
+	assert_success
+	assert_equal "${lines[-1]}" "See aim-audit(1)."
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
@@ -82,10 +98,15 @@ today() {
 	assert_equal "$(printf '%s\n' "${stderr_lines[@]:1}")" "$USAGE"
 }
 
-@test "--version prints the version and exits 0" {
-	run aim-audit --version
+@test "--version and -V print the version and exit 0" {
+	run --separate-stderr aim-audit --version
 	assert_success
 	assert_output "aim-audit 0.1.0"
+	assert_equal "$stderr" ""
+	run --separate-stderr aim-audit -V
+	assert_success
+	assert_output "aim-audit 0.1.0"
+	assert_equal "$stderr" ""
 }
 
 @test "one entry per result record at DIR/YYYY-MM-DD/<stamp>_<tool>_<capability>.json with the seed's fields" {
