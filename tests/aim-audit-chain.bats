@@ -708,8 +708,9 @@ at() {
 	assert_equal "$(b2 "kat/AIM_audit/$DAY/2026-11-18T11-06-40-123456_none_x.json")" f5342943db1afd7f0a6a703d61bece8acc7177fce51a2564be46824112a5aa5e
 	# The format is frozen: today's aim-audit writes the very same bytes.
 	frozen aim-audit -d "$PWD/again" "$KAT/records.jsonl" >/dev/null || true
-	run diff -r kat/AIM_audit again
+	run diff -r -x .gitignore kat/AIM_audit again
 	assert_success
+	assert_equal "$(cat again/.gitignore)" '*'
 	# And signs the same checkpoint but for the directory line.
 	frozen aim-audit checkpoint -d "$PWD/kat/AIM_audit" -s kat/fixture.key >cp
 	assert_equal "$(grep -v '^directory\|^signature' cp)" "$(grep -v '^directory\|^signature' "$KAT/checkpoint.txt")"
