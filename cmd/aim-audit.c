@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aim.h"
@@ -18,10 +19,16 @@
 
 static const char *progname = "aim-audit";
 
+/*
+ * The usage on stderr and exit status; with status 0 (-h, --help) on
+ * stdout, followed by every option, one line each, and the manual page.
+ */
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout,
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
 	    "usage: %s [-c config] [-d dir] [-r registry] [file ...]\n"
 	    "       %s keygen [-s seckey]\n"
 	    "       %s checkpoint [-c config] [-d dir] [-r registry] [-s seckey]\n"
@@ -29,11 +36,34 @@ usage(int status)
 	    "              [--checkpoint file ...]\n"
 	    "       %s prune [-c config] [-d dir] [-r registry] [--days n] [--dry-run]\n"
 	    "       %s query [-c config] [-d dir] [-r registry] [--capability capability]\n"
-	    "              [--csv] [--failed] [--id id] [--kind kind] [--since date]\n"
-	    "              [--tool tool] [--until date]\n"
+	    "              [--csv] [--failed] [--id id] [--kind kind] [-n count]\n"
+	    "              [--since date] [--tool tool] [--until date]\n"
 	    "       %s stats [-c config] [-d dir] [-r registry]\n",
 	    progname, progname, progname, progname, progname, progname,
 	    progname);
+	if (status == 0)
+		fputs("\n"
+		    "  -c, --config config      the configuration file\n"
+		    "  -d, --dir dir            the audit directory\n"
+		    "  -h, --help               print this help and exit\n"
+		    "  -r, --registry registry  the registry directory\n"
+		    "  -V, --version            print the version and exit\n"
+		    "  -s seckey                keygen, checkpoint: the secret key file\n"
+		    "  -k pubkey                verify: the public key file\n"
+		    "  --checkpoint file        verify: a checkpoint to hold the log to\n"
+		    "  --days n                 prune: remove the days older than n days\n"
+		    "  --dry-run                prune: say what would go, remove nothing\n"
+		    "  --capability capability  query: the entries of this capability\n"
+		    "  --csv                    query: CSV instead of JSON lines\n"
+		    "  --failed                 query: failures, error records and events\n"
+		    "  --id id                  query: the entries of this record id\n"
+		    "  --kind kind              query: invocation, prune or an event kind\n"
+		    "  -n count                 query: only the newest count entries\n"
+		    "  --since date             query: from date; today, yesterday, Nd, Nh, Nm ago\n"
+		    "  --tool tool              query: the entries of this tool\n"
+		    "  --until date             query: up to date, inclusive; the same forms\n"
+		    "\n"
+		    "See aim-audit(1).\n", f);
 	exit(status);
 }
 
@@ -464,26 +494,78 @@ cmd_prune(int argc, char *argv[])
 
 struct filter {
 	const char *since, *until, *tool, *capability, *id, *kind;
+	char	 since_buf[32], until_buf[32];
 	size_t	 since_len, until_len;
 	int	 failed, csv;
 };
 
-/* YYYY-MM-DD, optionally THH:MM[:SS[.ffffff]] and Z. */
+/*
+ * A --since or --until argument as the date string entries are compared
+ * with over its length: YYYY-MM-DD, optionally THH:MM[:SS[.ffffff]] and Z,
+ * as given; "today" and "yesterday" as the day (UTC); an age "Nd", "Nh" or
+ * "Nm" as the time (to the second) that long before now (aim-audit(1)
+ * query).  Written into buf (32 bytes); its length, or a usage error.
+ */
 static size_t
-date_arg(const char *opt, const char *s)
+date_arg(const char *opt, const char *s, char buf[32])
 {
 	static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddddd";
+	struct timespec now;
+	struct tm tm;
+	long long n;
+	char *end;
 	size_t i;
+	time_t t;
 
 	for (i = 0; s[i] != '\0' && s[i] != 'Z' && i < sizeof(pat) - 1; i++)
 		if (pat[i] == 'd' ? !isdigit((unsigned char)s[i]) :
 		    s[i] != pat[i])
 			break;
 	if ((s[i] == '\0' || (s[i] == 'Z' && s[i + 1] == '\0')) &&
-	    (i == 10 || i == 16 || i == 19 || (i > 20 && i <= 26)))
+	    (i == 10 || i == 16 || i == 19 || (i > 20 && i <= 26))) {
+		memcpy(buf, s, i);
+		buf[i] = '\0';
 		return i;
-	errx(AIM_EXIT_USAGE, "%s %s: want a date YYYY-MM-DD or a time "
-	    "YYYY-MM-DDTHH:MM:SS[.ffffff]Z", opt, s);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	t = now.tv_sec;
+	errno = 0;
+	if (strcmp(s, "today") == 0 || strcmp(s, "yesterday") == 0) {
+		if (s[0] == 'y')
+			t -= 86400;
+		gmtime_r(&t, &tm);
+		return strftime(buf, 32, "%Y-%m-%d", &tm);
+	}
+	if (isdigit((unsigned char)s[0]) && (n = strtoll(s, &end, 10)) >= 0 &&
+	    errno == 0 && end[0] != '\0' && end[1] == '\0' &&
+	    strchr("dhm", end[0]) != NULL &&
+	    n <= 100000LL * (end[0] == 'd' ? 1 : end[0] == 'h' ? 24 : 1440)) {
+		t -= (time_t)n * (end[0] == 'd' ? 86400 : end[0] == 'h' ?
+		    3600 : 60);
+		gmtime_r(&t, &tm);
+		return strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	}
+	errx(AIM_EXIT_USAGE, "%s %s: want a date YYYY-MM-DD, a time "
+	    "YYYY-MM-DDTHH:MM:SS[.ffffff]Z, today, yesterday, or an age Nd, "
+	    "Nh or Nm", opt, s);
+}
+
+/* --kind: invocation, prune or an event kind; else a usage error. */
+static const char *
+kind_arg(const char *s)
+{
+	const char *const *k;
+	char list[512];
+	size_t n;
+
+	if (strcmp(s, "invocation") == 0 || strcmp(s, "prune") == 0 ||
+	    aim_audit_event_kind(s))
+		return s;
+	n = (size_t)snprintf(list, sizeof(list), "invocation, prune");
+	for (k = aim_audit_event_kinds(); *k != NULL && n < sizeof(list);
+	    k++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, ", %s", *k);
+	errx(AIM_EXIT_USAGE, "--kind %s: want one of %s", s, list);
 }
 
 /* "invocation" for an entry of a record, else its kind. */
@@ -623,13 +705,14 @@ cmd_query(int argc, char *argv[])
 	struct filter f;
 	struct aim_scan s;
 	struct sub sb;
-	char sday[11], uday[11], *why = NULL, full[8192];
-	size_t i;
+	char sday[11], uday[11], *why = NULL, *end, full[8192];
+	long long last = 0;
+	size_t i, *hit, nhit = 0;
 	int ch, status = 0;
 
 	memset(&sb, 0, sizeof(sb));
 	memset(&f, 0, sizeof(f));
-	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts,
+	while ((ch = getopt_long(argc, argv, "c:d:hn:r:", longopts,
 	    NULL)) != -1) {
 		if (common_opt(&sb, ch))
 			continue;
@@ -644,18 +727,25 @@ cmd_query(int argc, char *argv[])
 			f.id = optarg;
 			break;
 		case 'K':
-			f.kind = optarg;
+			f.kind = kind_arg(optarg);
+			break;
+		case 'n':
+			errno = 0;
+			last = strtoll(optarg, &end, 10);
+			if (errno || *end != '\0' || end == optarg || last < 1)
+				errx(AIM_EXIT_USAGE, "-n %s: want a number of "
+				    "entries from 1", optarg);
 			break;
 		case 'S':
-			f.since_len = date_arg("--since", optarg);
-			f.since = optarg;
+			f.since_len = date_arg("--since", optarg, f.since_buf);
+			f.since = f.since_buf;
 			break;
 		case 'T':
 			f.tool = optarg;
 			break;
 		case 'U':
-			f.until_len = date_arg("--until", optarg);
-			f.until = optarg;
+			f.until_len = date_arg("--until", optarg, f.until_buf);
+			f.until = f.until_buf;
 			break;
 		case 'v':
 			f.csv = 1;
@@ -680,15 +770,21 @@ cmd_query(int argc, char *argv[])
 	if (f.csv)
 		fputs("seq,timestamp,kind,actor,tool_id,capability,id,outcome,"
 		    "duration_ms,path\r\n", stdout);
-	for (i = 0; i < s.n && !ferror(stdout); i++) {
-		if (s.v[i].json == NULL || !matches(&f, s.v[i].json))
-			continue;
-		snprintf(full, sizeof(full), "%s/%s", sb.dir, s.v[i].path);
+	/* The matches oldest first; with -n only the newest of them. */
+	hit = aim_xmalloc((s.n + 1) * sizeof(*hit));
+	for (i = 0; i < s.n; i++)
+		if (s.v[i].json != NULL && matches(&f, s.v[i].json))
+			hit[nhit++] = i;
+	for (i = last > 0 && (size_t)last < nhit ? nhit - (size_t)last : 0;
+	    i < nhit && !ferror(stdout); i++) {
+		snprintf(full, sizeof(full), "%s/%s", sb.dir,
+		    s.v[hit[i]].path);
 		if (f.csv)
-			csv_row(s.v[i].json, full);
+			csv_row(s.v[hit[i]].json, full);
 		else
-			aim_emit(stdout, s.v[i].json);
+			aim_emit(stdout, s.v[hit[i]].json);
 	}
+	free(hit);
 	aim_chain_scan_free(&s);
 	return sub_done(&sb, status);
 }
@@ -723,6 +819,63 @@ struct durations {
 	size_t	 n, cap;
 };
 
+/* The by_tool object of tool, made with zero counts when new. */
+static json_t *
+tool_entry(json_t *tools, struct durations **dv, size_t *ntools,
+    const char *tool)
+{
+	json_t *t;
+
+	if ((t = json_object_get(tools, tool)) == NULL) {
+		t = json_pack("{s:i, s:i, s:i, s:i, s:{}, s:{}, s:i, s:I}",
+		    "attempts", 0, "success", 0, "failure", 0, "skipped", 0,
+		    "by_outcome", "by_error_class", "served", 0, "_dv",
+		    (json_int_t)*ntools);
+		*dv = aim_xrealloc(*dv, (*ntools + 1) * sizeof(**dv));
+		memset(&(*dv)[(*ntools)++], 0, sizeof(**dv));
+		json_object_set_new(tools, tool, t);
+	}
+	return t;
+}
+
+/* The per-tool counts of one attempt into by_tool (aim-audit(1) stats). */
+static void
+count_attempt(json_t *tools, struct durations **dv, size_t *ntools, json_t *a)
+{
+	const char *tool = json_string_value(json_object_get(a, "tool_id"));
+	const char *o = json_string_value(json_object_get(a, "outcome"));
+	const char *cls;
+	json_t *t, *d;
+	struct durations *x;
+
+	if (tool == NULL || o == NULL)
+		return;
+	t = tool_entry(tools, dv, ntools, tool);
+	if (strcmp(o, "skipped") == 0) {
+		count(t, "skipped");
+		return;
+	}
+	count(t, "attempts");
+	if (strcmp(o, "success") == 0)
+		count(t, "success");
+	else {
+		count(t, "failure");
+		count(json_object_get(t, "by_outcome"), o);
+		if ((cls = json_string_value(json_object_get(a,
+		    "error_class"))) != NULL)
+			count(json_object_get(t, "by_error_class"), cls);
+	}
+	d = json_object_get(a, "duration_ms");
+	if (json_is_integer(d) && json_integer_value(d) >= 0) {
+		x = &(*dv)[json_integer_value(json_object_get(t, "_dv"))];
+		if (x->n == x->cap) {
+			x->cap = x->cap ? 2 * x->cap : 16;
+			x->v = aim_xrealloc(x->v, x->cap * sizeof(*x->v));
+		}
+		x->v[x->n++] = json_integer_value(d);
+	}
+}
+
 static int
 cmd_stats(int argc, char *argv[])
 {
@@ -732,12 +885,12 @@ cmd_stats(int argc, char *argv[])
 	};
 	struct aim_scan s;
 	struct sub sb;
-	json_t *out, *kinds, *tools, *caps, *outcomes, *t, *e, *d;
+	json_t *out, *kinds, *tools, *caps, *outcomes, *t, *e, *d, *a;
 	const char *ts, *oldest = NULL, *newest = NULL, *tool, *o, *key;
-	struct durations *dv;
+	struct durations *dv = NULL, *x;
 	char *why = NULL;
-	int64_t size = 0, ms, n_ok, n_all;
-	size_t i, ntools = 0;
+	int64_t size = 0, n_ok, n_all, unserved = 0;
+	size_t i, j, ntools = 0;
 	int ch, status = 0;
 
 	memset(&sb, 0, sizeof(sb));
@@ -757,7 +910,6 @@ cmd_stats(int argc, char *argv[])
 	tools = json_object();
 	caps = json_object();
 	outcomes = json_object();
-	dv = aim_xmalloc((s.n + 1) * sizeof(*dv));
 	for (i = 0; i < s.n; i++) {
 		size += (int64_t)s.v[i].size_bytes;
 		if ((e = s.v[i].json) == NULL)
@@ -775,39 +927,21 @@ cmd_stats(int argc, char *argv[])
 		if ((key = json_string_value(json_object_get(e,
 		    "capability"))) != NULL)
 			count(caps, key);
-		if ((tool = json_string_value(json_object_get(e,
-		    "tool_id"))) == NULL)
-			tool = "none";
-		if ((t = json_object_get(tools, tool)) == NULL) {
-			t = json_pack("{s:i, s:i, s:i, s:i, s:i, s:I}",
-			    "entries", 0, "success", 0, "failure", 0, "error",
-			    0, "none", 0, "_dv", (json_int_t)ntools);
-			memset(&dv[ntools++], 0, sizeof(*dv));
-			json_object_set_new(tools, tool, t);
-		}
-		count(t, "entries");
-		count(t, o);
-		if ((ms = entry_duration_ms(e)) >= 0) {
-			struct durations *x = &dv[json_integer_value(
-			    json_object_get(t, "_dv"))];
-
-			if (x->n == x->cap) {
-				x->cap = x->cap ? 2 * x->cap : 16;
-				x->v = aim_xrealloc(x->v, x->cap *
-				    sizeof(*x->v));
-			}
-			x->v[x->n++] = ms;
-		}
+		/* Every attempt counts for its own tool. */
+		json_array_foreach(json_object_get(e, "attempts"), j, a)
+			count_attempt(tools, &dv, &ntools, a);
+		/* A record no tool served is no tool's, not a tool "none". */
+		if (strcmp(o, "failure") == 0 || strcmp(o, "error") == 0)
+			unserved++;
+		else if (strcmp(o, "success") == 0 && (tool =
+		    json_string_value(json_object_get(e, "tool_id"))) != NULL)
+			count(tool_entry(tools, &dv, &ntools, tool), "served");
 	}
 	json_object_foreach(tools, key, t) {
-		struct durations *x = &dv[json_integer_value(json_object_get(t,
-		    "_dv"))];
-
+		x = &dv[json_integer_value(json_object_get(t, "_dv"))];
 		json_object_del(t, "_dv");
 		n_ok = json_integer_value(json_object_get(t, "success"));
-		n_all = n_ok + json_integer_value(json_object_get(t,
-		    "failure")) + json_integer_value(json_object_get(t,
-		    "error"));
+		n_all = json_integer_value(json_object_get(t, "attempts"));
 		json_object_set_new(t, "success_rate", n_all > 0 ?
 		    json_real((double)n_ok / (double)n_all) : json_null());
 		if (x->n > 0) {
@@ -824,11 +958,11 @@ cmd_stats(int argc, char *argv[])
 		free(x->v);
 	}
 	free(dv);
-	out = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:o, s:o, s:o, s:o}",
+	out = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:o, s:o, s:I, s:o, s:o}",
 	    "dir", sb.dir, "entries", (json_int_t)s.n, "size_bytes",
 	    (json_int_t)size, "oldest", oldest, "newest", newest,
-	    "by_kind", kinds, "by_outcome", outcomes, "by_tool", tools,
-	    "by_capability", caps);
+	    "by_kind", kinds, "by_outcome", outcomes, "unserved",
+	    (json_int_t)unserved, "by_tool", tools, "by_capability", caps);
 	if (oldest == NULL)
 		json_object_set_new(out, "oldest", json_null());
 	if (newest == NULL)
@@ -883,7 +1017,7 @@ main(int argc, char *argv[])
 	/* The filter's job is its output: without one, log nothing. */
 	if (aim_std_fds() == -1)
 		errx(AIM_EXIT_IO, "standard output is closed");
-	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:hr:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.config = optarg;

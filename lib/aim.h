@@ -589,8 +589,10 @@ json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
  * Replace secrets in v in place (issue 2): values under keys that name a
  * secret (api_key, token, password, secret, authorization, *_key, ...) and
  * substrings that look like provider keys (sk-..., sk-ant-..., AKIA...,
- * ghp_..., AIza..., "Bearer ...") become "[REDACTED]".  Returns how many
- * values it changed.
+ * ghp_..., AIza..., "Bearer ...") become "[REDACTED]".  The values given
+ * to aim_redact_register go first, whole, then the patterns, so a pattern
+ * inside a secret never cuts it (aim-audit(1) "Redaction").  Returns how
+ * many values it changed.
  */
 size_t	 aim_redact(json_t *v);
 
@@ -1109,6 +1111,8 @@ int	 aim_unhex(const char *hex, unsigned char *bin, size_t len_bytes);
 
 /*
  * Create dir (0700) and open or create its head file (0600); no lock yet.
+ * A dir it creates gets a .gitignore holding "*" (0600; aim-audit(1)
+ * "Audit directory").
  * 0, or -1 with errno and a malloc'd *why ("can't create /x: ...").
  * Always aim_chain_close() afterwards.
  */
@@ -1154,6 +1158,12 @@ char	*aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
 
 /* Is kind one of the management event kinds below?  1 or 0. */
 int	 aim_audit_event_kind(const char *kind);
+
+/*
+ * The management event kinds (the list of aim_audit_event below), in
+ * static storage, NULL-terminated; for messages that name them all.
+ */
+const char *const *aim_audit_event_kinds(void);
 
 /*
  * Append a management event to the chain of audit directory dir (issue 5,

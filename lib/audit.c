@@ -193,8 +193,14 @@ add_form(const unsigned char *s, size_t len)
 		secrets.len = aim_xrealloc(secrets.len, secrets.cap *
 		    sizeof(*secrets.len));
 	}
-	secrets.v[secrets.n] = copy;
-	secrets.len[secrets.n++] = len;
+	/* Longest first: a secret inside another never cuts the longer one. */
+	for (i = secrets.n; i > 0 && secrets.len[i - 1] < len; i--) {
+		secrets.v[i] = secrets.v[i - 1];
+		secrets.len[i] = secrets.len[i - 1];
+	}
+	secrets.v[i] = copy;
+	secrets.len[i] = len;
+	secrets.n++;
 	return 0;
 }
 
@@ -295,23 +301,28 @@ redact_secret_string(const char *s, size_t len)
 	return j;
 }
 
-/* A redacted copy of a string value, or NULL when nothing matched. */
+/*
+ * A redacted copy of a string value, or NULL when nothing matched: the
+ * registered secret values first, whole, then the provider-key patterns
+ * in what is left.  The other way round a pattern inside a secret would
+ * cut it and its tail would stand (aim-audit(1) "Redaction").
+ */
 static json_t *
 redact_string(const char *s, size_t len)
 {
-	json_t *pat, *sec;
+	json_t *sec, *pat;
 
-	pat = redact_pattern_string(s, len);
-	if (pat != NULL) {
-		sec = redact_secret_string(json_string_value(pat),
-		    json_string_length(pat));
-		if (sec != NULL) {
-			json_decref(pat);
-			return sec;
+	sec = redact_secret_string(s, len);
+	if (sec != NULL) {
+		pat = redact_pattern_string(json_string_value(sec),
+		    json_string_length(sec));
+		if (pat != NULL) {
+			json_decref(sec);
+			return pat;
 		}
-		return pat;
+		return sec;
 	}
-	return redact_secret_string(s, len);
+	return redact_pattern_string(s, len);
 }
 
 /* Walk v and replace strings with what fn makes of them. */

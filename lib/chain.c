@@ -528,11 +528,39 @@ aim_chain_scan_free(struct aim_scan *s)
 
 /* ---- the writer ---- */
 
+static int write_new(const char *, const char *, size_t);
+
+/*
+ * A new audit directory gets a .gitignore holding "*" (aim-audit(1)
+ * "Audit directory"), so entries, whole payloads, are not committed by
+ * accident: written to a temporary name, synced, linked into place (never
+ * over one there already).  0, or -1 with *why.
+ */
+static int
+gitignore(const char *dir, char **why)
+{
+	char tmp[PATH_MAX], final[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s/.gitignore.tmp-%ld", dir,
+	    (long)getpid());
+	snprintf(final, sizeof(final), "%s/.gitignore", dir);
+	if (write_new(tmp, "*\n", 2) == -1)
+		return setwhy(why, "can't write %s: %s", tmp, strerror(errno));
+	if (link(tmp, final) == -1 && errno != EEXIST) {
+		setwhy(why, "can't link %s: %s", final, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	unlink(tmp);
+	return 0;
+}
+
 int
 aim_chain_open(struct aim_chain *c, const char *dir, char **why)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	int created;
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -543,8 +571,11 @@ aim_chain_open(struct aim_chain *c, const char *dir, char **why)
 		errno = ENAMETOOLONG;
 		return setwhy(why, "can't use %s: %s", dir, strerror(errno));
 	}
+	created = stat(dir, &st) == -1 && errno == ENOENT;
 	if (aim_mkdirs(dir) == -1)
 		return setwhy(why, "can't create %s: %s", dir, strerror(errno));
+	if (created && gitignore(dir, why) == -1)
+		return -1;
 	if ((c->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)
 		return setwhy(why, "can't open %s: %s", path, strerror(errno));
@@ -590,46 +621,127 @@ head_rebuild(struct aim_chain *c, struct head *h, char **why)
 	return 0;
 }
 
+/* Past the digits s starts with, or NULL when it starts with none. */
+static const char *
+digits(const char *s)
+{
+	if (!isdigit((unsigned char)*s))
+		return NULL;
+	while (isdigit((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/*
+ * Is name (no directory) one the writer gives: an entry prefix
+ * "<stamp>_<tool>_<capability>" whose stamp is of day (is_tmp 0), or a
+ * temporary file ".tmp-<pid>-<n>" (is_tmp 1)?  Neither holds a '/', so
+ * neither leaves the day directory.
+ */
+static int
+writer_name(const char *name, const char *day, int is_tmp)
+{
+	static const char pat[] = "dddd-dd-ddTdd-dd-dd-dddddd_";
+	const char *p;
+	size_t i;
+
+	if (is_tmp)
+		return strncmp(name, ".tmp-", 5) == 0 &&
+		    (p = digits(name + 5)) != NULL && *p == '-' &&
+		    (p = digits(p + 1)) != NULL && *p == '\0';
+	if (strncmp(name, day, 10) != 0)
+		return 0;
+	for (i = 0; i < sizeof(pat) - 1; i++)
+		if (pat[i] == 'd' ? !isdigit((unsigned char)name[i]) :
+		    name[i] != pat[i])
+			return 0;
+	if (name[i] == '\0')
+		return 0;
+	for (p = name + i; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * Split "YYYY-MM-DD/name" into day and name, when it is a name the writer
+ * gives (writer_name) in a day directory.  0, or -1.
+ */
+static int
+pending_name(const char *rel, char day[11], const char **name, int is_tmp)
+{
+	if (!is_day_prefix(rel))
+		return -1;
+	memcpy(day, rel, 10);
+	day[10] = '\0';
+	*name = rel + 11;
+	return writer_name(*name, day, is_tmp) ? 0 : -1;
+}
+
 /*
  * Finish what an interrupted writer left (called with the lock held): a
  * pending entry that reached its final name is adopted, one that did not
- * never existed; its temporary file goes.
+ * never existed; its temporary file goes.  The pending line is only
+ * trusted to name a day directory of c->dir and, in it, an entry prefix
+ * and a temporary file of the writer's patterns (aim-audit(1) "The
+ * chain"): anything else ("..", a '/' in a name, an absolute path), or a
+ * day directory that is a symbolic link, is left alone with a warning and
+ * the pending line dropped, so whoever can write the head cannot make the
+ * next writer remove a file outside the audit directory.
  */
 static int
 head_recover(struct aim_chain *c, struct head *h, char **why)
 {
-	char day[PATH_MAX], *slash, *buf, rel[PATH_MAX * 2], path[PATH_MAX * 2];
+	char day[11], tday[11], *buf, rel[PATH_MAX * 2];
 	unsigned char hash[AIM_CHAIN_HASH_BYTES];
 	char hex[AIM_CHAIN_HEX_BYTES + 1];
+	const char *pname, *tname;
 	struct dirent *de;
+	struct stat st;
 	size_t len;
-	DIR *d;
-	int found = 0;
+	DIR *d = NULL;
+	int found = 0, dfd = -1, top;
 
-	snprintf(day, sizeof(day), "%s", h->pprefix);
-	if ((slash = strchr(day, '/')) == NULL) {
-		errno = EINVAL;
-		return setwhy(why, "%s/%s: pending line without a day",
-		    c->dir, AIM_CHAIN_HEAD);
+	if (pending_name(h->pprefix, day, &pname, 0) == -1 ||
+	    pending_name(h->ptmp, tday, &tname, 1) == -1 ||
+	    strcmp(day, tday) != 0) {
+		warnx("%s/%s: pending write names %s and %s, not files of a "
+		    "day directory: nothing removed", c->dir, AIM_CHAIN_HEAD,
+		    h->pprefix, h->ptmp);
+		goto done;
 	}
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/%s", c->dir, day);
-	if ((d = opendir(path)) != NULL) {
-		while (!found && (de = readdir(d)) != NULL) {
-			snprintf(rel, sizeof(rel), "%s/%s", day, de->d_name);
-			if (!name_matches(rel, h->pprefix) ||
-			    slurp(dirfd(d), de->d_name, &buf, &len) == -1)
-				continue;
-			aim_chain_hash(buf, len, hash);
-			free(buf);
-			aim_hex(hash, sizeof(hash), hex);
-			if (strcmp(hex, h->phash) == 0)
-				found = 1;
-		}
-		closedir(d);
+	/* The day directory itself, never through a symbolic link. */
+	if ((top = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (dfd = openat(top, day, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			warnx("%s/%s: %s: pending write left alone", c->dir,
+			    day, top != -1 && fstatat(top, day, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) ?
+			    "a symbolic link" : strerror(errno));
+		if (top != -1)
+			close(top);
+		goto done;
 	}
-	snprintf(path, sizeof(path), "%s/%s", c->dir, h->ptmp);
-	unlink(path);
+	close(top);
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		goto done;
+	}
+	while (!found && (de = readdir(d)) != NULL) {
+		snprintf(rel, sizeof(rel), "%s/%s", day, de->d_name);
+		if (!name_matches(rel, h->pprefix) ||
+		    slurp(dfd, de->d_name, &buf, &len) == -1)
+			continue;
+		aim_chain_hash(buf, len, hash);
+		free(buf);
+		aim_hex(hash, sizeof(hash), hex);
+		if (strcmp(hex, h->phash) == 0)
+			found = 1;
+	}
+	/* unlinkat(2) of a name never follows it: a link goes, not its target. */
+	unlinkat(dfd, tname, 0);
+	closedir(d);
 	if (found) {
 		warnx("%s: seq %lld: entry of an interrupted write adopted",
 		    rel, (long long)h->pseq);
@@ -637,6 +749,7 @@ head_recover(struct aim_chain *c, struct head *h, char **why)
 		memcpy(h->hash, h->phash, sizeof(h->hash));
 		snprintf(h->path, sizeof(h->path), "%s", rel);
 	}
+done:
 	h->pseq = 0;
 	if (head_write(c, h, 0) == -1)
 		return setwhy(why, "can't write %s/%s: %s", c->dir,
@@ -896,6 +1009,12 @@ aim_audit_event_kind(const char *kind)
 	return 0;
 }
 
+const char *const *
+aim_audit_event_kinds(void)
+{
+	return event_kinds;
+}
+
 /* Who is acting: the login name of the effective user, else "uid N". */
 static json_t *
 actor_name(void)
@@ -936,8 +1055,9 @@ aim_audit_event(const char *dir, const char *kind, json_t *details,
 	json_object_set_new(e, "event", json_is_object(details) ?
 	    json_deep_copy(details) : json_object());
 	json_object_set_new(e, "contract", json_string(AIM_CONTRACT));
-	aim_redact(json_object_get(e, "event"));
+	/* Secret values first, whole: a key pattern inside one would cut it. */
 	aim_redact_secrets(e);
+	aim_redact(json_object_get(e, "event"));
 	if (aim_chain_open(&c, dir, why) == -1) {
 		json_decref(e);
 		return -1;
@@ -1462,7 +1582,7 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 	size_t i, n = 0;
 	DIR *d;
 	char *epath;
-	int err, rc = 0;
+	int err, dfd, rc = 0;
 
 	gmtime_r(&now, &tm);
 	strftime(cutoff, sizeof(cutoff), "%Y-%m-%d", &tm);
@@ -1530,9 +1650,14 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 		const char *day = json_string_value(json_array_get(deleted, i));
 
 		snprintf(path, sizeof(path), "%s/%s", dir, day);
-		if ((d = opendir(path)) == NULL) {
+		/* A day directory that is a symbolic link is not followed. */
+		if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1 || (d = fdopendir(dfd)) == NULL) {
 			rc = setwhy(why, "can't read %s: %s", path,
-			    strerror(errno));
+			    errno == ENOTDIR || errno == ELOOP ?
+			    "not a directory" : strerror(errno));
+			if (dfd != -1)
+				close(dfd);
 			continue;
 		}
 		while ((de = readdir(d)) != NULL) {

@@ -245,6 +245,74 @@ b2() {
 	assert_success
 }
 
+# pending PREFIX TMP: the head of chain 2 with a pending write of seq 3
+# naming PREFIX and TMP, its check right, as if a writer had been killed.
+pending() {
+	printf 'aim-audit-head 1\nseq 2\nhash %s\npath %s\npending 3 %s %s %s\n' \
+	    "$(b2 "$(name 2)")" "$DAY/$BASE-2.json" "$ZERO" "$1" "$2" >body
+	ck=$(b2sum -l 128 body | cut -d' ' -f1)
+	{ cat body; printf 'check %s\n' "$ck"; } >head
+	pad=$((1023 - $(wc -c <head)))
+	{ cat head; printf "%${pad}s\n" ""; } >"$D/.aim-chain-head"
+}
+
+@test "a crafted pending line naming files outside the day directories removes nothing" {
+	echo keep >victim
+	mkdir abs
+	echo keep >abs/x
+	for tmp in ../victim "$DAY/../../victim" "$PWD/abs/x" "$DAY/.tmp-1-0/../../../victim"; do
+		rm -rf "$D"
+		chain 2
+		pending "$DAY/$BASE" "$tmp"
+		run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+		assert_success
+		assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: pending write names $DAY/$BASE and $tmp, not files of a day directory: nothing removed"
+		assert_file_exists victim
+		assert_file_exists abs/x
+	done
+	# A prefix out of the day directory is not trusted either.
+	rm -rf "$D"
+	chain 2
+	pending "../$BASE" "$DAY/.tmp-1-0"
+	touch "$D/$DAY/.tmp-1-0"
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" "aim-audit: $D/.aim-chain-head: pending write names ../$BASE and $DAY/.tmp-1-0, not files of a day directory: nothing removed"
+	assert_file_exists "$D/$DAY/.tmp-1-0"
+	# The writer went on at seq 3, and the chain holds.
+	run aim-audit verify -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.last_seq, .problems]' <<<"$output")" '[3,0]'
+}
+
+@test "a pending write in a day directory that is a symbolic link is left alone" {
+	chain 2
+	mkdir elsewhere
+	echo keep >elsewhere/.tmp-1-0
+	ln -s "$PWD/elsewhere" "$D/2026-11-17"
+	pending "2026-11-17/2026-11-17T11-06-40-123456_t_c" "2026-11-17/.tmp-1-0"
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" "aim-audit: $D/2026-11-17: a symbolic link: pending write left alone"
+	assert_file_exists elsewhere/.tmp-1-0
+	assert_equal "$(jq .audit.path <<<"$output" | xargs jq .seq)" 3
+	# The pending line is gone: the next writer says nothing.
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "a pending temporary file in its day directory is still removed" {
+	chain 2
+	pending "$DAY/$BASE" "$DAY/.tmp-1-0"
+	touch "$D/$DAY/.tmp-1-0"
+	run --separate-stderr aim-audit -d "$D" < <(echo '{}')
+	assert_success
+	assert_equal "$stderr" ""
+	assert_file_not_exists "$D/$DAY/.tmp-1-0"
+	assert_equal "$(jq .audit.path <<<"$output" | xargs jq .seq)" 3
+}
+
 @test "kill -9 in the middle of writes, 500 times: every entry parses, verify holds" {
 	[ -n "$KILL_LOOP" ] || skip "no C compiler for tests/fixtures/kill-loop.c"
 	records k 300 >in.jsonl
@@ -440,6 +508,18 @@ fault() {
 	assert_equal "$stderr" "aim-audit: $entry: seq 6: hash does not match prev of seq 7: entry edited or replaced"
 }
 
+@test "prune never follows a day directory that is a symbolic link" {
+	chain 3
+	mkdir precious
+	echo keep >precious/keep.txt
+	ln -s "$PWD/precious" "$D/2020-01-01"
+	run --separate-stderr aim-audit prune -d "$D" --days 1
+	assert_equal "$status" 4
+	assert_equal "$stderr" "aim-audit: can't read $D/2020-01-01: not a directory"
+	assert_file_exists precious/keep.txt
+	assert_dir_not_exists "$D/$DAY"
+}
+
 @test "prune: days from the config's audit_log_retention_days; bad --days is a usage error" {
 	chain 1
 	echo '{"audit_log_retention_days": 100000}' >cfg.json
@@ -477,9 +557,65 @@ fault() {
 	assert_equal "${lines[1]}" "1,2026-11-18T11:06:40.123456Z,invocation,pipeline,t,c,r1,success,1,$D/$DAY/$BASE.json"$'\r'
 	assert_equal "${lines[3]}" "3,2026-11-18T11:06:40.123456Z,invocation,pipeline,none,k,f1,failure,,$D/$DAY/2026-11-18T11-06-40-123456_none_k.json"$'\r'
 	assert_equal "${#lines[@]}" 4
-	run --separate-stderr aim-audit query -d "$D" --since yesterday
+	run --separate-stderr aim-audit query -d "$D" --since lastweek
 	assert_equal "$status" 2
-	assert_equal "$stderr" "aim-audit: --since yesterday: want a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SS[.ffffff]Z"
+	assert_equal "$stderr" "aim-audit: --since lastweek: want a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM:SS[.ffffff]Z, today, yesterday, or an age Nd, Nh or Nm"
+}
+
+# at SECONDS CMD...: CMD with the clock stopped SECONDS before 2026-11-18T11:06:40.123456Z.
+at() {
+	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
+	local t=$((1795000000 - $1))
+	shift
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=$t "$@"
+}
+
+@test "query: relative --since and --until (Nd, Nh, Nm, today, yesterday) and -n, the newest N oldest first" {
+	# o1 3 days ago, o2 yesterday 10:06, o3 today 09:06, o4 ten minutes ago.
+	records o1 1 | at $((3 * 86400)) aim-audit -d "$D" >/dev/null
+	records o2 1 | at $((86400 + 3600)) aim-audit -d "$D" >/dev/null
+	records o3 1 | at 7200 aim-audit -d "$D" >/dev/null
+	records o4 1 | at 600 aim-audit -d "$D" >/dev/null
+	q() {
+		at 0 aim-audit query -d "$D" "$@" | jq -r .id | tr '\n' ' '
+	}
+	assert_equal "$(q --since 2d)" "o21 o31 o41 "
+	assert_equal "$(q --since 12h)" "o31 o41 "
+	assert_equal "$(q --since 30m)" "o41 "
+	assert_equal "$(q --since today)" "o31 o41 "
+	assert_equal "$(q --since yesterday --until yesterday)" "o21 "
+	assert_equal "$(q --until yesterday)" "o11 o21 "
+	assert_equal "$(q --until 1h)" "o11 o21 o31 "
+	assert_equal "$(q -n 2)" "o31 o41 "
+	assert_equal "$(q -n 1 --until yesterday)" "o21 "
+	assert_equal "$(q -n 10)" "o11 o21 o31 o41 "
+	run at 0 aim-audit query -d "$D" -n 2 --csv
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(cut -d, -f7 <<<"$output" | tr -d '\r' | tr '\n' ' ')" "id o31 o41 "
+	for n in 0 -1 x 2x; do
+		run --separate-stderr aim-audit query -d "$D" -n "$n"
+		assert_equal "$status" 2
+		assert_equal "$stderr" "aim-audit: -n $n: want a number of entries from 1"
+	done
+	for a in 2w d -3d 1.5h; do
+		run --separate-stderr aim-audit query -d "$D" --until "$a"
+		assert_equal "$status" 2
+		assert_equal "$stderr" "aim-audit: --until $a: want a date YYYY-MM-DD, a time YYYY-MM-DDTHH:MM:SS[.ffffff]Z, today, yesterday, or an age Nd, Nh or Nm"
+	done
+}
+
+@test "query --kind takes the known kinds only: exit 2 with the list" {
+	records r 1 | aim-audit -d "$D" >/dev/null
+	run --separate-stderr aim-audit query -d "$D" --kind secret_sett
+	assert_equal "$status" 2
+	assert_equal "$stderr" "aim-audit: --kind secret_sett: want one of invocation, prune, secret_set, secret_get, secret_delete, health_check, scan_execute, config_update, error"
+	assert_equal "$output" ""
+	for k in invocation prune secret_set error; do
+		run aim-audit query -d "$D" --kind "$k"
+		assert_success
+	done
+	assert_equal "$(aim-audit query -d "$D" --kind invocation | jq -r .id)" r1
 }
 
 @test "query --csv quotes fields with commas and quotes" {
@@ -495,10 +631,33 @@ fault() {
 	run aim-audit stats -d "$D"
 	assert_success
 	size=$(cat "$D"/*/*.json | wc -c)
-	assert_equal "$(jq -c 'del(.dir) | .by_tool.t.success_rate |= (. * 11 | round)' <<<"$output")" "{\"entries\":11,\"size_bytes\":$size,\"oldest\":\"2026-11-18T11:06:40.123456Z\",\"newest\":\"2026-11-18T11:06:40.123456Z\",\"by_kind\":{\"invocation\":11},\"by_outcome\":{\"success\":10,\"failure\":1},\"by_tool\":{\"t\":{\"entries\":11,\"success\":10,\"failure\":1,\"error\":0,\"none\":0,\"success_rate\":10,\"duration_ms\":{\"p50\":6,\"p90\":10,\"p99\":100,\"min\":1,\"max\":100}}},\"by_capability\":{\"c\":10,\"k\":1}}"
+	assert_equal "$(jq -c 'del(.dir) | .by_tool.t.success_rate |= (. * 11 | round)' <<<"$output")" "{\"entries\":11,\"size_bytes\":$size,\"oldest\":\"2026-11-18T11:06:40.123456Z\",\"newest\":\"2026-11-18T11:06:40.123456Z\",\"by_kind\":{\"invocation\":11},\"by_outcome\":{\"success\":10,\"failure\":1},\"unserved\":1,\"by_tool\":{\"t\":{\"attempts\":11,\"success\":10,\"failure\":1,\"skipped\":0,\"by_outcome\":{\"exit\":1},\"by_error_class\":{},\"served\":10,\"success_rate\":10,\"duration_ms\":{\"p50\":6,\"p90\":10,\"p99\":100,\"min\":1,\"max\":100}}},\"by_capability\":{\"c\":10,\"k\":1}}"
 	run aim-audit stats -d "$PWD/empty"
 	assert_success
-	assert_equal "$(jq -c 'del(.dir)' <<<"$output")" '{"entries":0,"size_bytes":0,"oldest":null,"newest":null,"by_kind":{},"by_outcome":{},"by_tool":{},"by_capability":{}}'
+	assert_equal "$(jq -c 'del(.dir)' <<<"$output")" '{"entries":0,"size_bytes":0,"oldest":null,"newest":null,"by_kind":{},"by_outcome":{},"unserved":0,"by_tool":{},"by_capability":{}}'
+}
+
+@test "stats: every attempt counts for its tool; a record every tool failed is unserved, never a tool none" {
+	# a times out, b is rate limited, c was skipped: nobody served it.
+	jq -nc '{id:"all-failed", capability:"c", payload:{}, tool_id:null,
+	    attempts:[{tool_id:"a", outcome:"timeout", error_class:"timeout", duration_ms:50},
+	      {tool_id:"b", outcome:"failure", error_class:"rate_limit", exit_code:0, duration_ms:5},
+	      {tool_id:"b", outcome:"failure", error_class:"rate_limit", exit_code:0, duration_ms:7, retry:1},
+	      {tool_id:"c", outcome:"skipped", reason:"cooldown"}],
+	    result:{success:false, message:"All tools failed", content:null}}' >in.jsonl
+	# a fails on exit 1, then b serves it.
+	jq -nc '{id:"fell-back", capability:"c", payload:{}, tool_id:"b",
+	    attempts:[{tool_id:"a", outcome:"exit", exit_code:1, error_class:"transient", duration_ms:10},
+	      {tool_id:"b", outcome:"success", exit_code:0, duration_ms:20}],
+	    result:{success:true, message:"ok", content:null}}' >>in.jsonl
+	echo '{"id":"bad", "error":{"code":"invalid_record", "message":"x"}}' >>in.jsonl
+	aim-audit -d "$D" in.jsonl >/dev/null || true
+	run aim-audit stats -d "$D"
+	assert_success
+	assert_equal "$(jq -c '[.by_outcome, .unserved, (.by_tool | keys)]' <<<"$output")" '[{"failure":1,"success":1,"error":1},2,["a","b","c"]]'
+	assert_equal "$(jq -c .by_tool.a <<<"$output")" '{"attempts":2,"success":0,"failure":2,"skipped":0,"by_outcome":{"timeout":1,"exit":1},"by_error_class":{"timeout":1,"transient":1},"served":0,"success_rate":0,"duration_ms":{"p50":10,"p90":50,"p99":50,"min":10,"max":50}}'
+	assert_equal "$(jq -c '.by_tool.b | .success_rate |= (. * 3 | round)' <<<"$output")" '{"attempts":3,"success":1,"failure":2,"skipped":0,"by_outcome":{"failure":2},"by_error_class":{"rate_limit":2},"served":1,"success_rate":1,"duration_ms":{"p50":7,"p90":20,"p99":20,"min":5,"max":20}}'
+	assert_equal "$(jq -c .by_tool.c <<<"$output")" '{"attempts":0,"success":0,"failure":0,"skipped":1,"by_outcome":{},"by_error_class":{},"served":0,"success_rate":null,"duration_ms":null}'
 }
 
 @test "aim-secret set, get and rm put events on the chain, never the value" {
@@ -549,8 +708,9 @@ fault() {
 	assert_equal "$(b2 "kat/AIM_audit/$DAY/2026-11-18T11-06-40-123456_none_x.json")" f5342943db1afd7f0a6a703d61bece8acc7177fce51a2564be46824112a5aa5e
 	# The format is frozen: today's aim-audit writes the very same bytes.
 	frozen aim-audit -d "$PWD/again" "$KAT/records.jsonl" >/dev/null || true
-	run diff -r kat/AIM_audit again
+	run diff -r -x .gitignore kat/AIM_audit again
 	assert_success
+	assert_equal "$(cat again/.gitignore)" '*'
 	# And signs the same checkpoint but for the directory line.
 	frozen aim-audit checkpoint -d "$PWD/kat/AIM_audit" -s kat/fixture.key >cp
 	assert_equal "$(grep -v '^directory\|^signature' cp)" "$(grep -v '^directory\|^signature' "$KAT/checkpoint.txt")"
@@ -582,6 +742,11 @@ fault() {
 	run aim-audit verify --help
 	assert_success
 	assert_line --index 0 "usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]"
+	# A usage error prints the synopsis only.
+	run --separate-stderr aim-audit query -z
+	assert_equal "$status" 2
+	assert_equal "${#stderr_lines[@]}" 11
+	assert_equal "$(grep -c 'See aim-audit' <<<"$stderr")" 0
 }
 
 @test "subcommands find the audit directory as the filter does" {

@@ -11,8 +11,8 @@ USAGE="usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]
               [--checkpoint file ...]
        aim-audit prune [-c config] [-d dir] [-r registry] [--days n] [--dry-run]
        aim-audit query [-c config] [-d dir] [-r registry] [--capability capability]
-              [--csv] [--failed] [--id id] [--kind kind] [--since date]
-              [--tool tool] [--until date]
+              [--csv] [--failed] [--id id] [--kind kind] [-n count]
+              [--since date] [--tool tool] [--until date]
        aim-audit stats [-c config] [-d dir] [-r registry]"
 STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{6}'
 ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$'
@@ -64,11 +64,27 @@ today() {
 	date -u +%Y-%m-%d
 }
 
-@test "--help prints the usage on stdout and exits 0" {
+@test "--help prints the usage, every option on a line of its own and the manual page on stdout, exit 0" {
 	run --separate-stderr aim-audit --help
 	assert_success
-	assert_output "$USAGE"
 	assert_equal "$stderr" ""
+	assert_equal "$(head -n 10 <<<"$output")" "$USAGE"
+	assert_equal "${lines[-1]}" "See aim-audit(1)."
+	# Every option of the synopsis and the option list, one line each.
+	for o in -c,\ --config -d,\ --dir -h,\ --help -r,\ --registry -V,\ --version -s -k \
+	    --checkpoint --days --dry-run --capability --csv --failed --id --kind -n --since --tool --until; do
+		assert_equal "$(grep -c -- "^  $o " <<<"$output")" 1
+	done
+	assert_equal "$(grep -c '^  -' <<<"$output")" 19
+	# No line is wider than 80 columns but the synopsis of query.
+	assert_equal "$(awk 'length($0) > 80' <<<"$output")" "       aim-audit query [-c config] [-d dir] [-r registry] [--capability capability]"
+	run aim-audit -h
+	assert_success
+	assert_equal "${lines[-1]}" "See aim-audit(1)."
+	# A subcommand's --help is the same.
+	run aim-audit query --help
+	assert_success
+	assert_equal "${lines[-1]}" "See aim-audit(1)."
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
@@ -82,10 +98,15 @@ today() {
 	assert_equal "$(printf '%s\n' "${stderr_lines[@]:1}")" "$USAGE"
 }
 
-@test "--version prints the version and exits 0" {
-	run aim-audit --version
+@test "--version and -V print the version and exit 0" {
+	run --separate-stderr aim-audit --version
 	assert_success
 	assert_output "aim-audit 0.1.0"
+	assert_equal "$stderr" ""
+	run --separate-stderr aim-audit -V
+	assert_success
+	assert_output "aim-audit 0.1.0"
+	assert_equal "$stderr" ""
 }
 
 @test "one entry per result record at DIR/YYYY-MM-DD/<stamp>_<tool>_<capability>.json with the seed's fields" {
@@ -256,6 +277,37 @@ modes() {
 	assert_equal "$(stat -c %a "$(dirname "$path")")" 700
 }
 
+@test "a new audit directory gets a 0600 .gitignore of *; verify, query, stats and prune pass it by" {
+	mkdir repo
+	result_record r1 | frozen aim-audit -d repo/x/audit >/dev/null
+	assert_equal "$(cat repo/x/audit/.gitignore)" '*'
+	assert_equal "$(stat -c '%a %s' repo/x/audit/.gitignore)" "600 2"
+	if command -v git >/dev/null; then
+		git init -q repo
+		assert_equal "$(git -C repo status --porcelain --untracked-files=all)" ""
+	fi
+	# No temporary file left beside it.
+	assert_equal "$(cd repo/x/audit && echo .g*)" .gitignore
+	# Written once: kept as the user leaves it.
+	echo '!keep' >>repo/x/audit/.gitignore
+	result_record r2 | aim-audit -d repo/x/audit >/dev/null
+	assert_equal "$(cat repo/x/audit/.gitignore)" $'*\n!keep'
+	run aim-audit verify -d repo/x/audit
+	assert_success
+	assert_equal "$(jq -c '[.entries, .problems]' <<<"$output")" '[2,0]'
+	assert_equal "$(aim-audit query -d repo/x/audit | jq -r .id | tr '\n' ' ')" "r1 r2 "
+	size=$(cat repo/x/audit/*/*.json | wc -c)
+	assert_equal "$(aim-audit stats -d repo/x/audit | jq -c '[.entries, .size_bytes]')" "[2,$size]"
+	run --separate-stderr aim-audit prune -d repo/x/audit --days 1
+	assert_success
+	assert_equal "$stderr" ""
+	assert_file_exists repo/x/audit/.gitignore
+	# A directory that was there already is the user's: nothing added.
+	mkdir mine
+	result_record r3 | aim-audit -d mine >/dev/null
+	assert_file_not_exists mine/.gitignore
+}
+
 @test "500 entries of one tool and capability written fast all survive" {
 	result_records r 500 >in.jsonl
 	run aim-audit -d audit in.jsonl
@@ -354,6 +406,44 @@ modes() {
 	path=$(find audit -type f -name '*.json')
 	run jq -c '[.result.message, .result.content.api_key, .result.content.nested.url, .attempts[0].stderr, .attempts[0].message]' "$path"
 	assert_output '["used Authorization: Bearer [REDACTED]","[REDACTED]","https://x.invalid/?key=[REDACTED]","token [REDACTED]\n","used Authorization: Bearer [REDACTED]"]'
+}
+
+@test "vault secrets holding every key pattern are redacted whole, plain, JSON-escaped and base64, through aim-invoke and aim-audit" {
+	export AIM_VAULT=$PWD/vault AIM_VAULT_KEYFILE=$PWD/vault.key
+	aim-secret init --keyfile "$AIM_VAULT_KEYFILE" >/dev/null 2>&1
+	i=0
+	map='{}'
+	for p in sk-abcdefghijklmnop0123 AKIAABCDEFGHIJKLMNOP ghp_abcdefghijklmnopqrst12 \
+	    gho_abcdefghijklmnopqrst12 ghu_abcdefghijklmnopqrst12 ghs_abcdefghijklmnopqrst12 \
+	    ghr_abcdefghijklmnopqrst12 github_pat_abcdefghijklmnopqrstuv \
+	    AIzaabcdefghijklmnopqrstuvwxyz0123456 xoxb-1234567890-TOKENPART \
+	    xoxp-1234567890-TOKENPART 'Bearer abcdefgh12345678' 'bearer abcdefgh12345678'; do
+		i=$((i + 1))
+		printf '%s"tail-%d-of-secret' "$p" "$i" | aim-secret set "s/$i" 2>/dev/null
+		map=$(jq -c --arg i "$i" '. + {("SECRET_" + $i): ("s/" + $i)}' <<<"$map")
+	done
+	jq -nc --arg a "$ADAPTERS/echo-secrets.sh" --argjson s "$map" \
+	    '{id:"s", capability:"test", payload:{}, route:{capability:"test", strategy:"ordered",
+	      registry:"/nonexistent", candidates:[{tool_id:"t", status:"ready", argv:[$a],
+	      timeout_ms:5000, secrets:$s}]}}' | aim-invoke >invoked.jsonl
+	# The same values in a record no aim-invoke redacted: aim-audit's own vault.
+	SECRET_ALL=$(for k in $(seq 1 13); do aim-secret get "s/$k" 2>/dev/null; echo; done)
+	export SECRET_ALL
+	jq -nc '[env.SECRET_ALL | split("\n")[] | select(. != "")] as $v |
+	    {id:"raw", capability:"test", payload:{}, tool_id:"t",
+	     result:{success:true, message:($v | join(" ")),
+	       content:{plain:$v, json:($v | tojson), b64:($v | map(@base64))}}}' >raw.jsonl
+	assert_equal "$(grep -c 'tail-13-of-secret' raw.jsonl)" 1
+	run --separate-stderr aim-audit -d audit invoked.jsonl raw.jsonl
+	assert_success
+	run grep -r -- '-of-secret' invoked.jsonl audit
+	assert_failure 1
+	for e in audit/*/*.json; do
+		assert_equal "$(jq -c '[.result.content.plain[], .result.content.b64[], (.result.content.b64url // [])[], (.result.content.json | fromjson)[]] | unique' "$e")" '["[REDACTED]"]'
+		assert_equal "$(jq -r '.result.message | split(" ") | unique | join(" ")' "$e")" '[REDACTED]'
+	done
+	assert_equal "$(jq -r 'select(.id == "s") | .attempts[0].stderr | rtrimstr("\n")' audit/*/*.json | sort)" \
+	    "$(for k in $(seq 1 13); do echo "SECRET_$k=[REDACTED]"; done | sort)"
 }
 
 @test "secret payload keys are redacted in the entry, max_tokens is not; stdout passes through unredacted" {

@@ -446,6 +446,47 @@ test_chain(void)
 	ok(system(hex) == 0, "chain: clean up");
 }
 
+/*
+ * Registered secret values go before the key patterns: a secret holding a
+ * pattern is replaced whole, its tail never left behind; a shorter secret
+ * inside a longer one does not cut it either.
+ */
+static void
+test_redact_order(void)
+{
+	static const char *const sec[] = {
+		"sk-abcdefghijklmnop0123!tail-1", "AKIAABCDEFGHIJKLMNOP!tail-2",
+		"ghp_abcdefghijklmnopqrst12!tail-3",
+		"github_pat_abcdefghijklmnopqrstuv!tail-4",
+		"AIzaabcdefghijklmnopqrstuvwxyz0123456!tail-5",
+		"xoxb-1234567890-TOKENPART!tail-of-secret",
+		"xoxp-1234567890-TOKENPART\"tail-7",
+		"Bearer abcdefgh12345678!tail-8", "inner-secret-42", NULL
+	};
+	char in[256], *out;
+	json_t *j;
+	size_t i;
+	int clean = 1;
+
+	aim_redact_register((const unsigned char *)"secret-42", 9);
+	for (i = 0; sec[i] != NULL; i++)
+		aim_redact_register((const unsigned char *)sec[i],
+		    strlen(sec[i]));
+	for (i = 0; sec[i] != NULL; i++) {
+		snprintf(in, sizeof(in), "got %s.", sec[i]);
+		j = json_pack("{s:s}", "m", in);
+		aim_redact(j);
+		out = json_dumps(j, JSON_COMPACT);
+		if (strcmp(out, "{\"m\":\"got [REDACTED].\"}") != 0) {
+			printf("# %s\n", out);
+			clean = 0;
+		}
+		free(out);
+		json_decref(j);
+	}
+	ok(clean, "redact: registered secrets whole before key patterns");
+}
+
 int
 main(void)
 {
@@ -460,6 +501,7 @@ main(void)
 	test_redact_secrets();
 	test_policy();
 	test_chain();
+	test_redact_order();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
