@@ -20,14 +20,17 @@ extern char **environ;
 #define VERSION_OUT_BYTES	(64 * 1024)
 #define LINE_MAX_BYTES		200
 
+/*
+ * The original's list without .git/objects: a repository's object store is
+ * its history, not a cache (aim-scan(1) "caches").
+ */
 json_t *
 aim_default_cache_patterns(void)
 {
 	static const char *const pat[] = { ".aider", ".jules", ".claude",
 	    "node_modules/.cache", ".pytest_cache", "__pycache__",
 	    ".mypy_cache", ".ruff_cache", ".eslintcache", ".tsbuildinfo",
-	    ".next/cache", ".nuxt", "dist", "build", ".venv", ".git/objects",
-	    NULL };
+	    ".next/cache", ".nuxt", "dist", "build", ".venv", NULL };
 	const char *const *p;
 	json_t *a = json_array();
 
@@ -669,6 +672,44 @@ struct caches {
 	int64_t	 size, files;	/* of the match being measured */
 };
 
+const char *
+aim_path_vcs(const char *path)
+{
+	static const char *const vcs[] = { ".git", ".hg", ".svn", ".jj",
+	    ".bzr", NULL };
+	const char *p, *end;
+	size_t i, n;
+
+	for (p = path; *p != '\0'; p = end) {
+		while (*p == '/')
+			p++;
+		end = p + strcspn(p, "/");
+		n = end - p;
+		for (i = 0; vcs[i] != NULL; i++)
+			if (strlen(vcs[i]) == n && memcmp(p, vcs[i], n) == 0)
+				return vcs[i];
+	}
+	return NULL;
+}
+
+const char *
+aim_cache_class(const char *pattern)
+{
+	static const char *const build[] = { "dist", "build", ".venv", NULL };
+	const char *last;
+	size_t i, n = strlen(pattern);
+
+	while (n > 1 && pattern[n - 1] == '/')
+		n--;
+	for (last = pattern + n; last > pattern && last[-1] != '/'; last--)
+		;
+	n -= last - pattern;
+	for (i = 0; build[i] != NULL; i++)
+		if (strlen(build[i]) == n && memcmp(last, build[i], n) == 0)
+			return "build";
+	return "cache";
+}
+
 int
 aim_path_tail_matches(const char *path, const char *pat)
 {
@@ -704,6 +745,9 @@ cache_visit(const struct aim_walk_entry *e, void *arg)
 
 	if (!S_ISDIR(e->st->st_mode) && !S_ISREG(e->st->st_mode))
 		return AIM_WALK_CONTINUE;
+	/* Nothing in a repository's own directory is a cache. */
+	if (aim_path_vcs(e->path) != NULL)
+		return AIM_WALK_PRUNE;
 	if (k->have_central && S_ISDIR(e->st->st_mode) &&
 	    e->st->st_dev == k->cdev && e->st->st_ino == k->cino)
 		return AIM_WALK_PRUNE;
@@ -727,8 +771,9 @@ cache_visit(const struct aim_walk_entry *e, void *arg)
 		k->size = e->st->st_size;
 		k->files = 1;
 	}
-	json_array_append_new(k->out, json_pack("{s:s, s:s, s:s, s:s, s:I, "
-	    "s:I}", "finding", "cache", "path", e->path, "pattern", pat,
+	json_array_append_new(k->out, json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:I, s:I}", "finding", "cache", "path", e->path, "pattern", pat,
+	    "class", aim_cache_class(pat),
 	    "kind", S_ISDIR(e->st->st_mode) ? "directory" : "file",
 	    "size_bytes", (json_int_t)k->size, "files", (json_int_t)k->files));
 	return AIM_WALK_PRUNE;

@@ -411,15 +411,25 @@ cache_tree() {
 @test "caches: matches outside the central cache, largest first, with size and file count; a match is not entered" {
 	cache_tree
 	run -1 aim-scan -c cfg.json caches p central
-	run jq -c '[.path, .pattern, .kind, .size_bytes, .files]' <<<"$output"
+	run jq -c '[.path, .pattern, .class, .kind, .size_bytes, .files]' <<<"$output"
 	assert_output - <<'EOF'
-["p/.git/objects",".git/objects","directory",3000,1]
-["p/node_modules/.cache","node_modules/.cache","directory",1500,2]
-["p/.eslintcache",".eslintcache","file",99,1]
-["p/build","build","directory",40,2]
-["p/__pycache__","__pycache__","directory",10,1]
-["p/.venv",".venv","directory",0,0]
+["p/node_modules/.cache","node_modules/.cache","cache","directory",1500,2]
+["p/.eslintcache",".eslintcache","cache","file",99,1]
+["p/build","build","build","directory",40,2]
+["p/__pycache__","__pycache__","cache","directory",10,1]
+["p/.venv",".venv","build","directory",0,0]
 EOF
+}
+
+@test "caches: nothing inside a version-control directory is a cache, whatever the patterns say" {
+	cache_tree
+	mkdir -p p/.hg/cache p/.svn/pristine p/.jj/repo p/.bzr/x/__pycache__ p/.git/x/__pycache__
+	echo '{"cache_patterns": [".git/objects", ".git", "objects", ".hg/cache", "pristine", ".jj", "__pycache__"]}' >vcs.json
+	run -1 aim-scan -c vcs.json caches p
+	assert_equal "$(jq -r .path <<<"$output" | xargs)" 'p/build/__pycache__ p/__pycache__'
+	# Nor is anything below a root that is one.
+	run -0 aim-scan -c vcs.json caches p/.git
+	assert_output ''
 }
 
 @test "caches: the central cache defaults to XDG_CACHE_HOME; patterns come from the config" {
@@ -437,7 +447,7 @@ EOF
 	echo '{"cache_patterns": "build"}' >bad.json
 	run -3 --separate-stderr aim-scan -c bad.json caches p
 	assert_equal "$stderr" "aim-scan: bad.json:1:20: cache_patterns must be an array of strings"
-	assert_equal "$(jq -s length <<<"$output")" 6
+	assert_equal "$(jq -s length <<<"$output")" 5
 }
 
 # ---- clean ----
@@ -489,6 +499,7 @@ EOF
 	echo n | script -qec "aim-scan clean small.jsonl >out-no.jsonl" /dev/null >tty.txt || true
 	assert_file_exists t/b/small.txt
 	grep -q 'remove 1 paths (5 B)? \[y/N\]' tty.txt
+	grep -q '^ *5 B  t/b/small.txt (a copy of t/a/small.txt)' tty.txt
 	echo y | script -qec "aim-scan clean small.jsonl >out-yes.jsonl" /dev/null >tty.txt
 	assert_file_not_exists t/b/small.txt
 	assert_equal "$(jq -r .action out-yes.jsonl)" removed
@@ -529,17 +540,101 @@ EOF
 @test "clean: removes cache directories; refuses a path that does not end in its pattern" {
 	cache_tree
 	aim-scan -c cfg.json caches p >found.jsonl || true
-	jq -nc '{finding:"cache", path:"p/src", pattern:"build", size_bytes:1, files:1}' >>found.jsonl
-	run -1 --separate-stderr aim-scan clean --yes found.jsonl
+	jq -nc '{finding:"cache", path:"p/src", pattern:"build", class:"build", size_bytes:1, files:1}' >>found.jsonl
+	run -1 --separate-stderr aim-scan clean --yes --build found.jsonl
+	err=$stderr
 	run jq -c '[.action, .kind, .path, .bytes]' <<<"$output"
-	assert_line --index 0 '["removed","cache","p/.git/objects",3000]'
-	assert_line --index 6 '["refused","cache","p/src",0]'
+	assert_line --index 0 '["removed","cache","p/node_modules/.cache",1500]'
+	assert_line --index 2 '["removed","cache","p/build",40]'
+	assert_line --index 5 '["refused","cache","p/src",0]'
 	assert_dir_not_exists p/node_modules/.cache
 	assert_dir_not_exists p/build
+	assert_dir_not_exists p/.venv
 	assert_file_not_exists p/.eslintcache
 	assert_dir_exists p/node_modules
 	assert_dir_exists p/src/xdist
-	grep -qx 'aim-scan: found.jsonl:7: p/src: refused: path does not end in its pattern build' <<<"$stderr"
+	assert_file_exists p/.git/objects/ab/cdef
+	grep -qx 'aim-scan: found.jsonl:6: p/src: refused: path does not end in its pattern build' <<<"$err"
+	grep -qx 'aim-scan: removed p/node_modules/.cache (1.5 KiB)' <<<"$err"
+}
+
+@test "clean: build outputs are skipped unless --build names them; -y says on stderr what it removed" {
+	cache_tree
+	aim-scan -c cfg.json caches p >found.jsonl || true
+	run -0 --separate-stderr aim-scan clean -y found.jsonl
+	assert_equal "$stderr" "aim-scan: removed p/node_modules/.cache (1.5 KiB)
+aim-scan: removed p/.eslintcache (99 B)
+aim-scan: found.jsonl:3: p/build: skipped: a build output: removed only with --build
+aim-scan: removed p/__pycache__ (10 B)
+aim-scan: found.jsonl:5: p/.venv: skipped: a build output: removed only with --build"
+	run jq -c '[.action, .path, .bytes, .reason]' <<<"$output"
+	assert_output - <<'EOF'
+["removed","p/node_modules/.cache",1500,null]
+["removed","p/.eslintcache",99,null]
+["skipped","p/build",0,"a build output: removed only with --build"]
+["removed","p/__pycache__",10,null]
+["skipped","p/.venv",0,"a build output: removed only with --build"]
+EOF
+	assert_dir_exists p/build
+	assert_dir_exists p/.venv
+	# The pattern decides, whatever the record's class says.
+	jq -c 'select(.class == "build") | .class = "cache"' found.jsonl >builds.jsonl
+	run -0 --separate-stderr aim-scan clean -y builds.jsonl
+	assert_equal "$(jq -r .action <<<"$output" | xargs)" 'skipped skipped'
+	run -0 --separate-stderr aim-scan clean -y --build builds.jsonl
+	assert_equal "$(jq -r .action <<<"$output" | xargs)" 'removed removed'
+	assert_dir_not_exists p/build
+	assert_dir_not_exists p/.venv
+}
+
+@test "clean: a git clone still passes git fsck after caches | clean -y" {
+	git init -q src
+	mkdir -p src/pkg
+	echo 'print(1)' >src/pkg/m.py
+	printf 'node_modules/\n__pycache__/\n' >src/.gitignore
+	git -C src add .
+	git -C src -c user.name=t -c user.email=t@t.invalid commit -qm one
+	git clone -q "file://$T/src" clone
+	[ -n "$(ls clone/.git/objects/pack)" ]
+	mkdir -p clone/node_modules/.cache clone/pkg/__pycache__
+	head -c 3000 /dev/urandom >clone/node_modules/.cache/blob
+	echo x >clone/pkg/__pycache__/m.pyc
+	aim-scan caches clone | aim-scan clean -y >out.jsonl
+	assert_equal "$(jq -r '[.action, .path] | join(" ")' out.jsonl)" "removed clone/node_modules/.cache
+removed clone/pkg/__pycache__"
+	run -0 git -C clone fsck --full
+	run -0 git -C clone log --format=%s
+	assert_output one
+}
+
+@test "clean: a finding naming a path in a version-control directory is refused with a record and a message" {
+	git init -q repo
+	mkdir -p repo/.git/objects/ab repo/.hg/store
+	ln -s repo/.git gitlink
+	{
+		jq -nc '{finding:"cache", path:"repo/.git/objects", pattern:".git/objects", size_bytes:1, files:1}'
+		jq -nc '{finding:"cache", path:"repo/.hg/store", pattern:"store", size_bytes:1, files:1}'
+		jq -nc '{finding:"cache", path:"gitlink/objects", pattern:"objects", size_bytes:1, files:1}'
+		jq -nc '{finding:"cache", path:"repo", pattern:"repo", size_bytes:1, files:1}'
+	} >vcs.jsonl
+	run -1 --separate-stderr aim-scan clean -y vcs.jsonl
+	assert_equal "$(sed -n 1p <<<"$stderr")" "aim-scan: vcs.jsonl:1: repo/.git/objects: refused: inside a version-control directory (.git): never removed"
+	run jq -c '[.action, .kind, .path, .bytes, .reason]' <<<"$output"
+	assert_output - <<EOF
+["refused","cache","repo/.git/objects",0,"inside a version-control directory (.git): never removed"]
+["refused","cache","repo/.hg/store",0,"inside a version-control directory (.hg): never removed"]
+["refused","cache","gitlink/objects",0,"inside a version-control directory (.git, in $T/repo/.git): never removed"]
+["refused","cache","repo",0,"holds a version-control directory, repo/.git: never removed"]
+EOF
+	assert_dir_exists repo/.git/objects/ab
+	assert_dir_exists repo/.hg/store
+	# Nor a duplicate file in one.
+	head -c 500 /dev/urandom >a
+	cp a repo/.git/objects/ab/c
+	jq -nc '{finding:"duplicate", hash:null, size_bytes:500, files:["a", "repo/.git/objects/ab/c"]}' >dup.jsonl
+	run -1 --separate-stderr aim-scan clean -y dup.jsonl
+	assert_equal "$(jq -c '[.action, .reason]' <<<"$output")" '["refused","inside a version-control directory (.git): never removed"]'
+	assert_file_exists repo/.git/objects/ab/c
 }
 
 @test "clean: lines that are not cleanable findings are refused records and stderr lines; exit 1" {
