@@ -155,6 +155,28 @@ struct status {
 	json_t	*tools, *checks;
 };
 
+/*
+ * The first of the problems [from, to) of the context as *member (with
+ * "member_more" the count of the others), when there are any.
+ */
+static void
+fill_problem(struct status *st, json_t *out, const char *member, size_t from,
+    size_t to)
+{
+	json_t *list = aim_scan_problems(&st->ctx, from, to);
+	char more[64];
+
+	if (json_array_size(list) > 0) {
+		json_object_set(out, member, json_array_get(list, 0));
+		if (json_array_size(list) > 1) {
+			snprintf(more, sizeof(more), "%s_more", member);
+			json_object_set_new(out, more, json_integer(
+			    json_array_size(list) - 1));
+		}
+	}
+	json_decref(list);
+}
+
 static void
 fill_registry(struct status *st, json_t *out)
 {
@@ -163,15 +185,49 @@ fill_registry(struct status *st, json_t *out)
 	if (st->ctx.registry_dir == NULL)
 		json_object_set_new(out, "registry_error",
 		    json_string(st->ctx.not_found));
+	else
+		fill_problem(st, out, "registry_error", st->ctx.nconfig,
+		    st->ctx.nload);
+	if (st->ctx.registry_dir != NULL)
+		json_object_set_new(out, "registry_usable",
+		    json_boolean(st->ctx.registry_ok));
+	fill_problem(st, out, "config_error", 0, st->ctx.nconfig);
+}
+
+/* "LABEL  error (and N more; aim health lists them)" */
+static void
+print_problem(json_t *out, const char *label, const char *member)
+{
+	char more[64];
+	json_int_t n;
+
+	snprintf(more, sizeof(more), "%s_more", member);
+	n = json_integer_value(json_object_get(out, more));
+	printf("%-13s %s", label, json_string_value(json_object_get(out,
+	    member)));
+	if (n > 0)
+		printf(" (and %lld more; aim health lists them)", (long long)n);
+	printf("\n");
 }
 
 static void
 print_registry(json_t *out)
 {
 	const char *r = json_string_value(json_object_get(out, "registry"));
+	int usable = json_is_true(json_object_get(out, "registry_usable"));
 
-	printf("%-13s %s\n", "registry", r ? r :
-	    json_string_value(json_object_get(out, "registry_error")));
+	if (r == NULL)
+		printf("%-13s %s\n", "registry", json_string_value(
+		    json_object_get(out, "registry_error")));
+	else if (json_object_get(out, "registry_error") == NULL)
+		printf("%-13s %s\n", "registry", r);
+	else {
+		printf("%-13s %s: %s\n", "registry", r, usable ?
+		    "loaded with problems" : "unusable");
+		print_problem(out, "", "registry_error");
+	}
+	if (json_object_get(out, "config_error") != NULL)
+		print_problem(out, "config", "config_error");
 }
 
 static void
@@ -427,7 +483,7 @@ cmd_status(int argc, char **argv)
 	else
 		for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 			sections[i].print(out);
-	if (!st.ctx.registry_ok)
+	if (!st.ctx.registry_ok || st.ctx.nload > 0)
 		status = AIM_EXIT_CONFIG;
 	json_decref(out);
 	json_decref(st.checks);

@@ -1007,6 +1007,14 @@ void	 aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt);
 void	 aim_scan_free(struct aim_scan_ctx *c);
 
 /*
+ * c->probs[from..to) as strings "file:line:column: message" (or "file:
+ * message" without a position), as aim-scan(1) "health" check registry
+ * and aim(1) "status" show them.  New array.
+ */
+json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
+	    size_t to);
+
+/*
  * One finding record per registry tool (aim-scan(1) "tools"):
  * {finding:"tool", tool_id, name, status (ready | not_installed |
  * no_adapter, as aim_route() gives it), command, path, shadowed[],

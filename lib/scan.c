@@ -472,20 +472,15 @@ check_adapters(struct aim_scan_ctx *c)
 	    i, n);
 }
 
-static json_t *
-check_registry(struct aim_scan_ctx *c)
+json_t *
+aim_scan_problems(const struct aim_scan_ctx *c, size_t from, size_t to)
 {
 	json_t *list = json_array();
 	const struct aim_problem *pr;
 	char buf[2048];
 	size_t i;
 
-	if (c->registry_dir == NULL) {
-		json_array_append_new(list, json_string(c->not_found));
-		return check("registry", "fail", json_pack("{s:n, s:o}",
-		    "registry", "problems", list), "%s", c->not_found);
-	}
-	for (i = 0; i < c->probs.n; i++) {
+	for (i = from; i < to && i < c->probs.n; i++) {
 		pr = &c->probs.v[i];
 		if (pr->line > 0)
 			snprintf(buf, sizeof(buf), "%s:%d:%d: %s", pr->file,
@@ -496,6 +491,21 @@ check_registry(struct aim_scan_ctx *c)
 		json_array_append_new(list, aim_json_text(buf, strlen(buf),
 		    sizeof(buf), 0));
 	}
+	return list;
+}
+
+static json_t *
+check_registry(struct aim_scan_ctx *c)
+{
+	json_t *list;
+
+	if (c->registry_dir == NULL) {
+		list = json_array();
+		json_array_append_new(list, json_string(c->not_found));
+		return check("registry", "fail", json_pack("{s:n, s:o}",
+		    "registry", "problems", list), "%s", c->not_found);
+	}
+	list = aim_scan_problems(c, 0, c->probs.n);
 	if (c->probs.n == 0)
 		return check("registry", "pass", json_pack("{s:s, s:o}",
 		    "registry", c->registry_dir, "problems", list),

@@ -146,3 +146,42 @@ EOF
 	AIM_AUDIT_DIR=$T/elsewhere run -0 aim status -j -r "$T/reg"
 	assert_equal "$(jq -c '[.audit.dir, .audit.entries_today]' <<<"$output")" "[\"$T/elsewhere\",1]"
 }
+
+@test "aim status on a broken registry or config says why, with file:line:column; exit 3" {
+	status_registry
+	{ echo '// the tools'; cat "$T/reg/AIM_registry.json"; } >r.json
+	mv r.json "$T/reg/AIM_registry.json"
+	echo '{"bogus": 1, "frob": 2}' >"$T/reg/aim_config.json"
+	run -3 --separate-stderr aim status -r "$T/reg"
+	assert_line --index 0 "registry      $T/reg: unusable"
+	assert_line --index 1 "              $T/reg/AIM_registry.json:1:1: '[' or '{' expected near '/'"
+	assert_line --index 2 "config        $T/reg/aim_config.json:1:2: unknown key \"bogus\" (and 1 more; aim health lists them)"
+	assert_line --index 3 "tools         0 of 0 ready"
+	run -3 --separate-stderr aim status -j -r "$T/reg"
+	run jq -c '[.registry, .registry_usable, .registry_error, .config_error, .config_error_more]' <<<"$output"
+	assert_output "[\"$T/reg\",false,\"$T/reg/AIM_registry.json:1:1: '[' or '{' expected near '/'\",\"$T/reg/aim_config.json:1:2: unknown key \\\"bogus\\\"\",1]"
+	# A bad config alone: the registry line is fine, the config line says why.
+	status_registry
+	echo '{"bogus": 1}' >"$T/reg/aim_config.json"
+	run -3 --separate-stderr aim status -r "$T/reg"
+	assert_line --index 0 "registry      $T/reg"
+	assert_line --index 1 "config        $T/reg/aim_config.json:1:2: unknown key \"bogus\""
+	run -3 aim status -j -r "$T/reg"
+	assert_equal "$(jq -c '[.registry_usable, has("registry_error"), .config_error]' <<<"$output")" "[true,false,\"$T/reg/aim_config.json:1:2: unknown key \\\"bogus\\\"\"]"
+}
+
+@test "aim status on a registry its user can't read says so; exit 3" {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null || skip "needs root and setpriv(1) to run as nobody"
+	d=$(mktemp -d /tmp/aim-status.XXXXXX)
+	chmod 755 "$d"
+	mkdir -p "$d/reg/AIM_adapters" "$d/reg/AIM_cross-tool" "$d/home"
+	chown 65534 "$d/home"
+	echo '{"tools": {}}' >"$d/reg/AIM_registry.json"
+	echo '{"capabilities": {}}' >"$d/reg/AIM_cross-tool/AIM_coordination-rules.json"
+	chmod 600 "$d/reg/AIM_registry.json"
+	HOME=$d/home run -3 --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$BUILD/aim" status -r "$d/reg"
+	rm -rf "$d"
+	assert_line --index 0 "registry      $d/reg: unusable"
+	assert_line --index 1 --regexp "^              $d/reg/AIM_registry.json: .*Permission denied"
+}
