@@ -37,7 +37,7 @@ static const struct {
 	{ "resolve", "requests to routed records (aim-resolve)" },
 	{ "invoke", "routed records to results (aim-invoke)" },
 	{ "audit", "one audit entry per record (aim-audit)" },
-	{ "secret", "the encrypted secret vault (aim-secret)" },
+	{ "secret", "the encrypted secret vault (aim-secret; also secrets)" },
 };
 
 static void __attribute__((noreturn))
@@ -50,11 +50,20 @@ usage(int status)
 	    "       %s status [-j] [-c config] [-r registry]\n", progname,
 	    progname);
 	if (status == 0) {
-		fprintf(f, "\ncommands:\n");
+		fprintf(f, "\noptions:\n"
+		    "  -h, --help           print this help and exit\n"
+		    "  -V, --version        print the version and exit\n"
+		    "\noptions of status:\n"
+		    "  -c, --config=FILE    read the configuration from FILE\n"
+		    "  -j, --json           one JSON object instead of the "
+		    "table\n"
+		    "  -r, --registry=DIR   use the registry in DIR\n"
+		    "\ncommands:\n");
 		for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 			fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].what);
 		fprintf(f, "  NAME     any other aim-NAME program "
-		    "(next to aim, in %s, or on PATH)\n", AIM_BINDIR);
+		    "(next to aim, in %s, or on PATH)\n"
+		    "\nSee aim(1).\n", AIM_BINDIR);
 	}
 	exit(status);
 }
@@ -102,6 +111,62 @@ try_exec(const char *dir, const char *prog, char **argv, int *not_runnable,
 	*not_runnable = 1;
 }
 
+/*
+ * Edits (insert, delete, substitute, swap two neighbours) from a to b, at
+ * most 63 characters of each; longer counts as far.
+ */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, c, d[64][64];
+
+	if (la > 63 || lb > 63)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/*
+ * The command nearest to sub, as git suggests one (aim(1) "EXIT STATUS"):
+ * at most 2 edits and fewer than half of sub's letters; NULL when none is,
+ * or two are equally near.
+ */
+static const char *
+nearest(const char *sub)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = (size_t)-1;
+	int tie = 0;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		d = distance(sub, subs[i].name);
+		if (d < bestd) {
+			bestd = d;
+			best = subs[i].name;
+			tie = 0;
+		} else if (d == bestd)
+			tie = 1;
+	}
+	if (best == NULL || tie || bestd > 2 || bestd * 2 >= strlen(sub))
+		return NULL;
+	return best;
+}
+
 static void __attribute__((noreturn))
 dispatch(const char *sub, int argc, char **argv)
 {
@@ -139,8 +204,13 @@ dispatch(const char *sub, int argc, char **argv)
 		warnx("%s: not runnable: %s", prog, where);
 		exit(EXIT_NOTRUN);
 	}
-	warnx("'%s' is not an aim command (no %s next to aim, in %s or on "
-	    "PATH); see aim --help", sub, prog, AIM_BINDIR);
+	if (nearest(sub) != NULL)
+		warnx("'%s' is not an aim command (no %s next to aim, in %s or "
+		    "on PATH); did you mean '%s'?", sub, prog, AIM_BINDIR,
+		    nearest(sub));
+	else
+		warnx("'%s' is not an aim command (no %s next to aim, in %s or "
+		    "on PATH); see aim --help", sub, prog, AIM_BINDIR);
 	exit(EXIT_NOTFOUND);
 }
 
@@ -528,5 +598,7 @@ main(int argc, char *argv[])
 		v[argc - 1] = NULL;
 		dispatch("scan", argc - 1, v);
 	}
-	dispatch(strcmp(sub, "scan") == 0 ? "scan" : sub, argc - 2, argv + 2);
+	/* The seeds' name of the vault command (aim(1)). */
+	dispatch(strcmp(sub, "secrets") == 0 ? "secret" : sub, argc - 2,
+	    argv + 2);
 }

@@ -37,6 +37,43 @@ usage: aim [-hV] command [argument ...]
 EOF
 	run -2 aim --frobnicate
 	assert_line --index 0 'aim: unknown option --frobnicate'
+	assert_line --index 1 'usage: aim [-hV] command [argument ...]'
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "aim --help has one line per option and names the man page; -V and --version print the version" {
+	run -0 aim --help
+	for o in '-h, --help' '-V, --version' '-c, --config=FILE' '-j, --json' '-r, --registry=DIR'; do
+		assert_line --regexp "^  $o +[a-z]"
+	done
+	assert_line --index -1 'See aim(1).'
+	run -0 aim -V
+	assert_output 'aim 0.1.0'
+	run -0 aim --version
+	assert_output 'aim 0.1.0'
+}
+
+@test "aim secrets is aim secret, the seeds' name for it" {
+	export AIM_VAULT=$T/vault
+	run -0 aim secrets init --keyfile "$T/key"
+	assert_file_exists "$T/vault"
+	printf 'v' | aim secrets -k "$T/key" set x/y
+	run -0 aim secrets -k "$T/key" get x/y
+	assert_output v
+	run -0 aim --help
+	assert_line --regexp '^  secret +.*also secrets'
+}
+
+@test "a mistyped command gets the nearest one suggested, git style" {
+	run -127 --separate-stderr aim stauts
+	assert_equal "$stderr" "aim: 'stauts' is not an aim command (no aim-stauts next to aim, in /usr/local/bin or on PATH); did you mean 'status'?"
+	run -127 --separate-stderr aim heath
+	assert_equal "$stderr" "aim: 'heath' is not an aim command (no aim-heath next to aim, in /usr/local/bin or on PATH); did you mean 'health'?"
+	run -127 --separate-stderr aim resolv
+	assert_regex "$stderr" "did you mean 'resolve'\?$"
+	# Nothing near: no guess.
+	run -127 --separate-stderr aim xyz
+	assert_regex "$stderr" '; see aim --help$'
 }
 
 @test "aim <sub> runs aim-<sub> from aim's own directory before PATH" {
