@@ -1028,8 +1028,10 @@ json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
 json_t	*aim_scan_tools(struct aim_scan_ctx *c);
 
 /*
- * The health checks (original-aim.md "Health"): required_commands,
- * ai_tools, adapters, registry, pins, vault, audit_dir, each
+ * The health checks (original-aim.md "Health"; aim-scan(1) "health"):
+ * required_commands, ai_tools, adapters, registry, pins, vault, secrets
+ * (the vault secrets tools name, through aim_vault_open_unattended),
+ * audit_dir, each
  * {finding:"health", name, status: pass|warn|fail, message, details};
  * tools is aim_scan_tools()'s array (borrowed).  New array.
  */

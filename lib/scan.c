@@ -579,6 +579,94 @@ check_vault(void)
 	return r;
 }
 
+/*
+ * The seeds' API key verification: every vault secret a registry tool
+ * names ({"secrets": {"ENV": "vault/name"}}) is in the vault, opened as a
+ * filter opens it, with nobody to ask.  Pass when no tool names one; warn
+ * when the vault does not open unattended (a passphrase, or no
+ * AIM_VAULT_KEYFILE); fail when one is missing or the vault is absent or
+ * does not open.
+ */
+static json_t *
+check_secrets(struct aim_scan_ctx *c)
+{
+	const struct aim_vault_secret *sec;
+	json_t *need = json_object(), *missing, *found, *tool, *x, *ids;
+	const char *id, *var, *name;
+	struct aim_vault v;
+	char *why = NULL, list[512];
+	size_t n, len;
+	int rc;
+
+	if (c->registry_ok)
+		json_object_foreach(c->reg.tools, id, tool)
+			json_object_foreach(json_object_get(tool, "secrets"),
+			    var, x) {
+				if (!json_is_string(x))
+					continue;
+				name = json_string_value(x);
+				if ((ids = json_object_get(need, name)) == NULL)
+					json_object_set_new(need, name,
+					    ids = json_array());
+				json_array_append_new(ids, json_string(id));
+			}
+	if ((n = json_object_size(need)) == 0) {
+		json_decref(need);
+		return check("secrets", "pass", NULL, "no registry tool names "
+		    "a vault secret");
+	}
+	rc = aim_vault_open_unattended(&v, &why);
+	if (rc == AIM_VAULT_NOKEY) {
+		x = check("secrets", "warn", json_pack("{s:o}", "needed", need),
+		    "%zu secrets the tools name not checked (health asks "
+		    "nobody): %s", n, why);
+		goto out;
+	}
+	if (rc != AIM_VAULT_OK && rc != AIM_VAULT_NOTFOUND) {
+		x = check("secrets", "fail", json_pack("{s:o}", "needed", need),
+		    "%zu secrets the tools name not checked: %s", n, why);
+		goto out;
+	}
+	missing = json_object();
+	found = json_array();
+	list[0] = '\0';
+	json_object_foreach(need, name, ids) {
+		sec = rc == AIM_VAULT_OK ? aim_vault_get(&v, name) : NULL;
+		/* As aim-invoke(1) injects it: no NUL in an environment. */
+		if (sec != NULL && memchr(sec->value, '\0', sec->value_len) ==
+		    NULL) {
+			json_array_append_new(found, json_string(name));
+			continue;
+		}
+		json_object_set(missing, name, ids);
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s (", len ? ", " :
+		    "", name);
+		json_array_foreach(ids, n, tool) {
+			len = strlen(list);
+			snprintf(list + len, sizeof(list) - len, "%s%s", n ? ", " :
+			    "", json_string_value(tool));
+		}
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, ")");
+	}
+	n = json_object_size(need);
+	if (json_object_size(missing) == 0)
+		x = check("secrets", "pass", json_pack("{s:o, s:o}", "found",
+		    found, "missing", missing), "all %zu secrets the tools "
+		    "name are in the vault", n);
+	else
+		x = check("secrets", "fail", json_pack("{s:o, s:o}", "found",
+		    found, "missing", missing), "%zu of %zu secrets the tools "
+		    "name are missing (%s): %s", json_object_size(missing), n,
+		    rc == AIM_VAULT_OK ? "not in the vault" : why, list);
+	json_decref(need);
+out:
+	aim_vault_close(&v);
+	free(why);
+	return x;
+}
+
 static json_t *
 check_audit(struct aim_scan_ctx *c)
 {
@@ -642,6 +730,7 @@ aim_health_checks(struct aim_scan_ctx *c, json_t *tools)
 	json_array_append_new(a, check_registry(c));
 	json_array_append_new(a, check_pins(tools));
 	json_array_append_new(a, check_vault());
+	json_array_append_new(a, check_secrets(c));
 	json_array_append_new(a, check_audit(c));
 	return a;
 }

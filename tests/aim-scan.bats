@@ -195,12 +195,13 @@ healthy() {
 ["health","registry","pass"]
 ["health","pins","pass"]
 ["health","vault","pass"]
+["health","secrets","pass"]
 ["health","audit_dir","pass"]
 ["health_summary",null,null]
 EOF
 	run -0 aim-scan -r "$T/reg" health
 	run jq -c 'select(.finding == "health_summary") | [.overall_status, .summary]' <<<"$output"
-	assert_output '["healthy",{"pass":7,"warn":0,"fail":0}]'
+	assert_output '["healthy",{"pass":8,"warn":0,"fail":0}]'
 }
 
 @test "health: a warning is degraded, exit 1; --warn-ok accepts it" {
@@ -209,7 +210,7 @@ EOF
 	run -1 aim-scan -r "$T/reg" health
 	run jq -c 'select(.name == "vault" or .finding == "health_summary") | [.status // .overall_status, .message // .summary]' <<<"$output"
 	assert_line --index 0 "[\"warn\",\"no vault at $T/vault (aim-secret init creates one)\"]"
-	assert_line --index 1 '["degraded",{"pass":6,"warn":1,"fail":0}]'
+	assert_line --index 1 '["degraded",{"pass":7,"warn":1,"fail":0}]'
 	run -0 aim-scan -r "$T/reg" --warn-ok health
 }
 
@@ -268,6 +269,39 @@ EOF
 	head -c 32 /dev/zero >"$T/key"
 	AIM_VAULT_KEYFILE=$T/key run -1 aim-scan -r "$T/reg" health
 	assert_equal "$(jq -r 'select(.name == "vault") | .status' <<<"$output")" fail
+}
+
+@test "health: secrets: every vault secret a tool names must be in the vault; a vault that asks is a warning" {
+	healthy
+	registry "$T/reg" "$(jq -n --argjson a "$(tool aim-fx-fresh)" --argjson b "$(tool aim-fx-stale)" \
+	    '{a: ($a + {secrets: {KEY: "anthropic/api_key", GH: "github/token"}}),
+	      b: ($b + {secrets: {KEY: "anthropic/api_key", OAI: "openai/api_key"}})}')"
+	# No tool names a secret: pass (healthy() checks that).
+	rm "$AIM_VAULT"
+	run -1 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message, .details.missing]' <<<"$output"
+	assert_output "[\"fail\",\"3 of 3 secrets the tools name are missing (no vault at $T/vault: create one with aim-secret init): anthropic/api_key (a, b), github/token (a), openai/api_key (b)\",{\"anthropic/api_key\":[\"a\",\"b\"],\"github/token\":[\"a\"],\"openai/api_key\":[\"b\"]}]"
+	cp "$FIX/vault/keyfile.vault" "$T/vault"
+	cp "$FIX/vault/fixture.key" "$T/key"
+	chmod 600 "$T/vault" "$T/key"
+	AIM_VAULT_KEYFILE=$T/key run -1 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message, .details.found]' <<<"$output"
+	assert_output '["fail","1 of 3 secrets the tools name are missing (not in the vault): openai/api_key (b)",["anthropic/api_key","github/token"]]'
+	# Without the key file, or with a passphrase vault: not checked, a warning.
+	run -1 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message]' <<<"$output"
+	assert_output "[\"warn\",\"3 secrets the tools name not checked (health asks nobody): vault $T/vault opens with a key file: set AIM_VAULT_KEYFILE\"]"
+	cp "$FIX/vault/passphrase.vault" "$T/vault"
+	chmod 600 "$T/vault"
+	run -1 aim-scan -r "$T/reg" health
+	assert_equal "$(jq -r 'select(.name == "secrets") | .status' <<<"$output")" warn
+	# Every one there: pass.
+	cp "$FIX/vault/keyfile.vault" "$T/vault"
+	chmod 600 "$T/vault"
+	printf 'sk-x' | aim-secret -k "$T/key" set openai/api_key
+	AIM_VAULT_KEYFILE=$T/key run -0 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message]' <<<"$output"
+	assert_output '["pass","all 3 secrets the tools name are in the vault"]'
 }
 
 @test "health: the audit directory must not be open to others, and must be creatable" {
@@ -691,7 +725,7 @@ EOF
 	run -0 aim-scan -r "$T/reg" health --warn-ok
 	run -1 aim-scan dups -m 1 "$T/tree"
 	run jq -c '[.seq, .kind, .program, .event.command, .event.operands, .event.records, .event.exit_status, .event.overall_status]' "$T"/audit/*/*.json
-	assert_line --index 0 '[1,"health_check","aim-scan","health",[],8,0,"degraded"]'
+	assert_line --index 0 '[1,"health_check","aim-scan","health",[],9,0,"degraded"]'
 	assert_line --index 1 "[2,\"scan_execute\",\"aim-scan\",\"dups\",[\"$T/tree\"],1,1,null]"
 	run -0 aim-audit verify -d "$T/audit"
 	# Without an audit directory of this setup: no trail, no complaint.

@@ -130,7 +130,7 @@ EOF
 registry      $T/reg
 tools         1 of 2 ready
 capabilities  1 of 2 routable (no ready tool: b)
-health        degraded (4 pass, 3 warn, 0 fail; aim health for details)
+health        degraded (5 pass, 3 warn, 0 fail; aim health for details)
 cooldowns     none
 audit         $T/reg/AIM_audit: 3 entries today ($day UTC)
 EOF
