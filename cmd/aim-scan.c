@@ -1142,6 +1142,7 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			printf("%s %s\n", progname, AIM_VERSION);
+			json_decref(sc.exts);
 			return 0;
 		case 'W':
 			sc.warn_ok = 1;

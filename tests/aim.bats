@@ -145,9 +145,10 @@ EOF
 	    '{version: 1, counters: {}, tools: {ok: {cooldown_until_ms: $u, cooldown_class: "auth", failures: [1]}, gone: {cooldown_until_ms: $p}}}' \
 	    >"$T/state/aim/state.json"
 	run -0 --separate-stderr aim status -r "$T/reg"
-	assert_line --index 4 --regexp '^cooldowns     ok until 20[0-9-]+T[0-9:.]+Z \(auth, (89|90) s left; aim-resolve --reset-cooldown ok\)$'
+	# Generous bounds: the suite runs under ASan and under load.
+	assert_line --index 4 --regexp '^cooldowns     ok until 20[0-9-]+T[0-9:.]+Z \(auth, ([3-8][0-9]|90) s left; aim-resolve --reset-cooldown ok\)$'
 	run -0 aim status --json -r "$T/reg"
-	run jq -c '[.cooldowns[] | [.tool_id, .class, (.retry_in_ms > 88000)]]' <<<"$output"
+	run jq -c '[.cooldowns[] | [.tool_id, .class, (.retry_in_ms > 30000 and .retry_in_ms <= 90000)]]' <<<"$output"
 	assert_output '[["ok","auth",true]]'
 	aim-resolve --reset-cooldown ok
 	run -0 aim status -r "$T/reg"
