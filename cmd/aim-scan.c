@@ -501,8 +501,9 @@ cleanable(json_t *rec, int *is_cache)
 
 /*
  * Does the directory name in dirfd hold a version-control directory, at any
- * depth?  1 with its path in buf (which holds name's path on entry), else 0.
- * Symlinks are not followed; what can't be read holds none.
+ * depth?  1 with its path in buf (which holds name's path on entry), 0, or
+ * -1 (errno) with the directory that could not be read in buf: a tree that
+ * can't be looked into is not known to be safe.  Symlinks are not followed.
  */
 static int
 holds_vcs(int dirfd, const char *name, char *buf, size_t len)
@@ -511,14 +512,14 @@ holds_vcs(int dirfd, const char *name, char *buf, size_t len)
 	struct stat st;
 	size_t n = strlen(buf);
 	DIR *dir;
-	int fd, found = 0;
+	int fd, found = 0, saved;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
-		return 0;
+		return -1;
 	if ((dir = fdopendir(fd)) == NULL) {
 		close(fd);
-		return 0;
+		return -1;
 	}
 	while (!found && (d = readdir(dir)) != NULL) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
@@ -530,8 +531,10 @@ holds_vcs(int dirfd, const char *name, char *buf, size_t len)
 		    S_ISDIR(st.st_mode))
 			found = holds_vcs(fd, d->d_name, buf, len);
 	}
+	saved = errno;
 	closedir(dir);
-	if (!found)
+	errno = saved;
+	if (found == 0)
 		buf[n] = '\0';
 	return found;
 }
@@ -572,10 +575,16 @@ vcs_guard(const char *path, char *why, size_t len)
 	}
 	free(real);
 	snprintf(found, sizeof(found), "%s", path);
-	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    holds_vcs(AT_FDCWD, path, found, sizeof(found))) {
+	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0;
+	switch (holds_vcs(AT_FDCWD, path, found, sizeof(found))) {
+	case 1:
 		snprintf(why, len, "holds a version-control directory, %s: "
 		    "never removed", found);
+		return 1;
+	case -1:
+		snprintf(why, len, "can't look for a version-control directory "
+		    "in %s: %s", found, strerror(errno));
 		return 1;
 	}
 	return 0;

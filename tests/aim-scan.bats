@@ -738,3 +738,21 @@ EOF
 	run -1 --separate-stderr aim-scan dups -m 1 "$T/tree"
 	assert_equal "$stderr" "aim-scan: can't log scan_execute in $T/tree/a/audit: can't create $T/tree/a/audit: Not a directory"
 }
+
+@test "clean: a directory that can't be looked into for a version-control directory is refused" {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null || skip "needs root and setpriv(1) to run as nobody"
+	d=$(mktemp -d /tmp/aim-clean.XXXXXX)
+	chmod 755 "$d"
+	mkdir -p "$d/x/sub"
+	chmod 777 "$d/x"
+	chmod 000 "$d/x/sub"
+	echo '{"finding":"cache","path":"x","pattern":"x","size_bytes":1,"files":1}' >"$d/f.jsonl"
+	run -1 --separate-stderr sh -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$2" clean -y f.jsonl' \
+	    sh "$d" "$(command -v aim-scan)"
+	kept=0
+	[ -d "$d/x/sub" ] || kept=1
+	rm -rf "$d"
+	assert_equal "$kept" 0
+	assert_equal "$stderr" "aim-scan: f.jsonl:1: x: refused: can't look for a version-control directory in x/sub: Permission denied"
+	assert_equal "$(jq -c '[.action, .reason]' <<<"$output")" "[\"refused\",\"can't look for a version-control directory in x/sub: Permission denied\"]"
+}
