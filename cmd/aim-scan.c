@@ -23,17 +23,40 @@
 
 static const char *progname = "aim-scan";
 
+/* The SYNOPSIS; with status 0 (--help) every option too. */
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout,
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
 	    "usage: %s [-H] [-c config] [-r registry] [tools]\n"
 	    "       %s [-HW] [-c config] [-r registry] health\n"
 	    "       %s [-H] [--no-hash] [-c config] [-e ext] [-m bytes] dups "
 	    "[root ...]\n"
 	    "       %s [-H] [-c config] caches [root ...]\n"
-	    "       %s [-Hny] clean [file ...]\n",
+	    "       %s [-bHny] clean [file ...]\n",
 	    progname, progname, progname, progname, progname);
+	if (status == 0)
+		fputs("\noptions:\n"
+		    "  -b, --build           clean: remove build outputs "
+		    "(dist, build, .venv) too\n"
+		    "  -c, --config=FILE     read the configuration from FILE\n"
+		    "  -e, --ext=EXT         dups: only files ending in .EXT "
+		    "(repeat for several)\n"
+		    "  -H, --human           a summary for people on stderr\n"
+		    "  -h, --help            print this help and exit\n"
+		    "  -m, --min-size=BYTES  dups: skip smaller files "
+		    "(K, M, G: powers of 1024)\n"
+		    "      --no-hash         dups: compare bytes only, "
+		    "hash nothing\n"
+		    "  -n, --dry-run         clean: check everything, "
+		    "remove nothing\n"
+		    "  -r, --registry=DIR    use the registry in DIR\n"
+		    "  -V, --version         print the version and exit\n"
+		    "  -W, --warn-ok         health: exit 0 when degraded too\n"
+		    "  -y, --yes             clean: remove without asking\n"
+		    "\nSee aim-scan(1).\n", f);
 	exit(status);
 }
 
@@ -43,6 +66,7 @@ struct scan {
 	json_t	*exts;
 	int64_t	 min_size;	/* -1: from the config */
 	int	 human, warn_ok, dry_run, yes, no_hash;
+	int	 build;		/* clean: build outputs too */
 	int	 progress;	/* stderr is a terminal */
 	int64_t	 last_tick_ms;
 	int	 status;
@@ -445,6 +469,12 @@ cleanable(json_t *rec, int *is_cache)
 		if (*json_string_value(json_object_get(rec, "pattern")) ==
 		    '\0')
 			return "cache finding with an empty \"pattern\"";
+		x = json_object_get(rec, "class");
+		if (x != NULL && (!json_is_string(x) ||
+		    (strcmp(json_string_value(x), "cache") != 0 &&
+		    strcmp(json_string_value(x), "build") != 0)))
+			return "cache finding whose \"class\" is neither "
+			    "\"cache\" nor \"build\"";
 		return NULL;
 	}
 	if (strcmp(f, "duplicate") == 0) {
@@ -469,6 +499,137 @@ cleanable(json_t *rec, int *is_cache)
 	    "duplicate findings)";
 }
 
+/*
+ * Does the directory name in dirfd hold a version-control directory, at any
+ * depth?  1 with its path in buf (which holds name's path on entry), 0, or
+ * -1 (errno) with the directory that could not be read in buf: a tree that
+ * can't be looked into is not known to be safe.  Symlinks are not followed.
+ */
+static int
+holds_vcs(int dirfd, const char *name, char *buf, size_t len)
+{
+	struct dirent *d;
+	struct stat st;
+	size_t n = strlen(buf);
+	DIR *dir;
+	int fd, found = 0, saved;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (!found && (d = readdir(dir)) != NULL) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		snprintf(buf + n, len - n, "/%s", d->d_name);
+		if (aim_path_vcs(d->d_name) != NULL)
+			found = 1;
+		else if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			found = holds_vcs(fd, d->d_name, buf, len);
+	}
+	saved = errno;
+	closedir(dir);
+	errno = saved;
+	if (found == 0)
+		buf[n] = '\0';
+	return found;
+}
+
+/*
+ * Nothing inside a version-control directory is ever removed, whatever the
+ * record says (aim-scan(1) "clean"): path must not be in one, as written or
+ * with the symlinks of its directory resolved, and a directory must not
+ * hold one.  0, or 1 with why.
+ */
+static int
+vcs_guard(const char *path, char *why, size_t len)
+{
+	char *parent, *real, *slash, found[4096];
+	const char *v;
+	struct stat st;
+
+	if ((v = aim_path_vcs(path)) != NULL) {
+		snprintf(why, len, "inside a version-control directory (%s): "
+		    "never removed", v);
+		return 1;
+	}
+	parent = aim_xstrdup(path);
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
+	    slash != parent)
+		*slash = '\0';
+	if ((slash = strrchr(parent, '/')) == NULL)
+		strcpy(parent, ".");
+	else
+		slash[slash == parent] = '\0';
+	real = realpath(parent, NULL);
+	free(parent);
+	if (real != NULL && (v = aim_path_vcs(real)) != NULL) {
+		snprintf(why, len, "inside a version-control directory (%s, "
+		    "in %s): never removed", v, real);
+		free(real);
+		return 1;
+	}
+	free(real);
+	snprintf(found, sizeof(found), "%s", path);
+	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0;
+	switch (holds_vcs(AT_FDCWD, path, found, sizeof(found))) {
+	case 1:
+		snprintf(why, len, "holds a version-control directory, %s: "
+		    "never removed", found);
+		return 1;
+	case -1:
+		snprintf(why, len, "can't look for a version-control directory "
+		    "in %s: %s", found, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Is a cache finding a build output (its class or its pattern says so)? */
+static int
+is_build(json_t *rec)
+{
+	const char *c = json_string_value(json_object_get(rec, "class"));
+
+	return (c != NULL && strcmp(c, "build") == 0) ||
+	    strcmp(aim_cache_class(json_string_value(json_object_get(rec,
+	    "pattern"))), "build") == 0;
+}
+
+/*
+ * What clean does with a cache finding: 0 remove, 1 refuse, 2 skip (a
+ * build output without --build); why says it for 1 and 2.
+ */
+static int
+cache_verdict(struct scan *sc, json_t *rec, char *why, size_t len)
+{
+	const char *path = json_string_value(json_object_get(rec, "path"));
+	const char *pat = json_string_value(json_object_get(rec, "pattern"));
+	struct stat st;
+
+	why[0] = '\0';
+	if (vcs_guard(path, why, len))
+		return 1;
+	if (is_build(rec) && !sc->build) {
+		snprintf(why, len, "a build output: removed only with --build");
+		return 2;
+	}
+	if (!aim_path_tail_matches(path, pat))
+		snprintf(why, len, "path does not end in its pattern %s", pat);
+	else if (lstat(path, &st) == -1)
+		snprintf(why, len, "%s", strerror(errno));
+	else if (S_ISLNK(st.st_mode))
+		snprintf(why, len, "is a symbolic link now");
+	else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		snprintf(why, len, "not a directory or file");
+	return why[0] != '\0';
+}
+
 static void
 read_plan(struct scan *sc, const char *path, struct plan *pl)
 {
@@ -477,7 +638,7 @@ read_plan(struct scan *sc, const char *path, struct plan *pl)
 	const char *source = aim_input_name(path), *why;
 	json_error_t e;
 	json_t *rec;
-	char buf[300];
+	char buf[300], why2[4200];
 	int fd, rc, is_cache = 0;
 	size_t i;
 
@@ -521,16 +682,23 @@ read_plan(struct scan *sc, const char *path, struct plan *pl)
 		pl->v[pl->n].is_cache = is_cache;
 		pl->v[pl->n].rec = rec;
 		pl->n++;
+		/* What will be removed: for the confirmation. */
 		if (is_cache) {
-			pl->paths++;
-			pl->bytes += json_integer_value(json_object_get(rec,
-			    "size_bytes"));
-		} else {
-			i = json_array_size(json_object_get(rec, "files")) - 1;
-			pl->paths += i;
-			pl->bytes += i * json_integer_value(json_object_get(rec,
-			    "size_bytes"));
-		}
+			if (cache_verdict(sc, rec, why2, sizeof(why2)) == 0) {
+				pl->paths++;
+				pl->bytes += json_integer_value(
+				    json_object_get(rec, "size_bytes"));
+			}
+		} else
+			for (i = 1; i < json_array_size(json_object_get(rec,
+			    "files")); i++)
+				if (!vcs_guard(json_string_value(
+				    json_array_get(json_object_get(rec,
+				    "files"), i)), why2, sizeof(why2))) {
+					pl->paths++;
+					pl->bytes += json_integer_value(
+					    json_object_get(rec, "size_bytes"));
+				}
 	}
 	if (rc == -1) {
 		warnx("%s: read error: %s", source, strerror(r.err));
@@ -541,16 +709,46 @@ read_plan(struct scan *sc, const char *path, struct plan *pl)
 		close(fd);
 }
 
-/* Ask on the terminal.  1 yes, 0 no, -1 no terminal. */
+/*
+ * Ask on the terminal, after listing every path that would go with its
+ * size.  1 yes, 0 no, -1 no terminal.
+ */
 static int
-confirm(const struct plan *pl)
+confirm(struct scan *sc, const struct plan *pl)
 {
-	char b1[32], answer[16];
+	char b1[32], answer[16], why[4200];
+	const struct item *it;
+	const char *p;
+	json_t *files;
 	FILE *tty;
+	size_t i, j;
 	int yes;
 
 	if ((tty = fopen("/dev/tty", "r+")) == NULL)
 		return -1;
+	fprintf(tty, "%s: would remove:\n", progname);
+	for (i = 0; i < pl->n; i++) {
+		it = &pl->v[i];
+		if (it->is_cache) {
+			if (cache_verdict(sc, it->rec, why, sizeof(why)) == 0)
+				fprintf(tty, "%12s  %s\n", human_bytes(
+				    json_integer_value(json_object_get(it->rec,
+				    "size_bytes")), b1, sizeof(b1)),
+				    json_string_value(json_object_get(it->rec,
+				    "path")));
+			continue;
+		}
+		files = json_object_get(it->rec, "files");
+		for (j = 1; j < json_array_size(files); j++) {
+			p = json_string_value(json_array_get(files, j));
+			if (!vcs_guard(p, why, sizeof(why)))
+				fprintf(tty, "%12s  %s (a copy of %s)\n",
+				    human_bytes(json_integer_value(
+				    json_object_get(it->rec, "size_bytes")), b1,
+				    sizeof(b1)), p, json_string_value(
+				    json_array_get(files, 0)));
+		}
+	}
 	fprintf(tty, "%s: remove %zu paths (%s)? [y/N] ", progname,
 	    pl->paths, human_bytes(pl->bytes, b1, sizeof(b1)));
 	fflush(tty);
@@ -599,42 +797,38 @@ static void
 clean_cache(struct scan *sc, struct item *it)
 {
 	const char *path = json_string_value(json_object_get(it->rec, "path"));
-	const char *pat = json_string_value(json_object_get(it->rec,
-	    "pattern"));
 	int64_t bytes = json_integer_value(json_object_get(it->rec,
 	    "size_bytes"));
-	char why[4200];
+	char why[4200], b1[32];
 	struct stat st;
 	json_t *r;
-	int rc;
+	int rc, verdict;
 
-	why[0] = '\0';
-	if (!aim_path_tail_matches(path, pat))
-		snprintf(why, sizeof(why), "path does not end in its pattern "
-		    "%s", pat);
-	else if (lstat(path, &st) == -1)
-		snprintf(why, sizeof(why), "%s", strerror(errno));
-	else if (S_ISLNK(st.st_mode))
-		snprintf(why, sizeof(why), "is a symbolic link now");
-	else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		snprintf(why, sizeof(why), "not a directory or file");
-	if (why[0] != '\0') {
+	verdict = cache_verdict(sc, it->rec, why, sizeof(why));
+	if (verdict == 1) {
 		warnx("%s:%ld: %s: refused: %s", it->source, it->line, path,
 		    why);
 		r = result("refused", "cache", path, 0, why);
 		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
+	} else if (verdict == 2) {
+		warnx("%s:%ld: %s: skipped: %s", it->source, it->line, path,
+		    why);
+		r = result("skipped", "cache", path, 0, why);
 	} else if (sc->dry_run) {
 		r = result("would_remove", "cache", path, bytes, NULL);
 	} else {
-		rc = S_ISDIR(st.st_mode) ? remove_tree(AT_FDCWD, path) :
-		    unlink(path);
+		rc = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ?
+		    remove_tree(AT_FDCWD, path) : unlink(path);
 		if (rc == -1) {
 			snprintf(why, sizeof(why), "%s", strerror(errno));
 			warnx("%s: can't remove: %s", path, why);
 			r = result("failed", "cache", path, 0, why);
 			aim_exit_raise(&sc->status, AIM_EXIT_IO);
-		} else
+		} else {
+			warnx("removed %s (%s)", path, human_bytes(bytes, b1,
+			    sizeof(b1)));
 			r = result("removed", "cache", path, bytes, NULL);
+		}
 	}
 	emit(sc, r);
 	json_decref(r);
@@ -721,7 +915,7 @@ clean_dups(struct scan *sc, struct item *it)
 	int64_t size = json_integer_value(json_object_get(it->rec,
 	    "size_bytes"));
 	struct stat kst, st, now;
-	char why[4200];
+	char why[4200], b1[32];
 	int kfd, fd, rc;
 	size_t i;
 
@@ -751,7 +945,10 @@ clean_dups(struct scan *sc, struct item *it)
 		path = json_string_value(x);
 		why[0] = '\0';
 		/* Byte for byte against the kept copy: no hash to trust. */
-		fd = verify(path, size, NULL, &st, why, sizeof(why));
+		if (vcs_guard(path, why, sizeof(why)))
+			fd = -1;
+		else
+			fd = verify(path, size, NULL, &st, why, sizeof(why));
 		if (fd != -1 && st.st_dev == kst.st_dev &&
 		    st.st_ino == kst.st_ino)
 			snprintf(why, sizeof(why), "same file as the kept "
@@ -779,6 +976,8 @@ clean_dups(struct scan *sc, struct item *it)
 				close(fd);
 				continue;
 			}
+			warnx("removed %s (%s)", path, human_bytes(size, b1,
+			    sizeof(b1)));
 		}
 		if (fd != -1)
 			close(fd);
@@ -810,8 +1009,8 @@ cmd_clean(struct scan *sc, int argc, char **argv)
 		read_plan(sc, "-", &pl);
 	for (i = 0; i < (size_t)argc; i++)
 		read_plan(sc, argv[i], &pl);
-	if (pl.n > 0 && !sc->dry_run && !sc->yes) {
-		if ((ok = confirm(&pl)) == -1) {
+	if (pl.paths > 0 && !sc->dry_run && !sc->yes) {
+		if ((ok = confirm(sc, &pl)) == -1) {
 			warnx("refusing to remove anything without --yes: no "
 			    "terminal to confirm on");
 			aim_exit_raise(&sc->status, AIM_EXIT_USAGE);
@@ -896,6 +1095,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "build", no_argument, NULL, 'b' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "ext", required_argument, NULL, 'e' },
@@ -918,11 +1118,14 @@ main(int argc, char *argv[])
 	sc.min_size = -1;
 	sc.exts = json_array();
 	argv[0] = (char *)progname;
-	while ((ch = getopt_long(argc, argv, "Hc:e:hm:nr:Wy", longopts,
+	while ((ch = getopt_long(argc, argv, "bHc:e:hm:nr:VWy", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'B':
 			sc.no_hash = 1;
+			break;
+		case 'b':
+			sc.build = 1;
 			break;
 		case 'H':
 			sc.human = 1;
@@ -949,6 +1152,7 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			printf("%s %s\n", progname, AIM_VERSION);
+			json_decref(sc.exts);
 			return 0;
 		case 'W':
 			sc.warn_ok = 1;

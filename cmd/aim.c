@@ -37,7 +37,7 @@ static const struct {
 	{ "resolve", "requests to routed records (aim-resolve)" },
 	{ "invoke", "routed records to results (aim-invoke)" },
 	{ "audit", "one audit entry per record (aim-audit)" },
-	{ "secret", "the encrypted secret vault (aim-secret)" },
+	{ "secret", "the encrypted secret vault (aim-secret; also secrets)" },
 };
 
 static void __attribute__((noreturn))
@@ -50,11 +50,20 @@ usage(int status)
 	    "       %s status [-j] [-c config] [-r registry]\n", progname,
 	    progname);
 	if (status == 0) {
-		fprintf(f, "\ncommands:\n");
+		fprintf(f, "\noptions:\n"
+		    "  -h, --help           print this help and exit\n"
+		    "  -V, --version        print the version and exit\n"
+		    "\noptions of status:\n"
+		    "  -c, --config=FILE    read the configuration from FILE\n"
+		    "  -j, --json           one JSON object instead of the "
+		    "table\n"
+		    "  -r, --registry=DIR   use the registry in DIR\n"
+		    "\ncommands:\n");
 		for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 			fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].what);
 		fprintf(f, "  NAME     any other aim-NAME program "
-		    "(next to aim, in %s, or on PATH)\n", AIM_BINDIR);
+		    "(next to aim, in %s, or on PATH)\n"
+		    "\nSee aim(1).\n", AIM_BINDIR);
 	}
 	exit(status);
 }
@@ -102,6 +111,62 @@ try_exec(const char *dir, const char *prog, char **argv, int *not_runnable,
 	*not_runnable = 1;
 }
 
+/*
+ * Edits (insert, delete, substitute, swap two neighbours) from a to b, at
+ * most 63 characters of each; longer counts as far.
+ */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, c, d[64][64];
+
+	if (la > 63 || lb > 63)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+				c = d[i - 2][j - 2] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+/*
+ * The command nearest to sub, as git suggests one (aim(1) "EXIT STATUS"):
+ * at most 2 edits and fewer than half of sub's letters; NULL when none is,
+ * or two are equally near.
+ */
+static const char *
+nearest(const char *sub)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = (size_t)-1;
+	int tie = 0;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		d = distance(sub, subs[i].name);
+		if (d < bestd) {
+			bestd = d;
+			best = subs[i].name;
+			tie = 0;
+		} else if (d == bestd)
+			tie = 1;
+	}
+	if (best == NULL || tie || bestd > 2 || bestd * 2 >= strlen(sub))
+		return NULL;
+	return best;
+}
+
 static void __attribute__((noreturn))
 dispatch(const char *sub, int argc, char **argv)
 {
@@ -139,8 +204,13 @@ dispatch(const char *sub, int argc, char **argv)
 		warnx("%s: not runnable: %s", prog, where);
 		exit(EXIT_NOTRUN);
 	}
-	warnx("'%s' is not an aim command (no %s next to aim, in %s or on "
-	    "PATH); see aim --help", sub, prog, AIM_BINDIR);
+	if (nearest(sub) != NULL)
+		warnx("'%s' is not an aim command (no %s next to aim, in %s or "
+		    "on PATH); did you mean '%s'?", sub, prog, AIM_BINDIR,
+		    nearest(sub));
+	else
+		warnx("'%s' is not an aim command (no %s next to aim, in %s or "
+		    "on PATH); see aim --help", sub, prog, AIM_BINDIR);
 	exit(EXIT_NOTFOUND);
 }
 
@@ -155,6 +225,28 @@ struct status {
 	json_t	*tools, *checks;
 };
 
+/*
+ * The first of the problems [from, to) of the context as *member (with
+ * "member_more" the count of the others), when there are any.
+ */
+static void
+fill_problem(struct status *st, json_t *out, const char *member, size_t from,
+    size_t to)
+{
+	json_t *list = aim_scan_problems(&st->ctx, from, to);
+	char more[64];
+
+	if (json_array_size(list) > 0) {
+		json_object_set(out, member, json_array_get(list, 0));
+		if (json_array_size(list) > 1) {
+			snprintf(more, sizeof(more), "%s_more", member);
+			json_object_set_new(out, more, json_integer(
+			    json_array_size(list) - 1));
+		}
+	}
+	json_decref(list);
+}
+
 static void
 fill_registry(struct status *st, json_t *out)
 {
@@ -163,15 +255,49 @@ fill_registry(struct status *st, json_t *out)
 	if (st->ctx.registry_dir == NULL)
 		json_object_set_new(out, "registry_error",
 		    json_string(st->ctx.not_found));
+	else
+		fill_problem(st, out, "registry_error", st->ctx.nconfig,
+		    st->ctx.nload);
+	if (st->ctx.registry_dir != NULL)
+		json_object_set_new(out, "registry_usable",
+		    json_boolean(st->ctx.registry_ok));
+	fill_problem(st, out, "config_error", 0, st->ctx.nconfig);
+}
+
+/* "LABEL  error (and N more; aim health lists them)" */
+static void
+print_problem(json_t *out, const char *label, const char *member)
+{
+	char more[64];
+	json_int_t n;
+
+	snprintf(more, sizeof(more), "%s_more", member);
+	n = json_integer_value(json_object_get(out, more));
+	printf("%-13s %s", label, json_string_value(json_object_get(out,
+	    member)));
+	if (n > 0)
+		printf(" (and %lld more; aim health lists them)", (long long)n);
+	printf("\n");
 }
 
 static void
 print_registry(json_t *out)
 {
 	const char *r = json_string_value(json_object_get(out, "registry"));
+	int usable = json_is_true(json_object_get(out, "registry_usable"));
 
-	printf("%-13s %s\n", "registry", r ? r :
-	    json_string_value(json_object_get(out, "registry_error")));
+	if (r == NULL)
+		printf("%-13s %s\n", "registry", json_string_value(
+		    json_object_get(out, "registry_error")));
+	else if (json_object_get(out, "registry_error") == NULL)
+		printf("%-13s %s\n", "registry", r);
+	else {
+		printf("%-13s %s: %s\n", "registry", r, usable ?
+		    "loaded with problems" : "unusable");
+		print_problem(out, "", "registry_error");
+	}
+	if (json_object_get(out, "config_error") != NULL)
+		print_problem(out, "config", "config_error");
 }
 
 static void
@@ -427,7 +553,7 @@ cmd_status(int argc, char **argv)
 	else
 		for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 			sections[i].print(out);
-	if (!st.ctx.registry_ok)
+	if (!st.ctx.registry_ok || st.ctx.nload > 0)
 		status = AIM_EXIT_CONFIG;
 	json_decref(out);
 	json_decref(st.checks);
@@ -473,5 +599,7 @@ main(int argc, char *argv[])
 		v[argc - 1] = NULL;
 		dispatch("scan", argc - 1, v);
 	}
-	dispatch(strcmp(sub, "scan") == 0 ? "scan" : sub, argc - 2, argv + 2);
+	/* The seeds' name of the vault command (aim(1)). */
+	dispatch(strcmp(sub, "secrets") == 0 ? "secret" : sub, argc - 2,
+	    argv + 2);
 }

@@ -1027,6 +1027,14 @@ void	 aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt);
 void	 aim_scan_free(struct aim_scan_ctx *c);
 
 /*
+ * c->probs[from..to) as strings "file:line:column: message" (or "file:
+ * message" without a position), as aim-scan(1) "health" check registry
+ * and aim(1) "status" show them.  New array.
+ */
+json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
+	    size_t to);
+
+/*
  * One finding record per registry tool (aim-scan(1) "tools"):
  * {finding:"tool", tool_id, name, status (ready | not_installed |
  * no_adapter, as aim_route() gives it), command, path, shadowed[],
@@ -1040,8 +1048,10 @@ void	 aim_scan_free(struct aim_scan_ctx *c);
 json_t	*aim_scan_tools(struct aim_scan_ctx *c);
 
 /*
- * The health checks (original-aim.md "Health"): required_commands,
- * ai_tools, adapters, registry, pins, vault, audit_dir, each
+ * The health checks (original-aim.md "Health"; aim-scan(1) "health"):
+ * required_commands, ai_tools, adapters, registry, pins, vault, secrets
+ * (the vault secrets tools name, through aim_vault_open_unattended),
+ * audit_dir, each
  * {finding:"health", name, status: pass|warn|fail, message, details};
  * tools is aim_scan_tools()'s array (borrowed).  New array.
  */
@@ -1058,9 +1068,10 @@ json_t	*aim_health_summary(json_t *checks);
  * Cache directories (and cache files such as .eslintcache) under roots
  * whose path ends in one of patterns (path components: "node_modules/.cache"
  * matches a/node_modules/.cache), outside central_cache (NULL: none; not
- * entered).  A match is not entered further.  Returns a new array of
- * {finding:"cache", path, pattern, size_bytes, files}, largest first;
- * problems go to w->warn.
+ * entered).  A match is not entered further; nothing inside a
+ * version-control directory (aim_path_vcs) is matched or entered.  Returns
+ * a new array of {finding:"cache", path, pattern, class (aim_cache_class),
+ * kind, size_bytes, files}, largest first; problems go to w->warn.
  */
 json_t	*aim_scan_caches(const char *const *roots, size_t nroots,
 	    json_t *patterns, const char *central_cache, struct aim_walk *w);
@@ -1072,8 +1083,26 @@ json_t	*aim_scan_caches(const char *const *roots, size_t nroots,
  */
 int	 aim_path_tail_matches(const char *path, const char *pattern);
 
-/* The original's cache patterns (original-aim.md), a new array. */
+/*
+ * The original's cache patterns (original-aim.md) less .git/objects
+ * (aim-scan(1) "caches"), a new array.
+ */
 json_t	*aim_default_cache_patterns(void);
+
+/*
+ * The version-control directory name (".git", ".hg", ".svn", ".jj" or
+ * ".bzr", a static string) that is a path component of path, or NULL.
+ * Nothing inside one is a cache or removable (aim-scan(1) "caches",
+ * "clean"); the caller resolves symlinks first if it must.
+ */
+const char *aim_path_vcs(const char *path);
+
+/*
+ * "build" when the last component of a cache pattern names a build output
+ * (dist, build, .venv), else "cache": the "class" of a cache finding;
+ * clean removes builds only when asked (aim-scan(1) "caches").  Static.
+ */
+const char *aim_cache_class(const char *pattern);
 /* ---- chain.c: the tamper-evident audit trail (issue 5) ---- */
 
 #define AIM_CHAIN_HEAD		".aim-chain-head"	/* in the audit directory */

@@ -20,14 +20,17 @@ extern char **environ;
 #define VERSION_OUT_BYTES	(64 * 1024)
 #define LINE_MAX_BYTES		200
 
+/*
+ * The original's list without .git/objects: a repository's object store is
+ * its history, not a cache (aim-scan(1) "caches").
+ */
 json_t *
 aim_default_cache_patterns(void)
 {
 	static const char *const pat[] = { ".aider", ".jules", ".claude",
 	    "node_modules/.cache", ".pytest_cache", "__pycache__",
 	    ".mypy_cache", ".ruff_cache", ".eslintcache", ".tsbuildinfo",
-	    ".next/cache", ".nuxt", "dist", "build", ".venv", ".git/objects",
-	    NULL };
+	    ".next/cache", ".nuxt", "dist", "build", ".venv", NULL };
 	const char *const *p;
 	json_t *a = json_array();
 
@@ -469,20 +472,15 @@ check_adapters(struct aim_scan_ctx *c)
 	    i, n);
 }
 
-static json_t *
-check_registry(struct aim_scan_ctx *c)
+json_t *
+aim_scan_problems(const struct aim_scan_ctx *c, size_t from, size_t to)
 {
 	json_t *list = json_array();
 	const struct aim_problem *pr;
 	char buf[2048];
 	size_t i;
 
-	if (c->registry_dir == NULL) {
-		json_array_append_new(list, json_string(c->not_found));
-		return check("registry", "fail", json_pack("{s:n, s:o}",
-		    "registry", "problems", list), "%s", c->not_found);
-	}
-	for (i = 0; i < c->probs.n; i++) {
+	for (i = from; i < to && i < c->probs.n; i++) {
 		pr = &c->probs.v[i];
 		if (pr->line > 0)
 			snprintf(buf, sizeof(buf), "%s:%d:%d: %s", pr->file,
@@ -493,6 +491,21 @@ check_registry(struct aim_scan_ctx *c)
 		json_array_append_new(list, aim_json_text(buf, strlen(buf),
 		    sizeof(buf), 0));
 	}
+	return list;
+}
+
+static json_t *
+check_registry(struct aim_scan_ctx *c)
+{
+	json_t *list;
+
+	if (c->registry_dir == NULL) {
+		list = json_array();
+		json_array_append_new(list, json_string(c->not_found));
+		return check("registry", "fail", json_pack("{s:n, s:o}",
+		    "registry", "problems", list), "%s", c->not_found);
+	}
+	list = aim_scan_problems(c, 0, c->probs.n);
 	if (c->probs.n == 0)
 		return check("registry", "pass", json_pack("{s:s, s:o}",
 		    "registry", c->registry_dir, "problems", list),
@@ -566,6 +579,94 @@ check_vault(void)
 	return r;
 }
 
+/*
+ * The seeds' API key verification: every vault secret a registry tool
+ * names ({"secrets": {"ENV": "vault/name"}}) is in the vault, opened as a
+ * filter opens it, with nobody to ask.  Pass when no tool names one; warn
+ * when the vault does not open unattended (a passphrase, or no
+ * AIM_VAULT_KEYFILE); fail when one is missing or the vault is absent or
+ * does not open.
+ */
+static json_t *
+check_secrets(struct aim_scan_ctx *c)
+{
+	const struct aim_vault_secret *sec;
+	json_t *need = json_object(), *missing, *found, *tool, *x, *ids;
+	const char *id, *var, *name;
+	struct aim_vault v;
+	char *why = NULL, list[512];
+	size_t n, len;
+	int rc;
+
+	if (c->registry_ok)
+		json_object_foreach(c->reg.tools, id, tool)
+			json_object_foreach(json_object_get(tool, "secrets"),
+			    var, x) {
+				if (!json_is_string(x))
+					continue;
+				name = json_string_value(x);
+				if ((ids = json_object_get(need, name)) == NULL)
+					json_object_set_new(need, name,
+					    ids = json_array());
+				json_array_append_new(ids, json_string(id));
+			}
+	if ((n = json_object_size(need)) == 0) {
+		json_decref(need);
+		return check("secrets", "pass", NULL, "no registry tool names "
+		    "a vault secret");
+	}
+	rc = aim_vault_open_unattended(&v, &why);
+	if (rc == AIM_VAULT_NOKEY) {
+		x = check("secrets", "warn", json_pack("{s:o}", "needed", need),
+		    "%zu secrets the tools name not checked (health asks "
+		    "nobody): %s", n, why);
+		goto out;
+	}
+	if (rc != AIM_VAULT_OK && rc != AIM_VAULT_NOTFOUND) {
+		x = check("secrets", "fail", json_pack("{s:o}", "needed", need),
+		    "%zu secrets the tools name not checked: %s", n, why);
+		goto out;
+	}
+	missing = json_object();
+	found = json_array();
+	list[0] = '\0';
+	json_object_foreach(need, name, ids) {
+		sec = rc == AIM_VAULT_OK ? aim_vault_get(&v, name) : NULL;
+		/* As aim-invoke(1) injects it: no NUL in an environment. */
+		if (sec != NULL && memchr(sec->value, '\0', sec->value_len) ==
+		    NULL) {
+			json_array_append_new(found, json_string(name));
+			continue;
+		}
+		json_object_set(missing, name, ids);
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, "%s%s (", len ? ", " :
+		    "", name);
+		json_array_foreach(ids, n, tool) {
+			len = strlen(list);
+			snprintf(list + len, sizeof(list) - len, "%s%s", n ? ", " :
+			    "", json_string_value(tool));
+		}
+		len = strlen(list);
+		snprintf(list + len, sizeof(list) - len, ")");
+	}
+	n = json_object_size(need);
+	if (json_object_size(missing) == 0)
+		x = check("secrets", "pass", json_pack("{s:o, s:o}", "found",
+		    found, "missing", missing), "all %zu secrets the tools "
+		    "name are in the vault", n);
+	else
+		x = check("secrets", "fail", json_pack("{s:o, s:o}", "found",
+		    found, "missing", missing), "%zu of %zu secrets the tools "
+		    "name are missing (%s): %s", json_object_size(missing), n,
+		    rc == AIM_VAULT_OK ? "not in the vault" : why, list);
+	json_decref(need);
+out:
+	aim_vault_close(&v);
+	free(why);
+	return x;
+}
+
 static json_t *
 check_audit(struct aim_scan_ctx *c)
 {
@@ -629,6 +730,7 @@ aim_health_checks(struct aim_scan_ctx *c, json_t *tools)
 	json_array_append_new(a, check_registry(c));
 	json_array_append_new(a, check_pins(tools));
 	json_array_append_new(a, check_vault());
+	json_array_append_new(a, check_secrets(c));
 	json_array_append_new(a, check_audit(c));
 	return a;
 }
@@ -669,6 +771,44 @@ struct caches {
 	int64_t	 size, files;	/* of the match being measured */
 };
 
+const char *
+aim_path_vcs(const char *path)
+{
+	static const char *const vcs[] = { ".git", ".hg", ".svn", ".jj",
+	    ".bzr", NULL };
+	const char *p, *end;
+	size_t i, n;
+
+	for (p = path; *p != '\0'; p = end) {
+		while (*p == '/')
+			p++;
+		end = p + strcspn(p, "/");
+		n = end - p;
+		for (i = 0; vcs[i] != NULL; i++)
+			if (strlen(vcs[i]) == n && memcmp(p, vcs[i], n) == 0)
+				return vcs[i];
+	}
+	return NULL;
+}
+
+const char *
+aim_cache_class(const char *pattern)
+{
+	static const char *const build[] = { "dist", "build", ".venv", NULL };
+	const char *last;
+	size_t i, n = strlen(pattern);
+
+	while (n > 1 && pattern[n - 1] == '/')
+		n--;
+	for (last = pattern + n; last > pattern && last[-1] != '/'; last--)
+		;
+	n -= last - pattern;
+	for (i = 0; build[i] != NULL; i++)
+		if (strlen(build[i]) == n && memcmp(last, build[i], n) == 0)
+			return "build";
+	return "cache";
+}
+
 int
 aim_path_tail_matches(const char *path, const char *pat)
 {
@@ -704,6 +844,9 @@ cache_visit(const struct aim_walk_entry *e, void *arg)
 
 	if (!S_ISDIR(e->st->st_mode) && !S_ISREG(e->st->st_mode))
 		return AIM_WALK_CONTINUE;
+	/* Nothing in a repository's own directory is a cache. */
+	if (aim_path_vcs(e->path) != NULL)
+		return AIM_WALK_PRUNE;
 	if (k->have_central && S_ISDIR(e->st->st_mode) &&
 	    e->st->st_dev == k->cdev && e->st->st_ino == k->cino)
 		return AIM_WALK_PRUNE;
@@ -727,8 +870,9 @@ cache_visit(const struct aim_walk_entry *e, void *arg)
 		k->size = e->st->st_size;
 		k->files = 1;
 	}
-	json_array_append_new(k->out, json_pack("{s:s, s:s, s:s, s:s, s:I, "
-	    "s:I}", "finding", "cache", "path", e->path, "pattern", pat,
+	json_array_append_new(k->out, json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:I, s:I}", "finding", "cache", "path", e->path, "pattern", pat,
+	    "class", aim_cache_class(pat),
 	    "kind", S_ISDIR(e->st->st_mode) ? "directory" : "file",
 	    "size_bytes", (json_int_t)k->size, "files", (json_int_t)k->files));
 	return AIM_WALK_PRUNE;

@@ -146,6 +146,23 @@ scan_registry() {
 	run -2 aim-scan tools extra
 	run -0 aim-scan --help
 	assert_line --index 0 'usage: aim-scan [-H] [-c config] [-r registry] [tools]'
+	for o in '-b, --build' '-c, --config=FILE' '-e, --ext=EXT' '-H, --human' '-h, --help' \
+	    '-m, --min-size=BYTES' '    --no-hash' '-n, --dry-run' '-r, --registry=DIR' \
+	    '-V, --version' '-W, --warn-ok' '-y, --yes'; do
+		assert_line --regexp "^  $o +[a-z]"
+	done
+	assert_line --index -1 'See aim-scan(1).'
+	# Bad usage: the synopsis only.
+	run -2 aim-scan --frob
+	assert_line --index 1 'usage: aim-scan [-H] [-c config] [-r registry] [tools]'
+	assert_equal "${#lines[@]}" 6
+}
+
+@test "-V and --version print the version" {
+	run -0 aim-scan -V
+	assert_output 'aim-scan 0.1.0'
+	run -0 aim-scan --version
+	assert_output 'aim-scan 0.1.0'
 }
 
 @test "a failed write to stdout is exit 4" {
@@ -178,12 +195,13 @@ healthy() {
 ["health","registry","pass"]
 ["health","pins","pass"]
 ["health","vault","pass"]
+["health","secrets","pass"]
 ["health","audit_dir","pass"]
 ["health_summary",null,null]
 EOF
 	run -0 aim-scan -r "$T/reg" health
 	run jq -c 'select(.finding == "health_summary") | [.overall_status, .summary]' <<<"$output"
-	assert_output '["healthy",{"pass":7,"warn":0,"fail":0}]'
+	assert_output '["healthy",{"pass":8,"warn":0,"fail":0}]'
 }
 
 @test "health: a warning is degraded, exit 1; --warn-ok accepts it" {
@@ -192,7 +210,7 @@ EOF
 	run -1 aim-scan -r "$T/reg" health
 	run jq -c 'select(.name == "vault" or .finding == "health_summary") | [.status // .overall_status, .message // .summary]' <<<"$output"
 	assert_line --index 0 "[\"warn\",\"no vault at $T/vault (aim-secret init creates one)\"]"
-	assert_line --index 1 '["degraded",{"pass":6,"warn":1,"fail":0}]'
+	assert_line --index 1 '["degraded",{"pass":7,"warn":1,"fail":0}]'
 	run -0 aim-scan -r "$T/reg" --warn-ok health
 }
 
@@ -253,6 +271,39 @@ EOF
 	assert_equal "$(jq -r 'select(.name == "vault") | .status' <<<"$output")" fail
 }
 
+@test "health: secrets: every vault secret a tool names must be in the vault; a vault that asks is a warning" {
+	healthy
+	registry "$T/reg" "$(jq -n --argjson a "$(tool aim-fx-fresh)" --argjson b "$(tool aim-fx-stale)" \
+	    '{a: ($a + {secrets: {KEY: "anthropic/api_key", GH: "github/token"}}),
+	      b: ($b + {secrets: {KEY: "anthropic/api_key", OAI: "openai/api_key"}})}')"
+	# No tool names a secret: pass (healthy() checks that).
+	rm "$AIM_VAULT"
+	run -1 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message, .details.missing]' <<<"$output"
+	assert_output "[\"fail\",\"3 of 3 secrets the tools name are missing (no vault at $T/vault: create one with aim-secret init): anthropic/api_key (a, b), github/token (a), openai/api_key (b)\",{\"anthropic/api_key\":[\"a\",\"b\"],\"github/token\":[\"a\"],\"openai/api_key\":[\"b\"]}]"
+	cp "$FIX/vault/keyfile.vault" "$T/vault"
+	cp "$FIX/vault/fixture.key" "$T/key"
+	chmod 600 "$T/vault" "$T/key"
+	AIM_VAULT_KEYFILE=$T/key run -1 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message, .details.found]' <<<"$output"
+	assert_output '["fail","1 of 3 secrets the tools name are missing (not in the vault): openai/api_key (b)",["anthropic/api_key","github/token"]]'
+	# Without the key file, or with a passphrase vault: not checked, a warning.
+	run -1 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message]' <<<"$output"
+	assert_output "[\"warn\",\"3 secrets the tools name not checked (health asks nobody): vault $T/vault opens with a key file: set AIM_VAULT_KEYFILE\"]"
+	cp "$FIX/vault/passphrase.vault" "$T/vault"
+	chmod 600 "$T/vault"
+	run -1 aim-scan -r "$T/reg" health
+	assert_equal "$(jq -r 'select(.name == "secrets") | .status' <<<"$output")" warn
+	# Every one there: pass.
+	cp "$FIX/vault/keyfile.vault" "$T/vault"
+	chmod 600 "$T/vault"
+	printf 'sk-x' | aim-secret -k "$T/key" set openai/api_key
+	AIM_VAULT_KEYFILE=$T/key run -0 aim-scan -r "$T/reg" health
+	run jq -c 'select(.name == "secrets") | [.status, .message]' <<<"$output"
+	assert_output '["pass","all 3 secrets the tools name are in the vault"]'
+}
+
 @test "health: the audit directory must not be open to others, and must be creatable" {
 	healthy
 	chmod 777 "$T/reg/AIM_audit"
@@ -284,7 +335,8 @@ dup_tree() {
 	cp a/big b/big.copy
 	cp a/big a/deep/er/big.bin
 	ln a/big c/big.link			# same inode: counted once
-	head -c 150000 /dev/urandom >a/mid
+	# Random but for the first and last byte, which the near copies change.
+	{ printf A; head -c 149998 /dev/urandom; printf A; } >a/mid
 	cp a/mid b/mid.copy
 	# Same size, same first block, different last byte: not duplicates.
 	cp a/mid c/mid.near
@@ -411,15 +463,25 @@ cache_tree() {
 @test "caches: matches outside the central cache, largest first, with size and file count; a match is not entered" {
 	cache_tree
 	run -1 aim-scan -c cfg.json caches p central
-	run jq -c '[.path, .pattern, .kind, .size_bytes, .files]' <<<"$output"
+	run jq -c '[.path, .pattern, .class, .kind, .size_bytes, .files]' <<<"$output"
 	assert_output - <<'EOF'
-["p/.git/objects",".git/objects","directory",3000,1]
-["p/node_modules/.cache","node_modules/.cache","directory",1500,2]
-["p/.eslintcache",".eslintcache","file",99,1]
-["p/build","build","directory",40,2]
-["p/__pycache__","__pycache__","directory",10,1]
-["p/.venv",".venv","directory",0,0]
+["p/node_modules/.cache","node_modules/.cache","cache","directory",1500,2]
+["p/.eslintcache",".eslintcache","cache","file",99,1]
+["p/build","build","build","directory",40,2]
+["p/__pycache__","__pycache__","cache","directory",10,1]
+["p/.venv",".venv","build","directory",0,0]
 EOF
+}
+
+@test "caches: nothing inside a version-control directory is a cache, whatever the patterns say" {
+	cache_tree
+	mkdir -p p/.hg/cache p/.svn/pristine p/.jj/repo p/.bzr/x/__pycache__ p/.git/x/__pycache__
+	echo '{"cache_patterns": [".git/objects", ".git", "objects", ".hg/cache", "pristine", ".jj", "__pycache__"]}' >vcs.json
+	run -1 aim-scan -c vcs.json caches p
+	assert_equal "$(jq -r .path <<<"$output" | xargs)" 'p/build/__pycache__ p/__pycache__'
+	# Nor is anything below a root that is one.
+	run -0 aim-scan -c vcs.json caches p/.git
+	assert_output ''
 }
 
 @test "caches: the central cache defaults to XDG_CACHE_HOME; patterns come from the config" {
@@ -437,7 +499,7 @@ EOF
 	echo '{"cache_patterns": "build"}' >bad.json
 	run -3 --separate-stderr aim-scan -c bad.json caches p
 	assert_equal "$stderr" "aim-scan: bad.json:1:20: cache_patterns must be an array of strings"
-	assert_equal "$(jq -s length <<<"$output")" 6
+	assert_equal "$(jq -s length <<<"$output")" 5
 }
 
 # ---- clean ----
@@ -489,6 +551,7 @@ EOF
 	echo n | script -qec "aim-scan clean small.jsonl >out-no.jsonl" /dev/null >tty.txt || true
 	assert_file_exists t/b/small.txt
 	grep -q 'remove 1 paths (5 B)? \[y/N\]' tty.txt
+	grep -q '^ *5 B  t/b/small.txt (a copy of t/a/small.txt)' tty.txt
 	echo y | script -qec "aim-scan clean small.jsonl >out-yes.jsonl" /dev/null >tty.txt
 	assert_file_not_exists t/b/small.txt
 	assert_equal "$(jq -r .action out-yes.jsonl)" removed
@@ -529,17 +592,101 @@ EOF
 @test "clean: removes cache directories; refuses a path that does not end in its pattern" {
 	cache_tree
 	aim-scan -c cfg.json caches p >found.jsonl || true
-	jq -nc '{finding:"cache", path:"p/src", pattern:"build", size_bytes:1, files:1}' >>found.jsonl
-	run -1 --separate-stderr aim-scan clean --yes found.jsonl
+	jq -nc '{finding:"cache", path:"p/src", pattern:"build", class:"build", size_bytes:1, files:1}' >>found.jsonl
+	run -1 --separate-stderr aim-scan clean --yes --build found.jsonl
+	err=$stderr
 	run jq -c '[.action, .kind, .path, .bytes]' <<<"$output"
-	assert_line --index 0 '["removed","cache","p/.git/objects",3000]'
-	assert_line --index 6 '["refused","cache","p/src",0]'
+	assert_line --index 0 '["removed","cache","p/node_modules/.cache",1500]'
+	assert_line --index 2 '["removed","cache","p/build",40]'
+	assert_line --index 5 '["refused","cache","p/src",0]'
 	assert_dir_not_exists p/node_modules/.cache
 	assert_dir_not_exists p/build
+	assert_dir_not_exists p/.venv
 	assert_file_not_exists p/.eslintcache
 	assert_dir_exists p/node_modules
 	assert_dir_exists p/src/xdist
-	grep -qx 'aim-scan: found.jsonl:7: p/src: refused: path does not end in its pattern build' <<<"$stderr"
+	assert_file_exists p/.git/objects/ab/cdef
+	grep -qx 'aim-scan: found.jsonl:6: p/src: refused: path does not end in its pattern build' <<<"$err"
+	grep -qx 'aim-scan: removed p/node_modules/.cache (1.5 KiB)' <<<"$err"
+}
+
+@test "clean: build outputs are skipped unless --build names them; -y says on stderr what it removed" {
+	cache_tree
+	aim-scan -c cfg.json caches p >found.jsonl || true
+	run -0 --separate-stderr aim-scan clean -y found.jsonl
+	assert_equal "$stderr" "aim-scan: removed p/node_modules/.cache (1.5 KiB)
+aim-scan: removed p/.eslintcache (99 B)
+aim-scan: found.jsonl:3: p/build: skipped: a build output: removed only with --build
+aim-scan: removed p/__pycache__ (10 B)
+aim-scan: found.jsonl:5: p/.venv: skipped: a build output: removed only with --build"
+	run jq -c '[.action, .path, .bytes, .reason]' <<<"$output"
+	assert_output - <<'EOF'
+["removed","p/node_modules/.cache",1500,null]
+["removed","p/.eslintcache",99,null]
+["skipped","p/build",0,"a build output: removed only with --build"]
+["removed","p/__pycache__",10,null]
+["skipped","p/.venv",0,"a build output: removed only with --build"]
+EOF
+	assert_dir_exists p/build
+	assert_dir_exists p/.venv
+	# The pattern decides, whatever the record's class says.
+	jq -c 'select(.class == "build") | .class = "cache"' found.jsonl >builds.jsonl
+	run -0 --separate-stderr aim-scan clean -y builds.jsonl
+	assert_equal "$(jq -r .action <<<"$output" | xargs)" 'skipped skipped'
+	run -0 --separate-stderr aim-scan clean -y --build builds.jsonl
+	assert_equal "$(jq -r .action <<<"$output" | xargs)" 'removed removed'
+	assert_dir_not_exists p/build
+	assert_dir_not_exists p/.venv
+}
+
+@test "clean: a git clone still passes git fsck after caches | clean -y" {
+	git init -q src
+	mkdir -p src/pkg
+	echo 'print(1)' >src/pkg/m.py
+	printf 'node_modules/\n__pycache__/\n' >src/.gitignore
+	git -C src add .
+	git -C src -c user.name=t -c user.email=t@t.invalid commit -qm one
+	git clone -q "file://$T/src" clone
+	[ -n "$(ls clone/.git/objects/pack)" ]
+	mkdir -p clone/node_modules/.cache clone/pkg/__pycache__
+	head -c 3000 /dev/urandom >clone/node_modules/.cache/blob
+	echo x >clone/pkg/__pycache__/m.pyc
+	aim-scan caches clone | aim-scan clean -y >out.jsonl
+	assert_equal "$(jq -r '[.action, .path] | join(" ")' out.jsonl)" "removed clone/node_modules/.cache
+removed clone/pkg/__pycache__"
+	run -0 git -C clone fsck --full
+	run -0 git -C clone log --format=%s
+	assert_output one
+}
+
+@test "clean: a finding naming a path in a version-control directory is refused with a record and a message" {
+	git init -q repo
+	mkdir -p repo/.git/objects/ab repo/.hg/store
+	ln -s repo/.git gitlink
+	{
+		jq -nc '{finding:"cache", path:"repo/.git/objects", pattern:".git/objects", size_bytes:1, files:1}'
+		jq -nc '{finding:"cache", path:"repo/.hg/store", pattern:"store", size_bytes:1, files:1}'
+		jq -nc '{finding:"cache", path:"gitlink/objects", pattern:"objects", size_bytes:1, files:1}'
+		jq -nc '{finding:"cache", path:"repo", pattern:"repo", size_bytes:1, files:1}'
+	} >vcs.jsonl
+	run -1 --separate-stderr aim-scan clean -y vcs.jsonl
+	assert_equal "$(sed -n 1p <<<"$stderr")" "aim-scan: vcs.jsonl:1: repo/.git/objects: refused: inside a version-control directory (.git): never removed"
+	run jq -c '[.action, .kind, .path, .bytes, .reason]' <<<"$output"
+	assert_output - <<EOF
+["refused","cache","repo/.git/objects",0,"inside a version-control directory (.git): never removed"]
+["refused","cache","repo/.hg/store",0,"inside a version-control directory (.hg): never removed"]
+["refused","cache","gitlink/objects",0,"inside a version-control directory (.git, in $T/repo/.git): never removed"]
+["refused","cache","repo",0,"holds a version-control directory, repo/.git: never removed"]
+EOF
+	assert_dir_exists repo/.git/objects/ab
+	assert_dir_exists repo/.hg/store
+	# Nor a duplicate file in one.
+	head -c 500 /dev/urandom >a
+	cp a repo/.git/objects/ab/c
+	jq -nc '{finding:"duplicate", hash:null, size_bytes:500, files:["a", "repo/.git/objects/ab/c"]}' >dup.jsonl
+	run -1 --separate-stderr aim-scan clean -y dup.jsonl
+	assert_equal "$(jq -c '[.action, .reason]' <<<"$output")" '["refused","inside a version-control directory (.git): never removed"]'
+	assert_file_exists repo/.git/objects/ab/c
 }
 
 @test "clean: lines that are not cleanable findings are refused records and stderr lines; exit 1" {
@@ -578,7 +725,7 @@ EOF
 	run -0 aim-scan -r "$T/reg" health --warn-ok
 	run -1 aim-scan dups -m 1 "$T/tree"
 	run jq -c '[.seq, .kind, .program, .event.command, .event.operands, .event.records, .event.exit_status, .event.overall_status]' "$T"/audit/*/*.json
-	assert_line --index 0 '[1,"health_check","aim-scan","health",[],8,0,"degraded"]'
+	assert_line --index 0 '[1,"health_check","aim-scan","health",[],9,0,"degraded"]'
 	assert_line --index 1 "[2,\"scan_execute\",\"aim-scan\",\"dups\",[\"$T/tree\"],1,1,null]"
 	run -0 aim-audit verify -d "$T/audit"
 	# Without an audit directory of this setup: no trail, no complaint.
@@ -590,4 +737,22 @@ EOF
 	export AIM_AUDIT_DIR=$T/tree/a/audit
 	run -1 --separate-stderr aim-scan dups -m 1 "$T/tree"
 	assert_equal "$stderr" "aim-scan: can't log scan_execute in $T/tree/a/audit: can't create $T/tree/a/audit: Not a directory"
+}
+
+@test "clean: a directory that can't be looked into for a version-control directory is refused" {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null || skip "needs root and setpriv(1) to run as nobody"
+	d=$(mktemp -d /tmp/aim-clean.XXXXXX)
+	chmod 755 "$d"
+	mkdir -p "$d/x/sub"
+	chmod 777 "$d/x"
+	chmod 000 "$d/x/sub"
+	echo '{"finding":"cache","path":"x","pattern":"x","size_bytes":1,"files":1}' >"$d/f.jsonl"
+	run -1 --separate-stderr sh -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$2" clean -y f.jsonl' \
+	    sh "$d" "$(command -v aim-scan)"
+	kept=0
+	[ -d "$d/x/sub" ] || kept=1
+	rm -rf "$d"
+	assert_equal "$kept" 0
+	assert_equal "$stderr" "aim-scan: f.jsonl:1: x: refused: can't look for a version-control directory in x/sub: Permission denied"
+	assert_equal "$(jq -c '[.action, .reason]' <<<"$output")" "[\"refused\",\"can't look for a version-control directory in x/sub: Permission denied\"]"
 }

@@ -37,6 +37,43 @@ usage: aim [-hV] command [argument ...]
 EOF
 	run -2 aim --frobnicate
 	assert_line --index 0 'aim: unknown option --frobnicate'
+	assert_line --index 1 'usage: aim [-hV] command [argument ...]'
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "aim --help has one line per option and names the man page; -V and --version print the version" {
+	run -0 aim --help
+	for o in '-h, --help' '-V, --version' '-c, --config=FILE' '-j, --json' '-r, --registry=DIR'; do
+		assert_line --regexp "^  $o +[a-z]"
+	done
+	assert_line --index -1 'See aim(1).'
+	run -0 aim -V
+	assert_output 'aim 0.1.0'
+	run -0 aim --version
+	assert_output 'aim 0.1.0'
+}
+
+@test "aim secrets is aim secret, the seeds' name for it" {
+	export AIM_VAULT=$T/vault
+	run -0 aim secrets init --keyfile "$T/key"
+	assert_file_exists "$T/vault"
+	printf 'v' | aim secrets -k "$T/key" set x/y
+	run -0 aim secrets -k "$T/key" get x/y
+	assert_output v
+	run -0 aim --help
+	assert_line --regexp '^  secret +.*also secrets'
+}
+
+@test "a mistyped command gets the nearest one suggested, git style" {
+	run -127 --separate-stderr aim stauts
+	assert_equal "$stderr" "aim: 'stauts' is not an aim command (no aim-stauts next to aim, in /usr/local/bin or on PATH); did you mean 'status'?"
+	run -127 --separate-stderr aim heath
+	assert_equal "$stderr" "aim: 'heath' is not an aim command (no aim-heath next to aim, in /usr/local/bin or on PATH); did you mean 'health'?"
+	run -127 --separate-stderr aim resolv
+	assert_regex "$stderr" "did you mean 'resolve'\?$"
+	# Nothing near: no guess.
+	run -127 --separate-stderr aim xyz
+	assert_regex "$stderr" '; see aim --help$'
 }
 
 @test "aim <sub> runs aim-<sub> from aim's own directory before PATH" {
@@ -93,7 +130,7 @@ EOF
 registry      $T/reg
 tools         1 of 2 ready
 capabilities  1 of 2 routable (no ready tool: b)
-health        degraded (4 pass, 3 warn, 0 fail; aim health for details)
+health        degraded (5 pass, 3 warn, 0 fail; aim health for details)
 cooldowns     none
 audit         $T/reg/AIM_audit: 3 entries today ($day UTC)
 EOF
@@ -108,9 +145,10 @@ EOF
 	    '{version: 1, counters: {}, tools: {ok: {cooldown_until_ms: $u, cooldown_class: "auth", failures: [1]}, gone: {cooldown_until_ms: $p}}}' \
 	    >"$T/state/aim/state.json"
 	run -0 --separate-stderr aim status -r "$T/reg"
-	assert_line --index 4 --regexp '^cooldowns     ok until 20[0-9-]+T[0-9:.]+Z \(auth, (89|90) s left; aim-resolve --reset-cooldown ok\)$'
+	# Generous bounds: the suite runs under ASan and under load.
+	assert_line --index 4 --regexp '^cooldowns     ok until 20[0-9-]+T[0-9:.]+Z \(auth, ([3-8][0-9]|90) s left; aim-resolve --reset-cooldown ok\)$'
 	run -0 aim status --json -r "$T/reg"
-	run jq -c '[.cooldowns[] | [.tool_id, .class, (.retry_in_ms > 88000)]]' <<<"$output"
+	run jq -c '[.cooldowns[] | [.tool_id, .class, (.retry_in_ms > 30000 and .retry_in_ms <= 90000)]]' <<<"$output"
 	assert_output '[["ok","auth",true]]'
 	aim-resolve --reset-cooldown ok
 	run -0 aim status -r "$T/reg"
@@ -145,4 +183,43 @@ EOF
 	touch "$T/elsewhere/$(date -u +%F)/x.json"
 	AIM_AUDIT_DIR=$T/elsewhere run -0 aim status -j -r "$T/reg"
 	assert_equal "$(jq -c '[.audit.dir, .audit.entries_today]' <<<"$output")" "[\"$T/elsewhere\",1]"
+}
+
+@test "aim status on a broken registry or config says why, with file:line:column; exit 3" {
+	status_registry
+	{ echo '// the tools'; cat "$T/reg/AIM_registry.json"; } >r.json
+	mv r.json "$T/reg/AIM_registry.json"
+	echo '{"bogus": 1, "frob": 2}' >"$T/reg/aim_config.json"
+	run -3 --separate-stderr aim status -r "$T/reg"
+	assert_line --index 0 "registry      $T/reg: unusable"
+	assert_line --index 1 "              $T/reg/AIM_registry.json:1:1: '[' or '{' expected near '/'"
+	assert_line --index 2 "config        $T/reg/aim_config.json:1:2: unknown key \"bogus\" (and 1 more; aim health lists them)"
+	assert_line --index 3 "tools         0 of 0 ready"
+	run -3 --separate-stderr aim status -j -r "$T/reg"
+	run jq -c '[.registry, .registry_usable, .registry_error, .config_error, .config_error_more]' <<<"$output"
+	assert_output "[\"$T/reg\",false,\"$T/reg/AIM_registry.json:1:1: '[' or '{' expected near '/'\",\"$T/reg/aim_config.json:1:2: unknown key \\\"bogus\\\"\",1]"
+	# A bad config alone: the registry line is fine, the config line says why.
+	status_registry
+	echo '{"bogus": 1}' >"$T/reg/aim_config.json"
+	run -3 --separate-stderr aim status -r "$T/reg"
+	assert_line --index 0 "registry      $T/reg"
+	assert_line --index 1 "config        $T/reg/aim_config.json:1:2: unknown key \"bogus\""
+	run -3 aim status -j -r "$T/reg"
+	assert_equal "$(jq -c '[.registry_usable, has("registry_error"), .config_error]' <<<"$output")" "[true,false,\"$T/reg/aim_config.json:1:2: unknown key \\\"bogus\\\"\"]"
+}
+
+@test "aim status on a registry its user can't read says so; exit 3" {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null || skip "needs root and setpriv(1) to run as nobody"
+	d=$(mktemp -d /tmp/aim-status.XXXXXX)
+	chmod 755 "$d"
+	mkdir -p "$d/reg/AIM_adapters" "$d/reg/AIM_cross-tool" "$d/home"
+	chown 65534 "$d/home"
+	echo '{"tools": {}}' >"$d/reg/AIM_registry.json"
+	echo '{"capabilities": {}}' >"$d/reg/AIM_cross-tool/AIM_coordination-rules.json"
+	chmod 600 "$d/reg/AIM_registry.json"
+	HOME=$d/home run -3 --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$BUILD/aim" status -r "$d/reg"
+	rm -rf "$d"
+	assert_line --index 0 "registry      $d/reg: unusable"
+	assert_line --index 1 --regexp "^              $d/reg/AIM_registry.json: .*Permission denied"
 }
