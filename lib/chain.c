@@ -241,7 +241,7 @@ static int
 head_parse(const char *buf, size_t len, struct head *h)
 {
 	unsigned char ck[16];
-	char hex[33], want[40];
+	char hex[33], want[40], text[HEAD_BYTES + 1];
 	const char *c;
 	long long seq, pseq;
 	int n;
@@ -249,6 +249,12 @@ head_parse(const char *buf, size_t len, struct head *h)
 	head_empty(h);
 	if (len == 0)
 		return 0;
+	/* sscanf(3) below needs a string: the file's bytes are not one. */
+	if (len > HEAD_BYTES)
+		return -1;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	buf = text;
 	if ((c = memmem(buf, len, "check ", 6)) == NULL ||
 	    (size_t)(c - buf) + 6 + 32 > len)
 		return -1;
@@ -267,7 +273,8 @@ head_parse(const char *buf, size_t len, struct head *h)
 	if (strncmp(buf + n, "pending -\n", 10) == 0)
 		return 1;
 	if (sscanf(buf + n, "pending %lld %64s %4095s %4095s\n", &pseq,
-	    h->phash, h->pprefix, h->ptmp) != 4 || pseq != seq + 1)
+	    h->phash, h->pprefix, h->ptmp) != 4 || seq == LLONG_MAX ||
+	    pseq != seq + 1)
 		return -1;
 	h->pseq = pseq;
 	return 1;
@@ -438,6 +445,11 @@ scan_one(struct aim_scan *s, const char *rel, const char *buf, size_t len,
 		    json_object_get(v, "through_hash")), e.prune_hash,
 		    AIM_CHAIN_HASH_BYTES) == -1) {
 			e.bad = "prune entry without through_seq and through_hash";
+			e.is_prune = 0;
+		} else if (e.prune_seq == INT64_MAX ||
+		    (e.seq > 0 && e.prune_seq >= e.seq)) {
+			/* It is appended after what it prunes; and seq + 1. */
+			e.bad = "prune entry's through_seq is not below its own seq";
 			e.is_prune = 0;
 		}
 	}
