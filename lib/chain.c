@@ -1408,10 +1408,9 @@ aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
 	return out;
 }
 
-int
-aim_checkpoint_parse(const char *text, size_t len,
-    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
-    char **why)
+static int
+checkpoint_parse(const char *text, const unsigned char pk[AIM_PUBKEY_BYTES],
+    struct aim_checkpoint *cp, char **why)
 {
 	unsigned char sig[crypto_sign_BYTES], kpk[AIM_PUBKEY_BYTES];
 	char dir[PATH_MAX], hex[80], tstr[40], key[80], sighex[160];
@@ -1419,9 +1418,7 @@ aim_checkpoint_parse(const char *text, size_t len,
 	long long seq;
 	int n = 0;
 
-	memset(cp, 0, sizeof(*cp));
-	if (memchr(text, '\0', len) != NULL ||
-	    (sigline = strstr(text, "signature ")) == NULL ||
+	if ((sigline = strstr(text, "signature ")) == NULL ||
 	    (sigline != text && sigline[-1] != '\n'))
 		return setwhy(why, "not an aim-audit checkpoint");
 	if (sscanf(text, "aim-audit checkpoint 1\ndirectory %4095[^\n]\n"
@@ -1440,6 +1437,26 @@ aim_checkpoint_parse(const char *text, size_t len,
 		return setwhy(why, "bad signature: not signed by the key "
 		    "given");
 	return 0;
+}
+
+int
+aim_checkpoint_parse(const char *text, size_t len,
+    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
+    char **why)
+{
+	char *copy;
+	int rc;
+
+	memset(cp, 0, sizeof(*cp));
+	if (memchr(text, '\0', len) != NULL)
+		return setwhy(why, "not an aim-audit checkpoint");
+	/* strstr(3) and sscanf(3) need a string: len bytes are not one. */
+	copy = aim_xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rc = checkpoint_parse(copy, pk, cp, why);
+	free(copy);
+	return rc;
 }
 
 int
