@@ -3,7 +3,7 @@
  * it ended (exit code or signal, timed out, stdout overflow, spawn error);
  * the rest is stdout, stderr and the capability split at FUZZ_SEP.  The
  * attempt goes through aim_adapter_attempt, aim_attempt_classify, and
- * with a skipped candidate through aim_all_failed.
+ * with a skipped candidate (and with none) through aim_all_failed.
  */
 #include <sys/wait.h>
 
@@ -61,6 +61,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cand = json_pack("{s:s, s:s, s:s}", "tool_id", cap, "status",
 	    "cooldown", "reason", "rate_limit");
 	attempts = json_pack("[o, o]", a, aim_adapter_skipped(cand));
+	r = aim_all_failed(cap, attempts);
+	json_decref(r);
+	json_decref(attempts);
+	attempts = json_array();	/* no candidates at all */
 	r = aim_all_failed(cap, attempts);
 	json_decref(r);
 	json_decref(attempts);

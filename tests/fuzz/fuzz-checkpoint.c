@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct aim_checkpoint cp;
 	char *text, *why = NULL;
 
-	text = malloc(size + 1);
+	text = malloc(size > 0 ? size : 1);
 	if (text == NULL)
 		abort();
 	memcpy(text, data, size);

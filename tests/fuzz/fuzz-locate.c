@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int line, col;
 
 	n = fuzz_split(data, size, parts, lens, 9);
-	text = malloc(lens[0] + 1);
+	text = malloc(lens[0] > 0 ? lens[0] : 1);
 	if (text == NULL)
 		abort();
 	memcpy(text, parts[0], lens[0]);

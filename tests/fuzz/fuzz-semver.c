@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	n = fuzz_split(data, size, parts, lens, 2);
 	/* An exact-size copy: a read past len is a heap overflow. */
-	text = malloc(lens[0] + 1);
+	text = malloc(lens[0] > 0 ? lens[0] : 1);
 	if (text == NULL)
 		abort();
 	memcpy(text, parts[0], lens[0]);
