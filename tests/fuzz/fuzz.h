@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,18 +30,33 @@
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char fuzz_dir[64];
+
+static int
+fuzz_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* At exit: the scratch directory goes, with all that is in it. */
+static void
+fuzz_cleanup(void)
+{
+	nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* A private scratch directory, made once; HOME and XDG_* point into it. */
 static inline const char *
 fuzz_tmpdir(void)
 {
-	static char dir[64];
-	char path[128];
+	char *dir = fuzz_dir, path[128];
 
 	if (dir[0] != '\0')
 		return dir;
-	snprintf(dir, sizeof(dir), "/tmp/aim-fuzz-XXXXXX");
+	snprintf(dir, sizeof(fuzz_dir), "/tmp/aim-fuzz-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		abort();
+	atexit(fuzz_cleanup);
 	setenv("HOME", dir, 1);
 	snprintf(path, sizeof(path), "%s/state", dir);
 	setenv("XDG_STATE_HOME", path, 1);
