@@ -142,3 +142,74 @@ clean:
 .PHONY: all deps test-deps check check-quick demo bench lint install uninstall clean FORCE
 FORCE:
 .SECONDARY:
+
+# ---- fuzzing (libFuzzer): tests/fuzz/fuzz-*.c, objects in build-fuzz/ ----
+# `make fuzz` runs every harness FUZZ_SECONDS (default 60) from the seeds
+# (made from tests/fixtures by tests/fuzz/mkseeds), the regression inputs
+# and the corpus it grows in build-fuzz/corpus/; a crash or hang is left in
+# build-fuzz/artifacts/<target>/ to be committed under
+# tests/fuzz/regressions/<target>/.  `make fuzz-replay` runs each seed and
+# regression input once, no fuzzing: non-zero on any crash or hang.
+FUZZ_DEPS	= clang
+FUZZ_TARGETS	= request registry adapter redact chain checkpoint vault \
+	semver expand locate
+FUZZ_SECONDS	?= 60
+FUZZ_CC		= clang
+FB		= build-fuzz
+FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE $(WARN) -Wno-unknown-warning-option -Ilib -g -O1 \
+	-fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_OPTS	= -timeout=25 -rss_limit_mb=2048 -dict=tests/fuzz/json.dict
+
+$(FB)/.dir:
+	@mkdir -p $(FB)
+	@touch $@
+
+$(FB)/%.o: lib/%.c lib/aim.h $(FB)/.dir
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FB)/libaim.a: $(LIBSRC:%=$(FB)/%.o)
+	$(AR) rcs $@ $^
+
+$(FB)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FB)/libaim.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wno-missing-prototypes \
+		-DFUZZ_TOP='"$(CURDIR)"' -o $@ $< $(FB)/libaim.a $(LDLIBS)
+
+# aim-resolve's own request path is what fuzz-request drives.
+$(FB)/fuzz-request: cmd/aim-resolve.c
+
+$(FB)/seeds/.made: tests/fuzz/mkseeds $(FB)/.dir
+	tests/fuzz/mkseeds $(FB)/seeds
+	@touch $@
+
+fuzz-build: fuzz-deps $(FUZZ_TARGETS:%=$(FB)/fuzz-%) $(FB)/seeds/.made
+
+fuzz-deps:
+	@sh tools/deps.sh $(FUZZ_DEPS)
+
+fuzz: fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FB)/corpus/$$t $(FB)/artifacts/$$t tests/fuzz/regressions/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(FB)/fuzz-$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
+		    -close_fd_mask=3 -print_final_stats=1 \
+		    -artifact_prefix=$(FB)/artifacts/$$t/ $(FB)/corpus/$$t \
+		    $(FB)/seeds/$$t tests/fuzz/regressions/$$t \
+		    >$(FB)/fuzz-$$t.log 2>&1 || { rc=1; \
+		    echo "fuzz: $$t FAILED: see $(FB)/fuzz-$$t.log and $(FB)/artifacts/$$t/"; }; \
+		grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec)|DONE' \
+		    $(FB)/fuzz-$$t.log | tr '\n' ' '; echo; \
+	done; exit $$rc
+
+fuzz-replay: fuzz-build
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+		files=$$(find $(FB)/seeds/$$t tests/fuzz/regressions/$$t -type f \
+		    ! -name README 2>/dev/null); \
+		[ -n "$$files" ] || continue; \
+		if $(FB)/fuzz-$$t -timeout=25 -rss_limit_mb=2048 $$files \
+		    >$(FB)/replay-$$t.log 2>&1; then \
+			echo "fuzz-replay: $$t: $$(echo "$$files" | wc -l) inputs ok"; \
+		else rc=1; echo "fuzz-replay: $$t FAILED: see $(FB)/replay-$$t.log"; fi; \
+	done; exit $$rc
+
+.PHONY: fuzz fuzz-build fuzz-deps fuzz-replay

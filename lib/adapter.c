@@ -361,29 +361,42 @@ aim_attempt_summary(json_t *a)
 	return aim_xstrdup(text);
 }
 
+/* Append a to the malloc'd string *s of *len bytes in *cap. */
+static void
+msg_cat(char **s, size_t *len, size_t *cap, const char *a)
+{
+	size_t n = strlen(a);
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*s = aim_xrealloc(*s, *cap);
+	}
+	memcpy(*s + *len, a, n + 1);
+	*len += n;
+}
+
 json_t *
 aim_all_failed(const char *capability, json_t *attempts)
 {
-	char *msg, *why;
-	size_t i, len, cap;
+	char *msg = NULL, *why;
+	size_t i, len = 0, cap = 0;
 	json_t *a, *r;
 	const char *id;
 
-	cap = 256;
-	msg = aim_xmalloc(cap);
-	len = snprintf(msg, cap, "All tools failed for capability '%s': ",
-	    capability);
+	/* Sized from the parts: a capability of any length fits. */
+	msg_cat(&msg, &len, &cap, "All tools failed for capability '");
+	msg_cat(&msg, &len, &cap, capability);
+	msg_cat(&msg, &len, &cap, "': ");
 	if (json_array_size(attempts) == 0)
-		len += snprintf(msg + len, cap - len, "no candidates");
+		msg_cat(&msg, &len, &cap, "no candidates");
 	json_array_foreach(attempts, i, a) {
 		id = json_string_value(json_object_get(a, "tool_id"));
 		why = aim_attempt_summary(a);
-		if (len + strlen(why) + (id ? strlen(id) : 1) + 8 > cap) {
-			cap = (len + strlen(why) + (id ? strlen(id) : 1)) * 2 + 8;
-			msg = aim_xrealloc(msg, cap);
-		}
-		len += snprintf(msg + len, cap - len, "%s%s: %s", i ? "; " : "",
-		    id ? id : "?", why);
+		if (i > 0)
+			msg_cat(&msg, &len, &cap, "; ");
+		msg_cat(&msg, &len, &cap, id != NULL ? id : "?");
+		msg_cat(&msg, &len, &cap, ": ");
+		msg_cat(&msg, &len, &cap, why);
 		free(why);
 	}
 	r = json_pack("{s:b, s:o, s:n}", "success", 0, "message",

@@ -794,8 +794,11 @@ char	*aim_context_missing(json_t *payload, json_t *requirements);
  * Check payload.files against the rules' security object (borrowed; may be
  * NULL): max_file_count, forbidden_paths (any match refuses) and
  * allowed_file_patterns (each file must match one).  Files are made
- * absolute against cwd, then symlinks and ".." are resolved (realpath(3) of
- * the part that exists) before matching.  A pattern without '/' matches a
+ * absolute against cwd, then symlinks and ".." are resolved (component by
+ * component as realpath(3) does, the part that does not exist as text; no
+ * recursion) before matching; "~/x" is also checked as $HOME/x, and is
+ * "invalid_request" when HOME is not absolute (aim-resolve(1) "Context and
+ * security checks").  A pattern without '/' matches a
  * name (for forbidden_paths, the name of the file or of any directory above
  * it); one with '/' is expanded (~, variables; registry_dir for
  * AIM_REGISTRY_PATH), made absolute against cwd and matched with

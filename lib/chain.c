@@ -241,7 +241,7 @@ static int
 head_parse(const char *buf, size_t len, struct head *h)
 {
 	unsigned char ck[16];
-	char hex[33], want[40];
+	char hex[33], want[40], text[HEAD_BYTES + 1];
 	const char *c;
 	long long seq, pseq;
 	int n;
@@ -249,6 +249,12 @@ head_parse(const char *buf, size_t len, struct head *h)
 	head_empty(h);
 	if (len == 0)
 		return 0;
+	/* sscanf(3) below needs a string: the file's bytes are not one. */
+	if (len > HEAD_BYTES)
+		return -1;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	buf = text;
 	if ((c = memmem(buf, len, "check ", 6)) == NULL ||
 	    (size_t)(c - buf) + 6 + 32 > len)
 		return -1;
@@ -267,7 +273,8 @@ head_parse(const char *buf, size_t len, struct head *h)
 	if (strncmp(buf + n, "pending -\n", 10) == 0)
 		return 1;
 	if (sscanf(buf + n, "pending %lld %64s %4095s %4095s\n", &pseq,
-	    h->phash, h->pprefix, h->ptmp) != 4 || pseq != seq + 1)
+	    h->phash, h->pprefix, h->ptmp) != 4 || seq == LLONG_MAX ||
+	    pseq != seq + 1)
 		return -1;
 	h->pseq = pseq;
 	return 1;
@@ -438,6 +445,11 @@ scan_one(struct aim_scan *s, const char *rel, const char *buf, size_t len,
 		    json_object_get(v, "through_hash")), e.prune_hash,
 		    AIM_CHAIN_HASH_BYTES) == -1) {
 			e.bad = "prune entry without through_seq and through_hash";
+			e.is_prune = 0;
+		} else if (e.prune_seq == INT64_MAX ||
+		    (e.seq > 0 && e.prune_seq >= e.seq)) {
+			/* It is appended after what it prunes; and seq + 1. */
+			e.bad = "prune entry's through_seq is not below its own seq";
 			e.is_prune = 0;
 		}
 	}
@@ -1516,10 +1528,9 @@ aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
 	return out;
 }
 
-int
-aim_checkpoint_parse(const char *text, size_t len,
-    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
-    char **why)
+static int
+checkpoint_parse(const char *text, const unsigned char pk[AIM_PUBKEY_BYTES],
+    struct aim_checkpoint *cp, char **why)
 {
 	unsigned char sig[crypto_sign_BYTES], kpk[AIM_PUBKEY_BYTES];
 	char dir[PATH_MAX], hex[80], tstr[40], key[80], sighex[160];
@@ -1527,9 +1538,7 @@ aim_checkpoint_parse(const char *text, size_t len,
 	long long seq;
 	int n = 0;
 
-	memset(cp, 0, sizeof(*cp));
-	if (memchr(text, '\0', len) != NULL ||
-	    (sigline = strstr(text, "signature ")) == NULL ||
+	if ((sigline = strstr(text, "signature ")) == NULL ||
 	    (sigline != text && sigline[-1] != '\n'))
 		return setwhy(why, "not an aim-audit checkpoint");
 	if (sscanf(text, "aim-audit checkpoint 1\ndirectory %4095[^\n]\n"
@@ -1548,6 +1557,26 @@ aim_checkpoint_parse(const char *text, size_t len,
 		return setwhy(why, "bad signature: not signed by the key "
 		    "given");
 	return 0;
+}
+
+int
+aim_checkpoint_parse(const char *text, size_t len,
+    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
+    char **why)
+{
+	char *copy;
+	int rc;
+
+	memset(cp, 0, sizeof(*cp));
+	if (memchr(text, '\0', len) != NULL)
+		return setwhy(why, "not an aim-audit checkpoint");
+	/* strstr(3) and sscanf(3) need a string: len bytes are not one. */
+	copy = aim_xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rc = checkpoint_parse(copy, pk, cp, why);
+	free(copy);
+	return rc;
 }
 
 int

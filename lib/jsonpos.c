@@ -48,6 +48,8 @@ read_string(struct cursor *c, char *out, size_t outsz)
 
 		if (ch == '\\') {
 			advance(c);
+			if (c->i >= c->len)
+				break;
 			ch = c->s[c->i];
 			switch (ch) {
 			case 'n': ch = '\n'; break;
@@ -110,8 +112,14 @@ skip_value(struct cursor *c)
 		skip_container(c, ']');
 		break;
 	default:
-		while (c->i < c->len && strchr(",]} \t\r\n", c->s[c->i]) == NULL)
+		/*
+		 * At least one byte: a stray ']' or a NUL byte (which strchr(3)
+		 * finds in any set) must not stop the walk where it stands.
+		 */
+		do
 			advance(c);
+		while (c->i < c->len && c->s[c->i] != '\0' &&
+		    strchr(",]} \t\r\n", c->s[c->i]) == NULL);
 		break;
 	}
 }

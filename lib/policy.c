@@ -166,66 +166,89 @@ aim_context_missing(json_t *payload, json_t *requirements)
 }
 
 /*
- * The path p names once symlinks and ".." are resolved: realpath(3) of the
- * longest part that exists, the rest appended component by component; a
- * dangling symlink is followed to where it points (the file a tool would
- * create), up to 40 links deep as the kernel does.
+ * The path p names once symlinks and ".." are resolved, walked forward one
+ * component at a time: a symlink met on the way is replaced by its target
+ * (a dangling one too: it names the file a tool would create), up to 40
+ * links as the kernel does; past the first component that does not exist
+ * the rest is appended as written, with ".." still taking one off.  No
+ * recursion and no buffer per component: a name of thousands of components
+ * costs memory in proportion to its length only.  A relative p is taken
+ * against the working directory.  Returns a malloc'd absolute path.
  */
-static char *
-resolve_depth(const char *p, int depth)
-{
-	char *rp, *parent, *slash, *out, target[PATH_MAX], *joined;
-	const char *base;
-	struct stat sb;
-	ssize_t tn;
-	size_t n;
-
-	if ((rp = realpath(p, NULL)) != NULL)
-		return rp;
-	if (strcmp(p, "/") == 0)
-		return aim_xstrdup("/");
-	parent = aim_xstrdup(p);
-	while ((n = strlen(parent)) > 1 && parent[n - 1] == '/')
-		parent[n - 1] = '\0';
-	slash = strrchr(parent, '/');
-	base = p + (slash - parent) + 1;
-	*slash = '\0';
-	rp = resolve_depth(*parent == '\0' ? "/" : parent, depth);
-	free(parent);
-	n = strcspn(base, "/");
-	if ((n == 2 && strncmp(base, "..", 2) == 0)) {
-		if ((slash = strrchr(rp, '/')) != NULL)
-			slash[slash == rp ? 1 : 0] = '\0';
-		return rp;
-	}
-	if (n == 0 || (n == 1 && base[0] == '.'))
-		return rp;
-	out = aim_xmalloc(strlen(rp) + n + 2);
-	sprintf(out, "%s%s%.*s", rp, strcmp(rp, "/") == 0 ? "" : "/", (int)n,
-	    base);
-	free(rp);
-	if (depth < 40 && lstat(out, &sb) == 0 && S_ISLNK(sb.st_mode) &&
-	    (tn = readlink(out, target, sizeof(target) - 1)) > 0) {
-		target[tn] = '\0';
-		if (target[0] == '/')
-			joined = aim_xstrdup(target);
-		else {
-			slash = strrchr(out, '/');
-			joined = aim_xmalloc(strlen(out) + tn + 2);
-			sprintf(joined, "%.*s/%s", (int)(slash - out), out,
-			    target);
-		}
-		free(out);
-		out = resolve_depth(joined, depth + 1);
-		free(joined);
-	}
-	return out;
-}
-
 static char *
 resolve(const char *p)
 {
-	return resolve_depth(p, 0);
+	char *todo, *cur, *cwd, target[PATH_MAX];
+	const char *q;
+	size_t len = 0, cap, n, missing = 0;
+	struct stat sb;
+	ssize_t tn;
+	int links = 0;
+
+	if (p[0] != '/' && (cwd = getcwd(NULL, 0)) != NULL) {
+		todo = aim_xmalloc(strlen(cwd) + strlen(p) + 2);
+		sprintf(todo, "%s/%s", cwd, p);
+		free(cwd);
+	} else
+		todo = aim_xstrdup(p);
+	cap = strlen(todo) + 2;
+	cur = aim_xmalloc(cap);
+	cur[0] = '\0';
+	q = todo;
+	for (;;) {
+		while (*q == '/')
+			q++;
+		if (*q == '\0')
+			break;
+		n = strcspn(q, "/");
+		if (n == 1 && q[0] == '.') {
+			q += n;
+			continue;
+		}
+		if (n == 2 && q[0] == '.' && q[1] == '.') {
+			while (len > 0 && cur[--len] != '/')
+				;
+			cur[len] = '\0';
+			if (missing > 0)
+				missing--;
+			q += n;
+			continue;
+		}
+		if (len + n + 2 > cap) {
+			cap = (len + n + 2) * 2;
+			cur = aim_xrealloc(cur, cap);
+		}
+		cur[len++] = '/';
+		memcpy(cur + len, q, n);
+		len += n;
+		cur[len] = '\0';
+		q += n;
+		if (missing > 0 || lstat(cur, &sb) == -1) {
+			missing++;
+			continue;
+		}
+		if (!S_ISLNK(sb.st_mode) || links >= 40 ||
+		    (tn = readlink(cur, target, sizeof(target) - 1)) <= 0)
+			continue;
+		/* Follow: the target, then what is left of the name. */
+		links++;
+		target[tn] = '\0';
+		if (target[0] == '/')
+			len = 0;
+		else
+			while (len > 0 && cur[--len] != '/')
+				;
+		cur[len] = '\0';
+		cwd = aim_xmalloc(tn + strlen(q) + 2);
+		sprintf(cwd, "%s/%s", target, q);
+		free(todo);
+		todo = cwd;
+		q = todo;
+	}
+	free(todo);
+	if (len == 0)
+		strcpy(cur, "/");
+	return cur;
 }
 
 /*
@@ -334,7 +357,7 @@ aim_security_check(json_t *payload, json_t *security, const char *cwd,
 	json_t *allowed = json_object_get(security, "allowed_file_patterns");
 	json_t *forbidden = json_object_get(security, "forbidden_paths");
 	json_t *maxn = json_object_get(security, "max_file_count");
-	const char *given;
+	const char *given, *home;
 	char buf[256], *abs, *real;
 	size_t i;
 	int form, rc;
@@ -372,6 +395,18 @@ aim_security_check(json_t *payload, json_t *security, const char *cwd,
 		 * "~/x" names x in a directory "~" here, but a tool that hands
 		 * it to a shell reaches $HOME/x: both forms must pass.
 		 */
+		home = getenv("HOME");
+		if (strncmp(given, "~/", 2) == 0 &&
+		    (home == NULL || home[0] != '/')) {
+			/* Fail closed: a shell would find ~ some other way. */
+			static const char why[] = " names a file under ~, but "
+			    "HOME is not an absolute path";
+
+			*code = "invalid_request";
+			*message = aim_xmalloc(strlen(given) + sizeof(why) + 16);
+			sprintf(*message, "payload.files: %s%s", given, why);
+			return -1;
+		}
 		for (form = 0; form < (strncmp(given, "~/", 2) == 0 ? 2 : 1);
 		    form++) {
 			abs = form == 0 ? aim_abspath(given, cwd) :

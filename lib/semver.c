@@ -7,14 +7,17 @@
 
 #include "aim.h"
 
-/* Read a decimal number at *s (at most 9 digits kept); -1 when none. */
+/*
+ * Read a decimal number at *s, not past end (at most 9 digits kept); -1
+ * when none.
+ */
 static long
-number(const char **s)
+number(const char **s, const char *end)
 {
 	long n = 0;
 	int any = 0;
 
-	while (isdigit((unsigned char)**s)) {
+	while (*s < end && isdigit((unsigned char)**s)) {
 		if (n < 100000000)
 			n = n * 10 + (**s - '0');
 		(*s)++;
@@ -40,17 +43,17 @@ parse_at(const char *s, const char *end, struct aim_semver *v, int *nparts)
 
 	memset(v, 0, sizeof(*v));
 	*nparts = 0;
-	if ((n = number(&p)) < 0)
+	if ((n = number(&p, end)) < 0)
 		return NULL;
 	v->major = n;
 	*nparts = 1;
 	if (p < end - 1 && *p == '.' && isdigit((unsigned char)p[1])) {
 		p++;
-		v->minor = number(&p);
+		v->minor = number(&p, end);
 		*nparts = 2;
 		if (p < end - 1 && *p == '.' && isdigit((unsigned char)p[1])) {
 			p++;
-			v->patch = number(&p);
+			v->patch = number(&p, end);
 			*nparts = 3;
 		}
 	}

@@ -166,11 +166,24 @@ is_name_char(int c, int first)
 	    (!first && c >= '0' && c <= '9');
 }
 
+/*
+ * The first c at or after p, NULL when none.  *memo keeps the last answer
+ * (or the string's end): no byte is scanned twice, so "${${${..." without
+ * a '}' stays linear.
+ */
+static const char *
+next_char(const char *p, int c, const char **memo)
+{
+	if (*memo == NULL || *memo < p)
+		*memo = strchrnul(p, c);
+	return **memo == c ? *memo : NULL;
+}
+
 char *
 aim_expand(const char *s, const char *registry_dir)
 {
 	struct buf b = { NULL, 0, 0 };
-	const char *p, *end, *v, *home;
+	const char *p, *end, *v, *home, *pct = NULL, *brace = NULL;
 	size_t n;
 
 	buf_add(&b, "", 0);
@@ -181,7 +194,7 @@ aim_expand(const char *s, const char *registry_dir)
 		p++;
 	}
 	while (*p != '\0') {
-		if (*p == '%' && (end = strchr(p + 1, '%')) != NULL &&
+		if (*p == '%' && (end = next_char(p + 1, '%', &pct)) != NULL &&
 		    end > p + 1 &&
 		    (v = lookup_var(p + 1, end - p - 1, registry_dir)) != NULL) {
 			buf_add(&b, v, strlen(v));
@@ -189,7 +202,7 @@ aim_expand(const char *s, const char *registry_dir)
 			continue;
 		}
 		if (p[0] == '$' && p[1] == '{' &&
-		    (end = strchr(p + 2, '}')) != NULL &&
+		    (end = next_char(p + 2, '}', &brace)) != NULL &&
 		    (v = lookup_var(p + 2, end - p - 2, registry_dir)) != NULL) {
 			buf_add(&b, v, strlen(v));
 			p = end + 1;

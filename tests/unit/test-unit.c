@@ -485,6 +485,64 @@ test_redact_order(void)
 		json_decref(j);
 	}
 	ok(clean, "redact: registered secrets whole before key patterns");
+/* Inputs that once crashed or hung a parser: each must end, whole. */
+static void
+test_hostile(void)
+{
+	static const char nul[] = "{\"x\":[1\0],\"y\":0}";
+	const char *py[] = { "y", NULL }, *pa[] = { "a", "b", NULL };
+	struct aim_semver v;
+	char out[16], *s, *x, *want;
+	size_t n = (size_t)4 << 20, k;
+	int64_t t0, took;
+	json_t *att, *r;
+	int line = 0, col = 0;
+
+	/* A NUL right after a number: the walk goes on (it looped for ever). */
+	ok(aim_json_locate(nul, sizeof(nul) - 1, py, 0, &line, &col) >= 0,
+	    "locate: a NUL after a number ends");
+	/* A backslash as the last byte of an exact-size buffer: no overread. */
+	x = aim_xmalloc(5);
+	memcpy(x, "{\"a\\", 5);
+	ok(aim_json_locate(x, 4, pa, 0, &line, &col) == -1,
+	    "locate: a backslash at the end stops the string");
+	free(x);
+
+	/* semver: the digits after len are not read. */
+	ok(aim_semver_find("12", 1, &v, out, sizeof(out)) == 0 &&
+	    v.major == 1 && strcmp(out, "1") == 0,
+	    "semver: the digit reader stops at len");
+
+	/* aim_expand: 4 MiB of "${" and no '}': linear (it was quadratic). */
+	x = aim_xmalloc(n + 1);
+	for (k = 0; k < n; k += 2)
+		memcpy(x + k, "${", 2);
+	x[n] = '\0';
+	t0 = aim_now_ms();
+	s = aim_expand(x, NULL);
+	took = aim_now_ms() - t0;
+	ok(strcmp(s, x) == 0, "expand: unclosed ${ stays as written");
+	ok(took < 20000, "expand: 4 MiB of unclosed ${ well under 20 s");
+	if (took >= 20000)
+		printf("#   took %lld ms\n", (long long)took);
+	free(s);
+	free(x);
+
+	/* aim_all_failed: a 300-byte capability, one candidate. */
+	x = aim_xmalloc(301);
+	memset(x, 'c', 300);
+	x[300] = '\0';
+	att = json_pack("[{s:s, s:s, s:s}]", "tool_id", "a", "outcome",
+	    "failure", "message", "boom");
+	r = aim_all_failed(x, att);
+	want = aim_xmalloc(400);
+	snprintf(want, 400, "All tools failed for capability '%s': a: boom", x);
+	is_str(json_string_value(json_object_get(r, "message")), want,
+	    "all_failed: a 300-byte capability, whole and nothing more");
+	json_decref(r);
+	json_decref(att);
+	free(want);
+	free(x);
 }
 
 int
@@ -502,6 +560,7 @@ main(void)
 	test_policy();
 	test_chain();
 	test_redact_order();
+	test_hostile();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
