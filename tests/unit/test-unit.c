@@ -485,6 +485,8 @@ test_redact_order(void)
 		json_decref(j);
 	}
 	ok(clean, "redact: registered secrets whole before key patterns");
+}
+
 /* Inputs that once crashed or hung a parser: each must end, whole. */
 static void
 test_hostile(void)
