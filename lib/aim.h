@@ -734,7 +734,8 @@ const char *aim_vault_strerror(int code);
 
 /*
  * Error classes (issue 6): auth, rate_limit, quota, context_too_long,
- * content_policy, bad_request, transient, not_installed, timeout.
+ * content_policy, bad_request, transient, not_installed, timeout,
+ * unclassified (aim-invoke(1) Error classes).
  * _valid: one of them.  _retryable: worth another try of the same tool
  * (rate_limit, transient, timeout).  _counts: counts towards a cooldown
  * (transient, timeout, rate_limit, quota, auth).  _long_cooldown: cools a
@@ -751,7 +752,8 @@ int	 aim_error_class_long_cooldown(const char *cls);
  * a known class, else derived from the outcome: timeout -> timeout;
  * spawn_error, exit 126 or 127, and skipped not_installed / no_adapter /
  * unknown_tool -> not_installed; skipped missing_secret -> auth; failure
- * without a class, signal, bad_output, other exits -> transient.
+ * without a known class -> unclassified (neither retried nor counted);
+ * signal, bad_output, other exits -> transient.
  * Returns the class (borrowed from attempt), or NULL for a success and for
  * skips of policy (cooldown, deadline, ...), which get none.
  */

@@ -308,3 +308,21 @@ outcome() {
 	assert_failure 1	# /bin/true prints nothing: bad_output
 	assert_equal "$(jq -r '.attempts[0].outcome' <<<"$output" | sort | uniq -c | tr -s ' ')" " 2000 bad_output"
 }
+
+@test "the example adapter of aim-adapter(7) classifies: missing files are bad_request, never a cooldown for the valid file" {
+	# The adapter exactly as the man page prints it.
+	awk '/^\.Bd -literal/ { inb = 1; buf = ""; next }
+	    /^\.Ed/ { if (buf ~ /AIM_wc.sh: an AIM/) printf "%s", buf; inb = 0; next }
+	    inb { buf = buf $0 "\n" }' "$TOP/man/aim-adapter.7" | sed 's/\\e/\\/g' >AIM_wc.sh
+	chmod +x AIM_wc.sh
+	printf 'a\nb\n' >two.txt
+	for f in gone1 gone2 gone3 gone4 two.txt; do
+		routed wc "$PWD/AIM_wc.sh" 10000 "{files: [\"$PWD/$f\"]}" | jq -c --arg f "$f" '.id = $f | .route.candidates[0].max_retries = 2'
+	done >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_failure 1
+	run jq -c '[.id, [.attempts[] | .outcome, .error_class, .message], .result.content]' <<<"$output"
+	assert_line --index 0 "[\"gone1\",[\"failure\",\"bad_request\",\"cannot read $PWD/gone1\"],null]"
+	assert_line --index 3 "[\"gone4\",[\"failure\",\"bad_request\",\"cannot read $PWD/gone4\"],null]"
+	assert_line --index 4 "[\"two.txt\",[\"success\",null,\"counted lines in 1 files\"],{\"$PWD/two.txt\":2}]"
+}
