@@ -3,6 +3,9 @@
  * ready candidates in order until one succeeds (seed 002 §4), up to -j
  * records at once, all children served by one poll loop.
  */
+#include <sys/resource.h>
+
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,14 @@ usage(int status)
 #define SLOT_POLL_MS	50
 /* The kill grace of an attempt the deadline cuts short: SIGKILL this soon. */
 #define DEADLINE_GRACE_MS	50
+/* Descriptors a running adapter holds: three pipe ends and a slot lock. */
+#define FDS_PER_CHILD	4
+/*
+ * Descriptors kept free besides those open at start: an input file, the
+ * state file, the vault, the signal and child pipes, the three pipes of
+ * a spawn under way, stdio's own.
+ */
+#define FDS_SPARE	32
 
 /* One input record on its way through its candidates. */
 struct job {
@@ -64,6 +75,7 @@ struct invoke {
 	struct job **queue;	/* input order; a ring of qcap */
 	size_t	 qhead, qlen, qcap;
 	size_t	 jobs, active;	/* -j, and records under way */
+	size_t	 running;	/* adapters running now */
 	int	 unordered, strict, dry_run;
 	int	 status;
 	int	 interrupted;	/* the signal, once one came */
@@ -503,7 +515,19 @@ try_start(struct invoke *iv, struct job *j)
 	j->env = NULL;
 	if (rc == 0) {
 		j->running = 1;
+		iv->running++;
 		return 1;
+	}
+	if ((j->proc.spawn_errno == EMFILE || j->proc.spawn_errno == ENFILE) &&
+	    iv->running > 0) {
+		/* Out of descriptors for now: wait for a child to end. */
+		aim_proc_free(&j->proc);
+		if (j->slot_fd != -1) {
+			close(j->slot_fd);
+			j->slot_fd = -1;
+		}
+		j->wake_ms = now + SLOT_POLL_MS;
+		return 0;
 	}
 	x = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &argv);
 	aim_proc_free(&j->proc);
@@ -557,6 +581,7 @@ child_done(struct invoke *iv, struct job *j)
 	char msg[64];
 
 	j->running = 0;
+	iv->running--;
 	attempt = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &output);
 	aim_proc_free(&j->proc);
 	if (iv->interrupted &&
@@ -900,6 +925,51 @@ run(struct invoke *iv, char **files, int nfiles)
 	free(procs);
 }
 
+/* How many descriptors are open now; FDS_SPARE when it cannot tell. */
+static size_t
+fds_open(void)
+{
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return FDS_SPARE;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0;	/* not the directory's own */
+}
+
+/*
+ * -j as the descriptors allow (aim-invoke(1) -j): the soft RLIMIT_NOFILE
+ * raised to the hard one, then no more adapters at once than
+ * FDS_PER_CHILD each leaves room for, at least one.
+ */
+static size_t
+jobs_fds_allow(size_t jobs)
+{
+	struct rlimit rl;
+	rlim_t want;
+	size_t used, room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return jobs;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		want = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			rl.rlim_cur = want;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)(jobs * FDS_PER_CHILD) + 4096)
+		return jobs;
+	used = fds_open() + FDS_SPARE;
+	room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_CHILD : 0;
+	return room < 1 ? 1 : room < jobs ? room : jobs;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -996,7 +1066,7 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	iv.jobs = jobs;
+	iv.jobs = jobs_fds_allow(jobs);
 	/* Room for finished records waiting behind a slow one. */
 	iv.qcap = jobs * 4 + 16;
 	iv.queue = aim_xmalloc(iv.qcap * sizeof(*iv.queue));

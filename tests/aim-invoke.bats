@@ -326,3 +326,23 @@ outcome() {
 	assert_line --index 3 "[\"gone4\",[\"failure\",\"bad_request\",\"cannot read $PWD/gone4\"],null]"
 	assert_line --index 4 "[\"two.txt\",[\"success\",null,\"counted lines in 1 files\"],{\"$PWD/two.txt\":2}]"
 }
+
+@test "-j 1024 under ulimit -n 256: records wait for descriptors, none fails" {
+	for i in $(seq 300); do routed "s$i" "$ADAPTERS/sleep-ok.sh" 120000; done >in.jsonl
+	echo '{"cooldown_ms": 0}' >cfg.json
+	run --separate-stderr bash -c 'ulimit -n 256 && exec aim-invoke -c cfg.json -j 1024 in.jsonl'
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r '[.id, .attempts[0].outcome] | join(" ")' <<<"$output" | sort -V | uniq -c | awk '$1 == 1 && $3 == "success"' | wc -l)" 300
+}
+
+@test "aim-invoke raises its soft descriptor limit to the hard one" {
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] && [ "$hard" -gt 64 ] || skip "hard limit $hard"
+	printf '#!/bin/sh\ncat >/dev/null\nprintf "{\\"success\\":true,\\"message\\":\\"%%s\\"}\\n" "$(ulimit -Sn)"\n' >lim.sh
+	chmod +x lim.sh
+	routed lim "$PWD/lim.sh" >in.jsonl
+	run --separate-stderr bash -c 'ulimit -Sn 64 && exec aim-invoke in.jsonl'
+	assert_success
+	assert_equal "$(jq -r .result.message <<<"$output")" "$hard"
+}
