@@ -101,6 +101,15 @@ char	*aim_xdg_path(const char *xdg_var, const char *home_dir,
  */
 int	 aim_fsync_dir(const char *dir);
 
+/*
+ * The "#!" line of the file at path, without the "#!" and the newline
+ * (a CR before it is kept: execve(2) looks for an interpreter named with
+ * it, aim-adapter(7) DESCRIPTION), malloc'd; from the first 255 bytes.
+ * NULL when the file cannot be read (errno from open(2) or read(2)) or
+ * does not start with "#!".
+ */
+char	*aim_shebang(const char *path);
+
 /* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
 char	*aim_abspath(const char *p, const char *base);
 
@@ -404,7 +413,8 @@ json_t	*aim_router_candidate(struct aim_router *rt, const char *tool_id);
  * -File, script] with pwsh found on PATH.  Returns a new JSON array of
  * strings, or NULL with a malloc'd *why ("no adapterScript", "adapter
  * /x.sh: No such file or directory", "adapter /x.sh: not executable",
- * "pwsh not found on PATH for adapter /x.ps1").
+ * "adapter /x.sh: #! line ends in CR (CRLF line endings?)", "pwsh not
+ * found on PATH for adapter /x.ps1").
  */
 json_t	*aim_adapter_argv(const struct aim_registry *reg, json_t *tool,
 	    char **why);

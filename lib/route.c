@@ -99,8 +99,9 @@ json_t *
 aim_adapter_argv(const struct aim_registry *reg, json_t *tool, char **why)
 {
 	json_t *script = json_object_get(tool, "adapterScript");
-	char *x, *abs, *exe, *pwsh;
+	char *x, *abs, *exe, *pwsh, *bang;
 	json_t *argv = NULL;
+	size_t n;
 
 	*why = NULL;
 	if (!json_is_string(script) || *json_string_value(script) == '\0') {
@@ -126,7 +127,15 @@ aim_adapter_argv(const struct aim_registry *reg, json_t *tool, char **why)
 		*why = why_printf("adapter %s: %s", abs, errno == EACCES ?
 		    "not executable" : strerror(errno));
 	} else {
-		argv = json_pack("[s]", exe);
+		/* execve(2) would look for "/bin/sh\r": name the cause. */
+		bang = aim_shebang(exe);
+		if (bang != NULL && (n = strlen(bang)) > 0 &&
+		    bang[n - 1] == '\r')
+			*why = why_printf("adapter %s: #! line ends in CR (CRLF "
+			    "line endings?)%s", abs, "");
+		else
+			argv = json_pack("[s]", exe);
+		free(bang);
 		free(exe);
 	}
 	free(abs);

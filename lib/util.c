@@ -436,3 +436,22 @@ aim_fsync_dir(const char *dir)
 	close(fd);
 	return rc;
 }
+
+char *
+aim_shebang(const char *path)
+{
+	char buf[256], *nl;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	n = aim_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 2 || buf[0] != '#' || buf[1] != '!')
+		return NULL;
+	buf[n] = '\0';
+	if ((nl = memchr(buf, '\n', n)) != NULL)
+		*nl = '\0';
+	return aim_xstrdup(buf + 2);
+}
