@@ -68,6 +68,8 @@ struct job {
 	char	*input, **env;
 	char	**argv;		/* its strings are borrowed from rec */
 	int	 running, done, active;
+	const char *source;	/* the input's name, for stderr */
+	long	 lineno;		/* its line there */
 };
 
 struct invoke {
@@ -673,6 +675,8 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 	j = aim_xmalloc(sizeof(*j));
 	memset(j, 0, sizeof(*j));
 	j->slot_fd = -1;
+	j->source = source;
+	j->lineno = line->lineno;
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "record is longer than %zu bytes",
 		    (size_t)iv->cfg.max_payload_bytes * 4 + 1048576);
@@ -750,6 +754,30 @@ bad:
 	return j;
 }
 
+/*
+ * Say why a record that ran failed, on one line (aim-invoke(1)
+ * DIAGNOSTICS): "source:line: id: message", control characters of the
+ * adapters' messages made spaces.
+ */
+static void
+say_failed(struct job *j)
+{
+	const char *id = json_string_value(json_object_get(j->rec, "id"));
+	const char *msg = json_string_value(json_object_get(json_object_get(
+	    j->rec, "result"), "message"));
+	char *m, *p;
+
+	m = aim_xstrdup(msg != NULL ? msg : "failed");
+	for (p = m; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (id != NULL)
+		warnx("%s:%ld: %s: %s", j->source, j->lineno, id, m);
+	else
+		warnx("%s:%ld: %s", j->source, j->lineno, m);
+	free(m);
+}
+
 static void
 emit_job(struct invoke *iv, struct job *j)
 {
@@ -761,6 +789,8 @@ emit_job(struct invoke *iv, struct job *j)
 		aim_exit_raise(&iv->status, AIM_EXIT_FAILED);
 	/* An adapter may echo its secrets: they never reach our output. */
 	aim_redact_secrets(j->rec);
+	if (j->attempts != NULL && !json_is_true(json_object_get(r, "success")))
+		say_failed(j);
 	if (aim_emit(stdout, j->rec) == -1)
 		aim_exit_raise(&iv->status, AIM_EXIT_IO);
 	job_free(j);

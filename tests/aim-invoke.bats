@@ -11,7 +11,7 @@ setup() {
 # stdout in out.jsonl and stderr in err.txt; $status is aim-invoke's.
 invoke_one() {
 	routed "$@" >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	printf '%s\n' "$output" >out.jsonl
 }
 
@@ -20,7 +20,7 @@ outcome() {
 }
 
 @test "--help prints the usage on stdout and exits 0" {
-	run aim-invoke --help
+	run --separate-stderr aim-invoke --help
 	assert_success
 	assert_output "usage: aim-invoke [-nsu] [-c config] [-j jobs] [-r registry] [file ...]"
 }
@@ -36,7 +36,7 @@ outcome() {
 	run --separate-stderr aim-invoke -j 0
 	assert_equal "$status" 2
 	assert_equal "${stderr_lines[0]}" "aim-invoke: -j 0: want a number from 1 to 1024"
-	run aim-invoke -j x
+	run --separate-stderr aim-invoke -j x
 	assert_equal "$status" 2
 }
 
@@ -59,7 +59,7 @@ outcome() {
 	jq -nc --arg a "$ADAPTERS/env.sh" '{id:"e", capability:"cap", payload:{},
 	    route:{capability:"cap", registry:"/reg", candidates:[{tool_id:"envtool",
 	    status:"ready", argv:[$a], timeout_ms:7000, pass_env:["AIM_T_PASSED"]}]}}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_success
 	run jq -c '.result.content.env | [.AIM_T_SECRET, .AIM_T_PASSED, .LC_ALL, .HTTPS_PROXY, .AIM_CONTRACT, .AIM_TOOL_ID, .AIM_CAPABILITY, .AIM_REQUEST_ID, .AIM_TIMEOUT_MS, .AIM_REGISTRY_PATH, (.HOME != null), (.PATH != null)]' <<<"$output"
 	assert_output '[null,"yes","C.UTF-8","http://127.0.0.1:9","AIM_INTEGRATION_V1","envtool","cap","e","7000","/reg",true,true]'
@@ -83,7 +83,7 @@ outcome() {
 @test "an adapter that ignores SIGTERM is killed after the grace" {
 	echo '{"kill_grace_ms": 200}' >cfg.json
 	routed it "$ADAPTERS/ignore-term.sh" 300 >in.jsonl
-	run aim-invoke -c cfg.json in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json in.jsonl
 	assert_failure 1
 	run jq -c '.attempts[0] | [.outcome, .signal, (.duration_ms >= 500 and .duration_ms < 1500)]' <<<"$output"
 	assert_output '["timeout","SIGKILL",true]'
@@ -99,7 +99,7 @@ outcome() {
 @test "a stdout flood is cut at max_output_bytes and judged bad_output" {
 	echo '{"max_output_bytes": 65536}' >cfg.json
 	routed y "$ADAPTERS/flood-stdout.sh" 5000 >in.jsonl
-	run aim-invoke -c cfg.json in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json in.jsonl
 	assert_failure 1
 	run jq -c '.attempts[0] | [.outcome, .message, .stdout_truncated, (.stdout | length)]' <<<"$output"
 	assert_output '["bad_output","invalid output: stdout passed 65536 bytes",true,4096]'
@@ -107,7 +107,7 @@ outcome() {
 
 @test "a stderr flood before reading a 600 KB request does not deadlock" {
 	routed s "$ADAPTERS/flood-stderr.sh" 10000 '{big: ("a" * 600000)}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_success
 	run jq -c '[.attempts[0].outcome, .attempts[0].stderr_truncated, (.attempts[0].stderr | length), (.result.content.bytes > 600000)]' <<<"$output"
 	assert_output '["success",true,4096,true]'
@@ -123,7 +123,7 @@ outcome() {
 	for a in garbage two-objects truncated string-success; do
 		routed "$a" "$ADAPTERS/$a.sh"
 	done >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	run jq -c '[.attempts[0].outcome, .attempts[0].message]' <<<"$output"
 	assert_line --index 0 '["bad_output","invalid output: '"'"'['"'"' or '"'"'{'"'"' expected near '"'"'this'"'"' at line 1, column 4"]'
@@ -151,7 +151,7 @@ outcome() {
 	cp "$ADAPTERS/not-executable.sh" ne.sh && chmod 0644 ne.sh
 	routed x "$PWD/ne.sh" >>in.jsonl
 	routed n "$ADAPTERS/no-shebang" >>in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	run jq -r '.attempts[0] | [.outcome, .message] | join(" | ")' <<<"$output"
 	assert_line --index 0 "spawn_error | cannot run $ADAPTERS/does-not-exist.sh: No such file or directory"
@@ -170,7 +170,7 @@ outcome() {
 	      {tool_id:"garbage", status:"ready", argv:[$d+"/garbage.sh"], timeout_ms:2000},
 	      {tool_id:"ok", status:"ready", argv:[$d+"/ok.sh"], timeout_ms:2000},
 	      {tool_id:"never", status:"ready", argv:[$d+"/fail.sh"], timeout_ms:2000}]}}' >in.jsonl
-	run aim-invoke -c cfg.json in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json in.jsonl
 	assert_success
 	run jq -c '[.tool_id, [.attempts[] | .outcome]]' <<<"$output"
 	assert_output '["ok",["skipped","timeout","timeout","signal","bad_output","success"]]'
@@ -183,7 +183,7 @@ outcome() {
 	      {tool_id:"ghost", status:"unknown_tool", reason:"tool '"'"'ghost'"'"' not found in AIM registry"},
 	      {tool_id:"aider", status:"ready", argv:[$d+"/hang.sh"], timeout_ms:1000},
 	      {tool_id:"claude", status:"ready", argv:[$d+"/nonzero-success.sh"], timeout_ms:2000}]}}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	run jq -c '[.tool_id, .result]' <<<"$output"
 	assert_output "[null,{\"success\":false,\"message\":\"All tools failed for capability 'code_generation': jules: not installed; ghost: not found in AIM registry; aider: timed out after 1 s; claude: exited with code 3: something went wrong\",\"content\":null}]"
@@ -192,7 +192,7 @@ outcome() {
 @test "error records and finished results pass through untouched" {
 	printf '%s\n' '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}' \
 	    '{"id":"r","result":{"success":true},"x":[1,2]}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	assert_line --index 0 '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}'
 	assert_line --index 1 '{"id":"r","result":{"success":true},"x":[1,2]}'
@@ -221,7 +221,7 @@ outcome() {
 @test "-j runs records at once and keeps input order" {
 	for i in 1 2 3 4 5 6; do routed "s$i" "$ADAPTERS/slow-ok.sh"; done >in.jsonl
 	start=$(date +%s%N)
-	run aim-invoke -j 6 in.jsonl
+	run --separate-stderr aim-invoke -j 6 in.jsonl
 	took=$((($(date +%s%N) - start) / 1000000))
 	assert_success
 	run jq -r .id <<<"$output"
@@ -233,7 +233,7 @@ outcome() {
 @test "-u writes records in completion order" {
 	routed slow "$ADAPTERS/slow-ok.sh" >in.jsonl
 	routed fast "$ADAPTERS/fail.sh" >>in.jsonl
-	run aim-invoke -u -j 2 in.jsonl
+	run --separate-stderr aim-invoke -u -j 2 in.jsonl
 	assert_failure 1
 	run jq -r .id <<<"$output"
 	assert_output "$(printf 'fast\nslow')"
@@ -304,7 +304,7 @@ outcome() {
 	for i in $(seq 2000); do echo "{\"id\":\"$i\",\"capability\":\"t\",\"payload\":{},\"route\":{\"capability\":\"t\",\"candidates\":[{\"tool_id\":\"t\",\"status\":\"ready\",\"argv\":[\"/bin/true\"],\"timeout_ms\":5000}]}}"; done >in.jsonl
 	# The circuit breaker would stop a tool that fails 2000 times: off.
 	echo '{"cooldown_ms": 0}' >cfg.json
-	run aim-invoke -c cfg.json -j 8 in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json -j 8 in.jsonl
 	assert_failure 1	# /bin/true prints nothing: bad_output
 	assert_equal "$(jq -r '.attempts[0].outcome' <<<"$output" | sort | uniq -c | tr -s ' ')" " 2000 bad_output"
 }
@@ -345,4 +345,48 @@ outcome() {
 	run --separate-stderr bash -c 'ulimit -Sn 64 && exec aim-invoke in.jsonl'
 	assert_success
 	assert_equal "$(jq -r .result.message <<<"$output")" "$hard"
+}
+
+@test "a CRLF adapter: aim-resolve --check names it, routing makes it no_adapter, aim-invoke's spawn error names the interpreter" {
+	cp -R "$REGS/chain" reg
+	sed -i 's/$/\r/' reg/AIM_adapters/ok.sh
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	printf '%s' "$stderr" | grep -qxF "aim-resolve: $PWD/reg/AIM_registry.json:19:24: tool 'ok1': adapter $PWD/reg/AIM_adapters/ok.sh: #! line ends in CR (CRLF line endings?)" ||
+	    fail "no --check line for ok1: $stderr"
+	echo '{"id":"c","capability":"lb","payload":{}}' | aim-resolve -r reg >routed.jsonl
+	assert_equal "$(jq -c '[.route.candidates[] | .status, .reason]' routed.jsonl)" \
+	    "[\"no_adapter\",\"adapter $PWD/reg/AIM_adapters/ok.sh: #! line ends in CR (CRLF line endings?)\",\"no_adapter\",\"adapter $PWD/reg/AIM_adapters/ok.sh: #! line ends in CR (CRLF line endings?)\"]"
+	# Routed before the file went bad: the spawn error says why.
+	routed crlf "$PWD/reg/AIM_adapters/ok.sh" >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_failure 1
+	assert_equal "$(jq -c '.attempts[0] | [.outcome, .error_class, .message]' <<<"$output")" \
+	    "[\"spawn_error\",\"not_installed\",\"cannot run $PWD/reg/AIM_adapters/ok.sh: interpreter /bin/sh^M not found: CRLF line endings?\"]"
+	# A missing interpreter without a CR is named too.
+	printf '#!/nonexistent/sh\necho hi\n' >nointerp.sh
+	chmod +x nointerp.sh
+	routed ni "$PWD/nointerp.sh" >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_equal "$(jq -r '.attempts[0].message' <<<"$output")" "cannot run $PWD/nointerp.sh: interpreter /nonexistent/sh not found"
+}
+
+@test "each failed record says why on stderr, one line: source:line: id: message" {
+	{
+		routed good "$ADAPTERS/ok.sh"
+		routed f "$ADAPTERS/fail.sh"
+		echo
+		routed anon "$ADAPTERS/garbage.sh" | jq -c 'del(.id)'
+		echo '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}'
+		routed multi "$ADAPTERS/fail.sh" | jq -c '.route.capability = "a\nb"'
+	} >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_failure 1
+	assert_equal "${#lines[@]}" 5
+	assert_equal "$stderr" "aim-invoke: in.jsonl:2: f: All tools failed for capability 'test': f: deliberate failure
+aim-invoke: in.jsonl:4: All tools failed for capability 'test': anon: invalid output: '[' or '{' expected near 'this' at line 1, column 4
+aim-invoke: in.jsonl:6: multi: All tools failed for capability 'a b': multi: deliberate failure"
+	# From the standard input too.
+	run --separate-stderr aim-invoke <in.jsonl
+	assert_equal "${stderr_lines[0]}" "aim-invoke: <stdin>:2: f: All tools failed for capability 'test': f: deliberate failure"
 }
