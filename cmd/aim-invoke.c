@@ -209,9 +209,22 @@ record_outcome(struct invoke *iv, const char *tool_id, const char *cls)
 static int
 vault_ready(struct invoke *iv)
 {
+	char buf[PATH_MAX + 160];
+	int rc;
+
 	if (iv->vault_state == 0) {
-		iv->vault_state = aim_vault_open_unattended(&iv->vault,
-		    &iv->vault_why) == AIM_VAULT_OK ? 1 : -1;
+		rc = aim_vault_open_unattended(&iv->vault, &iv->vault_why);
+		iv->vault_state = rc == AIM_VAULT_OK ? 1 : -1;
+		if (rc == AIM_VAULT_NOKEY && iv->vault.kdf != 0 &&
+		    iv->vault.path != NULL) {
+			/* No terminal, no --passphrase-fd here: a key file. */
+			snprintf(buf, sizeof(buf), "vault %s opens with a "
+			    "passphrase, which aim-invoke cannot ask for: "
+			    "aim-secret rekey --keyfile FILE, then set "
+			    "AIM_VAULT_KEYFILE=FILE", iv->vault.path);
+			free(iv->vault_why);
+			iv->vault_why = aim_xstrdup(buf);
+		}
 		if (iv->vault_state == -1)
 			warnx("%s", iv->vault_why);
 	}

@@ -184,16 +184,6 @@ set_message(json_t *a, const char *fmt, ...)
 	    sizeof(buf), 0));
 }
 
-/* "30 s" for whole seconds, else "1500 ms". */
-static void
-fmt_duration(char *buf, size_t n, int64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
-	else
-		snprintf(buf, n, "%lld ms", (long long)ms);
-}
-
 /*
  * Why argv0 could not start.  ENOENT for a file that is there means its
  * "#!" interpreter is missing: name it, and a CR that CRLF line endings
@@ -287,7 +277,7 @@ aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
 		spawn_message(a, argv0, p->spawn_errno);
 		return a;
 	}
-	fmt_duration(dur, sizeof(dur), p->lim.timeout_ms);
+	aim_duration(dur, sizeof(dur), p->lim.timeout_ms);
 	if (p->timed_out) {
 		json_object_set_new(a, "outcome", json_string("timeout"));
 		json_object_set_new(a, "signal",

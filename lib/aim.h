@@ -110,6 +110,14 @@ int	 aim_fsync_dir(const char *dir);
  */
 char	*aim_shebang(const char *path);
 
+/*
+ * A duration of ms milliseconds for a message, into buf of n bytes (32
+ * are enough): "250 ms" below a second, "1.5 s" to a tenth below 10 s,
+ * then rounded to the second: "30 s", "5 min", "1 min 30 s", "2 h 5 min"
+ * (aim-invoke(1) DIAGNOSTICS).  A negative ms is 0.
+ */
+void	 aim_duration(char *buf, size_t n, int64_t ms);
+
 /* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
 char	*aim_abspath(const char *p, const char *base);
 

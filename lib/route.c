@@ -396,7 +396,7 @@ all_cooling(json_t *cands, const char *cap, json_t **details)
 	json_t *c, *first = NULL;
 	size_t i;
 	int64_t until, best = 0, left;
-	char *msg;
+	char *msg, dur[32];
 
 	json_array_foreach(cands, i, c) {
 		if (is_ready(c))
@@ -413,11 +413,11 @@ all_cooling(json_t *cands, const char *cap, json_t **details)
 	if (left < 0)
 		left = 0;
 	msg = aim_xmalloc(512);
+	aim_duration(dur, sizeof(dur), left);
 	snprintf(msg, 512, "every tool for capability '%s' is cooling down "
-	    "or unavailable; %s recovers first, at %s (in %lld ms)", cap,
+	    "or unavailable; %s recovers first, at %s (in %s)", cap,
 	    json_string_value(json_object_get(first, "tool_id")),
-	    json_string_value(json_object_get(first, "until")),
-	    (long long)left);
+	    json_string_value(json_object_get(first, "until")), dur);
 	*details = json_pack("{s:I, s:O, s:O}", "retry_after_ms",
 	    (json_int_t)left, "until", json_object_get(first, "until"),
 	    "tool_id", json_object_get(first, "tool_id"));

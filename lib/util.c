@@ -455,3 +455,35 @@ aim_shebang(const char *path)
 		*nl = '\0';
 	return aim_xstrdup(buf + 2);
 }
+
+void
+aim_duration(char *buf, size_t n, int64_t ms)
+{
+	long long s, t;
+
+	if (ms < 0)
+		ms = 0;
+	if (ms < 1000) {
+		snprintf(buf, n, "%lld ms", (long long)ms);
+		return;
+	}
+	if (ms < 9950) {
+		t = (ms + 50) / 100;	/* tenths of a second */
+		if (t % 10 == 0)
+			snprintf(buf, n, "%lld s", t / 10);
+		else
+			snprintf(buf, n, "%lld.%lld s", t / 10, t % 10);
+		return;
+	}
+	s = (ms + 500) / 1000;
+	if (s < 60)
+		snprintf(buf, n, "%lld s", s);
+	else if (s < 3600 && s % 60 == 0)
+		snprintf(buf, n, "%lld min", s / 60);
+	else if (s < 3600)
+		snprintf(buf, n, "%lld min %lld s", s / 60, s % 60);
+	else if (s % 3600 < 60)
+		snprintf(buf, n, "%lld h", s / 3600);
+	else
+		snprintf(buf, n, "%lld h %lld min", s / 3600, s % 3600 / 60);
+}

@@ -467,7 +467,7 @@ state() {
 	assert_equal "$(jq -r '.route.candidates[0].status' routed.jsonl)" ready
 }
 
-@test "all cooling down: the error record says which tool recovers first, when, and in how many ms" {
+@test "all cooling down: the error record says which tool recovers first, when, and in how many seconds" {
 	now=$(date +%s%3N)
 	mkdir -p "$XDG_STATE_HOME/aim"
 	jq -nc --argjson n "$now" '{version:1, counters:{}, tools:{
@@ -481,7 +481,7 @@ state() {
 	run jq -c '.error | [.stage, .code, .tool_id, (.until | startswith("'"$b_iso"'.")), (.retry_after_ms > 15000 and .retry_after_ms <= 20000)]' <<<"$output"
 	assert_output '["resolve","all_cooling_down","b",true,true]'
 	msg=$(jq -r '.error.message' <<<"$rec")
-	[[ $msg =~ ^every\ tool\ for\ capability\ \'gen\'\ is\ cooling\ down\ or\ unavailable\;\ b\ recovers\ first,\ at\ [0-9T:.-]+Z\ \(in\ [0-9]+\ ms\)$ ]] || fail "message: $msg"
+	[[ $msg =~ ^every\ tool\ for\ capability\ \'gen\'\ is\ cooling\ down\ or\ unavailable\;\ b\ recovers\ first,\ at\ [0-9T:.-]+Z\ \(in\ (1[5-9]|20)\ s\)$ ]] || fail "message: $msg"
 	assert_equal "$stderr" "aim-resolve: <stdin>:1: $msg"
 	# One tool ready is enough.
 	jq -c '.tools.c.cooldown_until_ms = 1' "$STATE" >s && mv s "$STATE"

@@ -1141,3 +1141,14 @@ no_canary() {
 	assert_equal "$stderr" "aim-audit: can't redact vault secrets: wrong key file for vault $V"
 	assert_equal "$(find audit -type f -name '*.json' | wc -l)" 1
 }
+
+@test "aim-invoke with a passphrase vault names the real fix: rekey to a key file, AIM_VAULT_KEYFILE" {
+	passphrase_fixture
+	routed vaulted "$ADAPTERS/env.sh" | jq -c '.route.candidates[0].secrets = {X_KEY: "svc/key"}' >in.jsonl
+	run --separate-stderr notty aim-invoke in.jsonl
+	assert_failure 1
+	why="vault $V opens with a passphrase, which aim-invoke cannot ask for: aim-secret rekey --keyfile FILE, then set AIM_VAULT_KEYFILE=FILE"
+	assert_equal "${stderr_lines[0]}" "aim-invoke: $why"
+	assert_equal "$(jq -r '.attempts[0].message' <<<"$output")" "missing_secret: svc/key ($why)"
+	refute_output --partial passphrase-fd
+}
