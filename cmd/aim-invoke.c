@@ -31,6 +31,20 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-nsu] [-c config] [-j jobs] [-r registry] [file ...]\n",
 	    progname);
+	if (status == 0)
+		printf("  -c, --config=config      read the configuration from "
+		    "config\n"
+		    "  -h, --help               print this help and exit\n"
+		    "  -j, --jobs=jobs          work on up to jobs records at "
+		    "once (1 to %d)\n"
+		    "  -n, --dry-run            print the plan, run nothing\n"
+		    "  -r, --registry=registry  take aim_config.json from "
+		    "registry\n"
+		    "  -s, --strict             no fallback: the first "
+		    "candidate only\n"
+		    "  -u, --unordered          write records as they finish\n"
+		    "  -V, --version            print the version and exit\n"
+		    "See aim-invoke(1).\n", JOBS_MAX);
 	exit(status);
 }
 
@@ -1037,7 +1051,7 @@ main(int argc, char *argv[])
 
 	memset(&iv, 0, sizeof(iv));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	while ((ch = getopt_long(argc, argv, "c:hj:nr:su", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hj:nr:suV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.config = optarg;

@@ -19,10 +19,24 @@ outcome() {
 	jq -r '.attempts[-1].outcome' out.jsonl
 }
 
-@test "--help prints the usage on stdout and exits 0" {
+@test "--help prints the usage, one line per option and the man page on stdout, exits 0" {
 	run --separate-stderr aim-invoke --help
 	assert_success
-	assert_output "usage: aim-invoke [-nsu] [-c config] [-j jobs] [-r registry] [file ...]"
+	assert_equal "$stderr" ""
+	assert_equal "${lines[0]}" "usage: aim-invoke [-nsu] [-c config] [-j jobs] [-r registry] [file ...]"
+	assert_equal "${#lines[@]}" 10
+	for opt in "-c, --config=config " "-h, --help " "-j, --jobs=jobs " "-n, --dry-run " "-r, --registry=registry " "-s, --strict " "-u, --unordered " "-V, --version "; do
+		assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c -- "^  $opt")" 1
+	done
+	assert_equal "${lines[9]}" "See aim-invoke(1)."
+}
+
+@test "-V and --version print the version" {
+	for o in -V --version; do
+		run --separate-stderr aim-invoke "$o"
+		assert_success
+		assert_output --regexp '^aim-invoke [0-9]+\.[0-9]+\.[0-9]+$'
+	done
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
