@@ -816,7 +816,9 @@ emit_job(struct invoke *iv, struct job *j)
 		aim_exit_raise(&iv->status, AIM_EXIT_FAILED);
 	/* An adapter may echo its secrets: they never reach our output. */
 	aim_redact_secrets(j->rec);
-	if (j->attempts != NULL && !json_is_true(json_object_get(r, "success")))
+	/* Nobody reads us any more: no line per record cut short. */
+	if (j->attempts != NULL && !json_is_true(json_object_get(r, "success"))
+	    && iv->interrupted != SIGPIPE)
 		say_failed(j);
 	if (aim_emit(stdout, j->rec) == -1)
 		aim_exit_raise(&iv->status, AIM_EXIT_IO);
