@@ -3,6 +3,9 @@
  * ready candidates in order until one succeeds (seed 002 §4), up to -j
  * records at once, all children served by one poll loop.
  */
+#include <sys/resource.h>
+
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +31,20 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-nsu] [-c config] [-j jobs] [-r registry] [file ...]\n",
 	    progname);
+	if (status == 0)
+		printf("  -c, --config=config      read the configuration from "
+		    "config\n"
+		    "  -h, --help               print this help and exit\n"
+		    "  -j, --jobs=jobs          work on up to jobs records at "
+		    "once (1 to %d)\n"
+		    "  -n, --dry-run            print the plan, run nothing\n"
+		    "  -r, --registry=registry  take aim_config.json from "
+		    "registry\n"
+		    "  -s, --strict             no fallback: the first "
+		    "candidate only\n"
+		    "  -u, --unordered          write records as they finish\n"
+		    "  -V, --version            print the version and exit\n"
+		    "See aim-invoke(1).\n", JOBS_MAX);
 	exit(status);
 }
 
@@ -35,6 +52,14 @@ usage(int status)
 #define SLOT_POLL_MS	50
 /* The kill grace of an attempt the deadline cuts short: SIGKILL this soon. */
 #define DEADLINE_GRACE_MS	50
+/* Descriptors a running adapter holds: three pipe ends and a slot lock. */
+#define FDS_PER_CHILD	4
+/*
+ * Descriptors kept free besides those open at start: an input file, the
+ * state file, the vault, the signal and child pipes, the three pipes of
+ * a spawn under way, stdio's own.
+ */
+#define FDS_SPARE	32
 
 /* One input record on its way through its candidates. */
 struct job {
@@ -57,6 +82,8 @@ struct job {
 	char	*input, **env;
 	char	**argv;		/* its strings are borrowed from rec */
 	int	 running, done, active;
+	const char *source;	/* the input's name, for stderr */
+	long	 lineno;		/* its line there */
 };
 
 struct invoke {
@@ -64,6 +91,7 @@ struct invoke {
 	struct job **queue;	/* input order; a ring of qcap */
 	size_t	 qhead, qlen, qcap;
 	size_t	 jobs, active;	/* -j, and records under way */
+	size_t	 running;	/* adapters running now */
 	int	 unordered, strict, dry_run;
 	int	 status;
 	int	 interrupted;	/* the signal, once one came */
@@ -195,9 +223,22 @@ record_outcome(struct invoke *iv, const char *tool_id, const char *cls)
 static int
 vault_ready(struct invoke *iv)
 {
+	char buf[PATH_MAX + 160];
+	int rc;
+
 	if (iv->vault_state == 0) {
-		iv->vault_state = aim_vault_open_unattended(&iv->vault,
-		    &iv->vault_why) == AIM_VAULT_OK ? 1 : -1;
+		rc = aim_vault_open_unattended(&iv->vault, &iv->vault_why);
+		iv->vault_state = rc == AIM_VAULT_OK ? 1 : -1;
+		if (rc == AIM_VAULT_NOKEY && iv->vault.kdf != 0 &&
+		    iv->vault.path != NULL) {
+			/* No terminal, no --passphrase-fd here: a key file. */
+			snprintf(buf, sizeof(buf), "vault %s opens with a "
+			    "passphrase, which aim-invoke cannot ask for: "
+			    "aim-secret rekey --keyfile FILE, then set "
+			    "AIM_VAULT_KEYFILE=FILE", iv->vault.path);
+			free(iv->vault_why);
+			iv->vault_why = aim_xstrdup(buf);
+		}
 		if (iv->vault_state == -1)
 			warnx("%s", iv->vault_why);
 	}
@@ -503,7 +544,19 @@ try_start(struct invoke *iv, struct job *j)
 	j->env = NULL;
 	if (rc == 0) {
 		j->running = 1;
+		iv->running++;
 		return 1;
+	}
+	if ((j->proc.spawn_errno == EMFILE || j->proc.spawn_errno == ENFILE) &&
+	    iv->running > 0) {
+		/* Out of descriptors for now: wait for a child to end. */
+		aim_proc_free(&j->proc);
+		if (j->slot_fd != -1) {
+			close(j->slot_fd);
+			j->slot_fd = -1;
+		}
+		j->wake_ms = now + SLOT_POLL_MS;
+		return 0;
 	}
 	x = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &argv);
 	aim_proc_free(&j->proc);
@@ -557,6 +610,7 @@ child_done(struct invoke *iv, struct job *j)
 	char msg[64];
 
 	j->running = 0;
+	iv->running--;
 	attempt = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &output);
 	aim_proc_free(&j->proc);
 	if (iv->interrupted &&
@@ -648,6 +702,8 @@ new_job(struct invoke *iv, const struct aim_line *line, const char *source)
 	j = aim_xmalloc(sizeof(*j));
 	memset(j, 0, sizeof(*j));
 	j->slot_fd = -1;
+	j->source = source;
+	j->lineno = line->lineno;
 	if (line->too_long) {
 		snprintf(buf, sizeof(buf), "record is longer than %zu bytes",
 		    (size_t)iv->cfg.max_payload_bytes * 4 + 1048576);
@@ -725,6 +781,30 @@ bad:
 	return j;
 }
 
+/*
+ * Say why a record that ran failed, on one line (aim-invoke(1)
+ * DIAGNOSTICS): "source:line: id: message", control characters of the
+ * adapters' messages made spaces.
+ */
+static void
+say_failed(struct job *j)
+{
+	const char *id = json_string_value(json_object_get(j->rec, "id"));
+	const char *msg = json_string_value(json_object_get(json_object_get(
+	    j->rec, "result"), "message"));
+	char *m, *p;
+
+	m = aim_xstrdup(msg != NULL ? msg : "failed");
+	for (p = m; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (id != NULL)
+		warnx("%s:%ld: %s: %s", j->source, j->lineno, id, m);
+	else
+		warnx("%s:%ld: %s", j->source, j->lineno, m);
+	free(m);
+}
+
 static void
 emit_job(struct invoke *iv, struct job *j)
 {
@@ -736,6 +816,10 @@ emit_job(struct invoke *iv, struct job *j)
 		aim_exit_raise(&iv->status, AIM_EXIT_FAILED);
 	/* An adapter may echo its secrets: they never reach our output. */
 	aim_redact_secrets(j->rec);
+	/* Nobody reads us any more: no line per record cut short. */
+	if (j->attempts != NULL && !json_is_true(json_object_get(r, "success"))
+	    && iv->interrupted != SIGPIPE)
+		say_failed(j);
 	if (aim_emit(stdout, j->rec) == -1)
 		aim_exit_raise(&iv->status, AIM_EXIT_IO);
 	job_free(j);
@@ -900,6 +984,51 @@ run(struct invoke *iv, char **files, int nfiles)
 	free(procs);
 }
 
+/* How many descriptors are open now; FDS_SPARE when it cannot tell. */
+static size_t
+fds_open(void)
+{
+	DIR *d;
+	struct dirent *e;
+	size_t n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return FDS_SPARE;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0;	/* not the directory's own */
+}
+
+/*
+ * -j as the descriptors allow (aim-invoke(1) -j): the soft RLIMIT_NOFILE
+ * raised to the hard one, then no more adapters at once than
+ * FDS_PER_CHILD each leaves room for, at least one.
+ */
+static size_t
+jobs_fds_allow(size_t jobs)
+{
+	struct rlimit rl;
+	rlim_t want;
+	size_t used, room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return jobs;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		want = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			rl.rlim_cur = want;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= (rlim_t)(jobs * FDS_PER_CHILD) + 4096)
+		return jobs;
+	used = fds_open() + FDS_SPARE;
+	room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_CHILD : 0;
+	return room < 1 ? 1 : room < jobs ? room : jobs;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -926,7 +1055,7 @@ main(int argc, char *argv[])
 		errx(AIM_EXIT_IO, "standard output is closed");
 	memset(&iv, 0, sizeof(iv));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	while ((ch = getopt_long(argc, argv, "c:hj:nr:su", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hj:nr:suV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.config = optarg;
@@ -998,7 +1127,7 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	iv.jobs = jobs;
+	iv.jobs = jobs_fds_allow(jobs);
 	/* Room for finished records waiting behind a slow one. */
 	iv.qcap = jobs * 4 + 16;
 	iv.queue = aim_xmalloc(iv.qcap * sizeof(*iv.queue));

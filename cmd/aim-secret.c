@@ -31,7 +31,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-f vault] [-k keyfile] [--passphrase-fd fd] command [args]\n"
 	    "       %s init [--keyfile file]\n"
-	    "       %s set [-d description] name\n"
+	    "       %s set [--allow-empty] [-d description] name\n"
 	    "       %s get name\n"
 	    "       %s list\n"
 	    "       %s rm name\n"
@@ -39,6 +39,20 @@ usage(int status)
 	    "       %s path\n",
 	    progname, progname, progname, progname, progname, progname,
 	    progname, progname);
+	if (status == 0)
+		printf("  -f vault              the vault (default $AIM_VAULT, "
+		    "else $XDG_DATA_HOME/aim/vault)\n"
+		    "  -k keyfile            the key file (default "
+		    "$AIM_VAULT_KEYFILE)\n"
+		    "  --passphrase-fd fd    read the passphrase from fd, not "
+		    "the terminal\n"
+		    "  -h, --help            print this help and exit\n"
+		    "  -V, --version         print the version and exit\n"
+		    "  --allow-empty         set: store an empty value\n"
+		    "  -d description        set: describe the secret\n"
+		    "  --keyfile file        init, rekey: create file and open "
+		    "the vault with it\n"
+		    "See aim-secret(1).\n");
 	exit(status);
 }
 
@@ -288,18 +302,25 @@ log_event(struct secret_cli *cli, const char *kind, const char *name)
 static int
 cmd_set(struct secret_cli *cli, int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "allow-empty", no_argument, NULL, 'E' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *desc = NULL, *name;
 	unsigned char *value;
 	struct aim_vault v;
 	char prompt[NAME_MAX_BYTES + 32], *why = NULL;
 	size_t len;
-	int ch, rc;
+	int ch, rc, allow_empty = 0;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "d:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			desc = optarg;
+			break;
+		case 'E':
+			allow_empty = 1;
 			break;
 		default:
 			usage(AIM_EXIT_USAGE);
@@ -311,6 +332,10 @@ cmd_set(struct secret_cli *cli, int argc, char *argv[])
 	if (desc != NULL && strlen(desc) > DESC_MAX_BYTES)
 		errx(AIM_EXIT_USAGE, "the description is longer than %d bytes",
 		    DESC_MAX_BYTES);
+	if (cli->passfd == STDIN_FILENO && !isatty(STDIN_FILENO))
+		errx(AIM_EXIT_USAGE, "--passphrase-fd 0 and the value both read "
+		    "the standard input: give the passphrase on another "
+		    "descriptor (--passphrase-fd 3 3<file)");
 	if (isatty(STDIN_FILENO)) {
 		snprintf(prompt, sizeof(prompt), "value for %s: ", name);
 		if ((value = ask_tty(prompt, VALUE_MAX_BYTES, &len)) == NULL)
@@ -318,6 +343,11 @@ cmd_set(struct secret_cli *cli, int argc, char *argv[])
 	} else
 		value = read_secret_fd(STDIN_FILENO, VALUE_MAX_BYTES, &len,
 		    "the value");
+	if (len == 0 && !allow_empty) {
+		sodium_free(value);
+		errx(AIM_EXIT_USAGE, "the value for %s is empty (an unset "
+		    "variable?): give --allow-empty to store it", name);
+	}
 	open_vault(&v, cli, 1);
 	if (aim_vault_set(&v, name, desc, value, len, time(NULL)) == -1)
 		errx(AIM_EXIT_IO, "out of secure memory");
@@ -450,6 +480,33 @@ cmd_rekey(struct secret_cli *cli, int argc, char *argv[])
 	return 0;
 }
 
+/*
+ * A global option after the command (aim-secret set -f v name) would be
+ * taken for the command's own or for an operand: name it (aim-secret(1)
+ * SYNOPSIS).  The arguments of -d and --keyfile are skipped.
+ */
+static void
+misplaced_global(int argc, char *argv[])
+{
+	const char *a;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return;
+		if (strcmp(a, "-d") == 0 || strcmp(a, "--keyfile") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(a, "-f", 2) == 0 || strncmp(a, "-k", 2) == 0 ||
+		    strncmp(a, "--passphrase-fd", 15) == 0)
+			errx(AIM_EXIT_USAGE, "%.*s: global options go before the "
+			    "command (aim-secret %.*s %s ...)", a[1] == '-' ?
+			    15 : 2, a, a[1] == '-' ? 15 : 2, a, argv[0]);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -468,7 +525,7 @@ main(int argc, char *argv[])
 	memset(&cli, 0, sizeof(cli));
 	cli.passfd = -1;
 	argv[0] = (char *)progname;
-	while ((ch = getopt_long(argc, argv, "+f:hk:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:hk:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			cli.vault = optarg;
@@ -496,6 +553,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage(AIM_EXIT_USAGE);
+	misplaced_global(argc, argv);
 	if (aim_vault_setup() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
 	if (cli.vault == NULL && (cli.vault = path =

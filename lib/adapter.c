@@ -184,14 +184,31 @@ set_message(json_t *a, const char *fmt, ...)
 	    sizeof(buf), 0));
 }
 
-/* "30 s" for whole seconds, else "1500 ms". */
+/*
+ * Why argv0 could not start.  ENOENT for a file that is there means its
+ * "#!" interpreter is missing: name it, and a CR that CRLF line endings
+ * left at its end (aim-invoke(1) Attempts, spawn_error).
+ */
 static void
-fmt_duration(char *buf, size_t n, int64_t ms)
+spawn_message(json_t *a, const char *argv0, int errnum)
 {
-	if (ms % 1000 == 0)
-		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
+	char *bang = errnum == ENOENT ? aim_shebang(argv0) : NULL;
+	const char *interp;
+	size_t n;
+
+	if (bang == NULL) {
+		set_message(a, "cannot run %s: %s", argv0, strerror(errnum));
+		return;
+	}
+	interp = bang + strspn(bang, " \t");
+	n = strcspn(interp, " \t");
+	if (n > 0 && interp[n - 1] == '\r')
+		set_message(a, "cannot run %s: interpreter %.*s^M not found: "
+		    "CRLF line endings?", argv0, (int)(n - 1), interp);
 	else
-		snprintf(buf, n, "%lld ms", (long long)ms);
+		set_message(a, "cannot run %s: interpreter %.*s not found",
+		    argv0, (int)n, interp);
+	free(bang);
 }
 
 /* Why stdout is not one JSON object with a boolean success; NULL if it is. */
@@ -257,11 +274,10 @@ aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
 	if (p->spawn_errno != 0) {
 		json_object_set_new(a, "outcome", json_string("spawn_error"));
 		json_object_set_new(a, "duration_ms", json_integer(0));
-		set_message(a, "cannot run %s: %s", argv0,
-		    strerror(p->spawn_errno));
+		spawn_message(a, argv0, p->spawn_errno);
 		return a;
 	}
-	fmt_duration(dur, sizeof(dur), p->lim.timeout_ms);
+	aim_duration(dur, sizeof(dur), p->lim.timeout_ms);
 	if (p->timed_out) {
 		json_object_set_new(a, "outcome", json_string("timeout"));
 		json_object_set_new(a, "signal",

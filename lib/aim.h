@@ -101,6 +101,23 @@ char	*aim_xdg_path(const char *xdg_var, const char *home_dir,
  */
 int	 aim_fsync_dir(const char *dir);
 
+/*
+ * The "#!" line of the file at path, without the "#!" and the newline
+ * (a CR before it is kept: execve(2) looks for an interpreter named with
+ * it, aim-adapter(7) DESCRIPTION), malloc'd; from the first 255 bytes.
+ * NULL when the file cannot be read (errno from open(2) or read(2)) or
+ * does not start with "#!".
+ */
+char	*aim_shebang(const char *path);
+
+/*
+ * A duration of ms milliseconds for a message, into buf of n bytes (32
+ * are enough): "250 ms" below a second, "1.5 s" to a tenth below 10 s,
+ * then rounded to the second: "30 s", "5 min", "1 min 30 s", "2 h 5 min"
+ * (aim-invoke(1) DIAGNOSTICS).  A negative ms is 0.
+ */
+void	 aim_duration(char *buf, size_t n, int64_t ms);
+
 /* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
 char	*aim_abspath(const char *p, const char *base);
 
@@ -422,7 +439,8 @@ json_t	*aim_router_candidate(struct aim_router *rt, const char *tool_id);
  * -File, script] with pwsh found on PATH.  Returns a new JSON array of
  * strings, or NULL with a malloc'd *why ("no adapterScript", "adapter
  * /x.sh: No such file or directory", "adapter /x.sh: not executable",
- * "pwsh not found on PATH for adapter /x.ps1").
+ * "adapter /x.sh: #! line ends in CR (CRLF line endings?)", "pwsh not
+ * found on PATH for adapter /x.ps1").
  */
 json_t	*aim_adapter_argv(const struct aim_registry *reg, json_t *tool,
 	    char **why);
@@ -754,7 +772,8 @@ const char *aim_vault_strerror(int code);
 
 /*
  * Error classes (issue 6): auth, rate_limit, quota, context_too_long,
- * content_policy, bad_request, transient, not_installed, timeout.
+ * content_policy, bad_request, transient, not_installed, timeout,
+ * unclassified (aim-invoke(1) Error classes).
  * _valid: one of them.  _retryable: worth another try of the same tool
  * (rate_limit, transient, timeout).  _counts: counts towards a cooldown
  * (transient, timeout, rate_limit, quota, auth).  _long_cooldown: cools a
@@ -771,7 +790,8 @@ int	 aim_error_class_long_cooldown(const char *cls);
  * a known class, else derived from the outcome: timeout -> timeout;
  * spawn_error, exit 126 or 127, and skipped not_installed / no_adapter /
  * unknown_tool -> not_installed; skipped missing_secret -> auth; failure
- * without a class, signal, bad_output, other exits -> transient.
+ * without a known class -> unclassified (neither retried nor counted);
+ * signal, bad_output, other exits -> transient.
  * Returns the class (borrowed from attempt), or NULL for a success and for
  * skips of policy (cooldown, deadline, ...), which get none.
  */

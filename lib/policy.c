@@ -18,7 +18,8 @@
 
 static const char *const classes[] = {
 	"auth", "rate_limit", "quota", "context_too_long", "content_policy",
-	"bad_request", "transient", "not_installed", "timeout", NULL
+	"bad_request", "transient", "not_installed", "timeout", "unclassified",
+	NULL
 };
 
 static int
@@ -96,6 +97,13 @@ aim_attempt_classify(json_t *attempt, json_t *output)
 		if (json_is_integer(ra) && json_integer_value(ra) >= 0)
 			json_object_set_new(attempt, "retry_after_ms",
 			    json_integer(json_integer_value(ra)));
+	} else if (strcmp(outcome, "failure") == 0) {
+		/*
+		 * The adapter ran, answered and said no more: nothing says
+		 * that trying again helps, or that the tool is unwell (a
+		 * missing file of the request), so no retry and no cooldown.
+		 */
+		cls = "unclassified";
 	} else if (strcmp(outcome, "timeout") == 0) {
 		cls = "timeout";
 	} else if (strcmp(outcome, "spawn_error") == 0) {
@@ -105,7 +113,7 @@ aim_attempt_classify(json_t *attempt, json_t *output)
 		code = json_integer_value(json_object_get(attempt, "exit_code"));
 		cls = code == 126 || code == 127 ? "not_installed" : "transient";
 	} else {
-		cls = "transient";	/* failure without a class, signal, bad_output */
+		cls = "transient";	/* signal, bad_output */
 	}
 	json_object_set_new(attempt, "error_class", json_string(cls));
 	/* The attempt's copy: output may be gone before the caller is done. */

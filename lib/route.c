@@ -99,8 +99,9 @@ json_t *
 aim_adapter_argv(const struct aim_registry *reg, json_t *tool, char **why)
 {
 	json_t *script = json_object_get(tool, "adapterScript");
-	char *x, *abs, *exe, *pwsh;
+	char *x, *abs, *exe, *pwsh, *bang;
 	json_t *argv = NULL;
+	size_t n;
 
 	*why = NULL;
 	if (!json_is_string(script) || *json_string_value(script) == '\0') {
@@ -126,7 +127,15 @@ aim_adapter_argv(const struct aim_registry *reg, json_t *tool, char **why)
 		*why = why_printf("adapter %s: %s", abs, errno == EACCES ?
 		    "not executable" : strerror(errno));
 	} else {
-		argv = json_pack("[s]", exe);
+		/* execve(2) would look for "/bin/sh\r": name the cause. */
+		bang = aim_shebang(exe);
+		if (bang != NULL && (n = strlen(bang)) > 0 &&
+		    bang[n - 1] == '\r')
+			*why = why_printf("adapter %s: #! line ends in CR (CRLF "
+			    "line endings?)%s", abs, "");
+		else
+			argv = json_pack("[s]", exe);
+		free(bang);
 		free(exe);
 	}
 	free(abs);
@@ -387,7 +396,7 @@ all_cooling(json_t *cands, const char *cap, json_t **details)
 	json_t *c, *first = NULL;
 	size_t i;
 	int64_t until, best = 0, left;
-	char *msg;
+	char *msg, dur[32];
 
 	json_array_foreach(cands, i, c) {
 		if (is_ready(c))
@@ -404,11 +413,11 @@ all_cooling(json_t *cands, const char *cap, json_t **details)
 	if (left < 0)
 		left = 0;
 	msg = aim_xmalloc(512);
+	aim_duration(dur, sizeof(dur), left);
 	snprintf(msg, 512, "every tool for capability '%s' is cooling down "
-	    "or unavailable; %s recovers first, at %s (in %lld ms)", cap,
+	    "or unavailable; %s recovers first, at %s (in %s)", cap,
 	    json_string_value(json_object_get(first, "tool_id")),
-	    json_string_value(json_object_get(first, "until")),
-	    (long long)left);
+	    json_string_value(json_object_get(first, "until")), dur);
 	*details = json_pack("{s:I, s:O, s:O}", "retry_after_ms",
 	    (json_int_t)left, "until", json_object_get(first, "until"),
 	    "tool_id", json_object_get(first, "tool_id"));

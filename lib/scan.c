@@ -147,16 +147,6 @@ paths_present(struct aim_scan_ctx *c, json_t *list)
 	return out;
 }
 
-/* "5 s" or "1500 ms". */
-static void
-duration(char *buf, size_t n, int64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
-	else
-		snprintf(buf, n, "%lld ms", (long long)ms);
-}
-
 /* Run versionCommand; set version, version_output, version_error. */
 static void
 run_version(struct aim_scan_ctx *c, json_t *tool, json_t *rec)
@@ -190,7 +180,7 @@ run_version(struct aim_scan_ctx *c, json_t *tool, json_t *rec)
 		snprintf(msg, sizeof(msg), "can't run %s: %s", argv[0],
 		    strerror(p.spawn_errno));
 	} else if (p.timed_out) {
-		duration(dur, sizeof(dur), lim.timeout_ms);
+		aim_duration(dur, sizeof(dur), lim.timeout_ms);
 		snprintf(msg, sizeof(msg), "version command timed out after %s",
 		    dur);
 	} else {

@@ -449,3 +449,54 @@ aim_fsync_dir(const char *dir)
 	close(fd);
 	return rc;
 }
+
+char *
+aim_shebang(const char *path)
+{
+	char buf[256], *nl;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	n = aim_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 2 || buf[0] != '#' || buf[1] != '!')
+		return NULL;
+	buf[n] = '\0';
+	if ((nl = memchr(buf, '\n', n)) != NULL)
+		*nl = '\0';
+	return aim_xstrdup(buf + 2);
+}
+
+void
+aim_duration(char *buf, size_t n, int64_t ms)
+{
+	long long s, t;
+
+	if (ms < 0)
+		ms = 0;
+	if (ms < 1000) {
+		snprintf(buf, n, "%lld ms", (long long)ms);
+		return;
+	}
+	if (ms < 9950) {
+		t = (ms + 50) / 100;	/* tenths of a second */
+		if (t % 10 == 0)
+			snprintf(buf, n, "%lld s", t / 10);
+		else
+			snprintf(buf, n, "%lld.%lld s", t / 10, t % 10);
+		return;
+	}
+	s = (ms + 500) / 1000;
+	if (s < 60)
+		snprintf(buf, n, "%lld s", s);
+	else if (s < 3600 && s % 60 == 0)
+		snprintf(buf, n, "%lld min", s / 60);
+	else if (s < 3600)
+		snprintf(buf, n, "%lld min %lld s", s / 60, s % 60);
+	else if (s % 3600 < 60)
+		snprintf(buf, n, "%lld h", s / 3600);
+	else
+		snprintf(buf, n, "%lld h %lld min", s / 3600, s % 3600 / 60);
+}

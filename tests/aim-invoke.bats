@@ -11,7 +11,7 @@ setup() {
 # stdout in out.jsonl and stderr in err.txt; $status is aim-invoke's.
 invoke_one() {
 	routed "$@" >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	printf '%s\n' "$output" >out.jsonl
 }
 
@@ -19,10 +19,24 @@ outcome() {
 	jq -r '.attempts[-1].outcome' out.jsonl
 }
 
-@test "--help prints the usage on stdout and exits 0" {
-	run aim-invoke --help
+@test "--help prints the usage, one line per option and the man page on stdout, exits 0" {
+	run --separate-stderr aim-invoke --help
 	assert_success
-	assert_output "usage: aim-invoke [-nsu] [-c config] [-j jobs] [-r registry] [file ...]"
+	assert_equal "$stderr" ""
+	assert_equal "${lines[0]}" "usage: aim-invoke [-nsu] [-c config] [-j jobs] [-r registry] [file ...]"
+	assert_equal "${#lines[@]}" 10
+	for opt in "-c, --config=config " "-h, --help " "-j, --jobs=jobs " "-n, --dry-run " "-r, --registry=registry " "-s, --strict " "-u, --unordered " "-V, --version "; do
+		assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c -- "^  $opt")" 1
+	done
+	assert_equal "${lines[9]}" "See aim-invoke(1)."
+}
+
+@test "-V and --version print the version" {
+	for o in -V --version; do
+		run --separate-stderr aim-invoke "$o"
+		assert_success
+		assert_output --regexp '^aim-invoke [0-9]+\.[0-9]+\.[0-9]+$'
+	done
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
@@ -36,7 +50,7 @@ outcome() {
 	run --separate-stderr aim-invoke -j 0
 	assert_equal "$status" 2
 	assert_equal "${stderr_lines[0]}" "aim-invoke: -j 0: want a number from 1 to 1024"
-	run aim-invoke -j x
+	run --separate-stderr aim-invoke -j x
 	assert_equal "$status" 2
 }
 
@@ -59,7 +73,7 @@ outcome() {
 	jq -nc --arg a "$ADAPTERS/env.sh" '{id:"e", capability:"cap", payload:{},
 	    route:{capability:"cap", registry:"/reg", candidates:[{tool_id:"envtool",
 	    status:"ready", argv:[$a], timeout_ms:7000, pass_env:["AIM_T_PASSED"]}]}}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_success
 	run jq -c '.result.content.env | [.AIM_T_SECRET, .AIM_T_PASSED, .LC_ALL, .HTTPS_PROXY, .AIM_CONTRACT, .AIM_TOOL_ID, .AIM_CAPABILITY, .AIM_REQUEST_ID, .AIM_TIMEOUT_MS, .AIM_REGISTRY_PATH, (.HOME != null), (.PATH != null)]' <<<"$output"
 	assert_output '[null,"yes","C.UTF-8","http://127.0.0.1:9","AIM_INTEGRATION_V1","envtool","cap","e","7000","/reg",true,true]'
@@ -83,7 +97,7 @@ outcome() {
 @test "an adapter that ignores SIGTERM is killed after the grace" {
 	echo '{"kill_grace_ms": 200}' >cfg.json
 	routed it "$ADAPTERS/ignore-term.sh" 300 >in.jsonl
-	run aim-invoke -c cfg.json in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json in.jsonl
 	assert_failure 1
 	run jq -c '.attempts[0] | [.outcome, .signal, (.duration_ms >= 500 and .duration_ms < 1500)]' <<<"$output"
 	assert_output '["timeout","SIGKILL",true]'
@@ -99,7 +113,7 @@ outcome() {
 @test "a stdout flood is cut at max_output_bytes and judged bad_output" {
 	echo '{"max_output_bytes": 65536}' >cfg.json
 	routed y "$ADAPTERS/flood-stdout.sh" 5000 >in.jsonl
-	run aim-invoke -c cfg.json in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json in.jsonl
 	assert_failure 1
 	run jq -c '.attempts[0] | [.outcome, .message, .stdout_truncated, (.stdout | length)]' <<<"$output"
 	assert_output '["bad_output","invalid output: stdout passed 65536 bytes",true,4096]'
@@ -107,7 +121,7 @@ outcome() {
 
 @test "a stderr flood before reading a 600 KB request does not deadlock" {
 	routed s "$ADAPTERS/flood-stderr.sh" 10000 '{big: ("a" * 600000)}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_success
 	run jq -c '[.attempts[0].outcome, .attempts[0].stderr_truncated, (.attempts[0].stderr | length), (.result.content.bytes > 600000)]' <<<"$output"
 	assert_output '["success",true,4096,true]'
@@ -123,7 +137,7 @@ outcome() {
 	for a in garbage two-objects truncated string-success; do
 		routed "$a" "$ADAPTERS/$a.sh"
 	done >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	run jq -c '[.attempts[0].outcome, .attempts[0].message]' <<<"$output"
 	assert_line --index 0 '["bad_output","invalid output: '"'"'['"'"' or '"'"'{'"'"' expected near '"'"'this'"'"' at line 1, column 4"]'
@@ -151,7 +165,7 @@ outcome() {
 	cp "$ADAPTERS/not-executable.sh" ne.sh && chmod 0644 ne.sh
 	routed x "$PWD/ne.sh" >>in.jsonl
 	routed n "$ADAPTERS/no-shebang" >>in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	run jq -r '.attempts[0] | [.outcome, .message] | join(" | ")' <<<"$output"
 	assert_line --index 0 "spawn_error | cannot run $ADAPTERS/does-not-exist.sh: No such file or directory"
@@ -170,7 +184,7 @@ outcome() {
 	      {tool_id:"garbage", status:"ready", argv:[$d+"/garbage.sh"], timeout_ms:2000},
 	      {tool_id:"ok", status:"ready", argv:[$d+"/ok.sh"], timeout_ms:2000},
 	      {tool_id:"never", status:"ready", argv:[$d+"/fail.sh"], timeout_ms:2000}]}}' >in.jsonl
-	run aim-invoke -c cfg.json in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json in.jsonl
 	assert_success
 	run jq -c '[.tool_id, [.attempts[] | .outcome]]' <<<"$output"
 	assert_output '["ok",["skipped","timeout","timeout","signal","bad_output","success"]]'
@@ -183,7 +197,7 @@ outcome() {
 	      {tool_id:"ghost", status:"unknown_tool", reason:"tool '"'"'ghost'"'"' not found in AIM registry"},
 	      {tool_id:"aider", status:"ready", argv:[$d+"/hang.sh"], timeout_ms:1000},
 	      {tool_id:"claude", status:"ready", argv:[$d+"/nonzero-success.sh"], timeout_ms:2000}]}}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	run jq -c '[.tool_id, .result]' <<<"$output"
 	assert_output "[null,{\"success\":false,\"message\":\"All tools failed for capability 'code_generation': jules: not installed; ghost: not found in AIM registry; aider: timed out after 1 s; claude: exited with code 3: something went wrong\",\"content\":null}]"
@@ -192,7 +206,7 @@ outcome() {
 @test "error records and finished results pass through untouched" {
 	printf '%s\n' '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}' \
 	    '{"id":"r","result":{"success":true},"x":[1,2]}' >in.jsonl
-	run aim-invoke in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
 	assert_line --index 0 '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}'
 	assert_line --index 1 '{"id":"r","result":{"success":true},"x":[1,2]}'
@@ -221,7 +235,7 @@ outcome() {
 @test "-j runs records at once and keeps input order" {
 	for i in 1 2 3 4 5 6; do routed "s$i" "$ADAPTERS/slow-ok.sh"; done >in.jsonl
 	start=$(date +%s%N)
-	run aim-invoke -j 6 in.jsonl
+	run --separate-stderr aim-invoke -j 6 in.jsonl
 	took=$((($(date +%s%N) - start) / 1000000))
 	assert_success
 	run jq -r .id <<<"$output"
@@ -233,7 +247,7 @@ outcome() {
 @test "-u writes records in completion order" {
 	routed slow "$ADAPTERS/slow-ok.sh" >in.jsonl
 	routed fast "$ADAPTERS/fail.sh" >>in.jsonl
-	run aim-invoke -u -j 2 in.jsonl
+	run --separate-stderr aim-invoke -u -j 2 in.jsonl
 	assert_failure 1
 	run jq -r .id <<<"$output"
 	assert_output "$(printf 'fast\nslow')"
@@ -304,7 +318,89 @@ outcome() {
 	for i in $(seq 2000); do echo "{\"id\":\"$i\",\"capability\":\"t\",\"payload\":{},\"route\":{\"capability\":\"t\",\"candidates\":[{\"tool_id\":\"t\",\"status\":\"ready\",\"argv\":[\"/bin/true\"],\"timeout_ms\":5000}]}}"; done >in.jsonl
 	# The circuit breaker would stop a tool that fails 2000 times: off.
 	echo '{"cooldown_ms": 0}' >cfg.json
-	run aim-invoke -c cfg.json -j 8 in.jsonl
+	run --separate-stderr aim-invoke -c cfg.json -j 8 in.jsonl
 	assert_failure 1	# /bin/true prints nothing: bad_output
 	assert_equal "$(jq -r '.attempts[0].outcome' <<<"$output" | sort | uniq -c | tr -s ' ')" " 2000 bad_output"
+}
+
+@test "the example adapter of aim-adapter(7) classifies: missing files are bad_request, never a cooldown for the valid file" {
+	# The adapter exactly as the man page prints it.
+	awk '/^\.Bd -literal/ { inb = 1; buf = ""; next }
+	    /^\.Ed/ { if (buf ~ /AIM_wc.sh: an AIM/) printf "%s", buf; inb = 0; next }
+	    inb { buf = buf $0 "\n" }' "$TOP/man/aim-adapter.7" | sed 's/\\e/\\/g' >AIM_wc.sh
+	chmod +x AIM_wc.sh
+	printf 'a\nb\n' >two.txt
+	for f in gone1 gone2 gone3 gone4 two.txt; do
+		routed wc "$PWD/AIM_wc.sh" 10000 "{files: [\"$PWD/$f\"]}" | jq -c --arg f "$f" '.id = $f | .route.candidates[0].max_retries = 2'
+	done >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_failure 1
+	run jq -c '[.id, [.attempts[] | .outcome, .error_class, .message], .result.content]' <<<"$output"
+	assert_line --index 0 "[\"gone1\",[\"failure\",\"bad_request\",\"cannot read $PWD/gone1\"],null]"
+	assert_line --index 3 "[\"gone4\",[\"failure\",\"bad_request\",\"cannot read $PWD/gone4\"],null]"
+	assert_line --index 4 "[\"two.txt\",[\"success\",null,\"counted lines in 1 files\"],{\"$PWD/two.txt\":2}]"
+}
+
+@test "-j 1024 under ulimit -n 256: records wait for descriptors, none fails" {
+	for i in $(seq 300); do routed "s$i" "$ADAPTERS/sleep-ok.sh" 120000; done >in.jsonl
+	echo '{"cooldown_ms": 0}' >cfg.json
+	run --separate-stderr bash -c 'ulimit -n 256 && exec aim-invoke -c cfg.json -j 1024 in.jsonl'
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r '[.id, .attempts[0].outcome] | join(" ")' <<<"$output" | sort -V | uniq -c | awk '$1 == 1 && $3 == "success"' | wc -l)" 300
+}
+
+@test "aim-invoke raises its soft descriptor limit to the hard one" {
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] && [ "$hard" -gt 64 ] || skip "hard limit $hard"
+	printf '#!/bin/sh\ncat >/dev/null\nprintf "{\\"success\\":true,\\"message\\":\\"%%s\\"}\\n" "$(ulimit -Sn)"\n' >lim.sh
+	chmod +x lim.sh
+	routed lim "$PWD/lim.sh" >in.jsonl
+	run --separate-stderr bash -c 'ulimit -Sn 64 && exec aim-invoke in.jsonl'
+	assert_success
+	assert_equal "$(jq -r .result.message <<<"$output")" "$hard"
+}
+
+@test "a CRLF adapter: aim-resolve --check names it, routing makes it no_adapter, aim-invoke's spawn error names the interpreter" {
+	cp -R "$REGS/chain" reg
+	sed -i 's/$/\r/' reg/AIM_adapters/ok.sh
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	printf '%s' "$stderr" | grep -qxF "aim-resolve: $PWD/reg/AIM_registry.json:19:24: tool 'ok1': adapter $PWD/reg/AIM_adapters/ok.sh: #! line ends in CR (CRLF line endings?)" ||
+	    fail "no --check line for ok1: $stderr"
+	echo '{"id":"c","capability":"lb","payload":{}}' | aim-resolve -r reg >routed.jsonl
+	assert_equal "$(jq -c '[.route.candidates[] | .status, .reason]' routed.jsonl)" \
+	    "[\"no_adapter\",\"adapter $PWD/reg/AIM_adapters/ok.sh: #! line ends in CR (CRLF line endings?)\",\"no_adapter\",\"adapter $PWD/reg/AIM_adapters/ok.sh: #! line ends in CR (CRLF line endings?)\"]"
+	# Routed before the file went bad: the spawn error says why.
+	routed crlf "$PWD/reg/AIM_adapters/ok.sh" >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_failure 1
+	assert_equal "$(jq -c '.attempts[0] | [.outcome, .error_class, .message]' <<<"$output")" \
+	    "[\"spawn_error\",\"not_installed\",\"cannot run $PWD/reg/AIM_adapters/ok.sh: interpreter /bin/sh^M not found: CRLF line endings?\"]"
+	# A missing interpreter without a CR is named too.
+	printf '#!/nonexistent/sh\necho hi\n' >nointerp.sh
+	chmod +x nointerp.sh
+	routed ni "$PWD/nointerp.sh" >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_equal "$(jq -r '.attempts[0].message' <<<"$output")" "cannot run $PWD/nointerp.sh: interpreter /nonexistent/sh not found"
+}
+
+@test "each failed record says why on stderr, one line: source:line: id: message" {
+	{
+		routed good "$ADAPTERS/ok.sh"
+		routed f "$ADAPTERS/fail.sh"
+		echo
+		routed anon "$ADAPTERS/garbage.sh" | jq -c 'del(.id)'
+		echo '{"id":"e","error":{"stage":"resolve","code":"invalid_json","message":"m","line":1}}'
+		routed multi "$ADAPTERS/fail.sh" | jq -c '.route.capability = "a\nb"'
+	} >in.jsonl
+	run --separate-stderr aim-invoke in.jsonl
+	assert_failure 1
+	assert_equal "${#lines[@]}" 5
+	assert_equal "$stderr" "aim-invoke: in.jsonl:2: f: All tools failed for capability 'test': f: deliberate failure
+aim-invoke: in.jsonl:4: All tools failed for capability 'test': anon: invalid output: '[' or '{' expected near 'this' at line 1, column 4
+aim-invoke: in.jsonl:6: multi: All tools failed for capability 'a b': multi: deliberate failure"
+	# From the standard input too.
+	run --separate-stderr aim-invoke <in.jsonl
+	assert_equal "${stderr_lines[0]}" "aim-invoke: <stdin>:2: f: All tools failed for capability 'test': f: deliberate failure"
 }

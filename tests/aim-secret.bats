@@ -7,7 +7,7 @@ load helper
 USAGE=(
 	"usage: aim-secret [-f vault] [-k keyfile] [--passphrase-fd fd] command [args]"
 	"       aim-secret init [--keyfile file]"
-	"       aim-secret set [-d description] name"
+	"       aim-secret set [--allow-empty] [-d description] name"
 	"       aim-secret get name"
 	"       aim-secret list"
 	"       aim-secret rm name"
@@ -81,7 +81,7 @@ hexat() {
 unusable() {
 	local cmd
 	cp "$V" vault.before
-	for cmd in "get anthropic/api_key" "list" "set new/name" "rm anthropic/api_key"; do
+	for cmd in "get anthropic/api_key" "list" "set --allow-empty new/name" "rm anthropic/api_key"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr notty aim-secret $cmd </dev/null
 		assert_equal "$cmd: $status" "$cmd: 3"
@@ -106,14 +106,60 @@ passphrase_fixture() {
 
 # ---- usage ----
 
-@test "--help prints the usage on stdout and exits 0" {
+@test "--help prints the usage, one line per option and the man page on stdout, exits 0" {
 	run --separate-stderr aim-secret --help
 	assert_success
 	assert_equal "$stderr" ""
-	assert_equal "${#lines[@]}" 8
+	assert_equal "${#lines[@]}" 17
 	for i in "${!USAGE[@]}"; do
 		assert_equal "${lines[$i]}" "${USAGE[$i]}"
 	done
+	for opt in "-f vault " "-k keyfile " "--passphrase-fd fd " "-h, --help " "-V, --version " "--allow-empty " "-d description " "--keyfile file "; do
+		assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c -- "^  $opt")" 1
+	done
+	assert_equal "${lines[16]}" "See aim-secret(1)."
+}
+
+@test "-V is --version" {
+	run --separate-stderr aim-secret -V
+	assert_success
+	assert_output --regexp '^aim-secret [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "set refuses an empty value unless --allow-empty: the misspelt variable of the README" {
+	mkvault
+	unset KEY
+	run --separate-stderr sh -c 'printf %s "$KEY" | aim-secret set svc/key'
+	assert_equal "$status" 2
+	assert_equal "$stderr" "aim-secret: the value for svc/key is empty (an unset variable?): give --allow-empty to store it"
+	run aim-secret list
+	assert_output ""
+	printf '' | aim-secret set --allow-empty svc/key
+	get_is svc/key ''
+}
+
+@test "set with --passphrase-fd 0 and the value on stdin is a clear error, not a wrong passphrase" {
+	passphrase_fixture
+	run --separate-stderr notty sh -c 'printf "correct horse\nvalue\n" | aim-secret --passphrase-fd 0 set svc/key'
+	assert_equal "$status" 2
+	assert_equal "$stderr" "aim-secret: --passphrase-fd 0 and the value both read the standard input: give the passphrase on another descriptor (--passphrase-fd 3 3<file)"
+}
+
+@test "a global option after the command names itself: global options go before the command" {
+	mkvault
+	for args in "set -f $V svc/key" "list -k $K" "get --passphrase-fd 3 svc/key" "get --passphrase-fd=3 svc/key" "init --keyfile x -kx"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr aim-secret $args </dev/null
+		assert_equal "$args: $status" "$args: 2"
+		opt=${args#* }
+		opt=${opt%% *}
+		[ "$args" != "init --keyfile x -kx" ] || opt=-k
+		[[ $opt != --passphrase-fd* ]] || opt=--passphrase-fd
+		assert_equal "$stderr" "aim-secret: $opt: global options go before the command (aim-secret $opt ${args%% *} ...)"
+	done
+	# -d's own argument is not taken for one.
+	printf 'v' | aim-secret set -d -fancy svc/key
+	get_is svc/key v
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
@@ -302,7 +348,7 @@ passphrase_fixture() {
 	get_is t/two $'two lines\n'
 	printf 'no newline' | aim-secret set t/three
 	get_is t/three 'no newline'
-	printf '\n' | aim-secret set t/four
+	printf '\n' | aim-secret set --allow-empty t/four
 	get_is t/four ''
 	printf 'cr\r\n' | aim-secret set t/five
 	get_is t/five $'cr\r'
@@ -310,7 +356,7 @@ passphrase_fixture() {
 
 @test "get gives the exact bytes: empty, special characters, UTF-8, NUL, 100 KB" {
 	mkvault
-	aim-secret set t/empty </dev/null
+	aim-secret set --allow-empty t/empty </dev/null
 	get_is t/empty ''
 	assert_equal "$(stat -c %s got)" 0
 	special=$'q"uo\'te \\back $HOME `x` %s %n\ttab * ? [a] ; | & < > !'
@@ -1099,8 +1145,8 @@ no_canary() {
 	assert_output "[\"missing_secret: openai/api_key ($why)\",\"plainenv\"]"
 	run jq -c 'select(.id == "k3") | [.attempts[0].reason, .tool_id]' out.jsonl
 	assert_output '["missing_secret","plainenv"]'
-	# The vault is tried once per run.
-	assert_equal "$(grep -cF "$why" err.txt)" 1
+	# The vault is tried once per run (the failed k1 quotes it once more).
+	assert_equal "$(grep -F "$why" err.txt | grep -vc '^aim-invoke: <stdin>:1: k1: ')" 1
 	assert_equal "$(grep -cxF "aim-invoke: $why" err.txt)" 1
 }
 
@@ -1140,4 +1186,15 @@ no_canary() {
 	assert_equal "$status" 3
 	assert_equal "$stderr" "aim-audit: can't redact vault secrets: wrong key file for vault $V"
 	assert_equal "$(find audit -type f -name '*.json' | wc -l)" 1
+}
+
+@test "aim-invoke with a passphrase vault names the real fix: rekey to a key file, AIM_VAULT_KEYFILE" {
+	passphrase_fixture
+	routed vaulted "$ADAPTERS/env.sh" | jq -c '.route.candidates[0].secrets = {X_KEY: "svc/key"}' >in.jsonl
+	run --separate-stderr notty aim-invoke in.jsonl
+	assert_failure 1
+	why="vault $V opens with a passphrase, which aim-invoke cannot ask for: aim-secret rekey --keyfile FILE, then set AIM_VAULT_KEYFILE=FILE"
+	assert_equal "${stderr_lines[0]}" "aim-invoke: $why"
+	assert_equal "$(jq -r '.attempts[0].message' <<<"$output")" "missing_secret: svc/key ($why)"
+	refute_output --partial passphrase-fd
 }

@@ -322,7 +322,8 @@ test_policy(void)
 	a = json_pack("{s:s}", "outcome", "failure");
 	out = json_pack("{s:b, s:s}", "success", 0, "error_class", "bogus");
 	ok((cls = aim_attempt_classify(a, out)) != NULL &&
-	    strcmp(cls, "transient") == 0, "classify: an unknown class is transient");
+	    strcmp(cls, "unclassified") == 0,
+	    "classify: an unknown class is unclassified");
 	json_decref(out);
 	json_decref(a);
 	a = json_pack("{s:s, s:i}", "outcome", "exit", "exit_code", 127);
@@ -547,6 +548,25 @@ test_hostile(void)
 	free(x);
 }
 
+static void
+test_duration(void)
+{
+	static const struct { int64_t ms; const char *want; } t[] = {
+		{ -5, "0 ms" }, { 0, "0 ms" }, { 250, "250 ms" }, { 999, "999 ms" },
+		{ 1000, "1 s" }, { 1500, "1.5 s" }, { 1549, "1.5 s" },
+		{ 9949, "9.9 s" }, { 9950, "10 s" }, { 29818, "30 s" },
+		{ 59499, "59 s" }, { 59500, "1 min" }, { 90000, "1 min 30 s" },
+		{ 300000, "5 min" }, { 3600000, "1 h" }, { 7530000, "2 h 5 min" },
+	};
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		aim_duration(buf, sizeof(buf), t[i].ms);
+		is_str(buf, t[i].want, "duration");
+	}
+}
+
 int
 main(void)
 {
@@ -563,6 +583,7 @@ main(void)
 	test_chain();
 	test_redact_order();
 	test_hostile();
+	test_duration();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
