@@ -242,9 +242,12 @@ check(struct resolve *rs, const char *dir, char *why)
 	return bad ? AIM_EXIT_FAILED : AIM_EXIT_OK;
 }
 
-/* --reset-cooldown: close the named tools' circuits in the state file. */
+/*
+ * --reset-cooldown: close the named tools' circuits in the state file,
+ * those of the registry in use (dir) only.
+ */
 static int
-reset_cooldowns(char **tools, int n)
+reset_cooldowns(const char *dir, char **tools, int n)
 {
 	struct aim_state st;
 	char *why = NULL;
@@ -261,7 +264,7 @@ reset_cooldowns(char **tools, int n)
 		warnx("%s", why);
 	free(why);
 	for (i = 0; i < n; i++)
-		if (!aim_state_reset(&st, tools[i], aim_wall_ms())) {
+		if (!aim_state_reset(&st, dir, tools[i], aim_wall_ms())) {
 			warnx("%s: not cooling down", tools[i]);
 			aim_exit_raise(&status, AIM_EXIT_FAILED);
 		}
@@ -319,13 +322,20 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (resetmode) {
-		if (argc == 0 || checkmode)
-			usage(AIM_EXIT_USAGE);
-		return reset_cooldowns(argv, argc);
-	}
+	if (resetmode && (argc == 0 || checkmode))
+		usage(AIM_EXIT_USAGE);
 
 	dir = aim_registry_find(&rs.opt, &why);
+	if (resetmode) {
+		if (dir == NULL) {
+			warnx("%s", why);
+			free(why);
+			return AIM_EXIT_CONFIG;
+		}
+		ch = reset_cooldowns(dir, argv, argc);
+		free(dir);
+		return ch;
+	}
 	if (checkmode) {
 		if (argc > 0)
 			usage(AIM_EXIT_USAGE);

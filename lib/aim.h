@@ -335,9 +335,12 @@ json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);
 
 /*
  * $XDG_STATE_HOME/aim/state.json (else ~/.local/state/aim/state.json):
- * {"version":1, "tools":{"<id>":{"failures":[wall ms...],
- * "cooldown_until_ms", "cooldown_class", "last_failure_ms", "last_class"}},
- * "counters":{"<name>": n}}.  Readers take a snapshot without a lock;
+ * {"version":2, "registries":{"<registry dir>":{"tools":{"<id>":{
+ * "failures":[wall ms...], "cooldown_until_ms", "cooldown_class",
+ * "last_failure_ms", "last_class"}}, "counters":{"<name>": n}}}}: a tool
+ * is known by its registry's absolute directory and its id, so one
+ * project's failing tool never cools down another's of the same id
+ * (aim-resolve(1) "Cooldowns"; a version 1 file reads as empty).  Readers take a snapshot without a lock;
  * writers hold flock(2) on state.json.lock from aim_state_lock to
  * aim_state_unlock, which replaces the file with rename(2).
  */
@@ -821,14 +824,25 @@ int	 aim_state_lock(struct aim_state *st, char **why);
 int	 aim_state_unlock(struct aim_state *st, int write, char **why);
 
 /*
+ * The functions below name a tool by registry_dir (the absolute registry
+ * directory, as route.registry gives it; NULL is "") and tool_id.
+ *
  * The wall time in ms until which tool_id cools down, or 0 when it does not
  * at now_ms; *info (may be NULL) gets the tool's entry (borrowed) then.
  */
-int64_t	 aim_state_cooldown(struct aim_state *st, const char *tool_id,
-	    int64_t now_ms, json_t **info);
+int64_t	 aim_state_cooldown(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, int64_t now_ms, json_t **info);
 
 /* When tool_id last failed (wall ms), or 0: for least_recent_failure. */
-int64_t	 aim_state_last_failure(struct aim_state *st, const char *tool_id);
+int64_t	 aim_state_last_failure(struct aim_state *st,
+	    const char *registry_dir, const char *tool_id);
+
+/*
+ * The tools of registry_dir cooling down at now_ms, for aim status: a new
+ * array of {tool_id, until (aim_iso_ms), until_ms, class (when known)}.
+ */
+json_t	*aim_state_cooldowns(struct aim_state *st, const char *registry_dir,
+	    int64_t now_ms);
 
 /*
  * Record a failure of class error_class at now_ms (call locked).  Counting
@@ -838,34 +852,38 @@ int64_t	 aim_state_last_failure(struct aim_state *st, const char *tool_id);
  * ends one more failure in the window opens it again (half-open).
  * Returns the cooldown end (wall ms), or 0.
  */
-int64_t	 aim_state_failure(struct aim_state *st, const char *tool_id,
-	    const char *error_class, int64_t now_ms,
+int64_t	 aim_state_failure(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, const char *error_class, int64_t now_ms,
 	    const struct aim_cooldown_policy *pol);
 
 /* Would a success change anything (failures or a cooldown on record)? */
-int	 aim_state_needs_success(struct aim_state *st, const char *tool_id);
+int	 aim_state_needs_success(struct aim_state *st,
+	    const char *registry_dir, const char *tool_id);
 
 /* A success closes the circuit: failures and cooldown go.  1 if changed. */
-int	 aim_state_success(struct aim_state *st, const char *tool_id);
+int	 aim_state_success(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id);
 
 /*
  * Clear a tool's cooldown and failures (aim-resolve --reset-cooldown).
  * Returns 1 when it was cooling down at now_ms, else 0.
  */
-int	 aim_state_reset(struct aim_state *st, const char *tool_id,
-	    int64_t now_ms);
+int	 aim_state_reset(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, int64_t now_ms);
 
-/* The value of a shared counter, then add one (call locked). */
-int64_t	 aim_state_next(struct aim_state *st, const char *counter);
+/* The value of registry_dir's shared counter, then add one (call locked). */
+int64_t	 aim_state_next(struct aim_state *st, const char *registry_dir,
+	    const char *counter);
 
 /*
- * Take one of max_concurrent slots of tool_id shared by every process
- * ($XDG_STATE_HOME/aim/slots/<tool>.<i>.lock, flock LOCK_NB; the kernel
- * frees a slot when its holder exits).  Returns 1 with *fd_out to close
- * when done, 0 when every slot is taken, -1 with a malloc'd *why.
+ * Take one of max_concurrent slots of tool_id of registry_dir shared by
+ * every process ($XDG_STATE_HOME/aim/slots/<tool>.<h>.<i>.lock, h the
+ * first 16 hex digits of the BLAKE2b-256 of registry_dir; flock LOCK_NB;
+ * the kernel frees a slot when its holder exits).  Returns 1 with *fd_out
+ * to close when done, 0 when every slot is taken, -1 with a malloc'd *why.
  */
-int	 aim_slot_acquire(const char *tool_id, int64_t max_concurrent,
-	    int *fd_out, char **why);
+int	 aim_slot_acquire(const char *registry_dir, const char *tool_id,
+	    int64_t max_concurrent, int *fd_out, char **why);
 
 /* ---- semver.c: versions and version pins (issue 3) ---- */
 

@@ -66,7 +66,7 @@ next_count(struct aim_router *rt, const char *name)
 
 	if (rt->state_ok && aim_state_lock(&rt->state, &why) == 0) {
 		state_warn(rt, why);
-		n = aim_state_next(&rt->state, name);
+		n = aim_state_next(&rt->state, rt->reg->dir, name);
 		if (aim_state_unlock(&rt->state, 1, &why) == 0)
 			return n;
 	}
@@ -198,7 +198,8 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 		json_object_set_new(c, "status", json_string("no_adapter"));
 		free(found);
 	} else if ((st = state(rt)) != NULL &&
-	    (until = aim_state_cooldown(st, tool_id, now, &info)) != 0) {
+	    (until = aim_state_cooldown(st, rt->reg->dir, tool_id, now,
+	    &info)) != 0) {
 		/* A circuit breaker, not a verdict: say when it closes. */
 		aim_iso_ms(until, iso);
 		json_object_set_new(c, "status", json_string("cooldown"));
@@ -357,8 +358,8 @@ balance(struct aim_router *rt, json_t *cands, const char *cap,
 		st = state(rt);
 		for (i = 0; i < n; i++)
 			key[i] = st == NULL ? 0 : (double)aim_state_last_failure(
-			    st, json_string_value(json_object_get(ready[i],
-			    "tool_id")));
+			    st, rt->reg->dir, json_string_value(json_object_get(
+			    ready[i], "tool_id")));
 		sort_by(ready, key, n);
 	} else if (n > 1 && strcmp(strategy, "cheapest") == 0) {
 		for (i = 0; i < n; i++)
