@@ -234,6 +234,8 @@ check(struct resolve *rs, const char *dir, char *why)
 	aim_config_load(&rs->cfg, &rs->opt, dir, &probs);
 	if (aim_registry_load(&rs->reg, dir, &probs) == 0)
 		aim_registry_check(&rs->reg, &probs);
+	else
+		aim_problems_append(&probs, &rs->reg.unknown);
 	aim_problems_print(&probs);
 	bad = probs.n > 0;
 	aim_problems_free(&probs);
@@ -357,6 +359,8 @@ main(int argc, char *argv[])
 		rs.unavailable = problems_line(&probs);
 	if (probs.n > 0)
 		aim_problems_print(&probs);
+	/* Misspelt members: said once, the requests still route. */
+	aim_problems_print(&rs.reg.unknown);
 	if (rs.unavailable != NULL)
 		aim_exit_raise(&rs.status, AIM_EXIT_CONFIG);
 	aim_problems_free(&probs);

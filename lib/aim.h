@@ -231,6 +231,18 @@ void	 aim_problems_add(struct aim_problems *p, const char *file, int line,
 /* Print each as "prog: file:line:column: message" on stderr. */
 void	 aim_problems_print(const struct aim_problems *p);
 void	 aim_problems_free(struct aim_problems *p);
+/* Add a copy of every problem of from to to. */
+void	 aim_problems_append(struct aim_problems *to,
+	    const struct aim_problems *from);
+
+/*
+ * The word of known[0..n) nearest to word (Levenshtein distance, letters
+ * compared without case) when it is close enough to be a misspelling: at
+ * most 2 edits and at most a third of the longer word.  Borrowed from
+ * known, or NULL.  For "did you mean 'x'?" (aim-registry(5) "Checking").
+ */
+const char *aim_closest(const char *word, const char *const *known,
+	    size_t n);
 
 /*
  * The circuit breaker of issue 6: after allowed_fails failures of a counting
@@ -281,6 +293,8 @@ struct aim_registry {
 	json_t	*security;	/* borrowed, may be NULL */
 	char	*registry_text, *rules_text;	/* for aim_json_locate */
 	size_t	 registry_len, rules_len;
+	/* members aim does not know: --check problems, routing warnings */
+	struct aim_problems unknown;
 };
 
 /* Command-line choices every binary shares. */
@@ -313,7 +327,10 @@ void	 aim_config_free(struct aim_config *cfg);
  * Load AIM_registry.json and the coordination rules from dir (seed 002 §2).
  * Structural problems (unreadable, parse error, duplicate key, wrong type)
  * are added to probs with file, line and column; returns 0 when the
- * registry is usable for routing, -1 otherwise.
+ * registry is usable for routing, -1 otherwise.  Members aim does not know
+ * (the tables of aim-registry(5); "x-" names excepted) go to reg->unknown
+ * as "<where>unknown member 'k'; did you mean 'x'?": they do not stop
+ * routing.
  */
 int	 aim_registry_load(struct aim_registry *reg, const char *dir,
 	    struct aim_problems *probs);
@@ -323,7 +340,8 @@ void	 aim_registry_free(struct aim_registry *reg);
  * The deeper checks of aim-resolve --check, on a loaded registry: rules
  * naming tools the registry lacks, tools routed for a capability they do
  * not declare, adapters missing or not executable, tools without
- * detectCommands.  Adds to probs; returns how many it added.
+ * detectCommands, and the unknown members of reg->unknown.  Adds to
+ * probs; returns how many it added.
  */
 size_t	 aim_registry_check(const struct aim_registry *reg,
 	    struct aim_problems *probs);
