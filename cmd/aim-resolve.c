@@ -103,6 +103,34 @@ invalid(json_t *req, char *buf, size_t n, size_t limit)
 	return NULL;
 }
 
+/*
+ * A request line jansson refused that has a trailing comma or a comment
+ * before the error: say that (at its column) in the error record rec.
+ */
+static void
+name_extension(json_t *rec, const struct aim_line *line)
+{
+	json_t *e = json_object_get(rec, "error");
+	json_error_t je;
+	const char *what;
+	char msg[256];
+	int ln, col;
+	json_t *v;
+
+	if (strcmp(json_string_value(json_object_get(e, "code")),
+	    "invalid_json") != 0)
+		return;
+	if ((v = json_loadb(line->text, line->len, 0, &je)) != NULL) {
+		json_decref(v);
+		return;
+	}
+	if ((what = aim_json_extension(line->text, line->len, je.position,
+	    &ln, &col)) == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s", col, what);
+	json_object_set_new(e, "message", json_string(msg));
+}
+
 static void
 resolve_line(struct resolve *rs, const struct aim_line *line,
     const char *source)
@@ -123,6 +151,7 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 	req = aim_parse_record(line, "resolve", "a request", "invalid_request",
 	    &is_error);
 	if (is_error) {
+		name_extension(req, line);
 		emit_error(rs, req, source);
 		return;
 	}

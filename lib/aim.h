@@ -128,7 +128,8 @@ const char *aim_input_name(const char *path);
  * blocking (aim_lines_next) and from a poll loop (aim_lines_fill when the fd
  * is readable, then aim_lines_get until it returns 0).  Lines longer than
  * max_line_bytes are not buffered: the reader returns their first bytes with
- * too_long set and skips the rest, so memory stays constant.
+ * too_long set and skips the rest, so memory stays constant.  A UTF-8
+ * byte-order mark at the very start is skipped (aim(7) "Records").
  */
 struct aim_lines {
 	int	 fd;
@@ -137,6 +138,7 @@ struct aim_lines {
 	size_t	 max_line_bytes;
 	int	 eof, err, skipping;
 	long	 lineno;	/* number of the line last returned, from 1 */
+	int	 bom_seen;	/* the start was checked for a UTF-8 BOM */
 };
 
 struct aim_line {
@@ -345,6 +347,18 @@ void	 aim_registry_free(struct aim_registry *reg);
  */
 size_t	 aim_registry_check(const struct aim_registry *reg,
 	    struct aim_problems *probs);
+
+/*
+ * Why JSON text that jansson refused may have been meant as JSON with an
+ * extension JSON lacks (RFC 8259 has no comments and no trailing commas):
+ * the first comment ("//" or slash-star) or comma followed by '}' or ']' outside a
+ * string, at or before byte limit (jansson's error position).  Returns a
+ * static message ("comments are not allowed in JSON", "trailing comma
+ * before '}' (JSON allows none)") with *line and *column (from 1,
+ * characters as jansson counts them) of the comment or comma, or NULL.
+ */
+const char *aim_json_extension(const char *text, size_t len, size_t limit,
+	    int *line, int *column);
 
 /* Borrowed: the registry entry of a tool, or NULL. */
 json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);

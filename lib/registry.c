@@ -206,6 +206,61 @@ read_file(const char *path, size_t *len, int *errnum)
 	return buf;
 }
 
+const char *
+aim_json_extension(const char *text, size_t len, size_t limit, int *line,
+    int *column)
+{
+	const char *what = NULL;
+	size_t i, k, at = 0;
+	int in_string = 0, ln = 1, col = 1;
+
+	for (i = 0; i < len && i <= limit && what == NULL; i++) {
+		if (in_string) {
+			if (text[i] == '\\')
+				i++;
+			else if (text[i] == '"')
+				in_string = 0;
+			continue;
+		}
+		if (text[i] == '"')
+			in_string = 1;
+		else if (text[i] == '/' && i + 1 < len && (text[i + 1] == '/' ||
+		    text[i + 1] == '*')) {
+			what = "comments are not allowed in JSON";
+			at = i;
+		} else if (text[i] == ',') {
+			for (k = i + 1; k < len && strchr(" \t\r\n", text[k]) !=
+			    NULL && text[k] != '\0'; k++)
+				;
+			if (k < len && text[k] == '}') {
+				what = "trailing comma before '}' (JSON allows "
+				    "none)";
+				at = i;
+			} else if (k < len && text[k] == ']') {
+				what = "trailing comma before ']' (JSON allows "
+				    "none)";
+				at = i;
+			}
+		}
+	}
+	if (what == NULL)
+		return NULL;
+	/* Characters, as jansson counts them: continuation bytes do not. */
+	for (i = 0; i < at; i++) {
+		if (text[i] == '\n') {
+			ln++;
+			col = 1;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80)
+			col++;
+	}
+	*line = ln;
+	*column = col;
+	return what;
+}
+
+/* The UTF-8 byte-order mark Notepad and PowerShell 5 write. */
+#define BOM	"\xEF\xBB\xBF"
+
 /* Parse a whole file, strictly; NULL after adding the problem. */
 static json_t *
 load_json(struct jfile *f, char **text_out)
@@ -213,7 +268,8 @@ load_json(struct jfile *f, char **text_out)
 	json_error_t e;
 	json_t *v;
 	char *text;
-	int errnum = 0;
+	const char *ext;
+	int errnum = 0, line, col;
 
 	*text_out = NULL;
 	if ((text = read_file(f->name, &f->len, &errnum)) == NULL) {
@@ -221,7 +277,19 @@ load_json(struct jfile *f, char **text_out)
 		f->nprob++;
 		return NULL;
 	}
+	/* A byte-order mark goes: JSON has none (RFC 8259 §8.1). */
+	if (f->len >= 3 && memcmp(text, BOM, 3) == 0) {
+		f->len -= 3;
+		memmove(text, text + 3, f->len + 1);
+	}
 	v = json_loadb(text, f->len, JSON_REJECT_DUPLICATES, &e);
+	if (v == NULL && (ext = aim_json_extension(text, f->len, e.position,
+	    &line, &col)) != NULL) {
+		aim_problems_add(f->probs, f->name, line, col, "%s", ext);
+		f->nprob++;
+		free(text);
+		return NULL;
+	}
 	if (v == NULL) {
 		aim_problems_add(f->probs, f->name, e.line, e.column, "%s",
 		    e.text);
