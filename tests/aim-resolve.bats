@@ -835,7 +835,7 @@ aim-resolve: $R:4:112: tool 'b': unknown member 'adapterScrpt'; did you mean 'ad
 aim-resolve: $C:8:3: unknown member 'zzz'
 aim-resolve: $C:3:27: capability 'x': unknown member 'fallbak'; did you mean 'fallback'?
 aim-resolve: $C:6:16: security: unknown member 'forbiden_paths'; did you mean 'forbidden_paths'?
-aim-resolve: $C:7:48: conflict_resolution.concurrent_access: unknown member 'max_concurent'; did you mean 'max_concurrent'?"
+aim-resolve: $C:7:49: conflict_resolution.concurrent_access: unknown member 'max_concurent'; did you mean 'max_concurrent'?"
 }
 
 @test "a misspelt member is a warning once per process at routing; the requests still route" {
@@ -869,4 +869,82 @@ aim-resolve: $C:7:48: conflict_resolution.concurrent_access: unknown member 'max
 	done
 	# The check itself works: 31 names, each unknown in most places.
 	[ "$n" -ge 100 ] || fail "only $n unknown members said"
+}
+
+@test "a UTF-8 byte-order mark before the registry, the rules, the config and each request stream is skipped; columns stay right" {
+	clean_registry reg
+	for f in reg/AIM_registry.json reg/AIM_cross-tool/AIM_coordination-rules.json; do
+		{ printf '\357\273\277'; cat "$f"; } >bom && mv bom "$f"
+	done
+	printf '\357\273\277{"timeout_ms": 1000}\n' >cfg.json
+	run --separate-stderr aim-resolve --check -r reg -c cfg.json
+	assert_success
+	assert_equal "$stderr" ""
+	# Two operands, each with its own mark; the first line routes.
+	{ printf '\357\273\277'; req x; } >a.jsonl
+	{ printf '\357\273\277'; req y; printf '\357\273\277'; req y; } >b.jsonl
+	run --separate-stderr aim-resolve -r reg -c cfg.json a.jsonl b.jsonl
+	assert_failure 1
+	assert_equal "$(jq -c '[.capability, .route.candidates[0].timeout_ms] | select(.[0])' <<<"${lines[*]:0:2}")" "$(printf '%s\n' '["x",1000]' '["y",1000]')"
+	# A mark that is not at the start of a stream is no mark: an error.
+	assert_equal "$(jq -r .error.code <<<"${lines[2]}")" invalid_json
+	assert_equal "$stderr" "aim-resolve: b.jsonl:2: invalid JSON at column 1: '[' or '{' expected near '$(printf '\357\273\277')'"
+	# Columns count from after the mark.
+	printf '\357\273\277{"timeout_ms": 1000, "tmeout_ms": 5}\n' >cfg.json
+	run --separate-stderr aim-resolve --check -r reg -c cfg.json
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: cfg.json:1:22: unknown key \"tmeout_ms\"; did you mean 'timeout_ms'?"
+	{ printf '\357\273\277'; echo '{"capability": "x", "payload": {},}'; } >c.jsonl
+	run --separate-stderr aim-resolve -r reg <c.jsonl
+	assert_equal "$stderr" "aim-resolve: <stdin>:1: invalid JSON at column 34: trailing comma before '}' (JSON allows none)"
+}
+
+@test "a trailing comma or a comment in a JSON file is named at its own line and column" {
+	clean_registry reg
+	cat >reg/AIM_registry.json <<-'EOF'
+	{
+	  "tools": {
+	    "a": {"name": "Å", "detectCommands": ["sh"], "capabilities": ["x", "y"], "adapterScript": "AIM_adapters/ok.sh"},
+	  }
+	}
+	EOF
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_registry.json:3:116: trailing comma before '}' (JSON allows none)"
+	clean_registry reg
+	cat >reg/AIM_cross-tool/AIM_coordination-rules.json <<-'EOF'
+	{
+	  "capabilities": {
+	    "x": {"primary": "a", "fallback": ["b",]},
+	    "y": {"primary": "a"} /* a only */
+	  }
+	}
+	EOF
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:3:43: trailing comma before ']' (JSON allows none)"
+	sed -i 's/"b",]/"b"]/' reg/AIM_cross-tool/AIM_coordination-rules.json
+	run --separate-stderr aim-resolve --check -r reg
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:4:27: comments are not allowed in JSON"
+	# In the config too; with routing unavailable, every request says so.
+	clean_registry reg
+	printf '{\n  // longer\n  "timeout_ms": 1000\n}\n' >cfg.json
+	run --separate-stderr aim-resolve -r reg -c cfg.json <<<"$(req x)"
+	assert_failure 3
+	assert_equal "$stderr" "aim-resolve: cfg.json:2:3: comments are not allowed in JSON"
+	assert_equal "$(jq -r .error.message <<<"$output")" "registry unavailable: cfg.json:2:3: comments are not allowed in JSON"
+	# "//" and "," inside strings are no extension: jansson's error stands.
+	printf '{"timeout_ms": "a//b,}" 1}\n' >cfg.json
+	run --separate-stderr aim-resolve --check -r reg -c cfg.json
+	assert_equal "$stderr" "aim-resolve: cfg.json:1:25: '}' expected near '1'"
+}
+
+@test "a trailing comma or a comment in a request line is named at its column" {
+	clean_registry reg
+	printf '%s\n' '{"capability": "x", "payload": {"a": [1, 2,]}}' '{"capability": "x", /* c */ "payload": {}}' '{"capability": "x", "payload": {"a": "//,}"}}' >in.jsonl
+	run --separate-stderr aim-resolve -r reg in.jsonl
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: in.jsonl:1: invalid JSON at column 43: trailing comma before ']' (JSON allows none)
+aim-resolve: in.jsonl:2: invalid JSON at column 21: comments are not allowed in JSON"
+	assert_equal "$(jq -c '[.error.code, .error.line, .route.capability]' <<<"$output")" "$(printf '%s\n' '["invalid_json",1,null]' '["invalid_json",2,null]' '[null,null,"x"]')"
 }
