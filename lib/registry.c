@@ -77,6 +77,26 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/*
+ * A registry path that names a file (AIM_registry.json, most likely, in
+ * place of its directory): 1 with *why (may be NULL) from fmt and path.
+ */
+static int
+is_file(const char *path, char **why, const char *fmt, const char *arg)
+{
+	struct stat st;
+	size_t n;
+
+	if (stat(path, &st) == -1 || S_ISDIR(st.st_mode))
+		return 0;
+	if (why != NULL) {
+		n = strlen(fmt) + strlen(arg) + 1;
+		*why = aim_xmalloc(n);
+		snprintf(*why, n, fmt, arg);
+	}
+	return 1;
+}
+
 static void
 append(char **s, size_t *len, const char *piece)
 {
@@ -114,12 +134,20 @@ aim_registry_find(const struct aim_options *opt, char **why)
 	if (opt->registry != NULL) {
 		if (is_dir(opt->registry))
 			return found(opt->registry, looked);
+		if (is_file(opt->registry, why, "registry not found: %s is a "
+		    "file; give -r the directory that holds "
+		    "AIM_registry.json", opt->registry))
+			return NULL;
 		append(&looked, &len, opt->registry);
 		goto notfound;
 	}
 	if ((env = getenv("AIM_REGISTRY_PATH")) != NULL && *env != '\0') {
 		if (is_dir(env))
 			return found(env, looked);
+		if (is_file(env, why, "registry not found: $AIM_REGISTRY_PATH=%s "
+		    "is a file; set AIM_REGISTRY_PATH to the directory that "
+		    "holds AIM_registry.json", env))
+			return NULL;
 		snprintf(cand, sizeof(cand), "$AIM_REGISTRY_PATH=%s", env);
 		append(&looked, &len, cand);
 		goto notfound;

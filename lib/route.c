@@ -416,6 +416,40 @@ all_cooling(json_t *cands, const char *cap, json_t **details)
 	return msg;
 }
 
+/*
+ * "unknown capability 'formating'; did you mean 'formatting'? known:
+ * formatting, linting" (the rules' capabilities in their order; the
+ * suggestion only when one is close, aim_closest).  Malloc'd.
+ */
+static char *
+unknown_capability(struct aim_router *rt, const char *cap)
+{
+	const char **names, *near, *name;
+	size_t n = 0, len, off;
+	json_t *r;
+	char *s;
+
+	names = aim_xmalloc((json_object_size(rt->reg->rules) + 1) *
+	    sizeof(*names));
+	json_object_foreach(rt->reg->rules, name, r)
+		names[n++] = name;
+	near = aim_closest(cap, names, n);
+	len = strlen(cap) + (near ? strlen(near) : 0) + 64;
+	for (off = 0; off < n; off++)
+		len += strlen(names[off]) + 2;
+	s = aim_xmalloc(len);
+	off = snprintf(s, len, "unknown capability '%s'", cap);
+	if (near != NULL)
+		off += snprintf(s + off, len - off, "; did you mean '%s'?", near);
+	off += snprintf(s + off, len - off, "%s", n == 0 ? "; the rules "
+	    "define none" : near != NULL ? " known:" : "; known:");
+	for (size_t i = 0; i < n; i++)
+		off += snprintf(s + off, len - off, "%s %s", i ? "," : "",
+		    names[i]);
+	free(names);
+	return s;
+}
+
 /* The first of request, rule and config that sets an integer key. */
 static int64_t
 layered(json_t *req, json_t *rule, const char *key, int64_t dflt)
@@ -464,9 +498,9 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		}
 		if (json_array_size(ids) == 0) {
 			*code = "unknown_capability";
-			*message = why_printf(rule == NULL ?
-			    "unknown capability '%s'" :
-			    "capability '%s' names no tool", cap, NULL);
+			*message = rule == NULL ? unknown_capability(rt, cap) :
+			    why_printf("capability '%s' names no tool", cap,
+			    NULL);
 			json_decref(ids);
 			return -1;
 		}

@@ -201,9 +201,20 @@ clean_registry() {
 	req teleport '{id:"t"}' >in.jsonl
 	run --separate-stderr aim-resolve -r "$CHAIN" in.jsonl
 	assert_failure 1
-	assert_equal "$stderr" "aim-resolve: in.jsonl:1: unknown capability 'teleport'"
+	K="known: code_generation, lb, ghost, noadapter_chain"
+	assert_equal "$stderr" "aim-resolve: in.jsonl:1: unknown capability 'teleport'; $K"
 	run jq -c '[.id, .capability, .error]' <<<"$output"
-	assert_output '["t","teleport",{"stage":"resolve","code":"unknown_capability","message":"unknown capability '"'teleport'"'","line":1}]'
+	assert_output '["t","teleport",{"stage":"resolve","code":"unknown_capability","message":"unknown capability '"'teleport'"'; '"$K"'","line":1}]'
+	# A near miss gets the nearest one.
+	run --separate-stderr aim-resolve -r "$CHAIN" <<<"$(req code_generaton; req LB)"
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: <stdin>:1: unknown capability 'code_generaton'; did you mean 'code_generation'? $K
+aim-resolve: <stdin>:2: unknown capability 'LB'; did you mean 'lb'? $K"
+	# Rules without a capability say so.
+	clean_registry reg
+	echo '{"capabilities": {}}' >reg/AIM_cross-tool/AIM_coordination-rules.json
+	run --separate-stderr aim-resolve -r reg <<<"$(req x)"
+	assert_equal "$stderr" "aim-resolve: <stdin>:1: unknown capability 'x'; the rules define none"
 }
 
 @test "a rule naming a tool the registry lacks gives an unknown_tool candidate, exit 0" {
@@ -297,7 +308,7 @@ mixed_stderr() {	# SOURCE
 	aim-resolve: $1:7: missing "payload"
 	aim-resolve: $1:8: "payload" must be an object
 	aim-resolve: $1:9: payload is 208 bytes, limit 100
-	aim-resolve: $1:10: unknown capability 'nope'
+	aim-resolve: $1:10: unknown capability 'nope'; known: code_generation, lb, ghost, noadapter_chain
 	aim-resolve: $1:11: tool 'nope' not found in AIM registry
 	EOF
 }
