@@ -18,6 +18,16 @@ usage(int status)
 	    "usage: %s [--check] [-c config] [-r registry] [file ...]\n"
 	    "       %s --reset-cooldown tool ...\n",
 	    progname, progname);
+	if (status == 0)
+		printf("  -c, --config FILE     the aim_config.json to read\n"
+		    "  -r, --registry DIR    the registry directory to use\n"
+		    "      --check           check the registry, rules and "
+		    "config; route nothing\n"
+		    "      --reset-cooldown  end the named tools' cooldowns "
+		    "(of the registry in use)\n"
+		    "  -h, --help            print this help and exit\n"
+		    "  -V, --version         print the version and exit\n"
+		    "See aim-resolve(1).\n");
 	exit(status);
 }
 
@@ -328,7 +338,7 @@ main(int argc, char *argv[])
 
 	memset(&rs, 0, sizeof(rs));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	while ((ch = getopt_long(argc, argv, "c:hr:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hr:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			checkmode = 1;
