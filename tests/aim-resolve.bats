@@ -53,14 +53,36 @@ clean_registry() {
 	EOF
 }
 
-@test "--help prints the usage on stdout and exits 0" {
+@test "--help prints the usage and one line per option on stdout, naming the man page, and exits 0" {
 	run --separate-stderr aim-resolve --help
 	assert_success
-	assert_output "$USAGE"
+	assert_output "$USAGE
+  -c, --config FILE     the aim_config.json to read
+  -r, --registry DIR    the registry directory to use
+      --check           check the registry, rules and config; route nothing
+      --reset-cooldown  end the named tools' cooldowns (of the registry in use)
+  -h, --help            print this help and exit
+  -V, --version         print the version and exit
+See aim-resolve(1)."
 	assert_equal "$stderr" ""
+	help=$output
 	run aim-resolve -h
 	assert_success
-	assert_output "$USAGE"
+	assert_output "$help"
+	# Every long option of the man page's options list has its line.
+	for o in $(sed -n 's/^\.It Fl .*Fl -\([a-z-]*\).*/\1/p; s/^\.It Fl -\([a-z-]*\).*/\1/p' "$BATS_TEST_DIRNAME/../man/aim-resolve.1" | sort -u); do
+		grep -q -- "--$o" <<<"$help" || fail "--$o missing from --help"
+	done
+}
+
+@test "-V and --version print the version and exit 0" {
+	run --separate-stderr aim-resolve -V
+	assert_success
+	assert_output "aim-resolve 0.1.0"
+	run --separate-stderr aim-resolve --version
+	assert_success
+	assert_output "aim-resolve 0.1.0"
+	assert_equal "$stderr" ""
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
@@ -958,4 +980,18 @@ aim-resolve: $C:7:49: conflict_resolution.concurrent_access: unknown member 'max
 	assert_equal "$stderr" "aim-resolve: in.jsonl:1: invalid JSON at column 43: trailing comma before ']' (JSON allows none)
 aim-resolve: in.jsonl:2: invalid JSON at column 21: comments are not allowed in JSON"
 	assert_equal "$(jq -c '[.error.code, .error.line, .route.capability]' <<<"$output")" "$(printf '%s\n' '["invalid_json",1,null]' '["invalid_json",2,null]' '[null,null,"x"]')"
+}
+
+@test "a registry path naming AIM_registry.json, not its directory, says so" {
+	clean_registry reg
+	run --separate-stderr aim-resolve -r reg/AIM_registry.json <<<"$(req x)"
+	assert_failure 3
+	assert_equal "$stderr" "aim-resolve: registry not found: reg/AIM_registry.json is a file; give -r the directory that holds AIM_registry.json"
+	assert_equal "$(jq -r .error.code <<<"$output")" registry_unavailable
+	AIM_REGISTRY_PATH=$PWD/reg/AIM_registry.json run --separate-stderr aim-resolve --check
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: registry not found: \$AIM_REGISTRY_PATH=$PWD/reg/AIM_registry.json is a file; set AIM_REGISTRY_PATH to the directory that holds AIM_registry.json"
+	# The directory itself is fine.
+	AIM_REGISTRY_PATH=$PWD/reg run --separate-stderr aim-resolve --check
+	assert_success
 }
