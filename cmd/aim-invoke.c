@@ -168,6 +168,14 @@ finish_job(struct invoke *iv, struct job *j, json_t *tool_id, json_t *result)
 	}
 }
 
+/* The registry a record was routed with (route.registry): state's key. */
+static const char *
+job_registry(struct job *j)
+{
+	return json_string_value(json_object_get(json_object_get(j->rec,
+	    "route"), "registry"));
+}
+
 /* Say a state problem once; the request goes on without the state. */
 static void
 state_warn(struct invoke *iv, char *why)
@@ -188,8 +196,10 @@ state(struct invoke *iv)
  * one, else 0.
  */
 static int64_t
-record_outcome(struct invoke *iv, const char *tool_id, const char *cls)
+record_outcome(struct invoke *iv, struct job *j, const char *tool_id,
+    const char *cls)
 {
+	const char *reg = job_registry(j);
 	struct aim_state *st;
 	char *why = NULL;
 	int64_t until = 0;
@@ -197,7 +207,7 @@ record_outcome(struct invoke *iv, const char *tool_id, const char *cls)
 
 	if ((st = state(iv)) == NULL)
 		return 0;
-	if (cls == NULL && !aim_state_needs_success(st, tool_id))
+	if (cls == NULL && !aim_state_needs_success(st, reg, tool_id))
 		return 0;	/* the common case: no lock, no write */
 	if (cls != NULL && strcmp(cls, "not_installed") == 0)
 		return 0;
@@ -207,9 +217,9 @@ record_outcome(struct invoke *iv, const char *tool_id, const char *cls)
 	}
 	state_warn(iv, why);
 	if (cls == NULL)
-		changed = aim_state_success(st, tool_id);
+		changed = aim_state_success(st, reg, tool_id);
 	else
-		until = aim_state_failure(st, tool_id, cls, aim_wall_ms(),
+		until = aim_state_failure(st, reg, tool_id, cls, aim_wall_ms(),
 		    &iv->cfg.cooldown);
 	if (aim_state_unlock(st, changed, &why) == -1)
 		state_warn(iv, why);
@@ -298,14 +308,14 @@ skip(struct job *j, json_t *c, const char *reason, const char *fmt, ...)
 	json_array_append_new(j->attempts, a);
 }
 
-/* The cooldown end of a tool now (wall ms), or 0. */
+/* The cooldown end of a tool of j's registry now (wall ms), or 0. */
 static int64_t
-cooling(struct invoke *iv, const char *tool_id)
+cooling(struct invoke *iv, struct job *j, const char *tool_id)
 {
 	struct aim_state *st = state(iv);
 
-	return st == NULL ? 0 : aim_state_cooldown(st, tool_id, aim_wall_ms(),
-	    NULL);
+	return st == NULL ? 0 : aim_state_cooldown(st, job_registry(j),
+	    tool_id, aim_wall_ms(), NULL);
 }
 
 /*
@@ -332,7 +342,7 @@ pick(struct invoke *iv, struct job *j)
 			continue;
 		}
 		/* Routed a while ago, perhaps: the breaker may be open now. */
-		if ((until = cooling(iv, json_string_value(json_object_get(c,
+		if ((until = cooling(iv, j, json_string_value(json_object_get(c,
 		    "tool_id")))) != 0) {
 			aim_iso_ms(until, iso);
 			skip(j, c, "cooldown", "cooling down until %s", iso);
@@ -369,7 +379,7 @@ after_attempt(struct invoke *iv, struct job *j, json_t *attempt,
 	if (j->tries > 0)
 		json_object_set_new(attempt, "retry", json_integer(j->tries));
 	j->tries++;
-	until = record_outcome(iv, j->tool_id, cls);
+	until = record_outcome(iv, j, j->tool_id, cls);
 	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
 		json_array_append_new(j->attempts, attempt);
 		finish_job(iv, j, json_string(j->tool_id), output);
@@ -441,7 +451,7 @@ try_start(struct invoke *iv, struct job *j)
 		timeout_ms = iv->cfg.timeout_ms;
 
 	/* Back from a back-off: another process may have opened the breaker. */
-	if (j->tries > 0 && (until = cooling(iv, j->tool_id)) != 0) {
+	if (j->tries > 0 && (until = cooling(iv, j, j->tool_id)) != 0) {
 		aim_iso_ms(until, iso);
 		skip(j, c, "cooldown", "cooling down until %s", iso);
 		j->cur = NULL;
@@ -479,7 +489,8 @@ try_start(struct invoke *iv, struct job *j)
 
 	/* max_concurrent across every aim-invoke (a slot semaphore). */
 	if (max > 0 && j->slot_fd == -1) {
-		rc = aim_slot_acquire(j->tool_id, max, &j->slot_fd, &why);
+		rc = aim_slot_acquire(registry, j->tool_id, max, &j->slot_fd,
+		    &why);
 		if (rc == -1)
 			state_warn(iv, why);	/* run unlimited, say why */
 		else if (rc == 0) {
@@ -659,7 +670,7 @@ plan(struct invoke *iv, struct job *j)
 			if (json_object_get(c, "reason") != NULL)
 				json_object_set(step, "message",
 				    json_object_get(c, "reason"));
-		} else if ((until = cooling(iv, json_string_value(
+		} else if ((until = cooling(iv, j, json_string_value(
 		    json_object_get(c, "tool_id")))) != 0) {
 			aim_iso_ms(until, iso);
 			json_object_set_new(step, "action", json_string("skip"));

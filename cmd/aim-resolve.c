@@ -18,6 +18,16 @@ usage(int status)
 	    "usage: %s [--check] [-c config] [-r registry] [file ...]\n"
 	    "       %s --reset-cooldown tool ...\n",
 	    progname, progname);
+	if (status == 0)
+		printf("  -c, --config FILE     the aim_config.json to read\n"
+		    "  -r, --registry DIR    the registry directory to use\n"
+		    "      --check           check the registry, rules and "
+		    "config; route nothing\n"
+		    "      --reset-cooldown  end the named tools' cooldowns "
+		    "(of the registry in use)\n"
+		    "  -h, --help            print this help and exit\n"
+		    "  -V, --version         print the version and exit\n"
+		    "See aim-resolve(1).\n");
 	exit(status);
 }
 
@@ -103,6 +113,34 @@ invalid(json_t *req, char *buf, size_t n, size_t limit)
 	return NULL;
 }
 
+/*
+ * A request line jansson refused that has a trailing comma or a comment
+ * before the error: say that (at its column) in the error record rec.
+ */
+static void
+name_extension(json_t *rec, const struct aim_line *line)
+{
+	json_t *e = json_object_get(rec, "error");
+	json_error_t je;
+	const char *what;
+	char msg[256];
+	int ln, col;
+	json_t *v;
+
+	if (strcmp(json_string_value(json_object_get(e, "code")),
+	    "invalid_json") != 0)
+		return;
+	if ((v = json_loadb(line->text, line->len, 0, &je)) != NULL) {
+		json_decref(v);
+		return;
+	}
+	if ((what = aim_json_extension(line->text, line->len, je.position,
+	    &ln, &col)) == NULL)
+		return;
+	snprintf(msg, sizeof(msg), "invalid JSON at column %d: %s", col, what);
+	json_object_set_new(e, "message", json_string(msg));
+}
+
 static void
 resolve_line(struct resolve *rs, const struct aim_line *line,
     const char *source)
@@ -123,6 +161,7 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 	req = aim_parse_record(line, "resolve", "a request", "invalid_request",
 	    &is_error);
 	if (is_error) {
+		name_extension(req, line);
 		emit_error(rs, req, source);
 		return;
 	}
@@ -234,6 +273,8 @@ check(struct resolve *rs, const char *dir, char *why)
 	aim_config_load(&rs->cfg, &rs->opt, dir, &probs);
 	if (aim_registry_load(&rs->reg, dir, &probs) == 0)
 		aim_registry_check(&rs->reg, &probs);
+	else
+		aim_problems_append(&probs, &rs->reg.unknown);
 	aim_problems_print(&probs);
 	bad = probs.n > 0;
 	aim_problems_free(&probs);
@@ -242,9 +283,12 @@ check(struct resolve *rs, const char *dir, char *why)
 	return bad ? AIM_EXIT_FAILED : AIM_EXIT_OK;
 }
 
-/* --reset-cooldown: close the named tools' circuits in the state file. */
+/*
+ * --reset-cooldown: close the named tools' circuits in the state file,
+ * those of the registry in use (dir) only.
+ */
 static int
-reset_cooldowns(char **tools, int n)
+reset_cooldowns(const char *dir, char **tools, int n)
 {
 	struct aim_state st;
 	char *why = NULL;
@@ -261,7 +305,7 @@ reset_cooldowns(char **tools, int n)
 		warnx("%s", why);
 	free(why);
 	for (i = 0; i < n; i++)
-		if (!aim_state_reset(&st, tools[i], aim_wall_ms())) {
+		if (!aim_state_reset(&st, dir, tools[i], aim_wall_ms())) {
 			warnx("%s: not cooling down", tools[i]);
 			aim_exit_raise(&status, AIM_EXIT_FAILED);
 		}
@@ -295,7 +339,7 @@ main(int argc, char *argv[])
 	aim_std_fds();
 	memset(&rs, 0, sizeof(rs));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	while ((ch = getopt_long(argc, argv, "c:hr:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hr:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			checkmode = 1;
@@ -320,13 +364,20 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (resetmode) {
-		if (argc == 0 || checkmode)
-			usage(AIM_EXIT_USAGE);
-		return reset_cooldowns(argv, argc);
-	}
+	if (resetmode && (argc == 0 || checkmode))
+		usage(AIM_EXIT_USAGE);
 
 	dir = aim_registry_find(&rs.opt, &why);
+	if (resetmode) {
+		if (dir == NULL) {
+			warnx("%s", why);
+			free(why);
+			return AIM_EXIT_CONFIG;
+		}
+		ch = reset_cooldowns(dir, argv, argc);
+		free(dir);
+		return ch;
+	}
 	if (checkmode) {
 		if (argc > 0)
 			usage(AIM_EXIT_USAGE);
@@ -353,6 +404,8 @@ main(int argc, char *argv[])
 		rs.unavailable = problems_line(&probs);
 	if (probs.n > 0)
 		aim_problems_print(&probs);
+	/* Misspelt members: said once, the requests still route. */
+	aim_problems_print(&rs.reg.unknown);
 	if (rs.unavailable != NULL)
 		aim_exit_raise(&rs.status, AIM_EXIT_CONFIG);
 	aim_problems_free(&probs);

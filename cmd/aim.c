@@ -443,23 +443,22 @@ fill_cooldowns(struct status *st, json_t *out)
 {
 	struct aim_state state;
 	json_t *list = json_array(), *t;
-	const char *id;
-	char *why = NULL, iso[32];
-	int64_t now = aim_wall_ms(), until;
+	size_t i;
+	char *why = NULL;
+	int64_t now = aim_wall_ms();
 
+	/* The cooldowns of the registry in use (keyed by its directory). */
 	if (aim_state_init(&state, &why) == 0 &&
-	    aim_state_refresh(&state, &why) == 0)
-		json_object_foreach(json_object_get(state.root, "tools"), id,
-		    t) {
-			if ((until = aim_state_cooldown(&state, id, now,
-			    NULL)) == 0)
-				continue;
-			aim_iso_ms(until, iso);
-			json_array_append_new(list, json_pack("{s:s, s:s, s:I, "
-			    "s:O?}", "tool_id", id, "until", iso, "retry_in_ms",
-			    (json_int_t)(until - now), "class",
-			    json_object_get(t, "cooldown_class")));
-		}
+	    aim_state_refresh(&state, &why) == 0) {
+		json_decref(list);
+		list = aim_state_cooldowns(&state, st->ctx.registry_dir, now);
+		json_array_foreach(list, i, t)
+			json_object_set_new(t, "retry_in_ms", json_integer(
+			    json_integer_value(json_object_get(t, "until_ms")) -
+			    now));
+		json_array_foreach(list, i, t)
+			json_object_del(t, "until_ms");
+	}
 	json_object_set_new(out, "cooldowns", list);
 	if (why != NULL)
 		json_object_set_new(out, "cooldowns_error", json_string(why));

@@ -145,7 +145,8 @@ const char *aim_input_name(const char *path);
  * blocking (aim_lines_next) and from a poll loop (aim_lines_fill when the fd
  * is readable, then aim_lines_get until it returns 0).  Lines longer than
  * max_line_bytes are not buffered: the reader returns their first bytes with
- * too_long set and skips the rest, so memory stays constant.
+ * too_long set and skips the rest, so memory stays constant.  A UTF-8
+ * byte-order mark at the very start is skipped (aim(7) "Records").
  */
 struct aim_lines {
 	int	 fd;
@@ -154,6 +155,7 @@ struct aim_lines {
 	size_t	 max_line_bytes;
 	int	 eof, err, skipping;
 	long	 lineno;	/* number of the line last returned, from 1 */
+	int	 bom_seen;	/* the start was checked for a UTF-8 BOM */
 };
 
 struct aim_line {
@@ -266,6 +268,18 @@ void	 aim_problems_add(struct aim_problems *p, const char *file, int line,
 /* Print each as "prog: file:line:column: message" on stderr. */
 void	 aim_problems_print(const struct aim_problems *p);
 void	 aim_problems_free(struct aim_problems *p);
+/* Add a copy of every problem of from to to. */
+void	 aim_problems_append(struct aim_problems *to,
+	    const struct aim_problems *from);
+
+/*
+ * The word of known[0..n) nearest to word (Levenshtein distance, letters
+ * compared without case) when it is close enough to be a misspelling: at
+ * most 2 edits and at most a third of the longer word.  Borrowed from
+ * known, or NULL.  For "did you mean 'x'?" (aim-registry(5) "Checking").
+ */
+const char *aim_closest(const char *word, const char *const *known,
+	    size_t n);
 
 /*
  * The circuit breaker of issue 6: after allowed_fails failures of a counting
@@ -316,6 +330,8 @@ struct aim_registry {
 	json_t	*security;	/* borrowed, may be NULL */
 	char	*registry_text, *rules_text;	/* for aim_json_locate */
 	size_t	 registry_len, rules_len;
+	/* members aim does not know: --check problems, routing warnings */
+	struct aim_problems unknown;
 };
 
 /* Command-line choices every binary shares. */
@@ -348,7 +364,10 @@ void	 aim_config_free(struct aim_config *cfg);
  * Load AIM_registry.json and the coordination rules from dir (seed 002 §2).
  * Structural problems (unreadable, parse error, duplicate key, wrong type)
  * are added to probs with file, line and column; returns 0 when the
- * registry is usable for routing, -1 otherwise.
+ * registry is usable for routing, -1 otherwise.  Members aim does not know
+ * (the tables of aim-registry(5); "x-" names excepted) go to reg->unknown
+ * as "<where>unknown member 'k'; did you mean 'x'?": they do not stop
+ * routing.
  */
 int	 aim_registry_load(struct aim_registry *reg, const char *dir,
 	    struct aim_problems *probs);
@@ -358,10 +377,23 @@ void	 aim_registry_free(struct aim_registry *reg);
  * The deeper checks of aim-resolve --check, on a loaded registry: rules
  * naming tools the registry lacks, tools routed for a capability they do
  * not declare, adapters missing or not executable, tools without
- * detectCommands.  Adds to probs; returns how many it added.
+ * detectCommands, and the unknown members of reg->unknown.  Adds to
+ * probs; returns how many it added.
  */
 size_t	 aim_registry_check(const struct aim_registry *reg,
 	    struct aim_problems *probs);
+
+/*
+ * Why JSON text that jansson refused may have been meant as JSON with an
+ * extension JSON lacks (RFC 8259 has no comments and no trailing commas):
+ * the first comment ("//" or slash-star) or comma followed by '}' or ']' outside a
+ * string, at or before byte limit (jansson's error position).  Returns a
+ * static message ("comments are not allowed in JSON", "trailing comma
+ * before '}' (JSON allows none)") with *line and *column (from 1,
+ * characters as jansson counts them) of the comment or comma, or NULL.
+ */
+const char *aim_json_extension(const char *text, size_t len, size_t limit,
+	    int *line, int *column);
 
 /* Borrowed: the registry entry of a tool, or NULL. */
 json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);
@@ -370,9 +402,12 @@ json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);
 
 /*
  * $XDG_STATE_HOME/aim/state.json (else ~/.local/state/aim/state.json):
- * {"version":1, "tools":{"<id>":{"failures":[wall ms...],
- * "cooldown_until_ms", "cooldown_class", "last_failure_ms", "last_class"}},
- * "counters":{"<name>": n}}.  Readers take a snapshot without a lock;
+ * {"version":2, "registries":{"<registry dir>":{"tools":{"<id>":{
+ * "failures":[wall ms...], "cooldown_until_ms", "cooldown_class",
+ * "last_failure_ms", "last_class"}}, "counters":{"<name>": n}}}}: a tool
+ * is known by its registry's absolute directory and its id, so one
+ * project's failing tool never cools down another's of the same id
+ * (aim-resolve(1) "Cooldowns"; a version 1 file reads as empty).  Readers take a snapshot without a lock;
  * writers hold flock(2) on state.json.lock from aim_state_lock to
  * aim_state_unlock, which replaces the file with rename(2).
  */
@@ -864,14 +899,25 @@ int	 aim_state_lock(struct aim_state *st, char **why);
 int	 aim_state_unlock(struct aim_state *st, int write, char **why);
 
 /*
+ * The functions below name a tool by registry_dir (the absolute registry
+ * directory, as route.registry gives it; NULL is "") and tool_id.
+ *
  * The wall time in ms until which tool_id cools down, or 0 when it does not
  * at now_ms; *info (may be NULL) gets the tool's entry (borrowed) then.
  */
-int64_t	 aim_state_cooldown(struct aim_state *st, const char *tool_id,
-	    int64_t now_ms, json_t **info);
+int64_t	 aim_state_cooldown(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, int64_t now_ms, json_t **info);
 
 /* When tool_id last failed (wall ms), or 0: for least_recent_failure. */
-int64_t	 aim_state_last_failure(struct aim_state *st, const char *tool_id);
+int64_t	 aim_state_last_failure(struct aim_state *st,
+	    const char *registry_dir, const char *tool_id);
+
+/*
+ * The tools of registry_dir cooling down at now_ms, for aim status: a new
+ * array of {tool_id, until (aim_iso_ms), until_ms, class (when known)}.
+ */
+json_t	*aim_state_cooldowns(struct aim_state *st, const char *registry_dir,
+	    int64_t now_ms);
 
 /*
  * Record a failure of class error_class at now_ms (call locked).  Counting
@@ -881,34 +927,38 @@ int64_t	 aim_state_last_failure(struct aim_state *st, const char *tool_id);
  * ends one more failure in the window opens it again (half-open).
  * Returns the cooldown end (wall ms), or 0.
  */
-int64_t	 aim_state_failure(struct aim_state *st, const char *tool_id,
-	    const char *error_class, int64_t now_ms,
+int64_t	 aim_state_failure(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, const char *error_class, int64_t now_ms,
 	    const struct aim_cooldown_policy *pol);
 
 /* Would a success change anything (failures or a cooldown on record)? */
-int	 aim_state_needs_success(struct aim_state *st, const char *tool_id);
+int	 aim_state_needs_success(struct aim_state *st,
+	    const char *registry_dir, const char *tool_id);
 
 /* A success closes the circuit: failures and cooldown go.  1 if changed. */
-int	 aim_state_success(struct aim_state *st, const char *tool_id);
+int	 aim_state_success(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id);
 
 /*
  * Clear a tool's cooldown and failures (aim-resolve --reset-cooldown).
  * Returns 1 when it was cooling down at now_ms, else 0.
  */
-int	 aim_state_reset(struct aim_state *st, const char *tool_id,
-	    int64_t now_ms);
+int	 aim_state_reset(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, int64_t now_ms);
 
-/* The value of a shared counter, then add one (call locked). */
-int64_t	 aim_state_next(struct aim_state *st, const char *counter);
+/* The value of registry_dir's shared counter, then add one (call locked). */
+int64_t	 aim_state_next(struct aim_state *st, const char *registry_dir,
+	    const char *counter);
 
 /*
- * Take one of max_concurrent slots of tool_id shared by every process
- * ($XDG_STATE_HOME/aim/slots/<tool>.<i>.lock, flock LOCK_NB; the kernel
- * frees a slot when its holder exits).  Returns 1 with *fd_out to close
- * when done, 0 when every slot is taken, -1 with a malloc'd *why.
+ * Take one of max_concurrent slots of tool_id of registry_dir shared by
+ * every process ($XDG_STATE_HOME/aim/slots/<tool>.<h>.<i>.lock, h the
+ * first 16 hex digits of the BLAKE2b-256 of registry_dir; flock LOCK_NB;
+ * the kernel frees a slot when its holder exits).  Returns 1 with *fd_out
+ * to close when done, 0 when every slot is taken, -1 with a malloc'd *why.
  */
-int	 aim_slot_acquire(const char *tool_id, int64_t max_concurrent,
-	    int *fd_out, char **why);
+int	 aim_slot_acquire(const char *registry_dir, const char *tool_id,
+	    int64_t max_concurrent, int *fd_out, char **why);
 
 /* ---- semver.c: versions and version pins (issue 3) ---- */
 

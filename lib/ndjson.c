@@ -70,6 +70,22 @@ aim_lines_get(struct aim_lines *r, struct aim_line *line)
 
 	for (;;) {
 		avail = r->end - r->start;
+		/*
+		 * A UTF-8 byte-order mark before the first line (Notepad,
+		 * PowerShell 5) is no part of it: skipped, so columns count
+		 * from the first character the user sees.
+		 */
+		if (!r->bom_seen && r->lineno == 0) {
+			if (avail < 3 && !r->eof && memcmp(r->buf + r->start,
+			    "\xEF\xBB\xBF", avail) == 0)
+				return 0;	/* too early to tell */
+			r->bom_seen = 1;
+			if (avail >= 3 && memcmp(r->buf + r->start,
+			    "\xEF\xBB\xBF", 3) == 0) {
+				r->start += 3;
+				continue;
+			}
+		}
 		nl = memchr(r->buf + r->start, '\n', avail);
 		if (r->skipping) {
 			/* The rest of a line already reported too long. */

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <err.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -76,6 +77,26 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/*
+ * A registry path that names a file (AIM_registry.json, most likely, in
+ * place of its directory): 1 with *why (may be NULL) from fmt and path.
+ */
+static int
+is_file(const char *path, char **why, const char *fmt, const char *arg)
+{
+	struct stat st;
+	size_t n;
+
+	if (stat(path, &st) == -1 || S_ISDIR(st.st_mode))
+		return 0;
+	if (why != NULL) {
+		n = strlen(fmt) + strlen(arg) + 1;
+		*why = aim_xmalloc(n);
+		snprintf(*why, n, fmt, arg);
+	}
+	return 1;
+}
+
 static void
 append(char **s, size_t *len, const char *piece)
 {
@@ -113,12 +134,20 @@ aim_registry_find(const struct aim_options *opt, char **why)
 	if (opt->registry != NULL) {
 		if (is_dir(opt->registry))
 			return found(opt->registry, looked);
+		if (is_file(opt->registry, why, "registry not found: %s is a "
+		    "file; give -r the directory that holds "
+		    "AIM_registry.json", opt->registry))
+			return NULL;
 		append(&looked, &len, opt->registry);
 		goto notfound;
 	}
 	if ((env = getenv("AIM_REGISTRY_PATH")) != NULL && *env != '\0') {
 		if (is_dir(env))
 			return found(env, looked);
+		if (is_file(env, why, "registry not found: $AIM_REGISTRY_PATH=%s "
+		    "is a file; set AIM_REGISTRY_PATH to the directory that "
+		    "holds AIM_registry.json", env))
+			return NULL;
 		snprintf(cand, sizeof(cand), "$AIM_REGISTRY_PATH=%s", env);
 		append(&looked, &len, cand);
 		goto notfound;
@@ -205,6 +234,61 @@ read_file(const char *path, size_t *len, int *errnum)
 	return buf;
 }
 
+const char *
+aim_json_extension(const char *text, size_t len, size_t limit, int *line,
+    int *column)
+{
+	const char *what = NULL;
+	size_t i, k, at = 0;
+	int in_string = 0, ln = 1, col = 1;
+
+	for (i = 0; i < len && i <= limit && what == NULL; i++) {
+		if (in_string) {
+			if (text[i] == '\\')
+				i++;
+			else if (text[i] == '"')
+				in_string = 0;
+			continue;
+		}
+		if (text[i] == '"')
+			in_string = 1;
+		else if (text[i] == '/' && i + 1 < len && (text[i + 1] == '/' ||
+		    text[i + 1] == '*')) {
+			what = "comments are not allowed in JSON";
+			at = i;
+		} else if (text[i] == ',') {
+			for (k = i + 1; k < len && strchr(" \t\r\n", text[k]) !=
+			    NULL && text[k] != '\0'; k++)
+				;
+			if (k < len && text[k] == '}') {
+				what = "trailing comma before '}' (JSON allows "
+				    "none)";
+				at = i;
+			} else if (k < len && text[k] == ']') {
+				what = "trailing comma before ']' (JSON allows "
+				    "none)";
+				at = i;
+			}
+		}
+	}
+	if (what == NULL)
+		return NULL;
+	/* Characters, as jansson counts them: continuation bytes do not. */
+	for (i = 0; i < at; i++) {
+		if (text[i] == '\n') {
+			ln++;
+			col = 1;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80)
+			col++;
+	}
+	*line = ln;
+	*column = col;
+	return what;
+}
+
+/* The UTF-8 byte-order mark Notepad and PowerShell 5 write. */
+#define BOM	"\xEF\xBB\xBF"
+
 /* Parse a whole file, strictly; NULL after adding the problem. */
 static json_t *
 load_json(struct jfile *f, char **text_out)
@@ -212,7 +296,8 @@ load_json(struct jfile *f, char **text_out)
 	json_error_t e;
 	json_t *v;
 	char *text;
-	int errnum = 0;
+	const char *ext;
+	int errnum = 0, line, col;
 
 	*text_out = NULL;
 	if ((text = read_file(f->name, &f->len, &errnum)) == NULL) {
@@ -220,7 +305,19 @@ load_json(struct jfile *f, char **text_out)
 		f->nprob++;
 		return NULL;
 	}
+	/* A byte-order mark goes: JSON has none (RFC 8259 §8.1). */
+	if (f->len >= 3 && memcmp(text, BOM, 3) == 0) {
+		f->len -= 3;
+		memmove(text, text + 3, f->len + 1);
+	}
 	v = json_loadb(text, f->len, JSON_REJECT_DUPLICATES, &e);
+	if (v == NULL && (ext = aim_json_extension(text, f->len, e.position,
+	    &line, &col)) != NULL) {
+		aim_problems_add(f->probs, f->name, line, col, "%s", ext);
+		f->nprob++;
+		free(text);
+		return NULL;
+	}
 	if (v == NULL) {
 		aim_problems_add(f->probs, f->name, e.line, e.column, "%s",
 		    e.text);
@@ -316,6 +413,214 @@ want_member(struct jfile *f, json_t *obj, const char *key, enum want w,
 	path[depth] = NULL;
 }
 
+static void	want_one_of(struct jfile *, json_t *, const char *,
+		    const char *const *, const char *, const char **, size_t);
+
+/* ---- members aim knows ---- */
+
+/* Levenshtein distance of a and b, letters compared without case. */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, k, *row, prev, cur;
+
+	row = aim_xmalloc((lb + 1) * sizeof(*row));
+	for (k = 0; k <= lb; k++)
+		row[k] = k;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (k = 1; k <= lb; k++) {
+			cur = row[k];
+			row[k] = prev + (tolower((unsigned char)a[i - 1]) !=
+			    tolower((unsigned char)b[k - 1]));
+			if (cur + 1 < row[k])
+				row[k] = cur + 1;
+			if (row[k - 1] + 1 < row[k])
+				row[k] = row[k - 1] + 1;
+			prev = cur;
+		}
+	}
+	k = row[lb];
+	free(row);
+	return k;
+}
+
+const char *
+aim_closest(const char *word, const char *const *known, size_t n)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = (size_t)-1, len = strlen(word);
+
+	for (i = 0; i < n; i++) {
+		d = edit_distance(word, known[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = known[i];
+		}
+	}
+	/* Close means at most a third of the longer word, and 2 at most. */
+	if (best != NULL && strlen(best) > len)
+		len = strlen(best);
+	return best != NULL && bestd <= 2 && bestd * 3 <= len ? best : NULL;
+}
+
+/*
+ * A member of one kind of object: its name, the type it must have, and
+ * for strings from a set, the set.  Each kind has one table, ending in a
+ * NULL key; it is both the type check and the list of members aim knows
+ * (aim-registry(5) documents each one).
+ */
+struct member {
+	const char *key;
+	enum want w;
+	const char *const *one_of;	/* W_STRING from this set, or NULL */
+	int	 or_false;	/* false is allowed too */
+};
+
+static const char *const strategies[] = { "round_robin", "weighted",
+    "least_recent_failure", "cheapest", NULL };
+static const char *const queueing[] = { "queue", "reject", NULL };
+
+static const struct member registry_members[] = {
+	{ "tools", W_OBJECT, NULL, 0 },
+	{ "crossToolRulesPath", W_STRING, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct member tool_members[] = {
+	{ "name", W_STRING, NULL, 0 },
+	{ "detectCommands", W_STRINGS, NULL, 0 },
+	{ "versionCommand", W_STRINGS, NULL, 0 },
+	{ "configPaths", W_STRINGS, NULL, 0 },
+	{ "logPaths", W_STRINGS, NULL, 0 },
+	{ "capabilities", W_STRINGS, NULL, 0 },
+	{ "adapterScript", W_STRING, NULL, 0 },
+	{ "passEnv", W_STRINGS, NULL, 0 },
+	{ "secrets", W_STRMAP, NULL, 0 },
+	{ "version", W_STRING, NULL, 0 },
+	{ "weight", W_NATNUM, NULL, 0 },
+	{ "cost", W_NATNUM, NULL, 0 },
+	{ "max_retries", W_NATINT, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct member rules_members[] = {
+	{ "capabilities", W_OBJECT, NULL, 0 },
+	{ "security", W_OBJECT, NULL, 0 },
+	{ "conflict_resolution", W_OBJECT, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* fallback: false turns fallback off (issue 6). */
+static const struct member rule_members[] = {
+	{ "primary", W_STRNULL, NULL, 0 },
+	{ "fallback", W_STRINGS, NULL, 1 },
+	{ "loadBalance", W_BOOL, NULL, 0 },
+	{ "loadBalanceStrategy", W_STRING, strategies, 0 },
+	{ "timeout_ms", W_POSINT, NULL, 0 },
+	{ "deadline_ms", W_NATINT, NULL, 0 },
+	{ "min_attempt_ms", W_NATINT, NULL, 0 },
+	{ "max_retries", W_NATINT, NULL, 0 },
+	{ "context_requirements", W_OBJECT, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct member security_members[] = {
+	{ "max_payload_size_bytes", W_POSINT, NULL, 0 },
+	{ "max_file_count", W_NATINT, NULL, 0 },
+	{ "allowed_file_patterns", W_STRINGS, NULL, 0 },
+	{ "forbidden_paths", W_STRINGS, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct member conflict_members[] = {
+	{ "concurrent_access", W_OBJECT, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct member concurrent_members[] = {
+	{ "max_concurrent", W_POSINT, NULL, 0 },
+	{ "strategy", W_STRING, queueing, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The names of a table, for aim_closest: n of them in *names (malloc'd). */
+static size_t
+member_names(const struct member *t, const char ***names)
+{
+	size_t n;
+
+	for (n = 0; t[n].key != NULL; n++)
+		;
+	*names = aim_xmalloc((n + 1) * sizeof(**names));
+	for (n = 0; t[n].key != NULL; n++)
+		(*names)[n] = t[n].key;
+	return n;
+}
+
+/*
+ * Members of obj (at path, depth deep) that table lacks go to unknown, at
+ * the key's position, as "<prefix>unknown member 'k'; did you mean 'x'?".
+ * Members whose name starts with "x-" are the user's.
+ */
+static void
+unknown_members(struct jfile *f, json_t *obj, const struct member *table,
+    const char *prefix, const char **path, size_t depth,
+    struct aim_problems *unknown)
+{
+	const char **names, *key, *near;
+	char where[400];
+	int line, col;
+	size_t i, n;
+	json_t *v;
+
+	if (!json_is_object(obj) || unknown == NULL)
+		return;
+	/* "security." (a type message's prefix) says "security: " here. */
+	snprintf(where, sizeof(where), "%s", prefix);
+	if ((n = strlen(where)) > 0 && where[n - 1] == '.')
+		snprintf(where + n - 1, sizeof(where) - n + 1, ": ");
+	n = member_names(table, &names);
+	json_object_foreach(obj, key, v) {
+		for (i = 0; i < n && strcmp(names[i], key) != 0; i++)
+			;
+		if (i < n || strncmp(key, "x-", 2) == 0)
+			continue;
+		path[depth] = key;
+		path[depth + 1] = NULL;
+		if (aim_json_locate(f->text, f->len, path, 1, &line, &col) == -1)
+			line = col = 0;
+		path[depth] = NULL;
+		near = aim_closest(key, names, n);
+		aim_problems_add(unknown, f->name, line, col,
+		    "%sunknown member '%s'%s%s%s", where, key,
+		    near ? "; did you mean '" : "", near ? near : "",
+		    near ? "'?" : "");
+	}
+	free(names);
+}
+
+/* Check the members of obj against table: types, sets, unknown ones. */
+static void
+check_members(struct jfile *f, json_t *obj, const struct member *table,
+    const char *prefix, const char **path, size_t depth,
+    struct aim_problems *unknown)
+{
+	const struct member *m;
+
+	for (m = table; m->key != NULL; m++) {
+		if (m->or_false && json_is_false(json_object_get(obj, m->key)))
+			continue;
+		if (m->one_of != NULL)
+			want_one_of(f, obj, m->key, m->one_of, prefix, path,
+			    depth);
+		else
+			want_member(f, obj, m->key, m->w, prefix, path, depth);
+	}
+	unknown_members(f, obj, table, prefix, path, depth, unknown);
+}
+
 /* ---- config ---- */
 
 static void
@@ -404,6 +709,13 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		{ "cache_patterns", offsetof(struct aim_config, cache_patterns) },
 		{ "required_commands", offsetof(struct aim_config, required_commands) },
 	};
+	/* The string keys, read one by one below. */
+	static const char *const strings[] = { "actor", "audit_dir",
+	    "central_cache" };
+	const char *known[sizeof(ints) / sizeof(ints[0]) +
+	    sizeof(lists) / sizeof(lists[0]) +
+	    sizeof(strings) / sizeof(strings[0])], *near;
+	size_t nknown;
 	const char *path[3] = { NULL, NULL, NULL };
 	struct jfile f;
 	char *file, *text;
@@ -433,23 +745,24 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 			*(int64_t *)((char *)cfg + ints[i].off) =
 			    json_integer_value(v);
 	}
+	/* The keys known: those of the tables above and the strings. */
+	nknown = 0;
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		known[nknown++] = ints[i].key;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		known[nknown++] = lists[i].key;
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		known[nknown++] = strings[i];
 	json_object_foreach(root, key, v) {
-		static const char *const known[] = { "timeout_ms",
-		    "max_payload_bytes", "max_output_bytes", "stderr_tail_bytes",
-		    "kill_grace_ms", "audit_log_retention_days", "actor",
-		    "audit_dir", "deadline_ms", "min_attempt_ms",
-		    "retry_base_ms", "retry_max_ms", "retry_after_max_ms",
-		    "allowed_fails", "failure_window_ms", "cooldown_ms",
-		    "cooldown_long_ms", "scan_roots", "scan_min_size_bytes",
-		    "cache_patterns", "central_cache", "required_commands",
-		    "version_timeout_ms", NULL };
-		const char *const *k;
-
-		for (k = known; *k != NULL && strcmp(*k, key) != 0; k++)
+		for (i = 0; i < nknown && strcmp(known[i], key) != 0; i++)
 			;
+		if (i < nknown || strncmp(key, "x-", 2) == 0)
+			continue;
 		path[0] = key;
-		if (*k == NULL)
-			jproblem(&f, path, 1, "unknown key \"%s\"", key);
+		near = aim_closest(key, known, nknown);
+		jproblem(&f, path, 1, "unknown key \"%s\"%s%s%s", key,
+		    near ? "; did you mean '" : "", near ? near : "",
+		    near ? "'?" : "");
 	}
 	path[0] = "actor";
 	if ((v = json_object_get(root, "actor")) != NULL &&
@@ -505,33 +818,16 @@ aim_config_free(struct aim_config *cfg)
 /* ---- registry and rules ---- */
 
 static void
-check_registry_types(struct jfile *f, json_t *root)
+check_registry_types(struct jfile *f, json_t *root,
+    struct aim_problems *unknown)
 {
-	static const struct {
-		const char *key;
-		enum want w;
-	} fields[] = {
-		{ "name", W_STRING },
-		{ "detectCommands", W_STRINGS },
-		{ "versionCommand", W_STRINGS },
-		{ "configPaths", W_STRINGS },
-		{ "logPaths", W_STRINGS },
-		{ "capabilities", W_STRINGS },
-		{ "adapterScript", W_STRING },
-		{ "passEnv", W_STRINGS },
-		{ "secrets", W_STRMAP },
-		{ "version", W_STRING },
-		{ "weight", W_NATNUM },
-		{ "cost", W_NATNUM },
-		{ "max_retries", W_NATINT },
-	};
 	const char *path[4] = { NULL, NULL, NULL, NULL };
 	const char *id;
 	char prefix[300];
 	json_t *tools, *t;
-	size_t i;
 
 	want_member(f, root, "crossToolRulesPath", W_STRING, "", path, 0);
+	unknown_members(f, root, registry_members, "", path, 0, unknown);
 	path[0] = "tools";
 	if ((tools = json_object_get(root, "tools")) == NULL) {
 		path[0] = NULL;
@@ -547,9 +843,7 @@ check_registry_types(struct jfile *f, json_t *root)
 			jproblem(f, path, 0, "tool '%s' must be an object", id);
 			continue;
 		}
-		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-			want_member(f, t, fields[i].key, fields[i].w, prefix,
-			    path, 2);
+		check_members(f, t, tool_members, prefix, path, 2, unknown);
 	}
 }
 
@@ -579,17 +873,15 @@ want_one_of(struct jfile *f, json_t *obj, const char *key,
 }
 
 static void
-check_rules_types(struct jfile *f, json_t *root)
+check_rules_types(struct jfile *f, json_t *root, struct aim_problems *unknown)
 {
-	static const char *const strategies[] = { "round_robin", "weighted",
-	    "least_recent_failure", "cheapest", NULL };
 	static const char *const needs[] = { "required", "optional", NULL };
-	static const char *const queueing[] = { "queue", "reject", NULL };
 	const char *path[5] = { NULL, NULL, NULL, NULL, NULL };
 	const char *cap, *key;
-	char prefix[300];
+	char prefix[300], p2[400];
 	json_t *caps, *r, *sec, *cr, *ca, *v;
 
+	unknown_members(f, root, rules_members, "", path, 0, unknown);
 	path[0] = "capabilities";
 	if ((caps = json_object_get(root, "capabilities")) == NULL) {
 		path[0] = NULL;
@@ -606,61 +898,39 @@ check_rules_types(struct jfile *f, json_t *root)
 			    cap);
 			continue;
 		}
-		want_member(f, r, "primary", W_STRNULL, prefix, path, 2);
-		/* fallback: false turns fallback off (issue 6). */
-		if (!json_is_false(json_object_get(r, "fallback")))
-			want_member(f, r, "fallback", W_STRINGS, prefix, path,
-			    2);
-		want_member(f, r, "loadBalance", W_BOOL, prefix, path, 2);
-		want_one_of(f, r, "loadBalanceStrategy", strategies, prefix,
-		    path, 2);
-		want_member(f, r, "timeout_ms", W_POSINT, prefix, path, 2);
-		want_member(f, r, "deadline_ms", W_NATINT, prefix, path, 2);
-		want_member(f, r, "min_attempt_ms", W_NATINT, prefix, path, 2);
-		want_member(f, r, "max_retries", W_NATINT, prefix, path, 2);
-		want_member(f, r, "context_requirements", W_OBJECT, prefix,
-		    path, 2);
+		check_members(f, r, rule_members, prefix, path, 2, unknown);
 		path[2] = "context_requirements";
+		snprintf(p2, sizeof(p2), "%scontext_requirements.", prefix);
 		json_object_foreach(json_object_get(r,
-		    "context_requirements"), key, v) {
-			char p2[400];
-
-			snprintf(p2, sizeof(p2), "%scontext_requirements.",
-			    prefix);
+		    "context_requirements"), key, v)
 			want_one_of(f, json_object_get(r,
 			    "context_requirements"), key, needs, p2, path, 3);
-		}
 		path[2] = NULL;
 	}
 	path[1] = NULL;
 	path[0] = NULL;
 	if ((sec = json_object_get(root, "security")) != NULL) {
 		path[0] = "security";
-		if (want(f, sec, W_OBJECT, "security", path) == 0) {
-			want_member(f, sec, "max_payload_size_bytes", W_POSINT,
-			    "security.", path, 1);
-			want_member(f, sec, "max_file_count", W_NATINT,
-			    "security.", path, 1);
-			want_member(f, sec, "allowed_file_patterns", W_STRINGS,
-			    "security.", path, 1);
-			want_member(f, sec, "forbidden_paths", W_STRINGS,
-			    "security.", path, 1);
-		}
+		if (want(f, sec, W_OBJECT, "security", path) == 0)
+			check_members(f, sec, security_members, "security.",
+			    path, 1, unknown);
 		path[0] = NULL;
 	}
 	if ((cr = json_object_get(root, "conflict_resolution")) != NULL) {
 		path[0] = "conflict_resolution";
-		if (want(f, cr, W_OBJECT, "conflict_resolution", path) == 0 &&
-		    (ca = json_object_get(cr, "concurrent_access")) != NULL) {
-			path[1] = "concurrent_access";
-			if (want(f, ca, W_OBJECT,
-			    "conflict_resolution.concurrent_access", path) == 0) {
-				want_member(f, ca, "max_concurrent", W_POSINT,
-				    "conflict_resolution.concurrent_access.",
-				    path, 2);
-				want_one_of(f, ca, "strategy", queueing,
-				    "conflict_resolution.concurrent_access.",
-				    path, 2);
+		if (want(f, cr, W_OBJECT, "conflict_resolution", path) == 0) {
+			unknown_members(f, cr, conflict_members,
+			    "conflict_resolution.", path, 1, unknown);
+			if ((ca = json_object_get(cr, "concurrent_access")) !=
+			    NULL) {
+				path[1] = "concurrent_access";
+				if (want(f, ca, W_OBJECT,
+				    "conflict_resolution.concurrent_access",
+				    path) == 0)
+					check_members(f, ca, concurrent_members,
+					    "conflict_resolution."
+					    "concurrent_access.", path, 2,
+					    unknown);
 			}
 		}
 	}
@@ -692,7 +962,7 @@ aim_registry_load(struct aim_registry *reg, const char *dir,
 		jproblem(&f, path, 0, "registry must be a JSON object");
 		return -1;
 	}
-	check_registry_types(&f, reg->registry_json);
+	check_registry_types(&f, reg->registry_json, &reg->unknown);
 	/* Go on to the rules even so: --check reports every problem. */
 	bad = f.nprob;
 	reg->tools = json_object_get(reg->registry_json, "tools");
@@ -717,7 +987,7 @@ aim_registry_load(struct aim_registry *reg, const char *dir,
 		jproblem(&f, path, 0, "coordination rules must be a JSON object");
 		return -1;
 	}
-	check_rules_types(&f, reg->rules_json);
+	check_rules_types(&f, reg->rules_json, &reg->unknown);
 	if (bad || f.nprob)
 		return -1;
 	reg->rules = json_object_get(reg->rules_json, "capabilities");
@@ -735,6 +1005,7 @@ aim_registry_free(struct aim_registry *reg)
 	json_decref(reg->rules_json);
 	free(reg->registry_text);
 	free(reg->rules_text);
+	aim_problems_free(&reg->unknown);
 	memset(reg, 0, sizeof(*reg));
 }
 
@@ -769,6 +1040,16 @@ check_rule_tool(const struct aim_registry *reg, struct jfile *f,
 	else if (!declares(tool, cap))
 		jproblem(f, rp, 0, "capability '%s': tool '%s' does not "
 		    "declare it in its capabilities", cap, id);
+}
+
+void
+aim_problems_append(struct aim_problems *to, const struct aim_problems *from)
+{
+	size_t i;
+
+	for (i = 0; i < from->n; i++)
+		aim_problems_add(to, from->v[i].file, from->v[i].line,
+		    from->v[i].column, "%s", from->v[i].message);
 }
 
 size_t
@@ -832,5 +1113,6 @@ aim_registry_check(const struct aim_registry *reg, struct aim_problems *probs)
 		}
 		json_decref(argv);
 	}
-	return rf.nprob + tf.nprob;
+	aim_problems_append(probs, &reg->unknown);
+	return rf.nprob + tf.nprob + reg->unknown.n;
 }

@@ -66,7 +66,7 @@ next_count(struct aim_router *rt, const char *name)
 
 	if (rt->state_ok && aim_state_lock(&rt->state, &why) == 0) {
 		state_warn(rt, why);
-		n = aim_state_next(&rt->state, name);
+		n = aim_state_next(&rt->state, rt->reg->dir, name);
 		if (aim_state_unlock(&rt->state, 1, &why) == 0)
 			return n;
 	}
@@ -207,7 +207,8 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 		json_object_set_new(c, "status", json_string("no_adapter"));
 		free(found);
 	} else if ((st = state(rt)) != NULL &&
-	    (until = aim_state_cooldown(st, tool_id, now, &info)) != 0) {
+	    (until = aim_state_cooldown(st, rt->reg->dir, tool_id, now,
+	    &info)) != 0) {
 		/* A circuit breaker, not a verdict: say when it closes. */
 		aim_iso_ms(until, iso);
 		json_object_set_new(c, "status", json_string("cooldown"));
@@ -366,8 +367,8 @@ balance(struct aim_router *rt, json_t *cands, const char *cap,
 		st = state(rt);
 		for (i = 0; i < n; i++)
 			key[i] = st == NULL ? 0 : (double)aim_state_last_failure(
-			    st, json_string_value(json_object_get(ready[i],
-			    "tool_id")));
+			    st, rt->reg->dir, json_string_value(json_object_get(
+			    ready[i], "tool_id")));
 		sort_by(ready, key, n);
 	} else if (n > 1 && strcmp(strategy, "cheapest") == 0) {
 		for (i = 0; i < n; i++)
@@ -424,6 +425,40 @@ all_cooling(json_t *cands, const char *cap, json_t **details)
 	return msg;
 }
 
+/*
+ * "unknown capability 'formating'; did you mean 'formatting'? known:
+ * formatting, linting" (the rules' capabilities in their order; the
+ * suggestion only when one is close, aim_closest).  Malloc'd.
+ */
+static char *
+unknown_capability(struct aim_router *rt, const char *cap)
+{
+	const char **names, *near, *name;
+	size_t n = 0, len, off;
+	json_t *r;
+	char *s;
+
+	names = aim_xmalloc((json_object_size(rt->reg->rules) + 1) *
+	    sizeof(*names));
+	json_object_foreach(rt->reg->rules, name, r)
+		names[n++] = name;
+	near = aim_closest(cap, names, n);
+	len = strlen(cap) + (near ? strlen(near) : 0) + 64;
+	for (off = 0; off < n; off++)
+		len += strlen(names[off]) + 2;
+	s = aim_xmalloc(len);
+	off = snprintf(s, len, "unknown capability '%s'", cap);
+	if (near != NULL)
+		off += snprintf(s + off, len - off, "; did you mean '%s'?", near);
+	off += snprintf(s + off, len - off, "%s", n == 0 ? "; the rules "
+	    "define none" : near != NULL ? " known:" : "; known:");
+	for (size_t i = 0; i < n; i++)
+		off += snprintf(s + off, len - off, "%s %s", i ? "," : "",
+		    names[i]);
+	free(names);
+	return s;
+}
+
 /* The first of request, rule and config that sets an integer key. */
 static int64_t
 layered(json_t *req, json_t *rule, const char *key, int64_t dflt)
@@ -472,9 +507,9 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		}
 		if (json_array_size(ids) == 0) {
 			*code = "unknown_capability";
-			*message = why_printf(rule == NULL ?
-			    "unknown capability '%s'" :
-			    "capability '%s' names no tool", cap, NULL);
+			*message = rule == NULL ? unknown_capability(rt, cap) :
+			    why_printf("capability '%s' names no tool", cap,
+			    NULL);
 			json_decref(ids);
 			return -1;
 		}

@@ -16,7 +16,13 @@
 
 #include "aim.h"
 
-#define STATE_VERSION	1
+/*
+ * Version 2 keys everything by registry (the registry's absolute
+ * directory): {"version":2, "registries":{"<dir>":{"tools":{...},
+ * "counters":{...}}}}.  Version 1 kept one "tools" and one "counters" for
+ * every registry of the user; such a file is read as empty.
+ */
+#define STATE_VERSION	2
 
 static char *
 why_fmt(const char *what, const char *path)
@@ -50,8 +56,8 @@ aim_iso_ms(int64_t wall_ms, char out[32])
 static json_t *
 empty_state(void)
 {
-	return json_pack("{s:i, s:{}, s:{}}", "version", STATE_VERSION,
-	    "tools", "counters");
+	return json_pack("{s:i, s:{}}", "version", STATE_VERSION,
+	    "registries");
 }
 
 int
@@ -94,9 +100,14 @@ load(struct aim_state *st, int fd, char **why)
 	char buf[PATH_MAX + 256];
 
 	v = json_loadfd(fd, JSON_REJECT_DUPLICATES, &e);
+	/* A version 1 file: its keys name no registry, so they go. */
+	if (json_is_object(v) && json_integer_value(json_object_get(v,
+	    "version")) == 1 && json_is_object(json_object_get(v, "tools"))) {
+		json_decref(v);
+		v = empty_state();
+	}
 	if (v == NULL || !json_is_object(v) ||
-	    !json_is_object(json_object_get(v, "tools")) ||
-	    !json_is_object(json_object_get(v, "counters"))) {
+	    !json_is_object(json_object_get(v, "registries"))) {
 		if (v == NULL)
 			snprintf(buf, sizeof(buf), "%s:%d:%d: %s; starting "
 			    "afresh", st->path, e.line, e.column, e.text);
@@ -230,18 +241,40 @@ aim_state_unlock(struct aim_state *st, int write, char **why)
 	return rc;
 }
 
+/*
+ * Borrowed: member key of obj as an object, replaced by a new {} when it
+ * is missing or not an object and create is set; else NULL.
+ */
+static json_t *
+member_object(json_t *obj, const char *key, int create)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (json_is_object(v) || !create || !json_is_object(obj))
+		return json_is_object(v) ? v : NULL;
+	v = json_object();
+	json_object_set_new(obj, key, v);
+	return v;
+}
+
+/* Borrowed: registry_dir's "tools" or "counters" object (see create). */
+static json_t *
+registry_part(struct aim_state *st, const char *registry_dir,
+    const char *part, int create)
+{
+	json_t *regs = member_object(st->root, "registries", create);
+
+	return member_object(member_object(regs, registry_dir ? registry_dir :
+	    "", create), part, create);
+}
+
 /* Borrowed: the tool's entry, created when create is set. */
 static json_t *
-tool_entry(struct aim_state *st, const char *tool_id, int create)
+tool_entry(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, int create)
 {
-	json_t *tools = json_object_get(st->root, "tools");
-	json_t *t = json_object_get(tools, tool_id);
-
-	if (json_is_object(t) || !create)
-		return json_is_object(t) ? t : NULL;
-	t = json_object();
-	json_object_set_new(tools, tool_id, t);
-	return t;
+	return member_object(registry_part(st, registry_dir, "tools", create),
+	    tool_id, create);
 }
 
 static int64_t
@@ -253,10 +286,10 @@ int_member(json_t *obj, const char *key)
 }
 
 int64_t
-aim_state_cooldown(struct aim_state *st, const char *tool_id,
-    int64_t now_ms, json_t **info)
+aim_state_cooldown(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, int64_t now_ms, json_t **info)
 {
-	json_t *t = tool_entry(st, tool_id, 0);
+	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
 	int64_t until = int_member(t, "cooldown_until_ms");
 
 	if (info != NULL)
@@ -265,17 +298,41 @@ aim_state_cooldown(struct aim_state *st, const char *tool_id,
 }
 
 int64_t
-aim_state_last_failure(struct aim_state *st, const char *tool_id)
+aim_state_last_failure(struct aim_state *st, const char *registry_dir,
+    const char *tool_id)
 {
-	return int_member(tool_entry(st, tool_id, 0), "last_failure_ms");
+	return int_member(tool_entry(st, registry_dir, tool_id, 0),
+	    "last_failure_ms");
+}
+
+json_t *
+aim_state_cooldowns(struct aim_state *st, const char *registry_dir,
+    int64_t now_ms)
+{
+	json_t *list = json_array(), *t;
+	const char *id;
+	int64_t until;
+	char iso[32];
+
+	json_object_foreach(registry_part(st, registry_dir, "tools", 0), id,
+	    t) {
+		if ((until = aim_state_cooldown(st, registry_dir, id, now_ms,
+		    NULL)) == 0)
+			continue;
+		aim_iso_ms(until, iso);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:O?}",
+		    "tool_id", id, "until", iso, "until_ms", (json_int_t)until,
+		    "class", json_object_get(t, "cooldown_class")));
+	}
+	return list;
 }
 
 int64_t
-aim_state_failure(struct aim_state *st, const char *tool_id,
-    const char *error_class, int64_t now_ms,
+aim_state_failure(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, const char *error_class, int64_t now_ms,
     const struct aim_cooldown_policy *pol)
 {
-	json_t *t = tool_entry(st, tool_id, 1), *fails, *kept, *x;
+	json_t *t = tool_entry(st, registry_dir, tool_id, 1), *fails, *kept, *x;
 	int64_t until = int_member(t, "cooldown_until_ms"), cd;
 	size_t i;
 
@@ -313,9 +370,10 @@ aim_state_failure(struct aim_state *st, const char *tool_id,
 }
 
 int
-aim_state_success(struct aim_state *st, const char *tool_id)
+aim_state_success(struct aim_state *st, const char *registry_dir,
+    const char *tool_id)
 {
-	json_t *t = tool_entry(st, tool_id, 0);
+	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
 	int changed = 0;
 
 	if (t == NULL)
@@ -327,29 +385,32 @@ aim_state_success(struct aim_state *st, const char *tool_id)
 }
 
 int
-aim_state_needs_success(struct aim_state *st, const char *tool_id)
+aim_state_needs_success(struct aim_state *st, const char *registry_dir,
+    const char *tool_id)
 {
-	json_t *t = tool_entry(st, tool_id, 0);
+	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
 
 	return json_object_get(t, "failures") != NULL ||
 	    json_object_get(t, "cooldown_until_ms") != NULL;
 }
 
 int
-aim_state_reset(struct aim_state *st, const char *tool_id, int64_t now_ms)
+aim_state_reset(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, int64_t now_ms)
 {
-	json_t *t = tool_entry(st, tool_id, 0);
+	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
 	int cooling = int_member(t, "cooldown_until_ms") > now_ms;
 
 	/* Failures go too: a reset tool starts with a clean count. */
-	aim_state_success(st, tool_id);
+	aim_state_success(st, registry_dir, tool_id);
 	return cooling;
 }
 
 int64_t
-aim_state_next(struct aim_state *st, const char *counter)
+aim_state_next(struct aim_state *st, const char *registry_dir,
+    const char *counter)
 {
-	json_t *counters = json_object_get(st->root, "counters");
+	json_t *counters = registry_part(st, registry_dir, "counters", 1);
 	int64_t n = int_member(counters, counter);
 
 	if (n < 0)
@@ -361,10 +422,11 @@ aim_state_next(struct aim_state *st, const char *counter)
 /* ---- concurrency slots ---- */
 
 int
-aim_slot_acquire(const char *tool_id, int64_t max_concurrent, int *fd_out,
-    char **why)
+aim_slot_acquire(const char *registry_dir, const char *tool_id,
+    int64_t max_concurrent, int *fd_out, char **why)
 {
-	char *dir, name[NAME_MAX + 1], path[PATH_MAX];
+	unsigned char h[AIM_CHAIN_HASH_BYTES];
+	char *dir, name[NAME_MAX + 1], path[PATH_MAX], hex[17];
 	size_t i;
 	int64_t k;
 	int fd;
@@ -387,9 +449,14 @@ aim_slot_acquire(const char *tool_id, int64_t max_concurrent, int *fd_out,
 		name[i] = (tool_id[i] == '/' || tool_id[i] == '\0' ||
 		    (i == 0 && tool_id[i] == '.')) ? '_' : tool_id[i];
 	name[i] = '\0';
+	/* Slots are per registry too: 64 bits of its directory's hash. */
+	if (registry_dir == NULL)
+		registry_dir = "";
+	aim_chain_hash(registry_dir, strlen(registry_dir), h);
+	aim_hex(h, 8, hex);
 	for (k = 0; k < max_concurrent; k++) {
-		snprintf(path, sizeof(path), "%s/%s.%lld.lock", dir, name,
-		    (long long)k);
+		snprintf(path, sizeof(path), "%s/%s.%s.%lld.lock", dir, name,
+		    hex, (long long)k);
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		    0600);
 		if (fd == -1) {

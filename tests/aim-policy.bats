@@ -9,6 +9,8 @@
 load helper
 
 P=$REGS/policy
+# The registry's key in the state file: its canonical directory.
+PR=$(realpath "$P")
 
 setup() {
 	common_setup
@@ -47,9 +49,22 @@ attempts() {
 	jq -c "[.attempts[] | $1]" out.jsonl
 }
 
-# state JQ: the state file through jq.
+# state JQ: the policy registry's part of the state file through jq.
 state() {
-	jq -c "$1" "$STATE"
+	jq -c --arg r "$PR" '.registries[$r] | '"$1" "$STATE"
+}
+
+# other_registry: ./other, a copy of the policy registry (same tool ids).
+other_registry() {
+	cp -R "$P" other
+	jq --arg a "$ADAPTERS/class.sh" '.tools[].adapterScript = $a' "$P/AIM_registry.json" >other/AIM_registry.json
+}
+
+# seed: the state file from stdin's {tools, counters} for the policy
+# registry.
+seed() {
+	mkdir -p "$XDG_STATE_HOME/aim"
+	jq -c --arg r "$PR" '{version: 2, registries: {($r): {counters: (.counters // {}), tools: .tools}}}' >"$STATE"
 }
 
 # ---- checks ----
@@ -346,7 +361,8 @@ state() {
 	until=$(jq -r '.attempts[1].cooldown_until' out.jsonl)
 	run state '.tools.a | [.cooldown_class, (.failures | length), .cooldown_until_ms - .last_failure_ms]'
 	assert_output '["transient",2,60000]'
-	assert_equal "$(state '[.version, (.tools | keys)]')" '[1,["a"]]'
+	assert_equal "$(jq -c '[.version, (.registries | keys)]' "$STATE")" "[2,[\"$PR\"]]"
+	assert_equal "$(state '.tools | keys')" '["a"]'
 	assert_equal "$(stat -c %a "$STATE")" 600
 	assert_file_exists "$STATE.lock"
 	# Another process sees it.
@@ -469,11 +485,10 @@ state() {
 
 @test "all cooling down: the error record says which tool recovers first, when, and in how many seconds" {
 	now=$(date +%s%3N)
-	mkdir -p "$XDG_STATE_HOME/aim"
-	jq -nc --argjson n "$now" '{version:1, counters:{}, tools:{
+	jq -nc --argjson n "$now" '{tools:{
 	    a:{cooldown_until_ms:($n + 50000), cooldown_class:"auth"},
 	    b:{cooldown_until_ms:($n + 20000), cooldown_class:"rate_limit"},
-	    c:{cooldown_until_ms:($n + 90000), cooldown_class:"transient"}}}' >"$STATE"
+	    c:{cooldown_until_ms:($n + 90000), cooldown_class:"transient"}}}' | seed
 	b_iso=$(jq -rn --argjson n "$now" '($n + 20000) / 1000 | floor | todate | sub("Z$"; "")')
 	run --separate-stderr aim-resolve -r "$P" <<<"$(req gen '{}')"
 	assert_failure 1
@@ -484,7 +499,7 @@ state() {
 	[[ $msg =~ ^every\ tool\ for\ capability\ \'gen\'\ is\ cooling\ down\ or\ unavailable\;\ b\ recovers\ first,\ at\ [0-9T:.-]+Z\ \(in\ (1[5-9]|20)\ s\)$ ]] || fail "message: $msg"
 	assert_equal "$stderr" "aim-resolve: <stdin>:1: $msg"
 	# One tool ready is enough.
-	jq -c '.tools.c.cooldown_until_ms = 1' "$STATE" >s && mv s "$STATE"
+	jq -c --arg r "$PR" '.registries[$r].tools.c.cooldown_until_ms = 1' "$STATE" >s && mv s "$STATE"
 	run aim-resolve -r "$P" <<<"$(req gen '{}')"
 	assert_success
 	assert_equal "$(jq -c '[.route.candidates[] | [.tool_id, .status]]' <<<"$output")" '[["a","cooldown"],["b","cooldown"],["c","ready"]]'
@@ -498,18 +513,18 @@ state() {
 	assert_equal "$(state '.tools.a | [.cooldown_class, .cooldown_until_ms - .last_failure_ms]')" '["quota",300000]'
 	run aim-resolve -r "$P" <<<"$(req strict '{}')"
 	assert_failure 1
-	run --separate-stderr aim-resolve --reset-cooldown a
+	run --separate-stderr aim-resolve -r "$P" --reset-cooldown a
 	assert_success
 	assert_equal "$output$stderr" ""
 	run aim-resolve -r "$P" <<<"$(req strict '{}')"
 	assert_success
 	assert_equal "$(jq -r '.route.candidates[0].status' <<<"$output")" ready
-	run --separate-stderr aim-resolve --reset-cooldown a
+	run --separate-stderr aim-resolve -r "$P" --reset-cooldown a
 	assert_failure 1
 	assert_equal "$stderr" "aim-resolve: a: not cooling down"
 	# Several: each one not cooling is named; the others are cleared.
 	invoke
-	run --separate-stderr aim-resolve --reset-cooldown nosuch a b
+	run --separate-stderr aim-resolve -r "$P" --reset-cooldown nosuch a b
 	assert_failure 1
 	assert_equal "$stderr" "$(printf '%s\n' 'aim-resolve: nosuch: not cooling down' 'aim-resolve: b: not cooling down')"
 	assert_equal "$(state '.tools.a | has("cooldown_until_ms")')" false
@@ -522,9 +537,54 @@ state() {
 	# A state directory that cannot be made: exit 4.
 	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/file
 	touch "$XDG_STATE_HOME"
-	run --separate-stderr aim-resolve --reset-cooldown a
+	run --separate-stderr aim-resolve -r "$P" --reset-cooldown a
 	assert_failure 4
 	assert_equal "$stderr" "aim-resolve: can't create $XDG_STATE_HOME/aim: Not a directory"
+	# No registry: which tool of which registry is meant is unknown.
+	export AIM_REGISTRY_PATH=$BATS_TEST_TMPDIR/nosuch
+	run --separate-stderr aim-resolve --reset-cooldown a
+	assert_failure 3
+	assert_equal "$stderr" "aim-resolve: registry not found (looked in \$AIM_REGISTRY_PATH=$AIM_REGISTRY_PATH)"
+}
+
+@test "cooldowns and counters are per registry: a failing a of one registry leaves the a of another routing" {
+	echo '{"retry_base_ms": 1, "retry_max_ms": 10, "allowed_fails": 1, "cooldown_ms": 60000}' >cfg.json
+	other_registry
+	O=$(realpath other)
+	resolve strict '{"fail_a":"transient"}'
+	invoke
+	assert_failure 1
+	run --separate-stderr aim-resolve -c cfg.json -r "$P" <<<"$(req strict '{}')"
+	assert_failure 1
+	assert_equal "$(jq -r '.error.code' <<<"$output")" all_cooling_down
+	# The other registry's a (same id, same adapter) is not touched.
+	req strict '{}' | aim-resolve -c cfg.json -r other >routed.jsonl
+	assert_equal "$(jq -c '[.route.registry, .route.candidates[0].status]' routed.jsonl)" "[\"$O\",\"ready\"]"
+	invoke
+	assert_success
+	assert_equal "$(jq -c '[.tool_id, .result.success]' out.jsonl)" '["a",true]'
+	assert_equal "$(jq -c '.registries | keys' "$STATE")" "[\"$PR\"]"
+	# --reset-cooldown acts on the registry in use only.
+	run --separate-stderr aim-resolve -r other --reset-cooldown a
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: a: not cooling down"
+	assert_equal "$(state '.tools.a.cooldown_class')" '"transient"'
+	# Each registry has its own round_robin rotation.
+	aim-resolve -r "$P" <<<"$(req lb '{}')" >/dev/null
+	aim-resolve -r other <<<"$(req lb '{}')" >/dev/null
+	run jq -c --arg o "$O" '.registries[$o].counters' "$STATE"
+	assert_output '{"round_robin:lb":1}'
+	assert_equal "$(state '.counters')" '{"round_robin:lb":1}'
+	assert_equal "$(jq -c '.registries | keys' "$STATE")" "$(jq -nc --arg a "$PR" --arg b "$O" '[$a, $b] | sort')"
+}
+
+@test "a version 1 state file (cooldowns by tool id alone) is read as empty" {
+	mkdir -p "$XDG_STATE_HOME/aim"
+	jq -nc --argjson n "$(date +%s%3N)" '{version:1, counters:{}, tools:{a:{cooldown_until_ms:($n + 60000), cooldown_class:"auth"}}}' >"$STATE"
+	run --separate-stderr aim-resolve -r "$P" <<<"$(req strict '{}')"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r '.route.candidates[0].status' <<<"$output")" ready
 }
 
 @test "a damaged state file is a warning: routing and invoking go on, and the next write replaces it" {
@@ -613,16 +673,14 @@ state() {
 	run aim-resolve -r "$P" <<<"$(req lrf '{}')"
 	assert_equal "$(jq -c '[.route.strategy, (.route.candidates | map(.tool_id))]' <<<"$output")" '["least_recent_failure",["b","c","a"]]'
 	now=$(date +%s%3N)
-	mkdir -p "$XDG_STATE_HOME/aim"
-	jq -nc --argjson n "$now" '{version:1, counters:{}, tools:{a:{last_failure_ms:($n - 1000)}, b:{last_failure_ms:($n - 500)}, c:{last_failure_ms:($n - 9000)}}}' >"$STATE"
+	jq -nc --argjson n "$now" '{tools:{a:{last_failure_ms:($n - 1000)}, b:{last_failure_ms:($n - 500)}, c:{last_failure_ms:($n - 9000)}}}' | seed
 	run aim-resolve -r "$P" <<<"$(req lrf '{}')"
 	assert_equal "$(jq -c '.route.candidates | map(.tool_id)' <<<"$output")" '["c","a","b"]'
 }
 
 @test "load balancing puts a cooling tool after the ready ones" {
 	now=$(date +%s%3N)
-	mkdir -p "$XDG_STATE_HOME/aim"
-	jq -nc --argjson n "$now" '{version:1, counters:{}, tools:{b:{cooldown_until_ms:($n + 60000), cooldown_class:"transient"}}}' >"$STATE"
+	jq -nc --argjson n "$now" '{tools:{b:{cooldown_until_ms:($n + 60000), cooldown_class:"transient"}}}' | seed
 	for cap in cheap lrf lb; do
 		run aim-resolve -r "$P" <<<"$(req $cap '{}')"
 		assert_equal "$(jq -c '.route.candidates[-1] | [.tool_id, .status]' <<<"$output")" '["b","cooldown"]'
@@ -820,6 +878,17 @@ teardown() {
 	run attempts '[.tool_id, .outcome, .reason, .message, .error_class]'
 	assert_output '[["a","skipped","max_concurrent","all 1 slots of a are busy",null]]'
 	assert_equal "$(runs a)" 1
+}
+
+@test "max_concurrent is per registry: a busy a of one registry leaves the a of another free" {
+	other_registry
+	hold
+	req slots '{}' | aim-resolve -c cfg.json -r other >routed.jsonl
+	jq -c '.route.candidates[0].concurrency = "reject"' routed.jsonl >r && mv r routed.jsonl
+	invoke
+	assert_success
+	assert_equal "$(attempts '[.tool_id, .outcome]')" '[["a","success"]]'
+	assert_equal "$(runs a)" 2
 }
 
 @test "max_concurrent queue: a busy tool is waited for until the deadline leaves min_attempt_ms, then skipped" {

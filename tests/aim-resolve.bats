@@ -53,14 +53,36 @@ clean_registry() {
 	EOF
 }
 
-@test "--help prints the usage on stdout and exits 0" {
+@test "--help prints the usage and one line per option on stdout, naming the man page, and exits 0" {
 	run --separate-stderr aim-resolve --help
 	assert_success
-	assert_output "$USAGE"
+	assert_output "$USAGE
+  -c, --config FILE     the aim_config.json to read
+  -r, --registry DIR    the registry directory to use
+      --check           check the registry, rules and config; route nothing
+      --reset-cooldown  end the named tools' cooldowns (of the registry in use)
+  -h, --help            print this help and exit
+  -V, --version         print the version and exit
+See aim-resolve(1)."
 	assert_equal "$stderr" ""
+	help=$output
 	run aim-resolve -h
 	assert_success
-	assert_output "$USAGE"
+	assert_output "$help"
+	# Every long option of the man page's options list has its line.
+	for o in $(sed -n 's/^\.It Fl .*Fl -\([a-z-]*\).*/\1/p; s/^\.It Fl -\([a-z-]*\).*/\1/p' "$BATS_TEST_DIRNAME/../man/aim-resolve.1" | sort -u); do
+		grep -q -- "--$o" <<<"$help" || fail "--$o missing from --help"
+	done
+}
+
+@test "-V and --version print the version and exit 0" {
+	run --separate-stderr aim-resolve -V
+	assert_success
+	assert_output "aim-resolve 0.1.0"
+	run --separate-stderr aim-resolve --version
+	assert_success
+	assert_output "aim-resolve 0.1.0"
+	assert_equal "$stderr" ""
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
@@ -201,9 +223,20 @@ clean_registry() {
 	req teleport '{id:"t"}' >in.jsonl
 	run --separate-stderr aim-resolve -r "$CHAIN" in.jsonl
 	assert_failure 1
-	assert_equal "$stderr" "aim-resolve: in.jsonl:1: unknown capability 'teleport'"
+	K="known: code_generation, lb, ghost, noadapter_chain"
+	assert_equal "$stderr" "aim-resolve: in.jsonl:1: unknown capability 'teleport'; $K"
 	run jq -c '[.id, .capability, .error]' <<<"$output"
-	assert_output '["t","teleport",{"stage":"resolve","code":"unknown_capability","message":"unknown capability '"'teleport'"'","line":1}]'
+	assert_output '["t","teleport",{"stage":"resolve","code":"unknown_capability","message":"unknown capability '"'teleport'"'; '"$K"'","line":1}]'
+	# A near miss gets the nearest one.
+	run --separate-stderr aim-resolve -r "$CHAIN" <<<"$(req code_generaton; req LB)"
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: <stdin>:1: unknown capability 'code_generaton'; did you mean 'code_generation'? $K
+aim-resolve: <stdin>:2: unknown capability 'LB'; did you mean 'lb'? $K"
+	# Rules without a capability say so.
+	clean_registry reg
+	echo '{"capabilities": {}}' >reg/AIM_cross-tool/AIM_coordination-rules.json
+	run --separate-stderr aim-resolve -r reg <<<"$(req x)"
+	assert_equal "$stderr" "aim-resolve: <stdin>:1: unknown capability 'x'; the rules define none"
 }
 
 @test "a rule naming a tool the registry lacks gives an unknown_tool candidate, exit 0" {
@@ -297,7 +330,7 @@ mixed_stderr() {	# SOURCE
 	aim-resolve: $1:7: missing "payload"
 	aim-resolve: $1:8: "payload" must be an object
 	aim-resolve: $1:9: payload is 208 bytes, limit 100
-	aim-resolve: $1:10: unknown capability 'nope'
+	aim-resolve: $1:10: unknown capability 'nope'; known: code_generation, lb, ghost, noadapter_chain
 	aim-resolve: $1:11: tool 'nope' not found in AIM registry
 	EOF
 }
@@ -794,4 +827,171 @@ seed_home() {
 	assert_equal "$status" 4
 	assert_equal "$stderr" "aim-resolve: d: read error: Is a directory"
 	assert_equal "$output" ""
+}
+
+# ---- unknown members, BOM, JSON extensions, registry path (issue 10) ----
+
+# misspelt_registry DIR: a registry whose misspelt members aim must name.
+misspelt_registry() {
+	clean_registry "$1"
+	cat >"$1/AIM_registry.json" <<-'EOF'
+	{
+	  "tools": {
+	    "a": {"name": "A", "detectCommands": ["sh"], "capabilities": ["x", "y"], "adapterScript": "AIM_adapters/ok.sh", "x-owner": "me"},
+	    "b": {"name": "B", "detectCommands": ["sh"], "capabilities": ["x"], "adapterScript": "AIM_adapters/ok.sh", "adapterScrpt": "x"}
+	  },
+	  "tool": {}
+	}
+	EOF
+	cat >"$1/AIM_cross-tool/AIM_coordination-rules.json" <<-'EOF'
+	{
+	  "capabilities": {
+	    "x": {"primary": "a", "fallbak": ["b"]},
+	    "y": {"primary": "a", "x-note": "free"}
+	  },
+	  "security": {"forbiden_paths": ["/etc"]},
+	  "conflict_resolution": {"concurrent_access": {"max_concurent": 2}},
+	  "zzz": 1
+	}
+	EOF
+}
+
+@test "--check: a misspelt member is a problem at its key, with the known member it is nearest to; x- members are free" {
+	misspelt_registry reg
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	assert_output ""
+	R=$PWD/reg/AIM_registry.json
+	C=$PWD/reg/AIM_cross-tool/AIM_coordination-rules.json
+	assert_equal "$stderr" "aim-resolve: $R:6:3: unknown member 'tool'; did you mean 'tools'?
+aim-resolve: $R:4:112: tool 'b': unknown member 'adapterScrpt'; did you mean 'adapterScript'?
+aim-resolve: $C:8:3: unknown member 'zzz'
+aim-resolve: $C:3:27: capability 'x': unknown member 'fallbak'; did you mean 'fallback'?
+aim-resolve: $C:6:16: security: unknown member 'forbiden_paths'; did you mean 'forbidden_paths'?
+aim-resolve: $C:7:49: conflict_resolution.concurrent_access: unknown member 'max_concurent'; did you mean 'max_concurrent'?"
+}
+
+@test "a misspelt member is a warning once per process at routing; the requests still route" {
+	misspelt_registry reg
+	run --separate-stderr aim-resolve -r reg <<<"$(req x; req x)"
+	assert_success
+	assert_equal "$(jq -c '.route.candidates | map(.tool_id)' <<<"$output")" "$(printf '%s\n' '["a"]' '["a"]')"
+	assert_equal "${#stderr_lines[@]}" 6
+	assert_equal "${stderr_lines[3]}" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:3:27: capability 'x': unknown member 'fallbak'; did you mean 'fallback'?"
+}
+
+@test "every member aim-registry(5) documents for the registry and the rules is known to --check" {
+	clean_registry reg
+	# The .It Ic names from "AIM_registry.json" to "aim_config.json".
+	sed -n '/^\.Ss AIM_registry.json/,/^\.Ss aim_config.json/p' "$BATS_TEST_DIRNAME/../man/aim-registry.5" |
+	    sed -n 's/^\.It Ic \([A-Za-z_]*\)\( , \([A-Za-z_]*\)\)\{0,1\}.*/\1 \3/p' | tr ' ' '\n' | sed '/^$/d' | sort -u >documented
+	[ "$(wc -l <documented)" -ge 30 ] || fail "only $(wc -l <documented) documented members found"
+	# Each name in all 7 kinds of object: known in one at least, it is
+	# unknown in 6 at most.  (Type errors do not matter here.)
+	jq -R . documented | jq -s '(map({(.): null}) | add) as $all | $all + {tools: {a: $all}}' >reg/AIM_registry.json
+	jq -R . documented | jq -s '(map({(.): null}) | add) as $all |
+	    $all + {capabilities: {x: $all}, security: $all, conflict_resolution: ($all + {concurrent_access: $all})}' \
+	    >reg/AIM_cross-tool/AIM_coordination-rules.json
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	n=0
+	for m in $(cat documented) concurrent_access; do
+		k=$(grep -c "unknown member '$m'" <<<"$stderr" || true)
+		[ "$k" -le 6 ] || fail "$m: unknown everywhere"
+		n=$((n + k))
+	done
+	# The check itself works: 31 names, each unknown in most places.
+	[ "$n" -ge 100 ] || fail "only $n unknown members said"
+}
+
+@test "a UTF-8 byte-order mark before the registry, the rules, the config and each request stream is skipped; columns stay right" {
+	clean_registry reg
+	for f in reg/AIM_registry.json reg/AIM_cross-tool/AIM_coordination-rules.json; do
+		{ printf '\357\273\277'; cat "$f"; } >bom && mv bom "$f"
+	done
+	printf '\357\273\277{"timeout_ms": 1000}\n' >cfg.json
+	run --separate-stderr aim-resolve --check -r reg -c cfg.json
+	assert_success
+	assert_equal "$stderr" ""
+	# Two operands, each with its own mark; the first line routes.
+	{ printf '\357\273\277'; req x; } >a.jsonl
+	{ printf '\357\273\277'; req y; printf '\357\273\277'; req y; } >b.jsonl
+	run --separate-stderr aim-resolve -r reg -c cfg.json a.jsonl b.jsonl
+	assert_failure 1
+	assert_equal "$(jq -c '[.capability, .route.candidates[0].timeout_ms] | select(.[0])' <<<"${lines[*]:0:2}")" "$(printf '%s\n' '["x",1000]' '["y",1000]')"
+	# A mark that is not at the start of a stream is no mark: an error.
+	assert_equal "$(jq -r .error.code <<<"${lines[2]}")" invalid_json
+	assert_equal "$stderr" "aim-resolve: b.jsonl:2: invalid JSON at column 1: '[' or '{' expected near '$(printf '\357\273\277')'"
+	# Columns count from after the mark.
+	printf '\357\273\277{"timeout_ms": 1000, "tmeout_ms": 5}\n' >cfg.json
+	run --separate-stderr aim-resolve --check -r reg -c cfg.json
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: cfg.json:1:22: unknown key \"tmeout_ms\"; did you mean 'timeout_ms'?"
+	{ printf '\357\273\277'; echo '{"capability": "x", "payload": {},}'; } >c.jsonl
+	run --separate-stderr aim-resolve -r reg <c.jsonl
+	assert_equal "$stderr" "aim-resolve: <stdin>:1: invalid JSON at column 34: trailing comma before '}' (JSON allows none)"
+}
+
+@test "a trailing comma or a comment in a JSON file is named at its own line and column" {
+	clean_registry reg
+	cat >reg/AIM_registry.json <<-'EOF'
+	{
+	  "tools": {
+	    "a": {"name": "Å", "detectCommands": ["sh"], "capabilities": ["x", "y"], "adapterScript": "AIM_adapters/ok.sh"},
+	  }
+	}
+	EOF
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_registry.json:3:116: trailing comma before '}' (JSON allows none)"
+	clean_registry reg
+	cat >reg/AIM_cross-tool/AIM_coordination-rules.json <<-'EOF'
+	{
+	  "capabilities": {
+	    "x": {"primary": "a", "fallback": ["b",]},
+	    "y": {"primary": "a"} /* a only */
+	  }
+	}
+	EOF
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:3:43: trailing comma before ']' (JSON allows none)"
+	sed -i 's/"b",]/"b"]/' reg/AIM_cross-tool/AIM_coordination-rules.json
+	run --separate-stderr aim-resolve --check -r reg
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:4:27: comments are not allowed in JSON"
+	# In the config too; with routing unavailable, every request says so.
+	clean_registry reg
+	printf '{\n  // longer\n  "timeout_ms": 1000\n}\n' >cfg.json
+	run --separate-stderr aim-resolve -r reg -c cfg.json <<<"$(req x)"
+	assert_failure 3
+	assert_equal "$stderr" "aim-resolve: cfg.json:2:3: comments are not allowed in JSON"
+	assert_equal "$(jq -r .error.message <<<"$output")" "registry unavailable: cfg.json:2:3: comments are not allowed in JSON"
+	# "//" and "," inside strings are no extension: jansson's error stands.
+	printf '{"timeout_ms": "a//b,}" 1}\n' >cfg.json
+	run --separate-stderr aim-resolve --check -r reg -c cfg.json
+	assert_equal "$stderr" "aim-resolve: cfg.json:1:25: '}' expected near '1'"
+}
+
+@test "a trailing comma or a comment in a request line is named at its column" {
+	clean_registry reg
+	printf '%s\n' '{"capability": "x", "payload": {"a": [1, 2,]}}' '{"capability": "x", /* c */ "payload": {}}' '{"capability": "x", "payload": {"a": "//,}"}}' >in.jsonl
+	run --separate-stderr aim-resolve -r reg in.jsonl
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: in.jsonl:1: invalid JSON at column 43: trailing comma before ']' (JSON allows none)
+aim-resolve: in.jsonl:2: invalid JSON at column 21: comments are not allowed in JSON"
+	assert_equal "$(jq -c '[.error.code, .error.line, .route.capability]' <<<"$output")" "$(printf '%s\n' '["invalid_json",1,null]' '["invalid_json",2,null]' '[null,null,"x"]')"
+}
+
+@test "a registry path naming AIM_registry.json, not its directory, says so" {
+	clean_registry reg
+	run --separate-stderr aim-resolve -r reg/AIM_registry.json <<<"$(req x)"
+	assert_failure 3
+	assert_equal "$stderr" "aim-resolve: registry not found: reg/AIM_registry.json is a file; give -r the directory that holds AIM_registry.json"
+	assert_equal "$(jq -r .error.code <<<"$output")" registry_unavailable
+	AIM_REGISTRY_PATH=$PWD/reg/AIM_registry.json run --separate-stderr aim-resolve --check
+	assert_failure 1
+	assert_equal "$stderr" "aim-resolve: registry not found: \$AIM_REGISTRY_PATH=$PWD/reg/AIM_registry.json is a file; set AIM_REGISTRY_PATH to the directory that holds AIM_registry.json"
+	# The directory itself is fine.
+	AIM_REGISTRY_PATH=$PWD/reg run --separate-stderr aim-resolve --check
+	assert_success
 }

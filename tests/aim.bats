@@ -141,8 +141,9 @@ EOF
 	export XDG_STATE_HOME=$T/state
 	mkdir -p "$T/state/aim"
 	now=$(date +%s%3N)
-	jq -nc --argjson u $((now + 90000)) --argjson p $((now - 1000)) \
-	    '{version: 1, counters: {}, tools: {ok: {cooldown_until_ms: $u, cooldown_class: "auth", failures: [1]}, gone: {cooldown_until_ms: $p}}}' \
+	jq -nc --argjson u $((now + 90000)) --argjson p $((now - 1000)) --arg r "$(realpath "$T/reg")" \
+	    '{version: 2, registries: {($r): {counters: {}, tools: {ok: {cooldown_until_ms: $u, cooldown_class: "auth", failures: [1]}, gone: {cooldown_until_ms: $p}}},
+	    "/elsewhere": {tools: {other: {cooldown_until_ms: $u}}}}}' \
 	    >"$T/state/aim/state.json"
 	run -0 --separate-stderr aim status -r "$T/reg"
 	# Generous bounds: the suite runs under ASan and under load.
@@ -150,7 +151,7 @@ EOF
 	run -0 aim status --json -r "$T/reg"
 	run jq -c '[.cooldowns[] | [.tool_id, .class, (.retry_in_ms > 30000 and .retry_in_ms <= 90000)]]' <<<"$output"
 	assert_output '[["ok","auth",true]]'
-	aim-resolve --reset-cooldown ok
+	aim-resolve -r "$T/reg" --reset-cooldown ok
 	run -0 aim status -r "$T/reg"
 	assert_line --index 4 'cooldowns     none'
 }

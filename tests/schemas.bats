@@ -138,7 +138,7 @@ generate_policy() {
 		jq -nc '{id:"p-skip-deadline", capability:"deadline", deadline_ms:700, payload:{fail_a:"transient", sleep_ms:500}}'
 	} | want 0 aim-resolve -c pol.json -r "$P" >in.jsonl
 	want 1 aim-invoke -c pol.json in.jsonl >policy-results.jsonl
-	want 0 aim-resolve --reset-cooldown a
+	want 0 aim-resolve -r "$P" --reset-cooldown a
 	# Retries (a transient, then cooling down), a degraded success.
 	jq -nc '{id:"p-retry", capability:"gen", payload:{fail_a:"transient", retry_after_ms:3}}' |
 	    want 0 aim-resolve -c pol.json -r "$P" >in.jsonl
