@@ -150,8 +150,10 @@ aim_init()
 }
 
 # The tool may run for the smaller of the request's timeout_ms and
-# AIM_TIMEOUT_MS (default 30000), less a margin (10%, 1 to 5 s) that leaves
-# the adapter time to answer before aim-invoke's own timeout strikes.
+# AIM_TIMEOUT_MS (default 30000), less a reserve that lets the adapter
+# answer before aim-invoke's own timeout strikes (aim-adapter(7) Timeouts
+# and signals): 1 s for a tool that ignores SIGTERM to be killed (timeout
+# -k 1) and 10% (1 to 5 s) to read its output and reply; at least 1 s.
 aim_budget()
 {
 	_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
@@ -165,7 +167,7 @@ aim_budget()
 	_margin=$((_ms / 10))
 	[ "$_margin" -ge 1000 ] || _margin=1000
 	[ "$_margin" -le 5000 ] || _margin=5000
-	AIM_BUDGET=$(((_ms - _margin) / 1000))
+	AIM_BUDGET=$(((_ms - _margin - 1000) / 1000))
 	[ "$AIM_BUDGET" -ge 1 ] || AIM_BUDGET=1
 }
 
@@ -228,7 +230,7 @@ aim_run()
 	AIM_ERR=$AIM_TMP/err
 	_in=$1
 	shift
-	timeout -k 2 "$AIM_BUDGET" "$@" <"$_in" >"$AIM_OUT" 2>"$AIM_ERR" &
+	timeout -k 1 "$AIM_BUDGET" "$@" <"$_in" >"$AIM_OUT" 2>"$AIM_ERR" &
 	AIM_CHILD=$!
 	wait "$AIM_CHILD"
 	AIM_RC=$?
@@ -360,17 +362,20 @@ aim_run_content()
 	    '{exit_code: $rc, stdout: $o, stderr: $e}' >"$1"
 }
 
-# aim_fail_run [DETAIL [CLASS]]: failure reply for a run that went wrong.
-# CLASS defaults to what DETAIL, else stderr, else stdout suggest, and to
-# transient when nothing does.  A run killed at the end of its budget is
-# timeout, unless its texts name a cause that says more (auth, quota,
-# rate_limit, context_too_long, content_policy, not_installed).  The message
-# says the class, the exit status or timeout, and DETAIL (default: the last
-# lines of stderr, else of stdout); retry_after_ms comes from the texts.
+# aim_fail_run [DETAIL [CLASS [RETRY-MS]]]: failure reply for a run that
+# went wrong.  CLASS defaults to what DETAIL, else stderr, else stdout
+# suggest, and to transient when nothing does.  A run killed at the end of
+# its budget is timeout, unless its texts name what the tool was waiting
+# out (auth, quota, rate_limit, context_too_long, content_policy,
+# transient, not_installed).  The message says the class, the exit status
+# or timeout, and DETAIL (default: the last lines of stderr, else of
+# stdout); retry_after_ms (rate_limit, quota, transient only) is RETRY-MS
+# when given, else read from the texts.
 aim_fail_run()
 {
 	_detail=${1:-}
 	_class=${2:-}
+	_retry=${3:-}
 	printf '%s\n' "$_detail" >"$AIM_TMP/detail"
 	[ -n "$_class" ] ||
 	    _class=$(aim_classify "$AIM_TMP/detail" "$AIM_ERR" "$AIM_OUT")
@@ -382,7 +387,7 @@ aim_fail_run()
 		_status="timed out after $AIM_BUDGET s"
 		case $_class in
 		auth | quota | rate_limit | context_too_long | content_policy | \
-		    not_installed) ;;
+		    transient | not_installed) ;;
 		*) _class=timeout ;;
 		esac
 		;;
@@ -396,14 +401,18 @@ aim_fail_run()
 	transient) _why="temporary failure (network or service)" ;;
 	bad_request) _why="request rejected" ;;
 	not_installed) _why="not installed" ;;
-	*) _why="failed" ;;
+	timeout) _why= ;;
+	*)
+		_class=transient
+		_why="failed for a reason not recognised (taken as temporary)"
+		;;
 	esac
-	[ -n "$_class" ] || _class=transient
-	_retry=
 	case $_class in
 	rate_limit | quota | transient)
-		_retry=$(aim_retry_after "$AIM_TMP/detail" "$AIM_ERR" "$AIM_OUT")
+		[ -n "$_retry" ] || _retry=$(aim_retry_after "$AIM_TMP/detail" \
+		    "$AIM_ERR" "$AIM_OUT")
 		;;
+	*) _retry= ;;
 	esac
 	if [ "$_class" = timeout ]; then
 		_msg="$_status${_detail:+: $_detail}"
