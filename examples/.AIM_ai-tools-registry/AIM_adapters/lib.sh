@@ -27,9 +27,52 @@
 # it), except "<tool> not installed".
 #
 # After aim_init: AIM_TOOL (command name), AIM_TMP (scratch directory,
-# removed on exit), AIM_REQ (the request), AIM_CAP (capability), AIM_BUDGET
-# (seconds the tool may run), $AIM_TMP/files (payload.files, one a line).
-# After aim_run: AIM_RC, AIM_OUT, AIM_ERR (files holding stdout, stderr).
+# absolute, removed on exit), AIM_REQ (the request), AIM_CAP (capability),
+# AIM_BUDGET (seconds the tool may run), $AIM_TMP/files (payload.files, one
+# a line).  After aim_run: AIM_RC, AIM_OUT, AIM_ERR (files holding stdout,
+# stderr).
+#
+# The functions an adapter calls (names kept stable for other adapters):
+#   aim_init TOOL                 read and check the request
+#   aim_unknown_capability LIST   fail: bad_request
+#   aim_require_command CMD       fail not_installed unless CMD is on PATH
+#   aim_require_files [ERE KINDS] payload.files must exist (and match)
+#   aim_prompt                    $AIM_TMP/prompt.txt for an AI tool
+#   aim_snapshot                  remember the working tree before the run
+#   aim_run INPUT CMD ARGS...     run the tool within the budget
+#   aim_run_files INPUT CMD ...   the same, payload.files appended
+#   aim_version CMD ARGS...       answer the capability "version"
+#   aim_changes FILE [EXTRA]      the content after the run (see below)
+#   aim_reply_changes WHAT FILE   success, or failure when every edit failed
+#   aim_reply_findings N REPORT   success of a linter
+#   aim_fail_run [DETAIL [CLASS [RETRY-MS]]]  failure of the run
+#   aim_fail CLASS MESSAGE [FILE [RETRY-MS]]  any failure
+#   aim_reply true|false MESSAGE [FILE]       any reply
+#   aim_json_file FILTER ARGS...  a JSON file for the FILE arguments
+#   aim_classify FILE...          the error class the texts suggest
+#   aim_retry_after FILE...       the wait the texts name, in ms
+#   aim_relpaths                  paths on stdin made relative to the cwd
+#   aim_flat TEXT, aim_tail FILE  one-line texts for messages
+#
+# The content of an AI coding tool's reply (aim-adapter(7) Standard
+# output), on success and, as far as known, on failure: the adapter puts
+# what its tool reports into EXTRA for aim_changes, which adds the rest:
+#   response             the final text of the model (at most 4096 bytes)
+#   session_id, model    as the tool reports them
+#   usage                {input_tokens (cached ones included),
+#                        output_tokens, cached_input_tokens}, when reported
+#   cost_usd             when the tool reports money
+#   tool_calls           {total, failed, edits, edits_failed}: every tool
+#                        call, and those that edit files
+#   files_modified, files_created, files_deleted
+#                        paths relative to the working directory, each
+#                        once, found from the whole working tree (see
+#                        aim_snapshot), plus those the tool names outside it
+#   lines_added, lines_removed   over every changed file
+#   changes_scope        git, walk or walk_capped: how changes were found
+#   exit_code, stdout, stderr    of the tool (capped to AIM_CAP_BYTES)
+# A run that tried to edit and whose every edit failed, with no file
+# changed, is a failure of class bad_request (aim_reply_changes).
 #
 # jq programs are in single quotes on purpose:
 # shellcheck disable=SC2016
@@ -39,11 +82,13 @@ AIM_CAP_BYTES=4096	# bytes of stdout / stderr embedded in a reply
 # Texts that tell why a tool failed (ERE, matched case-insensitively), in
 # the order aim_classify tries them.  Status codes need a word before them
 # ("status 429", "code 403", "HTTP 503") so that counts and ids do not match.
-AIM_RE_AUTH='not logged in|please run /login|invalid api key|invalid x-api-key|incorrect api key|api key not valid|authentication_?(error|failed)|unauthenticated|unauthorized|permission_denied|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http|error)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
+AIM_RE_AUTH='not logged in|invalid auth method|please run /login|invalid api key|invalid x-api-key|incorrect api key|api key not valid|authentication_?(error|failed)|unauthenticated|unauthorized|permission_denied|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http|error)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
 AIM_RE_QUOTA='quota|usage limit|billing|credit balance is too low'
 # ... but not Gemini's generic 429 text "Resource has been exhausted (e.g.
-# check quota)." (sed BRE, removed before AIM_RE_QUOTA is tried).
-AIM_RE_NOT_QUOTA='(e\.g\. check quota)'
+# check quota)." nor the name of its RetryableQuotaError, which it gives
+# any 429 or 503 it has retried (sed ERE, removed before AIM_RE_QUOTA is
+# tried).
+AIM_RE_NOT_QUOTA='\(e\.g\. check quota\)|retryable_?quota_?error'
 AIM_RE_PER_MINUTE='per.?minute'	# a quota text with this is a rate limit
 AIM_RE_PER_DAY='per.?day'	# unless this is there too
 AIM_RE_RATE='(status|code|http|error)[^0-9a-z]{0,4}429([^0-9]|$)|rate.?limit|too many requests|resource_exhausted'
@@ -278,7 +323,7 @@ aim_classify()
 	for _cf in "$@"; do
 		if grep -Eiqs "$AIM_RE_AUTH" "$_cf"; then
 			echo auth
-		elif sed "s/$AIM_RE_NOT_QUOTA//g" "$_cf" 2>/dev/null |
+		elif sed -E "s/$AIM_RE_NOT_QUOTA//gI" "$_cf" 2>/dev/null |
 		    grep -Eiq "$AIM_RE_QUOTA"; then
 			if grep -Eiqs "$AIM_RE_PER_MINUTE" "$_cf" &&
 			    ! grep -Eiqs "$AIM_RE_PER_DAY" "$_cf"; then
