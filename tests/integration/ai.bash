@@ -1,0 +1,91 @@
+# ai.bash: loaded by the suites that run claude, codex and gemini through
+# aim-resolve | aim-invoke | aim-audit against tests/providers/stub-provider
+# on 127.0.0.1.  HOME and the XDG directories are private, every proxy
+# points at a closed loopback port and the CLIs' base URLs at the stand-in:
+# nothing leaves the machine.  The recipes are in tests/providers/README.md.
+
+load ../helper
+load ../providers/providers
+
+EXAMPLE=$TOP/examples/.AIM_ai-tools-registry
+
+ai_setup() {
+	common_setup
+	[ -n "${AIM_TOOLS_BIN:-}" ] || skip "AIM_TOOLS_BIN not set: run through tests/integration/run"
+	export PATH="$AIM_TEST_BUILD:$AIM_TOOLS_BIN:$PATH"
+	export XDG_CONFIG_HOME=$HOME/.config XDG_CACHE_HOME=$HOME/.cache \
+	    XDG_DATA_HOME=$HOME/.local/share XDG_STATE_HOME=$HOME/.local/state
+	export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
+	    https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
+	    ALL_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9 \
+	    NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
+	provider_start
+	# The example registry, retries off (each retry is one more CLI run).
+	cp -R "$EXAMPLE" reg
+	jq '.capabilities[].max_retries = 0' \
+	    "$EXAMPLE/AIM_cross-tool/AIM_coordination-rules.json" \
+	    >reg/AIM_cross-tool/AIM_coordination-rules.json
+	# The sample tree, as a git work tree with one commit.
+	mkdir tree
+	cp -R "$TOP/examples/sample/." tree/
+	git -C tree init -q
+	git -C tree add -A
+	git -C tree -c user.name=t -c user.email=t@example.invalid \
+	    commit -qm sample
+	cd tree || return 1
+	ai_cli_env
+}
+
+# ai_cli_env: the three CLIs pointed at the stand-in (see the recipes).
+ai_cli_env() {
+	export ANTHROPIC_BASE_URL=$PROVIDER_URL ANTHROPIC_API_KEY=sk-ant-test-0000 \
+	    DISABLE_TELEMETRY=1 DISABLE_AUTOUPDATER=1 DISABLE_ERROR_REPORTING=1 \
+	    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 CLAUDE_CODE_MAX_RETRIES=1
+	export CODEX_HOME=$HOME/.codex OPENAI_API_KEY=sk-test-0000
+	mkdir -p "$CODEX_HOME"
+	cat >"$CODEX_HOME/config.toml" <<EOT
+model_provider = "stub"
+model = "gpt-5.5"
+[model_providers.stub]
+name = "stub"
+base_url = "$PROVIDER_URL/v1"
+env_key = "OPENAI_API_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+EOT
+	# gemini: an API key as the auth method, a fixed model (no routing
+	# call), two attempts per request instead of ten.
+	export GEMINI_API_KEY=test-key GOOGLE_GEMINI_BASE_URL=$PROVIDER_URL \
+	    GEMINI_MODEL=gemini-2.5-flash
+	mkdir -p "$HOME/.gemini"
+	echo '{"security":{"auth":{"selectedType":"gemini-api-key"}},
+	    "general":{"maxAttempts":2},
+	    "privacy":{"usageStatisticsEnabled":false},
+	    "telemetry":{"enabled":false}}' >"$HOME/.gemini/settings.json"
+}
+
+ai_teardown() {
+	provider_stop
+}
+
+# ai_run TOOL PROMPT [FILES-JSON]: one code_generation request for TOOL
+# through resolve, invoke and audit (a copy of the example registry, audit
+# in ../audit) from the tree; the record in ../out.json, its audit entry in
+# ../entry.json, the pipeline's status in $status.
+ai_run() {
+	jq -nc --arg t "$1" --arg p "$2" --argjson f "${3:-[\"src/main.c\"]}" \
+	    '{capability: "code_generation", tool_id: $t, timeout_ms: 170000,
+	      payload: {prompt: $p, files: $f}}' >../req.jsonl
+	run sh -c "aim-resolve -r ../reg ../req.jsonl | aim-invoke |
+	    aim-audit -d ../audit >../out.json"
+	_ai_status=$status
+	jq -r '.audit.path // empty' ../out.json | xargs cat >../entry.json
+	status=$_ai_status
+}
+
+# ai_attempt: outcome, error_class and retry_after_ms of the last attempt.
+ai_attempt() {
+	jq -c '.attempts[-1] | {outcome, error_class, retry_after_ms}
+	    | with_entries(select(.value != null))' ../out.json
+}
