@@ -36,33 +36,11 @@ ai_setup() {
 	ai_cli_env
 }
 
-# ai_cli_env: the three CLIs pointed at the stand-in (see the recipes).
+# ai_cli_env: the three CLIs pointed at the stand-in.
 ai_cli_env() {
-	export ANTHROPIC_BASE_URL=$PROVIDER_URL ANTHROPIC_API_KEY=sk-ant-test-0000 \
-	    DISABLE_TELEMETRY=1 DISABLE_AUTOUPDATER=1 DISABLE_ERROR_REPORTING=1 \
-	    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 CLAUDE_CODE_MAX_RETRIES=1
-	export CODEX_HOME=$HOME/.codex OPENAI_API_KEY=sk-test-0000
-	mkdir -p "$CODEX_HOME"
-	cat >"$CODEX_HOME/config.toml" <<EOT
-model_provider = "stub"
-model = "gpt-5.5"
-[model_providers.stub]
-name = "stub"
-base_url = "$PROVIDER_URL/v1"
-env_key = "OPENAI_API_KEY"
-wire_api = "responses"
-request_max_retries = 0
-stream_max_retries = 0
-EOT
-	# gemini: an API key as the auth method, a fixed model (no routing
-	# call), two attempts per request instead of ten.
-	export GEMINI_API_KEY=test-key GOOGLE_GEMINI_BASE_URL=$PROVIDER_URL \
-	    GEMINI_MODEL=gemini-2.5-flash
-	mkdir -p "$HOME/.gemini"
-	echo '{"security":{"auth":{"selectedType":"gemini-api-key"}},
-	    "general":{"maxAttempts":2},
-	    "privacy":{"usageStatisticsEnabled":false},
-	    "telemetry":{"enabled":false}}' >"$HOME/.gemini/settings.json"
+	# shellcheck source=tests/integration/cli-env.sh
+	. "$TOP/tests/integration/cli-env.sh"
+	aim_cli_env "$PROVIDER_URL"
 }
 
 ai_teardown() {
