@@ -67,3 +67,11 @@ ai_attempt() {
 	jq -c '.attempts[-1] | {outcome, error_class, retry_after_ms}
 	    | with_entries(select(.value != null))' ../out.json
 }
+
+# ai_valid_content: the record's result content is valid against
+# schemas/ai-content.json.
+ai_valid_content() {
+	jq '.result.content' ../out.json >../content.json
+	"$AIM_TOOLS_BIN/ajv" validate --spec=draft2020 --strict-types=true \
+	    --errors=text -s "$TOP/schemas/ai-content.json" -d ../content.json
+}

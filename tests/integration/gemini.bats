@@ -21,6 +21,7 @@ teardown() {
 	    "text":"All four done.","usage":{"input_tokens":120,"output_tokens":30,"cached_input_tokens":40}}'
 	ai_run gemini "make the four changes"
 	assert_success
+	ai_valid_content
 	run jq -c '[.tool_id, .result.success, .result.message]' ../out.json
 	assert_output '["gemini",true,"done (2 modified, 1 created, 1 deleted; +4 -10 lines)"]'
 	run jq -c '.result.content | [.files_modified, .files_created,
