@@ -9,8 +9,8 @@
 #   stdin; file edits are accepted, anything else needing permission is
 #   refused.  The last stream event, {"type":"result"}, has is_error,
 #   api_error_status and result (the response); successful Write, Edit and
-#   MultiEdit tool calls in the stream name the files changed, added to what
-#   comparing payload.files before and after shows.  CLAUDE_CODE_MAX_RETRIES
+#   MultiEdit tool calls in the stream count as edits (tool_calls); the
+#   changes come from the whole working tree (lib.sh).  CLAUDE_CODE_MAX_RETRIES
 #   defaults to 2 so that a bad key fails in seconds, not after ten retries.
 # version: claude --version
 # Failures mapped (lib.sh, from the result text, else stderr, else stdout):
@@ -20,8 +20,10 @@
 #   context_too_long; "appears to violate our Usage Policy", "Output blocked
 #   by content filtering policy" -> content_policy; 400, 404 (unknown model)
 #   -> bad_request; 5xx, 529 overloaded, network errors -> transient; killed
-#   at the time budget -> timeout.  "Retry-After: N" and the like in the
-#   texts give retry_after_ms.
+#   at the time budget -> timeout, unless it was waiting out an error.
+#   The wait of the last {"type":"system","subtype":"api_retry",
+#   "retry_delay_ms":N} event, else "Retry-After: N" and the like in the
+#   texts, give retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"

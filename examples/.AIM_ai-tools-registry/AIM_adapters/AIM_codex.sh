@@ -7,8 +7,9 @@
 #       --sandbox workspace-write - <prompt
 #   Non-interactive exec; the prompt comes on stdin ("-"); commands run in
 #   the workspace-write sandbox; --json gives JSONL events: the last
-#   agent_message is the response, file_change items add to
-#   files_modified / files_created, turn.failed carries the error.
+#   agent_message is the response, thread.started's thread_id the
+#   session, turn.completed's usage the tokens, file_change items the
+#   edits, turn.failed carries the error.
 #   Before that, "codex login status" (offline, instant) must succeed or
 #   CODEX_API_KEY / OPENAI_API_KEY be set: otherwise codex would sit
 #   retrying the network until the timeout.

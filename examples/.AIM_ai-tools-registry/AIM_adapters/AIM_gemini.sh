@@ -11,16 +11,21 @@
 #   file edits only.  stdout: one JSON event a line, the last
 #   {"type":"result","status":"success"|"error",...}.
 # version: gemini --version
-# Failures: stderr ends with {"error": {"type", "message", "code"}}.  Mapped:
-#   "Please set an Auth method" (exit 41), "must specify the GEMINI_API_KEY
-#   environment variable", "API key not valid", code 401/403 -> auth;
-#   "exceeded your current quota", "Quota exceeded" (not per minute) ->
-#   quota; 429, RESOURCE_EXHAUSTED, per-minute quotas -> rate_limit; "input
+# Failures: the result event's error, else the last error event, else the
+#   {"error": {"type", "message", "code"}} object on stderr.  Mapped:
+#   "Please set an Auth method", "Invalid auth method selected." (exit 41),
+#   "must specify the GEMINI_API_KEY environment variable", "API key not
+#   valid", code 401/403 -> auth; "exceeded your current quota", "Quota
+#   exceeded" (not per minute) -> quota; 429, RESOURCE_EXHAUSTED,
+#   per-minute quotas, RetryableQuotaError -> rate_limit; "input
 #   token count ... exceeds the maximum number of tokens" ->
 #   context_too_long; "blocked due to SAFETY", blockReason -> content_policy;
 #   "not running in a trusted directory", 400 INVALID_ARGUMENT ->
 #   bad_request; 5xx, network errors -> transient; killed at the time
-#   budget -> timeout.  "Please retry in 12.5s" gives retry_after_ms.
+#   budget -> timeout, or the class of what it last said (gemini ignores
+#   Retry-After and retries up to "general.maxAttempts" times, 10 by
+#   default, which may not fit the budget).  "Please retry in 12.5s" gives
+#   retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
