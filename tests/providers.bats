@@ -5,6 +5,10 @@
 load helper
 load providers/providers
 
+# The real CLIs, for the smoke tests (skipped when tests/tools-install has
+# not run): AIM_TOOLS_BIN as tests/integration/run sets it, else its cache.
+TOOLS_BIN=${AIM_TOOLS_BIN:-${AIM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aim-test-tools}/node_modules/.bin}
+
 setup_file() {
 	provider_start
 }
@@ -154,4 +158,369 @@ sse_data() {
 	assert_output 'stub-provider: no route for POST /v1/nothing'
 	run jq -r '.path' "$PROVIDER_LOG"
 	assert_output /v1/nothing
+}
+
+@test "a scenario file that is not a scenario is a 500 naming the file, and the server goes on" {
+	provider_scenario '["edit"]'
+	post /v1/messages '{"model":"m","messages":[]}'
+	assert_output 500
+	run jq -r '.error.message' out
+	assert_output "stub-provider: bad scenario: $PROVIDER_SCENARIO: not an object with a string \"scenario\""
+	provider_scenario '{"scenario":"answer","text":"back"}'
+	post /v1/messages '{"model":"m","messages":[]}'
+	assert_output 200
+	assert_equal "$(jq -r '.content[0].text' out)" back
+}
+
+@test "responses: a streamed answer is created ... output_text deltas ... completed with usage" {
+	provider_scenario '{"scenario":"answer","text":"hello from the stub","usage":{"input_tokens":9,"output_tokens":4,"cached_input_tokens":2}}'
+	post /v1/responses '{"model":"gpt-5.5","stream":true,"input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}]}'
+	assert_output 200
+	run sh -c "sed -n 's/^event: //p' out | uniq | tr '\n' ' '"
+	assert_output 'response.created response.in_progress response.output_item.added response.content_part.added response.output_text.delta response.output_text.done response.content_part.done response.output_item.done response.completed '
+	run sh -c "sed -n 's/^data: //p' out | jq -sc '[([.[] | select(.type == \"response.output_text.delta\") | .delta] | add), (.[-1].response | [.status, .model, .output[0].content[0].text, .usage.input_tokens, .usage.output_tokens, .usage.input_tokens_details.cached_tokens]), ([.[].sequence_number] == [range(length)])]'"
+	assert_output '["hello from the stub",["completed","gpt-5.5","hello from the stub",9,4,2],true]'
+}
+
+@test "responses: the Codex dialect edits through apply_patch, a custom tool call with a patch of whole lines" {
+	mkdir w && printf 'int x = 1;\nint y;\n' >w/a.c
+	provider_scenario '{"scenario":"edit","file":"a.c","old":"x = 1","new":"x = 2"}'
+	tools='[{"type":"function","name":"exec_command"},{"type":"custom","name":"apply_patch"}]'
+	user='{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context><cwd>'"$PWD"'/w</cwd></environment_context>"}]}'
+	post /v1/responses '{"model":"m","stream":true,"tools":'"$tools"',"input":['"$user"']}'
+	run sh -c "sed -n 's/^data: //p' out | jq -c 'select(.type == \"response.output_item.done\") | .item | [.type, .name, .input, (.call_id | startswith(\"call_\"))]'"
+	assert_output '["custom_tool_call","apply_patch","*** Begin Patch\n*** Update File: a.c\n@@\n-int x = 1;\n+int x = 2;\n*** End Patch\n",true]'
+	post /v1/responses '{"model":"m","stream":true,"tools":'"$tools"',"input":['"$user"',{"type":"custom_tool_call","call_id":"c","name":"apply_patch","input":""},{"type":"custom_tool_call_output","call_id":"c","output":"Success"}]}'
+	run sh -c "sed -n 's/^data: //p' out | jq -r 'select(.type == \"response.completed\") | .response.output[0].content[0].text'"
+	assert_output 'Done: made 1 tool call.'
+}
+
+@test "responses: the Codex dialect creates and deletes with apply_patch, shell edits with exec_command" {
+	tools='[{"type":"function","name":"exec_command"},{"type":"custom","name":"apply_patch"}]'
+	req='{"model":"m","tools":'"$tools"',"input":[{"type":"message","role":"user","content":"<cwd>/w</cwd>"}]}'
+	provider_scenario '{"scenario":"create","file":"NEW.md","content":"a\nb\n"}'
+	post /v1/responses "$req"
+	assert_equal "$(jq -r '.output[0].input' out)" $'*** Begin Patch\n*** Add File: NEW.md\n+a\n+b\n*** End Patch'
+	provider_scenario '{"scenario":"delete","file":"old.txt"}'
+	post /v1/responses "$req"
+	assert_equal "$(jq -r '.output[0].input' out)" $'*** Begin Patch\n*** Delete File: old.txt\n*** End Patch'
+	provider_scenario '{"scenario":"shell_edit","command":"echo z >>a.c"}'
+	post /v1/responses "$req"
+	run jq -c '.output[0] | [.type, .name, (.arguments | fromjson)]' out
+	assert_output '["function_call","exec_command",{"cmd":"echo z >>a.c"}]'
+}
+
+@test "gemini: streamGenerateContent streams text chunks, the last with finishReason and usageMetadata" {
+	provider_scenario '{"scenario":"answer","text":"hello from the stub"}'
+	post '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse' '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}' -H 'x-goog-api-key: k'
+	assert_output 200
+	run sh -c "sed -n 's/^data: //p' out | jq -sc '[([.[].candidates[0].content.parts[].text] | add), .[-1].candidates[0].finishReason, .[-1].modelVersion, (.[-1].usageMetadata | [.promptTokenCount, .candidatesTokenCount, .totalTokenCount])]'"
+	assert_output '["hello from the stub","STOP","gemini-2.5-flash",[100,20,120]]'
+}
+
+@test "gemini: generateContent answers whole; countTokens counts" {
+	provider_scenario '{"scenario":"answer","text":"hello from the stub"}'
+	post /v1beta/models/g:generateContent '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
+	assert_output 200
+	run jq -c '[.candidates[0].content.parts[0].text, .candidates[0].finishReason]' out
+	assert_output '["hello from the stub","STOP"]'
+	post /v1beta/models/g:countTokens '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}'
+	assert_output 200
+	run jq -c '[keys, (.totalTokens > 0)]' out
+	assert_output '[["totalTokens"],true]'
+}
+
+@test "gemini: the Gemini dialect edits with replace on the absolute path, then answers after the functionResponse" {
+	provider_scenario '{"scenario":"edit","file":"src/a.c","old":"x","new":"y"}'
+	tools='[{"functionDeclarations":[{"name":"write_file"},{"name":"replace"},{"name":"run_shell_command"}]}]'
+	ctx='{"role":"user","parts":[{"text":"- **Workspace Directories:**\n  - /w\n"}]}'
+	post '/v1beta/models/g:streamGenerateContent?alt=sse' '{"tools":'"$tools"',"contents":['"$ctx"']}'
+	run sh -c "sed -n 's/^data: //p' out | jq -c '.candidates[0].content.parts[0].functionCall // empty'"
+	assert_output '{"name":"replace","args":{"file_path":"/w/src/a.c","old_string":"x","new_string":"y","instruction":"Replace x by y"}}'
+	post '/v1beta/models/g:streamGenerateContent?alt=sse' '{"tools":'"$tools"',"contents":['"$ctx"',{"role":"model","parts":[{"functionCall":{"name":"replace","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"replace","response":{"output":"ok"}}}]}]}'
+	run sh -c "sed -n 's/^data: //p' out | jq -sr '[.[].candidates[0].content.parts[].text] | add'"
+	assert_output 'Done: made 1 tool call.'
+}
+
+@test "structured output: a request with a JSON schema gets a JSON value that fits it" {
+	post /v1beta/models/g:generateContent '{"contents":[],"generationConfig":{"responseMimeType":"application/json","responseJsonSchema":{"type":"OBJECT","properties":{"why":{"type":"STRING"},"score":{"type":"INTEGER"},"kind":{"type":"STRING","enum":["a","b"]}},"required":["why","score","kind"]}}}'
+	run jq -c '.candidates[0].content.parts[0].text | fromjson' out
+	assert_output '{"why":"stub","score":1,"kind":"a"}'
+	post /v1/chat/completions '{"model":"m","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}}}}'
+	run jq -c '.choices[0].message.content | fromjson' out
+	assert_output '{"ok":false}'
+}
+
+@test "steps: several tool calls in turn, one per tool result sent back" {
+	provider_scenario '{"scenario":"steps","steps":[{"scenario":"create","file":"a","content":"1"},{"scenario":"shell_edit","command":"true"}],"text":"all done"}'
+	tools='[{"type":"function","function":{"name":"write_file"}},{"type":"function","function":{"name":"bash"}}]'
+	msgs='{"role":"user","content":"go"}'
+	for want in write_file bash; do
+		post /v1/chat/completions '{"model":"m","tools":'"$tools"',"messages":['"$msgs"']}'
+		assert_equal "$(jq -r '.choices[0].message.tool_calls[0].function.name' out)" "$want"
+		msgs+=',{"role":"assistant","content":null},{"role":"tool","tool_call_id":"c","content":"ok"}'
+	done
+	post /v1/chat/completions '{"model":"m","tools":'"$tools"',"messages":['"$msgs"']}'
+	assert_equal "$(jq -r '.choices[0].message.content' out)" 'all done'
+}
+
+@test "edit_fails: the edit call targets a file that does not exist" {
+	provider_scenario '{"scenario":"edit_fails"}'
+	post /v1/messages '{"model":"m","tools":[{"name":"Read"},{"name":"Write"},{"name":"Edit"},{"name":"Bash"}],"system":"Primary working directory: /w","messages":[{"role":"user","content":"go"}]}'
+	run jq -r '.content[] | select(.type == "tool_use") | .input.file_path' out
+	assert_output /w/aim-stub-missing/no-such-dir/missing.txt
+	[ ! -e /w/aim-stub-missing ]
+}
+
+@test "times: the scenario holds for N model requests, then its then" {
+	provider_scenario '{"scenario":"http","status":529,"times":2,"then":{"scenario":"answer","text":"recovered"}}'
+	for want in 529 529 200 200; do
+		post /v1/messages '{"model":"m","messages":[]}'
+		assert_output "$want"
+	done
+	assert_equal "$(jq -r '.content[0].text' out)" recovered
+	# Writing the same scenario again starts the count again.
+	provider_scenario '{"scenario":"http","status":529,"times":2,"then":{"scenario":"answer","text":"recovered"}}'
+	post /v1/messages '{"model":"m","messages":[]}'
+	assert_output 529
+}
+
+# error_of PATH BODY: status, Retry-After and the error body of one request.
+error_of() {
+	run curl -sS -D hdr -o out -w '%{http_code}' -H 'content-type: application/json' \
+	    --data-binary "$2" "$PROVIDER_URL$1"
+	echo "$output $(sed -n 's/^[Rr]etry-[Aa]fter: *\([^[:space:]]*\).*/\1/p' hdr) $(jq -c . out)"
+}
+
+@test "http errors in the Anthropic shape, Retry-After in the header only" {
+	for st in 400 401 403 429 503 529; do
+		provider_scenario '{"scenario":"http","status":'"$st"',"retry_after":"7"}'
+		error_of /v1/messages '{"model":"m","stream":true,"messages":[]}'
+	done >got
+	run cat got
+	assert_output - <<-'OUT'
+	400 7 {"type":"error","error":{"type":"invalid_request_error","message":"Invalid request"},"request_id":"req_stub"}
+	401 7 {"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_stub"}
+	403 7 {"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."},"request_id":"req_stub"}
+	429 7 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed the rate limit for your organization of 50 requests per minute."},"request_id":"req_stub"}
+	503 7 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_stub"}
+	529 7 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_stub"}
+	OUT
+	provider_scenario '{"scenario":"http","status":429,"body":{"type":"error","error":{"type":"rate_limit_error","message":"mine"}}}'
+	run error_of /v1/messages '{"model":"m","messages":[]}'
+	assert_output '429  {"type":"error","error":{"type":"rate_limit_error","message":"mine"}}'
+}
+
+@test "prompt_too_long, quota and refusal in the Anthropic shape" {
+	provider_scenario '{"scenario":"prompt_too_long"}'
+	run error_of /v1/messages '{"model":"m","messages":[]}'
+	assert_output '400  {"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"},"request_id":"req_stub"}'
+	provider_scenario '{"scenario":"quota"}'
+	run error_of /v1/messages '{"model":"m","messages":[]}'
+	assert_output --regexp '^400  \{"type":"error","error":\{"type":"invalid_request_error","message":"Your credit balance is too low'
+	provider_scenario '{"scenario":"refusal"}'
+	post /v1/messages '{"model":"m","messages":[]}'
+	run jq -c '[.stop_reason, .content[0].text]' out
+	assert_output '["refusal","I can'"'"'t help with that."]'
+}
+
+@test "errors in the OpenAI shape, for Chat Completions and Responses alike" {
+	for path in /v1/chat/completions /v1/responses; do
+		for sc in '"http","status":401' '"http","status":429,"retry_after":"7"' '"http","status":503' '"prompt_too_long"' '"quota"'; do
+			provider_scenario '{"scenario":'"$sc"'}'
+			error_of "$path" '{"model":"m","stream":true,"messages":[],"input":[]}' |
+			    jq -Rr 'split(" ") as $w | [$w[0], $w[1], ($w[2:] | join(" ") | fromjson | .error | .type, .code)] | join(" ")'
+		done
+	done >got
+	run cat got
+	assert_output - <<-'OUT'
+	401  invalid_request_error invalid_api_key
+	429 7 requests rate_limit_exceeded
+	503  server_error 
+	400  invalid_request_error context_length_exceeded
+	429  insufficient_quota insufficient_quota
+	401  invalid_request_error invalid_api_key
+	429 7 requests rate_limit_exceeded
+	503  server_error 
+	400  invalid_request_error context_length_exceeded
+	429  insufficient_quota insufficient_quota
+	OUT
+}
+
+@test "refusals in the OpenAI shapes: a refusal field, content_filter, a refusal part" {
+	provider_scenario '{"scenario":"refusal","text":"no"}'
+	post /v1/chat/completions '{"model":"m","messages":[]}'
+	run jq -c '.choices[0] | [.finish_reason, .message.refusal, .message.content]' out
+	assert_output '["content_filter","no",null]'
+	post /v1/responses '{"model":"m","input":[]}'
+	run jq -c '.output[0].content[0]' out
+	assert_output '{"type":"refusal","refusal":"no"}'
+}
+
+@test "errors in the Gemini shape: code, message, status" {
+	for sc in '"http","status":401' '"http","status":403' '"http","status":429' '"http","status":503' '"prompt_too_long"' '"quota"'; do
+		provider_scenario '{"scenario":'"$sc"'}'
+		error_of '/v1beta/models/g:streamGenerateContent?alt=sse' '{"contents":[]}' |
+		    jq -Rr 'split(" ") as $w | [$w[0], ($w[2:] | join(" ") | fromjson | .error | .code, .status)] | join(" ")'
+	done >got
+	run cat got
+	assert_output - <<-'OUT'
+	401 401 UNAUTHENTICATED
+	403 403 PERMISSION_DENIED
+	429 429 RESOURCE_EXHAUSTED
+	503 503 UNAVAILABLE
+	400 400 INVALID_ARGUMENT
+	429 429 RESOURCE_EXHAUSTED
+	OUT
+	provider_scenario '{"scenario":"refusal"}'
+	post /v1beta/models/g:generateContent '{"contents":[]}'
+	run jq -c '.candidates[0] | [.finishReason, .content.parts]' out
+	assert_output '["SAFETY",[]]'
+}
+
+@test "cut: every protocol's stream stops in the middle, without its last event" {
+	provider_scenario '{"scenario":"cut"}'
+	post /v1/messages '{"model":"m","stream":true,"messages":[]}'
+	grep -q '^event: message_start' out
+	run grep -c '^event: message_stop' out
+	assert_output 0
+	post /v1/responses '{"model":"m","stream":true,"input":[]}'
+	grep -q 'response.created' out
+	run grep -c 'response.completed' out
+	assert_output 0
+	post /v1/chat/completions '{"model":"m","stream":true,"messages":[]}'
+	run grep -c 'DONE' out
+	assert_output 0
+	post /v1beta/models/g:streamGenerateContent?alt=sse '{"contents":[]}'
+	run grep -c finishReason out
+	assert_output 0
+	grep -q '"text": "This' out
+	# Not streamed: half a body, shorter than its Content-Length.
+	run curl -sS -o out -H 'content-type: application/json' --data-binary '{"messages":[]}' "$PROVIDER_URL/v1/messages"
+	assert_failure 18
+}
+
+@test "slow: the stream outlasts a client deadline, yet ends when given the time" {
+	provider_scenario '{"scenario":"slow","delay_ms":4000}'
+	run curl -sS -m 1 -o out -w '%{http_code}' -H 'content-type: application/json' \
+	    --data-binary '{"model":"m","stream":true,"messages":[]}' "$PROVIDER_URL/v1/messages"
+	assert_failure 28
+	assert_output --partial 200
+	run grep -qs '^event: message_stop' out
+	assert_failure
+	provider_scenario '{"scenario":"slow","delay_ms":10}'
+	post /v1/messages '{"model":"m","stream":true,"messages":[]}'
+	assert_output 200
+	grep -q '^event: message_stop' out
+}
+
+# cli_edit CLI: a.c with "int x = 1;" in w/, the provider set to change it to
+# 2, the CLI's environment set; the caller runs the CLI in w/.
+cli_edit() {
+	[ -x "$TOOLS_BIN/$1" ] || skip "$1 not installed (tests/tools-install)"
+	mkdir w && echo 'int x = 1;' >w/a.c
+	provider_scenario '{"scenario":"edit","file":"a.c","old":"x = 1","new":"x = 2"}'
+	provider_cli_env "$1"
+	cd w || return 1
+}
+
+@test "claude: a real headless run edits the file through the stub" {
+	cli_edit claude
+	run --separate-stderr timeout 300 "$TOOLS_BIN/claude" -p 'set x to 2 in a.c' --output-format stream-json \
+	    --verbose --permission-mode acceptEdits
+	assert_success
+	assert_equal "$(cat a.c)" 'int x = 2;'
+	run jq -c 'select(.type == "result") | [.subtype, .is_error, .result]' <<<"$output"
+	assert_output '["success",false,"Done: made 2 tool calls."]'
+	run jq -r '.path' "$PROVIDER_LOG"
+	assert_output $'/v1/messages?beta=true\n/v1/messages?beta=true\n/v1/messages?beta=true'
+}
+
+@test "codex: a real exec run edits the file through the stub" {
+	cli_edit codex
+	run --separate-stderr timeout 300 "$TOOLS_BIN/codex" exec --json --skip-git-repo-check \
+	    --sandbox workspace-write 'set x to 2 in a.c' </dev/null
+	assert_success
+	assert_equal "$(cat a.c)" 'int x = 2;'
+	run jq -c 'select(.type == "item.completed") | .item | [.type, .changes[0].kind // .text]' <<<"$output"
+	assert_output $'["file_change","update"]\n["agent_message","Done: made 1 tool call."]'
+	run jq -r '.path' "$PROVIDER_LOG"
+	assert_output $'/v1/responses\n/v1/responses'
+}
+
+@test "gemini: a real headless run edits the file through the stub" {
+	cli_edit gemini
+	run --separate-stderr timeout 300 "$TOOLS_BIN/gemini" -p 'set x to 2 in a.c' --output-format stream-json \
+	    --approval-mode yolo
+	assert_success
+	assert_equal "$(cat a.c)" 'int x = 2;'
+	run jq -c 'select(.type == "tool_result" or .type == "result") | [.type, .status]' <<<"$output"
+	assert_output $'["tool_result","success"]\n["result","success"]'
+	run jq -r '.path' "$PROVIDER_LOG"
+	assert_output $'/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse\n/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse'
+}
+
+@test "provider_stop stops it and closes the port; it is safe when none runs" {
+	provider_start '{"scenario":"answer","text":"own"}'
+	[ "$PROVIDER_DIR" = "$BATS_TEST_TMPDIR/provider" ]
+	pid=$(cat "$PROVIDER_DIR/pid")
+	run curl -sS -H 'content-type: application/json' --data-binary '{"messages":[]}' "$PROVIDER_URL/v1/messages"
+	assert_equal "$(jq -r '.content[0].text' <<<"$output")" own
+	provider_stop
+	run kill -0 "$pid"
+	assert_failure
+	run curl -sS "$PROVIDER_URL/v1/models"
+	assert_failure 7
+	run provider_stop
+	assert_success
+	PROVIDER_DIR='' run provider_stop
+	assert_success
+}
+
+@test "a tool scenario whose action has no tool among those offered answers and says why on stderr" {
+	provider_scenario '{"scenario":"create","file":"a","content":"1"}'
+	post /v1/chat/completions '{"model":"m","tools":[{"type":"function","function":{"name":"lookup"}}],"messages":[{"role":"user","content":"go"}]}'
+	run jq -c '.choices[0] | [.finish_reason, .message.content]' out
+	assert_output '["stop","Stub answer."]'
+	run tail -1 "$PROVIDER_DIR/stderr"
+	assert_output 'stub-provider: dialect generic has no tool for create among the offered ["lookup"]'
+}
+
+@test "a request body the stub cannot read is a 500 saying so, and the server goes on" {
+	post /v1/messages '{"model":"m","messages":[1]}'
+	assert_output 500
+	run jq -r '.error.message' out
+	assert_output "stub-provider: cannot answer: AttributeError(\"'int' object has no attribute 'get'\")"
+	post /v1/messages 'not json at all'
+	assert_output 200
+	run jq -r '.path' "$PROVIDER_LOG"
+	assert_output $'/v1/messages\n/v1/messages'
+}
+
+@test "a provider whose test ends without provider_stop goes away with the test's process" {
+	# The parent: a shell of our own that ends when we say.
+	mkfifo go
+	sh -c 'read -r x <go' &
+	parent=$!
+	mkdir d
+	"$PROVIDER_BIN" --port-file d/port --log d/log --parent "$parent" 3>&- &
+	pid=$!
+	for ((i = 0; i < 400; i++)); do [ -s d/port ] && break; sleep 0.05; done
+	[ -s d/port ]
+	kill -0 "$pid"
+	echo >go
+	wait "$parent"
+	for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	run kill -0 "$pid"
+	assert_failure
+}
+
+@test "provider_start twice in one place stops the first" {
+	provider_start
+	first=$(cat "$PROVIDER_DIR/pid")
+	provider_start
+	run kill -0 "$first"
+	assert_failure
+	[ "$(cat "$PROVIDER_DIR/pid")" != "$first" ]
+	provider_stop
 }
