@@ -1,7 +1,7 @@
 # lib.sh - shared helpers for the example AIM_INTEGRATION_V1 adapters.
 #
 # Sourced (not run) by AIM_<id>.sh.  Needs POSIX sh, jq, timeout(1),
-# cksum(1), diff(1).  The protocol: read one JSON object on stdin,
+# cksum(1), diff(1), date(1) with %N, and git(1) in a git work tree.  The protocol: read one JSON object on stdin,
 #   {"contract","id","capability","payload":{"prompt","files",...},"timeout_ms"}
 # write exactly one JSON object on stdout,
 #   {"success":bool,"message":string,"content":{...}}
@@ -194,11 +194,15 @@ aim_init()
 	aim_budget
 }
 
-# The tool may run for the smaller of the request's timeout_ms and
-# AIM_TIMEOUT_MS (default 30000), less a reserve that lets the adapter
-# answer before aim-invoke's own timeout strikes (aim-adapter(7) Timeouts
-# and signals): 1 s for a tool that ignores SIGTERM to be killed (timeout
-# -k 1) and 10% (1 to 5 s) to read its output and reply; at least 1 s.
+# The tool may run until the smaller of the request's timeout_ms and
+# AIM_TIMEOUT_MS (default 30000), counted from the adapter's start, less a
+# reserve that lets the adapter answer before aim-invoke's own timeout
+# strikes (aim-adapter(7) Timeouts and signals): 1 s for a tool that
+# ignores SIGTERM to be killed (timeout -k 1) and 10% (1 to 10 s) to read
+# its output and reply; at least 1 s.  aim_budget sets AIM_DEADLINE_MS
+# (milliseconds since the epoch by which the tool must be gone) and
+# AIM_BUDGET (whole seconds left for the tool now).
+AIM_T0_MS=$(date +%s%3N)
 aim_budget()
 {
 	_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
@@ -211,8 +215,16 @@ aim_budget()
 	[ -n "$_ms" ] || _ms=30000
 	_margin=$((_ms / 10))
 	[ "$_margin" -ge 1000 ] || _margin=1000
-	[ "$_margin" -le 5000 ] || _margin=5000
-	AIM_BUDGET=$(((_ms - _margin - 1000) / 1000))
+	[ "$_margin" -le 10000 ] || _margin=10000
+	AIM_DEADLINE_MS=$((AIM_T0_MS + _ms - _margin - 1000))
+	aim_budget_left
+}
+
+# aim_budget_left: AIM_BUDGET, the whole seconds (at least 1) left until
+# AIM_DEADLINE_MS.
+aim_budget_left()
+{
+	AIM_BUDGET=$(((AIM_DEADLINE_MS - $(date +%s%3N)) / 1000))
 	[ "$AIM_BUDGET" -ge 1 ] || AIM_BUDGET=1
 }
 
@@ -275,6 +287,7 @@ aim_run()
 	AIM_ERR=$AIM_TMP/err
 	_in=$1
 	shift
+	aim_budget_left
 	timeout -k 1 "$AIM_BUDGET" "$@" <"$_in" >"$AIM_OUT" 2>"$AIM_ERR" &
 	AIM_CHILD=$!
 	wait "$AIM_CHILD"
