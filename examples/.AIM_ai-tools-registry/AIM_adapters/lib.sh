@@ -1,7 +1,8 @@
 # lib.sh - shared helpers for the example AIM_INTEGRATION_V1 adapters.
 #
 # Sourced (not run) by AIM_<id>.sh.  Needs POSIX sh, jq, timeout(1),
-# cksum(1), diff(1), date(1) with %N, and git(1) in a git work tree.  The protocol: read one JSON object on stdin,
+# cksum(1), diff(1), date(1) with %N, and git(1) in a git work tree.  The
+# protocol: read one JSON object on stdin,
 #   {"contract","id","capability","payload":{"prompt","files",...},"timeout_ms"}
 # write exactly one JSON object on stdout,
 #   {"success":bool,"message":string,"content":{...}}
