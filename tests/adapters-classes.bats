@@ -459,7 +459,15 @@ $(claude_result 'API Error: Request rejected (429) · This request would exceed 
 	assert_class auth
 }
 
-@test "gemini: RetryableQuotaError after retried 429s is rate_limit; an overloaded 503 transient" {
+@test "gemini: its 429 text with quota advice, RetryableQuotaError: rate_limit; a daily quota quota; an overloaded 503 transient" {
+	FAKE_STDOUT=$(jq -nc '{type: "result", status: "error", error: {type: "unknown",
+	    message: "[API Error: Resource has been exhausted (e.g. check quota).]\nPlease wait and try again later. To increase your limits, request a quota increase through AI Studio, or switch to another /auth method"}}') \
+	    FAKE_RC=173 adapter gemini
+	assert_class rate_limit
+	FAKE_STDOUT=$(jq -nc '{type: "result", status: "error", error: {type: "unknown",
+	    message: "[API Error: You have exhausted your daily quota on this model.]\nPlease wait and try again later. To increase your limits, request a quota increase through AI Studio, or switch to another /auth method"}}') \
+	    FAKE_RC=173 adapter gemini
+	assert_class quota
 	FAKE_STDERR='RetryableQuotaError: Resource has been exhausted (e.g. check quota).' \
 	    adapter gemini
 	assert_class rate_limit

@@ -86,10 +86,11 @@ AIM_CAP_BYTES=4096	# bytes of stdout / stderr embedded in a reply
 AIM_RE_AUTH='not logged in|invalid auth method|please run /login|invalid api key|invalid x-api-key|incorrect api key|api key not valid|authentication_?(error|failed)|unauthenticated|unauthorized|permission_denied|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http|error)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
 AIM_RE_QUOTA='quota|usage limit|billing|credit balance is too low'
 # ... but not Gemini's generic 429 text "Resource has been exhausted (e.g.
-# check quota)." nor the name of its RetryableQuotaError, which it gives
-# any 429 or 503 it has retried (sed ERE, removed before AIM_RE_QUOTA is
-# tried).
-AIM_RE_NOT_QUOTA='\(e\.g\. check quota\)|retryable_?quota_?error'
+# check quota)." nor the advice it adds to any 429 ("To increase your
+# limits, request a quota increase through AI Studio") nor the name of its
+# RetryableQuotaError, which it gives any 429 or 503 it has retried (sed
+# ERE, removed before AIM_RE_QUOTA is tried).
+AIM_RE_NOT_QUOTA='\(e\.g\. check quota\)|request a quota increase|retryable_?quota_?error'
 AIM_RE_PER_MINUTE='per.?minute'	# a quota text with this is a rate limit
 AIM_RE_PER_DAY='per.?day'	# unless this is there too
 AIM_RE_RATE='(status|code|http|error)[^0-9a-z]{0,4}429([^0-9]|$)|rate.?limit|too many requests|resource_exhausted'
