@@ -394,7 +394,9 @@ change_tree() {
 	    .files_deleted, .lines_added, .lines_removed, .changes_scope]' <<<"$output")" \
 	    '[["a.c"],["b.c","sub/d.c"],["c.txt"],4,2,"git"]'
 	# The repository's own index and HEAD are untouched.
-	assert_equal "$(git status --porcelain | sort | tr '\n' ' ')" ' D c.txt  M a.c ?? b.c ?? sub/ '
+	assert_equal "$(git status --porcelain -- a.c b.c c.txt sub | sort | tr '\n' ' ')" \
+	    ' D c.txt  M a.c ?? b.c ?? sub/ '
+	assert_equal "$(git rev-list --count HEAD)" 1
 }
 
 @test "changes (no git): the walk finds the same" {
