@@ -38,7 +38,7 @@ ai_setup() {
 
 # ai_cli_env: the three CLIs pointed at the stand-in.
 ai_cli_env() {
-	# shellcheck source=tests/integration/cli-env.sh
+	# shellcheck source=/dev/null
 	. "$TOP/tests/integration/cli-env.sh"
 	aim_cli_env "$PROVIDER_URL"
 }
