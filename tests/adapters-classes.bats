@@ -25,7 +25,7 @@ adapter() {
 	jq -nc --arg c "${2:-code_generation}" '{contract: "AIM_INTEGRATION_V1",
 	    id: "t1", capability: $c,
 	    payload: {prompt: "add a comment", files: ["a.c"]},
-	    timeout_ms: 5000}' >req.json
+	    timeout_ms: 30000}' >req.json
 	run --separate-stderr "$EXAMPLE/AIM_adapters/AIM_$1.sh" <req.json
 }
 
@@ -350,7 +350,7 @@ EOF
 adapter_files() {
 	jq -nc --argjson f "$2" '{contract: "AIM_INTEGRATION_V1", id: "t1",
 	    capability: "code_generation",
-	    payload: {prompt: "add a comment", files: $f}, timeout_ms: 5000}' >req.json
+	    payload: {prompt: "add a comment", files: $f}, timeout_ms: 30000}' >req.json
 	run --separate-stderr "$EXAMPLE/AIM_adapters/AIM_$1.sh" <req.json
 }
 

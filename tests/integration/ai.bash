@@ -55,6 +55,8 @@ ai_run() {
 	jq -nc --arg t "$1" --arg p "$2" --argjson f "${3:-[\"src/main.c\"]}" \
 	    '{capability: "code_generation", tool_id: $t, timeout_ms: 170000,
 	      payload: {prompt: $p, files: $f}}' >../req.jsonl
+	# No cooldown carried over from the test's earlier failures.
+	rm -rf "$XDG_STATE_HOME/aim"
 	run sh -c "aim-resolve -r ../reg ../req.jsonl | aim-invoke |
 	    aim-audit -d ../audit >../out.json"
 	_ai_status=$status
