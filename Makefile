@@ -109,6 +109,7 @@ bench: test-deps
 	bench/run $(B)
 	bench/dups $(B)
 	bench/audit-chain $(B)
+	bench/adapters $(B)
 
 # mandoc resolves .Xr through a man path with a mandoc.db: stage ours.
 lint: test-deps
@@ -120,7 +121,7 @@ lint: test-deps
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
 	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
-		bench/dups bench/audit-chain
+		bench/dups bench/audit-chain bench/adapters
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

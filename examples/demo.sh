@@ -136,6 +136,103 @@ if [ -s "$scratch/stderr.log" ]; then
 else
 	echo "  (none)"
 fi
+# Act 2: the real claude, codex and gemini against a stand-in model.
+top=$(cd "$here/.." && pwd)
+stub=$top/tests/providers/stub-provider
+act2=$scratch/act2
+act2_skip=
+command -v python3 >/dev/null || act2_skip="python3 not found"
+[ -x "$stub" ] || act2_skip="$stub not found"
+for cli in claude codex gemini; do
+	command -v "$cli" >/dev/null || act2_skip="${act2_skip:-$cli not on PATH (make demo installs it)}"
+done
+echo
+echo "=== Act 2: the real claude, codex and gemini CLIs, answered by a STAND-IN"
+echo "=== model on 127.0.0.1 (tests/providers/stub-provider; no real model)"
+if [ -n "$act2_skip" ]; then
+	echo "skipped: $act2_skip"
+else
+	mkdir -p "$act2/home"
+	cp -R "$here/sample" "$act2/tree"
+	cp -R "$registry" "$act2/reg"
+	# Retries off, and a chain claude -> codex -> gemini.
+	jq '.capabilities[].max_retries = 0
+	    | .capabilities.code_generation.fallback = ["codex", "gemini"]' \
+	    "$registry/AIM_cross-tool/AIM_coordination-rules.json" \
+	    >"$act2/reg/AIM_cross-tool/AIM_coordination-rules.json"
+	echo '{"scenario":"answer"}' >"$act2/scenario.json"
+	"$stub" --port-file "$act2/port" --log "$act2/requests.jsonl" \
+	    --scenario-file "$act2/scenario.json" 2>"$act2/stub.log" &
+	stub_pid=$!
+	for _ in $(seq 200); do
+		[ -s "$act2/port" ] && break
+		sleep 0.1
+	done
+	(
+		export HOME=$act2/home XDG_STATE_HOME=$act2/state \
+		    XDG_CONFIG_HOME=$act2/home/.config \
+		    XDG_CACHE_HOME=$act2/home/.cache NO_PROXY=127.0.0.1 \
+		    no_proxy=127.0.0.1
+		url=http://127.0.0.1:$(cat "$act2/port")
+		# shellcheck source=/dev/null
+		. "$top/tests/integration/cli-env.sh"
+		aim_cli_env "$url"
+		cd "$act2/tree" || exit 1
+		echo "model stand-in: $url (its requests: $act2/requests.jsonl)"
+		# act2_run TITLE SCENARIO REQUEST: one request through the pipeline.
+		act2_run() {
+			echo
+			echo "--- $1"
+			printf '%s\n' "$2" >"$act2/scenario.json"
+			printf '%s\n' "$3" |
+			    aim-resolve -r "$act2/reg" 2>>"$act2/stderr.log" |
+			    aim-invoke 2>>"$act2/stderr.log" |
+			    aim-audit -d "$act2/audit" 2>>"$act2/stderr.log" |
+			    tee -a "$act2/results.jsonl" | jq -r '
+			    def n: if . == null then "-" else tostring end;
+			    ([.attempts[] | "  \(.tool_id) \(.outcome)"
+			      + (if .error_class then " [\(.error_class)"
+			         + (if .retry_after_ms then ", wait \(.retry_after_ms) ms"
+			            else "" end) + "]" else "" end)
+			      + (if .duration_ms then " \(.duration_ms) ms" else "" end)
+			      + (if .message then ": " + (.message | .[0:150])
+			         else "" end)] | join("\n")),
+			    (if .result.success then
+			      (.result.content as $c
+			       | "  served by \(.tool_id): \(.result.message)",
+			         "  files: modified \($c.files_modified | join(" ") | if . == "" then "-" else . end)"
+			         + ", created \($c.files_created | join(" ") | if . == "" then "-" else . end)"
+			         + ", deleted \($c.files_deleted | join(" ") | if . == "" then "-" else . end)",
+			         "  tokens: in \($c.usage.input_tokens | n) (cached \($c.usage.cached_input_tokens | n)), out \($c.usage.output_tokens | n); cost_usd \($c.cost_usd | n); model \($c.model | n); session \($c.session_id | n)",
+			         "  response: \($c.response | n | .[0:120])")
+			     else "  NOT SERVED" end)'
+		}
+		act2_run "code_generation by claude: add clamp() to src/util.c and src/util.h" \
+		    '{"scenario":"steps","steps":[
+		      {"scenario":"edit","file":"src/util.c","old":"#include \"util.h\"","new":"#include \"util.h\"\n\nint clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }"},
+		      {"scenario":"shell_edit","command":"printf \"int clamp(int v, int lo, int hi);\\n\" >> src/util.h"}],
+		      "text":"Added clamp()."}' \
+		    '{"id":"act2-claude","capability":"code_generation","tool_id":"claude","payload":{"prompt":"Add int clamp(int v, int lo, int hi) to src/util.c and declare it in src/util.h.","files":["src/util.c","src/util.h"]}}'
+		act2_run "refactoring by codex: a new file, an old one removed" \
+		    '{"scenario":"steps","steps":[
+		      {"scenario":"create","file":"src/sum.c","content":"#include \"util.h\"\n\nint sum_counts(int argc, char **argv)\n{\n\tint i, total = 0;\n\n\tfor (i = 1; i < argc; i++)\n\t\ttotal += parse_count(argv[i]);\n\treturn total;\n}\n"},
+		      {"scenario":"delete","file":"scripts/build.sh"}],
+		      "text":"Moved the loop into src/sum.c."}' \
+		    '{"id":"act2-codex","capability":"refactoring","tool_id":"codex","payload":{"prompt":"Move the summing loop of main() into sum_counts() in src/sum.c.","files":["src/main.c"]}}'
+		act2_run "code_generation by gemini: a comment on main()" \
+		    '{"scenario":"edit","file":"src/main.c","old":"int main(","new":"/* main: sums the counts given as arguments. */\nint main(","text":"Commented main()."}' \
+		    '{"id":"act2-gemini","capability":"code_generation","tool_id":"gemini","payload":{"prompt":"Comment main() in src/main.c.","files":["src/main.c"]}}'
+		act2_run "code_generation, scripted HTTP 429 (Retry-After: 7) for claude: the chain falls back to codex" \
+		    '{"scenario":"http","status":429,"retry_after":"7","times":2,
+		      "then":{"scenario":"create","file":"CHANGES.md","content":"clamp() added\n","text":"Wrote CHANGES.md."}}' \
+		    '{"id":"act2-429","capability":"code_generation","payload":{"prompt":"Write CHANGES.md.","files":["src/util.c"]}}'
+	)
+	kill "$stub_pid" 2>/dev/null
+	wait "$stub_pid" 2>/dev/null
+	echo
+	echo "Act 2 records: $act2/results.jsonl; audit: $act2/audit; tree: $act2/tree"
+fi
+
 cat <<EOF
 
 The AI tools (claude, codex, gemini, aider, jules) fail with

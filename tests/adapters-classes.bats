@@ -13,7 +13,7 @@ LIB=$EXAMPLE/AIM_adapters/lib.sh
 setup() {
 	common_setup
 	export PATH="$FIX/classes:$PATH"
-	unset FAKE_STDOUT FAKE_STDERR FAKE_SLEEP FAKE_RC AIM_TIMEOUT_MS \
+	unset FAKE_STDOUT FAKE_STDERR FAKE_SLEEP FAKE_RC FAKE_SH AIM_TIMEOUT_MS \
 	    OPENAI_API_KEY CODEX_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY \
 	    AIDER_MODEL
 	echo 'int main(void) { return 0; }' >a.c
@@ -25,7 +25,7 @@ adapter() {
 	jq -nc --arg c "${2:-code_generation}" '{contract: "AIM_INTEGRATION_V1",
 	    id: "t1", capability: $c,
 	    payload: {prompt: "add a comment", files: ["a.c"]},
-	    timeout_ms: 5000}' >req.json
+	    timeout_ms: 30000}' >req.json
 	run --separate-stderr "$EXAMPLE/AIM_adapters/AIM_$1.sh" <req.json
 }
 
@@ -191,7 +191,7 @@ codex_failed() {
 	    adapter codex
 	assert_class transient
 	assert_equal "$(jq -r .message <<<"$output")" \
-	    'failed, exit 1: write to /etc/passwd rejected by the sandbox policy; see docs/safety.md'
+	    'failed for a reason not recognised (taken as temporary), exit 1: write to /etc/passwd rejected by the sandbox policy; see docs/safety.md'
 }
 
 @test "transient: ECONNRESET" {
@@ -288,7 +288,7 @@ codex_failed() {
 	assert_class bad_request
 	FAKE_STDERR='Segmentation fault' adapter claude
 	assert_class transient
-	assert_equal "$(jq -r .message <<<"$output")" 'failed, exit 1: Segmentation fault'
+	assert_equal "$(jq -r .message <<<"$output")" 'failed for a reason not recognised (taken as temporary), exit 1: Segmentation fault'
 }
 
 # classify TEXT: aim_classify and aim_retry_after of lib.sh on TEXT, as
@@ -343,4 +343,171 @@ rate_limit 41000|RESOURCE_EXHAUSTED "retryDelay": "41s"
 rate_limit 120000|rate limit: retry after 2 minutes
 rate_limit 5000|rate limit: retry_after: 5
 EOF
+}
+
+# adapter_files TOOL FILES-JSON: run AIM_TOOL.sh on a code_generation
+# request with those payload.files; the reply in $output.
+adapter_files() {
+	jq -nc --argjson f "$2" '{contract: "AIM_INTEGRATION_V1", id: "t1",
+	    capability: "code_generation",
+	    payload: {prompt: "add a comment", files: $f}, timeout_ms: 30000}' >req.json
+	run --separate-stderr "$EXAMPLE/AIM_adapters/AIM_$1.sh" <req.json
+}
+
+# claude_edit PATH IS-ERROR [TEXT]: claude's stream-json for a run that
+# made one Edit of PATH (its tool_result an error or not) and ended well.
+claude_edit() {
+	jq -nc --arg p "$1" --argjson e "$2" --arg t "${3:-Done.}" '
+	    {type: "system", subtype: "init", session_id: "s-1", model: "claude-x[1m]"},
+	    {type: "assistant", message: {model: "claude-x", content: [{type: "tool_use",
+	      id: "t1", name: "Edit", input: {file_path: $p}}]}},
+	    {type: "user", message: {content: [{type: "tool_result", tool_use_id: "t1",
+	      is_error: $e, content: (if $e then "File does not exist." else "ok" end)}]}},
+	    {type: "result", subtype: "success", is_error: false, result: $t,
+	     session_id: "s-1", total_cost_usd: 0.25,
+	     usage: {input_tokens: 10, cache_creation_input_tokens: 5,
+	             cache_read_input_tokens: 20, output_tokens: 7}}'
+}
+
+# The tree for the change tests: a.c (1 line), c.txt (2 lines), a git
+# work tree when $1 is git.  The fake CLI edits a.c through its Edit tool
+# (an absolute path), and through its shell appends to a.c, creates b.c
+# and sub/d.c and removes c.txt.
+change_tree() {
+	printf 'one\ntwo\n' >c.txt
+	if [ "$1" = git ]; then
+		git init -q && git add -A &&
+		    git -c user.name=t -c user.email=t@example.invalid commit -qm t
+	fi
+	export FAKE_SH='printf "int x;\n" >>a.c; printf "b\n" >b.c; mkdir sub;
+	    printf "d\nd\n" >sub/d.c; rm c.txt' FAKE_RC=0
+	FAKE_STDOUT=$(claude_edit "$PWD/a.c" false)
+	export FAKE_STDOUT
+}
+
+@test "changes (git): an absolute payload file counts once; shell changes and lines over every file count" {
+	change_tree git
+	adapter_files claude "[\"$PWD/a.c\"]"
+	assert_success
+	assert_equal "$(jq -r .message <<<"$output")" 'done (1 modified, 2 created, 1 deleted; +4 -2 lines)'
+	assert_equal "$(jq -c '.content | [.files_modified, .files_created,
+	    .files_deleted, .lines_added, .lines_removed, .changes_scope]' <<<"$output")" \
+	    '[["a.c"],["b.c","sub/d.c"],["c.txt"],4,2,"git"]'
+	# The repository's own index and HEAD are untouched.
+	assert_equal "$(git status --porcelain -- a.c b.c c.txt sub | sort | tr '\n' ' ')" \
+	    ' D c.txt  M a.c ?? b.c ?? sub/ '
+	assert_equal "$(git rev-list --count HEAD)" 1
+}
+
+@test "changes (no git): the walk finds the same" {
+	change_tree walk
+	adapter_files claude "[\"$PWD/a.c\"]"
+	assert_success
+	assert_equal "$(jq -c '.content | [.files_modified, .files_created,
+	    .files_deleted, .lines_added, .lines_removed, .changes_scope]' <<<"$output")" \
+	    '[["a.c"],["b.c","sub/d.c"],["c.txt"],4,2,"walk"]'
+}
+
+@test "changes (no git): a walk past AIM_SNAPSHOT_MAX_FILES says walk_capped" {
+	change_tree walk
+	AIM_SNAPSHOT_MAX_FILES=1 adapter_files claude '["a.c"]'
+	assert_success
+	assert_equal "$(jq -r .content.changes_scope <<<"$output")" walk_capped
+}
+
+@test "claude: the normalised content: response, session, model, usage, cost, tool calls" {
+	FAKE_STDOUT=$(claude_edit "$PWD/a.c" false 'All done.') FAKE_RC=0 \
+	    FAKE_SH='echo "/* c */" >>a.c' adapter claude
+	assert_success
+	assert_equal "$(jq -c '.content | [.response, .session_id, .model, .usage,
+	    .cost_usd, .tool_calls]' <<<"$output")" \
+	    '["All done.","s-1","claude-x",{"input_tokens":35,"output_tokens":7,"cached_input_tokens":20},0.25,{"total":1,"failed":0,"edits":1,"edits_failed":0}]'
+}
+
+@test "bad_request: every edit failed and nothing changed is a failure, not a success" {
+	FAKE_STDOUT=$(claude_edit "$PWD/missing/x.c" true 'I could not do it.') \
+	    FAKE_RC=0 adapter claude
+	assert_class bad_request
+	assert_equal "$(jq -r .message <<<"$output")" \
+	    'every edit failed (1 of 1 edit tool calls), no file changed: I could not do it.'
+	assert_equal "$(jq -c .content.tool_calls <<<"$output")" \
+	    '{"total":1,"failed":1,"edits":1,"edits_failed":1}'
+}
+
+# claude_retry: claude's api_retry event for a 429 it will wait 7 s on.
+claude_retry() {
+	jq -nc '{type: "system", subtype: "api_retry", attempt: 1, max_retries: 1,
+	    retry_delay_ms: 7000, error_status: 429, error: "rate_limit",
+	    session_id: "s-1"}'
+}
+
+@test "rate_limit: claude's api_retry wait is retry_after_ms when the texts name none" {
+	FAKE_STDOUT="$(claude_retry)
+$(claude_result 'API Error: Request rejected (429) · This request would exceed the rate limit for your organization' 429)" \
+	    adapter claude
+	assert_class rate_limit 7000
+}
+
+@test "timeout: claude killed while it waits out a 429 stays rate_limit, with the wait, in time" {
+	export AIM_TIMEOUT_MS=1000
+	FAKE_STDOUT=$(claude_retry) FAKE_SLEEP=30 adapter claude
+	assert_class rate_limit 7000
+	assert_equal "$(jq -r .message <<<"$output")" \
+	    'rate limited, timed out after 1 s: HTTP 429: rate_limit, retrying'
+}
+
+@test "auth: gemini's 'Invalid auth method selected.', exit 41" {
+	FAKE_STDERR='Invalid auth method selected.' FAKE_RC=41 adapter gemini
+	assert_class auth
+}
+
+@test "gemini: its 429 text with quota advice, RetryableQuotaError: rate_limit; a daily quota quota; an overloaded 503 transient" {
+	FAKE_STDOUT=$(jq -nc '{type: "result", status: "error", error: {type: "unknown",
+	    message: "[API Error: Resource has been exhausted (e.g. check quota).]\nPlease wait and try again later. To increase your limits, request a quota increase through AI Studio, or switch to another /auth method"}}') \
+	    FAKE_RC=173 adapter gemini
+	assert_class rate_limit
+	FAKE_STDOUT=$(jq -nc '{type: "result", status: "error", error: {type: "unknown",
+	    message: "[API Error: You have exhausted your daily quota on this model.]\nPlease wait and try again later. To increase your limits, request a quota increase through AI Studio, or switch to another /auth method"}}') \
+	    FAKE_RC=173 adapter gemini
+	assert_class quota
+	FAKE_STDERR='RetryableQuotaError: Resource has been exhausted (e.g. check quota).' \
+	    adapter gemini
+	assert_class rate_limit
+	FAKE_STDERR='[API Error: The model is overloaded. Please try again later.]' \
+	    FAKE_RC=247 adapter gemini
+	assert_class transient
+}
+
+@test "gemini: the normalised content from its stream-json events" {
+	FAKE_STDOUT=$(jq -nc --arg p "$PWD/a.c" '
+	    {type: "init", session_id: "g-1", model: "gemini-x"},
+	    {type: "message", role: "assistant", content: "Let me", delta: true},
+	    {type: "tool_use", tool_name: "replace", tool_id: "r1",
+	     parameters: {file_path: $p}},
+	    {type: "tool_result", tool_id: "r1", status: "success"},
+	    {type: "tool_use", tool_name: "run_shell_command", tool_id: "r2",
+	     parameters: {command: "false"}},
+	    {type: "tool_result", tool_id: "r2", status: "error"},
+	    {type: "message", role: "assistant", content: "Done", delta: true},
+	    {type: "message", role: "assistant", content: " it.", delta: true},
+	    {type: "result", status: "success", stats: {input_tokens: 50,
+	     output_tokens: 9, cached: 30}}') \
+	    FAKE_RC=0 FAKE_SH='echo "/* g */" >>a.c' adapter gemini
+	assert_success
+	assert_equal "$(jq -c '.content | [.response, .session_id, .model, .usage,
+	    .tool_calls, .files_modified]' <<<"$output")" \
+	    '["Done it.","g-1","gemini-x",{"input_tokens":50,"output_tokens":9,"cached_input_tokens":30},{"total":2,"failed":1,"edits":1,"edits_failed":0},["a.c"]]'
+}
+
+@test "codex: the session is the thread id, usage from turn.completed, model from config.toml" {
+	export OPENAI_API_KEY=sk-test CODEX_HOME=$PWD/codex-home
+	mkdir "$CODEX_HOME"
+	printf 'model = "gpt-x"\n[model_providers.a]\nmodel = "no"\n' >"$CODEX_HOME/config.toml"
+	FAKE_STDOUT=$(jq -nc '{type: "thread.started", thread_id: "th-1"},
+	    {type: "item.completed", item: {type: "agent_message", text: "Fine."}},
+	    {type: "turn.completed", usage: {input_tokens: 40,
+	     cached_input_tokens: 10, output_tokens: 4}}') FAKE_RC=0 adapter codex
+	assert_success
+	assert_equal "$(jq -c '.content | [.response, .session_id, .model, .usage]' <<<"$output")" \
+	    '["Fine.","th-1","gpt-x",{"input_tokens":40,"output_tokens":4,"cached_input_tokens":10}]'
 }

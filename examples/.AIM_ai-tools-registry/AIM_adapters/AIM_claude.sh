@@ -9,8 +9,8 @@
 #   stdin; file edits are accepted, anything else needing permission is
 #   refused.  The last stream event, {"type":"result"}, has is_error,
 #   api_error_status and result (the response); successful Write, Edit and
-#   MultiEdit tool calls in the stream name the files changed, added to what
-#   comparing payload.files before and after shows.  CLAUDE_CODE_MAX_RETRIES
+#   MultiEdit tool calls in the stream count as edits (tool_calls); the
+#   changes come from the whole working tree (lib.sh).  CLAUDE_CODE_MAX_RETRIES
 #   defaults to 2 so that a bad key fails in seconds, not after ten retries.
 # version: claude --version
 # Failures mapped (lib.sh, from the result text, else stderr, else stdout):
@@ -20,8 +20,10 @@
 #   context_too_long; "appears to violate our Usage Policy", "Output blocked
 #   by content filtering policy" -> content_policy; 400, 404 (unknown model)
 #   -> bad_request; 5xx, 529 overloaded, network errors -> transient; killed
-#   at the time budget -> timeout.  "Retry-After: N" and the like in the
-#   texts give retry_after_ms.
+#   at the time budget -> timeout, unless it was waiting out an error.
+#   The wait of the last {"type":"system","subtype":"api_retry",
+#   "retry_delay_ms":N} event, else "Retry-After: N" and the like in the
+#   texts, give retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -40,34 +42,75 @@ export CLAUDE_CODE_MAX_RETRIES
 aim_run "$AIM_TMP/prompt.txt" claude -p --output-format stream-json \
     --verbose --permission-mode acceptEdits
 
+# The normalised content (lib.sh): response, session_id, model, usage,
+# cost_usd, tool_calls; the files Write, Edit, MultiEdit and NotebookEdit
+# changed; "retry": the last api_retry event's wait, for a failure.
+jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
+    | [$ev[] | select(.type == "user") | .message.content[]?
+       | objects | select(.type? == "tool_result")] as $results
+    | [$ev[] | select(.type == "assistant") | .message.content[]?
+       | objects | select(.type? == "tool_use")] as $calls
+    | ($results | map({key: .tool_use_id, value: .}) | from_entries)
+      as $res_by_id
+    | [$calls[] | select(.name | IN("Write", "Edit", "MultiEdit",
+                                     "NotebookEdit"))] as $edits
+    | [$edits[] | select($res_by_id[.id].is_error == true
+                         or $res_by_id[.id] == null)] as $edits_failed
+    | [$edits[] | select($res_by_id[.id] != null
+                         and $res_by_id[.id].is_error != true)
+       | {path: (.input.file_path // .input.notebook_path // ""),
+          created: ($res_by_id[.id].content | if type == "array"
+                    then map(.text? // "") | join("") else tostring end
+                    | test("^File created"))}] as $changes
+    | ($ev | map(select(.type == "result")) | last) as $res
+    | ($ev | map(select(.type == "system" and .subtype == "init")) | last)
+      as $init
+    | ([$ev[] | select(.type == "assistant") | .message.model | strings]
+       | last) as $model
+    | ($ev | map(select(.type == "system" and .subtype == "api_retry"))
+       | last) as $retry
+    | {response: ($res.result // "" | tostring | .[0:4096]),
+       session_id: ($res.session_id // $init.session_id),
+       model: ($model // $init.model),
+       usage: (($res.usage | objects
+               | {input_tokens: ((.input_tokens // 0)
+                    + (.cache_creation_input_tokens // 0)
+                    + (.cache_read_input_tokens // 0)),
+                  output_tokens: (.output_tokens // 0),
+                  cached_input_tokens: (.cache_read_input_tokens // 0)})
+               // null),
+       cost_usd: (($res.total_cost_usd | numbers) // null),
+       tool_calls: {total: ($calls | length),
+                    failed: ([$results[] | select(.is_error == true)]
+                             | length),
+                    edits: ($edits | length),
+                    edits_failed: ($edits_failed | length)},
+       files_modified: [$changes[] | select(.created | not) | .path],
+       files_created: [$changes[] | select(.created) | .path],
+       retry: (($retry | objects | {status: .error_status,
+                                     error: .error,
+                                     attempt: .attempt,
+                                     delay_ms: .retry_delay_ms}) // null)}
+    | with_entries(select(.value != null))' \
+    "$AIM_OUT" >"$AIM_TMP/extra.json" 2>/dev/null
+[ -s "$AIM_TMP/extra.json" ] || echo '{}' >"$AIM_TMP/extra.json"
+retry_ms=$(jq -r '.retry.delay_ms | numbers | floor' "$AIM_TMP/extra.json")
+
 jq -nR '[inputs | fromjson? | objects | select(.type == "result")] | last
     // empty' "$AIM_OUT" >"$AIM_TMP/result.json" 2>/dev/null
-[ -s "$AIM_TMP/result.json" ] || aim_fail_run ""
+if [ ! -s "$AIM_TMP/result.json" ]; then
+	# No result: killed, or it died; the last retry says what it waited on.
+	detail=$(jq -r '.retry | objects | (if .status then "HTTP \(.status): "
+	    else "" end) + "\(.error // "error"), retrying"' \
+	    "$AIM_TMP/extra.json")
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
+fi
 if [ "$AIM_RC" -ne 0 ] ||
     jq -e '.is_error == true' "$AIM_TMP/result.json" >/dev/null; then
 	detail=$(jq -r '((.api_error_status | numbers | "HTTP \(.): ") // "")
 	    + (.result | tostring)' "$AIM_TMP/result.json")
-	aim_fail_run "$(aim_flat "$detail")"
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
 fi
-jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
-    | [$ev[] | select(.type == "user") | .message.content[]?
-       | select(.type? == "tool_result")] as $results
-    | [$ev[] | select(.type == "assistant") | .message.content[]?
-       | select(.type? == "tool_use"
-           and (.name | IN("Write", "Edit", "MultiEdit", "NotebookEdit")))
-       | .id as $id
-       | ($results | map(select(.tool_use_id == $id)) | first) as $r
-       | select($r != null and $r.is_error != true)
-       | {path: (.input.file_path // .input.notebook_path // ""
-                | ltrimstr($pwd)),
-          created: ($r.content | if type == "array"
-                    then map(.text? // "") | join("") else tostring end
-                    | test("^File created"))}] as $changes
-    | ($ev | map(select(.type == "result")) | last) as $res
-    | {response: ($res.result | tostring | .[0:4096]),
-       session_id: $res.session_id, cost_usd: $res.total_cost_usd,
-       files_modified: [$changes[] | select(.created | not) | .path],
-       files_created: [$changes[] | select(.created) | .path]}' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json"
-aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
+jq 'del(.retry)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
+aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra2.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

@@ -7,8 +7,9 @@
 #       --sandbox workspace-write - <prompt
 #   Non-interactive exec; the prompt comes on stdin ("-"); commands run in
 #   the workspace-write sandbox; --json gives JSONL events: the last
-#   agent_message is the response, file_change items add to
-#   files_modified / files_created, turn.failed carries the error.
+#   agent_message is the response, thread.started's thread_id the
+#   session, turn.completed's usage the tokens, file_change items the
+#   edits, turn.failed carries the error.
 #   Before that, "codex login status" (offline, instant) must succeed or
 #   CODEX_API_KEY / OPENAI_API_KEY be set: otherwise codex would sit
 #   retrying the network until the timeout.
@@ -53,16 +54,43 @@ if [ "$AIM_RC" -ne 0 ] ||
 	    | .message) | last) // empty" "$AIM_OUT" 2>/dev/null)
 	aim_fail_run "$(aim_flat "$detail")"
 fi
-jq -nRc --arg pwd "$(pwd)/" "$events"'
+# The normalised content (lib.sh).  codex names no model in its events:
+# the top-level "model" of $CODEX_HOME/config.toml when set.  A patch that
+# fails leaves no item, only a log line on stderr ("apply_patch
+# verification failed"), counted as a failed edit.
+model=$(sed -n -e '/^\[/q' -e 's/^[[:space:]]*model[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
+    "${CODEX_HOME:-$HOME/.codex}/config.toml" 2>/dev/null | head -n 1)
+bad_patches=$(grep -c 'apply_patch verification failed' "$AIM_ERR")
+jq -nRc --arg model "$model" --argjson bad "${bad_patches:-0}" "$events"'
     | map(select(.type == "item.completed") | .item) as $items
-    | ($items | map(select(.type == "file_change") | .changes[]?
-                    | .path |= ltrimstr($pwd))) as $ch
+    | ($items | map(select(.type == "file_change"))) as $patches
+    | [$patches[] | select(.status == "completed") | .changes[]?] as $ch
+    | [$items[] | select(.type | IN("file_change", "command_execution",
+        "mcp_tool_call", "web_search"))] as $calls
+    | (map(select(.type == "turn.completed") | .usage | objects)) as $u
     | {response: ($items | map(select(.type == "agent_message") | .text)
                   | last // "" | .[0:4096]),
+       session_id: (map(select(.type == "thread.started") | .thread_id)
+                    | last),
+       model: (if $model == "" then null else $model end),
+       usage: (if $u == [] then null else
+               {input_tokens: ($u | map(.input_tokens // 0) | add),
+                output_tokens: ($u | map(.output_tokens // 0) | add),
+                cached_input_tokens: ($u | map(.cached_input_tokens // 0)
+                                      | add)} end),
+       tool_calls: {total: (($calls | length) + $bad),
+                    failed: (([$calls[] | select(.status == "failed"
+                                or ((.exit_code | numbers) // 0) != 0)]
+                              | length) + $bad),
+                    edits: (($patches | length) + $bad),
+                    edits_failed: (([$patches[]
+                                     | select(.status == "failed")]
+                                    | length) + $bad)},
        files_modified: [$ch[] | select(.kind != "add" and .kind != "delete")
                         | .path],
        files_created: [$ch[] | select(.kind == "add") | .path],
-       files_deleted: [$ch[] | select(.kind == "delete") | .path]}' \
+       files_deleted: [$ch[] | select(.kind == "delete") | .path]}
+    | with_entries(select(.value != null))' \
     "$AIM_OUT" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

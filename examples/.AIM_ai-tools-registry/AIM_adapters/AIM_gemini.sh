@@ -3,22 +3,29 @@
 # (npm @google/gemini-cli, command "gemini").
 #
 # code_generation, refactoring:
-#   gemini --skip-trust --approval-mode auto_edit --output-format json -p "" <prompt
+#   gemini --skip-trust --approval-mode auto_edit --output-format stream-json
+#       -p "" <prompt
 #   Headless mode; the prompt comes on stdin (-p "" only selects headless
 #   mode, its text is appended to stdin); --skip-trust because headless runs
 #   in an untrusted folder otherwise stop with exit 55; auto_edit approves
-#   file edits only.  Success: stdout {"response", "stats", ...}.
+#   file edits only.  stdout: one JSON event a line, the last
+#   {"type":"result","status":"success"|"error",...}.
 # version: gemini --version
-# Failures: stderr ends with {"error": {"type", "message", "code"}}.  Mapped:
-#   "Please set an Auth method" (exit 41), "must specify the GEMINI_API_KEY
-#   environment variable", "API key not valid", code 401/403 -> auth;
-#   "exceeded your current quota", "Quota exceeded" (not per minute) ->
-#   quota; 429, RESOURCE_EXHAUSTED, per-minute quotas -> rate_limit; "input
+# Failures: the result event's error, else the last error event, else the
+#   {"error": {"type", "message", "code"}} object on stderr.  Mapped:
+#   "Please set an Auth method", "Invalid auth method selected." (exit 41),
+#   "must specify the GEMINI_API_KEY environment variable", "API key not
+#   valid", code 401/403 -> auth; "exceeded your current quota", "Quota
+#   exceeded" (not per minute) -> quota; 429, RESOURCE_EXHAUSTED,
+#   per-minute quotas, RetryableQuotaError -> rate_limit; "input
 #   token count ... exceeds the maximum number of tokens" ->
 #   context_too_long; "blocked due to SAFETY", blockReason -> content_policy;
 #   "not running in a trusted directory", 400 INVALID_ARGUMENT ->
 #   bad_request; 5xx, network errors -> transient; killed at the time
-#   budget -> timeout.  "Please retry in 12.5s" gives retry_after_ms.
+#   budget -> timeout, or the class of what it last said (gemini ignores
+#   Retry-After and retries up to "general.maxAttempts" times, 10 by
+#   default, which may not fit the budget).  "Please retry in 12.5s" gives
+#   retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -33,13 +40,58 @@ aim_require_command gemini
 aim_prompt
 aim_snapshot
 aim_run "$AIM_TMP/prompt.txt" gemini --skip-trust --approval-mode auto_edit \
-    --output-format json -p ""
+    --output-format stream-json -p ""
 
-if [ "$AIM_RC" -ne 0 ] || ! jq -e 'type == "object" and
-    .error == null and has("response")' "$AIM_OUT" >/dev/null 2>&1; then
-	# The error object is the last top-level JSON text on stderr (or stdout);
-	# its message may itself be the API's JSON error.
-	detail=$(sed -n '/^{/,$p' "$AIM_ERR" "$AIM_OUT" | jq -rs '
+# The normalised content (lib.sh) from the stream: init (session_id,
+# model), assistant messages after the last tool call (response),
+# tool_use / tool_result (tool_calls; write_file and replace are the
+# edits), result (status, error, stats: tokens).  The model is init's
+# unless that is "auto", else the one with the most input tokens.
+jq -nRc '[inputs | fromjson? | objects] as $ev
+    | ($ev | map(select(.type == "init")) | last) as $init
+    | ($ev | map(select(.type == "result")) | last) as $res
+    | [$ev[] | select(.type == "tool_use")] as $calls
+    | ([$ev[] | select(.type == "tool_result")
+        | {key: .tool_id, value: .}] | from_entries) as $rs
+    | [$calls[] | select(.tool_name | IN("write_file", "replace",
+                                          "edit"))] as $edits
+    | ([$ev | to_entries[] | select(.value.type == "tool_result") | .key]
+       | last // -1) as $lastcall
+    | ($res.stats.models // {} | to_entries | max_by(.value.input_tokens)
+       | .key) as $busiest
+    | {response: ([$ev | to_entries[]
+                   | select(.key > $lastcall and .value.type == "message"
+                            and .value.role == "assistant")
+                   | .value.content | strings] | join("") | .[0:4096]),
+       session_id: $init.session_id,
+       model: (if ($init.model // "auto") | test("^auto")
+               then $busiest else $init.model end),
+       usage: (($res.stats | objects
+                | {input_tokens: (.input_tokens // 0),
+                   output_tokens: (.output_tokens // 0),
+                   cached_input_tokens: (.cached // 0)}) // null),
+       tool_calls: {total: ($calls | length),
+                    failed: ([$rs[] | select(.status == "error")]
+                             | length),
+                    edits: ($edits | length),
+                    edits_failed: ([$edits[]
+                                    | select($rs[.tool_id].status != "success")]
+                                   | length)},
+       files_modified: [$edits[] | select($rs[.tool_id].status == "success")
+                        | .parameters.file_path | strings],
+       status: $res.status,
+       error: (($res.error.message // ([$ev[] | select(.type == "error"
+                   and .severity == "error") | .message] | last)) // null)}
+    | with_entries(select(.value != null))' \
+    "$AIM_OUT" >"$AIM_TMP/extra.json" 2>/dev/null
+[ -s "$AIM_TMP/extra.json" ] || echo '{}' >"$AIM_TMP/extra.json"
+
+if [ "$AIM_RC" -ne 0 ] ||
+    ! jq -e '.status == "success"' "$AIM_TMP/extra.json" >/dev/null; then
+	# The result's error, else the last error event, else the error object
+	# on stderr (whose message may itself be the API's JSON error).
+	detail=$(jq -r '.error // empty' "$AIM_TMP/extra.json")
+	[ -n "$detail" ] || detail=$(sed -n '/^{/,$p' "$AIM_ERR" | jq -rs '
 	    map(objects | .error | objects) | last // empty
 	    | (if (.code | type) == "number" and .code >= 100
 	       then "code \(.code): " else "" end)
@@ -47,7 +99,6 @@ if [ "$AIM_RC" -ne 0 ] || ! jq -e 'type == "object" and
 	         | tostring)' 2>/dev/null)
 	aim_fail_run "$(aim_flat "$detail")"
 fi
-jq -c '{response: (.response | tostring | .[0:4096]), session_id}' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json"
-aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
+jq 'del(.status, .error)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
+aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra2.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"
