@@ -15,9 +15,10 @@
 #   {"type":"result", sessionId, exitCode, usage.codeChanges}.  The usage
 #   file has the tokens per model (modelMetrics.*.usage).  The warning log
 #   has the provider's Retry-After ("retry_after_ms":N), which the events
-#   do not.  Without a GitHub login, COPILOT_PROVIDER_BASE_URL (with
-#   COPILOT_MODEL, COPILOT_PROVIDER_TYPE, COPILOT_PROVIDER_API_KEY) points
-#   it at any OpenAI-compatible or Anthropic endpoint (BYOK).
+#   do not; it wins over a wait named in the error text.  Without a GitHub
+#   login, COPILOT_PROVIDER_BASE_URL (with COPILOT_MODEL,
+#   COPILOT_PROVIDER_TYPE, COPILOT_PROVIDER_API_KEY) points it at any
+#   OpenAI-compatible or Anthropic endpoint (BYOK).
 # version: copilot --version
 # Failures mapped (lib.sh, from session.error, else stderr, else stdout):
 #   "No authentication information found", errorType authentication, HTTP
@@ -57,7 +58,8 @@ if [ "$AIM_RC" -ne 0 ] ||
 	    | .data) | last // empty
 	    | ((.statusCode | numbers | \"HTTP \(.): \") // \"\")
 	      + (.message | tostring)" "$AIM_OUT" 2>/dev/null)
-	[ -z "$retry" ] || detail="$detail (retry after ${retry}ms)"
+	# The header's wait comes first: it wins over a wait in the text.
+	[ -z "$retry" ] || detail="Retry-After ${retry}ms; $detail"
 	aim_fail_run "$(aim_flat "$detail")"
 fi
 [ -s "$AIM_TMP/usage.json" ] || echo '{}' >"$AIM_TMP/usage.json"
