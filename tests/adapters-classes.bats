@@ -191,7 +191,7 @@ codex_failed() {
 	    adapter codex
 	assert_class transient
 	assert_equal "$(jq -r .message <<<"$output")" \
-	    'failed, exit 1: write to /etc/passwd rejected by the sandbox policy; see docs/safety.md'
+	    'failed for a reason not recognised (taken as temporary), exit 1: write to /etc/passwd rejected by the sandbox policy; see docs/safety.md'
 }
 
 @test "transient: ECONNRESET" {
@@ -288,7 +288,7 @@ codex_failed() {
 	assert_class bad_request
 	FAKE_STDERR='Segmentation fault' adapter claude
 	assert_class transient
-	assert_equal "$(jq -r .message <<<"$output")" 'failed, exit 1: Segmentation fault'
+	assert_equal "$(jq -r .message <<<"$output")" 'failed for a reason not recognised (taken as temporary), exit 1: Segmentation fault'
 }
 
 # classify TEXT: aim_classify and aim_retry_after of lib.sh on TEXT, as

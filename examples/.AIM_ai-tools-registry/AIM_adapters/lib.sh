@@ -62,10 +62,12 @@ if ! command -v jq >/dev/null 2>&1; then
 	exit 0
 fi
 
-AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX") || {
+if AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX"); then
+	AIM_TMP=$(cd "$AIM_TMP" && pwd -P)
+else
 	printf '%s\n' '{"success":false,"message":"cannot create a temporary directory","error_class":"transient","content":{"error_class":"transient"}}'
 	exit 0
-}
+fi
 AIM_CHILD=
 trap 'rm -rf "$AIM_TMP"' EXIT
 # aim-invoke signals the adapter's process group, but timeout(1) puts the
@@ -148,8 +150,10 @@ aim_init()
 }
 
 # The tool may run for the smaller of the request's timeout_ms and
-# AIM_TIMEOUT_MS (default 30000), less a margin (10%, 1 to 5 s) that leaves
-# the adapter time to answer before aim-invoke's own timeout strikes.
+# AIM_TIMEOUT_MS (default 30000), less a reserve that lets the adapter
+# answer before aim-invoke's own timeout strikes (aim-adapter(7) Timeouts
+# and signals): 1 s for a tool that ignores SIGTERM to be killed (timeout
+# -k 1) and 10% (1 to 5 s) to read its output and reply; at least 1 s.
 aim_budget()
 {
 	_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
@@ -163,7 +167,7 @@ aim_budget()
 	_margin=$((_ms / 10))
 	[ "$_margin" -ge 1000 ] || _margin=1000
 	[ "$_margin" -le 5000 ] || _margin=5000
-	AIM_BUDGET=$(((_ms - _margin) / 1000))
+	AIM_BUDGET=$(((_ms - _margin - 1000) / 1000))
 	[ "$AIM_BUDGET" -ge 1 ] || AIM_BUDGET=1
 }
 
@@ -226,7 +230,7 @@ aim_run()
 	AIM_ERR=$AIM_TMP/err
 	_in=$1
 	shift
-	timeout -k 2 "$AIM_BUDGET" "$@" <"$_in" >"$AIM_OUT" 2>"$AIM_ERR" &
+	timeout -k 1 "$AIM_BUDGET" "$@" <"$_in" >"$AIM_OUT" 2>"$AIM_ERR" &
 	AIM_CHILD=$!
 	wait "$AIM_CHILD"
 	AIM_RC=$?
@@ -358,17 +362,20 @@ aim_run_content()
 	    '{exit_code: $rc, stdout: $o, stderr: $e}' >"$1"
 }
 
-# aim_fail_run [DETAIL [CLASS]]: failure reply for a run that went wrong.
-# CLASS defaults to what DETAIL, else stderr, else stdout suggest, and to
-# transient when nothing does.  A run killed at the end of its budget is
-# timeout, unless its texts name a cause that says more (auth, quota,
-# rate_limit, context_too_long, content_policy, not_installed).  The message
-# says the class, the exit status or timeout, and DETAIL (default: the last
-# lines of stderr, else of stdout); retry_after_ms comes from the texts.
+# aim_fail_run [DETAIL [CLASS [RETRY-MS]]]: failure reply for a run that
+# went wrong.  CLASS defaults to what DETAIL, else stderr, else stdout
+# suggest, and to transient when nothing does.  A run killed at the end of
+# its budget is timeout, unless its texts name what the tool was waiting
+# out (auth, quota, rate_limit, context_too_long, content_policy,
+# transient, not_installed).  The message says the class, the exit status
+# or timeout, and DETAIL (default: the last lines of stderr, else of
+# stdout); retry_after_ms (rate_limit, quota, transient only) is RETRY-MS
+# when given, else read from the texts.
 aim_fail_run()
 {
 	_detail=${1:-}
 	_class=${2:-}
+	_retry=${3:-}
 	printf '%s\n' "$_detail" >"$AIM_TMP/detail"
 	[ -n "$_class" ] ||
 	    _class=$(aim_classify "$AIM_TMP/detail" "$AIM_ERR" "$AIM_OUT")
@@ -380,7 +387,7 @@ aim_fail_run()
 		_status="timed out after $AIM_BUDGET s"
 		case $_class in
 		auth | quota | rate_limit | context_too_long | content_policy | \
-		    not_installed) ;;
+		    transient | not_installed) ;;
 		*) _class=timeout ;;
 		esac
 		;;
@@ -394,14 +401,18 @@ aim_fail_run()
 	transient) _why="temporary failure (network or service)" ;;
 	bad_request) _why="request rejected" ;;
 	not_installed) _why="not installed" ;;
-	*) _why="failed" ;;
+	timeout) _why= ;;
+	*)
+		_class=transient
+		_why="failed for a reason not recognised (taken as temporary)"
+		;;
 	esac
-	[ -n "$_class" ] || _class=transient
-	_retry=
 	case $_class in
 	rate_limit | quota | transient)
-		_retry=$(aim_retry_after "$AIM_TMP/detail" "$AIM_ERR" "$AIM_OUT")
+		[ -n "$_retry" ] || _retry=$(aim_retry_after "$AIM_TMP/detail" \
+		    "$AIM_ERR" "$AIM_OUT")
 		;;
+	*) _retry= ;;
 	esac
 	if [ "$_class" = timeout ]; then
 		_msg="$_status${_detail:+: $_detail}"
@@ -412,69 +423,248 @@ aim_fail_run()
 	aim_fail "$_class" "$_msg" "$AIM_TMP/run.json" "$_retry"
 }
 
-# aim_snapshot: remember payload.files (a copy and cksum) before a run.
+# Changes to the working tree.  aim_snapshot before the run and
+# aim_changes after it compare the whole working directory, so that files
+# a tool changed through its shell count as well as those it names:
+#   - in a git work tree, two trees written from temporary indexes
+#     (GIT_INDEX_FILE; the repository's index, HEAD and stash are never
+#     touched, only blobs are added to its object store): "git add -A"
+#     sees untracked files too, except the ignored ones; payload.files that
+#     are ignored are added by force; "git diff-tree --numstat" counts the
+#     lines;
+#   - elsewhere, a walk of at most AIM_SNAPSHOT_MAX_FILES regular files
+#     (default 20000), skipping .git and node_modules, compared by cksum;
+#     copies for the line counts when they total at most
+#     AIM_SNAPSHOT_MAX_BYTES (default 67108864), else a modified file counts
+#     no lines; content "changes_scope" says "walk_capped" when the cap cut
+#     the walk short (changes past it are not seen);
+#   - payload.files outside the working directory, copied one by one.
+# Paths are relative to the working directory (absolute ones under it are
+# made relative), each listed once.
+
+# aim_snapshot: remember the working tree before a run.
 aim_snapshot()
 {
 	mkdir "$AIM_TMP/snap"
+	AIM_SNAP_MODE=walk
+	AIM_SNAP_CAPPED=false
+	_pwd=$(pwd -P)
+	aim_relpaths <"$AIM_TMP/files" >"$AIM_TMP/snap/payload"
+	if command -v git >/dev/null 2>&1 &&
+	    [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
+		_gi=$(git rev-parse --git-path index 2>/dev/null)
+		[ ! -f "$_gi" ] || cp "$_gi" "$AIM_TMP/snap/index"
+		while IFS= read -r _f; do
+			case $_f in /* | ../*) continue ;; esac
+			[ ! -f "$_f" ] ||
+			    GIT_INDEX_FILE=$AIM_TMP/snap/index \
+			    git add -f -- "$_f" >/dev/null 2>&1
+		done <"$AIM_TMP/snap/payload"
+		if AIM_SNAP_TREE=$(aim_git_tree "$AIM_TMP/snap/index"); then
+			AIM_SNAP_MODE=git
+		fi
+	fi
+	[ "$AIM_SNAP_MODE" = git ] || aim_walk "$AIM_TMP/snap/before" copy
+	# payload.files outside the working directory, the old way.
+	mkdir "$AIM_TMP/snap/out"
+	: >"$AIM_TMP/snap/outside"
 	_i=0
 	while IFS= read -r _f; do
+		case $_f in /* | ../*) ;; *) continue ;; esac
 		_i=$((_i + 1))
+		printf '%s\n' "$_f" >>"$AIM_TMP/snap/outside"
 		if [ -f "$_f" ]; then
-			cp -p -- "$_f" "$AIM_TMP/snap/$_i"
-			cksum <"$_f" >"$AIM_TMP/snap/$_i.sum"
+			cp -p -- "$_f" "$AIM_TMP/snap/out/$_i"
+			cksum <"$_f" >"$AIM_TMP/snap/out/$_i.sum"
 		fi
-	done <"$AIM_TMP/files"
+	done <"$AIM_TMP/snap/payload"
 }
 
-# aim_changes FILE [EXTRA-FILE]: compare payload.files with the snapshot
-# and write the content: the last run's {exit_code, stdout, stderr}, EXTRA
-# (a JSON object; its files_modified, files_created, files_deleted lists
-# are merged) and files_modified, files_created, files_deleted,
-# lines_added, lines_removed.
+# aim_relpaths: paths on stdin, one a line, made relative to the working
+# directory when under it ("./" dropped), on stdout.
+aim_relpaths()
+{
+	awk -v p1="$(pwd -P)/" -v p2="$(pwd)/" '{
+		if (index($0, p1) == 1) $0 = substr($0, length(p1) + 1)
+		else if (index($0, p2) == 1) $0 = substr($0, length(p2) + 1)
+		while (substr($0, 1, 2) == "./") $0 = substr($0, 3)
+		if ($0 != "") print
+	}'
+}
+
+# aim_git_tree INDEX: add the working directory to the temporary INDEX
+# and print the tree written from it.
+aim_git_tree()
+{
+	GIT_INDEX_FILE=$1 git -c gc.auto=0 add -A -- . >/dev/null 2>&1 &&
+	    GIT_INDEX_FILE=$1 git write-tree 2>/dev/null
+}
+
+# aim_walk PREFIX [copy]: PREFIX.sums, "cksum size path" of the regular
+# files under the working directory (bounded, see above); with "copy",
+# PREFIX.d/ holds their copies when they fit AIM_SNAPSHOT_MAX_BYTES.
+aim_walk()
+{
+	_max=${AIM_SNAPSHOT_MAX_FILES:-20000}
+	case $_max in '' | *[!0-9]*) _max=20000 ;; esac
+	_maxb=${AIM_SNAPSHOT_MAX_BYTES:-67108864}
+	case $_maxb in '' | *[!0-9]*) _maxb=67108864 ;; esac
+	find . \( -name .git -o -name node_modules \) -prune -o -type f \
+	    -print 2>/dev/null | head -n "$((_max + 1))" >"$1.list"
+	if [ "$(wc -l <"$1.list")" -gt "$_max" ]; then
+		AIM_SNAP_CAPPED=true
+		sed -i "$((_max + 1)),\$d" "$1.list"
+	fi
+	: >"$1.sums"
+	[ ! -s "$1.list" ] ||
+	    tr '\n' '\0' <"$1.list" | xargs -0 cksum >"$1.sums" 2>/dev/null
+	[ "${2:-}" = copy ] || return 0
+	mkdir "$1.d"
+	_bytes=$(awk '{ n += $2 } END { printf "%d\n", n }' "$1.sums")
+	[ "$_bytes" -le "$_maxb" ] || return 0
+	[ ! -s "$1.list" ] ||
+	    tar -cf - -T "$1.list" 2>/dev/null | tar -xf - -C "$1.d" 2>/dev/null
+}
+
+# aim_lines OLD NEW: "added removed" lines from OLD to NEW (either may be
+# /dev/null).
+aim_lines()
+{
+	diff -- "$1" "$2" 2>/dev/null |
+	    awk '/^>/ { a++ } /^</ { r++ } END { printf "%d %d\n", a, r }'
+}
+
+# aim_changes FILE [EXTRA-FILE]: compare the working tree with the
+# snapshot and write the content: the last run's {exit_code, stdout,
+# stderr}, EXTRA (a JSON object: the normalised fields the adapter read
+# from its tool, see the top of this file) and files_modified,
+# files_created, files_deleted, lines_added, lines_removed, changes_scope.
+# The files EXTRA names in files_* are kept only where the snapshot could
+# not see them (outside the working directory, ignored by git, past the
+# walk's cap); their lines are not counted.
 aim_changes()
 {
 	: >"$AIM_TMP/mod"
 	: >"$AIM_TMP/new"
 	: >"$AIM_TMP/del"
-	_add=0
-	_rem=0
+	: >"$AIM_TMP/seen"
+	: >"$AIM_TMP/numstat"
+	: >"$AIM_TMP/counts"
+	if [ "$AIM_SNAP_MODE" = git ]; then
+		_scope=git
+		cp "$AIM_TMP/snap/index" "$AIM_TMP/snap/index2" 2>/dev/null
+		if _t2=$(aim_git_tree "$AIM_TMP/snap/index2"); then
+			git diff-tree -r -z --no-renames --relative --name-status \
+			    "$AIM_SNAP_TREE" "$_t2" | tr '\0' '\n' | awk '
+			    NR % 2 == 1 { s = $0; next }
+			    { f = s == "A" ? "new" : s == "D" ? "del" : "mod"
+			      print > (dir "/" f) }' dir="$AIM_TMP"
+			git diff-tree -r -z --no-renames --relative --numstat \
+			    "$AIM_SNAP_TREE" "$_t2" | tr '\0' '\n' >"$AIM_TMP/numstat"
+			{
+				git ls-tree -r -z --name-only "$AIM_SNAP_TREE"
+				git ls-tree -r -z --name-only "$_t2"
+			} | tr '\0' '\n' >"$AIM_TMP/seen"
+		fi
+	else
+		_scope=walk
+		[ "$AIM_SNAP_CAPPED" = false ] || _scope=walk_capped
+		_b=$AIM_TMP/snap/before
+		aim_walk "$AIM_TMP/snap/after"
+		awk -v dir="$AIM_TMP" '{ p = $0; sub(/^[0-9]+ [0-9]+ (\.\/)?/, "", p)
+		       k = $1 " " $2
+		       if (FILENAME == ARGV[1]) { old[p] = k; next }
+		       seen[p] = 1
+		       if (!(p in old)) print p > (dir "/new")
+		       else if (old[p] != k) print p > (dir "/mod") }
+		     END { for (p in old) if (!(p in seen)) print p > (dir "/del")
+		           for (p in old) print p > (dir "/seen")
+		           for (p in seen) print p > (dir "/seen") }' \
+		    "$_b.sums" "$AIM_TMP/snap/after.sums"
+		{
+			while IFS= read -r _f; do
+				if [ -f "$_b.d/$_f" ]; then
+					aim_lines "$_b.d/$_f" "$_f"
+				else
+					echo "0 0"
+				fi
+			done <"$AIM_TMP/mod"
+			while IFS= read -r _f; do
+				aim_lines /dev/null "$_f"
+			done <"$AIM_TMP/new"
+			while IFS= read -r _f; do
+				aim_lines "$_b.d/$_f" /dev/null
+			done <"$AIM_TMP/del"
+		} >>"$AIM_TMP/counts"
+	fi
+	# payload.files outside the working directory.
 	_i=0
 	while IFS= read -r _f; do
 		_i=$((_i + 1))
-		_old=$AIM_TMP/snap/$_i
+		_old=$AIM_TMP/snap/out/$_i
 		if [ -f "$_old" ] && [ -f "$_f" ]; then
 			[ "$(cksum <"$_f")" != "$(cat "$_old.sum")" ] || continue
 			printf '%s\n' "$_f" >>"$AIM_TMP/mod"
-			diff -- "$_old" "$_f" >"$AIM_TMP/diff"
-			_add=$((_add + $(grep -c '^>' "$AIM_TMP/diff")))
-			_rem=$((_rem + $(grep -c '^<' "$AIM_TMP/diff")))
+			aim_lines "$_old" "$_f"
 		elif [ -f "$_f" ]; then
 			printf '%s\n' "$_f" >>"$AIM_TMP/new"
-			_add=$((_add + $(wc -l <"$_f")))
+			aim_lines /dev/null "$_f"
 		elif [ -f "$_old" ]; then
 			printf '%s\n' "$_f" >>"$AIM_TMP/del"
-			_rem=$((_rem + $(wc -l <"$_old")))
+			aim_lines "$_old" /dev/null
 		fi
-	done <"$AIM_TMP/files"
+	done <"$AIM_TMP/snap/outside" >>"$AIM_TMP/counts"
+	awk -F '\t' 'NF >= 3 && $1 ~ /^[0-9]+$/ { print $1 " " $2 }' \
+	    "$AIM_TMP/numstat" >>"$AIM_TMP/counts"
+	_add=$(awk '{ a += $1 } END { printf "%d\n", a }' "$AIM_TMP/counts")
+	_rem=$(awk '{ r += $2 } END { printf "%d\n", r }' "$AIM_TMP/counts")
 	aim_run_content "$AIM_TMP/run.json"
 	_extra=${2:-}
 	[ -n "$_extra" ] || _extra=$(aim_json_file '{}')
+	# The adapter's own lists, made relative like the snapshot's.
+	jq -r '(.files_modified, .files_created, .files_deleted) // []
+	    | .[] | strings' "$_extra" | aim_relpaths >"$AIM_TMP/extra.paths"
 	jq -c --rawfile m "$AIM_TMP/mod" --rawfile n "$AIM_TMP/new" \
-	    --rawfile d "$AIM_TMP/del" --argjson a "$_add" --argjson r "$_rem" \
+	    --rawfile d "$AIM_TMP/del" --rawfile seen "$AIM_TMP/seen" \
+	    --rawfile rel "$AIM_TMP/extra.paths" \
+	    --arg p1 "$(pwd -P)/" --arg p2 "$(pwd)/" \
+	    --argjson a "$_add" --argjson r "$_rem" --arg scope "$_scope" \
 	    --slurpfile run "$AIM_TMP/run.json" '
 	    def lines: split("\n") | map(select(length > 0));
+	    def rel: if startswith($p1) then .[($p1 | length):]
+	        elif startswith($p2) then .[($p2 | length):] else . end
+	        | until(startswith("./") | not; .[2:]);
+	    ($seen | lines | map({(.): true}) | add // {}) as $known
+	    | def theirs($k): [(.[$k] // [])[] | strings | rel
+	        | select(length > 0 and ($known[.] | not))];
 	    . as $x
+	    | ($m | lines) as $mod | ($n | lines) as $new | ($d | lines) as $del
+	    | ($new + ($x | theirs("files_created")) | unique) as $cr
+	    | ($del + ($x | theirs("files_deleted")) | unique) as $dl
 	    | $run[0] + $x + {
-	        files_modified: (($m | lines) + ($x.files_modified // []) | unique),
-	        files_created: (($n | lines) + ($x.files_created // []) | unique),
-	        files_deleted: (($d | lines) + ($x.files_deleted // []) | unique),
-	        lines_added: $a, lines_removed: $r}' "$_extra" >"$1"
+	        files_modified: ($mod + ($x | theirs("files_modified")) | unique
+	                         - $cr - $dl),
+	        files_created: $cr, files_deleted: ($dl - $cr),
+	        lines_added: $a, lines_removed: $r, changes_scope: $scope}' \
+	    "$_extra" >"$1"
 }
 
-# aim_reply_changes WHAT CONTENT-FILE: success reply: WHAT and a summary
-# of the changes in CONTENT (from aim_changes).
+# aim_reply_changes WHAT CONTENT-FILE: the reply for a run that ended
+# well: a success with WHAT and a summary of the changes in CONTENT (from
+# aim_changes), unless CONTENT's tool_calls says the tool tried to edit
+# files and every such call failed ("edits" > 0 and "edits_failed" equal
+# to it) while no file changed: then a failure of class bad_request (the
+# request could not be carried out as asked; another tool may).
 aim_reply_changes()
 {
+	if jq -e '(.tool_calls.edits // 0) > 0
+	    and .tool_calls.edits_failed == .tool_calls.edits
+	    and (.files_modified + .files_created + .files_deleted
+	         | length) == 0' "$2" >/dev/null 2>&1; then
+		_n=$(jq -r '.tool_calls.edits' "$2")
+		_r=$(aim_flat "$(jq -r '.response // "" | tostring' "$2")")
+		aim_fail bad_request "every edit failed ($_n of $_n edit tool calls), no file changed${_r:+: $_r}" "$2"
+	fi
 	_sum=$(jq -r '([(.files_modified | length | "\(.) modified"),
 	    (.files_created | length | "\(.) created"),
 	    (.files_deleted | length | select(. > 0) | "\(.) deleted")]
