@@ -28,7 +28,7 @@ ask() {
 }
 
 @test "copilot: version through the adapter" {
-	pipeline '{"capability":"version","tool_id":"copilot","payload":{}}'
+	pipeline '{"capability":"version","tool_id":"copilot","timeout_ms":60000,"payload":{}}'
 	assert_success
 	run result '[.result.success, .result.content.version]'
 	assert_output --regexp '^\[true,"[0-9]+\.[0-9]+\.[0-9]+"\]$'
@@ -77,7 +77,7 @@ ask() {
 	ask "edit the file"
 	assert_failure 1
 	run result '[.attempts[0].outcome, .attempts[0].error_class, .attempts[0].message]'
-	assert_output '["failure","bad_request","every edit failed (1 edit tool call(s)): I could not edit the file."]'
+	assert_output '["failure","bad_request","every edit failed (1 of 1 edit tool calls), no file changed: I could not edit the file."]'
 }
 
 @test "copilot: HTTP 401 from the provider is auth, not retried" {

@@ -45,7 +45,7 @@ aim_run "$AIM_TMP/prompt.txt" copilot --output-format json --allow-all-tools \
     --log-level warning --usage-output-file "$AIM_TMP/usage.json"
 
 events='[inputs | fromjson? | objects]'
-# The provider's last Retry-After, from the log, in words lib.sh reads.
+# The provider's last Retry-After, from the log.
 retry=$(cat "$AIM_TMP"/log/*.log 2>/dev/null |
     sed -n 's/.*"retry_after_ms":\([0-9][0-9]*\).*/\1/p' | tail -n 1)
 if grep -q 'No authentication information found' "$AIM_ERR"; then
@@ -58,9 +58,8 @@ if [ "$AIM_RC" -ne 0 ] ||
 	    | .data) | last // empty
 	    | ((.statusCode | numbers | \"HTTP \(.): \") // \"\")
 	      + (.message | tostring)" "$AIM_OUT" 2>/dev/null)
-	# The header's wait comes first: it wins over a wait in the text.
-	[ -z "$retry" ] || detail="Retry-After ${retry}ms; $detail"
-	aim_fail_run "$(aim_flat "$detail")"
+	# The header's wait wins over a wait named in the text.
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
 fi
 [ -s "$AIM_TMP/usage.json" ] || echo '{}' >"$AIM_TMP/usage.json"
 jq -nRc --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
@@ -85,20 +84,14 @@ jq -nRc --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
                  ($u | map(.cacheReadTokens // 0) | add // 0)},
        tool_calls: {total: ($tools | length),
                     failed: ($tools | map(select(.success != true))
-                             | length)},
-       edit_calls: {total: ($writes | length),
-                    failed: ($writes | map(select(.success != true))
-                             | length)},
+                             | length),
+                    edits: ($writes | length),
+                    edits_failed: ($writes | map(select(.success != true))
+                                   | length)},
        files_modified: [$edits[] | select(.kind != "create"
                                           and .kind != "delete") | .path],
        files_created: [$edits[] | select(.kind == "create") | .path],
        files_deleted: [$edits[] | select(.kind == "delete") | .path]}' \
     "$AIM_OUT" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
-if jq -e '.edit_calls.total > 0 and .edit_calls.failed == .edit_calls.total' \
-    "$AIM_TMP/content.json" >/dev/null; then
-	aim_fail bad_request "every edit failed ($(jq -r '.edit_calls.failed' \
-	    "$AIM_TMP/content.json") edit tool call(s)): $(aim_flat "$(jq -r \
-	    '.response' "$AIM_TMP/content.json")")" "$AIM_TMP/content.json"
-fi
 aim_reply_changes "done" "$AIM_TMP/content.json"

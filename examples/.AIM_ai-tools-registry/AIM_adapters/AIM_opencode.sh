@@ -3,12 +3,13 @@
 # (npm opencode-ai, command "opencode").
 #
 # code_generation, refactoring:
-#   opencode run --format json --title aim [--model PROVIDER/MODEL] <prompt
+#   opencode run --format json --title aim --print-logs --log-level ERROR
+#       [--model PROVIDER/MODEL] <prompt
 #   Headless run; the prompt comes on stdin; the model is the config's
 #   "model" (opencode.json, OPENCODE_CONFIG or OPENCODE_CONFIG_CONTENT,
 #   where a provider of one's own is {"npm": "@ai-sdk/openai-compatible",
-#   "options": {"baseURL": URL}, "models": {...}}), or OPENCODE_MODEL when
-#   set; --title spares a model call for the session's title.  stdout is
+#   "options": {"baseURL": URL}, "models": {...}}), or AIM_OPENCODE_MODEL
+#   when set; --title spares a model call for the session's title.  stdout is
 #   JSONL events, each with sessionID: text (part.text; the last is the
 #   response), tool_use (part.tool, part.state.status completed or error,
 #   part.state.input.filePath, part.state.metadata.exists for write),
@@ -20,7 +21,10 @@
 #   opencode's own retries; the response's Retry-After header gives
 #   retry_after_ms); quota texts -> quota; context texts ->
 #   context_too_long; 400/404, "Model not found" -> bad_request; 5xx,
-#   network errors -> transient; killed at the time budget -> timeout.  A
+#   network errors -> transient (also when killed at the time budget while
+#   retrying them: its logged errors on stderr say so); killed at the time
+#   budget otherwise -> timeout (as with no provider of one's own and no
+#   network: opencode then waits for its hosted free models).  A
 #   run whose every edit tool call failed is a failure (bad_request).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -40,28 +44,31 @@ OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1
 OPENCODE_DISABLE_SHARE=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1
 export OPENCODE_DISABLE_AUTOUPDATE OPENCODE_DISABLE_MODELS_FETCH \
     OPENCODE_DISABLE_SHARE OPENCODE_DISABLE_LSP_DOWNLOAD
-set -- opencode run --format json --title aim
-[ -z "${OPENCODE_MODEL:-}" ] || set -- "$@" --model "$OPENCODE_MODEL"
+# Its errors on stderr: a run killed while it retries says what it waits
+# out (opencode retries a 5xx for minutes).
+set -- opencode run --format json --title aim --print-logs --log-level ERROR
+[ -z "${AIM_OPENCODE_MODEL:-}" ] || set -- "$@" --model "$AIM_OPENCODE_MODEL"
 aim_run "$AIM_TMP/prompt.txt" "$@"
 
 events='[inputs | fromjson? | objects]'
 if [ "$AIM_RC" -ne 0 ] ||
     jq -nRe "$events | any(.type == \"error\")" "$AIM_OUT" >/dev/null 2>&1
 then
-	detail=$(jq -nRr "$events | map(select(.type == \"error\") | .error)
-	    | last // empty
-	    | ((.data.responseHeaders // {} | to_entries
-	        | map(select(.key | ascii_downcase == \"retry-after\"))
-	        | first | .value // empty | \"Retry-After: \(.); \") // \"\")
-	      + ((.data.statusCode | numbers | \"HTTP \(.): \") // \"\")
+	error="$events | map(select(.type == \"error\") | .error) | last // empty"
+	# The response's Retry-After header wins over a wait named in the text.
+	retry=$(jq -nRr "$error | .data.responseHeaders // {} | to_entries[]
+	    | select(.key | ascii_downcase == \"retry-after\") | .value
+	    | tonumber? | . * 1000 | floor" "$AIM_OUT" 2>/dev/null | head -n 1)
+	detail=$(jq -nRr "$error
+	    | ((.data.statusCode | numbers | \"HTTP \(.): \") // \"\")
 	      + (.name // \"error\") + \": \"
 	      + (.data.message // .message // \"\" | tostring)" \
 	    "$AIM_OUT" 2>/dev/null)
-	aim_fail_run "$(aim_flat "$detail")"
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
 fi
 jq -nRc --arg pwd "$(pwd)/" "$events"'
     | (map(select(.type == "tool_use") | .part)) as $tools
-    | [$tools[] | select(.tool | IN("edit", "write", "patch", "multiedit"))]
+    | [$tools[] | select(.tool | IN("edit", "write", "patch", "apply_patch", "multiedit"))]
       as $writes
     | [$writes[] | select(.state.status == "completed")
        | {path: (.state.input.filePath // .state.metadata.filepath // ""
@@ -79,18 +86,13 @@ jq -nRc --arg pwd "$(pwd)/" "$events"'
        cost_usd: ($steps | map(.cost // 0) | add // 0),
        tool_calls: {total: ($tools | length),
                     failed: ($tools | map(select(.state.status == "error"))
-                             | length)},
-       edit_calls: {total: ($writes | length),
-                    failed: ($writes | map(select(.state.status == "error"))
-                             | length)},
+                             | length),
+                    edits: ($writes | length),
+                    edits_failed: ($writes
+                                   | map(select(.state.status == "error"))
+                                   | length)},
        files_modified: [$edits[] | select(.created | not) | .path],
        files_created: [$edits[] | select(.created) | .path]}' \
     "$AIM_OUT" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
-if jq -e '.edit_calls.total > 0 and .edit_calls.failed == .edit_calls.total' \
-    "$AIM_TMP/content.json" >/dev/null; then
-	aim_fail bad_request "every edit failed ($(jq -r '.edit_calls.failed' \
-	    "$AIM_TMP/content.json") edit tool call(s)): $(aim_flat "$(jq -r \
-	    '.response' "$AIM_TMP/content.json")")" "$AIM_TMP/content.json"
-fi
 aim_reply_changes "done" "$AIM_TMP/content.json"
