@@ -16,7 +16,9 @@
 # version: qwen --version
 # Failures mapped (lib.sh, from the result's error, else stderr, else
 #   stdout): "[API Error: 401 ...]", "API key" texts -> auth; 429 ->
-#   rate_limit (after qwen's own retries); quota texts -> quota; context
+#   rate_limit (after qwen's own retries; the note "Possible quota
+#   limitations in place ..." it adds to every 429 is dropped), a wait in
+#   the provider's text -> retry_after_ms; quota texts -> quota; context
 #   texts -> context_too_long; 400/404 -> bad_request; 5xx, network
 #   errors -> transient; killed at the time budget -> timeout.  A run
 #   whose every edit tool call failed, no file changed, is bad_request.
@@ -41,8 +43,10 @@ jq -nR '[inputs | fromjson? | objects | select(.type == "result")] | last
 [ -s "$AIM_TMP/result.json" ] || aim_fail_run ""
 if [ "$AIM_RC" -ne 0 ] ||
     jq -e '.is_error == true' "$AIM_TMP/result.json" >/dev/null; then
-	detail=$(jq -r '.error.message // .result // "" | tostring' \
-	    "$AIM_TMP/result.json")
+	# Less qwen's own note under every 429, which would read as quota.
+	detail=$(jq -r '.error.message // .result // "" | tostring
+	    | sub("\\s*Possible quota limitations in place or slow response"
+	          + " times detected\\.[^\n]*"; "")' "$AIM_TMP/result.json")
 	aim_fail_run "$(aim_flat "$detail")"
 fi
 jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
