@@ -10,7 +10,8 @@
 #     example registry in ./reg where each new CLI is tried once
 #     (max_retries 0)
 # pipeline REQUEST-JSON...   aim-resolve | aim-invoke | aim-audit on the
-#     requests; records in out.jsonl, status in $status
+#     requests; records in ../out.jsonl, status in $status, the attempts
+#     in $output
 # result JQ         jq on the one record of out.jsonl
 
 load ../helper
@@ -44,7 +45,7 @@ cli_setup() {
 	    git -c user.name=t -c user.email=t@t.invalid commit -qm sample
 	cp -R "$EXAMPLE" ../reg
 	rm -rf ../reg/AIM_audit
-	jq '.tools |= with_entries(if .key | IN("copilot", "opencode", "qwen",
+	jq '.tools |= with_entries(if .key | IN("copilot", "opencode", "qwen", "ollama",
 	    "openai-compat", "continue", "crush", "aider") then
 	    .value.max_retries = 0 else . end)' "$EXAMPLE/AIM_registry.json" \
 	    >../reg/AIM_registry.json
@@ -57,6 +58,9 @@ cli_teardown_file() {
 pipeline() {
 	printf '%s\n' "$@" >../req.jsonl
 	run sh -c "aim-resolve -r ../reg ../req.jsonl | aim-invoke | aim-audit -d ../audit >../out.jsonl"
+	# What a failed assertion shows: the attempts.
+	output=$(jq -c '[.attempts[]? | {tool_id, outcome, error_class,
+	    message}]' ../out.jsonl 2>&1)
 }
 
 result() {
