@@ -45,8 +45,8 @@ cli_setup() {
 	    git -c user.name=t -c user.email=t@t.invalid commit -qm sample
 	cp -R "$EXAMPLE" ../reg
 	rm -rf ../reg/AIM_audit
-	jq '.tools |= with_entries(if .key | IN("copilot", "opencode", "qwen", "ollama",
-	    "openai-compat", "continue", "crush", "aider") then
+	jq '.tools |= with_entries(if .key | IN("copilot", "opencode", "qwen",
+	    "ollama", "continue", "crush", "aider") then
 	    .value.max_retries = 0 else . end)' "$EXAMPLE/AIM_registry.json" \
 	    >../reg/AIM_registry.json
 }
