@@ -39,7 +39,7 @@ ask() {
 	ask "space the declarations in src/main.c" '["src/main.c"]'
 	assert_success
 	run result '[.tool_id, .result.success, .result.content.response, .result.content.files_modified, .result.content.files_created, .result.content.lines_added, .result.content.lines_removed, .result.content.tool_calls, .result.content.model]'
-	assert_output '["copilot",true,"Spaced the declarations.",["src/main.c"],[],1,1,{"total":1,"failed":0},"stub-model"]'
+	assert_output '["copilot",true,"Spaced the declarations.",["src/main.c"],[],1,1,{"total":1,"failed":0,"edits":1,"edits_failed":0},"stub-model"]'
 	grep -qxF 'int i; int total = 0;' src/main.c
 	# Two model calls (the tool call, then the answer after its result).
 	run result '.result.content.usage'
