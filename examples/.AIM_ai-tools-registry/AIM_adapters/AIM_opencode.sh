@@ -1,0 +1,98 @@
+#!/bin/sh
+# AIM_opencode.sh - AIM_INTEGRATION_V1 adapter for opencode
+# (npm opencode-ai, command "opencode").
+#
+# code_generation, refactoring:
+#   opencode run --format json --title aim --print-logs --log-level ERROR
+#       [--model PROVIDER/MODEL] <prompt
+#   Headless run; the prompt comes on stdin; the model is the config's
+#   "model" (opencode.json, OPENCODE_CONFIG or OPENCODE_CONFIG_CONTENT,
+#   where a provider of one's own is {"npm": "@ai-sdk/openai-compatible",
+#   "options": {"baseURL": URL}, "models": {...}}), or AIM_OPENCODE_MODEL
+#   when set; --title spares a model call for the session's title.  stdout is
+#   JSONL events, each with sessionID: text (part.text; the last is the
+#   response), tool_use (part.tool, part.state.status completed or error,
+#   part.state.input.filePath, part.state.metadata.exists for write),
+#   step_finish (part.tokens, part.cost) and error (error.name,
+#   error.data.message, statusCode, responseHeaders).
+# version: opencode --version
+# Failures mapped (lib.sh, from the error event, else stderr, else stdout):
+#   statusCode 401/403, "API key" texts -> auth; 429 -> rate_limit (after
+#   opencode's own retries; the response's Retry-After header gives
+#   retry_after_ms); quota texts -> quota; context texts ->
+#   context_too_long; 400/404, "Model not found" -> bad_request; 5xx,
+#   network errors -> transient (also when killed at the time budget while
+#   retrying them: its logged errors on stderr say so); killed at the time
+#   budget otherwise -> timeout (as with no provider of one's own and no
+#   network: opencode then waits for its hosted free models).  A
+#   run whose every edit tool call failed is a failure (bad_request).
+set -u
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+aim_init opencode
+case $AIM_CAP in
+version) aim_version opencode --version ;;
+code_generation | refactoring) ;;
+*) aim_unknown_capability "code_generation, refactoring, version" ;;
+esac
+aim_require_command opencode
+aim_prompt
+aim_snapshot
+# No update check, no model list download, no sharing: only the model.
+OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1
+OPENCODE_DISABLE_SHARE=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1
+export OPENCODE_DISABLE_AUTOUPDATE OPENCODE_DISABLE_MODELS_FETCH \
+    OPENCODE_DISABLE_SHARE OPENCODE_DISABLE_LSP_DOWNLOAD
+# Its errors on stderr: a run killed while it retries says what it waits
+# out (opencode retries a 5xx for minutes).
+set -- opencode run --format json --title aim --print-logs --log-level ERROR
+[ -z "${AIM_OPENCODE_MODEL:-}" ] || set -- "$@" --model "$AIM_OPENCODE_MODEL"
+aim_run "$AIM_TMP/prompt.txt" "$@"
+
+events='[inputs | fromjson? | objects]'
+if [ "$AIM_RC" -ne 0 ] ||
+    jq -nRe "$events | any(.type == \"error\")" "$AIM_OUT" >/dev/null 2>&1
+then
+	error="$events | map(select(.type == \"error\") | .error) | last // empty"
+	# The response's Retry-After header wins over a wait named in the text.
+	retry=$(jq -nRr "$error | .data.responseHeaders // {} | to_entries[]
+	    | select(.key | ascii_downcase == \"retry-after\") | .value
+	    | tonumber? | . * 1000 | floor" "$AIM_OUT" 2>/dev/null | head -n 1)
+	detail=$(jq -nRr "$error
+	    | ((.data.statusCode | numbers | \"HTTP \(.): \") // \"\")
+	      + (.name // \"error\") + \": \"
+	      + (.data.message // .message // \"\" | tostring)" \
+	    "$AIM_OUT" 2>/dev/null)
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
+fi
+jq -nRc --arg pwd "$(pwd)/" "$events"'
+    | (map(select(.type == "tool_use") | .part)) as $tools
+    | [$tools[] | select(.tool | IN("edit", "write", "patch", "apply_patch", "multiedit"))]
+      as $writes
+    | [$writes[] | select(.state.status == "completed")
+       | {path: (.state.input.filePath // .state.metadata.filepath // ""
+                 | ltrimstr($pwd)),
+          created: (.tool == "write" and .state.metadata.exists == false)}
+       | select(.path != "")] as $edits
+    | (map(select(.type == "step_finish") | .part)) as $steps
+    | {response: (map(select(.type == "text") | .part.text | strings)
+                  | last // "" | .[0:4096]),
+       session_id: (map(.sessionID | strings) | first),
+       usage: {input_tokens: ($steps | map(.tokens.input // 0) | add // 0),
+               output_tokens: ($steps | map(.tokens.output // 0) | add // 0),
+               cached_input_tokens:
+                 ($steps | map(.tokens.cache.read // 0) | add // 0)},
+       cost_usd: ($steps | map(.cost // 0) | add // 0),
+       tool_calls: {total: ($tools | length),
+                    failed: ($tools | map(select(.state.status == "error"))
+                             | length),
+                    edits: ($writes | length),
+                    edits_failed: ($writes
+                                   | map(select(.state.status == "error"))
+                                   | length)},
+       files_modified: [$edits[] | select(.created | not) | .path],
+       files_created: [$edits[] | select(.created) | .path]}' \
+    "$AIM_OUT" >"$AIM_TMP/extra.json"
+aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
+aim_reply_changes "done" "$AIM_TMP/content.json"

@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# The Continue CLI (npm @continuedev/cli, command cn) through its adapter,
+# against tests/providers/stub-provider: a config.yaml whose model has
+# provider openai and apiBase the stand-in.
+
+load clis
+
+setup_file() {
+	cli_setup_file
+}
+
+teardown_file() {
+	cli_teardown_file
+}
+
+setup() {
+	cli_setup
+	mkdir -p "$HOME/.continue"
+	cat >"$HOME/.continue/config.yaml" <<-YAML
+	name: aim-test
+	version: 1.0.0
+	schema: v1
+	models:
+	  - name: stub
+	    provider: openai
+	    model: stub-model
+	    apiBase: $PROVIDER_URL/v1
+	    apiKey: sk-test-0000
+	    roles: [chat, edit, apply]
+	YAML
+	export AIM_CONTINUE_CONFIG=$HOME/.continue/config.yaml
+}
+
+# ask PROMPT [FILES-JSON]: one code_generation request for continue.
+ask() {
+	pipeline "$(jq -nc --arg p "$1" --argjson f "${2:-[]}" \
+	    '{capability: "code_generation", tool_id: "continue",
+	      timeout_ms: 180000, payload: {prompt: $p, files: $f}}')"
+}
+
+@test "continue: version through the adapter" {
+	pipeline '{"capability":"version","tool_id":"continue","timeout_ms":60000,"payload":{}}'
+	assert_success
+	run result '[.result.success, .result.content.version]'
+	assert_output --regexp '^\[true,"[0-9]+\.[0-9]+\.[0-9]+"\]$'
+}
+
+@test "continue: an edit through its Edit tool is a success, the file found in the working tree" {
+	provider_scenario '{"scenario":"edit","file":"src/main.c","old":"int i;int total=0;","new":"int i; int total = 0;","text":"Spaced the declarations."}'
+	ask "space the declarations in src/main.c" '["src/main.c"]'
+	assert_success
+	run result '[.tool_id, .result.success, .result.content.response, .result.content.files_modified, .result.content.lines_added, .result.content.lines_removed]'
+	assert_output '["continue",true,"Spaced the declarations.",["src/main.c"],1,1]'
+	grep -qxF 'int i; int total = 0;' src/main.c
+	# The prompt came through stdin, Edit and Write were offered.
+	run jq -r 'select(.path == "/v1/chat/completions") | [(.body.messages | map(.content | tostring) | any(contains("space the declarations"))), ([.body.tools[].function.name] | contains(["Write", "Edit"]))] | @tsv' "$PROVIDER_LOG"
+	assert_line --index 0 "true	true"
+}
+
+@test "continue: HTTP 401 is auth, HTTP 429 rate_limit with the wait in the provider's text" {
+	provider_scenario '{"scenario":"http","status":401}'
+	ask "hi"
+	assert_failure 1
+	run result '[.attempts[0].error_class, (.attempts[0].message | test("401"))]'
+	assert_output '["auth",true]'
+	provider_scenario '{"scenario":"http","status":429}'
+	ask "hi"
+	assert_failure 1
+	run result '[.attempts[0].error_class, .attempts[0].retry_after_ms]'
+	assert_output '["rate_limit",20000]'
+}

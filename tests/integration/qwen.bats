@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# Qwen Code (npm @qwen-code/qwen-code) through its adapter, against
+# tests/providers/stub-provider as an OpenAI-compatible endpoint
+# (OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL).
+
+load clis
+
+setup_file() {
+	cli_setup_file
+}
+
+teardown_file() {
+	cli_teardown_file
+}
+
+setup() {
+	cli_setup
+	export OPENAI_BASE_URL=$PROVIDER_URL/v1 OPENAI_API_KEY=sk-test-0000 \
+	    OPENAI_MODEL=stub-model
+	# No background memory extraction: one conversation with the model;
+	# no retries of its own on 429 (one attempt, then the error).
+	mkdir -p "$HOME/.qwen"
+	echo '{"memory":{"enableManagedAutoMemory":false},"model":{"generationConfig":{"maxRetries":0}}}' \
+	    >"$HOME/.qwen/settings.json"
+}
+
+# ask PROMPT [FILES-JSON]: one code_generation request for qwen.
+ask() {
+	pipeline "$(jq -nc --arg p "$1" --argjson f "${2:-[]}" \
+	    '{capability: "code_generation", tool_id: "qwen",
+	      timeout_ms: 240000, payload: {prompt: $p, files: $f}}')"
+}
+
+@test "qwen: version through the adapter" {
+	pipeline '{"capability":"version","tool_id":"qwen","timeout_ms":60000,"payload":{}}'
+	assert_success
+	run result '[.result.success, .result.content.version]'
+	assert_output --regexp '^\[true,"[0-9]+\.[0-9]+\.[0-9]+"\]$'
+}
+
+@test "qwen: an edit (read_file, then edit) is a success naming the file, with tokens and the session" {
+	provider_scenario '{"scenario":"edit","file":"src/main.c","old":"int i;int total=0;","new":"int i; int total = 0;","text":"Spaced the declarations.","usage":{"input_tokens":120,"output_tokens":30}}'
+	ask "space the declarations in src/main.c" '["src/main.c"]'
+	assert_success
+	run result '[.tool_id, .result.success, .result.content.response, .result.content.files_modified, .result.content.files_created, .result.content.lines_added, .result.content.lines_removed, .result.content.tool_calls, .result.content.model]'
+	assert_output '["qwen",true,"Spaced the declarations.",["src/main.c"],[],1,1,{"total":2,"failed":0,"edits":1,"edits_failed":0},"stub-model"]'
+	grep -qxF 'int i; int total = 0;' src/main.c
+	run result '[.result.content.usage.input_tokens, .result.content.usage.output_tokens, (.result.content.session_id | test("^[0-9a-f-]{36}$"))]'
+	assert_output '[360,90,true]'
+	run sh -c "jq -r '[.method, .path, .body.model] | @tsv' '$PROVIDER_LOG' | sort -u"
+	assert_output "POST	/v1/chat/completions	stub-model"
+}
+
+@test "qwen: a new file from write_file is in files_created" {
+	provider_scenario '{"scenario":"create","file":"NOTES.md","content":"# Notes\n","text":"Created NOTES.md."}'
+	ask "write NOTES.md"
+	assert_success
+	run result '[.result.success, .result.content.files_created, .result.content.files_modified, .result.content.response]'
+	assert_output '[true,["NOTES.md"],[],"Created NOTES.md."]'
+	assert_equal "$(cat NOTES.md)" "# Notes"
+}
+
+@test "qwen: HTTP 401 from the provider is auth" {
+	provider_scenario '{"scenario":"http","status":401}'
+	ask "hi"
+	assert_failure 1
+	run result '[(.attempts | length), .attempts[0].error_class, .attempts[0].message]'
+	assert_output --regexp '^\[1,"auth","authentication failed .*401'
+}
+
+@test "qwen: HTTP 429 is rate_limit, not quota, with the wait of the provider's text" {
+	# qwen adds "Possible quota limitations in place ..." to every 429.
+	provider_scenario '{"scenario":"http","status":429}'
+	ask "hi"
+	assert_failure 1
+	run result '[.attempts[0].error_class, .attempts[0].retry_after_ms]'
+	assert_output '["rate_limit",20000]'
+}
