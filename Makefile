@@ -76,7 +76,8 @@ deps:
 test-deps:
 	@sh tools/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
 
-# The suite, the same suite under ASan+UBSan, the real CLIs, the docs lint;
+# The suite, the same suite under ASan+UBSan, the real CLIs, the docs lint,
+# the fuzzers' regression inputs replayed and each fuzzer for 3 s;
 # the last line adds up every run: "check: N passed, M failed, K skipped".
 check: test-deps
 	@$(MAKE) --no-print-directory all $(UNITS:%=build/%)
@@ -86,8 +87,10 @@ check: test-deps
 	tests/run build; \
 	tests/run build-san; \
 	tests/integration/run build; \
-	if $(MAKE) --no-print-directory lint >&2; then echo "1 0 0"; \
-	else echo "0 1 0"; fi >>$$tally; \
+	for t in lint fuzz-replay "fuzz FUZZ_SECONDS=3"; do \
+		if $(MAKE) --no-print-directory $$t >&2; then echo "1 0 0"; \
+		else echo "0 1 0"; fi >>$$tally; \
+	done; \
 	tests/tally $$tally; rc=$$?; rm -f $$tally; exit $$rc
 
 # Only the plain suite: quicker while working.
@@ -138,7 +141,7 @@ uninstall:
 	rm -f $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all deps test-deps check check-quick demo bench lint install uninstall clean FORCE
 FORCE:
