@@ -824,8 +824,9 @@ EOF
 
 # hold: start a background aim-invoke of capability slots whose a sleeps
 # 2 s holding its slot; wait until it runs.  Its pid in $HOLDER.
+# hold [MS]: a holder takes a's one slot for MS ms (2000) in the background.
 hold() {
-	req slots '{"sleep_ms":2000}' '.id = "holder"' | aim-resolve -c cfg.json -r "$P" >holder.jsonl
+	req slots '{"sleep_ms":'"${1:-2000}"'}' '.id = "holder"' | aim-resolve -c cfg.json -r "$P" >holder.jsonl
 	aim-invoke -c cfg.json holder.jsonl >holder.out 2>&1 &
 	HOLDER=$!
 	for i in $(seq 100); do
@@ -935,7 +936,8 @@ teardown() {
 
 @test "max_concurrent queue: the wait that runs out is always reason max_concurrent, \"waited N ms for one of M slots of T\"" {
 	echo '{"min_attempt_ms": 200}' >cfg.json
-	hold
+	# Held for longer than both waits take, however slow the machine.
+	hold 8000
 	resolve slots '{}' '.deadline_ms = 1000'
 	for i in 1 2; do
 		invoke
