@@ -193,12 +193,12 @@ EOF
 	echo '{"bogus": 1, "frob": 2}' >"$T/reg/aim_config.json"
 	run -3 --separate-stderr aim status -r "$T/reg"
 	assert_line --index 0 "registry      $T/reg: unusable"
-	assert_line --index 1 "              $T/reg/AIM_registry.json:1:1: '[' or '{' expected near '/'"
+	assert_line --index 1 "              $T/reg/AIM_registry.json:1:1: comments are not allowed in JSON"
 	assert_line --index 2 "config        $T/reg/aim_config.json:1:2: unknown key \"bogus\" (and 1 more; aim health lists them)"
 	assert_line --index 3 "tools         0 of 0 ready"
 	run -3 --separate-stderr aim status -j -r "$T/reg"
 	run jq -c '[.registry, .registry_usable, .registry_error, .config_error, .config_error_more]' <<<"$output"
-	assert_output "[\"$T/reg\",false,\"$T/reg/AIM_registry.json:1:1: '[' or '{' expected near '/'\",\"$T/reg/aim_config.json:1:2: unknown key \\\"bogus\\\"\",1]"
+	assert_output "[\"$T/reg\",false,\"$T/reg/AIM_registry.json:1:1: comments are not allowed in JSON\",\"$T/reg/aim_config.json:1:2: unknown key \\\"bogus\\\"\",1]"
 	# A bad config alone: the registry line is fine, the config line says why.
 	status_registry
 	echo '{"bogus": 1}' >"$T/reg/aim_config.json"

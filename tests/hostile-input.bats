@@ -59,13 +59,17 @@ file_req() {
 	printf '{"tools":{"a":[1\0]},"y":0}' >reg/AIM_registry.json
 	run --separate-stderr timeout 60 aim-resolve -r reg --check
 	assert_failure 1
-	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_registry.json:1:15: tool 'a' must be an object"
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    "aim-resolve: $PWD/reg/AIM_registry.json:1:15: tool 'a' must be an object" \
+	    "aim-resolve: $PWD/reg/AIM_registry.json:1:21: unknown member 'y'")"
 	cp "$P/AIM_registry.json" reg/
 	printf '{"capabilities":[1\0],"y":0}' >reg/AIM_cross-tool/AIM_coordination-rules.json
 	run --separate-stderr timeout 60 aim-resolve -r reg <<<'{"capability":"x","payload":{}}'
 	assert_equal "$status" 3
 	assert_equal "$(jq -r .error.code <<<"$output")" registry_unavailable
-	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:1:17: capabilities must be an object"
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:1:17: capabilities must be an object" \
+	    "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:1:22: unknown member 'y'")"
 }
 
 @test "aim-audit verify: a prune entry with through_seq 2^63-1 is a bad entry, no overflow" {
