@@ -124,7 +124,7 @@ lint: test-deps
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
 	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
-		bench/dups bench/audit-chain bench/adapters
+		bench/dups bench/audit-chain bench/adapters tests/fixtures/crush/crush tests/fuzz/mkseeds
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
