@@ -134,7 +134,7 @@ generate_policy() {
 	# A retry skipped for the deadline; a candidate skipped for the
 	# deadline (a fails twice: it cools down, reset after).
 	{
-		jq -nc '{id:"p-retry-deadline", capability:"gen", deadline_ms:5000, payload:{fail_a:"rate_limit", retry_after_ms:5000, fail_b:"timeout"}}'
+		jq -nc '{id:"p-retry-deadline", capability:"gen", deadline_ms:20000, payload:{fail_a:"rate_limit", retry_after_ms:30000, fail_b:"timeout"}}'
 		jq -nc '{id:"p-skip-deadline", capability:"deadline", deadline_ms:700, payload:{fail_a:"transient", sleep_ms:500}}'
 	} | want 0 aim-resolve -c pol.json -r "$P" >in.jsonl
 	want 1 aim-invoke -c pol.json in.jsonl >policy-results.jsonl

@@ -129,10 +129,13 @@ registry() {
 }
 
 @test "a reader that goes away: aim-scan and aim-audit query end quietly with 141" {
+	# More output than a pipe holds (64 KiB), so aim-scan must still be
+	# writing when head is gone: 300 pairs with 150-byte names, ~140 KB.
 	mkdir tree
+	long=$(printf 'n%.0s' $(seq 150))
 	for i in $(seq 300); do
-		printf 'same %0200d\n' "$i" >"tree/a$i"
-		cp "tree/a$i" "tree/b$i"
+		printf 'same %0200d\n' "$i" >"tree/a$i$long"
+		cp "tree/a$i$long" "tree/b$i$long"
 	done
 	run --separate-stderr bash -c 'aim-scan dups -m 1 tree | head -1 >/dev/null; echo "${PIPESTATUS[0]}"'
 	assert_output 141
