@@ -502,6 +502,9 @@ static const struct member tool_members[] = {
 	{ "weight", W_NATNUM, NULL, 0 },
 	{ "cost", W_NATNUM, NULL, 0 },
 	{ "max_retries", W_NATINT, NULL, 0 },
+	/* An OpenAI-compatible endpoint's adapter reads these (aim-registry(5)). */
+	{ "endpoint", W_STRING, NULL, 0 },
+	{ "models", W_STRINGS, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 

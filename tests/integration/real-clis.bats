@@ -103,8 +103,11 @@ pipeline() {
 @test "real login failures are class auth: no retry, and the third request finds the CLIs cooling down" {
 	# max_retries 1 in the example rules: auth is never retried.
 	req='{"capability":"code_generation","payload":{"prompt":"p","files":["src/main.c"]}}'
+	# The example config with a failure window wide enough for three slow
+	# runs of three CLIs on a loaded machine.
+	jq '.failure_window_ms = 600000' "$EXAMPLE/aim_config.json" >cfg.json
 	for i in 1 2 3; do
-		run sh -c "echo '$req' | aim-resolve -r '$EXAMPLE' | aim-invoke >>out.jsonl"
+		run sh -c "echo '$req' | aim-resolve -c cfg.json -r '$EXAMPLE' | aim-invoke -c cfg.json >>out.jsonl"
 		assert_failure 1
 	done
 	run jq -c '[.attempts[] | select(.tool_id == "claude" or .tool_id == "codex" or .tool_id == "gemini") | [.tool_id, .error_class, has("retry")]]' out.jsonl
@@ -113,6 +116,6 @@ pipeline() {
 	# allowed_fails 3: the third failure of each opens its circuit (long, auth).
 	run jq -c '[.attempts[] | select(.cooldown_until) | .tool_id]' out.jsonl
 	assert_line --index 2 '["claude","codex","gemini"]'
-	run sh -c "echo '$req' | aim-resolve -r '$EXAMPLE' | jq -c '[.route.candidates[] | [.tool_id, .status]]'"
+	run sh -c "echo '$req' | aim-resolve -c cfg.json -r '$EXAMPLE' | jq -c '[.route.candidates[] | [.tool_id, .status]]'"
 	assert_output '[["claude","cooldown"],["codex","cooldown"],["gemini","cooldown"],["aider","not_installed"],["jules","ready"]]'
 }
