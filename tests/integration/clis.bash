@@ -20,6 +20,8 @@ load ../providers/providers
 EXAMPLE=$TOP/examples/.AIM_ai-tools-registry
 
 cli_setup_file() {
+	# One provider (and scenario file) for the file: its tests take turns.
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	[ -n "${AIM_TOOLS_BIN:-}" ] || return 0
 	export XDG_CACHE_HOME=$BATS_FILE_TMPDIR/cache
 	mkdir -p "$XDG_CACHE_HOME"
