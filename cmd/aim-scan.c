@@ -500,6 +500,23 @@ cleanable(json_t *rec, int *is_cache)
 }
 
 /*
+ * The directory name under at, never through a symbolic link, with its
+ * descriptor in *fd; NULL with errno.
+ */
+static DIR *
+opendir_at(int at, const char *name, int *fd)
+{
+	DIR *dir;
+
+	if ((*fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return NULL;
+	if ((dir = fdopendir(*fd)) == NULL)
+		close(*fd);
+	return dir;
+}
+
+/*
  * Does the directory name in dirfd hold a version-control directory, at any
  * depth?  1 with its path in buf (which holds name's path on entry), 0, or
  * -1 (errno) with the directory that could not be read in buf: a tree that
@@ -514,13 +531,8 @@ holds_vcs(int dirfd, const char *name, char *buf, size_t len)
 	DIR *dir;
 	int fd, found = 0, saved;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
+	if ((dir = opendir_at(dirfd, name, &fd)) == NULL)
 		return -1;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	while (!found && (d = readdir(dir)) != NULL) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
@@ -767,13 +779,8 @@ remove_tree(int dirfd, const char *name)
 	DIR *dir;
 	int fd, rc = 0, saved = 0;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
+	if ((dir = opendir_at(dirfd, name, &fd)) == NULL)
 		return -1;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	while ((d = readdir(dir)) != NULL) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
