@@ -650,20 +650,10 @@ json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
 size_t	 aim_redact(json_t *v);
 
 /*
- * Write entry durably as <dir>/<day>/<file_stamp>_<tool>_<capability>.json:
- * mode 0600 in 0700 directories, through a temporary file that is fsynced,
- * linked to a name that does not exist yet (a collision takes -2, -3, ...),
- * and the directory fsynced.  Returns a malloc'd path, or NULL with errno
- * and a malloc'd *why ("can't create /x: Permission denied").
- */
-char	*aim_audit_write(const char *dir, const json_t *entry,
-	    const char *file_stamp, const char *day, char **why);
-
-/*
  * A tool id or capability as the part of an audit file name it becomes
  * (seed 002 §5 layout): [A-Za-z0-9._-] only, others '-', a leading '.'
  * too, "none" for NULL or empty, at most AIM_NAME_PART_MAX bytes; out holds
- * AIM_NAME_PART_MAX + 1.  aim_audit_write names entries with it, and verify
+ * AIM_NAME_PART_MAX + 1.  aim_chain_append names entries with it, and verify
  * checks names against it.
  */
 #define AIM_NAME_PART_MAX	64

@@ -1,7 +1,6 @@
 /*
- * audit.c: audit entries in the seed's layout (seed 002 §5), redacted, and
- * written durably: temporary file, fsync, link to a fresh name, fsync the
- * directory (DESIGN.md "Files outside the registry").
+ * audit.c: audit entries in the layout of aim-audit(1) "Entries", redacted;
+ * chain.c writes them.
  */
 #include <sys/stat.h>
 
@@ -19,7 +18,6 @@
 #include "aim.h"
 
 #define REDACTED	"[REDACTED]"
-#define MAX_COLLISIONS	1000
 
 /* ---- entries ---- */
 
@@ -473,123 +471,4 @@ aim_audit_name_part(char *out, const char *s)
 		out[i] = isalnum((unsigned char)s[i]) || s[i] == '-' ||
 		    (s[i] == '.' && i > 0) || s[i] == '_' ? s[i] : '-';
 	out[i] = '\0';
-}
-
-/* snprintf into a PATH_MAX buffer; -1 with ENAMETOOLONG when cut. */
-static int
-pathf(char *buf, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
-pathf(char *buf, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, PATH_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
-static char *
-fail(char **why, const char *what, const char *path)
-{
-	int saved = errno;
-	size_t n = strlen(what) + strlen(path) + strlen(strerror(saved)) + 8;
-
-	*why = aim_xmalloc(n);
-	snprintf(*why, n, "%s %s: %s", what, path, strerror(saved));
-	errno = saved;
-	return NULL;
-}
-
-char *
-aim_audit_write(const char *dir, const json_t *entry, const char *stamp,
-    const char *day, char **why)
-{
-	static unsigned long counter;
-	char daydir[PATH_MAX], tmp[PATH_MAX], final[PATH_MAX];
-	char tool[AIM_NAME_PART_MAX + 1], cap[AIM_NAME_PART_MAX + 1];
-	char *text;
-	size_t len, off;
-	ssize_t n;
-	int fd, k;
-
-	*why = NULL;
-	if (pathf(daydir, "%s/%s", dir, day) == -1 ||
-	    strlen(daydir) + 200 > PATH_MAX)
-		return fail(why, "can't use", dir);
-	if (aim_mkdirs(daydir) == -1)
-		return fail(why, "can't create", daydir);
-	aim_audit_name_part(tool, json_string_value(json_object_get(entry,
-	    "tool_id")));
-	aim_audit_name_part(cap, json_string_value(json_object_get(entry,
-	    "capability")));
-	pathf(tmp, "%s/.tmp-%ld-%lu", daydir, (long)getpid(), counter++);
-	if ((text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
-		errno = ENOMEM;
-		return fail(why, "can't encode entry for", daydir);
-	}
-	len = strlen(text);
-	text[len++] = '\n';	/* json_dumps left room: it was the NUL */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1) {
-		free(text);
-		return fail(why, "can't create", tmp);
-	}
-	for (off = 0; off < len; off += n) {
-		if ((n = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			goto fail_tmp;
-		}
-	}
-	if (fchmod(fd, 0600) == -1 || fsync(fd) == -1)
-		goto fail_tmp;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail_tmp;
-	}
-	fd = -1;
-	free(text);
-	text = NULL;
-	/* link(2) never replaces: two entries in one microsecond both stay. */
-	for (k = 1; k <= MAX_COLLISIONS; k++) {
-		if (k == 1)
-			pathf(final, "%s/%s_%s_%s.json", daydir, stamp, tool,
-			    cap);
-		else
-			pathf(final, "%s/%s_%s_%s-%d.json", daydir, stamp, tool,
-			    cap, k);
-		if (link(tmp, final) == 0)
-			break;
-		if (errno != EEXIST) {
-			fail(why, "can't link", final);
-			unlink(tmp);
-			return NULL;
-		}
-	}
-	unlink(tmp);
-	if (k > MAX_COLLISIONS) {
-		errno = EEXIST;
-		return fail(why, "can't name entry in", daydir);
-	}
-	if (aim_fsync_dir(daydir) == -1)
-		return fail(why, "can't sync", daydir);
-	return aim_xstrdup(final);
-
-fail_tmp:
-	fail(why, "can't write", tmp);
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	free(text);
-	return NULL;
 }
