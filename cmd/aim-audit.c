@@ -358,7 +358,7 @@ cmd_verify(int argc, char *argv[])
 	struct aim_verify vr;
 	struct sub sb;
 	const char *pubkey = NULL, **cps;
-	char *why = NULL, *path, hex[AIM_CHAIN_HEX_BYTES + 1];
+	char *why = NULL, *path, hex[AIM_HASH_HEX_BYTES + 1];
 	size_t ncp = 0, i, checked = 0;
 	json_t *out;
 	int ch, status = 0;
@@ -420,7 +420,7 @@ cmd_verify(int argc, char *argv[])
 		if (aim_verify_checkpoint(&vr, cps[i], &cp) == 0)
 			checked++;
 	}
-	aim_hex(vr.head_hash, AIM_CHAIN_HASH_BYTES, hex);
+	aim_hex(vr.head_hash, AIM_HASH_BYTES, hex);
 	out = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I}",
 	    "ok", vr.problems == 0, "dir", sb.dir,
 	    "entries", (json_int_t)vr.entries,

@@ -879,7 +879,7 @@ verify(const char *path, int64_t size, const char *hash, struct stat *st,
 		close(fd);
 		return -1;
 	}
-	aim_hash_hex(h, hex);
+	aim_hex(h, AIM_HASH_BYTES, hex);
 	if (len != size || strcmp(hex, hash) != 0) {
 		snprintf(why, whylen, "changed: content no longer matches the "
 		    "group's hash");

@@ -138,6 +138,53 @@ void	 aim_warn_once(json_t *said, char *message);
 /* "<stdin>" for "-", else the name itself: how messages name an input. */
 const char *aim_input_name(const char *path);
 
+/*
+ * A malloc'd string formatted as printf(3) would; exits with "out of
+ * memory" (status AIM_EXIT_IO) instead of failing, like aim_xmalloc.
+ */
+char	*aim_xsprintf(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Create dir and its parents, mode 0700 for what it creates, each new
+ * name made durable in its parent (aim_fsync_dir).  0, or -1 with errno
+ * (ENOTDIR when dir is there but not a directory).
+ */
+int	 aim_mkdirs(const char *dir);
+
+/*
+ * Is path a private regular file: not a symlink, owned by the effective
+ * user, no group or other bits (aim-secret(1) "Files")?  0, or -1 with a
+ * malloc'd *why saying which and how to fix it ("chmod 600 X") and errno:
+ * ENOENT (missing), EPERM (not private), else lstat(2)'s.  what: "vault",
+ * "key file".
+ */
+int	 aim_private_file(const char *path, const char *what, char **why);
+
+/* No core dumps and no ptrace by others: PR_SET_DUMPABLE 0, RLIMIT_CORE 0. */
+int	 aim_nodump(void);
+
+/* The digest of aim_hash (BLAKE2b-256) in bytes, and in hex digits. */
+#define AIM_HASH_BYTES		32
+#define AIM_HASH_HEX_BYTES	(2 * AIM_HASH_BYTES)
+
+/*
+ * BLAKE2b-256 (libsodium crypto_generichash, no key) of len_bytes bytes:
+ * the audit chain's link hash (aim-audit(1) "The chain") and the state's
+ * key of a registry; aim_hash_fd streams the same digest over a file.
+ */
+void	 aim_hash(const void *buf, size_t len_bytes,
+	    unsigned char out[AIM_HASH_BYTES]);
+
+/* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
+void	 aim_hex(const unsigned char *bin, size_t len_bytes, char *out);
+
+/* Exactly 2 * len hex digits into len bytes: 0, or -1 when not that. */
+int	 aim_unhex(const char *hex, unsigned char *bin, size_t len_bytes);
+
+/* "SIGSEGV" for 11, or "SIG<n>"; in a static buffer. */
+const char *aim_signame(int sig);
+
 /* ---- ndjson.c: JSON Lines in and out ---- */
 
 /*
@@ -567,8 +614,6 @@ int	 aim_proc_run(struct aim_proc *p, char *const argv[], char *const envp[],
 /* Free a done child's buffers. */
 void	 aim_proc_free(struct aim_proc *p);
 
-/* "SIGSEGV" for 11, or "SIG<n>". */
-const char *aim_signame(int sig);
 
 /* ---- adapter.c: the V1 adapter protocol (seed 002 §3, §7) ---- */
 
@@ -659,9 +704,6 @@ size_t	 aim_redact(json_t *v);
 #define AIM_NAME_PART_MAX	64
 void	 aim_audit_name_part(char *out, const char *s);
 
-/* Create dir and its parents, mode 0700 for what it creates.  0 or -1. */
-int	 aim_mkdirs(const char *dir);
-
 /*
  * Hand the redaction the exact value of a vault secret (issue 4): from now
  * on aim_redact() and aim_redact_secrets() replace it, its JSON-escaped
@@ -723,18 +765,8 @@ struct aim_vault {
 /* sodium_init() and no core dumps (aim_nodump).  0, or -1. */
 int	 aim_vault_setup(void);
 
-/* No core dumps and no ptrace by others: PR_SET_DUMPABLE 0, RLIMIT_CORE 0. */
-int	 aim_nodump(void);
-
 /* $AIM_VAULT > $XDG_DATA_HOME/aim/vault > ~/.local/share/aim/vault; malloc'd. */
 char	*aim_vault_default_path(void);
-
-/*
- * Is path a private regular file: not a symlink, owned by the effective
- * user, no group or other bits?  AIM_VAULT_OK, or an error with *why saying
- * which and how to fix it ("chmod 600 X").  what: "vault", "key file".
- */
-int	 aim_private_file(const char *path, const char *what, char **why);
 
 /*
  * Open and decrypt the vault at path (issue 4 format: 84-byte header, then
@@ -1028,8 +1060,6 @@ int	 aim_walk(struct aim_walk *w, const char *root);
 
 /* ---- dups.c: duplicate files by content (issue 3) ---- */
 
-#define AIM_HASH_BYTES	32	/* BLAKE2b-256 */
-
 /*
  * Find duplicate regular files under roots[0..nroots): files of at least
  * min_size_bytes (and never empty ones), with one of the extensions exts
@@ -1060,10 +1090,6 @@ json_t	*aim_dups_find(const char *const *roots, size_t nroots,
  */
 int	 aim_hash_fd(int fd, unsigned char out[AIM_HASH_BYTES],
 	    int64_t *len_bytes);
-
-/* out = lowercase hex of the AIM_HASH_BYTES of h, NUL-terminated. */
-void	 aim_hash_hex(const unsigned char h[AIM_HASH_BYTES],
-	    char out[2 * AIM_HASH_BYTES + 1]);
 
 /* ---- scan.c: tools, pins, health checks, caches (issue 3) ---- */
 
@@ -1169,8 +1195,6 @@ const char *aim_cache_class(const char *pattern);
 /* ---- chain.c: the tamper-evident audit trail (issue 5) ---- */
 
 #define AIM_CHAIN_HEAD		".aim-chain-head"	/* in the audit directory */
-#define AIM_CHAIN_HASH_BYTES	32	/* BLAKE2b-256 */
-#define AIM_CHAIN_HEX_BYTES	64
 #define AIM_PUBKEY_BYTES	32	/* Ed25519 */
 
 /*
@@ -1185,21 +1209,11 @@ struct aim_chain {
 	int	 locked;
 	int	 head_state;	/* at lock: 1 read, 0 empty or missing, -1 damaged */
 	int64_t	 seq;		/* the head: newest seq, 0 for none */
-	unsigned char hash[AIM_CHAIN_HASH_BYTES];	/* its hash, zeros for none */
+	unsigned char hash[AIM_HASH_BYTES];	/* its hash, zeros for none */
 	char	 path[4096];	/* its path, relative to dir, or "-" */
 	int64_t	 pending_seq;	/* shared lock only: a write under way, or 0 */
-	unsigned char pending_hash[AIM_CHAIN_HASH_BYTES];
+	unsigned char pending_hash[AIM_HASH_BYTES];
 };
-
-/* BLAKE2b-256 (crypto_generichash) of len bytes: the chain's hash. */
-void	 aim_chain_hash(const void *buf, size_t len_bytes,
-	    unsigned char out[AIM_CHAIN_HASH_BYTES]);
-
-/* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
-void	 aim_hex(const unsigned char *bin, size_t len_bytes, char *out);
-
-/* Exactly 2 * len hex digits into len bytes: 0, or -1 when not that. */
-int	 aim_unhex(const char *hex, unsigned char *bin, size_t len_bytes);
 
 /*
  * Create dir (0700) and open or create its head file (0600); no lock yet.
@@ -1286,14 +1300,14 @@ int	 aim_audit_event_here(const struct aim_options *opt, const char *kind,
 struct aim_scan_entry {
 	char	*path;		/* relative to the audit directory */
 	int64_t	 seq;		/* 0: none */
-	unsigned char hash[AIM_CHAIN_HASH_BYTES];	/* of the file's bytes */
-	unsigned char prev[AIM_CHAIN_HASH_BYTES];
+	unsigned char hash[AIM_HASH_BYTES];	/* of the file's bytes */
+	unsigned char prev[AIM_HASH_BYTES];
 	size_t	 size_bytes;
 	const char *bad;	/* why it is not a link of the chain, or NULL */
 	int	 misnamed;	/* name disagrees with timestamp/tool/capability */
 	int	 is_prune;
 	int64_t	 prune_seq;	/* a prune entry's through_seq */
-	unsigned char prune_hash[AIM_CHAIN_HASH_BYTES];
+	unsigned char prune_hash[AIM_HASH_BYTES];
 	json_t	*json;		/* the parsed entry when asked for, or NULL */
 };
 
@@ -1319,9 +1333,9 @@ struct aim_verify {
 	struct aim_scan scan;
 	int	 head_state;	/* 1 read, 0 missing, -1 damaged */
 	int64_t	 head_seq;
-	unsigned char head_hash[AIM_CHAIN_HASH_BYTES];
+	unsigned char head_hash[AIM_HASH_BYTES];
 	int64_t	 first_seq, last_seq;	/* of the chain found */
-	unsigned char last_hash[AIM_CHAIN_HASH_BYTES];
+	unsigned char last_hash[AIM_HASH_BYTES];
 	size_t	 entries;	/* with a seq */
 	size_t	 problems;
 };
@@ -1342,7 +1356,7 @@ void	 aim_verify_free(struct aim_verify *vr);
 /* A checkpoint: what a signed statement says of the chain. */
 struct aim_checkpoint {
 	int64_t	 seq;
-	unsigned char hash[AIM_CHAIN_HASH_BYTES];
+	unsigned char hash[AIM_HASH_BYTES];
 	char	 time[40];
 };
 

@@ -430,36 +430,6 @@ aim_redact(json_t *v)
 
 /* ---- writing ---- */
 
-int
-aim_mkdirs(const char *dir)
-{
-	char path[PATH_MAX], *slash;
-	struct stat st;
-
-	if (stat(dir, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		errno = ENOTDIR;
-		return -1;
-	}
-	if (strlen(dir) >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(path, dir);
-	if ((slash = strrchr(path, '/')) != NULL && slash != path) {
-		*slash = '\0';
-		if (aim_mkdirs(path) == -1)
-			return -1;
-	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return -1;
-	/* Make the new name durable in its parent. */
-	if (slash != NULL)
-		aim_fsync_dir(slash == path ? "/" : path);
-	return 0;
-}
-
 void
 aim_audit_name_part(char *out, const char *s)
 {

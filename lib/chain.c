@@ -33,7 +33,7 @@
 #define MAX_COLLISIONS	1000
 #define ENTRY_MAX_BYTES	(256 * 1024 * 1024)
 
-static const char zero_hex[AIM_CHAIN_HEX_BYTES + 1] =
+static const char zero_hex[AIM_HASH_HEX_BYTES + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 static const char *const event_kinds[] = {
@@ -62,31 +62,6 @@ setwhy(char **why, const char *fmt, ...)
 	}
 	errno = saved;
 	return -1;
-}
-
-void
-aim_chain_hash(const void *buf, size_t len, unsigned char out[AIM_CHAIN_HASH_BYTES])
-{
-	crypto_generichash(out, AIM_CHAIN_HASH_BYTES, buf, len, NULL, 0);
-}
-
-void
-aim_hex(const unsigned char *bin, size_t len, char *out)
-{
-	sodium_bin2hex(out, len * 2 + 1, bin, len);
-}
-
-int
-aim_unhex(const char *hex, unsigned char *bin, size_t len)
-{
-	size_t got;
-
-	if (hex == NULL || strlen(hex) != len * 2)
-		return -1;
-	if (sodium_hex2bin(bin, len, hex, len * 2, NULL, &got, NULL) != 0 ||
-	    got != len)
-		return -1;
-	return 0;
 }
 
 /*
@@ -195,10 +170,10 @@ slurp(int dirfd, const char *name, char **buf, size_t *len)
  */
 struct head {
 	int64_t	 seq;
-	char	 hash[AIM_CHAIN_HEX_BYTES + 1];
+	char	 hash[AIM_HASH_HEX_BYTES + 1];
 	char	 path[PATH_MAX];
 	int64_t	 pseq;		/* 0: no write pending */
-	char	 phash[AIM_CHAIN_HEX_BYTES + 1];
+	char	 phash[AIM_HASH_HEX_BYTES + 1];
 	char	 pprefix[PATH_MAX];
 	char	 ptmp[PATH_MAX];
 };
@@ -299,7 +274,7 @@ head_write(struct aim_chain *c, const struct head *h, int sync)
 	if (sync && fdatasync(c->fd) == -1)
 		return -1;
 	c->seq = h->seq;
-	aim_unhex(h->hash, c->hash, AIM_CHAIN_HASH_BYTES);
+	aim_unhex(h->hash, c->hash, AIM_HASH_BYTES);
 	snprintf(c->path, sizeof(c->path), "%s", h->path);
 	return 0;
 }
@@ -413,7 +388,7 @@ scan_one(struct aim_scan *s, const char *rel, const char *buf, size_t len,
 	memset(&e, 0, sizeof(e));
 	e.path = aim_xstrdup(rel);
 	e.size_bytes = len;
-	aim_chain_hash(buf, len, e.hash);
+	aim_hash(buf, len, e.hash);
 	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(j)) {
 		e.bad = "not a JSON object";
@@ -425,7 +400,7 @@ scan_one(struct aim_scan *s, const char *rel, const char *buf, size_t len,
 	if (json_is_integer(v) && json_integer_value(v) > 0) {
 		e.seq = json_integer_value(v);
 		if (aim_unhex(json_string_value(json_object_get(j, "prev")),
-		    e.prev, AIM_CHAIN_HASH_BYTES) == -1)
+		    e.prev, AIM_HASH_BYTES) == -1)
 			e.bad = "prev is not 64 hex digits";
 	} else if (v == NULL)
 		e.bad = "no seq: not in the chain";
@@ -443,7 +418,7 @@ scan_one(struct aim_scan *s, const char *rel, const char *buf, size_t len,
 		    "through_seq"));
 		if (e.prune_seq < 1 || aim_unhex(json_string_value(
 		    json_object_get(v, "through_hash")), e.prune_hash,
-		    AIM_CHAIN_HASH_BYTES) == -1) {
+		    AIM_HASH_BYTES) == -1) {
 			e.bad = "prune entry without through_seq and through_hash";
 			e.is_prune = 0;
 		} else if (e.prune_seq == INT64_MAX ||
@@ -625,7 +600,7 @@ head_rebuild(struct aim_chain *c, struct head *h, char **why)
 	for (i = s.n; i-- > 0; )
 		if (s.v[i].seq > 0 && s.v[i].bad == NULL) {
 			h->seq = s.v[i].seq;
-			aim_hex(s.v[i].hash, AIM_CHAIN_HASH_BYTES, h->hash);
+			aim_hex(s.v[i].hash, AIM_HASH_BYTES, h->hash);
 			snprintf(h->path, sizeof(h->path), "%s", s.v[i].path);
 			break;
 		}
@@ -705,8 +680,8 @@ static int
 head_recover(struct aim_chain *c, struct head *h, char **why)
 {
 	char day[11], tday[11], *buf, rel[PATH_MAX * 2];
-	unsigned char hash[AIM_CHAIN_HASH_BYTES];
-	char hex[AIM_CHAIN_HEX_BYTES + 1];
+	unsigned char hash[AIM_HASH_BYTES];
+	char hex[AIM_HASH_HEX_BYTES + 1];
 	const char *pname, *tname;
 	struct dirent *de;
 	struct stat st;
@@ -745,7 +720,7 @@ head_recover(struct aim_chain *c, struct head *h, char **why)
 		if (!name_matches(rel, h->pprefix) ||
 		    slurp(dfd, de->d_name, &buf, &len) == -1)
 			continue;
-		aim_chain_hash(buf, len, hash);
+		aim_hash(buf, len, hash);
 		free(buf);
 		aim_hex(hash, sizeof(hash), hex);
 		if (strcmp(hex, h->phash) == 0)
@@ -791,11 +766,11 @@ aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
 	if (rc == 1) {
 		snprintf(c->path, sizeof(c->path), "%s", h.path);
 		c->seq = h.seq;
-		aim_unhex(h.hash, c->hash, AIM_CHAIN_HASH_BYTES);
+		aim_unhex(h.hash, c->hash, AIM_HASH_BYTES);
 		c->pending_seq = h.pseq;
 		if (h.pseq > 0)
 			aim_unhex(h.phash, c->pending_hash,
-			    AIM_CHAIN_HASH_BYTES);
+			    AIM_HASH_BYTES);
 	}
 	if (!exclusive)
 		return 0;
@@ -877,8 +852,8 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	static unsigned long counter;
 	char iso[32], stamp[32], day[16], daydir[PATH_MAX], tmp[PATH_MAX];
 	char prefix[PATH_MAX], final[PATH_MAX], rel[PATH_MAX], *text;
-	char hex[AIM_CHAIN_HEX_BYTES + 1];
-	unsigned char hash[AIM_CHAIN_HASH_BYTES];
+	char hex[AIM_HASH_HEX_BYTES + 1];
+	unsigned char hash[AIM_HASH_BYTES];
 	struct head h, old;
 	size_t len;
 	int k;
@@ -886,7 +861,7 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	aim_utc_stamp(iso, stamp, day);
 	json_object_set_new(entry, "timestamp", json_string(iso));
 	json_object_set_new(entry, "seq", json_integer(c->seq + 1));
-	aim_hex(c->hash, AIM_CHAIN_HASH_BYTES, hex);
+	aim_hex(c->hash, AIM_HASH_BYTES, hex);
 	json_object_set_new(entry, "prev", json_string(hex));
 	if (snprintf(daydir, sizeof(daydir), "%s/%s", c->dir, day) >=
 	    (int)sizeof(daydir) - 200 || entry_prefix(entry, prefix,
@@ -906,13 +881,13 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	}
 	len = strlen(text);
 	text[len++] = '\n';	/* json_dumps left room: it was the NUL */
-	aim_chain_hash(text, len, hash);
+	aim_hash(text, len, hash);
 	snprintf(rel, sizeof(rel), "%s/.tmp-%ld-%lu", day, (long)getpid(),
 	    counter++);
 	snprintf(tmp, sizeof(tmp), "%s/%s", c->dir, rel);
 	head_empty(&old);
 	old.seq = c->seq;
-	aim_hex(c->hash, AIM_CHAIN_HASH_BYTES, old.hash);
+	aim_hex(c->hash, AIM_HASH_BYTES, old.hash);
 	snprintf(old.path, sizeof(old.path), "%s", c->path[0] ? c->path : "-");
 	if (c->seq == 0)
 		strcpy(old.path, "-");
@@ -1192,7 +1167,7 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 	}
 	vr->head_state = c.fd == -1 ? 0 : c.head_state;
 	vr->head_seq = c.seq;
-	memcpy(vr->head_hash, c.hash, AIM_CHAIN_HASH_BYTES);
+	memcpy(vr->head_hash, c.hash, AIM_HASH_BYTES);
 	if (aim_chain_scan(dir, s, NULL, NULL, 0, why) == -1) {
 		aim_chain_close(&c);
 		return -1;
@@ -1231,12 +1206,12 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 			problem(vr, e->path, e->seq, "%s missing before it: "
 			    "deleted", seqs(rb, start, e->seq - 1));
 		else if (pr != NULL && sodium_memcmp(e->prev, pr->prune_hash,
-		    AIM_CHAIN_HASH_BYTES) != 0)
+		    AIM_HASH_BYTES) != 0)
 			problem(vr, e->path, e->seq, "prev does not match the "
 			    "hash of seq %lld committed by the prune entry %s",
 			    (long long)pr->prune_seq, pr->path);
 		else if (pr == NULL && !sodium_is_zero(e->prev,
-		    AIM_CHAIN_HASH_BYTES))
+		    AIM_HASH_BYTES))
 			problem(vr, e->path, e->seq, "prev of the first entry "
 			    "is not zero");
 		last = e;
@@ -1252,7 +1227,7 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 			problem(vr, e->path, e->seq, "%s missing before it: "
 			    "deleted", seqs(rb, last->seq + 1, e->seq - 1));
 		else if (sodium_memcmp(e->prev, last->hash,
-		    AIM_CHAIN_HASH_BYTES) != 0)
+		    AIM_HASH_BYTES) != 0)
 			problem(vr, last->path, last->seq, "hash does not match "
 			    "prev of seq %lld: entry edited or replaced",
 			    (long long)e->seq);
@@ -1262,7 +1237,7 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 	/* The head. */
 	if (last != NULL) {
 		vr->last_seq = last->seq;
-		memcpy(vr->last_hash, last->hash, AIM_CHAIN_HASH_BYTES);
+		memcpy(vr->last_hash, last->hash, AIM_HASH_BYTES);
 	}
 	if (vr->head_state == 0) {
 		if (last != NULL)
@@ -1277,7 +1252,7 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 			    (long long)c.seq);
 	} else if (c.pending_seq > 0 && last->seq == c.pending_seq &&
 	    sodium_memcmp(last->hash, c.pending_hash,
-	    AIM_CHAIN_HASH_BYTES) == 0) {
+	    AIM_HASH_BYTES) == 0) {
 		/* An interrupted write that got its name: fine. */
 	} else if (last->seq > c.seq) {
 		problem(vr, s->v[find_seq(s, c.seq + 1) < 0 ? s->n - 1 :
@@ -1290,7 +1265,7 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 		    "at seq %lld (%s): the newest entries were deleted",
 		    (long long)c.seq, (long long)last->seq, last->path);
 	} else if (sodium_memcmp(last->hash, c.hash,
-	    AIM_CHAIN_HASH_BYTES) != 0) {
+	    AIM_HASH_BYTES) != 0) {
 		problem(vr, last->path, last->seq, "hash does not match the "
 		    "head: entry edited or replaced");
 	}
@@ -1331,7 +1306,7 @@ aim_verify_checkpoint(struct aim_verify *vr, const char *name,
 			if (s->v[j].is_prune && s->v[j].prune_seq == pruned)
 				break;
 		if (sodium_memcmp(s->v[j].prune_hash, cp->hash,
-		    AIM_CHAIN_HASH_BYTES) != 0) {
+		    AIM_HASH_BYTES) != 0) {
 			problem(vr, name, cp->seq, "hash does not match the "
 			    "one the prune entry %s committed to",
 			    s->v[j].path);
@@ -1343,7 +1318,7 @@ aim_verify_checkpoint(struct aim_verify *vr, const char *name,
 		problem(vr, name, cp->seq, "not in the log: deleted");
 		return -1;
 	}
-	if (sodium_memcmp(s->v[i].hash, cp->hash, AIM_CHAIN_HASH_BYTES) != 0) {
+	if (sodium_memcmp(s->v[i].hash, cp->hash, AIM_HASH_BYTES) != 0) {
 		problem(vr, name, cp->seq, "hash does not match %s/%s: the log "
 		    "was rewritten", vr->dir, s->v[i].path);
 		return -1;
@@ -1470,7 +1445,7 @@ aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
 {
 	struct aim_chain c;
 	unsigned char *sk, sig[crypto_sign_BYTES], pk[crypto_sign_PUBLICKEYBYTES];
-	char iso[32], hex[AIM_CHAIN_HEX_BYTES + 1], pkhex[65], sighex[129];
+	char iso[32], hex[AIM_HASH_HEX_BYTES + 1], pkhex[65], sighex[129];
 	char *body, *out;
 	int64_t seq;
 	char *pwhy = NULL;
@@ -1479,7 +1454,7 @@ aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
 		setwhy(why, "can't initialise libsodium");
 		return NULL;
 	}
-	if (aim_private_file(seckey_path, "key file", &pwhy) != AIM_VAULT_OK) {
+	if (aim_private_file(seckey_path, "key file", &pwhy) == -1) {
 		errno = EACCES;
 		setwhy(why, "%s", pwhy ? pwhy : "unsafe key file");
 		free(pwhy);
@@ -1502,7 +1477,7 @@ aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
 		return NULL;
 	}
 	seq = c.seq;
-	aim_hex(c.hash, AIM_CHAIN_HASH_BYTES, hex);
+	aim_hex(c.hash, AIM_HASH_BYTES, hex);
 	aim_chain_unlock(&c);
 	aim_chain_close(&c);
 	aim_utc_stamp(iso, NULL, NULL);
@@ -1544,7 +1519,7 @@ checkpoint_parse(const char *text, const unsigned char pk[AIM_PUBKEY_BYTES],
 	if (sscanf(text, "aim-audit checkpoint 1\ndirectory %4095[^\n]\n"
 	    "seq %lld\nhead %79s\ntime %39s\nkey %79s\n%n", dir, &seq, hex,
 	    tstr, key, &n) != 5 || text + n != sigline || seq < 0 ||
-	    aim_unhex(hex, cp->hash, AIM_CHAIN_HASH_BYTES) == -1 ||
+	    aim_unhex(hex, cp->hash, AIM_HASH_BYTES) == -1 ||
 	    aim_unhex(key, kpk, sizeof(kpk)) == -1 ||
 	    sscanf(sigline, "signature %159s", sighex) != 1 ||
 	    aim_unhex(sighex, sig, sizeof(sig)) == -1)
@@ -1602,7 +1577,7 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 {
 	struct aim_chain c;
 	struct aim_scan s;
-	char **list, cutoff[16], path[PATH_MAX * 2], hex[AIM_CHAIN_HEX_BYTES + 1];
+	char **list, cutoff[16], path[PATH_MAX * 2], hex[AIM_HASH_HEX_BYTES + 1];
 	time_t now = time(NULL) - (time_t)days * 86400;
 	struct tm tm;
 	json_t *deleted, *entry;
@@ -1646,7 +1621,7 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 	    "days", (json_int_t)days, "before", cutoff, "removed_days",
 	    deleted, "removed_entries", (json_int_t)n);
 	if (top != NULL) {
-		aim_hex(top->hash, AIM_CHAIN_HASH_BYTES, hex);
+		aim_hex(top->hash, AIM_HASH_BYTES, hex);
 		json_object_set_new(*report, "through_seq",
 		    json_integer(top->seq));
 		json_object_set_new(*report, "through_hash", json_string(hex));

@@ -204,7 +204,7 @@ group_record(struct file **m, size_t n, const unsigned char *hash)
 	for (i = 0; i < n; i++)
 		json_array_append_new(files, json_string(m[i]->path));
 	if (hash != NULL)
-		aim_hash_hex(hash, hex);
+		aim_hex(hash, AIM_HASH_BYTES, hex);
 	return json_pack("{s:s, s:s?, s:I, s:o, s:I}", "finding", "duplicate",
 	    "hash", hash ? hex : NULL, "size_bytes", (json_int_t)m[0]->size, "files", files,
 	    "wasted_bytes", (json_int_t)(m[0]->size * (int64_t)(n - 1)));
@@ -604,11 +604,4 @@ aim_hash_fd(int fd, unsigned char out[AIM_HASH_BYTES], int64_t *len_bytes)
 	free(buf);
 	*len_bytes = total;
 	return 0;
-}
-
-void
-aim_hash_hex(const unsigned char h[AIM_HASH_BYTES],
-    char out[2 * AIM_HASH_BYTES + 1])
-{
-	sodium_bin2hex(out, 2 * AIM_HASH_BYTES + 1, h, AIM_HASH_BYTES);
 }

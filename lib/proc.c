@@ -59,19 +59,6 @@ aim_proc_setup(void)
 	return sigaction(SIGCHLD, &sa, NULL);
 }
 
-const char *
-aim_signame(int sig)
-{
-	static char buf[32];
-	const char *abbrev = sigabbrev_np(sig);
-
-	if (abbrev != NULL)
-		snprintf(buf, sizeof(buf), "SIG%s", abbrev);
-	else
-		snprintf(buf, sizeof(buf), "SIG%d", sig);
-	return buf;
-}
-
 static void
 close_fd(int *fd)
 {

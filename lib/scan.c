@@ -542,11 +542,10 @@ check_vault(void)
 		return check("vault", "warn", NULL,
 		    "no vault path: set AIM_VAULT or HOME");
 	d = json_pack("{s:s}", "path", path);
-	rc = aim_private_file(path, "vault", &why);
-	if (rc == AIM_VAULT_NOTFOUND) {
+	if (aim_private_file(path, "vault", &why) == -1 && errno == ENOENT) {
 		r = check("vault", "warn", d, "no vault at %s (aim-secret init "
 		    "creates one)", path);
-	} else if (rc != AIM_VAULT_OK) {
+	} else if (why != NULL) {
 		r = check("vault", "fail", d, "%s", why);
 	} else if (kf == NULL || *kf == '\0') {
 		r = check("vault", "pass", d, "vault %s present with safe "

@@ -425,7 +425,7 @@ int
 aim_slot_acquire(const char *registry_dir, const char *tool_id,
     int64_t max_concurrent, int *fd_out, char **why)
 {
-	unsigned char h[AIM_CHAIN_HASH_BYTES];
+	unsigned char h[AIM_HASH_BYTES];
 	char *dir, name[NAME_MAX + 1], path[PATH_MAX], hex[17];
 	size_t i;
 	int64_t k;
@@ -452,7 +452,7 @@ aim_slot_acquire(const char *registry_dir, const char *tool_id,
 	/* Slots are per registry too: 64 bits of its directory's hash. */
 	if (registry_dir == NULL)
 		registry_dir = "";
-	aim_chain_hash(registry_dir, strlen(registry_dir), h);
+	aim_hash(registry_dir, strlen(registry_dir), h);
 	aim_hex(h, 8, hex);
 	for (k = 0; k < max_concurrent; k++) {
 		snprintf(path, sizeof(path), "%s/%s.%s.%lld.lock", dir, name,

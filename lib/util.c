@@ -8,10 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "aim.h"
 
@@ -499,4 +503,115 @@ aim_duration(char *buf, size_t n, int64_t ms)
 		snprintf(buf, n, "%lld h", s / 3600);
 	else
 		snprintf(buf, n, "%lld h %lld min", s / 3600, s % 3600 / 60);
+}
+
+char *
+aim_xsprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		err(AIM_EXIT_IO, "out of memory");
+	return s;
+}
+
+int
+aim_mkdirs(const char *dir)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (strlen(dir) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(path, dir);
+	if ((slash = strrchr(path, '/')) != NULL && slash != path) {
+		*slash = '\0';
+		if (aim_mkdirs(path) == -1)
+			return -1;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	/* Make the new name durable in its parent. */
+	if (slash != NULL)
+		aim_fsync_dir(slash == path ? "/" : path);
+	return 0;
+}
+
+int
+aim_private_file(const char *path, const char *what, char **why)
+{
+	struct stat st;
+
+	*why = NULL;
+	if (lstat(path, &st) == -1) {
+		*why = aim_xsprintf("%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode))
+		*why = aim_xsprintf("%s %s is a symbolic link: refusing it "
+		    "(use the real path)", what, path);
+	else if (!S_ISREG(st.st_mode))
+		*why = aim_xsprintf("%s %s is not a regular file", what, path);
+	else if (st.st_uid != geteuid())
+		*why = aim_xsprintf("%s %s is owned by uid %ld, not you (chown "
+		    "it or use your own)", what, path, (long)st.st_uid);
+	else if (st.st_mode & 077)
+		*why = aim_xsprintf("%s %s is open to group or others (mode "
+		    "%03o): chmod 600 %s", what, path,
+		    (unsigned)(st.st_mode & 0777), path);
+	else
+		return 0;
+	errno = EPERM;
+	return -1;
+}
+
+void
+aim_hash(const void *buf, size_t len, unsigned char out[AIM_HASH_BYTES])
+{
+	crypto_generichash(out, AIM_HASH_BYTES, buf, len, NULL, 0);
+}
+
+void
+aim_hex(const unsigned char *bin, size_t len, char *out)
+{
+	sodium_bin2hex(out, len * 2 + 1, bin, len);
+}
+
+int
+aim_unhex(const char *hex, unsigned char *bin, size_t len)
+{
+	size_t got;
+
+	if (hex == NULL || strlen(hex) != len * 2)
+		return -1;
+	if (sodium_hex2bin(bin, len, hex, len * 2, NULL, &got, NULL) != 0 ||
+	    got != len)
+		return -1;
+	return 0;
+}
+
+const char *
+aim_signame(int sig)
+{
+	static char buf[32];
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev != NULL)
+		snprintf(buf, sizeof(buf), "SIG%s", abbrev);
+	else
+		snprintf(buf, sizeof(buf), "SIG%d", sig);
+	return buf;
 }

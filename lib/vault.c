@@ -101,30 +101,16 @@ aim_vault_default_path(void)
 	return aim_xdg_path("XDG_DATA_HOME", ".local/share", "vault");
 }
 
-int
-aim_private_file(const char *path, const char *what, char **why)
+/* aim_private_file as an enum aim_vault_error. */
+static int
+private_file(const char *path, const char *what, char **why)
 {
-	struct stat st;
+	char *msg;
 
-	if (lstat(path, &st) == -1)
-		return fail(why, errno == ENOENT ? AIM_VAULT_NOTFOUND :
-		    AIM_VAULT_IO, whyf("%s %s: %s", what, path,
-		    strerror(errno)));
-	if (S_ISLNK(st.st_mode))
-		return fail(why, AIM_VAULT_UNSAFE, whyf("%s %s is a symbolic "
-		    "link: refusing it (use the real path)", what, path));
-	if (!S_ISREG(st.st_mode))
-		return fail(why, AIM_VAULT_UNSAFE, whyf("%s %s is not a regular "
-		    "file", what, path));
-	if (st.st_uid != geteuid())
-		return fail(why, AIM_VAULT_UNSAFE, whyf("%s %s is owned by uid "
-		    "%ld, not you (chown it or use your own)", what, path,
-		    (long)st.st_uid));
-	if (st.st_mode & 077)
-		return fail(why, AIM_VAULT_UNSAFE, whyf("%s %s is open to group "
-		    "or others (mode %03o): chmod 600 %s", what, path,
-		    (unsigned)(st.st_mode & 0777), path));
-	return AIM_VAULT_OK;
+	if (aim_private_file(path, what, &msg) == 0)
+		return AIM_VAULT_OK;
+	return fail(why, errno == ENOENT ? AIM_VAULT_NOTFOUND :
+	    errno == EPERM ? AIM_VAULT_UNSAFE : AIM_VAULT_IO, msg);
 }
 
 /* Read a whole small file into malloc'd memory (or sodium memory). */
@@ -137,7 +123,7 @@ slurp(const char *path, const char *what, int secret, unsigned char **out,
 	ssize_t n;
 	int fd, rc;
 
-	if ((rc = aim_private_file(path, what, why)) != AIM_VAULT_OK)
+	if ((rc = private_file(path, what, why)) != AIM_VAULT_OK)
 		return rc;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return fail(why, AIM_VAULT_IO, whyf("can't open %s: %s", path,

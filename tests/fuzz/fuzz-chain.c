@@ -44,10 +44,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(&vr, 0, sizeof(vr));
 	if (aim_chain_verify(dir, &vr, &why) == 0 && n == 8 &&
-	    lens[7] >= 8 + AIM_CHAIN_HASH_BYTES) {
+	    lens[7] >= 8 + AIM_HASH_BYTES) {
 		memset(&cp, 0, sizeof(cp));
 		memcpy(&cp.seq, parts[7], 8);
-		memcpy(cp.hash, parts[7] + 8, AIM_CHAIN_HASH_BYTES);
+		memcpy(cp.hash, parts[7] + 8, AIM_HASH_BYTES);
 		aim_verify_checkpoint(&vr, "checkpoint", &cp);
 	}
 	aim_verify_free(&vr);

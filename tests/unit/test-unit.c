@@ -389,8 +389,8 @@ static void
 test_chain(void)
 {
 	char dir[] = "/tmp/aim-unit-chain-XXXXXX", *why = NULL, *path;
-	unsigned char bin[4], h[AIM_CHAIN_HASH_BYTES];
-	char hex[AIM_CHAIN_HEX_BYTES + 1];
+	unsigned char bin[4], h[AIM_HASH_BYTES];
+	char hex[AIM_HASH_HEX_BYTES + 1];
 	struct aim_chain c;
 	struct aim_verify vr;
 	json_t *e, *d;
@@ -402,7 +402,7 @@ test_chain(void)
 	    4) == -1 && aim_unhex(NULL, bin, 4) == -1,
 	    "chain: unhex refuses short, non-hex and NULL");
 	/* BLAKE2b-256 of "abc" (RFC 7693 gives BLAKE2b-512; b2sum -l 256). */
-	aim_chain_hash("abc", 3, h);
+	aim_hash("abc", 3, h);
 	aim_hex(h, sizeof(h), hex);
 	is_str(hex, "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319",
 	    "chain: BLAKE2b-256 of abc");
