@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "aim.h"
 
@@ -419,4 +421,59 @@ aim_all_failed(const char *capability, json_t *attempts)
 	    aim_json_text(msg, len, len, 0), "content");
 	free(msg);
 	return r;
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+json_t *
+aim_adapter_argv(const char *registry_dir, json_t *tool, char **why)
+{
+	json_t *script = json_object_get(tool, "adapterScript");
+	char *x, *abs, *exe, *pwsh, *bang;
+	json_t *argv = NULL;
+	size_t n;
+
+	*why = NULL;
+	if (!json_is_string(script) || *json_string_value(script) == '\0') {
+		*why = aim_xstrdup("no adapterScript");
+		return NULL;
+	}
+	x = aim_expand(json_string_value(script), registry_dir);
+	abs = aim_abspath(x, registry_dir);
+	free(x);
+	if (has_suffix(abs, ".ps1")) {
+		/* PowerShell reads the script: it need only be readable. */
+		if (access(abs, R_OK) == -1)
+			*why = aim_xsprintf("adapter %s: %s", abs, strerror(errno));
+		else if ((pwsh = aim_which("pwsh", NULL)) == NULL)
+			*why = aim_xsprintf("pwsh not found on PATH for adapter "
+			    "%s", abs);
+		else {
+			argv = json_pack("[s,s,s,s,s]", pwsh, "-NoProfile",
+			    "-NonInteractive", "-File", abs);
+			free(pwsh);
+		}
+	} else if ((exe = aim_which(abs, NULL)) == NULL) {
+		*why = aim_xsprintf("adapter %s: %s", abs, errno == EACCES ?
+		    "not executable" : strerror(errno));
+	} else {
+		/* execve(2) would look for "/bin/sh\r": name the cause. */
+		bang = aim_shebang(exe);
+		if (bang != NULL && (n = strlen(bang)) > 0 &&
+		    bang[n - 1] == '\r')
+			*why = aim_xsprintf("adapter %s: #! line ends in CR (CRLF "
+			    "line endings?)", abs);
+		else
+			argv = json_pack("[s]", exe);
+		free(bang);
+		free(exe);
+	}
+	free(abs);
+	return argv;
 }

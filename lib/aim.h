@@ -514,18 +514,6 @@ int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
  */
 json_t	*aim_router_candidate(struct aim_router *rt, const char *tool_id);
 
-/*
- * The command line that runs a tool's adapter (seed 002 §3; DESIGN.md
- * "contract"): adapterScript expanded and made absolute against the
- * registry directory; a .ps1 runs as [pwsh, -NoProfile, -NonInteractive,
- * -File, script] with pwsh found on PATH.  Returns a new JSON array of
- * strings, or NULL with a malloc'd *why ("no adapterScript", "adapter
- * /x.sh: No such file or directory", "adapter /x.sh: not executable",
- * "adapter /x.sh: #! line ends in CR (CRLF line endings?)", "pwsh not
- * found on PATH for adapter /x.ps1").
- */
-json_t	*aim_adapter_argv(const struct aim_registry *reg, json_t *tool,
-	    char **why);
 
 /* ---- proc.c: child processes ---- */
 
@@ -655,6 +643,20 @@ char	*aim_adapter_input(json_t *rec, int64_t timeout_ms, size_t *len);
  */
 json_t	*aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
 	    const char *argv0, json_t **output);
+
+/*
+ * The command line that runs a tool's adapter (seed 002 §3; DESIGN.md
+ * "contract"): adapterScript expanded and made absolute against
+ * registry_dir (the absolute registry directory, also AIM_REGISTRY_PATH
+ * in the expansion); a .ps1 runs as [pwsh, -NoProfile, -NonInteractive,
+ * -File, script] with pwsh found on PATH.  Returns a new JSON array of
+ * strings, or NULL with a malloc'd *why ("no adapterScript", "adapter
+ * /x.sh: No such file or directory", "adapter /x.sh: not executable",
+ * "adapter /x.sh: #! line ends in CR (CRLF line endings?)", "pwsh not
+ * found on PATH for adapter /x.ps1").
+ */
+json_t	*aim_adapter_argv(const char *registry_dir, json_t *tool,
+	    char **why);
 
 /* The skipped attempt for a candidate that is not ready. */
 json_t	*aim_adapter_skipped(json_t *candidate);

@@ -1107,7 +1107,7 @@ aim_registry_check(const struct aim_registry *reg, struct aim_problems *probs)
 		if (json_array_size(json_object_get(tool, "detectCommands")) == 0)
 			jproblem(&tf, path, 1, "tool '%s' has no detectCommands",
 			    id);
-		if ((argv = aim_adapter_argv(reg, tool, &why)) == NULL) {
+		if ((argv = aim_adapter_argv(reg->dir, tool, &why)) == NULL) {
 			if (json_object_get(tool, "adapterScript") != NULL)
 				path[2] = "adapterScript";
 			jproblem(&tf, path, path[2] == NULL, "tool '%s': %s",

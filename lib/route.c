@@ -77,71 +77,6 @@ next_count(struct aim_router *rt, const char *name)
 	return n;
 }
 
-static int
-has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
-
-static char *
-why_printf(const char *fmt, const char *a, const char *b)
-{
-	size_t n = strlen(fmt) + strlen(a) + (b ? strlen(b) : 0) + 1;
-	char *s = aim_xmalloc(n);
-
-	snprintf(s, n, fmt, a, b);
-	return s;
-}
-
-json_t *
-aim_adapter_argv(const struct aim_registry *reg, json_t *tool, char **why)
-{
-	json_t *script = json_object_get(tool, "adapterScript");
-	char *x, *abs, *exe, *pwsh, *bang;
-	json_t *argv = NULL;
-	size_t n;
-
-	*why = NULL;
-	if (!json_is_string(script) || *json_string_value(script) == '\0') {
-		*why = aim_xstrdup("no adapterScript");
-		return NULL;
-	}
-	x = aim_expand(json_string_value(script), reg->dir);
-	abs = aim_abspath(x, reg->dir);
-	free(x);
-	if (has_suffix(abs, ".ps1")) {
-		/* PowerShell reads the script: it need only be readable. */
-		if (access(abs, R_OK) == -1)
-			*why = why_printf("adapter %s: %s", abs, strerror(errno));
-		else if ((pwsh = aim_which("pwsh", NULL)) == NULL)
-			*why = why_printf("pwsh not found on PATH for adapter "
-			    "%s%s", abs, "");
-		else {
-			argv = json_pack("[s,s,s,s,s]", pwsh, "-NoProfile",
-			    "-NonInteractive", "-File", abs);
-			free(pwsh);
-		}
-	} else if ((exe = aim_which(abs, NULL)) == NULL) {
-		*why = why_printf("adapter %s: %s", abs, errno == EACCES ?
-		    "not executable" : strerror(errno));
-	} else {
-		/* execve(2) would look for "/bin/sh\r": name the cause. */
-		bang = aim_shebang(exe);
-		if (bang != NULL && (n = strlen(bang)) > 0 &&
-		    bang[n - 1] == '\r')
-			*why = why_printf("adapter %s: #! line ends in CR (CRLF "
-			    "line endings?)%s", abs, "");
-		else
-			argv = json_pack("[s]", exe);
-		free(bang);
-		free(exe);
-	}
-	free(abs);
-	return argv;
-}
-
 /*
  * The absolute path of the first detectCommands entry found, or NULL with
  * a malloc'd *why.  Results are cached for DETECT_TTL_MS.
@@ -182,8 +117,8 @@ detect(struct aim_router *rt, json_t *tool, const char *tool_id, char **why)
 		    strchr(x, '/') ? "no such file" : "not found on PATH");
 		free(x);
 	}
-	*why = reasons ? reasons : why_printf("%s: no detectCommands",
-	    tool_id, NULL);
+	*why = reasons ? reasons : aim_xsprintf("%s: no detectCommands",
+	    tool_id);
 	return NULL;
 }
 
@@ -199,11 +134,11 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 	c = json_pack("{s:s}", "tool_id", tool_id);
 	if ((tool = aim_registry_tool(rt->reg, tool_id)) == NULL) {
 		json_object_set_new(c, "status", json_string("unknown_tool"));
-		why = why_printf("tool '%s' not found in AIM registry",
-		    tool_id, NULL);
+		why = aim_xsprintf("tool '%s' not found in AIM registry",
+		    tool_id);
 	} else if ((found = detect(rt, tool, tool_id, &why)) == NULL) {
 		json_object_set_new(c, "status", json_string("not_installed"));
-	} else if ((argv = aim_adapter_argv(rt->reg, tool, &why)) == NULL) {
+	} else if ((argv = aim_adapter_argv(rt->reg->dir, tool, &why)) == NULL) {
 		json_object_set_new(c, "status", json_string("no_adapter"));
 		free(found);
 	} else if ((st = state(rt)) != NULL &&
@@ -491,8 +426,8 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 	if (tool_id != NULL) {
 		if (aim_registry_tool(rt->reg, tool_id) == NULL) {
 			*code = "unknown_tool";
-			*message = why_printf("tool '%s' not found in AIM "
-			    "registry", tool_id, NULL);
+			*message = aim_xsprintf("tool '%s' not found in AIM "
+			    "registry", tool_id);
 			json_decref(ids);
 			return -1;
 		}
@@ -508,8 +443,7 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		if (json_array_size(ids) == 0) {
 			*code = "unknown_capability";
 			*message = rule == NULL ? unknown_capability(rt, cap) :
-			    why_printf("capability '%s' names no tool", cap,
-			    NULL);
+			    aim_xsprintf("capability '%s' names no tool", cap);
 			json_decref(ids);
 			return -1;
 		}
@@ -523,7 +457,7 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 	if ((missing = aim_context_missing(payload, json_object_get(rule,
 	    "context_requirements"))) != NULL) {
 		*code = "missing_context";
-		*message = why_printf("missing_context: %s", missing, NULL);
+		*message = aim_xsprintf("missing_context: %s", missing);
 		free(missing);
 		json_decref(ids);
 		return -1;

@@ -318,7 +318,7 @@ tool_record(struct aim_scan_ctx *c, struct aim_router *rt, const char *id,
 		run_version(c, tool, rec);
 	pin_status(tool, rec);
 
-	if ((argv = aim_adapter_argv(&c->reg, tool, &why)) != NULL)
+	if ((argv = aim_adapter_argv(c->reg.dir, tool, &why)) != NULL)
 		json_object_set_new(rec, "adapter", json_pack("{s:s, s:o}",
 		    "status", "ready", "argv", argv));
 	else {
