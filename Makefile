@@ -25,7 +25,7 @@ endif
 
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
 LIBSRC	= util ndjson jsonpos registry route proc adapter audit vault policy \
-	state semver walk dups scan chain
+	state semver walk dups scan chain setup redact
 UNITS	= test-unit test-scan
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim.1

@@ -295,6 +295,32 @@ int	 aim_close_stdout(void);
 int	 aim_json_locate(const char *text, size_t len, const char *const *path,
 	    int key_pos, int *line, int *column);
 
+/* ---- redact.c: secrets out of values (aim-audit(1) "Redaction") ---- */
+
+/*
+ * Replace secrets in v in place (issue 2): values under keys that name a
+ * secret (api_key, token, password, secret, authorization, *_key, ...) and
+ * substrings that look like provider keys (sk-..., sk-ant-..., AKIA...,
+ * ghp_..., AIza..., "Bearer ...") become "[REDACTED]".  The values given
+ * to aim_redact_register go first, whole, then the patterns, so a pattern
+ * inside a secret never cuts it (aim-audit(1) "Redaction").  Returns how
+ * many values it changed.
+ */
+size_t	 aim_redact(json_t *v);
+
+/*
+ * Hand the redaction the exact value of a vault secret (issue 4): from now
+ * on aim_redact() and aim_redact_secrets() replace it, its JSON-escaped
+ * form and its base64 forms (standard and URL-safe, with and without
+ * padding) wherever they stand in a string.  Values under 4 bytes are not
+ * taken (they would blank out ordinary text).  The copies live in
+ * sodium_malloc memory.  Returns 0, or -1 when out of secure memory.
+ */
+int	 aim_redact_register(const unsigned char *value, size_t len_bytes);
+
+/* Only the registered secret values of v, in place; returns how many. */
+size_t	 aim_redact_secrets(json_t *v);
+
 /* ---- registry.c: registry, coordination rules and config ---- */
 
 /* One problem found in a registry, rules or config file. */
@@ -406,6 +432,21 @@ char	*aim_registry_find(const struct aim_options *opt, char **why);
 int	 aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 	    const char *registry_dir, struct aim_problems *probs);
 void	 aim_config_free(struct aim_config *cfg);
+
+/*
+ * The original's cache patterns (original-aim.md) less .git/objects
+ * (aim-scan(1) "caches"), a new array.
+ */
+json_t	*aim_default_cache_patterns(void);
+
+/*
+ * The audit directory (aim-audit(1) "Audit directory"): opt_dir >
+ * $AIM_AUDIT_DIR > cfg->audit_dir > <registry_dir>/AIM_audit > with
+ * fallback, $XDG_STATE_HOME/aim/AIM_audit.  cfg and registry_dir may be
+ * NULL.  Malloc'd absolute path, or NULL when none applies.
+ */
+char	*aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
+	    const struct aim_config *cfg, int fallback);
 
 /*
  * Load AIM_registry.json and the coordination rules from dir (seed 002 §2).
@@ -686,17 +727,6 @@ json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
 	    const char *default_actor);
 
 /*
- * Replace secrets in v in place (issue 2): values under keys that name a
- * secret (api_key, token, password, secret, authorization, *_key, ...) and
- * substrings that look like provider keys (sk-..., sk-ant-..., AKIA...,
- * ghp_..., AIza..., "Bearer ...") become "[REDACTED]".  The values given
- * to aim_redact_register go first, whole, then the patterns, so a pattern
- * inside a secret never cuts it (aim-audit(1) "Redaction").  Returns how
- * many values it changed.
- */
-size_t	 aim_redact(json_t *v);
-
-/*
  * A tool id or capability as the part of an audit file name it becomes
  * (seed 002 §5 layout): [A-Za-z0-9._-] only, others '-', a leading '.'
  * too, "none" for NULL or empty, at most AIM_NAME_PART_MAX bytes; out holds
@@ -705,19 +735,6 @@ size_t	 aim_redact(json_t *v);
  */
 #define AIM_NAME_PART_MAX	64
 void	 aim_audit_name_part(char *out, const char *s);
-
-/*
- * Hand the redaction the exact value of a vault secret (issue 4): from now
- * on aim_redact() and aim_redact_secrets() replace it, its JSON-escaped
- * form and its base64 forms (standard and URL-safe, with and without
- * padding) wherever they stand in a string.  Values under 4 bytes are not
- * taken (they would blank out ordinary text).  The copies live in
- * sodium_malloc memory.  Returns 0, or -1 when out of secure memory.
- */
-int	 aim_redact_register(const unsigned char *value, size_t len_bytes);
-
-/* Only the registered secret values of v, in place; returns how many. */
-size_t	 aim_redact_secrets(json_t *v);
 
 /* ---- vault.c: the secret vault (issue 4) ---- */
 
@@ -1175,12 +1192,6 @@ json_t	*aim_scan_caches(const char *const *roots, size_t nroots,
 int	 aim_path_tail_matches(const char *path, const char *pattern);
 
 /*
- * The original's cache patterns (original-aim.md) less .git/objects
- * (aim-scan(1) "caches"), a new array.
- */
-json_t	*aim_default_cache_patterns(void);
-
-/*
  * The version-control directory name (".git", ".hg", ".svn", ".jj" or
  * ".bzr", a static string) that is a path component of path, or NULL.
  * Nothing inside one is a cache or removable (aim-scan(1) "caches",
@@ -1255,15 +1266,6 @@ char	*aim_chain_append(struct aim_chain *c, json_t *entry, char **why);
 char	*aim_chain_append_locked(struct aim_chain *c, json_t *entry,
 	    char **why);
 
-/*
- * The audit directory (aim-audit(1) "Audit directory"): opt_dir >
- * $AIM_AUDIT_DIR > cfg->audit_dir > <registry_dir>/AIM_audit > with
- * fallback, $XDG_STATE_HOME/aim/AIM_audit.  cfg and registry_dir may be
- * NULL.  Malloc'd absolute path, or NULL when none applies.
- */
-char	*aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
-	    const struct aim_config *cfg, int fallback);
-
 /* Is kind one of the management event kinds below?  1 or 0. */
 int	 aim_audit_event_kind(const char *kind);
 
@@ -1286,17 +1288,6 @@ const char *const *aim_audit_event_kinds(void);
  */
 int	 aim_audit_event(const char *dir, const char *kind, json_t *details,
 	    char **why);
-
-/*
- * aim_audit_event into the trail of this setup, for commands that manage
- * rather than route (aim-secret, aim-scan): the registry and config of opt
- * (-r, -c, else the usual search), then $AIM_AUDIT_DIR > config audit_dir
- * > <registry>/AIM_audit, with no fallback: a command used without any aim
- * setup leaves no trail.  Returns 0 logged, 1 when no audit directory
- * applies, -1 with a malloc'd *why, "<dir>: <reason>".
- */
-int	 aim_audit_event_here(const struct aim_options *opt, const char *kind,
-	    json_t *details, char **why);
 
 /* One entry file as scan saw it. */
 struct aim_scan_entry {
@@ -1423,5 +1414,18 @@ int	 aim_checkpoint_read(const char *path,
  */
 int	 aim_chain_prune(const char *dir, int64_t days, int dry_run,
 	    json_t **report, char **why);
+
+/* ---- setup.c: a command's registry, config and audit trail together ---- */
+
+/*
+ * aim_audit_event into the trail of this setup, for commands that manage
+ * rather than route (aim-secret, aim-scan): the registry and config of opt
+ * (-r, -c, else the usual search), then $AIM_AUDIT_DIR > config audit_dir
+ * > <registry>/AIM_audit, with no fallback: a command used without any aim
+ * setup leaves no trail.  Returns 0 logged, 1 when no audit directory
+ * applies, -1 with a malloc'd *why, "<dir>: <reason>".
+ */
+int	 aim_audit_event_here(const struct aim_options *opt, const char *kind,
+	    json_t *details, char **why);
 
 #endif /* AIM_H */

@@ -1058,28 +1058,6 @@ aim_audit_event(const char *dir, const char *kind, json_t *details,
 	return 0;
 }
 
-char *
-aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
-    const struct aim_config *cfg, int fallback)
-{
-	char buf[PATH_MAX];
-	const char *env;
-
-	if (opt_dir != NULL)
-		return aim_abspath(opt_dir, NULL);
-	if ((env = getenv("AIM_AUDIT_DIR")) != NULL && *env != '\0')
-		return aim_abspath(env, NULL);
-	if (cfg != NULL && cfg->audit_dir != NULL)
-		return aim_xstrdup(cfg->audit_dir);
-	if (registry_dir != NULL) {
-		snprintf(buf, sizeof(buf), "%s/AIM_audit", registry_dir);
-		return aim_xstrdup(buf);
-	}
-	if (!fallback)
-		return NULL;
-	return aim_xdg_path("XDG_STATE_HOME", ".local/state", "AIM_audit");
-}
-
 /* ---- verify ---- */
 
 static void
@@ -1685,36 +1663,5 @@ out:
 	strv_free(list);
 	aim_chain_unlock(&c);
 	aim_chain_close(&c);
-	return rc;
-}
-
-int
-aim_audit_event_here(const struct aim_options *opt, const char *kind,
-    json_t *details, char **why)
-{
-	struct aim_problems probs = { NULL, 0, 0 };
-	struct aim_config cfg;
-	char *regdir, *dir, *e = NULL, buf[PATH_MAX + 512];
-	int rc = 1;
-
-	*why = NULL;
-	regdir = aim_registry_find(opt, &e);
-	free(e);
-	e = NULL;
-	aim_config_load(&cfg, opt, regdir, &probs);
-	aim_problems_free(&probs);
-	if ((dir = aim_audit_dir_find(NULL, regdir, &cfg, 0)) != NULL) {
-		rc = 0;
-		if (aim_audit_event(dir, kind, details, &e) == -1) {
-			snprintf(buf, sizeof(buf), "%s: %s", dir, e ? e :
-			    strerror(errno));
-			*why = aim_xstrdup(buf);
-			rc = -1;
-		}
-		free(e);
-	}
-	free(dir);
-	free(regdir);
-	aim_config_free(&cfg);
 	return rc;
 }

@@ -626,6 +626,47 @@ check_members(struct jfile *f, json_t *obj, const struct member *table,
 
 /* ---- config ---- */
 
+/*
+ * The original's list without .git/objects: a repository's object store is
+ * its history, not a cache (aim-scan(1) "caches").
+ */
+json_t *
+aim_default_cache_patterns(void)
+{
+	static const char *const pat[] = { ".aider", ".jules", ".claude",
+	    "node_modules/.cache", ".pytest_cache", "__pycache__",
+	    ".mypy_cache", ".ruff_cache", ".eslintcache", ".tsbuildinfo",
+	    ".next/cache", ".nuxt", "dist", "build", ".venv", NULL };
+	const char *const *p;
+	json_t *a = json_array();
+
+	for (p = pat; *p != NULL; p++)
+		json_array_append_new(a, json_string(*p));
+	return a;
+}
+
+char *
+aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
+    const struct aim_config *cfg, int fallback)
+{
+	char buf[PATH_MAX];
+	const char *env;
+
+	if (opt_dir != NULL)
+		return aim_abspath(opt_dir, NULL);
+	if ((env = getenv("AIM_AUDIT_DIR")) != NULL && *env != '\0')
+		return aim_abspath(env, NULL);
+	if (cfg != NULL && cfg->audit_dir != NULL)
+		return aim_xstrdup(cfg->audit_dir);
+	if (registry_dir != NULL) {
+		snprintf(buf, sizeof(buf), "%s/AIM_audit", registry_dir);
+		return aim_xstrdup(buf);
+	}
+	if (!fallback)
+		return NULL;
+	return aim_xdg_path("XDG_STATE_HOME", ".local/state", "AIM_audit");
+}
+
 static void
 config_defaults(struct aim_config *cfg)
 {

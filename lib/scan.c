@@ -20,25 +20,6 @@ extern char **environ;
 #define VERSION_OUT_BYTES	(64 * 1024)
 #define LINE_MAX_BYTES		200
 
-/*
- * The original's list without .git/objects: a repository's object store is
- * its history, not a cache (aim-scan(1) "caches").
- */
-json_t *
-aim_default_cache_patterns(void)
-{
-	static const char *const pat[] = { ".aider", ".jules", ".claude",
-	    "node_modules/.cache", ".pytest_cache", "__pycache__",
-	    ".mypy_cache", ".ruff_cache", ".eslintcache", ".tsbuildinfo",
-	    ".next/cache", ".nuxt", "dist", "build", ".venv", NULL };
-	const char *const *p;
-	json_t *a = json_array();
-
-	for (p = pat; *p != NULL; p++)
-		json_array_append_new(a, json_string(*p));
-	return a;
-}
-
 void
 aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt)
 {
