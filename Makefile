@@ -44,7 +44,7 @@ $(B)/.dir:
 	@mkdir -p $(B)
 	@touch $@
 
-$(B)/%.o: lib/%.c lib/aim.h $(B)/.dir
+$(B)/%.o: lib/%.c $(wildcard lib/*.h) $(B)/.dir
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libaim.a: $(LIBSRC:%=$(B)/%.o)
@@ -169,7 +169,7 @@ $(FB)/.dir:
 	@mkdir -p $(FB)
 	@touch $@
 
-$(FB)/%.o: lib/%.c lib/aim.h $(FB)/.dir
+$(FB)/%.o: lib/%.c $(wildcard lib/*.h) $(FB)/.dir
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FB)/libaim.a: $(LIBSRC:%=$(FB)/%.o)

@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "aim.h"
+#include "aim-config.h"
 
 extern char **environ;
 

@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "aim.h"
+#include "aim-store.h"
 
 /* ---- entries ---- */
 

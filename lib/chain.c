@@ -23,7 +23,7 @@
 
 #include <sodium.h>
 
-#include "aim.h"
+#include "aim-flow.h"
 
 /* Every path built here is checked against PATH_MAX where it can be cut. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"

@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "aim.h"
+#include "aim-store.h"
 
 #define FIRST_BYTES	4096
 #define CHUNK_BYTES	(128 * 1024)

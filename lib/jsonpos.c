@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aim.h"
+#include "aim-data.h"
 
 struct cursor {
 	const char *s;

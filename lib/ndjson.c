@@ -10,7 +10,7 @@
 
 #include <err.h>
 
-#include "aim.h"
+#include "aim-data.h"
 
 #define READ_CHUNK	65536
 #define INPUT_HEAD_BYTES	256

@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "aim.h"
+#include "aim-data.h"
 
 static const char *const classes[] = {
 	"auth", "rate_limit", "quota", "context_too_long", "content_policy",

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aim.h"
+#include "aim-data.h"
 
 /* After the adapter exits, how long its leftovers may hold the pipes. */
 #define DRAIN_MS	100

@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "aim.h"
+#include "aim-data.h"
 
 #define REDACTED	"[REDACTED]"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aim.h"
+#include "aim-config.h"
 
 #define MAX_FILE_BYTES	(16 * 1024 * 1024)
 

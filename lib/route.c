@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aim.h"
+#include "aim-flow.h"
 
 /* How long a detection result stays good in a long-running stream. */
 #define DETECT_TTL_MS	5000

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aim.h"
+#include "aim-setup.h"
 
 extern char **environ;
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aim.h"
+#include "aim-data.h"
 
 /*
  * Read a decimal number at *s, not past end (at most 9 digits kept); -1

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aim.h"
+#include "aim-setup.h"
 
 int
 aim_audit_event_here(const struct aim_options *opt, const char *kind,

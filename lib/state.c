@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "aim.h"
+#include "aim-store.h"
 
 /*
  * Version 2 keys everything by registry (the registry's absolute

@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "aim.h"
+#include "aim-util.h"
 
 void
 aim_exit_raise(int *status, int code)

@@ -18,7 +18,7 @@
 
 #include <sodium.h>
 
-#include "aim.h"
+#include "aim-store.h"
 
 #define MAGIC		"AIMVAULT"
 #define FORMAT_VERSION	1

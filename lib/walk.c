@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aim.h"
+#include "aim-data.h"
 
 /* Deeper than this is reported and not entered (one descriptor a level). */
 #define MAX_DEPTH	256

@@ -1,0 +1,249 @@
+/*
+ * aim-config.h: layer 2 of libaim, configuration: the registry, the rules,
+ * aim_config.json, the adapter protocol.  lib/LAYERS gives the table: a
+ * module includes its own layer's header, which includes the lower ones,
+ * and calls nothing above it.
+ */
+#ifndef AIM_CONFIG_H
+#define AIM_CONFIG_H
+
+#include "aim-data.h"
+
+/* ---- registry.c: registry, coordination rules and config (aim-registry(5)) ---- */
+
+/* One problem found in a registry, rules or config file. */
+struct aim_problem {
+	char	*file;
+	int	 line, column;	/* 0 when unknown */
+	char	*message;
+};
+
+struct aim_problems {
+	struct aim_problem *v;
+	size_t	 n, cap;
+};
+
+void	 aim_problems_add(struct aim_problems *p, const char *file, int line,
+	    int column, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* Print each as "prog: file:line:column: message" on stderr. */
+void	 aim_problems_print(const struct aim_problems *p);
+void	 aim_problems_free(struct aim_problems *p);
+/* Add a copy of every problem of from to to. */
+void	 aim_problems_append(struct aim_problems *to,
+	    const struct aim_problems *from);
+
+/*
+ * The word of known[0..n) nearest to word (Levenshtein distance, letters
+ * compared without case) when it is close enough to be a misspelling: at
+ * most 2 edits and at most a third of the longer word.  Borrowed from
+ * known, or NULL.  For "did you mean 'x'?" (aim-registry(5) "Checking").
+ */
+const char *aim_closest(const char *word, const char *const *known,
+	    size_t n);
+
+/*
+ * The circuit breaker of issue 6: after allowed_fails failures of a counting
+ * class within window_ms a tool cools down for cooldown_ms, or
+ * long_cooldown_ms when the failure that opened it was auth or quota.
+ */
+struct aim_cooldown_policy {
+	int64_t	 allowed_fails;		/* 3 */
+	int64_t	 window_ms;		/* 60000 */
+	int64_t	 cooldown_ms;		/* 30000 */
+	int64_t	 long_cooldown_ms;	/* 300000 */
+};
+
+/* aim_config.json with its defaults (issue 2; DESIGN.md "Files"). */
+struct aim_config {
+	char	*path;			/* the file read, or NULL: defaults */
+	int64_t	 timeout_ms;		/* 30000 */
+	int64_t	 max_payload_bytes;	/* 1048576 (seed 002 §10) */
+	int64_t	 max_output_bytes;	/* 1048576 */
+	int64_t	 stderr_tail_bytes;	/* 4096 */
+	int64_t	 kill_grace_ms;		/* 1000 */
+	int64_t	 audit_log_retention_days; /* 30 */
+	char	*actor;			/* "pipeline" */
+	char	*audit_dir;		/* NULL: <registry>/AIM_audit */
+	/* routing policy (issue 6) */
+	int64_t	 deadline_ms;		/* 0: no deadline */
+	int64_t	 min_attempt_ms;	/* 1000: never start a tool with less */
+	int64_t	 retry_base_ms;		/* 500: first back-off ceiling */
+	int64_t	 retry_max_ms;		/* 30000: back-off ceiling cap */
+	int64_t	 retry_after_max_ms;	/* 60000: cap on an adapter's wish */
+	struct aim_cooldown_policy cooldown;
+	/* aim-scan (issue 3); the arrays are jansson arrays of strings. */
+	json_t	*scan_roots;		/* [] : the working directory */
+	int64_t	 scan_min_size_bytes;	/* 102400 (original: min_size_kb 100) */
+	json_t	*cache_patterns;	/* original-aim.md "Scanner" list */
+	char	*central_cache;		/* NULL: $XDG_CACHE_HOME, else ~/.cache */
+	json_t	*required_commands;	/* ["git"] */
+	int64_t	 version_timeout_ms;	/* 5000 (original: 5 s limit) */
+};
+
+/* A loaded registry: the two files as jansson trees plus where they came from. */
+struct aim_registry {
+	char	*dir;		/* absolute registry directory */
+	char	*registry_file, *rules_file;
+	json_t	*tools;		/* borrowed from registry: "tools" object */
+	json_t	*rules;		/* borrowed from rules_json: "capabilities" */
+	json_t	*registry_json, *rules_json;
+	json_t	*security;	/* borrowed, may be NULL */
+	char	*registry_text, *rules_text;	/* for aim_json_locate */
+	size_t	 registry_len, rules_len;
+	/* members aim does not know: --check problems, routing warnings */
+	struct aim_problems unknown;
+};
+
+/* Command-line choices every binary shares. */
+struct aim_options {
+	const char *registry;	/* -r DIR, or NULL */
+	const char *config;	/* -c FILE, or NULL */
+};
+
+/*
+ * Find the registry directory (DESIGN.md "contract": -r DIR >
+ * $AIM_REGISTRY_PATH > nearest .AIM_ai-tools-registry walking up from the
+ * working directory > $HOME/.AIM_ai-tools-registry).  Returns a malloc'd
+ * canonical absolute path (realpath(3)), or NULL with a malloc'd "registry not found (looked in
+ * ...)" in *why naming every place tried.
+ */
+char	*aim_registry_find(const struct aim_options *opt, char **why);
+
+/*
+ * Load aim_config.json (-c FILE > $AIM_CONFIG > <registry_dir>/aim_config.json
+ * > $XDG_CONFIG_HOME/aim/aim_config.json; registry_dir may be NULL).  A
+ * missing implicit file means defaults.  Returns 0, or -1 with every problem
+ * (unreadable, parse error with line and column, wrong type) added to
+ * probs; *cfg then holds defaults for what could not be read.
+ */
+int	 aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
+	    const char *registry_dir, struct aim_problems *probs);
+void	 aim_config_free(struct aim_config *cfg);
+
+/*
+ * The original's cache patterns (original-aim.md) less .git/objects
+ * (aim-scan(1) "caches"), a new array.
+ */
+json_t	*aim_default_cache_patterns(void);
+
+/*
+ * The audit directory (aim-audit(1) "Audit directory"): opt_dir >
+ * $AIM_AUDIT_DIR > cfg->audit_dir > <registry_dir>/AIM_audit > with
+ * fallback, $XDG_STATE_HOME/aim/AIM_audit.  cfg and registry_dir may be
+ * NULL.  Malloc'd absolute path, or NULL when none applies.
+ */
+char	*aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
+	    const struct aim_config *cfg, int fallback);
+
+/*
+ * Load AIM_registry.json and the coordination rules from dir (seed 002 §2).
+ * Structural problems (unreadable, parse error, duplicate key, wrong type)
+ * are added to probs with file, line and column; returns 0 when the
+ * registry is usable for routing, -1 otherwise.  Members aim does not know
+ * (the tables of aim-registry(5); "x-" names excepted) go to reg->unknown
+ * as "<where>unknown member 'k'; did you mean 'x'?": they do not stop
+ * routing.
+ */
+int	 aim_registry_load(struct aim_registry *reg, const char *dir,
+	    struct aim_problems *probs);
+void	 aim_registry_free(struct aim_registry *reg);
+
+/*
+ * The deeper checks of aim-resolve --check, on a loaded registry: rules
+ * naming tools the registry lacks, tools routed for a capability they do
+ * not declare, adapters missing or not executable, tools without
+ * detectCommands, and the unknown members of reg->unknown.  Adds to
+ * probs; returns how many it added.
+ */
+size_t	 aim_registry_check(const struct aim_registry *reg,
+	    struct aim_problems *probs);
+
+/*
+ * Why JSON text that jansson refused may have been meant as JSON with an
+ * extension JSON lacks (RFC 8259 has no comments and no trailing commas):
+ * the first comment ("//" or slash-star) or comma followed by '}' or ']' outside a
+ * string, at or before byte limit (jansson's error position).  Returns a
+ * static message ("comments are not allowed in JSON", "trailing comma
+ * before '}' (JSON allows none)") with *line and *column (from 1,
+ * characters as jansson counts them) of the comment or comma, or NULL.
+ */
+const char *aim_json_extension(const char *text, size_t len, size_t limit,
+	    int *line, int *column);
+
+/* Borrowed: the registry entry of a tool, or NULL. */
+json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);
+
+/* ---- adapter.c: the V1 adapter protocol (aim-adapter(7)) ---- */
+
+/*
+ * The environment an adapter gets: an allowlist of this process's
+ * variables (PATH HOME USER LOGNAME LANG LC_* TZ TMPDIR TERM and the proxy
+ * variables), the names in pass_env (a JSON array, borrowed, may be NULL),
+ * then AIM_CONTRACT, AIM_TOOL_ID, AIM_CAPABILITY, AIM_REQUEST_ID,
+ * AIM_TIMEOUT_MS, AIM_REGISTRY_PATH.  Returns a malloc'd NULL-terminated
+ * vector for aim_strv_free().
+ */
+char	**aim_adapter_env(json_t *pass_env, const char *tool_id,
+	    const char *capability, const char *request_id, int64_t timeout_ms,
+	    const char *registry_dir);
+/* Wipes every string (it may hold a secret), then frees the vector. */
+void	 aim_strv_free(char **v);
+
+/*
+ * Set name=value (len bytes, no NUL inside) in an environment vector from
+ * aim_adapter_env, replacing an entry of that name.  Returns the vector,
+ * which may have moved.
+ */
+char	**aim_env_put(char **env, const char *name, const char *value,
+	    size_t len);
+
+/*
+ * The adapter's stdin: {"contract","id","capability","payload","timeout_ms"}
+ * from a routed record (borrowed), one compact line ending in a newline.
+ * Returns a malloc'd string, its length in *len.
+ */
+char	*aim_adapter_input(json_t *rec, int64_t timeout_ms, size_t *len);
+
+/*
+ * Judge a finished run (seed 002 §7): the attempt object {tool_id, outcome,
+ * exit_code|signal, duration_ms, message, stderr, stdout, *_truncated} and,
+ * for outcome success or failure, *output set to the adapter's JSON object
+ * (new reference, else NULL).  Outcomes: success, failure, exit, signal,
+ * timeout, bad_output, spawn_error.  Returns the attempt (new reference).
+ */
+json_t	*aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
+	    const char *argv0, json_t **output);
+
+/*
+ * The command line that runs a tool's adapter (seed 002 §3; DESIGN.md
+ * "contract"): adapterScript expanded and made absolute against
+ * registry_dir (the absolute registry directory, also AIM_REGISTRY_PATH
+ * in the expansion); a .ps1 runs as [pwsh, -NoProfile, -NonInteractive,
+ * -File, script] with pwsh found on PATH.  Returns a new JSON array of
+ * strings, or NULL with a malloc'd *why ("no adapterScript", "adapter
+ * /x.sh: No such file or directory", "adapter /x.sh: not executable",
+ * "adapter /x.sh: #! line ends in CR (CRLF line endings?)", "pwsh not
+ * found on PATH for adapter /x.ps1").
+ */
+json_t	*aim_adapter_argv(const char *registry_dir, json_t *tool,
+	    char **why);
+
+/* The skipped attempt for a candidate that is not ready. */
+json_t	*aim_adapter_skipped(json_t *candidate);
+
+/*
+ * The short reason an attempt failed, for the aggregated message
+ * ("not installed", "timed out after 30 s", "exited with code 2: ...").
+ * Returns a malloc'd string.
+ */
+char	*aim_attempt_summary(json_t *attempt);
+
+/*
+ * The result when every candidate failed: {"success":false,"message":
+ * "All tools failed for capability 'X': a: why; b: why","content":null}
+ * (seed 002 §4; original-aim.md "Behaviours").  New reference.
+ */
+json_t	*aim_all_failed(const char *capability, json_t *attempts);
+
+#endif /* AIM_CONFIG_H */

@@ -1,0 +1,268 @@
+/*
+ * aim-flow.h: layer 4 of libaim, a request's flow: routing, and the audit
+ * chain that records it.  lib/LAYERS gives the table: a module includes its
+ * own layer's header, which includes the lower ones, and calls nothing
+ * above it.
+ */
+#ifndef AIM_FLOW_H
+#define AIM_FLOW_H
+
+#include "aim-store.h"
+
+/* ---- route.c: candidate lists (aim-resolve(1)) ---- */
+
+struct aim_router {
+	const struct aim_registry *reg;
+	const struct aim_config *cfg;
+	json_t	*lb_counters;	/* counters when the state file is unusable */
+	json_t	*detect_cache;	/* command -> {path|reason, checked_ms} */
+	char	*cwd;		/* payload.files are relative to it */
+	struct aim_state state;	/* cooldowns and shared counters (issue 6) */
+	int	 state_ok;
+	json_t	*said;		/* state problems said already */
+};
+
+void	 aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
+	    const struct aim_config *cfg);
+void	 aim_router_free(struct aim_router *rt);
+
+/*
+ * Route one request (borrowed; validated: "capability" string, "payload"
+ * object).  On success adds "route" {capability, strategy, registry,
+ * candidates[], and deadline_ms + min_attempt_ms when a deadline applies,
+ * fallback: false when the rule turns fallback off} to req and returns 0.
+ * strategy: ordered, direct, or a load-balancing strategy (round_robin,
+ * weighted, least_recent_failure, cheapest; issue 6).  Candidate statuses:
+ * ready, cooldown (with until, until_ms), not_installed, no_adapter,
+ * unknown_tool; ready ones carry argv, timeout_ms (request > rules >
+ * config), pass_env, secrets (the tool's {"ENV_NAME": "vault/name"}, issue
+ * 4), max_retries (tool > rule) and max_concurrent + concurrency ("queue" or
+ * "reject") from the rules' conflict_resolution.concurrent_access.
+ * On a request that cannot be routed returns -1 with *code
+ * ("unknown_capability", "unknown_tool", "missing_context",
+ * "too_many_files", "forbidden_path", "file_not_allowed",
+ * "invalid_request", "all_cooling_down") and a malloc'd *message; req is
+ * untouched, and *details may hold fields for the error object (new
+ * reference: retry_after_ms, until, tool_id for all_cooling_down).
+ */
+int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
+	    char **message, json_t **details);
+
+/*
+ * One tool's candidate as aim_route would list it ({tool_id, status,
+ * reason?, until?, argv?...}), with no request: no limits checked, no
+ * counter moved.  For aim-scan and aim status.  New reference.
+ */
+json_t	*aim_router_candidate(struct aim_router *rt, const char *tool_id);
+
+/* ---- chain.c: the tamper-evident audit trail (aim-audit(1) "The chain") ---- */
+
+#define AIM_CHAIN_HEAD		".aim-chain-head"	/* in the audit directory */
+#define AIM_PUBKEY_BYTES	32	/* Ed25519 */
+
+/*
+ * One audit directory's chain.  The head file AIM_CHAIN_HEAD is both the
+ * lock (flock(2)) and the record of the chain's head: seq, hash and path of
+ * the newest entry, and the entry being written, if any (aim-audit(1),
+ * "The chain").
+ */
+struct aim_chain {
+	char	*dir;		/* absolute audit directory */
+	int	 fd;		/* the head file, or -1 */
+	int	 locked;
+	int	 head_state;	/* at lock: 1 read, 0 empty or missing, -1 damaged */
+	int64_t	 seq;		/* the head: newest seq, 0 for none */
+	unsigned char hash[AIM_HASH_BYTES];	/* its hash, zeros for none */
+	char	 path[4096];	/* its path, relative to dir, or "-" */
+	int64_t	 pending_seq;	/* shared lock only: a write under way, or 0 */
+	unsigned char pending_hash[AIM_HASH_BYTES];
+};
+
+/*
+ * Create dir (0700) and open or create its head file (0600); no lock yet.
+ * A dir it creates gets a .gitignore holding "*" (0600; aim-audit(1)
+ * "Audit directory").
+ * 0, or -1 with errno and a malloc'd *why ("can't create /x: ...").
+ * Always aim_chain_close() afterwards.
+ */
+int	 aim_chain_open(struct aim_chain *c, const char *dir, char **why);
+void	 aim_chain_close(struct aim_chain *c);
+
+/*
+ * Take the head file's flock (exclusive: a writer; shared: a reader such as
+ * verify) and read the head into c.  Exclusive, it also repairs: a missing
+ * or damaged head is rebuilt from the entries (warning on stderr when
+ * entries existed), and a write left pending by a killed writer is
+ * finished: the entry is adopted when it reached its final name (warning
+ * "<rel>: seq N: entry of an interrupted write adopted"), else forgotten,
+ * and its temporary file removed.  0, or -1 with *why.
+ */
+int	 aim_chain_lock(struct aim_chain *c, int exclusive, char **why);
+void	 aim_chain_unlock(struct aim_chain *c);
+
+/*
+ * Append entry (borrowed; its "timestamp", "seq" and "prev" are set here,
+ * under the lock, so names, seq and time agree) as the next link:
+ * <dir>/<day>/<stamp>_<tool>_<capability>.json, or _aim_<kind> for an
+ * entry with "kind"; written to a temporary file and fsynced, announced in
+ * the head (fdatasync), linked to its name (-2, -3, ... on a collision),
+ * the day directory fsynced, the head advanced.  On failure nothing is
+ * left under a final name and the head is unchanged.  _locked: the caller
+ * holds the exclusive lock.  Returns the malloc'd absolute path, or NULL
+ * with errno and *why ("can't write X: No space left on device", "can't
+ * link X: ...", "can't sync X: ...").
+ */
+char	*aim_chain_append(struct aim_chain *c, json_t *entry, char **why);
+char	*aim_chain_append_locked(struct aim_chain *c, json_t *entry,
+	    char **why);
+
+/* Is kind one of the management event kinds below?  1 or 0. */
+int	 aim_audit_event_kind(const char *kind);
+
+/*
+ * The management event kinds (the list of aim_audit_event below), in
+ * static storage, NULL-terminated; for messages that name them all.
+ */
+const char *const *aim_audit_event_kinds(void);
+
+/*
+ * Append a management event to the chain of audit directory dir (issue 5,
+ * original-aim.md "event log"): an entry {"timestamp", "kind", "actor"
+ * (login name of the effective user), "program", "event": details,
+ * "contract", "seq", "prev"} named <stamp>_aim_<kind>.json.  kind is one of
+ * secret_set, secret_get, secret_delete, health_check, scan_execute,
+ * config_update, error.  details (borrowed, may be NULL) is copied and
+ * redacted like an entry (aim_redact); never put a secret value in it.
+ * Returns 0, or -1 with errno (EINVAL: bad kind or dir NULL) and, when why
+ * is not NULL, a malloc'd *why.
+ */
+int	 aim_audit_event(const char *dir, const char *kind, json_t *details,
+	    char **why);
+
+/* One entry file as scan saw it. */
+struct aim_scan_entry {
+	char	*path;		/* relative to the audit directory */
+	int64_t	 seq;		/* 0: none */
+	unsigned char hash[AIM_HASH_BYTES];	/* of the file's bytes */
+	unsigned char prev[AIM_HASH_BYTES];
+	size_t	 size_bytes;
+	const char *bad;	/* why it is not a link of the chain, or NULL */
+	int	 misnamed;	/* name disagrees with timestamp/tool/capability */
+	int	 is_prune;
+	int64_t	 prune_seq;	/* a prune entry's through_seq */
+	unsigned char prune_hash[AIM_HASH_BYTES];
+	json_t	*json;		/* the parsed entry when asked for, or NULL */
+};
+
+struct aim_scan {
+	struct aim_scan_entry *v;	/* sorted by seq, then path */
+	size_t	 n, cap;
+};
+
+/*
+ * Read every entry (*.json in the YYYY-MM-DD directories from since_day to
+ * until_day, both inclusive, NULL: no bound) of dir once: hash, parse,
+ * check the name.  keep_json keeps each parsed entry.  A missing dir is
+ * empty.  0, or -1 with *why when a directory could not be read (what
+ * could be read is in s).  aim_chain_scan_free() s either way.
+ */
+int	 aim_chain_scan(const char *dir, struct aim_scan *s,
+	    const char *since_day, const char *until_day, int keep_json,
+	    char **why);
+void	 aim_chain_scan_free(struct aim_scan *s);
+
+struct aim_verify {
+	const char *dir;
+	struct aim_scan scan;
+	int	 head_state;	/* 1 read, 0 missing, -1 damaged */
+	int64_t	 head_seq;
+	unsigned char head_hash[AIM_HASH_BYTES];
+	int64_t	 first_seq, last_seq;	/* of the chain found */
+	unsigned char last_hash[AIM_HASH_BYTES];
+	size_t	 entries;	/* with a seq */
+	size_t	 problems;
+};
+
+/*
+ * Walk the chain of dir under a shared lock and say every problem on
+ * stderr, "prog: <file>: seq N: <what>": a file that is not an entry or
+ * has no seq, a name that does not match, a duplicate, missing seqs, an
+ * entry whose hash is not the next one's prev (edited), the first entry's
+ * prev (zero, or the prune entry's through_hash), the head disagreeing
+ * with the chain's end.  Fills vr (memset it to 0 first; aim_verify_free
+ * afterwards); vr->problems counts.  0, or -1 with *why when dir could not
+ * be read.
+ */
+int	 aim_chain_verify(const char *dir, struct aim_verify *vr, char **why);
+void	 aim_verify_free(struct aim_verify *vr);
+
+/* A checkpoint: what a signed statement says of the chain. */
+struct aim_checkpoint {
+	int64_t	 seq;
+	unsigned char hash[AIM_HASH_BYTES];
+	char	 time[40];
+};
+
+/*
+ * Check a checkpoint against a verified chain: its seq must be in the log
+ * with its hash (or be the one a prune entry committed to).  Says the
+ * problem as aim_chain_verify does, naming the checkpoint file name.
+ * 0 holds, 1 older than the pruned range (not checkable), -1 problem.
+ */
+int	 aim_verify_checkpoint(struct aim_verify *vr, const char *name,
+	    const struct aim_checkpoint *cp);
+
+/*
+ * The audit signing key: $AIM_AUDIT_KEY, else
+ * $XDG_DATA_HOME/aim/audit.key, else ~/.local/share/aim/audit.key; the
+ * public key is the same path plus ".pub".  Malloc'd, or NULL.
+ */
+char	*aim_audit_key_path(void);
+
+/*
+ * Make an Ed25519 key pair (crypto_sign): the secret key at seckey_path
+ * (0600, O_EXCL: never over an existing file) as "aim-audit secret key 1\n"
+ * and 128 hex digits, the public key at seckey_path.pub (0644) as
+ * "aim-audit public key 1\n" and 64 hex digits; *pubhex gets those digits
+ * (malloc'd).  0, or -1 with *why.
+ */
+int	 aim_audit_keygen(const char *seckey_path, char **pubhex, char **why);
+
+/* Read a public key file.  0, or -1 with *why. */
+int	 aim_audit_pubkey_read(const char *path,
+	    unsigned char pk[AIM_PUBKEY_BYTES], char **why);
+
+/*
+ * A signed checkpoint of dir's head (aim-audit(1) "Checkpoints"): taken
+ * under the exclusive lock (so a pending write is settled first), signed
+ * with the secret key at seckey_path, which must be a private file
+ * (aim_private_file).  Malloc'd text, or NULL with *why.
+ */
+char	*aim_checkpoint_make(const char *dir, const char *seckey_path,
+	    char **why);
+
+/*
+ * Parse a checkpoint's text and check its Ed25519 signature with pk.
+ * 0 and *cp filled, or -1 with *why ("not an aim-audit checkpoint", "bad
+ * signature: not signed by the key given").
+ */
+int	 aim_checkpoint_parse(const char *text, size_t len_bytes,
+	    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
+	    char **why);
+int	 aim_checkpoint_read(const char *path,
+	    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
+	    char **why);
+
+/*
+ * Retention (audit_log_retention_days): remove the day directories of dir
+ * older than days days (UTC dates before today - days), under the
+ * exclusive lock.  First a prune entry {"kind":"prune","pruned":{
+ * "through_seq","through_hash","days","entries","retention_days","before"}}
+ * is appended, committing to the newest chained entry removed, so verify
+ * holds afterwards.  dry_run removes and writes nothing.  *report (new
+ * ref) says what was (or would be) removed.  0, or -1 with *why.
+ */
+int	 aim_chain_prune(const char *dir, int64_t days, int dry_run,
+	    json_t **report, char **why);
+
+#endif /* AIM_FLOW_H */

@@ -1,0 +1,192 @@
+/*
+ * aim-util.h: layer 0 of libaim, the base: memory, clocks, paths, files,
+ * hashes.  lib/LAYERS gives the table: a module includes its own layer's
+ * header, which includes the lower ones, and calls nothing above it.
+ */
+#ifndef AIM_UTIL_H
+#define AIM_UTIL_H
+
+#include <sys/types.h>
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+/*
+ * Ownership rule for json_t values, as in jansson: a function whose comment
+ * says "steals" takes over the caller's reference; "borrowed" results live as
+ * long as their container; everything else returns a new reference that the
+ * caller must json_decref().
+ */
+
+#define AIM_VERSION	"0.1.0"
+#define AIM_CONTRACT	"AIM_INTEGRATION_V1"
+#define AIM_REGISTRY_DIRNAME	".AIM_ai-tools-registry"
+
+/* Exit statuses of every aim binary; aim(7) documents them. */
+enum aim_exit {
+	AIM_EXIT_OK = 0,	/* every record succeeded */
+	AIM_EXIT_FAILED = 1,	/* an error record or failed result was written */
+	AIM_EXIT_USAGE = 2,	/* bad command line */
+	AIM_EXIT_CONFIG = 3,	/* registry, rules or config unusable */
+	AIM_EXIT_IO = 4,	/* input, output or audit I/O failed */
+	AIM_EXIT_SIGNAL = 128	/* + signal number: interrupted */
+};
+
+/* ---- util.c: memory, clocks, paths, files, hashes ---- */
+
+/* Fold a new exit status into *status: the higher of the two wins. */
+void	 aim_exit_raise(int *status, int code);
+
+/* malloc/realloc/strdup that exit with "out of memory" instead of failing. */
+void	*aim_xmalloc(size_t size_bytes);
+void	*aim_xrealloc(void *p, size_t size_bytes);
+char	*aim_xstrdup(const char *s);
+
+/* Monotonic clock in milliseconds (CLOCK_MONOTONIC); for durations only. */
+int64_t	 aim_now_ms(void);
+
+/*
+ * UTC wall-clock time as the audit layout wants it (seed 002 §5):
+ * iso  = "2026-11-21T18:45:32.123456Z" (28 bytes + NUL),
+ * file = "2026-11-21T18-45-32-123456"   (26 bytes + NUL), a file-name stamp,
+ * day  = "2026-11-21" (10 bytes + NUL).  Any pointer may be NULL.
+ */
+void	 aim_utc_stamp(char iso[32], char file[32], char day[16]);
+
+/*
+ * A new UUIDv7 (RFC 9562 §5.7) as 36 lowercase hex-and-dash characters:
+ * time-ordered, and strictly increasing within one process (the 12-bit
+ * rand_a field counts within a millisecond, RFC 9562 §6.2 method 1).
+ */
+void	 aim_uuid7(char out[37]);
+
+/*
+ * Expand %VAR%, ${VAR}, $VAR and a leading ~ from the environment
+ * (DESIGN.md "contract"): %USERPROFILE% falls back to $HOME, and
+ * AIM_REGISTRY_PATH is registry_dir, the registry in use, when that is not
+ * NULL (so -r wins over the environment).
+ * Undefined variables stay as written.  Returns a malloc'd string.
+ */
+char	*aim_expand(const char *s, const char *registry_dir);
+
+/*
+ * Resolve a command the way execvp would, without running it: a name with a
+ * '/' is checked as a path, other names are searched in path_list (a PATH
+ * value; NULL means the process's PATH).  Returns a malloc'd absolute path
+ * of an executable regular file, or NULL with errno ENOENT (not found) or
+ * EACCES (found, not executable).
+ */
+char	*aim_which(const char *cmd, const char *path_list);
+
+/*
+ * read(2) until n bytes, end of file or an error, retrying on EINTR.
+ * Returns the bytes read (short only at end of file), or -1 with errno.
+ */
+ssize_t	 aim_read_full(int fd, void *buf, size_t n_bytes);
+
+/*
+ * A file of aim's under an XDG base directory: $<xdg_var>/aim/<name> when
+ * that variable holds an absolute path, else $HOME/<home_dir>/aim/<name>
+ * (home_dir ".config", ".local/state", ".local/share").  Malloc'd, or NULL
+ * when neither is set.  Source: XDG Base Directory Specification 0.8.
+ */
+char	*aim_xdg_path(const char *xdg_var, const char *home_dir,
+	    const char *name);
+
+/*
+ * fsync(2) a directory, so that the names just made in it are durable
+ * (rename, link, creat: POSIX leaves them to the directory's sync).
+ * Returns 0, or -1 with errno from open(2) or fsync(2).
+ */
+int	 aim_fsync_dir(const char *dir);
+
+/*
+ * The "#!" line of the file at path, without the "#!" and the newline
+ * (a CR before it is kept: execve(2) looks for an interpreter named with
+ * it, aim-adapter(7) DESCRIPTION), malloc'd; from the first 255 bytes.
+ * NULL when the file cannot be read (errno from open(2) or read(2)) or
+ * does not start with "#!".
+ */
+char	*aim_shebang(const char *path);
+
+/*
+ * A duration of ms milliseconds for a message, into buf of n bytes (32
+ * are enough): "250 ms" below a second, "1.5 s" to a tenth below 10 s,
+ * then rounded to the second: "30 s", "5 min", "1 min 30 s", "2 h 5 min"
+ * (aim-invoke(1) DIAGNOSTICS).  A negative ms is 0.
+ */
+void	 aim_duration(char *buf, size_t n, int64_t ms);
+
+/* Make an absolute, malloc'd path of p (relative to base, or to the cwd). */
+char	*aim_abspath(const char *p, const char *base);
+
+/*
+ * Copy at most max_bytes of buf into a JSON string, replacing invalid UTF-8
+ * and a code point cut at the end with U+FFFD, so jansson accepts it.
+ * from_end takes the last bytes (a tail) instead of the first.  New ref.
+ */
+json_t	*aim_json_text(const char *buf, size_t len, size_t max_bytes, int from_end);
+
+/*
+ * Print message (malloc'd; freed here, may be NULL) with warnx(3) unless
+ * it is a key of said already (a JSON object used as a set), then add it:
+ * a problem that repeats for every record is said once per process.
+ */
+void	 aim_warn_once(json_t *said, char *message);
+
+/* "<stdin>" for "-", else the name itself: how messages name an input. */
+const char *aim_input_name(const char *path);
+
+/*
+ * A malloc'd string formatted as printf(3) would; exits with "out of
+ * memory" (status AIM_EXIT_IO) instead of failing, like aim_xmalloc.
+ */
+char	*aim_xsprintf(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/*
+ * Create dir and its parents, mode 0700 for what it creates, each new
+ * name made durable in its parent (aim_fsync_dir).  0, or -1 with errno
+ * (ENOTDIR when dir is there but not a directory).
+ */
+int	 aim_mkdirs(const char *dir);
+
+/*
+ * Is path a private regular file: not a symlink, owned by the effective
+ * user, no group or other bits (aim-secret(1) "Files")?  0, or -1 with a
+ * malloc'd *why saying which and how to fix it ("chmod 600 X") and errno:
+ * ENOENT (missing), EPERM (not private), else lstat(2)'s.  what: "vault",
+ * "key file".
+ */
+int	 aim_private_file(const char *path, const char *what, char **why);
+
+/* No core dumps and no ptrace by others: PR_SET_DUMPABLE 0, RLIMIT_CORE 0. */
+int	 aim_nodump(void);
+
+/* The digest of aim_hash (BLAKE2b-256) in bytes, and in hex digits. */
+#define AIM_HASH_BYTES		32
+#define AIM_HASH_HEX_BYTES	(2 * AIM_HASH_BYTES)
+
+/*
+ * BLAKE2b-256 (libsodium crypto_generichash, no key) of len_bytes bytes:
+ * the audit chain's link hash (aim-audit(1) "The chain") and the state's
+ * key of a registry; aim_hash_fd streams the same digest over a file.
+ */
+void	 aim_hash(const void *buf, size_t len_bytes,
+	    unsigned char out[AIM_HASH_BYTES]);
+
+/* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
+void	 aim_hex(const unsigned char *bin, size_t len_bytes, char *out);
+
+/* Exactly 2 * len hex digits into len bytes: 0, or -1 when not that. */
+int	 aim_unhex(const char *hex, unsigned char *bin, size_t len_bytes);
+
+/* "SIGSEGV" for 11, or "SIG<n>"; in a static buffer. */
+const char *aim_signame(int sig);
+
+#endif /* AIM_UTIL_H */
