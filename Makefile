@@ -114,8 +114,16 @@ bench: test-deps
 	bench/audit-chain $(B)
 	bench/adapters $(B)
 
+# lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
+# no module includes a higher layer's header or calls a higher layer's
+# symbol.  L0 util; L1 ndjson jsonpos semver walk policy redact proc;
+# L2 registry adapter; L3 state vault audit dups; L4 route chain;
+# L5 setup scan.
+depcheck: $(LIBSRC:%=$(B)/%.o)
+	@tools/depcheck $(B)
+
 # mandoc resolves .Xr through a man path with a mandoc.db: stage ours.
-lint: test-deps
+lint: test-deps depcheck
 	@rm -rf build/man && mkdir -p build/man/man1 build/man/man5 build/man/man7
 	@cp $(MAN1) build/man/man1/ && cp $(MAN5) build/man/man5/ && cp $(MAN7) build/man/man7/
 	@makewhatis build/man
@@ -123,7 +131,7 @@ lint: test-deps
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
-	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
+	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
 		bench/dups bench/audit-chain bench/adapters tests/fixtures/crush/crush tests/fuzz/mkseeds
 
 install: all
@@ -143,7 +151,7 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps test-deps check check-quick demo bench lint install uninstall clean FORCE
+.PHONY: all deps test-deps check check-quick demo bench lint depcheck install uninstall clean FORCE
 FORCE:
 .SECONDARY:
 
