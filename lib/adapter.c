@@ -356,8 +356,13 @@ aim_adapter_skipped(json_t *candidate)
 	return a;
 }
 
-char *
-aim_attempt_summary(json_t *a)
+/*
+ * The short reason an attempt failed, for the aggregated message
+ * ("not installed", "timed out after 30 s", "exited with code 2: ...").
+ * Returns a malloc'd string.
+ */
+static char *
+attempt_summary(json_t *a)
 {
 	const char *outcome = json_string_value(json_object_get(a, "outcome"));
 	const char *reason = json_string_value(json_object_get(a, "reason"));
@@ -409,7 +414,7 @@ aim_all_failed(const char *capability, json_t *attempts)
 		msg_cat(&msg, &len, &cap, "no candidates");
 	json_array_foreach(attempts, i, a) {
 		id = json_string_value(json_object_get(a, "tool_id"));
-		why = aim_attempt_summary(a);
+		why = attempt_summary(a);
 		if (i > 0)
 			msg_cat(&msg, &len, &cap, "; ");
 		msg_cat(&msg, &len, &cap, id != NULL ? id : "?");

@@ -22,10 +22,6 @@ struct aim_problems {
 	struct aim_problem *v;
 	size_t	 n, cap;
 };
-
-void	 aim_problems_add(struct aim_problems *p, const char *file, int line,
-	    int column, const char *fmt, ...)
-	    __attribute__((format(printf, 5, 6)));
 /* Print each as "prog: file:line:column: message" on stderr. */
 void	 aim_problems_print(const struct aim_problems *p);
 void	 aim_problems_free(struct aim_problems *p);
@@ -120,12 +116,6 @@ char	*aim_registry_find(const struct aim_options *opt, char **why);
 int	 aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 	    const char *registry_dir, struct aim_problems *probs);
 void	 aim_config_free(struct aim_config *cfg);
-
-/*
- * The original's cache patterns (original-aim.md) less .git/objects
- * (aim-scan(1) "caches"), a new array.
- */
-json_t	*aim_default_cache_patterns(void);
 
 /*
  * The audit directory (aim-audit(1) "Audit directory"): opt_dir >
@@ -231,13 +221,6 @@ json_t	*aim_adapter_argv(const char *registry_dir, json_t *tool,
 
 /* The skipped attempt for a candidate that is not ready. */
 json_t	*aim_adapter_skipped(json_t *candidate);
-
-/*
- * The short reason an attempt failed, for the aggregated message
- * ("not installed", "timed out after 30 s", "exited with code 2: ...").
- * Returns a malloc'd string.
- */
-char	*aim_attempt_summary(json_t *attempt);
 
 /*
  * The result when every candidate failed: {"success":false,"message":

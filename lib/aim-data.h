@@ -198,15 +198,14 @@ int	 aim_walk(struct aim_walk *w, const char *root);
 /* ---- policy.c: error classes, retries, limits (aim-invoke(1)) ---- */
 
 /*
- * Error classes (issue 6): auth, rate_limit, quota, context_too_long,
+ * Error classes: auth, rate_limit, quota, context_too_long,
  * content_policy, bad_request, transient, not_installed, timeout,
  * unclassified (aim-invoke(1) Error classes).
- * _valid: one of them.  _retryable: worth another try of the same tool
+ * _retryable: worth another try of the same tool
  * (rate_limit, transient, timeout).  _counts: counts towards a cooldown
  * (transient, timeout, rate_limit, quota, auth).  _long_cooldown: cools a
  * tool down for the long period (auth, quota).  NULL is none of them.
  */
-int	 aim_error_class_valid(const char *cls);
 int	 aim_error_class_retryable(const char *cls);
 int	 aim_error_class_counts(const char *cls);
 int	 aim_error_class_long_cooldown(const char *cls);

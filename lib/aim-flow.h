@@ -89,18 +89,6 @@ int	 aim_chain_open(struct aim_chain *c, const char *dir, char **why);
 void	 aim_chain_close(struct aim_chain *c);
 
 /*
- * Take the head file's flock (exclusive: a writer; shared: a reader such as
- * verify) and read the head into c.  Exclusive, it also repairs: a missing
- * or damaged head is rebuilt from the entries (warning on stderr when
- * entries existed), and a write left pending by a killed writer is
- * finished: the entry is adopted when it reached its final name (warning
- * "<rel>: seq N: entry of an interrupted write adopted"), else forgotten,
- * and its temporary file removed.  0, or -1 with *why.
- */
-int	 aim_chain_lock(struct aim_chain *c, int exclusive, char **why);
-void	 aim_chain_unlock(struct aim_chain *c);
-
-/*
  * Append entry (borrowed; its "timestamp", "seq" and "prev" are set here,
  * under the lock, so names, seq and time agree) as the next link:
  * <dir>/<day>/<stamp>_<tool>_<capability>.json, or _aim_<kind> for an
@@ -113,9 +101,6 @@ void	 aim_chain_unlock(struct aim_chain *c);
  * link X: ...", "can't sync X: ...").
  */
 char	*aim_chain_append(struct aim_chain *c, json_t *entry, char **why);
-char	*aim_chain_append_locked(struct aim_chain *c, json_t *entry,
-	    char **why);
-
 /* Is kind one of the management event kinds below?  1 or 0. */
 int	 aim_audit_event_kind(const char *kind);
 

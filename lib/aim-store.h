@@ -128,7 +128,7 @@ int	 aim_slot_acquire(const char *registry_dir, const char *tool_id,
 
 #define AIM_VAULT_KEY_BYTES	32
 
-/* What went wrong opening or saving a vault; aim_vault_strerror names it. */
+/* What went wrong opening or saving a vault (with a message in *why). */
 enum aim_vault_error {
 	AIM_VAULT_OK = 0,
 	AIM_VAULT_NOTFOUND,	/* no such vault (or key file) */
@@ -189,9 +189,6 @@ int	 aim_vault_open(struct aim_vault *v, const char *path,
 int	 aim_vault_create(struct aim_vault *v, const char *path,
 	    const struct aim_unlock *u, char **why);
 
-/* Take the vault's lock (<path>.lock, flock LOCK_EX). */
-int	 aim_vault_lock(struct aim_vault *v, char **why);
-
 /*
  * Write v atomically: a temporary file, fsync, rename, fsync of the
  * directory; a fresh random nonce every time.  Call with the lock held.
@@ -228,9 +225,6 @@ int	 aim_vault_open_unattended(struct aim_vault *v, char **why);
 
 /* A new key file: 32 random bytes, mode 0600, never over an existing file. */
 int	 aim_vault_keyfile_create(const char *path, char **why);
-
-/* The name of an enum aim_vault_error. */
-const char *aim_vault_strerror(int code);
 
 /* ---- audit.c: audit entries (aim-audit(1)) ---- */
 

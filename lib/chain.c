@@ -25,6 +25,8 @@
 
 #include "aim-flow.h"
 
+static void chain_unlock(struct aim_chain *c);
+
 /* Every path built here is checked against PATH_MAX where it can be cut. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -744,8 +746,17 @@ done:
 	return 0;
 }
 
-int
-aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
+/*
+ * Take the head file's flock (exclusive: a writer; shared: a reader such as
+ * verify) and read the head into c.  Exclusive, it also repairs: a missing
+ * or damaged head is rebuilt from the entries (warning on stderr when
+ * entries existed), and a write left pending by a killed writer is
+ * finished: the entry is adopted when it reached its final name (warning
+ * "<rel>: seq N: entry of an interrupted write adopted"), else forgotten,
+ * and its temporary file removed.  0, or -1 with *why.
+ */
+static int
+chain_lock(struct aim_chain *c, int exclusive, char **why)
 {
 	struct head h;
 	int rc;
@@ -760,7 +771,7 @@ aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
 	if (rc == -2) {
 		setwhy(why, "can't read %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
 		    strerror(errno));
-		aim_chain_unlock(c);
+		chain_unlock(c);
 		return -1;
 	}
 	if (rc == 1) {
@@ -777,7 +788,7 @@ aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
 	if (rc != 1) {
 		/* No head, or a damaged one: the entries say where it is. */
 		if (head_rebuild(c, &h, why) == -1) {
-			aim_chain_unlock(c);
+			chain_unlock(c);
 			return -1;
 		}
 		if (rc == -1 || h.seq > 0)
@@ -787,19 +798,19 @@ aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
 		if (head_write(c, &h, 1) == -1) {
 			setwhy(why, "can't write %s/%s: %s", c->dir,
 			    AIM_CHAIN_HEAD, strerror(errno));
-			aim_chain_unlock(c);
+			chain_unlock(c);
 			return -1;
 		}
 	} else if (h.pseq > 0 && head_recover(c, &h, why) == -1) {
-		aim_chain_unlock(c);
+		chain_unlock(c);
 		return -1;
 	}
 	c->pending_seq = 0;
 	return 0;
 }
 
-void
-aim_chain_unlock(struct aim_chain *c)
+static void
+chain_unlock(struct aim_chain *c)
 {
 	if (c->locked)
 		flock(c->fd, LOCK_UN);
@@ -846,8 +857,8 @@ fail:
 	return -1;
 }
 
-char *
-aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
+static char *
+chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 {
 	static unsigned long counter;
 	char iso[32], stamp[32], day[16], daydir[PATH_MAX], tmp[PATH_MAX];
@@ -976,10 +987,10 @@ aim_chain_append(struct aim_chain *c, json_t *entry, char **why)
 {
 	char *path;
 
-	if (aim_chain_lock(c, 1, why) == -1)
+	if (chain_lock(c, 1, why) == -1)
 		return NULL;
-	path = aim_chain_append_locked(c, entry, why);
-	aim_chain_unlock(c);
+	path = chain_append_locked(c, entry, why);
+	chain_unlock(c);
 	return path;
 }
 
@@ -1139,7 +1150,7 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 		return setwhy(why, "can't open %s: %s", headname,
 		    strerror(errno));
 	c.dir = aim_xstrdup(dir);
-	if (c.fd != -1 && aim_chain_lock(&c, 0, why) == -1) {
+	if (c.fd != -1 && chain_lock(&c, 0, why) == -1) {
 		aim_chain_close(&c);
 		return -1;
 	}
@@ -1449,14 +1460,14 @@ aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
 		return NULL;
 	}
 	if (aim_chain_open(&c, dir, why) == -1 ||
-	    aim_chain_lock(&c, 1, why) == -1) {
+	    chain_lock(&c, 1, why) == -1) {
 		aim_chain_close(&c);
 		sodium_free(sk);
 		return NULL;
 	}
 	seq = c.seq;
 	aim_hex(c.hash, AIM_HASH_BYTES, hex);
-	aim_chain_unlock(&c);
+	chain_unlock(&c);
 	aim_chain_close(&c);
 	aim_utc_stamp(iso, NULL, NULL);
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
@@ -1570,7 +1581,7 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 	strftime(cutoff, sizeof(cutoff), "%Y-%m-%d", &tm);
 	if (aim_chain_open(&c, dir, why) == -1)
 		return -1;
-	if (aim_chain_lock(&c, 1, why) == -1) {
+	if (chain_lock(&c, 1, why) == -1) {
 		aim_chain_close(&c);
 		return -1;
 	}
@@ -1619,7 +1630,7 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 		    (json_int_t)n, "retention_days", (json_int_t)days,
 		    "before", cutoff));
 		json_object_set_new(entry, "contract", json_string(AIM_CONTRACT));
-		epath = aim_chain_append_locked(&c, entry, why);
+		epath = chain_append_locked(&c, entry, why);
 		json_decref(entry);
 		if (epath == NULL) {
 			rc = -1;
@@ -1661,7 +1672,7 @@ out:
 	json_decref(deleted);
 	aim_chain_scan_free(&s);
 	strv_free(list);
-	aim_chain_unlock(&c);
+	chain_unlock(&c);
 	aim_chain_close(&c);
 	return rc;
 }

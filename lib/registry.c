@@ -18,8 +18,12 @@
 
 #define MAX_FILE_BYTES	(16 * 1024 * 1024)
 
-void
-aim_problems_add(struct aim_problems *p, const char *file, int line,
+static void problems_add(struct aim_problems *, const char *, int, int,
+    const char *, ...) __attribute__((format(printf, 5, 6)));
+
+/* Add a problem at file:line:column (0 when unknown). */
+static void
+problems_add(struct aim_problems *p, const char *file, int line,
     int column, const char *fmt, ...)
 {
 	struct aim_problem *pr;
@@ -301,7 +305,7 @@ load_json(struct jfile *f, char **text_out)
 
 	*text_out = NULL;
 	if ((text = read_file(f->name, &f->len, &errnum)) == NULL) {
-		aim_problems_add(f->probs, f->name, 0, 0, "%s", strerror(errnum));
+		problems_add(f->probs, f->name, 0, 0, "%s", strerror(errnum));
 		f->nprob++;
 		return NULL;
 	}
@@ -313,13 +317,13 @@ load_json(struct jfile *f, char **text_out)
 	v = json_loadb(text, f->len, JSON_REJECT_DUPLICATES, &e);
 	if (v == NULL && (ext = aim_json_extension(text, f->len, e.position,
 	    &line, &col)) != NULL) {
-		aim_problems_add(f->probs, f->name, line, col, "%s", ext);
+		problems_add(f->probs, f->name, line, col, "%s", ext);
 		f->nprob++;
 		free(text);
 		return NULL;
 	}
 	if (v == NULL) {
-		aim_problems_add(f->probs, f->name, e.line, e.column, "%s",
+		problems_add(f->probs, f->name, e.line, e.column, "%s",
 		    e.text);
 		f->nprob++;
 		free(text);
@@ -344,7 +348,7 @@ jproblem(struct jfile *f, const char *const *path, int key_pos,
 	va_end(ap);
 	if (aim_json_locate(f->text, f->len, path, key_pos, &line, &col) == -1)
 		line = col = 0;
-	aim_problems_add(f->probs, f->name, line, col, "%s", msg);
+	problems_add(f->probs, f->name, line, col, "%s", msg);
 	f->nprob++;
 }
 
@@ -596,7 +600,7 @@ unknown_members(struct jfile *f, json_t *obj, const struct member *table,
 			line = col = 0;
 		path[depth] = NULL;
 		near = aim_closest(key, names, n);
-		aim_problems_add(unknown, f->name, line, col,
+		problems_add(unknown, f->name, line, col,
 		    "%sunknown member '%s'%s%s%s", where, key,
 		    near ? "; did you mean '" : "", near ? near : "",
 		    near ? "'?" : "");
@@ -630,8 +634,8 @@ check_members(struct jfile *f, json_t *obj, const struct member *table,
  * The original's list without .git/objects: a repository's object store is
  * its history, not a cache (aim-scan(1) "caches").
  */
-json_t *
-aim_default_cache_patterns(void)
+static json_t *
+default_cache_patterns(void)
 {
 	static const char *const pat[] = { ".aider", ".jules", ".claude",
 	    "node_modules/.cache", ".pytest_cache", "__pycache__",
@@ -688,7 +692,7 @@ config_defaults(struct aim_config *cfg)
 	cfg->cooldown.long_cooldown_ms = 300000;
 	cfg->scan_roots = json_array();
 	cfg->scan_min_size_bytes = 102400;
-	cfg->cache_patterns = aim_default_cache_patterns();
+	cfg->cache_patterns = default_cache_patterns();
 	cfg->required_commands = json_pack("[s]", "git");
 	cfg->version_timeout_ms = 5000;
 }
@@ -1092,7 +1096,7 @@ aim_problems_append(struct aim_problems *to, const struct aim_problems *from)
 	size_t i;
 
 	for (i = 0; i < from->n; i++)
-		aim_problems_add(to, from->v[i].file, from->v[i].line,
+		problems_add(to, from->v[i].file, from->v[i].line,
 		    from->v[i].column, "%s", from->v[i].message);
 }
 

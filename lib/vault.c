@@ -20,6 +20,8 @@
 
 #include "aim-store.h"
 
+static int vault_lock(struct aim_vault *v, char **why);
+
 #define MAGIC		"AIMVAULT"
 #define FORMAT_VERSION	1
 #define KDF_KEYFILE	0
@@ -33,19 +35,6 @@
 enum {
 	H_MAGIC = 0, H_VERSION = 8, H_KDF = 9, H_RESERVED = 10, H_OPS = 12,
 	H_MEM = 20, H_SALT = 28, H_NONCE = 44, H_KEYCHECK = 68
-};
-
-static const char *const errors[] = {
-	[AIM_VAULT_OK] = "ok",
-	[AIM_VAULT_NOTFOUND] = "no vault",
-	[AIM_VAULT_UNSAFE] = "unsafe file",
-	[AIM_VAULT_IO] = "I/O error",
-	[AIM_VAULT_FORMAT] = "not a vault",
-	[AIM_VAULT_VERSION] = "unknown format version",
-	[AIM_VAULT_LIMITS] = "KDF limits out of range",
-	[AIM_VAULT_NOKEY] = "no key",
-	[AIM_VAULT_WRONGKEY] = "wrong key",
-	[AIM_VAULT_CORRUPT] = "corrupted",
 };
 
 static char *
@@ -72,14 +61,6 @@ fail(char **why, int code, char *msg)
 	else
 		free(msg);
 	return code;
-}
-
-const char *
-aim_vault_strerror(int code)
-{
-	if (code < 0 || (size_t)code >= sizeof(errors) / sizeof(errors[0]))
-		return "unknown error";
-	return errors[code];
 }
 
 int
@@ -317,7 +298,7 @@ aim_vault_open(struct aim_vault *v, const char *path,
 	int rc;
 
 	vault_init(v, path);
-	if (lock && (rc = aim_vault_lock(v, why)) != AIM_VAULT_OK)
+	if (lock && (rc = vault_lock(v, why)) != AIM_VAULT_OK)
 		return rc;
 	if ((rc = slurp(path, "vault", 0, &file, &len, why)) != AIM_VAULT_OK) {
 		if (rc == AIM_VAULT_NOTFOUND) {
@@ -394,8 +375,9 @@ out:
 	return rc;
 }
 
-int
-aim_vault_lock(struct aim_vault *v, char **why)
+/* Take the vault's lock (<path>.lock, flock LOCK_EX). */
+static int
+vault_lock(struct aim_vault *v, char **why)
 {
 	char lock[PATH_MAX], dir[PATH_MAX], *slash;
 
@@ -431,7 +413,7 @@ aim_vault_create(struct aim_vault *v, const char *path,
 	int rc;
 
 	vault_init(v, path);
-	if ((rc = aim_vault_lock(v, why)) != AIM_VAULT_OK)
+	if ((rc = vault_lock(v, why)) != AIM_VAULT_OK)
 		return rc;
 	if (access(path, F_OK) == 0)
 		return fail(why, AIM_VAULT_IO, whyf("vault %s exists already",
