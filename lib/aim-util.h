@@ -90,6 +90,13 @@ char	*aim_which(const char *cmd, const char *path_list);
 ssize_t	 aim_read_full(int fd, void *buf, size_t n_bytes);
 
 /*
+ * write(2) all n_bytes of buf, going on after short writes and EINTR.
+ * Returns 0, or -1 with errno: write(2)'s, or EIO when it wrote nothing
+ * and said no error, so a message with strerror(errno) is always true.
+ */
+int	 aim_write_full(int fd, const void *buf, size_t n_bytes);
+
+/*
  * A file of aim's under an XDG base directory: $<xdg_var>/aim/<name> when
  * that variable holds an absolute path, else $HOME/<home_dir>/aim/<name>
  * (home_dir ".config", ".local/state", ".local/share").  Malloc'd, or NULL

@@ -821,27 +821,13 @@ chain_unlock(struct aim_chain *c)
 static int
 write_new(const char *path, const char *text, size_t len)
 {
-	size_t off;
-	ssize_t n;
 	int fd, saved;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1)
 		return -1;
-	for (off = 0; off < len; off += (size_t)n) {
-		if ((n = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			goto fail;
-		}
-		if (n == 0) {
-			errno = ENOSPC;
-			goto fail;
-		}
-	}
-	if (fchmod(fd, 0600) == -1 || fsync(fd) == -1)
+	if (aim_write_full(fd, text, len) == -1 || fchmod(fd, 0600) == -1 ||
+	    fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -1376,8 +1362,8 @@ aim_audit_keygen(const char *seckey_path, char **pubhex, char **why)
 	aim_hex(pk, sizeof(pk), hex);
 	snprintf(line, sizeof(line), "aim-audit public key 1\n%s\n", hex);
 	if ((fd = open(pubpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1 || write(fd, line, strlen(line)) !=
-	    (ssize_t)strlen(line) || fsync(fd) == -1) {
+	    O_NOFOLLOW, 0644)) == -1 || aim_write_full(fd, line,
+	    strlen(line)) == -1 || fsync(fd) == -1) {
 		setwhy(why, "can't write %s: %s", pubpath, strerror(errno));
 		if (fd != -1)
 			close(fd);

@@ -213,8 +213,8 @@ aim_state_lock(struct aim_state *st, char **why)
 int
 aim_state_unlock(struct aim_state *st, int write, char **why)
 {
-	char tmp[PATH_MAX + 32];
-	int fd, rc = 0;
+	char tmp[PATH_MAX + 32], *text;
+	int fd, saved, rc = 0;
 
 	*why = NULL;
 	if (st->lock_fd == -1)
@@ -228,12 +228,23 @@ aim_state_unlock(struct aim_state *st, int write, char **why)
 		 * No fsync: the state is soft (a lost cooldown only means a
 		 * tool is tried again), and the rename keeps it whole.
 		 */
-		if (fd == -1 || json_dumpfd(st->root, fd, JSON_COMPACT) == -1 ||
-		    close(fd) == -1 || rename(tmp, st->path) == -1) {
+		text = fd == -1 ? NULL : json_dumps(st->root, JSON_COMPACT);
+		if (fd != -1 && text == NULL)
+			errno = ENOMEM;
+		if (text == NULL || aim_write_full(fd, text, strlen(text)) ==
+		    -1) {
+			saved = errno;
+			if (fd != -1)
+				close(fd);
+			errno = saved;
+			rc = -1;
+		} else if (close(fd) == -1 || rename(tmp, st->path) == -1)
+			rc = -1;
+		if (rc == -1) {
 			*why = why_fmt("can't write", st->path);
 			unlink(tmp);
-			rc = -1;
 		}
+		free(text);
 		st->have = 0;
 	}
 	close(st->lock_fd);

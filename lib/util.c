@@ -415,6 +415,27 @@ aim_read_full(int fd, void *buf, size_t n)
 	return off;
 }
 
+int
+aim_write_full(int fd, const void *buf, size_t n)
+{
+	size_t off = 0;
+	ssize_t w;
+
+	while (off < n) {
+		w = write(fd, (const char *)buf + off, n - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if (w == 0) {
+			errno = EIO;	/* nothing written, no error said */
+			return -1;
+		}
+		off += w;
+	}
+	return 0;
+}
+
 char *
 aim_xdg_path(const char *xdg_var, const char *home_dir, const char *name)
 {

@@ -447,9 +447,8 @@ aim_vault_save(struct aim_vault *v, char **why)
 	unsigned char header[HEADER_BYTES], *plain, *p, *ct;
 	unsigned long long ctlen;
 	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
-	size_t len, i, off;
-	ssize_t n;
-	int fd;
+	size_t len, i;
+	int fd, wrote;
 
 	len = 4;
 	for (i = 0; i < v->n; i++)
@@ -498,15 +497,18 @@ aim_vault_save(struct aim_vault *v, char **why)
 		return fail(why, AIM_VAULT_IO, whyf("can't create %s: %s", tmp,
 		    strerror(errno)));
 	}
-	for (off = 0; off < HEADER_BYTES + ctlen; off += n)
-		if ((n = write(fd, ct + off, HEADER_BYTES + ctlen - off)) <= 0 &&
-		    errno != EINTR)
-			break;
-		else if (n < 0)
-			n = 0;
+	wrote = aim_write_full(fd, ct, HEADER_BYTES + ctlen) == 0 &&
+	    fchmod(fd, 0600) == 0 && fsync(fd) == 0;
 	free(ct);
-	if (off != HEADER_BYTES + ctlen || fchmod(fd, 0600) == -1 ||
-	    fsync(fd) == -1 || close(fd) == -1) {
+	if (!wrote) {
+		int saved = errno;
+
+		close(fd);
+		unlink(tmp);
+		return fail(why, AIM_VAULT_IO, whyf("can't write %s: %s", tmp,
+		    strerror(saved)));
+	}
+	if (close(fd) == -1) {
 		int saved = errno;
 
 		unlink(tmp);
@@ -608,21 +610,27 @@ int
 aim_vault_keyfile_create(const char *path, char **why)
 {
 	unsigned char key[AIM_VAULT_KEY_BYTES];
-	ssize_t n;
-	int fd;
+	int fd, n, saved;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) == -1)
 		return fail(why, AIM_VAULT_IO, whyf("can't create key file %s: "
 		    "%s", path, strerror(errno)));
 	randombytes_buf(key, sizeof(key));
-	n = write(fd, key, sizeof(key));
+	n = aim_write_full(fd, key, sizeof(key));
 	sodium_memzero(key, sizeof(key));
-	if (n != (ssize_t)sizeof(key) || fchmod(fd, 0600) == -1 ||
-	    fsync(fd) == -1 || close(fd) == -1) {
+	if (n == -1 || fchmod(fd, 0600) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
 		unlink(path);
 		return fail(why, AIM_VAULT_IO, whyf("can't write key file %s: "
-		    "%s", path, strerror(errno)));
+		    "%s", path, strerror(saved)));
+	}
+	if (close(fd) == -1) {
+		saved = errno;
+		unlink(path);
+		return fail(why, AIM_VAULT_IO, whyf("can't write key file %s: "
+		    "%s", path, strerror(saved)));
 	}
 	return AIM_VAULT_OK;
 }

@@ -1,10 +1,12 @@
 /* test-unit.c: unit tests of lib/, as TAP on stdout. */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -567,6 +569,100 @@ test_duration(void)
 	}
 }
 
+/* The descriptor the next open(2) will get. */
+static int
+next_fd(void)
+{
+	int fd = dup(0);
+
+	close(fd);
+	return fd;
+}
+
+/* Is fd closed?  (The file a function opened got fd; it must not leak.) */
+static int
+closed_fd(int fd)
+{
+	return fcntl(fd, F_GETFD) == -1 && errno == EBADF;
+}
+
+/*
+ * Writes that fail part way (RLIMIT_FSIZE: EFBIG after a short write) say
+ * why and close what they opened: the state file, the vault, a key file.
+ */
+static void
+test_write_errors(void)
+{
+	char dir[] = "/tmp/aim-unit-XXXXXX", key[64], path[64], want[256];
+	char big[4096], *why = NULL;
+	struct aim_unlock u = { NULL, NULL, 0 };
+	struct rlimit old, lim;
+	struct aim_state st;
+	struct aim_vault v;
+	int fd0, rc;
+
+	if (mkdtemp(dir) == NULL || aim_vault_setup() == -1 ||
+	    getrlimit(RLIMIT_FSIZE, &old) == -1) {
+		ok(0, "write errors: setup");
+		return;
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(key, sizeof(key), "%s/key", dir);
+	snprintf(path, sizeof(path), "%s/vault", dir);
+	u.keyfile = key;
+	setenv("XDG_STATE_HOME", dir, 1);
+	ok(aim_state_init(&st, &why) == 0 && aim_state_lock(&st, &why) == 0 &&
+	    aim_vault_keyfile_create(key, &why) == AIM_VAULT_OK &&
+	    aim_vault_create(&v, path, &u, &why) == AIM_VAULT_OK,
+	    "write errors: state locked, vault made");
+	json_object_set_new(st.root, "big", json_string(big));
+	aim_vault_set(&v, "a/b", NULL, (const unsigned char *)big,
+	    sizeof(big) - 1, 1);
+	unlink(key);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 16;
+	setrlimit(RLIMIT_FSIZE, &lim);
+
+	fd0 = next_fd();
+	rc = aim_state_unlock(&st, 1, &why);
+	snprintf(want, sizeof(want), "can't write %s: File too large", st.path);
+	ok(rc == -1 && closed_fd(fd0), "write errors: state: -1, no fd left");
+	is_str(why, want, "write errors: state: why");
+	free(why);
+	why = NULL;
+
+	fd0 = next_fd();
+	rc = aim_vault_save(&v, &why);
+	snprintf(want, sizeof(want), "can't write %s.tmp-%ld: File too large",
+	    path, (long)getpid());
+	ok(rc == AIM_VAULT_IO && closed_fd(fd0),
+	    "write errors: vault: AIM_VAULT_IO, no fd left");
+	is_str(why, want, "write errors: vault: why");
+	free(why);
+	why = NULL;
+
+	fd0 = next_fd();
+	rc = aim_vault_keyfile_create(key, &why);
+	snprintf(want, sizeof(want), "can't write key file %s: File too large",
+	    key);
+	ok(rc == AIM_VAULT_IO && closed_fd(fd0) && access(key, F_OK) == -1,
+	    "write errors: key file: AIM_VAULT_IO, no fd, no file left");
+	is_str(why, want, "write errors: key file: why");
+	free(why);
+
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	aim_vault_close(&v);
+	aim_state_free(&st);
+	unsetenv("XDG_STATE_HOME");
+	unlink(path);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		ok(0, "write errors: clean up");
+}
+
 int
 main(void)
 {
@@ -584,6 +680,7 @@ main(void)
 	test_redact_order();
 	test_hostile();
 	test_duration();
+	test_write_errors();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
