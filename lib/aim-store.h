@@ -262,7 +262,8 @@ void	 aim_audit_name_part(char *out, const char *s);
  * memcmp.  Returns a new JSON array of records {finding:"duplicate", hash
  * (BLAKE2b-256, hex), size_bytes, files (paths in strcmp order),
  * wasted_bytes = size_bytes x (files - 1)}, largest waste first (then by
- * first path).  Problems go to w->warn (w->visit is set by this function);
+ * first path).  Problems go to w->warn (w->visit and w->visit_arg are this
+ * function's during the walk, NULL after it);
  * a file that changed size or vanished between the walk and the compare
  * is left out with a warning.
  */

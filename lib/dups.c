@@ -507,6 +507,9 @@ aim_dups_find(const char *const *roots, size_t nroots,
 	w->visit_arg = &c;
 	for (i = 0; i < nroots; i++)
 		aim_walk(w, roots[i]);
+	/* c dies with this call: leave the caller's walk no pointer to it. */
+	w->visit = NULL;
+	w->visit_arg = NULL;
 	if (c.n == 0)
 		c.v = aim_xmalloc(sizeof(*c.v));	/* qsort wants a pointer */
 	/* Path order, not readdir's: the same answer on every file system. */

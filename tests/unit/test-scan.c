@@ -1,10 +1,39 @@
 /* test-scan.c: unit tests of the scanner's lib/ parts (semver.c), as TAP. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aim.h"
 #include "tap.h"
 
+
+static void
+no_warn(const char *path, const char *message, void *arg)
+{
+}
+
+/* aim_dups_find leaves the caller's walk no pointer into its stack. */
+static void
+dups_walk(void)
+{
+	char dir[] = "/tmp/aim-unit-XXXXXX";
+	const char *roots[1] = { dir };
+	struct aim_walk w;
+	json_t *groups;
+
+	memset(&w, 0, sizeof(w));
+	w.warn = no_warn;
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "dups: setup");
+		return;
+	}
+	groups = aim_dups_find(roots, 1, 1, NULL, 0, &w);
+	ok(json_array_size(groups) == 0 && w.visit == NULL &&
+	    w.visit_arg == NULL, "dups: no groups, and no visit left in the walk");
+	json_decref(groups);
+	rmdir(dir);
+}
 
 /* find TEXT -> WANT ("" when none) */
 static void
@@ -117,6 +146,7 @@ main(void)
 	    "a/xnode_modules/.cache does not");
 	ok(aim_path_tail_matches("dist/", "dist"), "dist/ ends in dist");
 	ok(!aim_path_tail_matches("a/xdist", "dist"), "a/xdist does not end in dist");
+	dups_walk();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
