@@ -23,9 +23,6 @@
 #define AIM_BINDIR	"/usr/local/bin"
 #endif
 
-#define EXIT_NOTFOUND	127
-#define EXIT_NOTRUN	126
-
 static const char *progname = "aim";
 
 static const struct {
@@ -178,7 +175,7 @@ dispatch(const char *sub, int argc, char **argv)
 	if (*sub == '\0' || strchr(sub, '/') != NULL || *sub == '.' ||
 	    strlen(sub) > 200) {
 		warnx("'%s' is not an aim command", sub);
-		exit(EXIT_NOTFOUND);
+		exit(AIM_EXIT_NOTFOUND);
 	}
 	snprintf(prog, sizeof(prog), "aim-%s", sub);
 	nargv = aim_xmalloc((argc + 2) * sizeof(*nargv));
@@ -202,7 +199,7 @@ dispatch(const char *sub, int argc, char **argv)
 	}
 	if (not_runnable) {
 		warnx("%s: not runnable: %s", prog, where);
-		exit(EXIT_NOTRUN);
+		exit(AIM_EXIT_NOTRUN);
 	}
 	if (nearest(sub) != NULL)
 		warnx("'%s' is not an aim command (no %s next to aim, in %s or "
@@ -211,7 +208,7 @@ dispatch(const char *sub, int argc, char **argv)
 	else
 		warnx("'%s' is not an aim command (no %s next to aim, in %s or "
 		    "on PATH); see aim --help", sub, prog, AIM_BINDIR);
-	exit(EXIT_NOTFOUND);
+	exit(AIM_EXIT_NOTFOUND);
 }
 
 /* ---- status ---- */

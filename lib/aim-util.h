@@ -34,6 +34,8 @@ enum aim_exit {
 	AIM_EXIT_USAGE = 2,	/* bad command line */
 	AIM_EXIT_CONFIG = 3,	/* registry, rules or config unusable */
 	AIM_EXIT_IO = 4,	/* input, output or audit I/O failed */
+	AIM_EXIT_NOTRUN = 126,	/* aim(1): a command found, not runnable */
+	AIM_EXIT_NOTFOUND = 127, /* aim(1): no such command */
 	AIM_EXIT_SIGNAL = 128	/* + signal number: interrupted */
 };
 

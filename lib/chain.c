@@ -27,9 +27,6 @@
 
 static void chain_unlock(struct aim_chain *c);
 
-/* Every path built here is checked against PATH_MAX where it can be cut. */
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-
 #define HEAD_BYTES	1024
 #define HEAD_MAGIC	"aim-audit-head 1"
 #define MAX_COLLISIONS	1000
@@ -681,7 +678,7 @@ pending_name(const char *rel, char day[11], const char **name, int is_tmp)
 static int
 head_recover(struct aim_chain *c, struct head *h, char **why)
 {
-	char day[11], tday[11], *buf, rel[PATH_MAX * 2];
+	char day[11], tday[11], *buf, rel[sizeof(day) + NAME_MAX + 1];
 	unsigned char hash[AIM_HASH_BYTES];
 	char hex[AIM_HASH_HEX_BYTES + 1];
 	const char *pname, *tname;
@@ -879,9 +876,15 @@ chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	len = strlen(text);
 	text[len++] = '\n';	/* json_dumps left room: it was the NUL */
 	aim_hash(text, len, hash);
-	snprintf(rel, sizeof(rel), "%s/.tmp-%ld-%lu", day, (long)getpid(),
-	    counter++);
-	snprintf(tmp, sizeof(tmp), "%s/%s", c->dir, rel);
+	/* daydir left 200 bytes for the names below: a cut is a bug. */
+	if (snprintf(rel, sizeof(rel), "%s/.tmp-%ld-%lu", day, (long)getpid(),
+	    counter++) >= (int)sizeof(rel) || snprintf(tmp, sizeof(tmp),
+	    "%s/%s", c->dir, rel) >= (int)sizeof(tmp)) {
+		free(text);
+		errno = ENAMETOOLONG;
+		setwhy(why, "can't use %s: %s", c->dir, strerror(errno));
+		return NULL;
+	}
 	head_empty(&old);
 	old.seq = c->seq;
 	aim_hex(c->hash, AIM_HASH_BYTES, old.hash);
@@ -924,11 +927,15 @@ chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 
 	/* link(2) never replaces: a name taken gets -2, -3, ... */
 	for (k = 1; k <= MAX_COLLISIONS; k++) {
-		if (k == 1)
-			snprintf(rel, sizeof(rel), "%s.json", prefix);
-		else
-			snprintf(rel, sizeof(rel), "%s-%d.json", prefix, k);
-		snprintf(final, sizeof(final), "%s/%s", c->dir, rel);
+		if ((k == 1 ? snprintf(rel, sizeof(rel), "%s.json", prefix) :
+		    snprintf(rel, sizeof(rel), "%s-%d.json", prefix, k)) >=
+		    (int)sizeof(rel) || snprintf(final, sizeof(final), "%s/%s",
+		    c->dir, rel) >= (int)sizeof(final)) {
+			errno = ENAMETOOLONG;
+			setwhy(why, "can't name an entry in %s: %s", daydir,
+			    strerror(errno));
+			goto undo;
+		}
 		if (link(tmp, final) == 0)
 			break;
 		if (errno != EEXIST) {
