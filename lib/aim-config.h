@@ -9,7 +9,7 @@
 
 #include "aim-data.h"
 
-/* ---- registry.c: registry, coordination rules and config (aim-registry(5)) ---- */
+/* ---- registry.c: registry, rules and config (aim-registry(5)) ---- */
 
 /* One problem found in a registry, rules or config file. */
 struct aim_problem {
@@ -39,9 +39,10 @@ const char *aim_closest(const char *word, const char *const *known,
 	    size_t n);
 
 /*
- * The circuit breaker of issue 6: after allowed_fails failures of a counting
- * class within window_ms a tool cools down for cooldown_ms, or
- * long_cooldown_ms when the failure that opened it was auth or quota.
+ * The circuit breaker (aim-invoke(1) "Cooldowns"): after allowed_fails
+ * failures of a counting class within window_ms a tool cools down for
+ * cooldown_ms, or long_cooldown_ms when the failure that opened it was auth
+ * or quota.
  */
 struct aim_cooldown_policy {
 	int64_t	 allowed_fails;		/* 3 */
@@ -50,28 +51,28 @@ struct aim_cooldown_policy {
 	int64_t	 long_cooldown_ms;	/* 300000 */
 };
 
-/* aim_config.json with its defaults (issue 2; DESIGN.md "Files"). */
+/* aim_config.json with its defaults (aim-registry(5) "aim_config.json"). */
 struct aim_config {
 	char	*path;			/* the file read, or NULL: defaults */
 	int64_t	 timeout_ms;		/* 30000 */
-	int64_t	 max_payload_bytes;	/* 1048576 (seed 002 §10) */
+	int64_t	 max_payload_bytes;	/* 1048576 */
 	int64_t	 max_output_bytes;	/* 1048576 */
 	int64_t	 stderr_tail_bytes;	/* 4096 */
 	int64_t	 kill_grace_ms;		/* 1000 */
 	int64_t	 audit_log_retention_days; /* 30 */
 	char	*actor;			/* "pipeline" */
 	char	*audit_dir;		/* NULL: <registry>/AIM_audit */
-	/* routing policy (issue 6) */
+	/* routing policy (aim-invoke(1)) */
 	int64_t	 deadline_ms;		/* 0: no deadline */
 	int64_t	 min_attempt_ms;	/* 1000: never start a tool with less */
 	int64_t	 retry_base_ms;		/* 500: first back-off ceiling */
 	int64_t	 retry_max_ms;		/* 30000: back-off ceiling cap */
 	int64_t	 retry_after_max_ms;	/* 60000: cap on an adapter's wish */
 	struct aim_cooldown_policy cooldown;
-	/* aim-scan (issue 3); the arrays are jansson arrays of strings. */
+	/* aim-scan(1); the arrays are jansson arrays of strings. */
 	json_t	*scan_roots;		/* [] : the working directory */
 	int64_t	 scan_min_size_bytes;	/* 102400 (original: min_size_kb 100) */
-	json_t	*cache_patterns;	/* original-aim.md "Scanner" list */
+	json_t	*cache_patterns;	/* aim-scan(1) "caches" */
 	char	*central_cache;		/* NULL: $XDG_CACHE_HOME, else ~/.cache */
 	json_t	*required_commands;	/* ["git"] */
 	int64_t	 version_timeout_ms;	/* 5000 (original: 5 s limit) */
@@ -98,11 +99,11 @@ struct aim_options {
 };
 
 /*
- * Find the registry directory (DESIGN.md "contract": -r DIR >
+ * Find the registry directory (aim(7) "Registry": -r DIR >
  * $AIM_REGISTRY_PATH > nearest .AIM_ai-tools-registry walking up from the
  * working directory > $HOME/.AIM_ai-tools-registry).  Returns a malloc'd
- * canonical absolute path (realpath(3)), or NULL with a malloc'd "registry not found (looked in
- * ...)" in *why naming every place tried.
+ * canonical absolute path (realpath(3)), or NULL with a malloc'd "registry
+ * not found (looked in ...)" in *why naming every place tried.
  */
 char	*aim_registry_find(const struct aim_options *opt, char **why);
 
@@ -127,7 +128,7 @@ char	*aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
 	    const struct aim_config *cfg, int fallback);
 
 /*
- * Load AIM_registry.json and the coordination rules from dir (seed 002 §2).
+ * Load AIM_registry.json and the coordination rules from dir (aim-registry(5)).
  * Structural problems (unreadable, parse error, duplicate key, wrong type)
  * are added to probs with file, line and column; returns 0 when the
  * registry is usable for routing, -1 otherwise.  Members aim does not know
@@ -196,25 +197,26 @@ char	**aim_env_put(char **env, const char *name, const char *value,
 char	*aim_adapter_input(json_t *rec, int64_t timeout_ms, size_t *len);
 
 /*
- * Judge a finished run (seed 002 §7): the attempt object {tool_id, outcome,
- * exit_code|signal, duration_ms, message, stderr, stdout, *_truncated} and,
- * for outcome success or failure, *output set to the adapter's JSON object
- * (new reference, else NULL).  Outcomes: success, failure, exit, signal,
- * timeout, bad_output, spawn_error.  Returns the attempt (new reference).
+ * Judge a finished run (aim-adapter(7) "How an attempt is judged"): the
+ * attempt object {tool_id, outcome, exit_code|signal, duration_ms, message,
+ * stderr, stdout, *_truncated} and, for outcome success or failure, *output
+ * set to the adapter's JSON object (new reference, else NULL).  Outcomes:
+ * success, failure, exit, signal, timeout, bad_output, spawn_error.
+ * Returns the attempt (new reference).
  */
 json_t	*aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
 	    const char *argv0, json_t **output);
 
 /*
- * The command line that runs a tool's adapter (seed 002 §3; DESIGN.md
- * "contract"): adapterScript expanded and made absolute against
- * registry_dir (the absolute registry directory, also AIM_REGISTRY_PATH
- * in the expansion); a .ps1 runs as [pwsh, -NoProfile, -NonInteractive,
- * -File, script] with pwsh found on PATH.  Returns a new JSON array of
- * strings, or NULL with a malloc'd *why ("no adapterScript", "adapter
- * /x.sh: No such file or directory", "adapter /x.sh: not executable",
- * "adapter /x.sh: #! line ends in CR (CRLF line endings?)", "pwsh not
- * found on PATH for adapter /x.ps1").
+ * The command line that runs a tool's adapter (aim-registry(5)
+ * "AIM_registry.json", "Expansion"): adapterScript expanded and made
+ * absolute against registry_dir (the absolute registry directory, also
+ * AIM_REGISTRY_PATH in the expansion); a .ps1 runs as [pwsh, -NoProfile,
+ * -NonInteractive, -File, script] with pwsh found on PATH.  Returns a new
+ * JSON array of strings, or NULL with a malloc'd *why ("no adapterScript",
+ * "adapter /x.sh: No such file or directory", "adapter /x.sh: not
+ * executable", "adapter /x.sh: #! line ends in CR (CRLF line endings?)",
+ * "pwsh not found on PATH for adapter /x.ps1").
  */
 json_t	*aim_adapter_argv(const char *registry_dir, json_t *tool,
 	    char **why);
@@ -225,7 +227,7 @@ json_t	*aim_adapter_skipped(json_t *candidate);
 /*
  * The result when every candidate failed: {"success":false,"message":
  * "All tools failed for capability 'X': a: why; b: why","content":null}
- * (seed 002 §4; original-aim.md "Behaviours").  New reference.
+ * (aim-invoke(1) "Results").  New reference.
  */
 json_t	*aim_all_failed(const char *capability, json_t *attempts);
 

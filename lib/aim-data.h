@@ -69,7 +69,7 @@ int	 aim_emit(FILE *out, const json_t *rec);
 /*
  * Add an error object {"stage","code","message","line"} to rec (borrowed;
  * created as {} when NULL, in which case the new object is returned, else
- * rec itself) and, when it has none, an "id".  Seed: DESIGN.md "Records".
+ * rec itself) and, when it has none, an "id".  See aim(7) "Records".
  */
 json_t	*aim_error_record(json_t *rec, const char *stage, const char *code,
 	    long lineno, const char *fmt, ...)
@@ -260,7 +260,7 @@ int	 aim_security_check(json_t *payload, json_t *security,
 /* ---- redact.c: secrets out of values (aim-audit(1) "Redaction") ---- */
 
 /*
- * Replace secrets in v in place (issue 2): values under keys that name a
+ * Replace secrets in v in place: values under keys that name a
  * secret (api_key, token, password, secret, authorization, *_key, ...) and
  * substrings that look like provider keys (sk-..., sk-ant-..., AKIA...,
  * ghp_..., AIza..., "Bearer ...") become "[REDACTED]".  The values given
@@ -271,7 +271,7 @@ int	 aim_security_check(json_t *payload, json_t *security,
 size_t	 aim_redact(json_t *v);
 
 /*
- * Hand the redaction the exact value of a vault secret (issue 4): from now
+ * Hand the redaction the exact value of a vault secret: from now
  * on aim_redact() and aim_redact_secrets() replace it, its JSON-escaped
  * form and its base64 forms (standard and URL-safe, with and without
  * padding) wherever they stand in a string.  Values under 4 bytes are not

@@ -17,7 +17,7 @@ struct aim_router {
 	json_t	*lb_counters;	/* counters when the state file is unusable */
 	json_t	*detect_cache;	/* command -> {path|reason, checked_ms} */
 	char	*cwd;		/* payload.files are relative to it */
-	struct aim_state state;	/* cooldowns and shared counters (issue 6) */
+	struct aim_state state;	/* cooldowns and shared counters */
 	int	 state_ok;
 	json_t	*said;		/* state problems said already */
 };
@@ -32,18 +32,19 @@ void	 aim_router_free(struct aim_router *rt);
  * candidates[], and deadline_ms + min_attempt_ms when a deadline applies,
  * fallback: false when the rule turns fallback off} to req and returns 0.
  * strategy: ordered, direct, or a load-balancing strategy (round_robin,
- * weighted, least_recent_failure, cheapest; issue 6).  Candidate statuses:
- * ready, cooldown (with until, until_ms), not_installed, no_adapter,
- * unknown_tool; ready ones carry argv, timeout_ms (request > rules >
- * config), pass_env, secrets (the tool's {"ENV_NAME": "vault/name"}, issue
- * 4), max_retries (tool > rule) and max_concurrent + concurrency ("queue" or
- * "reject") from the rules' conflict_resolution.concurrent_access.
- * On a request that cannot be routed returns -1 with *code
- * ("unknown_capability", "unknown_tool", "missing_context",
- * "too_many_files", "forbidden_path", "file_not_allowed",
- * "invalid_request", "all_cooling_down") and a malloc'd *message; req is
- * untouched, and *details may hold fields for the error object (new
- * reference: retry_after_ms, until, tool_id for all_cooling_down).
+ * weighted, least_recent_failure, cheapest; aim-resolve(1) "Routing").
+ * Candidate statuses: ready, cooldown (with until, until_ms),
+ * not_installed, no_adapter, unknown_tool; ready ones carry argv,
+ * timeout_ms (request > rules > config), pass_env, secrets (the tool's
+ * {"ENV_NAME": "vault/name"}; aim-invoke(1) "Secrets"), max_retries (tool >
+ * rule) and max_concurrent + concurrency ("queue" or "reject") from the
+ * rules' conflict_resolution.concurrent_access.  On a request that cannot
+ * be routed returns -1 with *code ("unknown_capability", "unknown_tool",
+ * "missing_context", "too_many_files", "forbidden_path",
+ * "file_not_allowed", "invalid_request", "all_cooling_down") and a malloc'd
+ * *message; req is untouched, and *details may hold fields for the error
+ * object (new reference: retry_after_ms, until, tool_id for
+ * all_cooling_down).
  */
 int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
 	    char **message, json_t **details);
@@ -55,7 +56,7 @@ int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
  */
 json_t	*aim_router_candidate(struct aim_router *rt, const char *tool_id);
 
-/* ---- chain.c: the tamper-evident audit trail (aim-audit(1) "The chain") ---- */
+/* ---- chain.c: the tamper-evident trail (aim-audit(1) "The chain") ---- */
 
 #define AIM_CHAIN_HEAD		".aim-chain-head"	/* in the audit directory */
 #define AIM_PUBKEY_BYTES	32	/* Ed25519 */
@@ -111,15 +112,16 @@ int	 aim_audit_event_kind(const char *kind);
 const char *const *aim_audit_event_kinds(void);
 
 /*
- * Append a management event to the chain of audit directory dir (issue 5,
- * original-aim.md "event log"): an entry {"timestamp", "kind", "actor"
- * (login name of the effective user), "program", "event": details,
- * "contract", "seq", "prev"} named <stamp>_aim_<kind>.json.  kind is one of
- * secret_set, secret_get, secret_delete, health_check, scan_execute,
- * config_update, error.  details (borrowed, may be NULL) is copied and
- * redacted like an entry (aim_redact); never put a secret value in it.
- * Returns 0, or -1 with errno (EINVAL: bad kind or dir NULL) and, when why
- * is not NULL, a malloc'd *why.
+ * Append a management event to the chain of audit directory dir
+ * (aim-scan(1) "Audit events", aim-secret(1) "Audit trail"): an entry
+ * {"timestamp", "kind", "actor" (login name of the effective user),
+ * "program", "event": details, "contract", "seq", "prev"} named
+ * <stamp>_aim_<kind>.json.  kind is one of secret_set, secret_get,
+ * secret_delete, health_check, scan_execute, config_update, error.  details
+ * (borrowed, may be NULL) is copied and redacted like an entry
+ * (aim_redact); never put a secret value in it.  Returns 0, or -1 with
+ * errno (EINVAL: bad kind or dir NULL) and, when why is not NULL, a
+ * malloc'd *why.
  */
 int	 aim_audit_event(const char *dir, const char *kind, json_t *details,
 	    char **why);

@@ -67,7 +67,7 @@ json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
 json_t	*aim_scan_tools(struct aim_scan_ctx *c);
 
 /*
- * The health checks (original-aim.md "Health"; aim-scan(1) "health"):
+ * The health checks (aim-scan(1) "health"):
  * required_commands, ai_tools, adapters, registry, pins, vault, secrets
  * (the vault secrets tools name, through aim_vault_open_unattended),
  * audit_dir, each

@@ -9,7 +9,7 @@
 
 #include "aim-config.h"
 
-/* ---- state.c: cooldowns, counters and slots shared by processes (aim-resolve(1) "Cooldowns") ---- */
+/* ---- state.c: shared cooldowns, counters, slots (aim-invoke(1)) ---- */
 
 /*
  * $XDG_STATE_HOME/aim/state.json (else ~/.local/state/aim/state.json):
@@ -176,11 +176,12 @@ int	 aim_vault_setup(void);
 char	*aim_vault_default_path(void);
 
 /*
- * Open and decrypt the vault at path (issue 4 format: 84-byte header, then
- * XChaCha20-Poly1305 over the content with the header as associated data).
- * With lock, first take the vault's flock, held until aim_vault_close.
- * Returns AIM_VAULT_OK or an enum aim_vault_error with a malloc'd *why; the
- * vault file is never changed.  Always aim_vault_close() afterwards.
+ * Open and decrypt the vault at path (aim-secret(1) "Vault format": 84-byte
+ * header, then XChaCha20-Poly1305 over the content with the header as
+ * associated data).  With lock, first take the vault's flock, held until
+ * aim_vault_close.  Returns AIM_VAULT_OK or an enum aim_vault_error with a
+ * malloc'd *why; the vault file is never changed.  Always aim_vault_close()
+ * afterwards.
  */
 int	 aim_vault_open(struct aim_vault *v, const char *path,
 	    const struct aim_unlock *u, int lock, char **why);
@@ -238,7 +239,7 @@ json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
 
 /*
  * A tool id or capability as the part of an audit file name it becomes
- * (seed 002 §5 layout): [A-Za-z0-9._-] only, others '-', a leading '.'
+ * (aim-audit(1) "Entries"): [A-Za-z0-9._-] only, others '-', a leading '.'
  * too, "none" for NULL or empty, at most AIM_NAME_PART_MAX bytes; out holds
  * AIM_NAME_PART_MAX + 1.  aim_chain_append names entries with it, and verify
  * checks names against it.

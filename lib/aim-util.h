@@ -53,7 +53,7 @@ char	*aim_xstrdup(const char *s);
 int64_t	 aim_now_ms(void);
 
 /*
- * UTC wall-clock time as the audit layout wants it (seed 002 §5):
+ * UTC wall-clock time as the audit layout wants it (aim-audit(1) "Entries"):
  * iso  = "2026-11-21T18:45:32.123456Z" (28 bytes + NUL),
  * file = "2026-11-21T18-45-32-123456"   (26 bytes + NUL), a file-name stamp,
  * day  = "2026-11-21" (10 bytes + NUL).  Any pointer may be NULL.
@@ -69,7 +69,7 @@ void	 aim_uuid7(char out[37]);
 
 /*
  * Expand %VAR%, ${VAR}, $VAR and a leading ~ from the environment
- * (DESIGN.md "contract"): %USERPROFILE% falls back to $HOME, and
+ * (aim-registry(5) "Expansion"): %USERPROFILE% falls back to $HOME, and
  * AIM_REGISTRY_PATH is registry_dir, the registry in use, when that is not
  * NULL (so -r wins over the environment).
  * Undefined variables stay as written.  Returns a malloc'd string.
@@ -167,7 +167,7 @@ int	 aim_mkdirs(const char *dir);
 
 /*
  * Is path a private regular file: not a symlink, owned by the effective
- * user, no group or other bits (aim-secret(1) "Files")?  0, or -1 with a
+ * user, no group or other bits (aim-secret(1) FILES)?  0, or -1 with a
  * malloc'd *why saying which and how to fix it ("chmod 600 X") and errno:
  * ENOENT (missing), EPERM (not private), else lstat(2)'s.  what: "vault",
  * "key file".
