@@ -77,21 +77,11 @@ test-deps:
 	@sh tools/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
 
 # The suite, the same suite under ASan+UBSan, the real CLIs, the docs lint,
-# the fuzzers' regression inputs replayed and each fuzzer for 3 s;
-# the last line adds up every run: "check: N passed, M failed, K skipped".
-check: test-deps
-	@$(MAKE) --no-print-directory all $(UNITS:%=build/%)
-	@$(MAKE) --no-print-directory SAN=1 all $(UNITS:%=build-san/%)
-	@tests/tools-install
-	@tally=$$(mktemp); export AIM_CHECK_TALLY=$$tally; \
-	tests/run build; \
-	tests/run build-san; \
-	tests/integration/run build; \
-	for t in lint fuzz-replay "fuzz FUZZ_SECONDS=3"; do \
-		if $(MAKE) --no-print-directory $$t >&2; then echo "1 0 0"; \
-		else echo "0 1 0"; fi >>$$tally; \
-	done; \
-	tests/tally $$tally; rc=$$?; rm -f $$tally; exit $$rc
+# the fuzzers' regression inputs replayed and each fuzzer for 3 s, phase by
+# phase (tests/check); the last lines give each phase's wall time and add up
+# every run: "check: N passed, M failed, K skipped".
+check:
+	@MAKE='$(MAKE)' tests/check
 
 # Only the plain suite: quicker while working.
 check-quick: test-deps
@@ -123,7 +113,7 @@ lint: test-deps
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
-	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
+	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
 		bench/dups bench/audit-chain bench/adapters tests/fixtures/crush/crush tests/fuzz/mkseeds
 
 install: all
