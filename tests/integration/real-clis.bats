@@ -3,25 +3,12 @@
 # empty (nobody is logged in) and every proxy points at a closed loopback
 # port, so no CLI reaches past this machine.
 
-load ../helper
+load clis
 
-EXAMPLE=$TOP/examples/.AIM_ai-tools-registry
-
-setup() {
-	common_setup
-	[ -n "${AIM_TOOLS_BIN:-}" ] || skip "AIM_TOOLS_BIN not set: run through tests/integration/run"
-	export PATH="$AIM_TEST_BUILD:$AIM_TOOLS_BIN:$PATH"
-	export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
-	    https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
-	    NO_PROXY='' no_proxy=''
-	cp -R "$TOP/examples/sample/." .
-}
-
-# request JSON...: resolve, invoke and audit requests against the example
-# registry; records in out.jsonl, the pipeline's status in $status.
-pipeline() {
-	printf '%s\n' "$@" >req.jsonl
-	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke | aim-audit -d audit >out.jsonl"
+# No provider of one's own, no login: no address is exempt from the
+# closed proxy.
+cli_env() {
+	export NO_PROXY='' no_proxy=''
 }
 
 @test "every real CLI answers capability version through its adapter" {
@@ -75,8 +62,8 @@ pipeline() {
 	before=$(cksum <src/main.c)
 	pipeline '{"capability":"formatting","payload":{"files":["src/main.c"]}}'
 	assert_success
-	assert_equal "$(jq -r '.tool_id' out.jsonl)" clang-format
-	assert_equal "$(jq -r '.result.content.files_modified[0]' out.jsonl)" src/main.c
+	assert_equal "$(result '.tool_id')" '"clang-format"'
+	assert_equal "$(result '.result.content.files_modified[0]')" '"src/main.c"'
 	[ "$(cksum <src/main.c)" != "$before" ]
 	clang-format --dry-run -Werror src/main.c
 }
@@ -85,7 +72,7 @@ pipeline() {
 	before=$(cksum <web/app.js)
 	pipeline '{"capability":"formatting","tool_id":"prettier","payload":{"files":["web/app.js"]}}'
 	assert_success
-	assert_equal "$(jq -r '.result.content.files_modified[0]' out.jsonl)" web/app.js
+	assert_equal "$(result '.result.content.files_modified[0]')" '"web/app.js"'
 	[ "$(cksum <web/app.js)" != "$before" ]
 	"$AIM_TOOLS_BIN/prettier" --check web/app.js
 }
@@ -95,7 +82,7 @@ pipeline() {
 	    '{"capability":"linting","tool_id":"cppcheck","payload":{"files":["src/util.c"]}}' \
 	    '{"capability":"linting","tool_id":"eslint","payload":{"files":["web/app.js"]}}'
 	assert_success
-	run jq -r '[.tool_id, .result.success, (.result.content.findings > 0)] | @tsv' out.jsonl
+	run jq -r '[.tool_id, .result.success, (.result.content.findings > 0)] | @tsv' ../out.jsonl
 	assert_line --index 0 "shellcheck	true	true"
 	assert_line --index 1 "cppcheck	true	true"
 	assert_line --index 2 "eslint	true	true"
