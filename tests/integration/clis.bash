@@ -18,7 +18,8 @@
 #     a git repository with one commit) of the test's own, the current
 #     directory; the provider's log emptied, its scenario "answer"; a copy
 #     of the example registry in ../reg where every tool is tried once
-#     (max_retries 0: each retry is one more CLI run)
+#     (max_retries 0: each retry is one more CLI run) and gemini and qwen
+#     are not started twice
 # pipeline REQUEST-JSON...   aim-resolve | aim-invoke | aim-audit on the
 #     requests, no cooldown of an earlier run in the way; records in
 #     ../out.jsonl, the audit entries they name in ../entry.json, status
@@ -68,8 +69,14 @@ setup() {
 	    git -c user.name=t -c user.email=t@t.invalid commit -qm sample
 	cp -R "$EXAMPLE" ../reg
 	rm -rf ../reg/AIM_audit
-	jq '.tools[].max_retries = 0' "$EXAMPLE/AIM_registry.json" \
-	    >../reg/AIM_registry.json
+	# gemini and qwen start in one node process, not two or three (each
+	# starts again with other node flags unless told not to): the same
+	# CLI, a third of its CPU spared.
+	export GEMINI_CLI_NO_RELAUNCH=true QWEN_CODE_NO_RELAUNCH=true
+	jq '.tools[].max_retries = 0
+	    | .tools.gemini.passEnv += ["GEMINI_CLI_NO_RELAUNCH"]
+	    | .tools.qwen.passEnv += ["QWEN_CODE_NO_RELAUNCH"]' \
+	    "$EXAMPLE/AIM_registry.json" >../reg/AIM_registry.json
 	if declare -F cli_env >/dev/null; then
 		cli_env
 	fi

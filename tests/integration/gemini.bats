@@ -62,13 +62,13 @@ cli_env() {
 }
 
 @test "gemini: a 429 it retries past the budget ends in time as rate_limit, not a bare timeout" {
-	# Ten attempts with backoff do not fit 90 s: the adapter kills gemini
+	# Ten attempts with backoff do not fit 60 s: the adapter kills gemini
 	# and still answers inside aim-invoke's timeout, with the class of
 	# what gemini last said.
 	jq '.general.maxAttempts = 10' "$HOME/.gemini/settings.json" >s.json
 	mv s.json "$HOME/.gemini/settings.json"
 	provider_scenario '{"scenario":"http","status":429}'
-	jq -nc '{capability: "code_generation", tool_id: "gemini", timeout_ms: 90000,
+	jq -nc '{capability: "code_generation", tool_id: "gemini", timeout_ms: 60000,
 	    payload: {prompt: "edit", files: ["src/main.c"]}}' >../req.jsonl
 	run sh -c "aim-resolve -r ../reg ../req.jsonl | aim-invoke >../out.jsonl"
 	assert_failure 1

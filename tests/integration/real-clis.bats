@@ -16,7 +16,7 @@ cli_env() {
 		# A node CLI starting on a busy machine can take more than 10 s.
 		printf '{"capability":"version","tool_id":"%s","timeout_ms":60000,"payload":{}}\n' "$t"
 	done >req.jsonl
-	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke >out.jsonl"
+	run sh -c "aim-resolve -r ../reg req.jsonl | aim-invoke >out.jsonl"
 	assert_success
 	run jq -r '[.tool_id, .result.success, .result.content.version] | @tsv' out.jsonl
 	assert_line --index 0 --regexp '^claude	true	.*[0-9]+\.[0-9]+\.[0-9]+'
@@ -31,7 +31,7 @@ cli_env() {
 	for t in claude codex gemini; do
 		printf '{"capability":"code_generation","tool_id":"%s","payload":{"prompt":"add a comment","files":["src/main.c"]}}\n' "$t"
 	done >req.jsonl
-	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke >out.jsonl"
+	run sh -c "aim-resolve -r ../reg req.jsonl | aim-invoke >out.jsonl"
 	assert_failure 1
 	run jq -r '[.attempts[0].tool_id, .attempts[0].outcome, .attempts[0].message] | @tsv' out.jsonl
 	assert_line --index 0 --regexp '^claude	failure	.*Not logged in'
@@ -41,11 +41,11 @@ cli_env() {
 
 @test "the chain falls back across the real CLIs to a tool that works" {
 	# The example chain, with a local stand-in last instead of jules.
-	cp -R "$EXAMPLE" reg
+	cp -R ../reg reg
 	cp "$ADAPTERS/ok.sh" reg/AIM_adapters/AIM_stub.sh
 	jq '.tools.stub = {name:"stub", detectCommands:["sh"], capabilities:["code_generation"],
 	    adapterScript:"%AIM_REGISTRY_PATH%/AIM_adapters/AIM_stub.sh"}' \
-	    "$EXAMPLE/AIM_registry.json" >reg/AIM_registry.json
+	    ../reg/AIM_registry.json >reg/AIM_registry.json
 	jq '.capabilities.code_generation.fallback = ["codex","gemini","aider","stub","jules"]' \
 	    "$EXAMPLE/AIM_cross-tool/AIM_coordination-rules.json" \
 	    >reg/AIM_cross-tool/AIM_coordination-rules.json
