@@ -12,20 +12,12 @@ cli_env() {
 }
 
 @test "claude: edit, create, delete and a shell edit in one run: files, lines, tokens, cost, session, model" {
-	provider_scenario '{"scenario":"steps","steps":[
-	    {"scenario":"edit","file":"src/main.c","old":"int i;","new":"long i;"},
-	    {"scenario":"create","file":"NOTES.md","content":"one\ntwo\n"},
-	    {"scenario":"delete","file":"web/app.js"},
-	    {"scenario":"shell_edit","command":"printf \"/* x */\\n\" >> src/util.h"}],
-	    "text":"All four done.","usage":{"input_tokens":120,"output_tokens":30,"cached_input_tokens":40}}'
-	ask "make the four changes" '["src/main.c"]'
+	ask_steps "make the four changes" "All four done." edit create delete shell_edit
 	assert_success
 	valid_content
-	run jq -c '[.tool_id, .result.success, .result.message]' ../out.jsonl
+	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["claude",true,"done (2 modified, 1 created, 1 deleted; +4 -10 lines)"]'
-	run jq -c '.result.content | [.files_modified, .files_created,
-	    .files_deleted, .lines_added, .lines_removed, .response,
-	    .changes_scope, .tool_calls]' ../out.jsonl
+	run changes
 	assert_output '[["src/main.c","src/util.h"],["NOTES.md"],["web/app.js"],4,10,"All four done.","git",{"total":5,"failed":0,"edits":2,"edits_failed":0}]'
 	# Six model turns (Read before Edit) of 120 + 40 cached in, 30 out, and
 	# the cost claude computed.
@@ -52,10 +44,8 @@ cli_env() {
 }
 
 @test "claude: a run whose every edit fails is a failure of class bad_request" {
-	provider_scenario '{"scenario":"edit_fails","text":"I could not edit it."}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	assert_equal "$(last_attempt)" '{"outcome":"failure","error_class":"bad_request"}'
+	ask_fails '{"scenario":"edit_fails","text":"I could not edit it."}'
+	assert_output '{"outcome":"failure","error_class":"bad_request"}'
 	run jq -r '.attempts[-1].message' ../out.jsonl
 	assert_output --regexp '^every edit failed \([0-9]+ of [0-9]+ edit tool calls\), no file changed: I could not edit it\.$'
 	assert_equal "$(git status --porcelain)" ''
@@ -63,18 +53,11 @@ cli_env() {
 
 @test "claude: 429 with Retry-After is rate_limit with its wait, 401 auth, 529 transient" {
 	# claude waits the Retry-After before its one retry: keep it short.
-	provider_scenario '{"scenario":"http","status":429,"retry_after":"1"}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	assert_equal "$(last_attempt)" '{"outcome":"failure","error_class":"rate_limit","retry_after_ms":1000}'
+	ask_fails '{"scenario":"http","status":429,"retry_after":"1"}'
+	assert_output '{"outcome":"failure","error_class":"rate_limit","retry_after_ms":1000}'
 	assert_equal "$(jq -r '.attempts[-1].message' ../out.jsonl | cut -c 1-22)" 'rate limited, exit 1: '
-	provider_scenario '{"scenario":"http","status":401}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	assert_equal "$(last_attempt)" '{"outcome":"failure","error_class":"auth"}'
-	provider_scenario '{"scenario":"http","status":529}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	run last_attempt
+	ask_fails '{"scenario":"http","status":401}'
+	assert_output '{"outcome":"failure","error_class":"auth"}'
+	ask_fails '{"scenario":"http","status":529}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"transient"(,"retry_after_ms":[0-9]+)?\}$'
 }

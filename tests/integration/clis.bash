@@ -25,6 +25,20 @@
 #     ../out.jsonl, the audit entries they name in ../entry.json, status
 #     in $status, the attempts in $output
 # ask PROMPT [FILES-JSON]   one code_generation request for $CLI
+# ask_steps PROMPT TEXT CHANGE...   ask PROMPT about src/main.c, the model
+#     making the CHANGEs in turn, then answering TEXT; each model turn 120
+#     tokens in (40 cached), 30 out.  edit: "int i;" to "long i;" in
+#     src/main.c; create: NOTES.md, "one\ntwo\n"; delete: web/app.js;
+#     shell_edit: a line appended to src/util.h
+# ask_notes         ask "write NOTES.md", the model creating it ("# Notes")
+#     and answering "Created NOTES.md."
+# ask_fails SCENARIO-JSON   ask "edit the file" about src/main.c of the
+#     provider in SCENARIO: the pipeline fails (status 1), $output is
+#     last_attempt
+# changes           the result's files modified, created and deleted,
+#     lines added and removed, response, changes_scope and tool_calls
+# usage_session     the result's usage, whether it has a cost_usd, whether
+#     its session_id is a UUID, its model
 # cli_version       one version request for $CLI (60 s: a node CLI starting
 #     on a busy machine can take more than 10 s)
 # assert_semver     the record's result is a success with an x.y.z version
@@ -100,6 +114,47 @@ ask() {
 	    --arg p "$1" --argjson f "${2:-[]}" \
 	    '{capability: "code_generation", tool_id: $t, timeout_ms: $ms,
 	      payload: {prompt: $p, files: $f}}')"
+}
+
+ask_steps() {
+	local prompt=$1 text=$2 c steps=()
+	shift 2
+	for c in "$@"; do
+		case $c in
+		edit) steps+=('{"scenario":"edit","file":"src/main.c","old":"int i;","new":"long i;"}') ;;
+		create) steps+=('{"scenario":"create","file":"NOTES.md","content":"one\ntwo\n"}') ;;
+		delete) steps+=('{"scenario":"delete","file":"web/app.js"}') ;;
+		shell_edit) steps+=('{"scenario":"shell_edit","command":"printf \"/* x */\\n\" >> src/util.h"}') ;;
+		*) echo "ask_steps: no change $c" >&2; return 1 ;;
+		esac
+	done
+	provider_scenario "$(printf '%s\n' "${steps[@]}" | jq -sc --arg t "$text" \
+	    '{scenario: "steps", steps: ., text: $t, usage: {input_tokens: 120,
+	      output_tokens: 30, cached_input_tokens: 40}}')"
+	ask "$prompt" '["src/main.c"]'
+}
+
+ask_notes() {
+	provider_scenario '{"scenario":"create","file":"NOTES.md","content":"# Notes\n","text":"Created NOTES.md."}'
+	ask "write NOTES.md"
+}
+
+ask_fails() {
+	provider_scenario "$1"
+	ask "edit the file" '["src/main.c"]'
+	assert_failure 1
+	run last_attempt
+}
+
+changes() {
+	result '.result.content | [.files_modified, .files_created,
+	    .files_deleted, .lines_added, .lines_removed, .response,
+	    .changes_scope, .tool_calls]'
+}
+
+usage_session() {
+	result '.result.content | [.usage, has("cost_usd"),
+	    (.session_id | test("^[0-9a-f-]{36}$")), .model]'
 }
 
 cli_version() {

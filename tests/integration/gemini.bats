@@ -14,21 +14,14 @@ cli_env() {
 @test "gemini: an edit and a new file in one run: files, lines, tokens, session, model" {
 	# AIM_gemini.sh runs gemini with --approval-mode auto_edit: file edits
 	# only, no shell tool offered, so no delete or shell edit here.
-	provider_scenario '{"scenario":"steps","steps":[
-	    {"scenario":"edit","file":"src/main.c","old":"int i;","new":"long i;"},
-	    {"scenario":"create","file":"NOTES.md","content":"one\ntwo\n"}],
-	    "text":"Both done.","usage":{"input_tokens":120,"output_tokens":30,"cached_input_tokens":40}}'
-	ask "make the two changes" '["src/main.c"]'
+	ask_steps "make the two changes" "Both done." edit create
 	assert_success
 	valid_content
-	run jq -c '[.tool_id, .result.success, .result.message]' ../out.jsonl
+	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["gemini",true,"done (1 modified, 1 created; +3 -1 lines)"]'
-	run jq -c '.result.content | [.files_modified, .files_created,
-	    .files_deleted, .lines_added, .lines_removed, .response,
-	    .changes_scope, .tool_calls]' ../out.jsonl
+	run changes
 	assert_output '[["src/main.c"],["NOTES.md"],[],3,1,"Both done.","git",{"total":2,"failed":0,"edits":2,"edits_failed":0}]'
-	run jq -c '.result.content | [.usage, has("cost_usd"),
-	    (.session_id | test("^[0-9a-f-]{36}$")), .model]' ../out.jsonl
+	run usage_session
 	assert_output '[{"input_tokens":360,"output_tokens":90,"cached_input_tokens":120},false,true,"gemini-2.5-flash"]'
 	grep -q 'long i;' src/main.c
 	assert_equal "$(cat NOTES.md)" $'one\ntwo'
@@ -38,27 +31,17 @@ cli_env() {
 }
 
 @test "gemini: a run whose every edit fails is a failure of class bad_request" {
-	provider_scenario '{"scenario":"edit_fails","text":"I could not edit it."}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	assert_equal "$(last_attempt)" '{"outcome":"failure","error_class":"bad_request"}'
+	ask_fails '{"scenario":"edit_fails","text":"I could not edit it."}'
+	assert_output '{"outcome":"failure","error_class":"bad_request"}'
 }
 
 @test "gemini: 429 and 503 are rate_limit and transient, not quota; quota is quota" {
-	provider_scenario '{"scenario":"http","status":429,"retry_after":"7"}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	run last_attempt
+	ask_fails '{"scenario":"http","status":429,"retry_after":"7"}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"rate_limit"(,"retry_after_ms":[0-9]+)?\}$'
-	provider_scenario '{"scenario":"http","status":503}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	run last_attempt
+	ask_fails '{"scenario":"http","status":503}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"transient"(,"retry_after_ms":[0-9]+)?\}$'
-	provider_scenario '{"scenario":"quota"}'
-	ask "edit the file" '["src/main.c"]'
-	assert_failure 1
-	assert_equal "$(last_attempt)" '{"outcome":"failure","error_class":"quota"}'
+	ask_fails '{"scenario":"quota"}'
+	assert_output '{"outcome":"failure","error_class":"quota"}'
 }
 
 @test "gemini: a 429 it retries past the budget ends in time as rate_limit, not a bare timeout" {

@@ -41,8 +41,7 @@ cli_env() {
 }
 
 @test "opencode: a new file from its write tool is in files_created" {
-	provider_scenario '{"scenario":"create","file":"NOTES.md","content":"# Notes\n","text":"Created NOTES.md."}'
-	ask "write NOTES.md"
+	ask_notes
 	assert_success
 	run result '[.result.success, .result.content.files_created, .result.content.files_modified, .result.content.response, .result.content.lines_added]'
 	assert_output '[true,["NOTES.md"],[],"Created NOTES.md.",1]'

@@ -38,8 +38,7 @@ cli_env() {
 }
 
 @test "qwen: a new file from write_file is in files_created" {
-	provider_scenario '{"scenario":"create","file":"NOTES.md","content":"# Notes\n","text":"Created NOTES.md."}'
-	ask "write NOTES.md"
+	ask_notes
 	assert_success
 	run result '[.result.success, .result.content.files_created, .result.content.files_modified, .result.content.response]'
 	assert_output '[true,["NOTES.md"],[],"Created NOTES.md."]'
