@@ -515,7 +515,7 @@ cli_edit() {
 	kill -0 "$pid"
 	echo >go
 	wait "$parent"
-	for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	run kill -0 "$pid"
 	assert_failure
 }

@@ -55,7 +55,10 @@ cli_env() {
 
 @test "qwen: HTTP 429 is rate_limit, not quota, with the wait of the provider's text" {
 	# qwen adds "Possible quota limitations in place ..." to every 429.
-	provider_scenario '{"scenario":"http","status":429}'
+	# It retries six times, waiting the Retry-After (1 s) when there is
+	# one, else backing off for more than a minute; its last words still
+	# name the text's 20 s.
+	provider_scenario '{"scenario":"http","status":429,"retry_after":"1"}'
 	ask "hi"
 	assert_failure 1
 	run result '[.attempts[0].error_class, .attempts[0].retry_after_ms]'
