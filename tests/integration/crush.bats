@@ -8,7 +8,7 @@
 load clis
 
 CLI=crush
-CLI_TIMEOUT_MS=30000
+CLI_TIMEOUT_MS=60000
 
 cli_env() {
 	export PATH="$FIX/crush:$PATH"

@@ -8,7 +8,7 @@
 load clis
 
 CLI=ollama
-CLI_TIMEOUT_MS=30000
+CLI_TIMEOUT_MS=60000
 
 cli_env() {
 	jq --arg url "$PROVIDER_URL/v1" '.tools.ollama.endpoint = $url
