@@ -294,6 +294,13 @@ lines() {
 	    'complete -F _aim_scan aim-scan')"
 }
 
+@test "bash: aim.bash is shellcheck-clean" {
+	command -v shellcheck >/dev/null || skip "shellcheck not installed"
+	run shellcheck "$TOP/completion/aim.bash"
+	assert_success
+	assert_output ''
+}
+
 @test "zsh: _aim parses" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zsh -n "$TOP/completion/_aim"
@@ -301,9 +308,10 @@ lines() {
 	assert_output ''
 }
 
-# zcomp LINE: the matches zsh offers at the end of LINE.
+# zcomp LINE: the matches zsh offers at the end of LINE (a stuck
+# pseudo-terminal fails the test instead of hanging the suite).
 zcomp() {
-	"$CFX/zcomplete" "$TOP/completion" "$1"
+	timeout 120 "$CFX/zcomplete" "$TOP/completion" "$1"
 }
 
 @test "zsh: commands, options and their arguments" {
@@ -318,6 +326,16 @@ zcomp() {
 	assert_output "$(lines scan_execute secret_delete secret_get secret_set)"
 	run zcomp 'aim-secret '
 	assert_output "$(lines get init list path rekey rm set)"
+	run zcomp 'aim-audit query --kind=secret_'
+	assert_output "$(lines secret_delete secret_get secret_set)"
+	mkdir -p w/dir1 && touch w/file1 && cd w
+	run zcomp 'aim-invoke --registry='
+	assert_output dir1
+	run zcomp 'aim-invoke -c '
+	assert_output "$(lines dir1 file1)"
+	PATH=$CFX/bin:$PATH
+	run zcomp 'aim fx -'
+	assert_output "$(lines --help --level --quiet -h -q)"
 }
 
 @test "zsh: tool ids, capabilities and secret names" {
