@@ -378,8 +378,12 @@ _aim()
 		fi
 		return
 	fi
+	# The words from the command on, the command named as its program
+	# (aim-NAME, next to aim when aim was typed with a directory).
+	local top=${COMP_WORDS[0]}
 	local -a COMP_WORDS=("${COMP_WORDS[@]:i}")
 	local COMP_CWORD=$((COMP_CWORD - i))
+	COMP_WORDS[0]=${top%aim}aim-$sub
 	case $sub in
 	status)
 		_aim_parse "$2" "-c:file --config:file -r:dir --registry:dir"
@@ -390,14 +394,18 @@ _aim()
 		fi
 		;;
 	health)
-		COMP_WORDS=(aim-scan "${COMP_WORDS[@]}")
+		COMP_WORDS=("${top%aim}aim-scan" "${COMP_WORDS[@]}")
+		COMP_WORDS[1]=health
 		COMP_CWORD=$((COMP_CWORD + 1))
 		_aim_scan aim-scan "$2" "$3"
 		;;
 	resolve | invoke | audit | secret | scan)
 		_aim_"$sub" aim-"$sub" "$2" "$3"
 		;;
-	secrets) _aim_secret aim-secret "$2" "$3" ;;
+	secrets)
+		COMP_WORDS[0]=${top%aim}aim-secret
+		_aim_secret aim-secret "$2" "$3"
+		;;
 	*)
 		if [[ $_aim_cur == -* ]]; then
 			_aim_reply_lines < <(_aim_help_opts "$(_aim_cmd aim)" \

@@ -249,6 +249,12 @@ lines() {
 	AIM_VAULT=$PWD/v AIM_VAULT_KEYFILE=$PWD/k run comp _aim aim secrets rm ''
 	assert_output "$(lines anthropic/api_key OPENAI_API_KEY)"
 	refute_output --partial value-
+	# aim typed with its directory: the aim-secret next to it.
+	PATH=/usr/bin:/bin
+	AIM_VAULT=$PWD/v AIM_VAULT_KEYFILE=$PWD/k run comp _aim "$AIM_TEST_BUILD/aim" secret get ''
+	assert_output "$(lines anthropic/api_key OPENAI_API_KEY)"
+	AIM_VAULT=$PWD/v AIM_VAULT_KEYFILE=$PWD/k run comp _aim aim secret get ''
+	assert_output ''
 }
 
 @test "bash: aim-secret: a vault that needs a passphrase gives no names, asks nothing" {
@@ -352,4 +358,10 @@ zcomp() {
 	printf 'value-one' | aim-secret -f v -k k set anthropic/api_key
 	run zcomp 'aim-secret -f v -k k get '
 	assert_output anthropic/api_key
+	# aim typed with its directory: the aim-secret next to it.
+	export AIM_VAULT=$PWD/v AIM_VAULT_KEYFILE=$PWD/k
+	PATH=/usr/bin:/bin run zcomp "$AIM_TEST_BUILD/aim secret get "
+	assert_output anthropic/api_key
+	PATH=/usr/bin:/bin run zcomp 'aim secret get '
+	assert_output ''
 }
