@@ -35,7 +35,7 @@ MAN7	= man/aim.7 man/aim-adapter.7
 # Debian packages the build, the tests and the demo need.
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
-	clang-format cppcheck strace parallel
+	clang-format cppcheck strace parallel zsh
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)
@@ -116,19 +116,55 @@ lint: test-deps
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh .ci/run \
 		bench/dups bench/audit-chain bench/adapters tests/fixtures/crush/crush tests/fuzz/mkseeds
 
+# Besides the programs and the pages (aim(1) FILES): the bash completion
+# (one file, aim; the other commands are symlinks to it), the zsh one, the
+# adapter kit (lib.sh as adapter.sh), the example registry and the schemas.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+AIMDATADIR ?= $(PREFIX)/share/aim
+EXREG	= examples/.AIM_ai-tools-registry
+EXDIR	= $(AIMDATADIR)/examples/.AIM_ai-tools-registry
+EXFILES	= .gitignore AIM_registry.json aim_config.json \
+	AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh
+EXADAPTERS = $(filter-out %/lib.sh,$(wildcard $(EXREG)/AIM_adapters/*.sh))
+SCHEMAS	= $(wildcard schemas/*.json)
+COMPLINKS = $(filter aim-%,$(BINS))
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	cp $(BINS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
-	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
-	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
-	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	install -m 0755 $(BINS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(AIMDATADIR)/schemas $(DESTDIR)$(EXDIR)/AIM_adapters \
+		$(DESTDIR)$(EXDIR)/AIM_cross-tool
+	install -m 0644 completion/aim.bash $(DESTDIR)$(BASHCOMPDIR)/aim
+	for c in $(COMPLINKS); do \
+		ln -sf aim $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; done
+	install -m 0644 completion/_aim $(DESTDIR)$(ZSHCOMPDIR)/_aim
+	install -m 0644 $(EXREG)/AIM_adapters/lib.sh $(DESTDIR)$(AIMDATADIR)/adapter.sh
+	install -m 0644 $(SCHEMAS) $(DESTDIR)$(AIMDATADIR)/schemas/
+	for f in $(EXFILES); do \
+		install -m 0644 $(EXREG)/$$f $(DESTDIR)$(EXDIR)/$$f || exit 1; done
+	install -m 0755 $(EXADAPTERS) $(DESTDIR)$(EXDIR)/AIM_adapters/
 
 uninstall:
 	rm -f $(BINS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%)
 	rm -f $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%)
 	rm -f $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/aim $(DESTDIR)$(ZSHCOMPDIR)/_aim \
+		$(COMPLINKS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+		$(DESTDIR)$(AIMDATADIR)/adapter.sh \
+		$(SCHEMAS:schemas/%=$(DESTDIR)$(AIMDATADIR)/schemas/%) \
+		$(EXFILES:%=$(DESTDIR)$(EXDIR)/%) \
+		$(EXADAPTERS:$(EXREG)/%=$(DESTDIR)$(EXDIR)/%)
+	rmdir $(DESTDIR)$(EXDIR)/AIM_adapters $(DESTDIR)$(EXDIR)/AIM_cross-tool \
+		$(DESTDIR)$(EXDIR) $(DESTDIR)$(AIMDATADIR)/examples \
+		$(DESTDIR)$(AIMDATADIR)/schemas $(DESTDIR)$(AIMDATADIR) \
+		2>/dev/null || true
 
 clean:
 	rm -rf build build-san build-fuzz
