@@ -737,11 +737,11 @@ at() {
 		# shellcheck disable=SC2086
 		run --separate-stderr aim-audit $args
 		assert_equal "$status" 2
-		assert_equal "${stderr_lines[-1]}" "       aim-audit stats [-c config] [-d dir] [-r registry]"
+		assert_equal "${stderr_lines[-1]}" "       aim-audit stats"
 	done
 	run aim-audit verify --help
 	assert_success
-	assert_line --index 0 "usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]"
+	assert_line --index 0 "usage: aim-audit [-c config] [-d dir] [-r registry] verify [-k pubkey] [--checkpoint file ...]"
 	# A usage error prints the synopsis only.
 	run --separate-stderr aim-audit query -z
 	assert_equal "$status" 2

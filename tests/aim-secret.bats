@@ -145,21 +145,22 @@ passphrase_fixture() {
 	assert_equal "$stderr" "aim-secret: --passphrase-fd 0 and the value both read the standard input: give the passphrase on another descriptor (--passphrase-fd 3 3<file)"
 }
 
-@test "a global option after the command names itself: global options go before the command" {
+@test "global options work after the command too; -d's own argument is not taken for one" {
 	mkvault
-	for args in "set -f $V svc/key" "list -k $K" "get --passphrase-fd 3 svc/key" "get --passphrase-fd=3 svc/key" "init --keyfile x -kx"; do
-		# shellcheck disable=SC2086
-		run --separate-stderr aim-secret $args </dev/null
-		assert_equal "$args: $status" "$args: 2"
-		opt=${args#* }
-		opt=${opt%% *}
-		[ "$args" != "init --keyfile x -kx" ] || opt=-k
-		[[ $opt != --passphrase-fd* ]] || opt=--passphrase-fd
-		assert_equal "$stderr" "aim-secret: $opt: global options go before the command (aim-secret $opt ${args%% *} ...)"
-	done
-	# -d's own argument is not taken for one.
-	printf 'v' | aim-secret set -d -fancy svc/key
-	get_is svc/key v
+	unset AIM_VAULT AIM_VAULT_KEYFILE
+	printf 'v' | aim-secret set -f "$V" -k "$K" svc/key
+	run -0 --separate-stderr aim-secret list -f "$V" -k "$K"
+	assert_equal "$(jq -r .name <<<"$output")" svc/key
+	run -0 --separate-stderr aim-secret get svc/key -f"$V" -k"$K"
+	assert_equal "$output" v
+	run -0 --separate-stderr aim-secret path -f "$V"
+	assert_equal "$output" "$V"
+	export AIM_VAULT=$V AIM_VAULT_KEYFILE=$K
+	printf 'w' | aim-secret set -d -fancy svc/key2
+	get_is svc/key2 w
+	aim-secret list >list.jsonl
+	run -0 jq -r 'select(.name == "svc/key2") | .description' list.jsonl
+	assert_output -- -fancy
 }
 
 @test "a bad option prints the usage on stderr and exits 2" {
