@@ -35,7 +35,7 @@ MAN7	= man/aim.7 man/aim-adapter.7
 # Debian packages the build, the tests and the demo need.
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
-	clang-format cppcheck strace parallel
+	clang-format cppcheck strace parallel zsh
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)
@@ -77,21 +77,11 @@ test-deps:
 	@sh tools/deps.sh $(BUILD_DEPS) $(TEST_DEPS)
 
 # The suite, the same suite under ASan+UBSan, the real CLIs, the docs lint,
-# the fuzzers' regression inputs replayed and each fuzzer for 3 s;
-# the last line adds up every run: "check: N passed, M failed, K skipped".
-check: test-deps
-	@$(MAKE) --no-print-directory all $(UNITS:%=build/%)
-	@$(MAKE) --no-print-directory SAN=1 all $(UNITS:%=build-san/%)
-	@tests/tools-install
-	@tally=$$(mktemp); export AIM_CHECK_TALLY=$$tally; \
-	tests/run build; \
-	tests/run build-san; \
-	tests/integration/run build; \
-	for t in lint fuzz-replay "fuzz FUZZ_SECONDS=3"; do \
-		if $(MAKE) --no-print-directory $$t >&2; then echo "1 0 0"; \
-		else echo "0 1 0"; fi >>$$tally; \
-	done; \
-	tests/tally $$tally; rc=$$?; rm -f $$tally; exit $$rc
+# the fuzzers' regression inputs replayed and each fuzzer for 3 s, phase by
+# phase (tests/check); the last lines give each phase's wall time and add up
+# every run: "check: N passed, M failed, K skipped".
+check:
+	@MAKE='$(MAKE)' tests/check
 
 # Only the plain suite: quicker while working.
 check-quick: test-deps
@@ -131,22 +121,58 @@ lint: test-deps depcheck
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
-	shellcheck tests/run tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
+	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
 		bench/dups bench/audit-chain bench/adapters tests/fixtures/crush/crush tests/fuzz/mkseeds
+
+# Besides the programs and the pages (aim(1) FILES): the bash completion
+# (one file, aim; the other commands are symlinks to it), the zsh one, the
+# adapter kit (lib.sh as adapter.sh), the example registry and the schemas.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+AIMDATADIR ?= $(PREFIX)/share/aim
+EXREG	= examples/.AIM_ai-tools-registry
+EXDIR	= $(AIMDATADIR)/examples/.AIM_ai-tools-registry
+EXFILES	= .gitignore AIM_registry.json aim_config.json \
+	AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh
+EXADAPTERS = $(filter-out %/lib.sh,$(wildcard $(EXREG)/AIM_adapters/*.sh))
+SCHEMAS	= $(wildcard schemas/*.json)
+COMPLINKS = $(filter aim-%,$(BINS))
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	cp $(BINS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
-	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
-	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
-	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	install -m 0755 $(BINS:%=$(B)/%) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+		$(DESTDIR)$(AIMDATADIR)/schemas $(DESTDIR)$(EXDIR)/AIM_adapters \
+		$(DESTDIR)$(EXDIR)/AIM_cross-tool
+	install -m 0644 completion/aim.bash $(DESTDIR)$(BASHCOMPDIR)/aim
+	for c in $(COMPLINKS); do \
+		ln -sf aim $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; done
+	install -m 0644 completion/_aim $(DESTDIR)$(ZSHCOMPDIR)/_aim
+	install -m 0644 $(EXREG)/AIM_adapters/lib.sh $(DESTDIR)$(AIMDATADIR)/adapter.sh
+	install -m 0644 $(SCHEMAS) $(DESTDIR)$(AIMDATADIR)/schemas/
+	for f in $(EXFILES); do \
+		install -m 0644 $(EXREG)/$$f $(DESTDIR)$(EXDIR)/$$f || exit 1; done
+	install -m 0755 $(EXADAPTERS) $(DESTDIR)$(EXDIR)/AIM_adapters/
 
 uninstall:
 	rm -f $(BINS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%)
 	rm -f $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%)
 	rm -f $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/aim $(DESTDIR)$(ZSHCOMPDIR)/_aim \
+		$(COMPLINKS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+		$(DESTDIR)$(AIMDATADIR)/adapter.sh \
+		$(SCHEMAS:schemas/%=$(DESTDIR)$(AIMDATADIR)/schemas/%) \
+		$(EXFILES:%=$(DESTDIR)$(EXDIR)/%) \
+		$(EXADAPTERS:$(EXREG)/%=$(DESTDIR)$(EXDIR)/%)
+	rmdir $(DESTDIR)$(EXDIR)/AIM_adapters $(DESTDIR)$(EXDIR)/AIM_cross-tool \
+		$(DESTDIR)$(EXDIR) $(DESTDIR)$(AIMDATADIR)/examples \
+		$(DESTDIR)$(AIMDATADIR)/schemas $(DESTDIR)$(AIMDATADIR) \
+		2>/dev/null || true
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -20,6 +20,96 @@
 static const char *progname = "aim-audit";
 
 /*
+ * The commands and their own options, for the convention of aim(7)
+ * COMMAND LINES: global options before the command (or after it), a
+ * command's own options after it.  Without a command, the filter.
+ */
+struct subcmd {
+	const char *name;
+	const char *shorts;		/* its own getopt letters */
+	const struct option *longs;	/* its own long options */
+	const char *synopsis;		/* after "prog [global options] " */
+	const char *help;		/* its options, one a line */
+};
+
+#define GLOBALS_SYNOPSIS "[-c config] [-d dir] [-r registry]"
+#define GLOBAL_SHORTS	"c:d:hr:V"
+static const struct option global_longs[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "dir", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "registry", required_argument, NULL, 'r' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+static const char global_help[] =
+    "  -c, --config config      the configuration file\n"
+    "  -d, --dir dir            the audit directory\n"
+    "  -h, --help               print this help and exit\n"
+    "  -r, --registry registry  the registry directory\n"
+    "  -V, --version            print the version and exit\n";
+static const char seckey_help[] =
+    "  -s seckey                keygen, checkpoint: the secret key file\n";
+static const struct option verify_longs[] = {
+	{ "checkpoint", required_argument, NULL, 'C' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option prune_longs[] = {
+	{ "days", required_argument, NULL, 'D' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option query_longs[] = {
+	{ "capability", required_argument, NULL, 'C' },
+	{ "csv", no_argument, NULL, 'v' },
+	{ "failed", no_argument, NULL, 'F' },
+	{ "id", required_argument, NULL, 'I' },
+	{ "kind", required_argument, NULL, 'K' },
+	{ "since", required_argument, NULL, 'S' },
+	{ "tool", required_argument, NULL, 'T' },
+	{ "until", required_argument, NULL, 'U' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option no_longs[] = {
+	{ NULL, 0, NULL, 0 }
+};
+static const struct subcmd subcmds[] = {
+	{ "keygen", "s:", no_longs, "keygen [-s seckey]", seckey_help },
+	{ "checkpoint", "s:", no_longs, "checkpoint [-s seckey]",
+	    seckey_help },
+	{ "verify", "k:", verify_longs,
+	    "verify [-k pubkey] [--checkpoint file ...]",
+	    "  -k pubkey                verify: the public key file\n"
+	    "  --checkpoint file        verify: a checkpoint to hold the log "
+	    "to\n" },
+	{ "prune", "", prune_longs, "prune [--days n] [--dry-run]",
+	    "  --days n                 prune: remove the days older than n "
+	    "days\n"
+	    "  --dry-run                prune: say what would go, remove "
+	    "nothing\n" },
+	{ "query", "n:", query_longs,
+	    "query [--capability capability] [--csv] [--failed]\n"
+	    "              [--id id] [--kind kind] [-n count] [--since date]\n"
+	    "              [--tool tool] [--until date]",
+	    "  --capability capability  query: the entries of this "
+	    "capability\n"
+	    "  --csv                    query: CSV instead of JSON lines\n"
+	    "  --failed                 query: failures, error records and "
+	    "events\n"
+	    "  --id id                  query: the entries of this record id\n"
+	    "  --kind kind              query: invocation, prune or an event "
+	    "kind\n"
+	    "  -n count                 query: only the newest count entries\n"
+	    "  --since date             query: from date; today, yesterday, "
+	    "Nd, Nh, Nm ago\n"
+	    "  --tool tool              query: the entries of this tool\n"
+	    "  --until date             query: up to date, inclusive; the "
+	    "same forms\n" },
+	{ "stats", "", no_longs, "stats", "" },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+/*
  * The usage on stderr and exit status; with status 0 (-h, --help) on
  * stdout, followed by every option, one line each, and the manual page.
  */
@@ -27,44 +117,112 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	FILE *f = status ? stderr : stdout;
+	int i, j;
 
-	fprintf(f,
-	    "usage: %s [-c config] [-d dir] [-r registry] [file ...]\n"
-	    "       %s keygen [-s seckey]\n"
-	    "       %s checkpoint [-c config] [-d dir] [-r registry] [-s seckey]\n"
-	    "       %s verify [-c config] [-d dir] [-r registry] [-k pubkey]\n"
-	    "              [--checkpoint file ...]\n"
-	    "       %s prune [-c config] [-d dir] [-r registry] [--days n] [--dry-run]\n"
-	    "       %s query [-c config] [-d dir] [-r registry] [--capability capability]\n"
-	    "              [--csv] [--failed] [--id id] [--kind kind] [-n count]\n"
-	    "              [--since date] [--tool tool] [--until date]\n"
-	    "       %s stats [-c config] [-d dir] [-r registry]\n",
-	    progname, progname, progname, progname, progname, progname,
+	fprintf(f, "usage: %s " GLOBALS_SYNOPSIS " [file ...]\n"
+	    "       %s " GLOBALS_SYNOPSIS " command [args]\n", progname,
 	    progname);
-	if (status == 0)
-		fputs("\n"
-		    "  -c, --config config      the configuration file\n"
-		    "  -d, --dir dir            the audit directory\n"
-		    "  -h, --help               print this help and exit\n"
-		    "  -r, --registry registry  the registry directory\n"
-		    "  -V, --version            print the version and exit\n"
-		    "  -s seckey                keygen, checkpoint: the secret key file\n"
-		    "  -k pubkey                verify: the public key file\n"
-		    "  --checkpoint file        verify: a checkpoint to hold the log to\n"
-		    "  --days n                 prune: remove the days older than n days\n"
-		    "  --dry-run                prune: say what would go, remove nothing\n"
-		    "  --capability capability  query: the entries of this capability\n"
-		    "  --csv                    query: CSV instead of JSON lines\n"
-		    "  --failed                 query: failures, error records and events\n"
-		    "  --id id                  query: the entries of this record id\n"
-		    "  --kind kind              query: invocation, prune or an event kind\n"
-		    "  -n count                 query: only the newest count entries\n"
-		    "  --since date             query: from date; today, yesterday, Nd, Nh, Nm ago\n"
-		    "  --tool tool              query: the entries of this tool\n"
-		    "  --until date             query: up to date, inclusive; the same forms\n"
-		    "\n"
-		    "See aim-audit(1).\n", f);
+	for (i = 0; subcmds[i].name != NULL; i++)
+		fprintf(f, "       %s %s\n", progname, subcmds[i].synopsis);
+	if (status == 0) {
+		fprintf(f, "\n%s", global_help);
+		for (i = 0; subcmds[i].name != NULL; i++) {
+			for (j = 0; j < i; j++)
+				if (subcmds[j].help == subcmds[i].help)
+					break;
+			if (j == i)
+				fputs(subcmds[i].help, f);
+		}
+		fprintf(f, "\nSee %s(1).\n", progname);
+	}
 	exit(status);
+}
+
+/* PROG COMMAND --help: its synopsis, its options, the global ones. */
+static void __attribute__((noreturn))
+sub_usage(const struct subcmd *sub)
+{
+	printf("usage: %s " GLOBALS_SYNOPSIS " %s\n\n", progname,
+	    sub->synopsis);
+	if (*sub->help != '\0')
+		printf("%s options:\n%s\n", sub->name, sub->help);
+	printf("global options:\n%s\nSee %s(1).\n", global_help, progname);
+	exit(0);
+}
+
+static const struct subcmd *
+sub_find(const char *name)
+{
+	int i;
+
+	for (i = 0; subcmds[i].name != NULL; i++)
+		if (strcmp(subcmds[i].name, name) == 0)
+			return &subcmds[i];
+	return NULL;
+}
+
+/*
+ * The command whose own option opt is ("-W", "--warn", len bytes of it),
+ * or NULL; *name is then its long name when opt is one.
+ */
+static const struct subcmd *
+opt_owner(const char *opt, size_t len, const char **name)
+{
+	const struct option *o;
+	int i;
+
+	for (i = 0; subcmds[i].name != NULL; i++) {
+		if (len == 2 && opt[1] != ':' &&
+		    strchr(subcmds[i].shorts, opt[1]) != NULL)
+			return &subcmds[i];
+		if (len > 2 && opt[1] == '-')
+			for (o = subcmds[i].longs; o->name != NULL; o++)
+				if (strncmp(o->name, opt + 2, len - 2) == 0) {
+					*name = o->name;
+					return &subcmds[i];
+				}
+	}
+	return NULL;
+}
+
+/*
+ * getopt_long (with opterr 0) returned ch, '?' or ':', for argv: an option
+ * of a command other than cur (NULL: before any) names where it goes;
+ * anything else gets getopt's words and the usage.  Exit 2.
+ */
+static void __attribute__((noreturn))
+bad_option(const struct subcmd *cur, char *argv[], int ch)
+{
+	const struct subcmd *owner;
+	const char *arg = argv[optind - 1];
+	char shopt[3] = { '-', (char)optopt, '\0' };
+	int islong = optind > 0 && strncmp(arg, "--", 2) == 0 &&
+	    (optopt == 0 || ch == ':' || strchr(arg, '=') != NULL);
+	const char *opt = islong ? arg : shopt;
+	size_t len = islong ? strcspn(arg, "=") : 2;
+
+	const char *name = NULL;
+
+	if ((owner = opt_owner(opt, len, &name)) != NULL && owner != cur) {
+		if (name != NULL)
+			errx(AIM_EXIT_USAGE, "--%s is an option of %s: %s %s "
+			    "--%s", name, owner->name, progname, owner->name,
+			    name);
+		errx(AIM_EXIT_USAGE, "%s is an option of %s: %s %s %s", opt,
+		    owner->name, progname, owner->name, opt);
+	}
+	if (ch == ':' && islong)
+		warnx("option '%s' requires an argument", arg);
+	else if (ch == ':')
+		warnx("option requires an argument -- '%c'", optopt);
+	else if (islong && optopt != 0)
+		warnx("option '%.*s' doesn't allow an argument", (int)len,
+		    arg);
+	else if (islong)
+		warnx("unrecognized option '%s'", arg);
+	else
+		warnx("invalid option -- '%c'", optopt);
+	usage(AIM_EXIT_USAGE);
 }
 
 struct audit {
@@ -196,11 +354,43 @@ struct sub {
 	int	 status;
 };
 
-#define COMMON_LONGOPTS \
-	{ "config", required_argument, NULL, 'c' }, \
-	{ "dir", required_argument, NULL, 'd' }, \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "registry", required_argument, NULL, 'r' }
+/* The command being run, and the global options given before it. */
+static const struct subcmd *cur;
+static struct aim_options global_opt;
+static const char *global_dir;
+
+/*
+ * getopt_long over the command's argv: the global options and cur's own;
+ * -h is cur's help, -V the version, anything else a usage error.
+ */
+static int
+sub_getopt(int argc, char *argv[])
+{
+	static struct option longs[24];
+	static char shorts[32];
+	size_t n = 0, i;
+	int ch;
+
+	if (shorts[0] == '\0') {
+		for (i = 0; global_longs[i].name != NULL; i++)
+			longs[n++] = global_longs[i];
+		for (i = 0; cur->longs[i].name != NULL; i++)
+			longs[n++] = cur->longs[i];
+		snprintf(shorts, sizeof(shorts), ":%s%s", GLOBAL_SHORTS,
+		    cur->shorts);
+	}
+	switch ((ch = getopt_long(argc, argv, shorts, longs, NULL))) {
+	case 'h':
+		sub_usage(cur);
+	case 'V':
+		printf("%s %s\n", progname, AIM_VERSION);
+		exit(0);
+	case '?':
+	case ':':
+		bad_option(cur, argv, ch);
+	}
+	return ch;
+}
 
 /* One of the options every subcommand shares: 1 taken, 0 not ours. */
 static int
@@ -213,13 +403,20 @@ common_opt(struct sub *sb, int ch)
 	case 'd':
 		sb->opt_dir = optarg;
 		return 1;
-	case 'h':
-		usage(0);
 	case 'r':
 		sb->opt.registry = optarg;
 		return 1;
 	}
 	return 0;
+}
+
+/* A command's state, from the global options given before it. */
+static void
+sub_init(struct sub *sb)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->opt = global_opt;
+	sb->opt_dir = global_dir;
 }
 
 /* Registry, configuration and audit directory, as the filter finds them. */
@@ -261,19 +458,17 @@ sub_done(struct sub *sb, int status)
 static int
 cmd_keygen(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *seckey = NULL;
 	char *path = NULL, *pub = NULL, *why = NULL;
 	json_t *out;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "hs:", longopts, NULL)) != -1) {
+	while ((ch = sub_getopt(argc, argv)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(0);
+		case 'c':
+		case 'd':
+		case 'r':
+			break;	/* global, of no use to keygen */
 		case 's':
 			seckey = optarg;
 			break;
@@ -302,18 +497,13 @@ cmd_keygen(int argc, char *argv[])
 static int
 cmd_checkpoint(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct sub sb;
 	const char *seckey = NULL;
 	char *path, *text, *why = NULL;
 	int ch;
 
-	memset(&sb, 0, sizeof(sb));
-	while ((ch = getopt_long(argc, argv, "c:d:hr:s:", longopts,
-	    NULL)) != -1) {
+	sub_init(&sb);
+	while ((ch = sub_getopt(argc, argv)) != -1) {
 		if (common_opt(&sb, ch))
 			continue;
 		if (ch == 's')
@@ -348,11 +538,6 @@ cmd_checkpoint(int argc, char *argv[])
 static int
 cmd_verify(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{ "checkpoint", required_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
-	};
 	unsigned char pk[AIM_PUBKEY_BYTES];
 	struct aim_checkpoint cp;
 	struct aim_verify vr;
@@ -363,10 +548,9 @@ cmd_verify(int argc, char *argv[])
 	json_t *out;
 	int ch, status = 0;
 
-	memset(&sb, 0, sizeof(sb));
+	sub_init(&sb);
 	cps = aim_xmalloc((size_t)(argc + 1) * sizeof(*cps));
-	while ((ch = getopt_long(argc, argv, "c:d:hk:r:", longopts,
-	    NULL)) != -1) {
+	while ((ch = sub_getopt(argc, argv)) != -1) {
 		if (common_opt(&sb, ch))
 			continue;
 		if (ch == 'k')
@@ -441,12 +625,6 @@ cmd_verify(int argc, char *argv[])
 static int
 cmd_prune(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{ "days", required_argument, NULL, 'D' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct sub sb;
 	const char *days_arg = NULL;
 	char *end, *why = NULL;
@@ -454,9 +632,8 @@ cmd_prune(int argc, char *argv[])
 	long long days;
 	int ch, dry = 0, rc;
 
-	memset(&sb, 0, sizeof(sb));
-	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts,
-	    NULL)) != -1) {
+	sub_init(&sb);
+	while ((ch = sub_getopt(argc, argv)) != -1) {
 		if (common_opt(&sb, ch))
 			continue;
 		if (ch == 'D')
@@ -690,18 +867,6 @@ csv_row(json_t *e, const char *path)
 static int
 cmd_query(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{ "capability", required_argument, NULL, 'C' },
-		{ "csv", no_argument, NULL, 'v' },
-		{ "failed", no_argument, NULL, 'F' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "kind", required_argument, NULL, 'K' },
-		{ "since", required_argument, NULL, 'S' },
-		{ "tool", required_argument, NULL, 'T' },
-		{ "until", required_argument, NULL, 'U' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct filter f;
 	struct aim_scan s;
 	struct sub sb;
@@ -710,10 +875,9 @@ cmd_query(int argc, char *argv[])
 	size_t i, *hit, nhit = 0;
 	int ch, status = 0;
 
-	memset(&sb, 0, sizeof(sb));
+	sub_init(&sb);
 	memset(&f, 0, sizeof(f));
-	while ((ch = getopt_long(argc, argv, "c:d:hn:r:", longopts,
-	    NULL)) != -1) {
+	while ((ch = sub_getopt(argc, argv)) != -1) {
 		if (common_opt(&sb, ch))
 			continue;
 		switch (ch) {
@@ -879,10 +1043,6 @@ count_attempt(json_t *tools, struct durations **dv, size_t *ntools, json_t *a)
 static int
 cmd_stats(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct aim_scan s;
 	struct sub sb;
 	json_t *out, *kinds, *tools, *caps, *outcomes, *t, *e, *d, *a;
@@ -893,9 +1053,8 @@ cmd_stats(int argc, char *argv[])
 	size_t i, j, ntools = 0;
 	int ch, status = 0;
 
-	memset(&sb, 0, sizeof(sb));
-	while ((ch = getopt_long(argc, argv, "c:d:hr:", longopts,
-	    NULL)) != -1)
+	sub_init(&sb);
+	while ((ch = sub_getopt(argc, argv)) != -1)
 		if (!common_opt(&sb, ch))
 			usage(AIM_EXIT_USAGE);
 	if (optind != argc)
@@ -986,57 +1145,84 @@ static const struct {
 	{ NULL, NULL }
 };
 
+/* A global option into global_opt, global_dir; 0 when not one. */
+static int
+take_global(int ch)
+{
+	switch (ch) {
+	case 'c':
+		global_opt.config = optarg;
+		break;
+	case 'd':
+		global_dir = optarg;
+		break;
+	case 'h':
+		usage(0);
+	case 'r':
+		global_opt.registry = optarg;
+		break;
+	case 'V':
+		printf("%s %s\n", progname, AIM_VERSION);
+		exit(0);
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The first operand names no command and no file, and reads like a
+ * command (lowercase letters): a mistyped one, not a file for the filter.
+ */
+static int
+unknown_command(const char *a)
+{
+	return *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyz") ==
+	    strlen(a) && access(a, F_OK) == -1 && errno == ENOENT;
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct aim_problems probs = { NULL, 0, 0 };
-	struct aim_options opt = { NULL, NULL };
-	const char *opt_dir = NULL;
+	struct aim_options opt;
+	const char *opt_dir;
 	struct audit au;
 	char *regdir, *why = NULL;
 	int ch, i;
 
 	aim_std_fds();
 	memset(&au, 0, sizeof(au));
-	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	/* A subcommand first: aim-audit verify ...; else the filter. */
-	if (argc > 1)
-		for (i = 0; subcommands[i].name != NULL; i++)
-			if (strcmp(argv[1], subcommands[i].name) == 0) {
-				argv[1] = (char *)progname;
-				return subcommands[i].fn(argc - 1, argv + 1);
-			}
+	argv[0] = (char *)progname;
+	opterr = 0;
+	/* The global options, up to the command or the first file. */
+	while ((ch = getopt_long(argc, argv, "+:" GLOBAL_SHORTS, global_longs,
+	    NULL)) != -1)
+		if (!take_global(ch))
+			bad_option(NULL, argv, ch);
+	if (optind < argc && (cur = sub_find(argv[optind])) != NULL) {
+		for (i = 0; strcmp(subcommands[i].name, cur->name) != 0; i++)
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;
+		return subcommands[i].fn(argc, argv);
+	}
+	if (optind < argc && unknown_command(argv[optind])) {
+		warnx("unknown command '%s'", argv[optind]);
+		usage(AIM_EXIT_USAGE);
+	}
 	/* The filter's job is its output: without one, log nothing. */
 	if (aim_std_fds() == -1)
 		errx(AIM_EXIT_IO, "standard output is closed");
-	while ((ch = getopt_long(argc, argv, "c:d:hr:V", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			opt.config = optarg;
-			break;
-		case 'd':
-			opt_dir = optarg;
-			break;
-		case 'h':
-			usage(0);
-		case 'r':
-			opt.registry = optarg;
-			break;
-		case 'V':
-			printf("%s %s\n", progname, AIM_VERSION);
-			return 0;
-		default:
-			usage(AIM_EXIT_USAGE);
-		}
-	}
+	/* The filter: the global options anywhere among the files too. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":" GLOBAL_SHORTS, global_longs,
+	    NULL)) != -1)
+		if (!take_global(ch))
+			bad_option(NULL, argv, ch);
+	opt = global_opt;
+	opt_dir = global_dir;
 	argc -= optind;
 	argv += optind;
 

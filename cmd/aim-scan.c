@@ -23,41 +23,181 @@
 
 static const char *progname = "aim-scan";
 
+/*
+ * The commands and their own options, for the convention of aim(7)
+ * COMMAND LINES: global options before the command (or after it), a
+ * command's own options after it.
+ */
+struct subcmd {
+	const char *name;
+	const char *shorts;		/* its own getopt letters */
+	const struct option *longs;	/* its own long options */
+	const char *synopsis;		/* after "usage: prog " */
+	const char *help;		/* its options, one a line */
+};
+
+#define GLOBAL_SHORTS	"Hc:hr:V"
+static const struct option global_longs[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "human", no_argument, NULL, 'H' },
+	{ "registry", required_argument, NULL, 'r' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+static const char global_help[] =
+    "  -c, --config=FILE     read the configuration from FILE\n"
+    "  -H, --human           a summary for people on stderr\n"
+    "  -h, --help            print this help and exit\n"
+    "  -r, --registry=DIR    use the registry in DIR\n"
+    "  -V, --version         print the version and exit\n";
+static const struct option health_longs[] = {
+	{ "warn-ok", no_argument, NULL, 'W' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option dups_longs[] = {
+	{ "ext", required_argument, NULL, 'e' },
+	{ "min-size", required_argument, NULL, 'm' },
+	{ "no-hash", no_argument, NULL, 'B' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option clean_longs[] = {
+	{ "build", no_argument, NULL, 'b' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "yes", no_argument, NULL, 'y' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option no_longs[] = {
+	{ NULL, 0, NULL, 0 }
+};
+static const struct subcmd subcmds[] = {
+	{ "tools", "", no_longs,
+	    "[-H] [-c config] [-r registry] [tools]", "" },
+	{ "health", "W", health_longs,
+	    "[-H] [-c config] [-r registry] health [-W]",
+	    "  -W, --warn-ok         health: exit 0 when degraded too\n" },
+	{ "dups", "e:m:", dups_longs,
+	    "[-H] [-c config] dups [--no-hash] [-e ext] [-m bytes] "
+	    "[root ...]",
+	    "  -e, --ext=EXT         dups: only files ending in .EXT "
+	    "(repeat for several)\n"
+	    "  -m, --min-size=BYTES  dups: skip smaller files "
+	    "(K, M, G: powers of 1024)\n"
+	    "      --no-hash         dups: compare bytes only, hash nothing\n" },
+	{ "caches", "", no_longs,
+	    "[-H] [-c config] caches [root ...]", "" },
+	{ "clean", "bny", clean_longs,
+	    "[-H] clean [-bny] [file ...]",
+	    "  -b, --build           clean: remove build outputs "
+	    "(dist, build, .venv) too\n"
+	    "  -n, --dry-run         clean: check everything, remove nothing\n"
+	    "  -y, --yes             clean: remove without asking\n" },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
 /* The SYNOPSIS; with status 0 (--help) every option too. */
 static void __attribute__((noreturn))
 usage(int status)
 {
 	FILE *f = status ? stderr : stdout;
+	int i;
 
-	fprintf(f,
-	    "usage: %s [-H] [-c config] [-r registry] [tools]\n"
-	    "       %s [-HW] [-c config] [-r registry] health\n"
-	    "       %s [-H] [--no-hash] [-c config] [-e ext] [-m bytes] dups "
-	    "[root ...]\n"
-	    "       %s [-H] [-c config] caches [root ...]\n"
-	    "       %s [-bHny] clean [file ...]\n",
-	    progname, progname, progname, progname, progname);
-	if (status == 0)
-		fputs("\noptions:\n"
-		    "  -b, --build           clean: remove build outputs "
-		    "(dist, build, .venv) too\n"
-		    "  -c, --config=FILE     read the configuration from FILE\n"
-		    "  -e, --ext=EXT         dups: only files ending in .EXT "
-		    "(repeat for several)\n"
-		    "  -H, --human           a summary for people on stderr\n"
-		    "  -h, --help            print this help and exit\n"
-		    "  -m, --min-size=BYTES  dups: skip smaller files "
-		    "(K, M, G: powers of 1024)\n"
-		    "      --no-hash         dups: compare bytes only, "
-		    "hash nothing\n"
-		    "  -n, --dry-run         clean: check everything, "
-		    "remove nothing\n"
-		    "  -r, --registry=DIR    use the registry in DIR\n"
-		    "  -V, --version         print the version and exit\n"
-		    "  -W, --warn-ok         health: exit 0 when degraded too\n"
-		    "  -y, --yes             clean: remove without asking\n"
-		    "\nSee aim-scan(1).\n", f);
+	for (i = 0; subcmds[i].name != NULL; i++)
+		fprintf(f, "%s %s %s\n", i == 0 ? "usage:" : "      ",
+		    progname, subcmds[i].synopsis);
+	if (status == 0) {
+		fprintf(f, "\noptions:\n%s", global_help);
+		for (i = 0; subcmds[i].name != NULL; i++)
+			fputs(subcmds[i].help, f);
+		fprintf(f, "\nSee %s(1).\n", progname);
+	}
 	exit(status);
+}
+
+/* PROG COMMAND --help: its synopsis, its options, the global ones. */
+static void __attribute__((noreturn))
+sub_usage(const struct subcmd *sub)
+{
+	printf("usage: %s %s\n\n", progname, sub->synopsis);
+	if (*sub->help != '\0')
+		printf("%s options:\n%s\n", sub->name, sub->help);
+	printf("global options:\n%s\nSee %s(1).\n", global_help, progname);
+	exit(0);
+}
+
+static const struct subcmd *
+sub_find(const char *name)
+{
+	int i;
+
+	for (i = 0; subcmds[i].name != NULL; i++)
+		if (strcmp(subcmds[i].name, name) == 0)
+			return &subcmds[i];
+	return NULL;
+}
+
+/*
+ * The command whose own option opt is ("-W", "--warn", len bytes of it),
+ * or NULL; *name is then its long name when opt is one.
+ */
+static const struct subcmd *
+opt_owner(const char *opt, size_t len, const char **name)
+{
+	const struct option *o;
+	int i;
+
+	for (i = 0; subcmds[i].name != NULL; i++) {
+		if (len == 2 && opt[1] != ':' &&
+		    strchr(subcmds[i].shorts, opt[1]) != NULL)
+			return &subcmds[i];
+		if (len > 2 && opt[1] == '-')
+			for (o = subcmds[i].longs; o->name != NULL; o++)
+				if (strncmp(o->name, opt + 2, len - 2) == 0) {
+					*name = o->name;
+					return &subcmds[i];
+				}
+	}
+	return NULL;
+}
+
+/*
+ * getopt_long (with opterr 0) returned ch, '?' or ':', for argv: an option
+ * of a command other than cur (NULL: before any) names where it goes;
+ * anything else gets getopt's words and the usage.  Exit 2.
+ */
+static void __attribute__((noreturn))
+bad_option(const struct subcmd *cur, char *argv[], int ch)
+{
+	const struct subcmd *owner;
+	const char *arg = argv[optind - 1];
+	char shopt[3] = { '-', (char)optopt, '\0' };
+	int islong = optind > 0 && strncmp(arg, "--", 2) == 0 &&
+	    (optopt == 0 || ch == ':' || strchr(arg, '=') != NULL);
+	const char *opt = islong ? arg : shopt;
+	size_t len = islong ? strcspn(arg, "=") : 2;
+
+	const char *name = NULL;
+
+	if ((owner = opt_owner(opt, len, &name)) != NULL && owner != cur) {
+		if (name != NULL)
+			errx(AIM_EXIT_USAGE, "--%s is an option of %s: %s %s "
+			    "--%s", name, owner->name, progname, owner->name,
+			    name);
+		errx(AIM_EXIT_USAGE, "%s is an option of %s: %s %s %s", opt,
+		    owner->name, progname, owner->name, opt);
+	}
+	if (ch == ':' && islong)
+		warnx("option '%s' requires an argument", arg);
+	else if (ch == ':')
+		warnx("option requires an argument -- '%c'", optopt);
+	else if (islong && optopt != 0)
+		warnx("option '%.*s' doesn't allow an argument", (int)len,
+		    arg);
+	else if (islong)
+		warnx("unrecognized option '%s'", arg);
+	else
+		warnx("invalid option -- '%c'", optopt);
+	usage(AIM_EXIT_USAGE);
 }
 
 struct scan {
@@ -1098,26 +1238,62 @@ log_event(struct scan *sc, const char *sub, int argc, char **argv)
 	free(why);
 }
 
+/* One option of either pass into sc; 0 when it is not one. */
+static int
+take(struct scan *sc, int ch)
+{
+	switch (ch) {
+	case 'B':
+		sc->no_hash = 1;
+		break;
+	case 'b':
+		sc->build = 1;
+		break;
+	case 'H':
+		sc->human = 1;
+		break;
+	case 'c':
+		sc->opt.config = optarg;
+		break;
+	case 'e':
+		json_array_append_new(sc->exts, json_string(optarg));
+		break;
+	case 'm':
+		if ((sc->min_size = parse_size(optarg)) == -1) {
+			warnx("bad size for -m: %s", optarg);
+			usage(AIM_EXIT_USAGE);
+		}
+		break;
+	case 'n':
+		sc->dry_run = 1;
+		break;
+	case 'r':
+		sc->opt.registry = optarg;
+		break;
+	case 'V':
+		printf("%s %s\n", progname, AIM_VERSION);
+		exit(0);
+	case 'W':
+		sc->warn_ok = 1;
+		break;
+	case 'y':
+		sc->yes = 1;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "build", no_argument, NULL, 'b' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "ext", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "human", no_argument, NULL, 'H' },
-		{ "min-size", required_argument, NULL, 'm' },
-		{ "no-hash", no_argument, NULL, 'B' },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "warn-ok", no_argument, NULL, 'W' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct option longs[16];
+	char shorts[32];
+	const struct subcmd *cmd = &subcmds[0];	/* tools */
 	struct scan sc;
-	const char *sub = "tools";
+	const char *sub;
+	size_t n = 0, i;
 	int ch;
 
 	aim_std_fds();
@@ -1125,59 +1301,42 @@ main(int argc, char *argv[])
 	sc.min_size = -1;
 	sc.exts = json_array();
 	argv[0] = (char *)progname;
-	while ((ch = getopt_long(argc, argv, "bHc:e:hm:nr:VWy", longopts,
+	opterr = 0;
+	/* The global options, up to the command. */
+	while ((ch = getopt_long(argc, argv, "+:" GLOBAL_SHORTS, global_longs,
 	    NULL)) != -1) {
-		switch (ch) {
-		case 'B':
-			sc.no_hash = 1;
-			break;
-		case 'b':
-			sc.build = 1;
-			break;
-		case 'H':
-			sc.human = 1;
-			break;
-		case 'c':
-			sc.opt.config = optarg;
-			break;
-		case 'e':
-			json_array_append_new(sc.exts, json_string(optarg));
-			break;
-		case 'h':
+		if (ch == 'h')
 			usage(0);
-		case 'm':
-			if ((sc.min_size = parse_size(optarg)) == -1) {
-				warnx("bad size for -m: %s", optarg);
-				usage(AIM_EXIT_USAGE);
-			}
-			break;
-		case 'n':
-			sc.dry_run = 1;
-			break;
-		case 'r':
-			sc.opt.registry = optarg;
-			break;
-		case 'V':
-			printf("%s %s\n", progname, AIM_VERSION);
-			json_decref(sc.exts);
-			return 0;
-		case 'W':
-			sc.warn_ok = 1;
-			break;
-		case 'y':
-			sc.yes = 1;
-			break;
-		default:
-			usage(AIM_EXIT_USAGE);
-		}
+		if (!take(&sc, ch))
+			bad_option(NULL, argv, ch);
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 0) {
-		sub = argv[0];
-		argc--;
-		argv++;
+	if (argc > 0 && (cmd = sub_find(argv[0])) == NULL) {
+		warnx("unknown command '%s'", argv[0]);
+		usage(AIM_EXIT_USAGE);
 	}
+	if (argc == 0) {
+		argc = 1;
+		argv--;
+	}
+	sub = cmd->name;
+	/* Its own options and the global ones again, anywhere after it. */
+	for (i = 0; global_longs[i].name != NULL; i++)
+		longs[n++] = global_longs[i];
+	for (i = 0; cmd->longs[i].name != NULL; i++)
+		longs[n++] = cmd->longs[i];
+	memset(&longs[n], 0, sizeof(longs[n]));
+	snprintf(shorts, sizeof(shorts), ":%s%s", GLOBAL_SHORTS, cmd->shorts);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (ch == 'h')
+			sub_usage(cmd);
+		if (!take(&sc, ch))
+			bad_option(cmd, argv, ch);
+	}
+	argc -= optind;
+	argv += optind;
 	if (isatty(STDOUT_FILENO))
 		sc.human = 1;
 	sc.progress = isatty(STDERR_FILENO);
@@ -1189,11 +1348,6 @@ main(int argc, char *argv[])
 	if (strcmp(sub, "clean") == 0) {
 		cmd_clean(&sc, argc, argv);
 		goto out;
-	}
-	if (strcmp(sub, "tools") != 0 && strcmp(sub, "health") != 0 &&
-	    strcmp(sub, "dups") != 0 && strcmp(sub, "caches") != 0) {
-		warnx("unknown command: %s", sub);
-		usage(AIM_EXIT_USAGE);
 	}
 	if ((strcmp(sub, "tools") == 0 || strcmp(sub, "health") == 0) &&
 	    argc > 0)

@@ -25,35 +25,171 @@
 
 static const char *progname = "aim-secret";
 
+/*
+ * The commands and their own options, for the convention of aim(7)
+ * COMMAND LINES: global options before the command (or after it), a
+ * command's own options after it.
+ */
+struct subcmd {
+	const char *name;
+	const char *shorts;		/* its own getopt letters */
+	const struct option *longs;	/* its own long options */
+	const char *synopsis;		/* after "prog [global options] " */
+	const char *help;		/* its options, one a line */
+};
+
+#define GLOBALS_SYNOPSIS "[-f vault] [-k keyfile] [--passphrase-fd fd]"
+#define GLOBAL_SHORTS	"f:hk:V"
+static const struct option global_longs[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "passphrase-fd", required_argument, NULL, 'P' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+static const char global_help[] =
+    "  -f vault              the vault (default $AIM_VAULT, "
+    "else $XDG_DATA_HOME/aim/vault)\n"
+    "  -k keyfile            the key file (default $AIM_VAULT_KEYFILE)\n"
+    "  --passphrase-fd fd    read the passphrase from fd, not the "
+    "terminal\n"
+    "  -h, --help            print this help and exit\n"
+    "  -V, --version         print the version and exit\n";
+static const struct option keyfile_longs[] = {
+	{ "keyfile", required_argument, NULL, 'K' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option set_longs[] = {
+	{ "allow-empty", no_argument, NULL, 'E' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option no_longs[] = {
+	{ NULL, 0, NULL, 0 }
+};
+static const char keyfile_help[] =
+    "  --keyfile file        init, rekey: create file and open the vault "
+    "with it\n";
+static const struct subcmd subcmds[] = {
+	{ "init", "", keyfile_longs, "init [--keyfile file]", keyfile_help },
+	{ "set", "d:", set_longs, "set [--allow-empty] [-d description] name",
+	    "  --allow-empty         set: store an empty value\n"
+	    "  -d description        set: describe the secret\n" },
+	{ "get", "", no_longs, "get name", "" },
+	{ "list", "", no_longs, "list", "" },
+	{ "rm", "", no_longs, "rm name", "" },
+	{ "rekey", "", keyfile_longs, "rekey [--keyfile file]", keyfile_help },
+	{ "path", "", no_longs, "path", "" },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout,
-	    "usage: %s [-f vault] [-k keyfile] [--passphrase-fd fd] command [args]\n"
-	    "       %s init [--keyfile file]\n"
-	    "       %s set [--allow-empty] [-d description] name\n"
-	    "       %s get name\n"
-	    "       %s list\n"
-	    "       %s rm name\n"
-	    "       %s rekey [--keyfile file]\n"
-	    "       %s path\n",
-	    progname, progname, progname, progname, progname, progname,
-	    progname, progname);
-	if (status == 0)
-		printf("  -f vault              the vault (default $AIM_VAULT, "
-		    "else $XDG_DATA_HOME/aim/vault)\n"
-		    "  -k keyfile            the key file (default "
-		    "$AIM_VAULT_KEYFILE)\n"
-		    "  --passphrase-fd fd    read the passphrase from fd, not "
-		    "the terminal\n"
-		    "  -h, --help            print this help and exit\n"
-		    "  -V, --version         print the version and exit\n"
-		    "  --allow-empty         set: store an empty value\n"
-		    "  -d description        set: describe the secret\n"
-		    "  --keyfile file        init, rekey: create file and open "
-		    "the vault with it\n"
-		    "See aim-secret(1).\n");
+	FILE *f = status ? stderr : stdout;
+	int i, j;
+
+	fprintf(f, "usage: %s " GLOBALS_SYNOPSIS " command [args]\n",
+	    progname);
+	for (i = 0; subcmds[i].name != NULL; i++)
+		fprintf(f, "       %s %s\n", progname, subcmds[i].synopsis);
+	if (status == 0) {
+		fputs(global_help, f);
+		for (i = 0; subcmds[i].name != NULL; i++) {
+			for (j = 0; j < i; j++)
+				if (subcmds[j].help == subcmds[i].help)
+					break;
+			if (j == i)
+				fputs(subcmds[i].help, f);
+		}
+		fprintf(f, "See %s(1).\n", progname);
+	}
 	exit(status);
+}
+
+/* PROG COMMAND --help: its synopsis, its options, the global ones. */
+static void __attribute__((noreturn))
+sub_usage(const struct subcmd *sub)
+{
+	printf("usage: %s " GLOBALS_SYNOPSIS " %s\n\n", progname,
+	    sub->synopsis);
+	if (*sub->help != '\0')
+		printf("%s options:\n%s\n", sub->name, sub->help);
+	printf("global options:\n%s\nSee %s(1).\n", global_help, progname);
+	exit(0);
+}
+
+static const struct subcmd *
+sub_find(const char *name)
+{
+	int i;
+
+	for (i = 0; subcmds[i].name != NULL; i++)
+		if (strcmp(subcmds[i].name, name) == 0)
+			return &subcmds[i];
+	return NULL;
+}
+
+/*
+ * The command whose own option opt is ("-W", "--warn", len bytes of it),
+ * or NULL; *name is then its long name when opt is one.
+ */
+static const struct subcmd *
+opt_owner(const char *opt, size_t len, const char **name)
+{
+	const struct option *o;
+	int i;
+
+	for (i = 0; subcmds[i].name != NULL; i++) {
+		if (len == 2 && opt[1] != ':' &&
+		    strchr(subcmds[i].shorts, opt[1]) != NULL)
+			return &subcmds[i];
+		if (len > 2 && opt[1] == '-')
+			for (o = subcmds[i].longs; o->name != NULL; o++)
+				if (strncmp(o->name, opt + 2, len - 2) == 0) {
+					*name = o->name;
+					return &subcmds[i];
+				}
+	}
+	return NULL;
+}
+
+/*
+ * getopt_long (with opterr 0) returned ch, '?' or ':', for argv: an option
+ * of a command other than cur (NULL: before any) names where it goes;
+ * anything else gets getopt's words and the usage.  Exit 2.
+ */
+static void __attribute__((noreturn))
+bad_option(const struct subcmd *cur, char *argv[], int ch)
+{
+	const struct subcmd *owner;
+	const char *arg = argv[optind - 1];
+	char shopt[3] = { '-', (char)optopt, '\0' };
+	int islong = optind > 0 && strncmp(arg, "--", 2) == 0 &&
+	    (optopt == 0 || ch == ':' || strchr(arg, '=') != NULL);
+	const char *opt = islong ? arg : shopt;
+	size_t len = islong ? strcspn(arg, "=") : 2;
+
+	const char *name = NULL;
+
+	if ((owner = opt_owner(opt, len, &name)) != NULL && owner != cur) {
+		if (name != NULL)
+			errx(AIM_EXIT_USAGE, "--%s is an option of %s: %s %s "
+			    "--%s", name, owner->name, progname, owner->name,
+			    name);
+		errx(AIM_EXIT_USAGE, "%s is an option of %s: %s %s %s", opt,
+		    owner->name, progname, owner->name, opt);
+	}
+	if (ch == ':' && islong)
+		warnx("option '%s' requires an argument", arg);
+	else if (ch == ':')
+		warnx("option requires an argument -- '%c'", optopt);
+	else if (islong && optopt != 0)
+		warnx("option '%.*s' doesn't allow an argument", (int)len,
+		    arg);
+	else if (islong)
+		warnx("unrecognized option '%s'", arg);
+	else
+		warnx("invalid option -- '%c'", optopt);
+	usage(AIM_EXIT_USAGE);
 }
 
 struct secret_cli {
@@ -62,6 +198,9 @@ struct secret_cli {
 	int	 passfd;
 	unsigned char *pass;	/* sodium_malloc */
 	size_t	 passlen;
+	const char *newkey;	/* init, rekey --keyfile */
+	const char *desc;	/* set -d */
+	int	 allow_empty;	/* set --allow-empty */
 };
 
 /* Exit status for a vault error: 4 for I/O, 3 for everything unusable. */
@@ -237,26 +376,17 @@ need_name(int argc, char *argv[])
 	return argv[0];
 }
 
-/* init and rekey take --keyfile FILE: a new key file to create. */
-static const char *
-new_keyfile(int argc, char *argv[])
-{
-	if (argc == 0)
-		return NULL;
-	if (argc == 2 && strcmp(argv[0], "--keyfile") == 0)
-		return argv[1];
-	usage(AIM_EXIT_USAGE);
-}
-
 static int
 cmd_init(struct secret_cli *cli, int argc, char *argv[])
 {
-	const char *kf = new_keyfile(argc, argv);
+	const char *kf = cli->newkey;
 	struct aim_unlock u = { NULL, NULL, 0 };
 	struct aim_vault v;
 	char *why = NULL;
 	int rc;
 
+	if (argc != 0)
+		usage(AIM_EXIT_USAGE);
 	if (access(cli->vault, F_OK) == 0)
 		errx(AIM_EXIT_CONFIG, "vault %s exists already", cli->vault);
 	if (kf != NULL) {
@@ -302,32 +432,13 @@ log_event(struct secret_cli *cli, const char *kind, const char *name)
 static int
 cmd_set(struct secret_cli *cli, int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "allow-empty", no_argument, NULL, 'E' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *desc = NULL, *name;
+	const char *desc = cli->desc, *name;
 	unsigned char *value;
 	struct aim_vault v;
 	char prompt[NAME_MAX_BYTES + 32], *why = NULL;
 	size_t len;
-	int ch, rc, allow_empty = 0;
+	int rc, allow_empty = cli->allow_empty;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "d:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			desc = optarg;
-			break;
-		case 'E':
-			allow_empty = 1;
-			break;
-		default:
-			usage(AIM_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
 	name = need_name(argc, argv);
 	if (desc != NULL && strlen(desc) > DESC_MAX_BYTES)
 		errx(AIM_EXIT_USAGE, "the description is longer than %d bytes",
@@ -363,7 +474,7 @@ static int
 cmd_get(struct secret_cli *cli, int argc, char *argv[])
 {
 	const struct aim_vault_secret *s;
-	const char *name = need_name(argc - 1, argv + 1);
+	const char *name = need_name(argc, argv);
 	struct aim_vault v;
 
 	open_vault(&v, cli, 0);
@@ -400,7 +511,7 @@ cmd_list(struct secret_cli *cli, int argc, char *argv[])
 	json_t *r;
 	int status = 0;
 
-	if (argc != 1)
+	if (argc != 0)
 		usage(AIM_EXIT_USAGE);
 	open_vault(&v, cli, 0);
 	for (i = 0; i < v.n; i++) {
@@ -419,7 +530,7 @@ cmd_list(struct secret_cli *cli, int argc, char *argv[])
 static int
 cmd_rm(struct secret_cli *cli, int argc, char *argv[])
 {
-	const char *name = need_name(argc - 1, argv + 1);
+	const char *name = need_name(argc, argv);
 	struct aim_vault v;
 	char *why = NULL;
 	int rc;
@@ -440,7 +551,7 @@ cmd_rm(struct secret_cli *cli, int argc, char *argv[])
 static int
 cmd_rekey(struct secret_cli *cli, int argc, char *argv[])
 {
-	const char *kf = new_keyfile(argc - 1, argv + 1);
+	const char *kf = cli->newkey;
 	struct aim_unlock u = { NULL, NULL, 0 };
 	struct aim_vault v;
 	unsigned char *newpass, *again;
@@ -448,6 +559,8 @@ cmd_rekey(struct secret_cli *cli, int argc, char *argv[])
 	char *why = NULL;
 	int rc;
 
+	if (argc != 0)
+		usage(AIM_EXIT_USAGE);
 	open_vault(&v, cli, 1);
 	if (kf != NULL) {
 		if ((rc = aim_vault_keyfile_create(kf, &why)) != AIM_VAULT_OK)
@@ -480,80 +593,92 @@ cmd_rekey(struct secret_cli *cli, int argc, char *argv[])
 	return 0;
 }
 
-/*
- * A global option after the command (aim-secret set -f v name) would be
- * taken for the command's own or for an operand: name it (aim-secret(1)
- * SYNOPSIS).  The arguments of -d and --keyfile are skipped.
- */
-static void
-misplaced_global(int argc, char *argv[])
+/* One option of either pass into cli; 0 when it is not one. */
+static int
+take(struct secret_cli *cli, int ch)
 {
-	const char *a;
-	int i;
+	char *end;
 
-	for (i = 1; i < argc; i++) {
-		a = argv[i];
-		if (strcmp(a, "--") == 0)
-			return;
-		if (strcmp(a, "-d") == 0 || strcmp(a, "--keyfile") == 0) {
-			i++;
-			continue;
-		}
-		if (strncmp(a, "-f", 2) == 0 || strncmp(a, "-k", 2) == 0 ||
-		    strncmp(a, "--passphrase-fd", 15) == 0)
-			errx(AIM_EXIT_USAGE, "%.*s: global options go before the "
-			    "command (aim-secret %.*s %s ...)", a[1] == '-' ?
-			    15 : 2, a, a[1] == '-' ? 15 : 2, a, argv[0]);
+	switch (ch) {
+	case 'd':
+		cli->desc = optarg;
+		break;
+	case 'E':
+		cli->allow_empty = 1;
+		break;
+	case 'f':
+		cli->vault = optarg;
+		break;
+	case 'K':
+		cli->newkey = optarg;
+		break;
+	case 'k':
+		cli->keyfile = optarg;
+		break;
+	case 'P':
+		errno = 0;
+		cli->passfd = strtol(optarg, &end, 10);
+		if (errno || *end != '\0' || cli->passfd < 0)
+			errx(AIM_EXIT_USAGE, "--passphrase-fd %s: want a "
+			    "descriptor number", optarg);
+		break;
+	case 'V':
+		printf("%s %s\n", progname, AIM_VERSION);
+		exit(0);
+	default:
+		return 0;
 	}
+	return 1;
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "passphrase-fd", required_argument, NULL, 'P' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct option longs[8];
+	char shorts[32];
+	const struct subcmd *cmd;
 	struct secret_cli cli;
-	const char *cmd;
-	char *end, *path = NULL;
+	char *path = NULL;
+	size_t n = 0, i;
 	int ch, status;
 
 	aim_std_fds();
 	memset(&cli, 0, sizeof(cli));
 	cli.passfd = -1;
 	argv[0] = (char *)progname;
-	while ((ch = getopt_long(argc, argv, "+f:hk:V", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			cli.vault = optarg;
-			break;
-		case 'h':
+	opterr = 0;
+	/* The global options, up to the command. */
+	while ((ch = getopt_long(argc, argv, "+:" GLOBAL_SHORTS, global_longs,
+	    NULL)) != -1) {
+		if (ch == 'h')
 			usage(0);
-		case 'k':
-			cli.keyfile = optarg;
-			break;
-		case 'P':
-			errno = 0;
-			cli.passfd = strtol(optarg, &end, 10);
-			if (errno || *end != '\0' || cli.passfd < 0)
-				errx(AIM_EXIT_USAGE, "--passphrase-fd %s: want "
-				    "a descriptor number", optarg);
-			break;
-		case 'V':
-			printf("%s %s\n", progname, AIM_VERSION);
-			return 0;
-		default:
-			usage(AIM_EXIT_USAGE);
-		}
+		if (!take(&cli, ch))
+			bad_option(NULL, argv, ch);
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
 		usage(AIM_EXIT_USAGE);
-	misplaced_global(argc, argv);
+	if ((cmd = sub_find(argv[0])) == NULL) {
+		warnx("unknown command '%s'", argv[0]);
+		usage(AIM_EXIT_USAGE);
+	}
+	/* Its own options and the global ones again, anywhere after it. */
+	for (i = 0; global_longs[i].name != NULL; i++)
+		longs[n++] = global_longs[i];
+	for (i = 0; cmd->longs[i].name != NULL; i++)
+		longs[n++] = cmd->longs[i];
+	memset(&longs[n], 0, sizeof(longs[n]));
+	snprintf(shorts, sizeof(shorts), ":%s%s", GLOBAL_SHORTS, cmd->shorts);
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (ch == 'h')
+			sub_usage(cmd);
+		if (!take(&cli, ch))
+			bad_option(cmd, argv, ch);
+	}
+	argc -= optind;
+	argv += optind;
 	if (aim_vault_setup() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
 	if (cli.vault == NULL && (cli.vault = path =
@@ -563,27 +688,23 @@ main(int argc, char *argv[])
 	    != NULL && *cli.keyfile == '\0')
 		cli.keyfile = NULL;
 
-	cmd = argv[0];
-	if (strcmp(cmd, "init") == 0)
-		status = cmd_init(&cli, argc - 1, argv + 1);
-	else if (strcmp(cmd, "set") == 0)
+	if (strcmp(cmd->name, "init") == 0)
+		status = cmd_init(&cli, argc, argv);
+	else if (strcmp(cmd->name, "set") == 0)
 		status = cmd_set(&cli, argc, argv);
-	else if (strcmp(cmd, "get") == 0)
+	else if (strcmp(cmd->name, "get") == 0)
 		status = cmd_get(&cli, argc, argv);
-	else if (strcmp(cmd, "list") == 0)
+	else if (strcmp(cmd->name, "list") == 0)
 		status = cmd_list(&cli, argc, argv);
-	else if (strcmp(cmd, "rm") == 0)
+	else if (strcmp(cmd->name, "rm") == 0)
 		status = cmd_rm(&cli, argc, argv);
-	else if (strcmp(cmd, "rekey") == 0)
+	else if (strcmp(cmd->name, "rekey") == 0)
 		status = cmd_rekey(&cli, argc, argv);
-	else if (strcmp(cmd, "path") == 0) {
-		if (argc != 1)
+	else {
+		if (argc != 0)
 			usage(AIM_EXIT_USAGE);
-		printf("%s\n", cli.vault);
+		printf("%s\n", cli.vault);	/* path */
 		status = 0;
-	} else {
-		warnx("unknown command '%s'", cmd);
-		usage(AIM_EXIT_USAGE);
 	}
 	if (cli.pass != NULL)
 		sodium_free(cli.pass);

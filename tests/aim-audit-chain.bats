@@ -313,14 +313,14 @@ pending() {
 	assert_equal "$(jq .audit.path <<<"$output" | xargs jq .seq)" 3
 }
 
-@test "kill -9 in the middle of writes, 500 times: every entry parses, verify holds" {
+@test "kill -9 in the middle of writes, 200 times: every entry parses, verify holds" {
 	[ -n "$KILL_LOOP" ] || skip "no C compiler for tests/fixtures/kill-loop.c"
 	records k 300 >in.jsonl
-	run "$KILL_LOOP" 500 in.jsonl "$D"
+	run "$KILL_LOOP" 200 in.jsonl "$D"
 	assert_success
-	assert_output --regexp '^killed [0-9]+ of 500$'
+	assert_output --regexp '^killed [0-9]+ of 200$'
 	n=$(find "$D" -name '*.json' | wc -l)
-	[ "$n" -ge 500 ] || fail "only $n entries"
+	[ "$n" -ge 200 ] || fail "only $n entries"
 	# Every visible entry is whole.
 	find "$D" -name '*.json' -print0 | xargs -0 jq -e .seq >/dev/null
 	run --separate-stderr aim-audit verify -d "$D"
@@ -737,11 +737,11 @@ at() {
 		# shellcheck disable=SC2086
 		run --separate-stderr aim-audit $args
 		assert_equal "$status" 2
-		assert_equal "${stderr_lines[-1]}" "       aim-audit stats [-c config] [-d dir] [-r registry]"
+		assert_equal "${stderr_lines[-1]}" "       aim-audit stats"
 	done
 	run aim-audit verify --help
 	assert_success
-	assert_line --index 0 "usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]"
+	assert_line --index 0 "usage: aim-audit [-c config] [-d dir] [-r registry] verify [-k pubkey] [--checkpoint file ...]"
 	# A usage error prints the synopsis only.
 	run --separate-stderr aim-audit query -z
 	assert_equal "$status" 2

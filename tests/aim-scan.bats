@@ -140,7 +140,7 @@ scan_registry() {
 
 @test "bad command lines are exit 2" {
 	run -2 aim-scan frobnicate
-	assert_line --index 0 'aim-scan: unknown command: frobnicate'
+	assert_line --index 0 "aim-scan: unknown command 'frobnicate'"
 	run -2 aim-scan dups -m lots
 	assert_line --index 0 'aim-scan: bad size for -m: lots'
 	run -2 aim-scan tools extra
@@ -211,13 +211,13 @@ EOF
 	run jq -c 'select(.name == "vault" or .finding == "health_summary") | [.status // .overall_status, .message // .summary]' <<<"$output"
 	assert_line --index 0 "[\"warn\",\"no vault at $T/vault (aim-secret init creates one)\"]"
 	assert_line --index 1 '["degraded",{"pass":7,"warn":1,"fail":0}]'
-	run -0 aim-scan -r "$T/reg" --warn-ok health
+	run -0 aim-scan -r "$T/reg" health --warn-ok
 }
 
 @test "health: a missing required command fails: unhealthy, exit 1 even with --warn-ok" {
 	healthy
 	echo '{"required_commands": ["git", "aim-no-such-command"]}' >"$T/reg/aim_config.json"
-	run -1 aim-scan -r "$T/reg" -W health
+	run -1 aim-scan -r "$T/reg" health -W
 	run jq -c 'select(.name == "required_commands") | [.status, .message, .details.missing]' <<<"$output"
 	assert_output '["fail","1 of 2 required commands missing",["aim-no-such-command"]]'
 	echo '{"required_commands": ["git", "sh", "aim-no-such-command"]}' >"$T/reg/aim_config.json"

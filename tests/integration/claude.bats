@@ -2,36 +2,27 @@
 # The real claude (Claude Code) through aim-resolve | aim-invoke | aim-audit
 # and AIM_claude.sh, against the stand-in model provider on 127.0.0.1.
 
-load ai
+load clis
 
-setup() {
-	ai_setup
-}
+CLI=claude
+CLI_TIMEOUT_MS=170000
 
-teardown() {
-	ai_teardown
+cli_env() {
+	aim_cli_env "$PROVIDER_URL"
 }
 
 @test "claude: edit, create, delete and a shell edit in one run: files, lines, tokens, cost, session, model" {
-	provider_scenario '{"scenario":"steps","steps":[
-	    {"scenario":"edit","file":"src/main.c","old":"int i;","new":"long i;"},
-	    {"scenario":"create","file":"NOTES.md","content":"one\ntwo\n"},
-	    {"scenario":"delete","file":"web/app.js"},
-	    {"scenario":"shell_edit","command":"printf \"/* x */\\n\" >> src/util.h"}],
-	    "text":"All four done.","usage":{"input_tokens":120,"output_tokens":30,"cached_input_tokens":40}}'
-	ai_run claude "make the four changes"
+	ask_steps "make the four changes" "All four done." edit create delete shell_edit
 	assert_success
-	ai_valid_content
-	run jq -c '[.tool_id, .result.success, .result.message]' ../out.json
+	valid_content
+	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["claude",true,"done (2 modified, 1 created, 1 deleted; +4 -10 lines)"]'
-	run jq -c '.result.content | [.files_modified, .files_created,
-	    .files_deleted, .lines_added, .lines_removed, .response,
-	    .changes_scope, .tool_calls]' ../out.json
+	run changes
 	assert_output '[["src/main.c","src/util.h"],["NOTES.md"],["web/app.js"],4,10,"All four done.","git",{"total":5,"failed":0,"edits":2,"edits_failed":0}]'
 	# Six model turns (Read before Edit) of 120 + 40 cached in, 30 out, and
 	# the cost claude computed.
 	run jq -c '.result.content | [.usage, (.cost_usd > 0),
-	    (.session_id | test("^[0-9a-f-]{36}$")), (.model | test("^claude"))]' ../out.json
+	    (.session_id | test("^[0-9a-f-]{36}$")), (.model | test("^claude"))]' ../out.jsonl
 	assert_output '[{"input_tokens":960,"output_tokens":180,"cached_input_tokens":240},true,true,true]'
 	# The files on disk, and the audit entry says the same.
 	grep -q 'long i;' src/main.c
@@ -44,37 +35,29 @@ teardown() {
 
 @test "claude: a plain answer changes nothing" {
 	provider_scenario '{"scenario":"answer","text":"Nothing to change."}'
-	ai_run claude "is src/main.c fine?"
+	ask "is src/main.c fine?" '["src/main.c"]'
 	assert_success
 	run jq -c '.result.content | [.response, .files_modified, .files_created,
-	    .files_deleted, .lines_added, .tool_calls.total]' ../out.json
+	    .files_deleted, .lines_added, .tool_calls.total]' ../out.jsonl
 	assert_output '["Nothing to change.",[],[],[],0,0]'
-	assert_equal "$(jq -r .result.message ../out.json)" 'done (0 modified, 0 created; +0 -0 lines)'
+	assert_equal "$(jq -r .result.message ../out.jsonl)" 'done (0 modified, 0 created; +0 -0 lines)'
 }
 
 @test "claude: a run whose every edit fails is a failure of class bad_request" {
-	provider_scenario '{"scenario":"edit_fails","text":"I could not edit it."}'
-	ai_run claude "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"bad_request"}'
-	run jq -r '.attempts[-1].message' ../out.json
+	ask_fails '{"scenario":"edit_fails","text":"I could not edit it."}'
+	assert_output '{"outcome":"failure","error_class":"bad_request"}'
+	run jq -r '.attempts[-1].message' ../out.jsonl
 	assert_output --regexp '^every edit failed \([0-9]+ of [0-9]+ edit tool calls\), no file changed: I could not edit it\.$'
 	assert_equal "$(git status --porcelain)" ''
 }
 
 @test "claude: 429 with Retry-After is rate_limit with its wait, 401 auth, 529 transient" {
-	provider_scenario '{"scenario":"http","status":429,"retry_after":"7"}'
-	ai_run claude "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"rate_limit","retry_after_ms":7000}'
-	assert_equal "$(jq -r '.attempts[-1].message' ../out.json | cut -c 1-22)" 'rate limited, exit 1: '
-	provider_scenario '{"scenario":"http","status":401}'
-	ai_run claude "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"auth"}'
-	provider_scenario '{"scenario":"http","status":529}'
-	ai_run claude "edit the file"
-	assert_failure 1
-	run ai_attempt
+	# claude waits the Retry-After before its one retry: keep it short.
+	ask_fails '{"scenario":"http","status":429,"retry_after":"1"}'
+	assert_output '{"outcome":"failure","error_class":"rate_limit","retry_after_ms":1000}'
+	assert_equal "$(jq -r '.attempts[-1].message' ../out.jsonl | cut -c 1-22)" 'rate limited, exit 1: '
+	ask_fails '{"scenario":"http","status":401}'
+	assert_output '{"outcome":"failure","error_class":"auth"}'
+	ask_fails '{"scenario":"http","status":529}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"transient"(,"retry_after_ms":[0-9]+)?\}$'
 }

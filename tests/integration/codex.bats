@@ -3,35 +3,25 @@
 # aim-audit and AIM_codex.sh, against the stand-in model provider on
 # 127.0.0.1 (Responses API; recipe in tests/providers/README.md).
 
-load ai
+load clis
 
-setup() {
-	ai_setup
-}
+CLI=codex
+CLI_TIMEOUT_MS=170000
 
-teardown() {
-	ai_teardown
+cli_env() {
+	aim_cli_env "$PROVIDER_URL"
 }
 
 @test "codex: edit, create, delete and a shell edit in one run: files, lines, tokens, session, model" {
-	provider_scenario '{"scenario":"steps","steps":[
-	    {"scenario":"edit","file":"src/main.c","old":"int i;","new":"long i;"},
-	    {"scenario":"create","file":"NOTES.md","content":"one\ntwo\n"},
-	    {"scenario":"delete","file":"web/app.js"},
-	    {"scenario":"shell_edit","command":"printf \"/* x */\\n\" >> src/util.h"}],
-	    "text":"All four done.","usage":{"input_tokens":120,"output_tokens":30,"cached_input_tokens":40}}'
-	ai_run codex "make the four changes"
+	ask_steps "make the four changes" "All four done." edit create delete shell_edit
 	assert_success
-	ai_valid_content
-	run jq -c '[.tool_id, .result.success, .result.message]' ../out.json
+	valid_content
+	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["codex",true,"done (2 modified, 1 created, 1 deleted; +4 -10 lines)"]'
-	run jq -c '.result.content | [.files_modified, .files_created,
-	    .files_deleted, .lines_added, .lines_removed, .response,
-	    .changes_scope, .tool_calls]' ../out.json
+	run changes
 	assert_output '[["src/main.c","src/util.h"],["NOTES.md"],["web/app.js"],4,10,"All four done.","git",{"total":4,"failed":0,"edits":3,"edits_failed":0}]'
 	# The session is codex's thread id; codex reports no cost.
-	run jq -c '.result.content | [.usage, has("cost_usd"),
-	    (.session_id | test("^[0-9a-f-]{36}$")), .model]' ../out.json
+	run usage_session
 	assert_output '[{"input_tokens":600,"output_tokens":150,"cached_input_tokens":200},false,true,"gpt-5.5"]'
 	grep -q 'long i;' src/main.c
 	assert_file_not_exists web/app.js
@@ -41,31 +31,19 @@ teardown() {
 }
 
 @test "codex: a run whose every edit fails is a failure of class bad_request" {
-	provider_scenario '{"scenario":"edit_fails","text":"I could not edit it."}'
-	ai_run codex "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"bad_request"}'
-	assert_equal "$(jq -r '.attempts[-1].message' ../out.json)" \
+	ask_fails '{"scenario":"edit_fails","text":"I could not edit it."}'
+	assert_output '{"outcome":"failure","error_class":"bad_request"}'
+	assert_equal "$(jq -r '.attempts[-1].message' ../out.jsonl)" \
 	    'every edit failed (1 of 1 edit tool calls), no file changed: I could not edit it.'
 }
 
 @test "codex: 401 is auth, 429 rate_limit, 503 transient, quota quota" {
-	provider_scenario '{"scenario":"http","status":401}'
-	ai_run codex "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"auth"}'
-	provider_scenario '{"scenario":"http","status":429,"retry_after":"7"}'
-	ai_run codex "edit the file"
-	assert_failure 1
-	run ai_attempt
+	ask_fails '{"scenario":"http","status":401}'
+	assert_output '{"outcome":"failure","error_class":"auth"}'
+	ask_fails '{"scenario":"http","status":429,"retry_after":"7"}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"rate_limit"(,"retry_after_ms":[0-9]+)?\}$'
-	provider_scenario '{"scenario":"http","status":503}'
-	ai_run codex "edit the file"
-	assert_failure 1
-	run ai_attempt
+	ask_fails '{"scenario":"http","status":503}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"transient"(,"retry_after_ms":[0-9]+)?\}$'
-	provider_scenario '{"scenario":"quota"}'
-	ai_run codex "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"quota"}'
+	ask_fails '{"scenario":"quota"}'
+	assert_output '{"outcome":"failure","error_class":"quota"}'
 }

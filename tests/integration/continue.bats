@@ -5,16 +5,10 @@
 
 load clis
 
-setup_file() {
-	cli_setup_file
-}
+CLI=continue
+CLI_TIMEOUT_MS=180000
 
-teardown_file() {
-	cli_teardown_file
-}
-
-setup() {
-	cli_setup
+cli_env() {
 	mkdir -p "$HOME/.continue"
 	cat >"$HOME/.continue/config.yaml" <<-YAML
 	name: aim-test
@@ -31,18 +25,10 @@ setup() {
 	export AIM_CONTINUE_CONFIG=$HOME/.continue/config.yaml
 }
 
-# ask PROMPT [FILES-JSON]: one code_generation request for continue.
-ask() {
-	pipeline "$(jq -nc --arg p "$1" --argjson f "${2:-[]}" \
-	    '{capability: "code_generation", tool_id: "continue",
-	      timeout_ms: 180000, payload: {prompt: $p, files: $f}}')"
-}
-
 @test "continue: version through the adapter" {
-	pipeline '{"capability":"version","tool_id":"continue","timeout_ms":60000,"payload":{}}'
+	cli_version
 	assert_success
-	run result '[.result.success, .result.content.version]'
-	assert_output --regexp '^\[true,"[0-9]+\.[0-9]+\.[0-9]+"\]$'
+	assert_semver
 }
 
 @test "continue: an edit through its Edit tool is a success, the file found in the working tree" {

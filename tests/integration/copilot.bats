@@ -5,33 +5,19 @@
 
 load clis
 
-setup_file() {
-	cli_setup_file
-}
+CLI=copilot
+CLI_TIMEOUT_MS=120000
 
-teardown_file() {
-	cli_teardown_file
-}
-
-setup() {
-	cli_setup
+cli_env() {
 	export COPILOT_PROVIDER_BASE_URL=$PROVIDER_URL/v1 \
 	    COPILOT_PROVIDER_API_KEY=sk-test-0000 COPILOT_MODEL=stub-model \
 	    COPILOT_OFFLINE=true
 }
 
-# ask PROMPT [FILES-JSON]: one code_generation request for copilot.
-ask() {
-	pipeline "$(jq -nc --arg p "$1" --argjson f "${2:-[]}" \
-	    '{capability: "code_generation", tool_id: "copilot",
-	      timeout_ms: 120000, payload: {prompt: $p, files: $f}}')"
-}
-
 @test "copilot: version through the adapter" {
-	pipeline '{"capability":"version","tool_id":"copilot","timeout_ms":60000,"payload":{}}'
+	cli_version
 	assert_success
-	run result '[.result.success, .result.content.version]'
-	assert_output --regexp '^\[true,"[0-9]+\.[0-9]+\.[0-9]+"\]$'
+	assert_semver
 }
 
 @test "copilot: an edit through its edit tool is a success naming the file, with tokens and the session" {
@@ -54,8 +40,7 @@ ask() {
 }
 
 @test "copilot: a new file from its create tool is in files_created" {
-	provider_scenario '{"scenario":"create","file":"NOTES.md","content":"# Notes\n","text":"Created NOTES.md."}'
-	ask "write NOTES.md"
+	ask_notes
 	assert_success
 	run result '[.result.success, .result.content.files_created, .result.content.files_modified, .result.content.response]'
 	assert_output '[true,["NOTES.md"],[],"Created NOTES.md."]'

@@ -7,16 +7,10 @@
 
 load clis
 
-setup_file() {
-	cli_setup_file
-}
+CLI=crush
+CLI_TIMEOUT_MS=60000
 
-teardown_file() {
-	cli_teardown_file
-}
-
-setup() {
-	cli_setup
+cli_env() {
 	export PATH="$FIX/crush:$PATH"
 	mkdir -p "$XDG_CONFIG_HOME/crush"
 	jq -n --arg url "$PROVIDER_URL/v1" '{providers: {stub: {
@@ -24,14 +18,8 @@ setup() {
 	    models: [{id: "stub-model"}]}}}' >"$XDG_CONFIG_HOME/crush/crush.json"
 }
 
-# ask PROMPT: one code_generation request for crush.
-ask() {
-	pipeline "$(jq -nc --arg p "$1" '{capability: "code_generation",
-	    tool_id: "crush", timeout_ms: 30000, payload: {prompt: $p}}')"
-}
-
 @test "crush (stand-in): version through the adapter" {
-	pipeline '{"capability":"version","tool_id":"crush","payload":{}}'
+	cli_version
 	assert_success
 	run result '[.result.success, .result.content.version]'
 	assert_output '[true,"0.96.1"]'

@@ -2,34 +2,26 @@
 # The real gemini (Gemini CLI) through aim-resolve | aim-invoke | aim-audit
 # and AIM_gemini.sh, against the stand-in model provider on 127.0.0.1.
 
-load ai
+load clis
 
-setup() {
-	ai_setup
-}
+CLI=gemini
+CLI_TIMEOUT_MS=170000
 
-teardown() {
-	ai_teardown
+cli_env() {
+	aim_cli_env "$PROVIDER_URL"
 }
 
 @test "gemini: an edit and a new file in one run: files, lines, tokens, session, model" {
 	# AIM_gemini.sh runs gemini with --approval-mode auto_edit: file edits
 	# only, no shell tool offered, so no delete or shell edit here.
-	provider_scenario '{"scenario":"steps","steps":[
-	    {"scenario":"edit","file":"src/main.c","old":"int i;","new":"long i;"},
-	    {"scenario":"create","file":"NOTES.md","content":"one\ntwo\n"}],
-	    "text":"Both done.","usage":{"input_tokens":120,"output_tokens":30,"cached_input_tokens":40}}'
-	ai_run gemini "make the two changes"
+	ask_steps "make the two changes" "Both done." edit create
 	assert_success
-	ai_valid_content
-	run jq -c '[.tool_id, .result.success, .result.message]' ../out.json
+	valid_content
+	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["gemini",true,"done (1 modified, 1 created; +3 -1 lines)"]'
-	run jq -c '.result.content | [.files_modified, .files_created,
-	    .files_deleted, .lines_added, .lines_removed, .response,
-	    .changes_scope, .tool_calls]' ../out.json
+	run changes
 	assert_output '[["src/main.c"],["NOTES.md"],[],3,1,"Both done.","git",{"total":2,"failed":0,"edits":2,"edits_failed":0}]'
-	run jq -c '.result.content | [.usage, has("cost_usd"),
-	    (.session_id | test("^[0-9a-f-]{36}$")), .model]' ../out.json
+	run usage_session
 	assert_output '[{"input_tokens":360,"output_tokens":90,"cached_input_tokens":120},false,true,"gemini-2.5-flash"]'
 	grep -q 'long i;' src/main.c
 	assert_equal "$(cat NOTES.md)" $'one\ntwo'
@@ -39,40 +31,30 @@ teardown() {
 }
 
 @test "gemini: a run whose every edit fails is a failure of class bad_request" {
-	provider_scenario '{"scenario":"edit_fails","text":"I could not edit it."}'
-	ai_run gemini "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"bad_request"}'
+	ask_fails '{"scenario":"edit_fails","text":"I could not edit it."}'
+	assert_output '{"outcome":"failure","error_class":"bad_request"}'
 }
 
 @test "gemini: 429 and 503 are rate_limit and transient, not quota; quota is quota" {
-	provider_scenario '{"scenario":"http","status":429,"retry_after":"7"}'
-	ai_run gemini "edit the file"
-	assert_failure 1
-	run ai_attempt
+	ask_fails '{"scenario":"http","status":429,"retry_after":"7"}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"rate_limit"(,"retry_after_ms":[0-9]+)?\}$'
-	provider_scenario '{"scenario":"http","status":503}'
-	ai_run gemini "edit the file"
-	assert_failure 1
-	run ai_attempt
+	ask_fails '{"scenario":"http","status":503}'
 	assert_output --regexp '^\{"outcome":"failure","error_class":"transient"(,"retry_after_ms":[0-9]+)?\}$'
-	provider_scenario '{"scenario":"quota"}'
-	ai_run gemini "edit the file"
-	assert_failure 1
-	assert_equal "$(ai_attempt)" '{"outcome":"failure","error_class":"quota"}'
+	ask_fails '{"scenario":"quota"}'
+	assert_output '{"outcome":"failure","error_class":"quota"}'
 }
 
 @test "gemini: a 429 it retries past the budget ends in time as rate_limit, not a bare timeout" {
-	# Ten attempts with backoff do not fit 90 s: the adapter kills gemini
+	# Ten attempts with backoff do not fit 60 s: the adapter kills gemini
 	# and still answers inside aim-invoke's timeout, with the class of
 	# what gemini last said.
 	jq '.general.maxAttempts = 10' "$HOME/.gemini/settings.json" >s.json
 	mv s.json "$HOME/.gemini/settings.json"
 	provider_scenario '{"scenario":"http","status":429}'
-	jq -nc '{capability: "code_generation", tool_id: "gemini", timeout_ms: 90000,
+	jq -nc '{capability: "code_generation", tool_id: "gemini", timeout_ms: 60000,
 	    payload: {prompt: "edit", files: ["src/main.c"]}}' >../req.jsonl
-	run sh -c "aim-resolve -r ../reg ../req.jsonl | aim-invoke >../out.json"
+	run sh -c "aim-resolve -r ../reg ../req.jsonl | aim-invoke >../out.jsonl"
 	assert_failure 1
-	run jq -c '.attempts[-1] | [.outcome, .error_class]' ../out.json
+	run jq -c '.attempts[-1] | [.outcome, .error_class]' ../out.jsonl
 	assert_output '["failure","rate_limit"]'
 }

@@ -7,16 +7,10 @@
 
 load clis
 
-setup_file() {
-	cli_setup_file
-}
+CLI=ollama
+CLI_TIMEOUT_MS=60000
 
-teardown_file() {
-	cli_teardown_file
-}
-
-setup() {
-	cli_setup
+cli_env() {
 	jq --arg url "$PROVIDER_URL/v1" '.tools.ollama.endpoint = $url
 	    | .tools.ollama.models = ["coder-7b"]' ../reg/AIM_registry.json \
 	    >../reg/r.json && mv ../reg/r.json ../reg/AIM_registry.json
@@ -27,15 +21,8 @@ answer() {
 	provider_scenario "$(jq -nc --arg t "$1" '{scenario: "answer", text: $t}')"
 }
 
-# ask PROMPT [FILES-JSON]: one code_generation request for ollama.
-ask() {
-	pipeline "$(jq -nc --arg p "$1" --argjson f "${2:-[]}" \
-	    '{capability: "code_generation", tool_id: "ollama",
-	      timeout_ms: 30000, payload: {prompt: $p, files: $f}}')"
-}
-
 @test "openai-compat: version lists the endpoint's models" {
-	pipeline '{"capability":"version","tool_id":"ollama","payload":{}}'
+	cli_version
 	assert_success
 	run result '[.result.success, .result.content.endpoint == env.PROVIDER_URL + "/v1", (.result.content.models | length > 0), (.result.content.version | test("^[0-9]+\\."))]'
 	assert_output '[true,true,true,true]'

@@ -4,6 +4,8 @@
 
 load ../helper
 load ../providers/providers
+# shellcheck source=tests/integration/cli-env.sh
+. "$TOP/tests/integration/cli-env.sh"
 
 # The real CLIs, for the smoke tests (skipped when tests/tools-install has
 # not run): AIM_TOOLS_BIN as tests/integration/run sets it, else its cache.
@@ -422,7 +424,8 @@ cli_edit() {
 	[ -x "$TOOLS_BIN/$1" ] || skip "$1 not installed (tests/tools-install)"
 	mkdir w && echo 'int x = 1;' >w/a.c
 	provider_scenario '{"scenario":"edit","file":"a.c","old":"x = 1","new":"x = 2"}'
-	provider_cli_env "$1"
+	aim_offline
+	aim_cli_env "$PROVIDER_URL"
 	cd w || return 1
 }
 
@@ -512,7 +515,7 @@ cli_edit() {
 	kill -0 "$pid"
 	echo >go
 	wait "$parent"
-	for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	run kill -0 "$pid"
 	assert_failure
 }

@@ -5,16 +5,10 @@
 
 load clis
 
-setup_file() {
-	cli_setup_file
-}
+CLI=qwen
+CLI_TIMEOUT_MS=240000
 
-teardown_file() {
-	cli_teardown_file
-}
-
-setup() {
-	cli_setup
+cli_env() {
 	export OPENAI_BASE_URL=$PROVIDER_URL/v1 OPENAI_API_KEY=sk-test-0000 \
 	    OPENAI_MODEL=stub-model
 	# No background memory extraction: one conversation with the model;
@@ -24,18 +18,10 @@ setup() {
 	    >"$HOME/.qwen/settings.json"
 }
 
-# ask PROMPT [FILES-JSON]: one code_generation request for qwen.
-ask() {
-	pipeline "$(jq -nc --arg p "$1" --argjson f "${2:-[]}" \
-	    '{capability: "code_generation", tool_id: "qwen",
-	      timeout_ms: 240000, payload: {prompt: $p, files: $f}}')"
-}
-
 @test "qwen: version through the adapter" {
-	pipeline '{"capability":"version","tool_id":"qwen","timeout_ms":60000,"payload":{}}'
+	cli_version
 	assert_success
-	run result '[.result.success, .result.content.version]'
-	assert_output --regexp '^\[true,"[0-9]+\.[0-9]+\.[0-9]+"\]$'
+	assert_semver
 }
 
 @test "qwen: an edit (read_file, then edit) is a success naming the file, with tokens and the session" {
@@ -52,8 +38,7 @@ ask() {
 }
 
 @test "qwen: a new file from write_file is in files_created" {
-	provider_scenario '{"scenario":"create","file":"NOTES.md","content":"# Notes\n","text":"Created NOTES.md."}'
-	ask "write NOTES.md"
+	ask_notes
 	assert_success
 	run result '[.result.success, .result.content.files_created, .result.content.files_modified, .result.content.response]'
 	assert_output '[true,["NOTES.md"],[],"Created NOTES.md."]'
@@ -70,7 +55,10 @@ ask() {
 
 @test "qwen: HTTP 429 is rate_limit, not quota, with the wait of the provider's text" {
 	# qwen adds "Possible quota limitations in place ..." to every 429.
-	provider_scenario '{"scenario":"http","status":429}'
+	# It retries six times, waiting the Retry-After (1 s) when there is
+	# one, else backing off for more than a minute; its last words still
+	# name the text's 20 s.
+	provider_scenario '{"scenario":"http","status":429,"retry_after":"1"}'
 	ask "hi"
 	assert_failure 1
 	run result '[.attempts[0].error_class, .attempts[0].retry_after_ms]'

@@ -3,25 +3,12 @@
 # empty (nobody is logged in) and every proxy points at a closed loopback
 # port, so no CLI reaches past this machine.
 
-load ../helper
+load clis
 
-EXAMPLE=$TOP/examples/.AIM_ai-tools-registry
-
-setup() {
-	common_setup
-	[ -n "${AIM_TOOLS_BIN:-}" ] || skip "AIM_TOOLS_BIN not set: run through tests/integration/run"
-	export PATH="$AIM_TEST_BUILD:$AIM_TOOLS_BIN:$PATH"
-	export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
-	    https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
-	    NO_PROXY='' no_proxy=''
-	cp -R "$TOP/examples/sample/." .
-}
-
-# request JSON...: resolve, invoke and audit requests against the example
-# registry; records in out.jsonl, the pipeline's status in $status.
-pipeline() {
-	printf '%s\n' "$@" >req.jsonl
-	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke | aim-audit -d audit >out.jsonl"
+# No provider of one's own, no login: no address is exempt from the
+# closed proxy.
+cli_env() {
+	export NO_PROXY='' no_proxy=''
 }
 
 @test "every real CLI answers capability version through its adapter" {
@@ -29,7 +16,7 @@ pipeline() {
 		# A node CLI starting on a busy machine can take more than 10 s.
 		printf '{"capability":"version","tool_id":"%s","timeout_ms":60000,"payload":{}}\n' "$t"
 	done >req.jsonl
-	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke >out.jsonl"
+	run sh -c "aim-resolve -r ../reg req.jsonl | aim-invoke >out.jsonl"
 	assert_success
 	run jq -r '[.tool_id, .result.success, .result.content.version] | @tsv' out.jsonl
 	assert_line --index 0 --regexp '^claude	true	.*[0-9]+\.[0-9]+\.[0-9]+'
@@ -44,7 +31,7 @@ pipeline() {
 	for t in claude codex gemini; do
 		printf '{"capability":"code_generation","tool_id":"%s","payload":{"prompt":"add a comment","files":["src/main.c"]}}\n' "$t"
 	done >req.jsonl
-	run sh -c "aim-resolve -r '$EXAMPLE' req.jsonl | aim-invoke >out.jsonl"
+	run sh -c "aim-resolve -r ../reg req.jsonl | aim-invoke >out.jsonl"
 	assert_failure 1
 	run jq -r '[.attempts[0].tool_id, .attempts[0].outcome, .attempts[0].message] | @tsv' out.jsonl
 	assert_line --index 0 --regexp '^claude	failure	.*Not logged in'
@@ -54,11 +41,11 @@ pipeline() {
 
 @test "the chain falls back across the real CLIs to a tool that works" {
 	# The example chain, with a local stand-in last instead of jules.
-	cp -R "$EXAMPLE" reg
+	cp -R ../reg reg
 	cp "$ADAPTERS/ok.sh" reg/AIM_adapters/AIM_stub.sh
 	jq '.tools.stub = {name:"stub", detectCommands:["sh"], capabilities:["code_generation"],
 	    adapterScript:"%AIM_REGISTRY_PATH%/AIM_adapters/AIM_stub.sh"}' \
-	    "$EXAMPLE/AIM_registry.json" >reg/AIM_registry.json
+	    ../reg/AIM_registry.json >reg/AIM_registry.json
 	jq '.capabilities.code_generation.fallback = ["codex","gemini","aider","stub","jules"]' \
 	    "$EXAMPLE/AIM_cross-tool/AIM_coordination-rules.json" \
 	    >reg/AIM_cross-tool/AIM_coordination-rules.json
@@ -75,8 +62,8 @@ pipeline() {
 	before=$(cksum <src/main.c)
 	pipeline '{"capability":"formatting","payload":{"files":["src/main.c"]}}'
 	assert_success
-	assert_equal "$(jq -r '.tool_id' out.jsonl)" clang-format
-	assert_equal "$(jq -r '.result.content.files_modified[0]' out.jsonl)" src/main.c
+	assert_equal "$(result '.tool_id')" '"clang-format"'
+	assert_equal "$(result '.result.content.files_modified[0]')" '"src/main.c"'
 	[ "$(cksum <src/main.c)" != "$before" ]
 	clang-format --dry-run -Werror src/main.c
 }
@@ -85,7 +72,7 @@ pipeline() {
 	before=$(cksum <web/app.js)
 	pipeline '{"capability":"formatting","tool_id":"prettier","payload":{"files":["web/app.js"]}}'
 	assert_success
-	assert_equal "$(jq -r '.result.content.files_modified[0]' out.jsonl)" web/app.js
+	assert_equal "$(result '.result.content.files_modified[0]')" '"web/app.js"'
 	[ "$(cksum <web/app.js)" != "$before" ]
 	"$AIM_TOOLS_BIN/prettier" --check web/app.js
 }
@@ -95,7 +82,7 @@ pipeline() {
 	    '{"capability":"linting","tool_id":"cppcheck","payload":{"files":["src/util.c"]}}' \
 	    '{"capability":"linting","tool_id":"eslint","payload":{"files":["web/app.js"]}}'
 	assert_success
-	run jq -r '[.tool_id, .result.success, (.result.content.findings > 0)] | @tsv' out.jsonl
+	run jq -r '[.tool_id, .result.success, (.result.content.findings > 0)] | @tsv' ../out.jsonl
 	assert_line --index 0 "shellcheck	true	true"
 	assert_line --index 1 "cppcheck	true	true"
 	assert_line --index 2 "eslint	true	true"

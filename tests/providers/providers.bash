@@ -10,7 +10,8 @@
 #     every request)
 # provider_requests                print the logged requests, one JSON a line
 # provider_stop                    stop it (safe when none runs)
-# provider_cli_env CLI             point claude, codex or gemini at it
+#
+# The CLIs' environment for it: tests/integration/cli-env.sh.
 
 PROVIDER_BIN=${PROVIDER_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stub-provider}
 
@@ -71,59 +72,4 @@ provider_stop() {
 	done
 	kill -KILL "$pid" 2>/dev/null
 	return 0
-}
-
-# provider_cli_env CLI: point CLI (claude, codex or gemini) at the running
-# provider, as tests/providers/README.md says for each: exports its key and
-# base-URL variables, writes its config under $HOME (which must be the
-# test's private HOME), turns off telemetry, updates and retries, and points
-# every proxy variable at a closed loopback port, 127.0.0.1 exempt.
-provider_cli_env() {
-	: "${PROVIDER_URL:?provider_start first}"
-	export HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
-	    https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
-	    ALL_PROXY=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9 \
-	    NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
-	case $1 in
-	claude)
-		export ANTHROPIC_BASE_URL=$PROVIDER_URL \
-		    ANTHROPIC_API_KEY=sk-ant-test-0000 \
-		    DISABLE_TELEMETRY=1 DISABLE_AUTOUPDATER=1 \
-		    DISABLE_ERROR_REPORTING=1 \
-		    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
-		    CLAUDE_CODE_MAX_RETRIES=0
-		;;
-	codex)
-		export CODEX_HOME=$HOME/.codex STUB_API_KEY=sk-test-0000
-		unset OPENAI_API_KEY CODEX_API_KEY
-		mkdir -p "$CODEX_HOME"
-		cat >"$CODEX_HOME/config.toml" <<-TOML
-			model_provider = "stub"
-			model = "gpt-5.5"
-			[model_providers.stub]
-			name = "stub"
-			base_url = "$PROVIDER_URL/v1"
-			env_key = "STUB_API_KEY"
-			wire_api = "responses"
-			request_max_retries = 0
-			stream_max_retries = 0
-		TOML
-		;;
-	gemini)
-		export GEMINI_API_KEY=test-key-0000 \
-		    GOOGLE_GEMINI_BASE_URL=$PROVIDER_URL \
-		    GEMINI_CLI_TRUST_WORKSPACE=true
-		unset GOOGLE_API_KEY GOOGLE_GENAI_USE_VERTEXAI
-		mkdir -p "$HOME/.gemini"
-		cat >"$HOME/.gemini/settings.json" <<-JSON
-			{"security": {"auth": {"selectedType": "gemini-api-key"}},
-			 "general": {"maxAttempts": 1},
-			 "model": {"name": "gemini-2.5-flash"}}
-		JSON
-		;;
-	*)
-		echo "provider_cli_env: no recipe for $1" >&2
-		return 1
-		;;
-	esac
 }

@@ -1,5 +1,10 @@
 # lib.sh - shared helpers for the example AIM_INTEGRATION_V1 adapters.
 #
+# The adapter kit, version AIM_KIT_VERSION (below), installed as
+# $(PREFIX)/share/aim/adapter.sh and described in aim-adapter(7) KIT.
+# Sourcing it defines the aim_* functions and AIM_KIT_VERSION, nothing
+# else: no other variable, trap, option or output, no file; aim_init does
+# the rest (aim_start).
 # Sourced (not run) by AIM_<id>.sh.  Needs POSIX sh, jq, timeout(1),
 # cksum(1), diff(1), date(1) with %N, and git(1) in a git work tree.  The
 # protocol: read one JSON object on stdin,
@@ -78,51 +83,68 @@
 # jq programs are in single quotes on purpose:
 # shellcheck disable=SC2016
 
-AIM_CAP_BYTES=4096	# bytes of stdout / stderr embedded in a reply
+# The kit's version: aim's, as aim --version says it (read by adapters).
+# shellcheck disable=SC2034
+AIM_KIT_VERSION=0.1.0
 
-# Texts that tell why a tool failed (ERE, matched case-insensitively), in
-# the order aim_classify tries them.  Status codes need a word before them
-# ("status 429", "code 403", "HTTP 503") so that counts and ids do not match.
-AIM_RE_AUTH='not logged in|invalid auth method|please run /login|invalid api key|invalid x-api-key|incorrect api key|api key not valid|authentication_?(error|failed)|unauthenticated|unauthorized|permission_denied|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http|error)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
-AIM_RE_QUOTA='quota|usage limit|billing|credit balance is too low'
-# ... but not Gemini's generic 429 text "Resource has been exhausted (e.g.
-# check quota)." nor the advice it adds to any 429 ("To increase your
-# limits, request a quota increase through AI Studio") nor the name of its
-# RetryableQuotaError, which it gives any 429 or 503 it has retried (sed
-# ERE, removed before AIM_RE_QUOTA is tried).
-AIM_RE_NOT_QUOTA='\(e\.g\. check quota\)|request a quota increase|retryable_?quota_?error'
-AIM_RE_PER_MINUTE='per.?minute'	# a quota text with this is a rate limit
-AIM_RE_PER_DAY='per.?day'	# unless this is there too
-AIM_RE_RATE='(status|code|http|error)[^0-9a-z]{0,4}429([^0-9]|$)|rate.?limit|too many requests|resource_exhausted|resource (has been )?exhausted'
-AIM_RE_CONTEXT='context[ _]length|context[ _]window|maximum context|prompt is too long|too many tokens|input is too long|exceeds the maximum number of tokens'
-AIM_RE_POLICY="content[ _-]?(policy|filter|management policy)|(blocked|filtered|flagged|rejected)( [a-z]+){0,2} (by|due to|for|as a result of)( [a-z']+){0,2} (safety|content|moderation)|finish_?reason[^a-z]{0,4}safety|block_?reason[^a-z]{0,4}[a-z_]+|prohibited_content|safety (system|filters?|settings)|violat(e|es|ed|ing|ion of) (our |the |[a-z]+'s )?(usage|content|acceptable use|safety) polic(y|ies)"
-AIM_RE_BAD='invalid_request_error|invalid_argument|(status|code|http|error)[^0-9a-z]{0,4}40[04]([^0-9]|$)|not_found_error|model_not_found|not running in a trusted directory|unknown (option|argument|flag)|unexpected argument|unrecognized (arguments|command line option)'
-AIM_RE_NET='getaddrinfo|name does not resolve|could not resolve|waiting for network|stream disconnected|connection (error|refused|reset)|socket hang up|fetch failed|network error|apiconnectionerror|overloaded|service unavailable|internal server error|bad gateway|gateway time-?out|temporarily unavailable|(status|code|http|error)[^0-9a-z]{0,4}5[0-9][0-9]([^0-9]|$)'
-AIM_RE_ERRNO='(^|[^A-Za-z])(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)'
-# How long the tool says to wait: "Retry-After: 7", "retry after 7 seconds",
-# "Please retry in 12.5s", "try again in 1m30s", "retryDelay": "41s".
-AIM_RE_RETRY='(retry[-_ ]?after|retry in|try again in|retrydelay)[^0-9a-z]{0,4}[0-9]+(\.[0-9]+)?[[:space:]]*[a-z]*([0-9]+(\.[0-9]+)?[a-z]+)*'
+# aim_patterns: set the AIM_RE_* patterns (below); aim_classify and
+# aim_retry_after call it.
+aim_patterns()
+{
+	# Texts that tell why a tool failed (ERE, matched case-insensitively), in
+	# the order aim_classify tries them.  Status codes need a word before them
+	# ("status 429", "code 403", "HTTP 503") so that counts and ids do not match.
+	AIM_RE_AUTH='not logged in|invalid auth method|please run /login|invalid api key|invalid x-api-key|incorrect api key|api key not valid|authentication_?(error|failed)|unauthenticated|unauthorized|permission_denied|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http|error)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
+	AIM_RE_QUOTA='quota|usage limit|billing|credit balance is too low'
+	# ... but not Gemini's generic 429 text "Resource has been exhausted (e.g.
+	# check quota)." nor the advice it adds to any 429 ("To increase your
+	# limits, request a quota increase through AI Studio") nor the name of its
+	# RetryableQuotaError, which it gives any 429 or 503 it has retried (sed
+	# ERE, removed before AIM_RE_QUOTA is tried).
+	AIM_RE_NOT_QUOTA='\(e\.g\. check quota\)|request a quota increase|retryable_?quota_?error'
+	AIM_RE_PER_MINUTE='per.?minute'	# a quota text with this is a rate limit
+	AIM_RE_PER_DAY='per.?day'	# unless this is there too
+	AIM_RE_RATE='(status|code|http|error)[^0-9a-z]{0,4}429([^0-9]|$)|rate.?limit|too many requests|resource_exhausted|resource (has been )?exhausted'
+	AIM_RE_CONTEXT='context[ _]length|context[ _]window|maximum context|prompt is too long|too many tokens|input is too long|exceeds the maximum number of tokens'
+	AIM_RE_POLICY="content[ _-]?(policy|filter|management policy)|(blocked|filtered|flagged|rejected)( [a-z]+){0,2} (by|due to|for|as a result of)( [a-z']+){0,2} (safety|content|moderation)|finish_?reason[^a-z]{0,4}safety|block_?reason[^a-z]{0,4}[a-z_]+|prohibited_content|safety (system|filters?|settings)|violat(e|es|ed|ing|ion of) (our |the |[a-z]+'s )?(usage|content|acceptable use|safety) polic(y|ies)"
+	AIM_RE_BAD='invalid_request_error|invalid_argument|(status|code|http|error)[^0-9a-z]{0,4}40[04]([^0-9]|$)|not_found_error|model_not_found|not running in a trusted directory|unknown (option|argument|flag)|unexpected argument|unrecognized (arguments|command line option)'
+	AIM_RE_NET='getaddrinfo|name does not resolve|could not resolve|waiting for network|stream disconnected|connection (error|refused|reset)|socket hang up|fetch failed|network error|apiconnectionerror|overloaded|service unavailable|internal server error|bad gateway|gateway time-?out|temporarily unavailable|(status|code|http|error)[^0-9a-z]{0,4}5[0-9][0-9]([^0-9]|$)'
+	AIM_RE_ERRNO='(^|[^A-Za-z])(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)'
+	# How long the tool says to wait: "Retry-After: 7", "retry after 7 seconds",
+	# "Please retry in 12.5s", "try again in 1m30s", "retryDelay": "41s".
+	AIM_RE_RETRY='(retry[-_ ]?after|retry in|try again in|retrydelay)[^0-9a-z]{0,4}[0-9]+(\.[0-9]+)?[[:space:]]*[a-z]*([0-9]+(\.[0-9]+)?[a-z]+)*'
+}
 
-# jq builds every reply; without it, say so the only way left.
-if ! command -v jq >/dev/null 2>&1; then
-	printf '%s\n' '{"success":false,"message":"jq not installed (the example adapters need it)","error_class":"not_installed","content":{"error_class":"not_installed"}}'
-	exit 0
-fi
+# aim_start: what aim_init does first: stop with a reply when jq is
+# missing; set AIM_TMP (a new scratch directory, removed on exit),
+# AIM_T0_MS (the start, in milliseconds since the epoch), AIM_CAP_BYTES and
+# AIM_CHILD; trap EXIT (AIM_TMP removed), HUP, INT and TERM (passed on to
+# the running tool, then exit 129, 130 or 143).
+aim_start()
+{
+	AIM_T0_MS=$(date +%s%3N)
+	AIM_CAP_BYTES=4096	# bytes of stdout / stderr embedded in a reply
+	# jq builds every reply; without it, say so the only way left.
+	if ! command -v jq >/dev/null 2>&1; then
+		printf '%s\n' '{"success":false,"message":"jq not installed (the example adapters need it)","error_class":"not_installed","content":{"error_class":"not_installed"}}'
+		exit 0
+	fi
+	if AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX"); then
+		AIM_TMP=$(cd "$AIM_TMP" && pwd -P)
+	else
+		printf '%s\n' '{"success":false,"message":"cannot create a temporary directory","error_class":"transient","content":{"error_class":"transient"}}'
+		exit 0
+	fi
+	AIM_CHILD=
+	trap 'rm -rf "$AIM_TMP"' EXIT
+	# aim-invoke signals the adapter's process group, but timeout(1) puts
+	# the tool in a group of its own: pass the signal on before leaving.
+	trap 'aim_on_signal 129' HUP
+	trap 'aim_on_signal 130' INT
+	trap 'aim_on_signal 143' TERM
+}
 
-if AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX"); then
-	AIM_TMP=$(cd "$AIM_TMP" && pwd -P)
-else
-	printf '%s\n' '{"success":false,"message":"cannot create a temporary directory","error_class":"transient","content":{"error_class":"transient"}}'
-	exit 0
-fi
-AIM_CHILD=
-trap 'rm -rf "$AIM_TMP"' EXIT
-# aim-invoke signals the adapter's process group, but timeout(1) puts the
-# tool in a group of its own: pass the signal on before leaving.
-trap 'aim_on_signal 129' HUP
-trap 'aim_on_signal 130' INT
-trap 'aim_on_signal 143' TERM
-
+# aim_on_signal STATUS: the traps' action: stop the running tool, exit.
 aim_on_signal()
 {
 	[ -n "$AIM_CHILD" ] && kill -TERM "$AIM_CHILD" 2>/dev/null
@@ -174,6 +196,7 @@ aim_json_file()
 # $AIM_TMP/files.
 aim_init()
 {
+	aim_start
 	AIM_TOOL=$1
 	AIM_REQ=$AIM_TMP/request.json
 	cat >"$AIM_REQ" || aim_fail transient "cannot read the request"
@@ -204,7 +227,6 @@ aim_init()
 # its output and reply; at least 1 s.  aim_budget sets AIM_DEADLINE_MS
 # (milliseconds since the epoch by which the tool must be gone) and
 # AIM_BUDGET (whole seconds left for the tool now).
-AIM_T0_MS=$(date +%s%3N)
 aim_budget()
 {
 	_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
@@ -335,6 +357,7 @@ aim_version_reply()
 # first FILE that suggests one (nothing when none does).
 aim_classify()
 {
+	aim_patterns
 	for _cf in "$@"; do
 		if grep -Eiqs "$AIM_RE_AUTH" "$_cf"; then
 			echo auth
@@ -368,6 +391,7 @@ aim_classify()
 # milliseconds, from the first FILE that names one (nothing when none does).
 aim_retry_after()
 {
+	aim_patterns
 	for _cf in "$@"; do
 		_w=$(grep -Eios "$AIM_RE_RETRY" "$_cf" | head -n 1)
 		[ -n "$_w" ] || continue
