@@ -26,18 +26,10 @@
 static const char *progname = "aim-secret";
 
 /*
- * The commands and their own options, for the convention of aim(7)
- * COMMAND LINES: global options before the command (or after it), a
+ * The global options, then the commands and their own options (struct
+ * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES: global options before the command (or after it), a
  * command's own options after it.
  */
-struct subcmd {
-	const char *name;
-	const char *shorts;		/* its own getopt letters */
-	const struct option *longs;	/* its own long options */
-	const char *synopsis;		/* after "prog [global options] " */
-	const char *help;		/* its options, one a line */
-};
-
 #define GLOBALS_SYNOPSIS "[-f vault] [-k keyfile] [--passphrase-fd fd]"
 #define GLOBAL_SHORTS	"f:hk:V"
 static const struct option global_longs[] = {
@@ -68,7 +60,7 @@ static const struct option no_longs[] = {
 static const char keyfile_help[] =
     "  --keyfile file        init, rekey: create file and open the vault "
     "with it\n";
-static const struct subcmd subcmds[] = {
+static const struct aim_subcmd subcmds[] = {
 	{ "init", "", keyfile_longs, "init [--keyfile file]", keyfile_help },
 	{ "set", "d:", set_longs, "set [--allow-empty] [-d description] name",
 	    "  --allow-empty         set: store an empty value\n"
@@ -107,88 +99,22 @@ usage(int status)
 
 /* PROG COMMAND --help: its synopsis, its options, the global ones. */
 static void __attribute__((noreturn))
-sub_usage(const struct subcmd *sub)
+sub_usage(const struct aim_subcmd *sub)
 {
-	printf("usage: %s " GLOBALS_SYNOPSIS " %s\n\n", progname,
-	    sub->synopsis);
-	if (*sub->help != '\0')
-		printf("%s options:\n%s\n", sub->name, sub->help);
-	printf("global options:\n%s\nSee %s(1).\n", global_help, progname);
-	exit(0);
+	aim_subcmd_help(progname, GLOBALS_SYNOPSIS, sub, global_help);
 }
 
-static const struct subcmd *
+static const struct aim_subcmd *
 sub_find(const char *name)
 {
-	int i;
-
-	for (i = 0; subcmds[i].name != NULL; i++)
-		if (strcmp(subcmds[i].name, name) == 0)
-			return &subcmds[i];
-	return NULL;
+	return aim_subcmd_find(subcmds, name);
 }
 
-/*
- * The command whose own option opt is ("-W", "--warn", len bytes of it),
- * or NULL; *name is then its long name when opt is one.
- */
-static const struct subcmd *
-opt_owner(const char *opt, size_t len, const char **name)
-{
-	const struct option *o;
-	int i;
-
-	for (i = 0; subcmds[i].name != NULL; i++) {
-		if (len == 2 && opt[1] != ':' &&
-		    strchr(subcmds[i].shorts, opt[1]) != NULL)
-			return &subcmds[i];
-		if (len > 2 && opt[1] == '-')
-			for (o = subcmds[i].longs; o->name != NULL; o++)
-				if (strncmp(o->name, opt + 2, len - 2) == 0) {
-					*name = o->name;
-					return &subcmds[i];
-				}
-	}
-	return NULL;
-}
-
-/*
- * getopt_long (with opterr 0) returned ch, '?' or ':', for argv: an option
- * of a command other than cur (NULL: before any) names where it goes;
- * anything else gets getopt's words and the usage.  Exit 2.
- */
+/* A usage error from getopt_long (aim_subcmd_bad_option); exit 2. */
 static void __attribute__((noreturn))
-bad_option(const struct subcmd *cur, char *argv[], int ch)
+bad_option(const struct aim_subcmd *cur, char *argv[], int ch)
 {
-	const struct subcmd *owner;
-	const char *arg = argv[optind - 1];
-	char shopt[3] = { '-', (char)optopt, '\0' };
-	int islong = optind > 0 && strncmp(arg, "--", 2) == 0 &&
-	    (optopt == 0 || ch == ':' || strchr(arg, '=') != NULL);
-	const char *opt = islong ? arg : shopt;
-	size_t len = islong ? strcspn(arg, "=") : 2;
-
-	const char *name = NULL;
-
-	if ((owner = opt_owner(opt, len, &name)) != NULL && owner != cur) {
-		if (name != NULL)
-			errx(AIM_EXIT_USAGE, "--%s is an option of %s: %s %s "
-			    "--%s", name, owner->name, progname, owner->name,
-			    name);
-		errx(AIM_EXIT_USAGE, "%s is an option of %s: %s %s %s", opt,
-		    owner->name, progname, owner->name, opt);
-	}
-	if (ch == ':' && islong)
-		warnx("option '%s' requires an argument", arg);
-	else if (ch == ':')
-		warnx("option requires an argument -- '%c'", optopt);
-	else if (islong && optopt != 0)
-		warnx("option '%.*s' doesn't allow an argument", (int)len,
-		    arg);
-	else if (islong)
-		warnx("unrecognized option '%s'", arg);
-	else
-		warnx("invalid option -- '%c'", optopt);
+	aim_subcmd_bad_option(progname, subcmds, cur, argv, ch);
 	usage(AIM_EXIT_USAGE);
 }
 
@@ -636,7 +562,7 @@ main(int argc, char *argv[])
 {
 	struct option longs[8];
 	char shorts[32];
-	const struct subcmd *cmd;
+	const struct aim_subcmd *cmd;
 	struct secret_cli cli;
 	char *path = NULL;
 	size_t n = 0, i;

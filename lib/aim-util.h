@@ -198,4 +198,48 @@ int	 aim_unhex(const char *hex, unsigned char *bin, size_t len_bytes);
 /* "SIGSEGV" for 11, or "SIG<n>"; in a static buffer. */
 const char *aim_signame(int sig);
 
+/* ---- cli.c: the subcommand convention (aim(7) COMMAND LINES) ---- */
+
+struct option;
+
+/*
+ * One command of a program that has several (aim-audit, aim-scan,
+ * aim-secret): its name, its own getopt letters and long options (the
+ * global ones are the program's), its synopsis (after "usage: PROG" and
+ * the global options) and its options' help, one "  -x ..." line each.
+ * A table of them ends with a NULL name.
+ */
+struct aim_subcmd {
+	const char *name;
+	const char *shorts;
+	const struct option *longs;
+	const char *synopsis;
+	const char *help;
+};
+
+/* The command of cmds called name (borrowed), or NULL. */
+const struct aim_subcmd *aim_subcmd_find(const struct aim_subcmd *cmds,
+    const char *name);
+
+/*
+ * PROG COMMAND --help on stdout: "usage: PROG GLOBALS SYNOPSIS", the
+ * command's options, the global options (global_help), "See PROG(1).";
+ * exit 0.  globals_synopsis may be "" when the synopsis carries them.
+ */
+void aim_subcmd_help(const char *progname, const char *globals_synopsis,
+    const struct aim_subcmd *sub, const char *global_help)
+    __attribute__((noreturn));
+
+/*
+ * getopt_long (opterr 0, optstring starting with ':') returned ch, '?' or
+ * ':', for argv, while parsing the options of command cur (NULL: the
+ * global options before any command).  An option of another command of
+ * cmds exits 2 naming where it goes ("PROG: -W is an option of health:
+ * PROG health -W"); anything else gets getopt's own words on stderr and
+ * returns, for the caller to print its usage and exit 2.
+ */
+void aim_subcmd_bad_option(const char *progname,
+    const struct aim_subcmd *cmds, const struct aim_subcmd *cur,
+    char *argv[], int ch);
+
 #endif /* AIM_UTIL_H */
