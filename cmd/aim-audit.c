@@ -21,8 +21,9 @@ static const char *progname = "aim-audit";
 
 /*
  * The global options, then the commands and their own options (struct
- * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES: global options before the command (or after it), a
- * command's own options after it.  Without a command, the filter.
+ * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES:
+ * global options before the command (or after it), a command's own
+ * options after it.  Without a command, the filter.
  */
 #define GLOBALS_SYNOPSIS "[-c config] [-d dir] [-r registry]"
 #define GLOBAL_SHORTS	"c:d:hr:V"

@@ -25,8 +25,9 @@ static const char *progname = "aim-scan";
 
 /*
  * The global options, then the commands and their own options (struct
- * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES: global options before the command (or after it), a
- * command's own options after it.
+ * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES:
+ * global options before the command (or after it), a command's own
+ * options after it.
  */
 #define GLOBAL_SHORTS	"Hc:hr:V"
 static const struct option global_longs[] = {

@@ -27,8 +27,9 @@ static const char *progname = "aim-secret";
 
 /*
  * The global options, then the commands and their own options (struct
- * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES: global options before the command (or after it), a
- * command's own options after it.
+ * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES:
+ * global options before the command (or after it), a command's own
+ * options after it.
  */
 #define GLOBALS_SYNOPSIS "[-f vault] [-k keyfile] [--passphrase-fd fd]"
 #define GLOBAL_SHORTS	"f:hk:V"
