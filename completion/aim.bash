@@ -311,10 +311,9 @@ _aim_scan()
 		_aim_arg "$_aim_want"
 	elif [[ $_aim_cur == -* ]]; then
 		case $_aim_sub in
-		'')
-			_aim_reply -b --build -c --config -e --ext -H --human \
-			    -m --min-size --no-hash -n --dry-run -r --registry \
-			    -W --warn-ok -y --yes -h --help -V --version
+		'')	# the global options only (aim(7) COMMAND LINES)
+			_aim_reply -c --config -H --human -r --registry \
+			    -h --help -V --version
 			;;
 		tools) _aim_reply -H --human -c --config -r --registry ;;
 		health)

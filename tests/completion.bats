@@ -273,9 +273,8 @@ lines() {
 	run comp _aim_scan aim-scan ''
 	assert_output "$(lines tools health dups caches clean)"
 	run comp _aim_scan aim-scan -
-	assert_output "$(lines -b --build -c --config -e --ext -H --human \
-	    -m --min-size --no-hash -n --dry-run -r --registry -W --warn-ok \
-	    -y --yes -h --help -V --version)"
+	assert_output "$(lines -c --config -H --human -r --registry \
+	    -h --help -V --version)"
 	run comp _aim_scan aim-scan tools -
 	assert_output "$(lines -H --human -c --config -r --registry)"
 	run comp _aim_scan aim-scan -H dups -
