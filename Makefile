@@ -8,7 +8,7 @@ DESTDIR	?=
 
 CC	?= cc
 CFLAGS	?= -O2 -g
-WARN	= -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+WARN	= -Wall -Wextra -Werror -Wshadow -Wformat-security -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(CFLAGS)
 LDLIBS	= -ljansson -lsodium -pthread
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <poll.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -157,6 +158,10 @@ const char *aim_input_name(const char *path);
  */
 char	*aim_xsprintf(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
+
+/* aim_xsprintf with a va_list, for the "why" setters of other modules. */
+char	*aim_vxsprintf(const char *fmt, va_list ap)
+	    __attribute__((format(printf, 1, 0)));
 
 /*
  * Create dir and its parents, mode 0700 for what it creates, each new

@@ -55,8 +55,7 @@ setwhy(char **why, const char *fmt, ...)
 	if (why != NULL) {
 		free(*why);
 		va_start(ap, fmt);
-		if (vasprintf(why, fmt, ap) == -1)
-			*why = NULL;
+		*why = aim_vxsprintf(fmt, ap);
 		va_end(ap);
 	}
 	errno = saved;

@@ -24,13 +24,11 @@
  */
 #define STATE_VERSION	2
 
+/* "WHAT PATH: strerror(errno)", malloc'd. */
 static char *
 why_fmt(const char *what, const char *path)
 {
-	char buf[PATH_MAX + 128];
-
-	snprintf(buf, sizeof(buf), "%s %s: %s", what, path, strerror(errno));
-	return aim_xstrdup(buf);
+	return aim_xsprintf("%s %s: %s", what, path, strerror(errno));
 }
 
 int64_t

@@ -527,17 +527,24 @@ aim_duration(char *buf, size_t n, int64_t ms)
 }
 
 char *
+aim_vxsprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		err(AIM_EXIT_IO, "out of memory");
+	return s;
+}
+
+char *
 aim_xsprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = aim_vxsprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		err(AIM_EXIT_IO, "out of memory");
 	return s;
 }
 

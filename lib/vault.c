@@ -37,29 +37,21 @@ enum {
 	H_MEM = 20, H_SALT = 28, H_NONCE = 44, H_KEYCHECK = 68
 };
 
-static char *
-whyf(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *
-whyf(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return aim_xstrdup(buf);
-}
+/* Set *why (when wanted) to the formatted message; return code. */
+static int
+fail(char **why, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int
-fail(char **why, int code, char *msg)
+fail(char **why, int code, const char *fmt, ...)
 {
-	if (why != NULL)
-		*why = msg;
-	else
-		free(msg);
+	va_list ap;
+
+	if (why != NULL) {
+		va_start(ap, fmt);
+		*why = aim_vxsprintf(fmt, ap);
+		va_end(ap);
+	}
 	return code;
 }
 
@@ -87,11 +79,14 @@ static int
 private_file(const char *path, const char *what, char **why)
 {
 	char *msg;
+	int rc;
 
 	if (aim_private_file(path, what, &msg) == 0)
 		return AIM_VAULT_OK;
-	return fail(why, errno == ENOENT ? AIM_VAULT_NOTFOUND :
-	    errno == EPERM ? AIM_VAULT_UNSAFE : AIM_VAULT_IO, msg);
+	rc = fail(why, errno == ENOENT ? AIM_VAULT_NOTFOUND :
+	    errno == EPERM ? AIM_VAULT_UNSAFE : AIM_VAULT_IO, "%s", msg);
+	free(msg);
+	return rc;
 }
 
 /* Read a whole small file into malloc'd memory (or sodium memory). */
@@ -107,18 +102,18 @@ slurp(const char *path, const char *what, int secret, unsigned char **out,
 	if ((rc = private_file(path, what, why)) != AIM_VAULT_OK)
 		return rc;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return fail(why, AIM_VAULT_IO, whyf("can't open %s: %s", path,
-		    strerror(errno)));
+		return fail(why, AIM_VAULT_IO, "can't open %s: %s", path,
+		    strerror(errno));
 	if (fstat(fd, &st) == -1 || st.st_size > MAX_VAULT_BYTES) {
 		close(fd);
-		return fail(why, AIM_VAULT_FORMAT, whyf("%s %s is too large",
-		    what, path));
+		return fail(why, AIM_VAULT_FORMAT, "%s %s is too large",
+		    what, path);
 	}
 	buf = secret ? sodium_malloc(st.st_size + 1) :
 	    aim_xmalloc(st.st_size + 1);
 	if (buf == NULL) {
 		close(fd);
-		return fail(why, AIM_VAULT_IO, whyf("out of secure memory"));
+		return fail(why, AIM_VAULT_IO, "out of secure memory");
 	}
 	n = aim_read_full(fd, buf, st.st_size);
 	close(fd);
@@ -167,31 +162,31 @@ get_key(struct aim_vault *v, const struct aim_unlock *u, char **why)
 
 	if (v->kdf == KDF_KEYFILE) {
 		if (u->keyfile == NULL)
-			return fail(why, AIM_VAULT_NOKEY, whyf("vault %s opens "
+			return fail(why, AIM_VAULT_NOKEY, "vault %s opens "
 			    "with a key file: set AIM_VAULT_KEYFILE",
-			    v->path));
+			    v->path);
 		if ((rc = slurp(u->keyfile, "key file", 1, &kf, &kflen,
 		    why)) != AIM_VAULT_OK)
 			return rc;
 		if (kflen != AIM_VAULT_KEY_BYTES) {
 			sodium_free(kf);
-			return fail(why, AIM_VAULT_WRONGKEY, whyf("key file %s "
+			return fail(why, AIM_VAULT_WRONGKEY, "key file %s "
 			    "holds %zu bytes, not %d", u->keyfile, kflen,
-			    AIM_VAULT_KEY_BYTES));
+			    AIM_VAULT_KEY_BYTES);
 		}
 		memcpy(v->key, kf, AIM_VAULT_KEY_BYTES);
 		sodium_free(kf);
 		return AIM_VAULT_OK;
 	}
 	if (u->pass == NULL)
-		return fail(why, AIM_VAULT_NOKEY, whyf("vault %s opens with a "
+		return fail(why, AIM_VAULT_NOKEY, "vault %s opens with a "
 		    "passphrase: give it on a terminal or with --passphrase-fd",
-		    v->path));
+		    v->path);
 	if (crypto_pwhash(v->key, AIM_VAULT_KEY_BYTES, (const char *)u->pass,
 	    u->passlen, v->salt, v->opslimit, v->memlimit,
 	    crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return fail(why, AIM_VAULT_IO, whyf("argon2id: out of memory "
-		    "(%llu bytes)", (unsigned long long)v->memlimit));
+		return fail(why, AIM_VAULT_IO, "argon2id: out of memory "
+		    "(%llu bytes)", (unsigned long long)v->memlimit);
 	return AIM_VAULT_OK;
 }
 
@@ -303,25 +298,25 @@ aim_vault_open(struct aim_vault *v, const char *path,
 	if ((rc = slurp(path, "vault", 0, &file, &len, why)) != AIM_VAULT_OK) {
 		if (rc == AIM_VAULT_NOTFOUND) {
 			free(*why);
-			*why = whyf("no vault at %s: create one with "
+			*why = aim_xsprintf("no vault at %s: create one with "
 			    "aim-secret init", path);
 		}
 		return rc;
 	}
 	if (len < 8 || memcmp(file, MAGIC, 8) != 0) {
-		rc = fail(why, AIM_VAULT_FORMAT, whyf("%s is not an aim vault",
-		    path));
+		rc = fail(why, AIM_VAULT_FORMAT, "%s is not an aim vault",
+		    path);
 		goto out;
 	}
 	if (len < HEADER_BYTES + TAG_BYTES) {
-		rc = fail(why, AIM_VAULT_FORMAT, whyf("vault %s is truncated "
-		    "(%zu bytes)", path, len));
+		rc = fail(why, AIM_VAULT_FORMAT, "vault %s is truncated "
+		    "(%zu bytes)", path, len);
 		goto out;
 	}
 	if (file[H_VERSION] != FORMAT_VERSION) {
-		rc = fail(why, AIM_VAULT_VERSION, whyf("vault %s has format "
+		rc = fail(why, AIM_VAULT_VERSION, "vault %s has format "
 		    "version %d; this aim reads version %d", path,
-		    file[H_VERSION], FORMAT_VERSION));
+		    file[H_VERSION], FORMAT_VERSION);
 		goto out;
 	}
 	v->kdf = file[H_KDF];
@@ -329,8 +324,8 @@ aim_vault_open(struct aim_vault *v, const char *path,
 	v->memlimit = get64(file + H_MEM);
 	memcpy(v->salt, file + H_SALT, sizeof(v->salt));
 	if (v->kdf != KDF_KEYFILE && v->kdf != KDF_ARGON2ID) {
-		rc = fail(why, AIM_VAULT_FORMAT, whyf("vault %s: unknown key "
-		    "derivation %d", path, v->kdf));
+		rc = fail(why, AIM_VAULT_FORMAT, "vault %s: unknown key "
+		    "derivation %d", path, v->kdf);
 		goto out;
 	}
 	/* Limits come from the file: cap them before argon2id runs. */
@@ -339,32 +334,32 @@ aim_vault_open(struct aim_vault *v, const char *path,
 	    v->opslimit > crypto_pwhash_OPSLIMIT_SENSITIVE ||
 	    v->memlimit < crypto_pwhash_MEMLIMIT_MIN ||
 	    v->memlimit > crypto_pwhash_MEMLIMIT_SENSITIVE)) {
-		rc = fail(why, AIM_VAULT_LIMITS, whyf("vault %s asks for "
+		rc = fail(why, AIM_VAULT_LIMITS, "vault %s asks for "
 		    "argon2id limits out of range (%llu ops, %llu bytes)", path,
 		    (unsigned long long)v->opslimit,
-		    (unsigned long long)v->memlimit));
+		    (unsigned long long)v->memlimit);
 		goto out;
 	}
 	if ((rc = get_key(v, u, why)) != AIM_VAULT_OK)
 		goto out;
 	keycheck(check, v->key);
 	if (sodium_memcmp(check, file + H_KEYCHECK, KEYCHECK_BYTES) != 0) {
-		rc = fail(why, AIM_VAULT_WRONGKEY, whyf(v->kdf == KDF_KEYFILE ?
+		rc = fail(why, AIM_VAULT_WRONGKEY, v->kdf == KDF_KEYFILE ?
 		    "wrong key file for vault %s" :
-		    "wrong passphrase for vault %s", path));
+		    "wrong passphrase for vault %s", path);
 		goto out;
 	}
 	if ((plain = sodium_malloc(len - HEADER_BYTES)) == NULL) {
-		rc = fail(why, AIM_VAULT_IO, whyf("out of secure memory"));
+		rc = fail(why, AIM_VAULT_IO, "out of secure memory");
 		goto out;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL,
 	    file + HEADER_BYTES, len - HEADER_BYTES, file, HEADER_BYTES,
 	    file + H_NONCE, v->key) != 0 || parse(v, plain, plen) == -1) {
 		entries_free(v);
-		rc = fail(why, AIM_VAULT_CORRUPT, whyf("vault %s is corrupted: "
+		rc = fail(why, AIM_VAULT_CORRUPT, "vault %s is corrupted: "
 		    "the key is right but the content does not authenticate",
-		    path));
+		    path);
 		goto out;
 	}
 	rc = AIM_VAULT_OK;
@@ -387,22 +382,22 @@ vault_lock(struct aim_vault *v, char **why)
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
 		if (aim_mkdirs(dir) == -1)
-			return fail(why, AIM_VAULT_IO, whyf("can't create %s: %s",
-			    dir, strerror(errno)));
+			return fail(why, AIM_VAULT_IO, "can't create %s: %s",
+			    dir, strerror(errno));
 	}
 	if (snprintf(lock, sizeof(lock), "%s.lock", v->path) >=
 	    (int)sizeof(lock))
-		return fail(why, AIM_VAULT_IO, whyf("%s: name too long",
-		    v->path));
+		return fail(why, AIM_VAULT_IO, "%s: name too long",
+		    v->path);
 	v->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (v->lock_fd == -1)
-		return fail(why, AIM_VAULT_IO, whyf("can't open %s: %s", lock,
-		    strerror(errno)));
+		return fail(why, AIM_VAULT_IO, "can't open %s: %s", lock,
+		    strerror(errno));
 	while (flock(v->lock_fd, LOCK_EX) == -1)
 		if (errno != EINTR)
-			return fail(why, AIM_VAULT_IO, whyf("can't lock %s: %s",
-			    lock, strerror(errno)));
+			return fail(why, AIM_VAULT_IO, "can't lock %s: %s",
+			    lock, strerror(errno));
 	return AIM_VAULT_OK;
 }
 
@@ -416,8 +411,8 @@ aim_vault_create(struct aim_vault *v, const char *path,
 	if ((rc = vault_lock(v, why)) != AIM_VAULT_OK)
 		return rc;
 	if (access(path, F_OK) == 0)
-		return fail(why, AIM_VAULT_IO, whyf("vault %s exists already",
-		    path));
+		return fail(why, AIM_VAULT_IO, "vault %s exists already",
+		    path);
 	return aim_vault_rekey(v, u, why);
 }
 
@@ -455,7 +450,7 @@ aim_vault_save(struct aim_vault *v, char **why)
 		len += 2 + strlen(v->v[i].name) + 2 +
 		    strlen(v->v[i].description) + 16 + 4 + v->v[i].value_len;
 	if ((plain = sodium_malloc(len)) == NULL)
-		return fail(why, AIM_VAULT_IO, whyf("out of secure memory"));
+		return fail(why, AIM_VAULT_IO, "out of secure memory");
 	p = plain;
 	*p++ = v->n, *p++ = v->n >> 8, *p++ = v->n >> 16, *p++ = v->n >> 24;
 	for (i = 0; i < v->n; i++) {
@@ -494,8 +489,8 @@ aim_vault_save(struct aim_vault *v, char **why)
 	    0600);
 	if (fd == -1) {
 		free(ct);
-		return fail(why, AIM_VAULT_IO, whyf("can't create %s: %s", tmp,
-		    strerror(errno)));
+		return fail(why, AIM_VAULT_IO, "can't create %s: %s", tmp,
+		    strerror(errno));
 	}
 	wrote = aim_write_full(fd, ct, HEADER_BYTES + ctlen) == 0 &&
 	    fchmod(fd, 0600) == 0 && fsync(fd) == 0;
@@ -505,22 +500,22 @@ aim_vault_save(struct aim_vault *v, char **why)
 
 		close(fd);
 		unlink(tmp);
-		return fail(why, AIM_VAULT_IO, whyf("can't write %s: %s", tmp,
-		    strerror(saved)));
+		return fail(why, AIM_VAULT_IO, "can't write %s: %s", tmp,
+		    strerror(saved));
 	}
 	if (close(fd) == -1) {
 		int saved = errno;
 
 		unlink(tmp);
-		return fail(why, AIM_VAULT_IO, whyf("can't write %s: %s", tmp,
-		    strerror(saved)));
+		return fail(why, AIM_VAULT_IO, "can't write %s: %s", tmp,
+		    strerror(saved));
 	}
 	if (rename(tmp, v->path) == -1) {
 		int saved = errno;
 
 		unlink(tmp);
-		return fail(why, AIM_VAULT_IO, whyf("can't replace %s: %s",
-		    v->path, strerror(saved)));
+		return fail(why, AIM_VAULT_IO, "can't replace %s: %s",
+		    v->path, strerror(saved));
 	}
 	snprintf(dir, sizeof(dir), "%s", v->path);
 	if ((slash = strrchr(dir, '/')) != NULL) {
@@ -614,8 +609,8 @@ aim_vault_keyfile_create(const char *path, char **why)
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) == -1)
-		return fail(why, AIM_VAULT_IO, whyf("can't create key file %s: "
-		    "%s", path, strerror(errno)));
+		return fail(why, AIM_VAULT_IO, "can't create key file %s: "
+		    "%s", path, strerror(errno));
 	randombytes_buf(key, sizeof(key));
 	n = aim_write_full(fd, key, sizeof(key));
 	sodium_memzero(key, sizeof(key));
@@ -623,14 +618,14 @@ aim_vault_keyfile_create(const char *path, char **why)
 		saved = errno;
 		close(fd);
 		unlink(path);
-		return fail(why, AIM_VAULT_IO, whyf("can't write key file %s: "
-		    "%s", path, strerror(saved)));
+		return fail(why, AIM_VAULT_IO, "can't write key file %s: "
+		    "%s", path, strerror(saved));
 	}
 	if (close(fd) == -1) {
 		saved = errno;
 		unlink(path);
-		return fail(why, AIM_VAULT_IO, whyf("can't write key file %s: "
-		    "%s", path, strerror(saved)));
+		return fail(why, AIM_VAULT_IO, "can't write key file %s: "
+		    "%s", path, strerror(saved));
 	}
 	return AIM_VAULT_OK;
 }
@@ -647,10 +642,10 @@ aim_vault_open_unattended(struct aim_vault *v, char **why)
 	memset(v, 0, sizeof(*v));
 	v->lock_fd = -1;
 	if (aim_vault_setup() == -1)
-		return fail(why, AIM_VAULT_IO, whyf("can't initialise libsodium"));
+		return fail(why, AIM_VAULT_IO, "can't initialise libsodium");
 	if ((path = aim_vault_default_path()) == NULL)
-		return fail(why, AIM_VAULT_NOTFOUND, whyf("no vault path: set "
-		    "AIM_VAULT or HOME"));
+		return fail(why, AIM_VAULT_NOTFOUND, "no vault path: set "
+		    "AIM_VAULT or HOME");
 	u.keyfile = getenv("AIM_VAULT_KEYFILE");
 	if (u.keyfile != NULL && *u.keyfile == '\0')
 		u.keyfile = NULL;

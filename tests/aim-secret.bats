@@ -728,6 +728,16 @@ passphrase_fixture() {
 	get_is anthropic/api_key sk-ant-one-secret-value
 }
 
+@test "a vault whose path holds printf directives is named as it is" {
+	V=$PWD/'v%s%n%x' K=$PWD/'k%n'
+	mkvault
+	put a/b value
+	chmod 644 "$V"
+	run --separate-stderr aim-secret get a/b
+	assert_equal "$status" 3
+	assert_equal "$stderr" "aim-secret: vault $V is open to group or others (mode 644): chmod 600 $V"
+}
+
 @test "permission matrix: a key file open to group or others is exit 3 with the chmod 600 hint" {
 	one_secret
 	cp "$V" vault.before
