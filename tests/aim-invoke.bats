@@ -341,7 +341,7 @@ outcome() {
 }
 
 @test "-j 1024 under ulimit -n 256: records wait for descriptors, none fails" {
-	for i in $(seq 300); do routed "s$i" "$ADAPTERS/sleep-ok.sh" 120000; done >in.jsonl
+	routed_many s 300 "$ADAPTERS/sleep-ok.sh" 120000 >in.jsonl
 	echo '{"cooldown_ms": 0}' >cfg.json
 	run --separate-stderr bash -c 'ulimit -n 256 && exec aim-invoke -c cfg.json -j 1024 in.jsonl'
 	assert_success

@@ -28,3 +28,13 @@ routed() {
 	      route:{capability:"test", strategy:"ordered", registry:"/nonexistent",
 	        candidates:[{tool_id:$t, status:"ready", argv:[$a], timeout_ms:$ms}]}}'
 }
+
+# routed_many PREFIX N ADAPTER [TIMEOUT_MS]: N routed records as routed
+# makes them, ids and tool ids PREFIX1..PREFIXN, from one jq.
+routed_many() {
+	jq -nc --arg p "$1" --argjson n "$2" --arg a "$3" \
+	    --argjson ms "${4:-5000}" 'range(1; $n + 1) | ($p + tostring) as $t |
+	    {id:$t, capability:"test", payload:{},
+	      route:{capability:"test", strategy:"ordered", registry:"/nonexistent",
+	        candidates:[{tool_id:$t, status:"ready", argv:[$a], timeout_ms:$ms}]}}'
+}

@@ -9,15 +9,12 @@ load helper
 setup() {
 	common_setup
 	unset AIM_VAULT AIM_VAULT_KEYFILE XDG_DATA_HOME XDG_CACHE_HOME
-	routed_many 1 >one.jsonl
+	routed_ok 1 >one.jsonl
 }
 
-# routed_many N: N routed records, each served by the ok adapter.
-routed_many() {
-	local i
-	for ((i = 1; i <= $1; i++)); do
-		routed "r$i" "$ADAPTERS/ok.sh"
-	done
+# routed_ok N: N routed records, each served by the ok adapter.
+routed_ok() {
+	routed_many r "$1" "$ADAPTERS/ok.sh"
 }
 
 # A request stream of N lines for aim-resolve against a registry of ours.
@@ -61,7 +58,7 @@ registry() {
 }
 
 @test "closed stdout: aim-audit writes no entry and never touches its head file" {
-	routed_many 5 >in.jsonl
+	routed_ok 5 >in.jsonl
 	run --separate-stderr sh -c 'aim-audit -d aud <in.jsonl >&-'
 	assert_equal "$status" 4
 	assert_equal "$stderr" "aim-audit: standard output is closed"
@@ -70,7 +67,7 @@ registry() {
 }
 
 @test "closed stdout: aim-audit subcommands that print are exit 4" {
-	routed_many 2 | aim-audit -d aud >/dev/null
+	routed_ok 2 | aim-audit -d aud >/dev/null
 	run --separate-stderr sh -c 'aim-audit query -d aud >&-'
 	assert_equal "$status" 4
 	assert_equal "$stderr" "aim-audit: standard output is closed"
@@ -104,7 +101,7 @@ registry() {
 }
 
 @test "closed stdin and stderr: the filters still work and keep their files" {
-	routed_many 3 >in.jsonl
+	routed_ok 3 >in.jsonl
 	run --separate-stderr sh -c 'aim-invoke in.jsonl <&- 2>&- | aim-audit -d aud 2>&-'
 	assert_equal "$status" 0
 	assert_equal "${#lines[@]}" 3
@@ -116,7 +113,7 @@ registry() {
 @test "a reader that goes away: every filter ends quietly with 141" {
 	registry
 	requests 3000 >req.jsonl
-	routed_many 400 >in.jsonl
+	routed_ok 400 >in.jsonl
 	run --separate-stderr bash -c 'aim-resolve -r reg req.jsonl | head -1 >/dev/null; echo "${PIPESTATUS[0]}"'
 	assert_output 141
 	assert_equal "$stderr" ""
@@ -140,14 +137,14 @@ registry() {
 	run --separate-stderr bash -c 'aim-scan dups -m 1 tree | head -1 >/dev/null; echo "${PIPESTATUS[0]}"'
 	assert_output 141
 	assert_equal "$stderr" ""
-	routed_many 400 | aim-audit -d aud >/dev/null
+	routed_ok 400 | aim-audit -d aud >/dev/null
 	run --separate-stderr bash -c 'aim-audit query -d aud | head -1 >/dev/null; echo "${PIPESTATUS[0]}"'
 	assert_output 141
 	assert_equal "$stderr" ""
 }
 
 @test "a full device is still 'writing output failed', exit 4" {
-	routed_many 2 >in.jsonl
+	routed_ok 2 >in.jsonl
 	run --separate-stderr sh -c 'aim-audit -d aud in.jsonl >/dev/full'
 	assert_equal "$status" 4
 	assert_equal "$stderr" "aim-audit: writing output failed"
