@@ -186,6 +186,25 @@ ajv() {	# command args...: as tests/fixtures/check-schemas.sh runs it
 	"$AJV" "$c" --spec=draft2020 --strict-types=true --strict-tuples=true --errors=text "$@"
 }
 
+# ajv_queue COMMAND ARGS...: an ajv command, as for ajv, kept for ajv_batch.
+ajv_queue() {
+	local c=$1 IFS=$'\t'
+	shift
+	printf '%s\n' "$c	--spec=draft2020	--strict-types=true	--strict-tuples=true	--errors=text	$*" >>ajv-queue
+}
+
+# ajv_batch: runs the queued commands in one node process (starting node
+# costs more than a validation: tests/fixtures/ajv-batch.js); then
+# ${ajv_status[i]} and ${ajv_output[i]} are the exit status and output of
+# the i-th, from 0.
+ajv_batch() {
+	node "$FIX/ajv-batch.js" "$AJV" <ajv-queue >ajv-results || fail "ajv-batch.js failed"
+	rm ajv-queue
+	mapfile -t ajv_status < <(cut -f 1 ajv-results)
+	mapfile -d '' ajv_output < <(cut -f 2- ajv-results | jq -j '. + "\u0000"')
+	[ ${#ajv_output[@]} -eq ${#ajv_status[@]} ] || fail "ajv-batch.js: ${#ajv_status[@]} statuses, ${#ajv_output[@]} outputs"
+}
+
 # records FILE FILTER: split the records of FILE that FILTER (jq, a boolean)
 # selects into one file each under a new directory; prints the directory.
 records() {
@@ -330,9 +349,13 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 	jq '.timestamp |= sub("[0-9]{3}Z$"; "Z")' "$f" >audit-entry.json
 	for s in routed result error audit-entry; do
 		[ -s $s.json ] || fail "no record for $s"
-		run ajv validate -s "$SCHEMAS/$s.json" -d $s.json
-		assert_failure
-		assert_line --index 0 "$s.json invalid"
+		ajv_queue validate -s "$SCHEMAS/$s.json" -d $s.json
+	done
+	ajv_batch
+	assert_equal "${ajv_status[*]}" "1 1 1 1"
+	i=0
+	for s in routed result error audit-entry; do
+		[[ ${ajv_output[i++]} == "$s.json invalid"$'\n'* ]] || fail "$s: ${ajv_output[i - 1]}"
 	done
 }
 
@@ -464,12 +487,14 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 
 @test "policy: broken policy records are refused" {
 	# schema # file # jq edit of a real record # a line of ajv's answer
+	local i=0 wants=() filters=()
 	while IFS='#' read -r s file filter want; do
-		jq -c "$filter" "$OUT/$file" | head -n 1 >bad.json
-		[ -s bad.json ] || fail "no record for $filter"
-		run ajv validate -s "$SCHEMAS/$s.json" -d bad.json
-		[ "$status" -ne 0 ] || fail "valid, want invalid: $filter"
-		assert_line --partial "$want"
+		jq -c "$filter" "$OUT/$file" | head -n 1 >bad$i.json
+		[ -s bad$i.json ] || fail "no record for $filter"
+		ajv_queue validate -s "$SCHEMAS/$s.json" -d bad$i.json
+		filters+=("$filter")
+		wants+=("$want")
+		i=$((i + 1))
 	done <<'EOF'
 routed#policy-routed.jsonl#select(.id == "p-cool") | del(.route.candidates[0].until)#must have required property 'until'
 routed#policy-routed.jsonl#select(.id == "p-cool") | .route.candidates[0].argv = ["/bin/true"]#argv boolean schema is false
@@ -499,6 +524,13 @@ error#policy-errors.jsonl#select(.id == "e-all") | .error.stage = "invoke"#data/
 error#policy-errors.jsonl#select(.id == "e-ctx") | .error.retry_after_ms = 5#retry_after_ms boolean schema is false
 error#policy-errors.jsonl#select(.id == "e-many") | .error.code = "too_many"#must be equal to one of the allowed values
 EOF
+	ajv_batch
+	assert_equal ${#ajv_status[@]} 27
+	for i in "${!wants[@]}"; do
+		[ "${ajv_status[i]}" -ne 0 ] || fail "valid, want invalid: ${filters[i]}"
+		[[ ${ajv_output[i]} == *"${wants[i]}"* ]] ||
+		    fail "${filters[i]}: no '${wants[i]}' in: ${ajv_output[i]}"
+	done
 }
 
 @test "policy: the policy registry and rules are valid; policy config keys are valid, bad values are not" {
@@ -506,23 +538,24 @@ EOF
 	validate "$SCHEMAS/rules.json" "$REGS/policy/AIM_cross-tool/AIM_coordination-rules.json"
 	printf '%s\n' '{"deadline_ms": 0, "min_attempt_ms": 0, "retry_base_ms": 0, "retry_max_ms": 100, "retry_after_max_ms": 0, "allowed_fails": 1, "failure_window_ms": 1, "cooldown_ms": 0, "cooldown_long_ms": 0}' >cfg.json
 	validate "$SCHEMAS/config.json" cfg.json
+	local n=0 bad
 	for bad in '{"allowed_fails": 0}' '{"failure_window_ms": 0}' '{"deadline_ms": -1}' '{"cooldown_ms": 1.5}' '{"retry_after_ms": 5}'; do
-		echo "$bad" >bad.json
-		run ajv validate -s "$SCHEMAS/config.json" -d bad.json
-		assert_failure
+		echo "$bad" >bad$n.json
+		ajv_queue validate -s "$SCHEMAS/config.json" -d bad$((n++)).json
 	done
 	for bad in '.capabilities.gen.loadBalanceStrategy = "random"' '.capabilities.gen.fallback = true' \
 	    '.capabilities.ctx.context_requirements.prompt = "maybe"' '.conflict_resolution.concurrent_access.strategy = "drop"' \
 	    '.conflict_resolution.concurrent_access.max_concurrent = 0' '.security.max_file_count = -1' '.capabilities.gen.deadline_ms = -5'; do
-		jq "$bad" "$REGS/policy/AIM_cross-tool/AIM_coordination-rules.json" >bad.json
-		run ajv validate -s "$SCHEMAS/rules.json" -d bad.json
-		assert_failure
+		jq "$bad" "$REGS/policy/AIM_cross-tool/AIM_coordination-rules.json" >bad$n.json
+		ajv_queue validate -s "$SCHEMAS/rules.json" -d bad$((n++)).json
 	done
 	for bad in '.tools.a.weight = -1' '.tools.a.cost = "cheap"' '.tools.b.max_retries = 0.5'; do
-		jq "$bad" "$REGS/policy/AIM_registry.json" >bad.json
-		run ajv validate -s "$SCHEMAS/registry.json" -d bad.json
-		assert_failure
+		jq "$bad" "$REGS/policy/AIM_registry.json" >bad$n.json
+		ajv_queue validate -s "$SCHEMAS/registry.json" -d bad$((n++)).json
 	done
+	ajv_batch
+	# Each of the 15 is invalid (exit 1), none an error of ajv's (exit 2).
+	assert_equal "${ajv_status[*]}" "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"
 }
 
 @test "aim-scan's finding records are valid finding records, every kind" {
