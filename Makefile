@@ -23,12 +23,12 @@ else
 B	= build
 endif
 
-BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
+BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
-	state semver walk dups scan chain setup redact
+	state semver walk dups scan chain setup redact init
 UNITS	= test-unit test-scan
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
-	man/aim-scan.1 man/aim.1
+	man/aim-scan.1 man/aim-init.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
@@ -53,15 +53,21 @@ $(B)/libaim.a: $(LIBSRC:%=$(B)/%.o)
 $(B)/aim-%: cmd/aim-%.c $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
 
-# The front command knows where `make install` puts the aim-* programs:
-# a stamp holding BINDIR, rewritten only when it changes, rebuilds it when
+# The front command knows where `make install` puts the aim-* programs, and
+# aim-init where it puts the example registry: a stamp holding both
+# directories, rewritten only when they change, rebuilds the two when
 # `make install PREFIX=...` follows a plain `make`.
-$(B)/bindir.stamp: FORCE $(B)/.dir
-	@echo '$(BINDIR)' | cmp -s - $@ || echo '$(BINDIR)' >$@
+$(B)/dirs.stamp: FORCE $(B)/.dir
+	@echo '$(BINDIR) $(AIMDATADIR)' | cmp -s - $@ || \
+		echo '$(BINDIR) $(AIMDATADIR)' >$@
 
-$(B)/aim: cmd/aim.c $(B)/libaim.a $(B)/bindir.stamp
+$(B)/aim: cmd/aim.c $(B)/libaim.a $(B)/dirs.stamp
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DAIM_BINDIR='"$(BINDIR)"' -o $@ $< \
 		$(B)/libaim.a $(LDLIBS)
+
+$(B)/aim-init: cmd/aim-init.c $(B)/libaim.a $(B)/dirs.stamp
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DAIM_DATADIR='"$(AIMDATADIR)"' -o $@ \
+		$< $(B)/libaim.a $(LDLIBS)
 
 $(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(B)/libaim.a
 	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)

@@ -35,6 +35,7 @@ static const struct {
 	{ "invoke", "routed records to results (aim-invoke)" },
 	{ "audit", "one audit entry per record (aim-audit)" },
 	{ "secret", "the encrypted secret vault (aim-secret; also secrets)" },
+	{ "init", "a registry for this project, from the tools found (aim-init)" },
 };
 
 static void __attribute__((noreturn))

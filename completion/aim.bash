@@ -1,5 +1,5 @@
 # bash completion for aim(1) and aim-resolve, aim-invoke, aim-audit,
-# aim-secret, aim-scan.  Installed as share/bash-completion/completions/aim
+# aim-secret, aim-scan, aim-init.  Installed as share/bash-completion/completions/aim
 # (the other names are symlinks to it); to try it from the source tree:
 #   . completion/aim.bash
 # Subcommands and options are those of each program's --help; capability
@@ -341,12 +341,28 @@ _aim_scan()
 
 # _aim_commands: the commands of `aim --help` (static when that fails)
 # and NAME for each aim-NAME program on PATH.
+_aim_init()
+{
+	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
+	local -A _aim_opt=()
+	COMPREPLY=()
+	_aim_parse "$2" "--from:dir"
+	if [[ -n $_aim_want ]]; then
+		_aim_arg "$_aim_want"
+	elif [[ $_aim_cur == -* ]]; then
+		_aim_reply -f --force --from -j --json -n --dry-run -h --help \
+		    -V --version
+	elif ((_aim_npos == 0)); then
+		_aim_arg dir
+	fi
+}
+
 _aim_commands()
 {
 	local c
 	c=$("$(_aim_cmd aim)" --help </dev/null 2>/dev/null |
 	    sed -n '/^commands:/,/^$/s/^  \([a-z][-a-z0-9]*\) .*/\1/p')
-	[[ -n $c ]] || c=$'status\nhealth\nscan\nresolve\ninvoke\naudit\nsecret'
+	[[ -n $c ]] || c=$'status\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit'
 	{
 		printf '%s\n' "$c"
 		compgen -c aim- | sed 's/^aim-//'
@@ -398,7 +414,7 @@ _aim()
 		COMP_CWORD=$((COMP_CWORD + 1))
 		_aim_scan aim-scan "$2" "$3"
 		;;
-	resolve | invoke | audit | secret | scan)
+	resolve | invoke | audit | secret | scan | init)
 		_aim_"$sub" aim-"$sub" "$2" "$3"
 		;;
 	secrets)
@@ -422,3 +438,4 @@ complete -F _aim_invoke aim-invoke
 complete -F _aim_audit aim-audit
 complete -F _aim_secret aim-secret
 complete -F _aim_scan aim-scan
+complete -F _aim_init aim-init

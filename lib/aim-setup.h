@@ -21,6 +21,36 @@
 int	 aim_audit_event_here(const struct aim_options *opt, const char *kind,
 	    json_t *details, char **why);
 
+/* ---- init.c: a project's first registry (aim-init(1)) ---- */
+
+#define AIM_INIT_FORCE		0x1	/* rewrite an existing registry */
+#define AIM_INIT_DRY_RUN	0x2	/* report, write nothing */
+
+/*
+ * Make dir/.AIM_ai-tools-registry from the template registry from (its
+ * AIM_registry.json and coordination rules, aim-registry(5)), keeping the
+ * tools whose detectCommands are found on PATH, endpoints excepted
+ * (aim-init(1) DESCRIPTION):
+ * their registry entries, their adapters when those lie inside the template
+ * (copied to the same place), each capability's chain "primary" then
+ * "fallback" through the tools kept (a capability none serves is left
+ * out), the template's .gitignore, aim_config.json and AIM_adapters/lib.sh
+ * (else kit, the installed adapter kit, when not NULL), and AIM_audit/ with
+ * a .gitignore of "*".  Each file is written under a temporary name and
+ * renamed.  AIM_INIT_FORCE rewrites those files of an existing registry
+ * and leaves everything else (the audit trail) alone.
+ * Returns 0 and *report: {registry, template, dry_run, tools: [{tool_id,
+ * name, path, capabilities}], missing: [{tool_id, name, why}],
+ * capabilities: {cap: [tool_id, ...]}, uncovered: [cap], written: [path]};
+ * else an aim exit status with a malloc'd *why: AIM_EXIT_FAILED (the
+ * registry exists, no AIM_INIT_FORCE), AIM_EXIT_USAGE (dir is not a
+ * directory, or is where the template is), AIM_EXIT_CONFIG (the template
+ * is missing or unusable: its first problem, file:line:column),
+ * AIM_EXIT_IO (a file could not be written; what was written stays).
+ */
+int	 aim_init(const char *dir, const char *from, const char *kit,
+	    unsigned flags, json_t **report, char **why);
+
 /* ---- scan.c: tools, pins, health checks, caches (aim-scan(1)) ---- */
 
 /*

@@ -180,13 +180,9 @@ aim_registry_find(const struct aim_options *opt, char **why)
 		append(&looked, &len, cand);
 	}
 notfound:
-	if (why != NULL) {
-		size_t n = len + 64;
-
-		*why = aim_xmalloc(n);
-		snprintf(*why, n, "registry not found (looked in %s)",
-		    looked ? looked : "nowhere");
-	}
+	if (why != NULL)
+		*why = aim_xsprintf("registry not found (looked in %s); "
+		    "'aim init' makes one", looked ? looked : "nowhere");
 	free(looked);
 	return NULL;
 }

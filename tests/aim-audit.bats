@@ -544,7 +544,7 @@ modes() {
 	export XDG_STATE_HOME=$PWD/state
 	run --separate-stderr aim-audit -r "$PWD/nowhere" < <(result_record r1)
 	assert_equal "$status" 3
-	assert_equal "${stderr_lines[0]}" "aim-audit: registry not found (looked in $PWD/nowhere)"
+	assert_equal "${stderr_lines[0]}" "aim-audit: registry not found (looked in $PWD/nowhere); 'aim init' makes one"
 	assert_equal "${stderr_lines[1]}" "aim-audit: no registry found; writing audit entries to $PWD/state/aim/AIM_audit"
 	assert_file_exists "$(jq -r .audit.path <<<"$output")"
 }

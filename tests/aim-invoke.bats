@@ -309,7 +309,7 @@ outcome() {
 	routed ok "$ADAPTERS/ok.sh" >in.jsonl
 	run --separate-stderr aim-invoke -r nowhere in.jsonl
 	assert_equal "$status" 3
-	assert_equal "$stderr" "aim-invoke: registry not found (looked in nowhere)"
+	assert_equal "$stderr" "aim-invoke: registry not found (looked in nowhere); 'aim init' makes one"
 	assert_equal "$(jq -r .tool_id <<<"$output")" ok
 }
 

@@ -544,7 +544,7 @@ seed() {
 	export AIM_REGISTRY_PATH=$BATS_TEST_TMPDIR/nosuch
 	run --separate-stderr aim-resolve --reset-cooldown a
 	assert_failure 3
-	assert_equal "$stderr" "aim-resolve: registry not found (looked in \$AIM_REGISTRY_PATH=$AIM_REGISTRY_PATH)"
+	assert_equal "$stderr" "aim-resolve: registry not found (looked in \$AIM_REGISTRY_PATH=$AIM_REGISTRY_PATH); 'aim init' makes one"
 }
 
 @test "cooldowns and counters are per registry: a failing a of one registry leaves the a of another routing" {

@@ -524,7 +524,7 @@ check_mixed_output() {	# the records in $output
 
 @test "no registry: one warning naming every place looked, registry_unavailable per request, exit 3" {
 	for i in 1 2 3; do req lb "{id:\"n$i\"}"; done >in.jsonl
-	want="registry not found (looked in $(looked_in))"
+	want="registry not found (looked in $(looked_in)); 'aim init' makes one"
 	run --separate-stderr aim-resolve in.jsonl
 	assert_equal "$status" 3
 	assert_equal "$stderr" "aim-resolve: $want"
@@ -564,11 +564,11 @@ check_mixed_output() {	# the records in $output
 @test "-r to a missing directory and a missing AIM_REGISTRY_PATH name what was looked for" {
 	run --separate-stderr aim-resolve -r "$PWD/nowhere" < <(req lb)
 	assert_equal "$status" 3
-	assert_equal "$stderr" "aim-resolve: registry not found (looked in $PWD/nowhere)"
+	assert_equal "$stderr" "aim-resolve: registry not found (looked in $PWD/nowhere); 'aim init' makes one"
 	assert_equal "$(jq -r .error.code <<<"$output")" registry_unavailable
 	AIM_REGISTRY_PATH=$PWD/gone run --separate-stderr aim-resolve < <(req lb)
 	assert_equal "$status" 3
-	assert_equal "$stderr" "aim-resolve: registry not found (looked in \$AIM_REGISTRY_PATH=$PWD/gone)"
+	assert_equal "$stderr" "aim-resolve: registry not found (looked in \$AIM_REGISTRY_PATH=$PWD/gone); 'aim init' makes one"
 }
 
 @test "a malformed registry: file:line:column from jansson, registry_unavailable records, exit 3" {
@@ -764,10 +764,10 @@ seed_home() {
 @test "--check: a missing registry is reported, exit 1" {
 	run --separate-stderr aim-resolve --check -r "$PWD/nowhere"
 	assert_failure 1
-	assert_equal "$stderr" "aim-resolve: registry not found (looked in $PWD/nowhere)"
+	assert_equal "$stderr" "aim-resolve: registry not found (looked in $PWD/nowhere); 'aim init' makes one"
 	run --separate-stderr aim-resolve --check
 	assert_failure 1
-	assert_equal "$stderr" "aim-resolve: registry not found (looked in $(looked_in))"
+	assert_equal "$stderr" "aim-resolve: registry not found (looked in $(looked_in)); 'aim init' makes one"
 }
 
 @test "--check: duplicate keys and malformed JSON are reported with line and column" {

@@ -127,7 +127,7 @@ scan_registry() {
 @test "tools: no registry is exit 3 with the places looked in" {
 	run -3 --separate-stderr aim-scan -r "$T/nowhere"
 	assert_output ''
-	assert_equal "$stderr" "aim-scan: registry not found (looked in $T/nowhere)"
+	assert_equal "$stderr" "aim-scan: registry not found (looked in $T/nowhere); 'aim init' makes one"
 }
 
 @test "tools: --human prints a summary on stderr, the records stay on stdout" {
@@ -242,7 +242,7 @@ EOF
 @test "health: no registry fails the registry check" {
 	run -1 aim-scan -r "$T/nowhere" health
 	run jq -c 'select(.name == "registry") | [.status, .message]' <<<"$output"
-	assert_output "[\"fail\",\"registry not found (looked in $T/nowhere)\"]"
+	assert_output "[\"fail\",\"registry not found (looked in $T/nowhere); 'aim init' makes one\"]"
 }
 
 @test "health: pins off warn" {

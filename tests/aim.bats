@@ -165,7 +165,7 @@ EOF
 
 @test "aim status without a registry says where it looked; exit 3" {
 	run -3 --separate-stderr aim status -r "$T/nowhere"
-	assert_line --index 0 "registry      registry not found (looked in $T/nowhere)"
+	assert_line --index 0 "registry      registry not found (looked in $T/nowhere); 'aim init' makes one"
 	assert_line --index 1 "tools         0 of 0 ready"
 	assert_line --index 5 "audit         $HOME/.local/state/aim/AIM_audit: 0 entries today ($(date -u +%F) UTC)"
 }

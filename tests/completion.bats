@@ -54,7 +54,7 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit health invoke resolve scan secret status)"
+	assert_output "$(lines audit health init invoke resolve scan secret status)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
 	assert_output "$(lines scan secret status)"
@@ -71,6 +71,19 @@ lines() {
 	assert_output "$(lines -c --config -j --json -r --registry -h --help)"
 	run comp _aim aim -V status --j
 	assert_output --json
+}
+
+@test "bash: aim-init and aim init: options, a directory for --from and the operand" {
+	mkdir -p tpl proj
+	touch afile
+	run comp _aim_init aim-init -
+	assert_output "$(lines -f --force --from -j --json -n --dry-run -h --help -V --version)"
+	run comp _aim aim init --f
+	assert_output "$(lines --force --from)"
+	run comp _aim_init aim-init --from ''
+	assert_output "$(lines home proj tpl)"
+	run comp _aim_init aim-init -n p
+	assert_output proj
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
@@ -322,7 +335,7 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit health invoke resolve scan secret status)"
+	assert_output "$(lines audit health init invoke resolve scan secret status)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'
