@@ -423,133 +423,183 @@ after_attempt(struct invoke *iv, struct job *j, json_t *attempt,
 	return 0;
 }
 
+/* Give back the concurrency slot j holds, if any. */
+static void
+slot_release(struct job *j)
+{
+	if (j->slot_fd != -1) {
+		close(j->slot_fd);
+		j->slot_fd = -1;
+	}
+}
+
 /*
- * Start an attempt of j->cur: 1 running, 0 waiting (for a slot), -1 when
- * it could not start and the job must move on (the attempt is recorded).
+ * The phases of try_start (aim-invoke(1) "Running an adapter") each
+ * return 1 to go on to the next, 0 when the job waits (j->wake_ms set),
+ * or -1 when j->cur is given up, its skipped attempt recorded.
+ */
+
+/*
+ * Back from a back-off, another process may have opened the breaker of
+ * j->cur meanwhile (aim-invoke(1) "Cooldowns").
  */
 static int
-try_start(struct invoke *iv, struct job *j)
+recheck_cooldown(struct invoke *iv, struct job *j)
 {
-	struct aim_proc_limits lim;
-	const char *cap, *id, *registry;
-	json_t *c = j->cur, *argv, *x, *route;
-	char *missing, *why = NULL, iso[32];
-	size_t i;
-	int64_t timeout_ms, now = aim_now_ms(), left = 0, max, limit, until;
-	int64_t grace;
+	int64_t until;
+	char iso[32];
+
+	if (j->tries == 0 || (until = cooling(iv, j, j->tool_id)) == 0)
+		return 1;
+	aim_iso_ms(until, iso);
+	skip(j, j->cur, "cooldown", "cooling down until %s", iso);
+	j->cur = NULL;
+	return -1;
+}
+
+/* Give up j->cur after waiting since j->slot_since for a slot. */
+static int
+slot_waited_out(struct job *j, int64_t now)
+{
+	skip(j, j->cur, "max_concurrent", "waited %lld ms for one of %lld "
+	    "slots of %s", (long long)(now - j->slot_since),
+	    (long long)int_member(j->cur, "max_concurrent"), j->tool_id);
+	j->cur = NULL;
+	return -1;
+}
+
+/*
+ * One deadline for the whole request (aim-invoke(1) "Deadline"): the
+ * attempt's timeout is cut to the time left, and its kill grace to
+ * DEADLINE_GRACE_MS when it is, so the deadline holds to within that.
+ */
+static int
+clip_to_deadline(struct job *j, int64_t now, struct aim_proc_limits *lim)
+{
+	int64_t left_ms;
+
+	if (j->deadline_ms == 0)
+		return 1;
+	left_ms = j->deadline_ms - now;
+	if (left_ms < j->min_attempt_ms || left_ms <= 0) {
+		/* The wait for a slot may be what used the time up. */
+		if (j->slot_since != 0)
+			return slot_waited_out(j, now);
+		skip(j, j->cur, "deadline", "deadline: %lld ms left, a tool "
+		    "needs at least %lld ms", (long long)(left_ms > 0 ?
+		    left_ms : 0), (long long)j->min_attempt_ms);
+		j->cur = NULL;
+		return -1;
+	}
+	if (lim->timeout_ms >= left_ms) {
+		lim->timeout_ms = left_ms;
+		if (lim->kill_grace_ms > DEADLINE_GRACE_MS)
+			lim->kill_grace_ms = DEADLINE_GRACE_MS;
+	}
+	return 1;
+}
+
+/*
+ * One of the max_concurrent slots of j->cur, shared by every aim-invoke
+ * (aim-invoke(1) "Concurrency").  When the slots cannot be used at all it
+ * runs unlimited and says why.  A busy tool is waited for, polling, until
+ * the deadline less min_attempt_ms, else for timeout_ms; or skipped at
+ * once with "concurrency": "reject".
+ */
+static int
+slot_take(struct invoke *iv, struct job *j, int64_t now, int64_t timeout_ms)
+{
+	int64_t max = int_member(j->cur, "max_concurrent"), give_up_ms;
+	char *why = NULL;
 	int rc;
 
-	route = json_object_get(j->rec, "route");
+	if (max <= 0 || j->slot_fd != -1)
+		return 1;
+	rc = aim_slot_acquire(job_registry(j), j->tool_id, max, &j->slot_fd,
+	    &why);
+	if (rc == -1)
+		state_warn(iv, why);
+	if (rc != 0)
+		return 1;
+	if (str_is(json_object_get(j->cur, "concurrency"), "reject")) {
+		skip(j, j->cur, "max_concurrent", "all %lld slots of %s are "
+		    "busy", (long long)max, j->tool_id);
+		j->cur = NULL;
+		return -1;
+	}
+	if (j->slot_since == 0)
+		j->slot_since = now;
+	give_up_ms = j->deadline_ms != 0 ? j->deadline_ms - j->min_attempt_ms :
+	    j->slot_since + timeout_ms;
+	if (now >= give_up_ms)
+		return slot_waited_out(j, now);
+	j->wake_ms = now + SLOT_POLL_MS < give_up_ms ? now + SLOT_POLL_MS :
+	    give_up_ms;
+	return 0;
+}
+
+/* j->argv from j->cur's argv; its strings are borrowed from j->rec. */
+static void
+argv_build(struct job *j)
+{
+	json_t *argv = json_object_get(j->cur, "argv"), *arg;
+	size_t i, argc = json_array_size(argv);
+
+	free(j->argv);
+	j->argv = aim_xmalloc((argc + 1) * sizeof(char *));
+	json_array_foreach(argv, i, arg)
+		j->argv[i] = (char *)json_string_value(arg);
+	j->argv[argc] = NULL;
+	j->argv0 = j->argv[0] ? j->argv[0] : "(none)";
+}
+
+/*
+ * j->env: the adapter's environment (aim-adapter(7)) with the secrets of
+ * j->cur (aim-invoke(1) "Secrets").  A secret missing gives j->cur up and
+ * its slot back.
+ */
+static int
+env_build(struct invoke *iv, struct job *j, int64_t timeout_ms)
+{
+	json_t *route = json_object_get(j->rec, "route");
+	const char *cap;
+	char *missing;
+
 	cap = json_string_value(json_object_get(route, "capability"));
 	if (cap == NULL)
 		cap = json_string_value(json_object_get(j->rec, "capability"));
-	id = json_string_value(json_object_get(j->rec, "id"));
-	registry = json_string_value(json_object_get(route, "registry"));
-	j->tool_id = json_string_value(json_object_get(c, "tool_id"));
-	timeout_ms = int_member(c, "timeout_ms");
-	if (timeout_ms <= 0)
-		timeout_ms = iv->cfg.timeout_ms;
-
-	/* Back from a back-off: another process may have opened the breaker. */
-	if (j->tries > 0 && (until = cooling(iv, j, j->tool_id)) != 0) {
-		aim_iso_ms(until, iso);
-		skip(j, c, "cooldown", "cooling down until %s", iso);
-		j->cur = NULL;
-		return -1;
-	}
-
-	/* One deadline for the whole request (issue 6). */
-	max = int_member(c, "max_concurrent");
-	grace = iv->cfg.kill_grace_ms;
-	if (j->deadline_ms != 0) {
-		left = j->deadline_ms - now;
-		if ((left < j->min_attempt_ms || left <= 0) &&
-		    j->slot_since != 0) {
-			/* It was the wait for a slot that used the time up. */
-			skip(j, c, "max_concurrent", "waited %lld ms for one "
-			    "of %lld slots of %s", (long long)(now -
-			    j->slot_since), (long long)max, j->tool_id);
-			j->cur = NULL;
-			return -1;
-		}
-		if (left < j->min_attempt_ms || left <= 0) {
-			skip(j, c, "deadline", "deadline: %lld ms left, a tool "
-			    "needs at least %lld ms", (long long)(left > 0 ?
-			    left : 0), (long long)j->min_attempt_ms);
-			j->cur = NULL;
-			return -1;
-		}
-		if (timeout_ms >= left) {
-			timeout_ms = left;
-			/* The deadline holds to within DEADLINE_GRACE_MS. */
-			if (grace > DEADLINE_GRACE_MS)
-				grace = DEADLINE_GRACE_MS;
-		}
-	}
-
-	/* max_concurrent across every aim-invoke (a slot semaphore). */
-	if (max > 0 && j->slot_fd == -1) {
-		rc = aim_slot_acquire(registry, j->tool_id, max, &j->slot_fd,
-		    &why);
-		if (rc == -1)
-			state_warn(iv, why);	/* run unlimited, say why */
-		else if (rc == 0) {
-			if (str_is(json_object_get(c, "concurrency"),
-			    "reject")) {
-				skip(j, c, "max_concurrent", "all %lld slots "
-				    "of %s are busy", (long long)max,
-				    j->tool_id);
-				j->cur = NULL;
-				return -1;
-			}
-			if (j->slot_since == 0)
-				j->slot_since = now;
-			limit = j->deadline_ms != 0 ? j->deadline_ms -
-			    j->min_attempt_ms : j->slot_since + timeout_ms;
-			if (now >= limit) {
-				skip(j, c, "max_concurrent", "waited %lld ms "
-				    "for one of %lld slots of %s",
-				    (long long)(now - j->slot_since),
-				    (long long)max, j->tool_id);
-				j->cur = NULL;
-				return -1;
-			}
-			j->wake_ms = now + SLOT_POLL_MS < limit ?
-			    now + SLOT_POLL_MS : limit;
-			return 0;
-		}
-	}
-
-	argv = json_object_get(c, "argv");
-	free(j->argv);
-	j->argv = aim_xmalloc((json_array_size(argv) + 1) * sizeof(char *));
-	json_array_foreach(argv, i, x)
-		j->argv[i] = (char *)json_string_value(x);
-	j->argv[json_array_size(argv)] = NULL;
-	j->argv0 = j->argv[0] ? j->argv[0] : "(none)";
-
 	aim_strv_free(j->env);
-	j->env = aim_adapter_env(json_object_get(c, "pass_env"), j->tool_id,
-	    cap, id, timeout_ms, registry);
-	if ((missing = inject_secrets(iv, &j->env,
-	    json_object_get(c, "secrets"))) != NULL) {
-		skip(j, c, "missing_secret", "%s", missing);
-		free(missing);
-		if (j->slot_fd != -1) {
-			close(j->slot_fd);
-			j->slot_fd = -1;
-		}
-		j->cur = NULL;
-		return -1;
-	}
-	free(j->input);
-	j->input = aim_adapter_input(j->rec, timeout_ms, &i);
+	j->env = aim_adapter_env(json_object_get(j->cur, "pass_env"),
+	    j->tool_id, cap, json_string_value(json_object_get(j->rec, "id")),
+	    timeout_ms, job_registry(j));
+	missing = inject_secrets(iv, &j->env, json_object_get(j->cur,
+	    "secrets"));
+	if (missing == NULL)
+		return 1;
+	skip(j, j->cur, "missing_secret", "%s", missing);
+	free(missing);
+	slot_release(j);
+	j->cur = NULL;
+	return -1;
+}
 
-	lim.timeout_ms = timeout_ms;
-	lim.kill_grace_ms = grace;
-	lim.max_stdout_bytes = iv->cfg.max_output_bytes;
-	lim.stderr_tail_bytes = iv->cfg.stderr_tail_bytes;
-	rc = aim_proc_spawn(&j->proc, j->argv, j->env, j->input, i, &lim);
+/*
+ * Run j->argv with j->env and the adapter's input: 1 running.  Out of
+ * descriptors while children run, it waits for one to end (0, the slot
+ * given back); any other failure is judged as an attempt by after_attempt.
+ */
+static int
+attempt_spawn(struct invoke *iv, struct job *j, int64_t now,
+    const struct aim_proc_limits *lim)
+{
+	json_t *attempt, *output;
+	size_t input_len;
+	int rc;
+
+	free(j->input);
+	j->input = aim_adapter_input(j->rec, lim->timeout_ms, &input_len);
+	rc = aim_proc_spawn(&j->proc, j->argv, j->env, j->input, input_len,
+	    lim);
 	/* The child has its copy: secrets leave our memory now. */
 	aim_strv_free(j->env);
 	j->env = NULL;
@@ -560,18 +610,43 @@ try_start(struct invoke *iv, struct job *j)
 	}
 	if ((j->proc.spawn_errno == EMFILE || j->proc.spawn_errno == ENFILE) &&
 	    iv->running > 0) {
-		/* Out of descriptors for now: wait for a child to end. */
 		aim_proc_free(&j->proc);
-		if (j->slot_fd != -1) {
-			close(j->slot_fd);
-			j->slot_fd = -1;
-		}
+		slot_release(j);
 		j->wake_ms = now + SLOT_POLL_MS;
 		return 0;
 	}
-	x = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &argv);
+	attempt = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &output);
 	aim_proc_free(&j->proc);
-	return after_attempt(iv, j, x, argv) == 0 ? 0 : -1;
+	return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
+}
+
+/*
+ * Start an attempt of j->cur: 1 running, 0 waiting (for a slot), -1 when
+ * it could not start and the job must move on (the attempt is recorded).
+ */
+static int
+try_start(struct invoke *iv, struct job *j)
+{
+	struct aim_proc_limits lim;
+	int64_t now = aim_now_ms();
+	int rc;
+
+	j->tool_id = json_string_value(json_object_get(j->cur, "tool_id"));
+	lim.timeout_ms = int_member(j->cur, "timeout_ms");
+	if (lim.timeout_ms <= 0)
+		lim.timeout_ms = iv->cfg.timeout_ms;
+	lim.kill_grace_ms = iv->cfg.kill_grace_ms;
+	lim.max_stdout_bytes = iv->cfg.max_output_bytes;
+	lim.stderr_tail_bytes = iv->cfg.stderr_tail_bytes;
+
+	if ((rc = recheck_cooldown(iv, j)) != 1 ||
+	    (rc = clip_to_deadline(j, now, &lim)) != 1 ||
+	    (rc = slot_take(iv, j, now, lim.timeout_ms)) != 1)
+		return rc;
+	argv_build(j);
+	if ((rc = env_build(iv, j, lim.timeout_ms)) != 1)
+		return rc;
+	return attempt_spawn(iv, j, now, &lim);
 }
 
 /* The result of a request cut short by a signal. */

@@ -218,6 +218,108 @@ struct cls {
 };
 
 /*
+ * Read the chunk [off, off + len) of each member of c, member j's into
+ * bufs + j * CHUNK_BYTES.  A member that cannot be read is closed and left
+ * out.  Returns the members left, now first in c->m.
+ */
+static size_t
+chunk_read(struct aim_walk *w, struct cls *c, unsigned char *bufs,
+    size_t len, int64_t off)
+{
+	size_t j, nm = 0;
+
+	for (j = 0; j < c->n; j++) {
+		if (read_at(w, c->m[j], bufs + nm * CHUNK_BYTES, len,
+		    off) == -1) {
+			close_file(c->m[j]);
+			continue;
+		}
+		c->m[nm++] = c->m[j];
+	}
+	return nm;
+}
+
+/* Singletons are unique: close and drop them from sub[0..*nsub). */
+static void
+drop_singletons(struct cls *sub, size_t *nsub)
+{
+	size_t k;
+
+	for (k = 0; k < *nsub; ) {
+		if (sub[k].n >= 2) {
+			k++;
+			continue;
+		}
+		if (sub[k].n == 1)
+			close_file(sub[k].m[0]);
+		free(sub[k].m);
+		sub[k] = sub[--*nsub];
+	}
+}
+
+/*
+ * The split-by-chunk step of lockstep: read the chunk [off, off + len) of
+ * every member of c and part c by its content into subgroups appended at
+ * next[*nnext], each starting from c's hash state and hashing the chunk
+ * once.  Subgroups left with one file are dropped, so what is appended
+ * keeps lockstep's invariant at off + len.  Frees c->m.
+ */
+static void
+split_by_chunk(struct aim_walk *w, struct cls *c, unsigned char *bufs,
+    size_t len, int64_t off, struct cls *next, size_t *nnext, int hash)
+{
+	struct cls *sub = next + *nnext;
+	size_t nm, nsub = 0, j, k, *first;
+
+	/* first[k]: the buffer of subgroup k's first member, which rules. */
+	first = aim_xmalloc(c->n * sizeof(*first));
+	nm = chunk_read(w, c, bufs, len, off);
+	for (j = 0; j < nm; j++) {
+		for (k = 0; k < nsub; k++)
+			if (memcmp(bufs + first[k] * CHUNK_BYTES,
+			    bufs + j * CHUNK_BYTES, len) == 0)
+				break;
+		if (k == nsub) {
+			sub[k].m = aim_xmalloc(nm * sizeof(*sub[k].m));
+			sub[k].n = 0;
+			sub[k].st = c->st;
+			first[k] = j;
+			nsub++;
+		}
+		sub[k].m[sub[k].n++] = c->m[j];
+	}
+	/*
+	 * Hash only what is still a group: two files that part in this
+	 * chunk cost no hashing of it.
+	 */
+	for (k = 0; k < nsub; k++)
+		if (hash && sub[k].n >= 2)
+			crypto_generichash_update(&sub[k].st,
+			    bufs + first[k] * CHUNK_BYTES, len);
+	free(first);
+	free(c->m);
+	drop_singletons(sub, &nsub);
+	*nnext += nsub;
+}
+
+/* Record each group of cl[0..ncl), finished, and close its files. */
+static void
+groups_emit(struct cls *cl, size_t ncl, json_t *out, int hash)
+{
+	unsigned char h[AIM_HASH_BYTES];
+	size_t i, j;
+
+	for (i = 0; i < ncl; i++) {
+		crypto_generichash_final(&cl[i].st, h, sizeof(h));
+		json_array_append_new(out, group_record(cl[i].m, cl[i].n,
+		    hash ? h : NULL));
+		for (j = 0; j < cl[i].n; j++)
+			close_file(cl[i].m[j]);
+		free(cl[i].m);
+	}
+}
+
+/*
  * Compare the n open files of m (all size bytes, equal in their first
  * `from` bytes, whose hash is in st) chunk by chunk; append records.
  */
@@ -227,9 +329,8 @@ lockstep(struct aim_walk *w, struct file **m, size_t n,
     unsigned char *bufs, int hash)
 {
 	struct cls *cl, *next;
-	size_t ncl, nnext, i, j, k, len;
+	size_t ncl, nnext, i, len;
 	int64_t off, size = m[0]->size;
-	unsigned char h[AIM_HASH_BYTES];
 
 	cl = aim_xmalloc(n * sizeof(*cl));
 	next = aim_xmalloc(n * sizeof(*next));
@@ -239,73 +340,22 @@ lockstep(struct aim_walk *w, struct file **m, size_t n,
 	cl[0].st = *st;
 	ncl = 1;
 	for (off = from; off < size && ncl > 0; off += len) {
+		/*
+		 * The invariant: each group of cl[0..ncl) holds two files or
+		 * more, open and equal in their first off bytes, and (when
+		 * hashing) its st is the hash of those bytes.  A file leaves
+		 * a group only closed.
+		 */
 		len = size - off < CHUNK_BYTES ? size - off : CHUNK_BYTES;
 		nnext = 0;
-		for (i = 0; i < ncl; i++) {
-			struct file **mm = cl[i].m;
-			size_t nm = 0, first = nnext;
-			int *slot = aim_xmalloc(cl[i].n * sizeof(int));
-
-			/* Read each member's chunk into its own buffer. */
-			for (j = 0; j < cl[i].n; j++) {
-				if (read_at(w, mm[j], bufs + nm * CHUNK_BYTES,
-				    len, off) == -1) {
-					close_file(mm[j]);
-					continue;
-				}
-				mm[nm++] = mm[j];
-			}
-			/* Split by content: first member of each subgroup rules. */
-			for (j = 0; j < nm; j++) {
-				for (k = first; k < nnext; k++)
-					if (memcmp(bufs + (size_t)slot[k - first] *
-					    CHUNK_BYTES, bufs + j * CHUNK_BYTES,
-					    len) == 0)
-						break;
-				if (k == nnext) {
-					next[nnext].m = aim_xmalloc(nm *
-					    sizeof(*mm));
-					next[nnext].n = 0;
-					next[nnext].st = cl[i].st;
-					slot[nnext - first] = j;
-					nnext++;
-				}
-				next[k].m[next[k].n++] = mm[j];
-			}
-			/*
-			 * Hash only what is still a group: two files that part
-			 * in this chunk cost no hashing of it.
-			 */
-			for (k = first; k < nnext; k++)
-				if (hash && next[k].n >= 2)
-					crypto_generichash_update(&next[k].st,
-					    bufs + (size_t)slot[k - first] *
-					    CHUNK_BYTES, len);
-			free(slot);
-			free(cl[i].m);
-			/* Singletons are unique: drop them now. */
-			for (k = first; k < nnext; ) {
-				if (next[k].n >= 2) {
-					k++;
-					continue;
-				}
-				if (next[k].n == 1)
-					close_file(next[k].m[0]);
-				free(next[k].m);
-				next[k] = next[--nnext];
-			}
-		}
+		for (i = 0; i < ncl; i++)
+			split_by_chunk(w, &cl[i], bufs, len, off, next, &nnext,
+			    hash);
 		memcpy(cl, next, nnext * sizeof(*cl));
 		ncl = nnext;
 	}
-	for (i = 0; i < ncl; i++) {
-		crypto_generichash_final(&cl[i].st, h, sizeof(h));
-		json_array_append_new(out, group_record(cl[i].m, cl[i].n,
-		    hash ? h : NULL));
-		for (j = 0; j < cl[i].n; j++)
-			close_file(cl[i].m[j]);
-		free(cl[i].m);
-	}
+	/* off is size: each group left is a set of duplicates. */
+	groups_emit(cl, ncl, out, hash);
 	free(cl);
 	free(next);
 }

@@ -178,124 +178,204 @@ bump(struct aim_semver *v, int part)
 	v->pre[0] = '\0';
 }
 
-/* Tighten lo/hi with one comparator; -1 when it does not parse. */
-static int
-comparator(const char *tok, struct bound *lo, struct bound *hi,
-    struct aim_semver *pre_tuple, int *has_pre)
+/* Raise lo to b when b is the tighter lower bound. */
+static void
+lo_tighten(struct bound *lo, const struct bound *b)
 {
-	char op[3] = "";
-	const char *p = tok, *end = tok + strlen(tok);
-	struct aim_semver v, up;
-	int parts = 0, n;
+	int c;
 
-	memset(&v, 0, sizeof(v));
+	if (!lo->set || (c = aim_semver_cmp(&b->v, &lo->v)) > 0 ||
+	    (c == 0 && !b->incl))
+		*lo = *b;
+}
+
+/* Lower hi to b when b is the tighter upper bound. */
+static void
+hi_tighten(struct bound *hi, const struct bound *b)
+{
+	int c;
+
+	if (!hi->set || (c = aim_semver_cmp(&b->v, &hi->v)) < 0 ||
+	    (c == 0 && !b->incl))
+		*hi = *b;
+}
+
+/* Is *p a wildcard part: x, X or *? */
+static int
+wild(const char *p)
+{
+	return *p == 'x' || *p == 'X' || *p == '*';
+}
+
+/*
+ * Read a comparator: up to two operator characters of "<>=~^", a v or =,
+ * then a version whose parts from an x, X or * on are wildcards (*parts
+ * counts those before; 0 for "*"), then +build, ignored.  -1 when it does
+ * not parse.
+ */
+static int
+comparator_read(const char *tok, char op[3], struct aim_semver *v,
+    int *parts)
+{
+	const char *p = tok, *end = tok + strlen(tok);
+	int n;
+
+	memset(v, 0, sizeof(*v));
+	*parts = 0;
 	for (n = 0; n < 2 && strchr("<>=~^", *p) != NULL && *p; n++)
 		op[n] = *p++;
 	op[n] = '\0';
 	if (*p == 'v' || *p == '=')
 		p++;
-	/* Parts, with x or * as a wildcard ending the version early. */
-	if (*p == 'x' || *p == 'X' || *p == '*') {
+	if (wild(p))
 		p++;
-	} else {
-		const char *q = parse_at(p, end, &v, &parts);
-
-		if (q == NULL)
+	else {
+		if ((p = parse_at(p, end, v, parts)) == NULL)
 			return -1;
-		p = q;
-		if (*p == '.' && (p[1] == 'x' || p[1] == 'X' || p[1] == '*'))
+		if (*p == '.' && wild(p + 1))
 			p += 2;
-		if (*p == '.' && (p[1] == 'x' || p[1] == 'X' || p[1] == '*'))
+		if (*p == '.' && wild(p + 1))
 			p += 2;
 	}
-	if (*p == '+')		/* build metadata: ignored */
+	if (*p == '+')
 		p += strlen(p);
-	if (*p != '\0')
+	return *p == '\0' ? 0 : -1;
+}
+
+/* A version all wildcard: "*", ">=x" are anything; "<x", ">x" nothing. */
+static void
+wildcard(const char *op, struct bound *lo, struct bound *hi)
+{
+	if (strcmp(op, "<") == 0 || strcmp(op, ">") == 0) {
+		lo->set = hi->set = 1;
+		memset(&lo->v, 0, sizeof(lo->v));
+		hi->v = lo->v;
+		lo->incl = hi->incl = 0;
+	}
+}
+
+/* >=v <up: what a tilde, a caret and a bare partial version stand for. */
+static void
+range(const struct aim_semver *v, const struct aim_semver *up,
+    struct bound *lo, struct bound *hi)
+{
+	struct bound l = { 1, 1, *v }, h = { 1, 0, *up };
+
+	lo_tighten(lo, &l);
+	hi_tighten(hi, &h);
+}
+
+/* ~1.2.3 is >=1.2.3 <1.3.0, ~1.2 the same from 1.2.0; ~1 is 1.x. */
+static void
+tilde(const struct aim_semver *v, int parts, struct bound *lo,
+    struct bound *hi)
+{
+	struct aim_semver up = *v;
+
+	bump(&up, parts == 1 ? 0 : 1);
+	range(v, &up, lo, hi);
+}
+
+/* ^: the first part that is not zero, or the last one given, stays. */
+static void
+caret(const struct aim_semver *v, int parts, struct bound *lo,
+    struct bound *hi)
+{
+	struct aim_semver up = *v;
+
+	if (v->major > 0 || parts == 1)
+		bump(&up, 0);
+	else if (v->minor > 0 || parts == 2)
+		bump(&up, 1);
+	else
+		bump(&up, 2);
+	range(v, &up, lo, hi);
+}
+
+/* 1.2.3 or =1.2.3 exactly; a partial 1.2 is 1.2.x, up to past it. */
+static void
+exact(const struct aim_semver *v, const struct aim_semver *past, int parts,
+    struct bound *lo, struct bound *hi)
+{
+	struct bound b = { 1, 1, *v };
+
+	if (parts < 3) {
+		range(v, past, lo, hi);
+		return;
+	}
+	lo_tighten(lo, &b);
+	hi_tighten(hi, &b);
+}
+
+/* > and >=; a partial widens: >1.2 is >=1.3.0 (past). */
+static void
+above(const char *op, const struct aim_semver *v,
+    const struct aim_semver *past, int parts, struct bound *lo)
+{
+	struct bound b = { 1, 1, *v };
+
+	if (op[1] == '\0') {
+		if (parts == 3)
+			b.incl = 0;
+		else
+			b.v = *past;
+	}
+	lo_tighten(lo, &b);
+}
+
+/* < and <=; a partial widens: <=1.2 is <1.3.0 (past). */
+static void
+below(const char *op, const struct aim_semver *v,
+    const struct aim_semver *past, int parts, struct bound *hi)
+{
+	struct bound b = { 1, 0, *v };
+
+	if (op[1] == '=') {
+		if (parts == 3)
+			b.incl = 1;
+		else
+			b.v = *past;
+	}
+	hi_tighten(hi, &b);
+}
+
+/*
+ * Tighten lo/hi with one comparator, by its form (aim-scan(1) "tools"):
+ * wildcard, tilde, caret, exact (or x-range), then the primitive >, >=,
+ * <, <=.  -1 when it does not parse.
+ */
+static int
+comparator(const char *tok, struct bound *lo, struct bound *hi,
+    struct aim_semver *pre_tuple, int *has_pre)
+{
+	char op[3];
+	struct aim_semver v, past;
+	int parts;
+
+	if (comparator_read(tok, op, &v, &parts) == -1)
 		return -1;
 	if (v.pre[0] != '\0') {
 		*pre_tuple = v;
 		*has_pre = 1;
 	}
 	if (parts == 0) {
-		/* "*", ">=x": anything; "<x", ">x": nothing. */
-		if (strcmp(op, "<") == 0 || strcmp(op, ">") == 0) {
-			lo->set = hi->set = 1;
-			memset(&lo->v, 0, sizeof(lo->v));
-			hi->v = lo->v;
-			lo->incl = hi->incl = 0;
-		}
+		wildcard(op, lo, hi);
 		return 0;
 	}
-	up = v;
-	bump(&up, parts - 1);	/* the first version past the partial */
-	if (strcmp(op, "~") == 0 || strcmp(op, "~>") == 0) {
-		up = v;
-		bump(&up, parts == 1 ? 0 : 1);
-		goto range;
-	}
-	if (strcmp(op, "^") == 0) {
-		up = v;
-		if (v.major > 0 || parts == 1)
-			bump(&up, 0);
-		else if (v.minor > 0 || parts == 2)
-			bump(&up, 1);
-		else
-			bump(&up, 2);
-		goto range;
-	}
-	if (op[0] == '\0' || strcmp(op, "=") == 0) {
-		if (parts == 3) {
-			struct bound b = { 1, 1, v };
-
-			if (!lo->set || aim_semver_cmp(&v, &lo->v) > 0 ||
-			    (aim_semver_cmp(&v, &lo->v) == 0 && !b.incl))
-				*lo = b;
-			if (!hi->set || aim_semver_cmp(&v, &hi->v) < 0 ||
-			    (aim_semver_cmp(&v, &hi->v) == 0 && hi->incl))
-				*hi = b;
-			return 0;
-		}
-		goto range;
-	}
-	if (strcmp(op, ">=") == 0 || strcmp(op, ">") == 0) {
-		struct bound b = { 1, 1, v };
-
-		if (op[1] == '\0') {
-			if (parts == 3)
-				b.incl = 0;
-			else
-				b.v = up;
-		}
-		if (!lo->set || aim_semver_cmp(&b.v, &lo->v) > 0 ||
-		    (aim_semver_cmp(&b.v, &lo->v) == 0 && !b.incl))
-			*lo = b;
-		return 0;
-	}
-	if (strcmp(op, "<=") == 0 || strcmp(op, "<") == 0) {
-		struct bound b = { 1, 0, v };
-
-		if (op[1] == '=') {
-			if (parts == 3)
-				b.incl = 1;
-			else
-				b.v = up;
-		}
-		if (!hi->set || aim_semver_cmp(&b.v, &hi->v) < 0 ||
-		    (aim_semver_cmp(&b.v, &hi->v) == 0 && !b.incl))
-			*hi = b;
-		return 0;
-	}
-	return -1;
-range:
-	{
-		struct bound l = { 1, 1, v }, h = { 1, 0, up };
-
-		if (!lo->set || aim_semver_cmp(&l.v, &lo->v) > 0)
-			*lo = l;
-		if (!hi->set || aim_semver_cmp(&h.v, &hi->v) < 0 ||
-		    (aim_semver_cmp(&h.v, &hi->v) == 0 && hi->incl))
-			*hi = h;
-	}
+	past = v;
+	bump(&past, parts - 1);	/* the first version past the partial */
+	if (strcmp(op, "~") == 0 || strcmp(op, "~>") == 0)
+		tilde(&v, parts, lo, hi);
+	else if (strcmp(op, "^") == 0)
+		caret(&v, parts, lo, hi);
+	else if (op[0] == '\0' || strcmp(op, "=") == 0)
+		exact(&v, &past, parts, lo, hi);
+	else if (strcmp(op, ">=") == 0 || strcmp(op, ">") == 0)
+		above(op, &v, &past, parts, lo);
+	else if (strcmp(op, "<=") == 0 || strcmp(op, "<") == 0)
+		below(op, &v, &past, parts, hi);
+	else
+		return -1;
 	return 0;
 }
 
