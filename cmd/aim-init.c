@@ -50,20 +50,18 @@ usage(int status)
 static char *
 default_template(void)
 {
-	char buf[PATH_MAX], *slash, *p;
-	ssize_t n;
+	char *dir = aim_self_dir(), *p;
 
-	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		if ((slash = strrchr(buf, '/')) != NULL) {
-			*slash = '\0';
-			p = aim_xsprintf("%s/../lib/aim.h", buf);
-			if (access(p, F_OK) == 0) {
-				free(p);
-				return aim_xsprintf("%s/../%s", buf, EXAMPLES);
-			}
+	if (dir != NULL) {
+		p = aim_xsprintf("%s/../lib/aim.h", dir);
+		if (access(p, F_OK) == 0) {
 			free(p);
+			p = aim_xsprintf("%s/../%s", dir, EXAMPLES);
+			free(dir);
+			return p;
 		}
+		free(p);
+		free(dir);
 	}
 	return aim_xstrdup(AIM_DATADIR "/" EXAMPLES);
 }

@@ -68,22 +68,6 @@ usage(int status)
 
 /* ---- dispatch ---- */
 
-/* The directory of the running binary, malloc'd, or NULL. */
-static char *
-self_dir(void)
-{
-	char buf[PATH_MAX], *slash;
-	ssize_t n;
-
-	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) <= 0)
-		return NULL;
-	buf[n] = '\0';
-	if ((slash = strrchr(buf, '/')) == NULL)
-		return NULL;
-	*slash = '\0';
-	return aim_xstrdup(*buf ? buf : "/");
-}
-
 /* Try dir/prog: 0 not there, else exec (no return) or remember errno. */
 static void
 try_exec(const char *dir, const char *prog, char **argv, int *not_runnable,
@@ -186,7 +170,7 @@ dispatch(const char *sub, int argc, char **argv)
 	nargv[argc + 1] = NULL;
 	where[0] = '\0';
 
-	dir = self_dir();
+	dir = aim_self_dir();
 	try_exec(dir, prog, nargv, &not_runnable, where, sizeof(where));
 	free(dir);
 	try_exec(AIM_BINDIR, prog, nargv, &not_runnable, where, sizeof(where));

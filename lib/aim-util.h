@@ -247,4 +247,12 @@ void aim_subcmd_bad_option(const char *progname,
     const struct aim_subcmd *cmds, const struct aim_subcmd *cur,
     char *argv[], int ch);
 
+/*
+ * The directory of the running program, as /proc/self/exe names it, so
+ * that a build or an install finds its own siblings and data (aim(1)
+ * DESCRIPTION, aim-init(1) --from).  Malloc'd, or NULL when /proc is not
+ * there.
+ */
+char	*aim_self_dir(void);
+
 #endif /* AIM_UTIL_H */

@@ -3,13 +3,16 @@
  * (aim(7) COMMAND LINES): global options before the command (or after
  * it), a command's own options after it, PROG COMMAND --help.  Each
  * program keeps its table of commands; this file finds a command, prints
- * its help and says where a misplaced option goes.
+ * its help and says where a misplaced option goes.  Also where the running
+ * program is, for the front commands.
  */
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aim-util.h"
 
@@ -90,4 +93,19 @@ aim_subcmd_bad_option(const char *progname, const struct aim_subcmd *cmds,
 		warnx("unrecognized option '%s'", arg);
 	else
 		warnx("invalid option -- '%c'", optopt);
+}
+
+char *
+aim_self_dir(void)
+{
+	char buf[PATH_MAX], *slash;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", buf, sizeof(buf) - 1)) <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	return aim_xstrdup(*buf ? buf : "/");
 }
