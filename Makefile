@@ -25,7 +25,7 @@ endif
 
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
-	state semver walk dups scan chain setup redact init
+	state semver walk dups scan chain setup redact init trail
 UNITS	= test-unit test-scan
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim.1
@@ -35,7 +35,7 @@ MAN7	= man/aim.7 man/aim-adapter.7
 # Debian packages the build, the tests and the demo need.
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
-	clang-format cppcheck strace parallel zsh
+	clang-format cppcheck strace parallel zsh prometheus
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -63,6 +64,10 @@ static const struct option query_longs[] = {
 	{ "until", required_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 }
 };
+static const struct option metrics_longs[] = {
+	{ "textfile", required_argument, NULL, 'X' },
+	{ NULL, 0, NULL, 0 }
+};
 static const struct option no_longs[] = {
 	{ NULL, 0, NULL, 0 }
 };
@@ -99,6 +104,9 @@ static const struct aim_subcmd subcmds[] = {
 	    "  --until date             query: up to date, inclusive; the "
 	    "same forms\n" },
 	{ "stats", "", no_longs, "stats", "" },
+	{ "metrics", "", metrics_longs, "metrics [--textfile file]",
+	    "  --textfile file          metrics: write file (atomically), "
+	    "not stdout\n" },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -672,32 +680,6 @@ kind_arg(const char *s)
 	errx(AIM_EXIT_USAGE, "--kind %s: want one of %s", s, list);
 }
 
-/* "invocation" for an entry of a record, else its kind. */
-static const char *
-entry_kind(json_t *e)
-{
-	const char *k = json_string_value(json_object_get(e, "kind"));
-
-	return k ? k : "invocation";
-}
-
-/* success, failure, error, or none (not yet invoked) for an invocation. */
-static const char *
-entry_outcome(json_t *e)
-{
-	json_t *r = json_object_get(e, "result");
-
-	if (json_object_get(e, "kind") != NULL)
-		return json_is_string(json_object_get(e, "kind")) &&
-		    strcmp(entry_kind(e), "error") == 0 ? "error" : "none";
-	if (json_object_get(e, "error") != NULL)
-		return "error";
-	if (!json_is_object(r))
-		return "none";
-	return json_is_true(json_object_get(r, "success")) ? "success" :
-	    "failure";
-}
-
 /* The sum of the attempts' duration_ms, or -1 when none has one. */
 static int64_t
 entry_duration_ms(json_t *e)
@@ -739,9 +721,9 @@ matches(const struct filter *f, json_t *e)
 		return 0;
 	if (f->id != NULL && !str_is(json_object_get(e, "id"), f->id))
 		return 0;
-	if (f->kind != NULL && strcmp(entry_kind(e), f->kind) != 0)
+	if (f->kind != NULL && strcmp(aim_entry_kind(e), f->kind) != 0)
 		return 0;
-	o = entry_outcome(e);
+	o = aim_entry_outcome(e);
 	if (f->failed && strcmp(o, "failure") != 0 && strcmp(o, "error") != 0)
 		return 0;
 	return 1;
@@ -770,7 +752,7 @@ static void
 csv_row(json_t *e, const char *path)
 {
 	char seq[32], dur[32];
-	const char *o = entry_outcome(e);
+	const char *o = aim_entry_outcome(e);
 	int64_t d = entry_duration_ms(e);
 
 	snprintf(seq, sizeof(seq), "%lld",
@@ -781,7 +763,7 @@ csv_row(json_t *e, const char *path)
 		dur[0] = '\0';
 	csv_field(seq, 0);
 	csv_field(json_string_value(json_object_get(e, "timestamp")), 0);
-	csv_field(entry_kind(e), 0);
+	csv_field(aim_entry_kind(e), 0);
 	csv_field(json_string_value(json_object_get(e, "actor")), 0);
 	csv_field(json_string_value(json_object_get(e, "tool_id")), 0);
 	csv_field(json_string_value(json_object_get(e, "capability")), 0);
@@ -1005,10 +987,10 @@ cmd_stats(int argc, char *argv[])
 			oldest = ts;
 		if (ts != NULL && (newest == NULL || strcmp(ts, newest) > 0))
 			newest = ts;
-		count(kinds, entry_kind(e));
+		count(kinds, aim_entry_kind(e));
 		if (json_object_get(e, "kind") != NULL)
 			continue;
-		o = entry_outcome(e);
+		o = aim_entry_outcome(e);
 		count(outcomes, o);
 		if ((key = json_string_value(json_object_get(e,
 		    "capability"))) != NULL)
@@ -1059,12 +1041,72 @@ cmd_stats(int argc, char *argv[])
 	return sub_done(&sb, status);
 }
 
+/*
+ * text to path through a temporary name in its directory and rename(2),
+ * as node_exporter's textfile collector wants (aim-audit(1) "metrics").
+ * 0, or -1 with a warning naming the file.
+ */
+static int
+write_textfile(const char *path, const char *text, size_t len)
+{
+	char *tmp = aim_xsprintf("%s.tmp-%ld", path, (long)getpid());
+	int fd, rc = 0;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1 || aim_write_full(fd, text, len) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
+		warn("%s", path);
+		if (fd != -1)
+			unlink(tmp);
+		rc = -1;
+	}
+	free(tmp);
+	return rc;
+}
+
+static int
+cmd_metrics(int argc, char *argv[])
+{
+	struct aim_scan s;
+	struct sub sb;
+	const char *textfile = NULL;
+	char *why = NULL, *text;
+	size_t len;
+	int ch, status = 0;
+
+	sub_init(&sb);
+	while ((ch = sub_getopt(argc, argv)) != -1) {
+		if (ch == 'X')
+			textfile = optarg;
+		else if (!common_opt(&sb, ch))
+			usage(AIM_EXIT_USAGE);
+	}
+	if (optind != argc)
+		usage(AIM_EXIT_USAGE);
+	sub_setup(&sb);
+	if (aim_chain_scan(sb.dir, &s, NULL, NULL, 1, &why) == -1) {
+		warnx("%s", why);
+		free(why);
+		status = AIM_EXIT_IO;
+	}
+	text = aim_metrics_text(&s, &len);
+	if (textfile != NULL) {
+		if (write_textfile(textfile, text, len) == -1)
+			aim_exit_raise(&status, AIM_EXIT_IO);
+	} else
+		fwrite(text, 1, len, stdout);
+	free(text);
+	aim_chain_scan_free(&s);
+	return sub_done(&sb, status);
+}
+
 static const struct {
 	const char *name;
 	int	(*fn)(int, char *[]);
 } subcommands[] = {
 	{ "checkpoint", cmd_checkpoint },
 	{ "keygen", cmd_keygen },
+	{ "metrics", cmd_metrics },
 	{ "prune", cmd_prune },
 	{ "query", cmd_query },
 	{ "stats", cmd_stats },

@@ -36,6 +36,7 @@ static const struct {
 	{ "audit", "one audit entry per record (aim-audit)" },
 	{ "secret", "the encrypted secret vault (aim-secret; also secrets)" },
 	{ "init", "a registry for this project, from the tools found (aim-init)" },
+	{ "metrics", "the audit trail as Prometheus metrics (aim-audit metrics)" },
 };
 
 static void __attribute__((noreturn))
@@ -545,10 +546,19 @@ cmd_status(int argc, char **argv)
 	return status;
 }
 
+/* Commands that are a command of another program, of the same name. */
+static const struct {
+	const char *name, *program;
+} aliases[] = {
+	{ "health", "scan" },
+	{ "metrics", "audit" },
+};
+
 int
 main(int argc, char *argv[])
 {
 	const char *sub;
+	size_t i;
 
 	aim_std_fds();
 	if (argc < 2)
@@ -569,16 +579,19 @@ main(int argc, char *argv[])
 		argv[1] = "aim status";
 		return cmd_status(argc - 1, argv + 1);
 	}
-	if (strcmp(sub, "health") == 0) {
-		/* aim health ARGS = aim-scan health ARGS */
-		char **v = aim_xmalloc((argc + 1) * sizeof(*v));
-		int i;
+	/* aim health ARGS = aim-scan health ARGS, and so on. */
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		char **v;
+		int j;
 
-		v[0] = "health";
-		for (i = 2; i < argc; i++)
-			v[i - 1] = argv[i];
+		if (strcmp(sub, aliases[i].name) != 0)
+			continue;
+		v = aim_xmalloc((argc + 1) * sizeof(*v));
+		v[0] = (char *)aliases[i].name;
+		for (j = 2; j < argc; j++)
+			v[j - 1] = argv[j];
 		v[argc - 1] = NULL;
-		dispatch("scan", argc - 1, v);
+		dispatch(aliases[i].program, argc - 1, v);
 	}
 	/* The seeds' name of the vault command (aim(1)). */
 	dispatch(strcmp(sub, "secrets") == 0 ? "secret" : sub, argc - 2,

@@ -248,7 +248,8 @@ _aim_audit()
 	    --capability:capability --id:none \
 	    --kind:set=invocation,prune,secret_set,secret_get,secret_delete,health_check,scan_execute,config_update,error \
 	    -n:none --since:set=today,yesterday --until:set=today,yesterday \
-	    --tool:tool" "keygen checkpoint verify prune query stats"
+	    --tool:tool --textfile:file" \
+	    "keygen checkpoint verify prune query stats metrics"
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"
 		return
@@ -264,11 +265,12 @@ _aim_audit()
 			    --since --tool --until
 			;;
 		stats) _aim_reply "${g[@]}" ;;
+		metrics) _aim_reply "${g[@]}" --textfile ;;
 		*) _aim_reply "${g[@]}" -h --help -V --version ;;
 		esac
 	elif [[ -z $_aim_sub ]]; then
 		((_aim_npos == 0)) &&
-		    _aim_reply keygen checkpoint verify prune query stats
+		    _aim_reply keygen checkpoint verify prune query stats metrics
 		_aim_arg file
 	elif [[ $_aim_sub == verify ]] && _aim_has --checkpoint; then
 		_aim_arg file
@@ -362,7 +364,7 @@ _aim_commands()
 	local c
 	c=$("$(_aim_cmd aim)" --help </dev/null 2>/dev/null |
 	    sed -n '/^commands:/,/^$/s/^  \([a-z][-a-z0-9]*\) .*/\1/p')
-	[[ -n $c ]] || c=$'status\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit'
+	[[ -n $c ]] || c=$'status\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit\nmetrics'
 	{
 		printf '%s\n' "$c"
 		compgen -c aim- | sed 's/^aim-//'
@@ -413,6 +415,12 @@ _aim()
 		COMP_WORDS[1]=health
 		COMP_CWORD=$((COMP_CWORD + 1))
 		_aim_scan aim-scan "$2" "$3"
+		;;
+	metrics)
+		COMP_WORDS=("${top%aim}aim-audit" "${COMP_WORDS[@]}")
+		COMP_WORDS[1]=metrics
+		COMP_CWORD=$((COMP_CWORD + 1))
+		_aim_audit aim-audit "$2" "$3"
 		;;
 	resolve | invoke | audit | secret | scan | init)
 		_aim_"$sub" aim-"$sub" "$2" "$3"

@@ -252,4 +252,30 @@ int	 aim_checkpoint_read(const char *path,
 int	 aim_chain_prune(const char *dir, int64_t days, int dry_run,
 	    json_t **report, char **why);
 
+/* ---- trail.c: reading the audit trail (aim-audit(1) "Entries") ---- */
+
+/* "invocation" for the entry of a record, else its "kind" (borrowed). */
+const char *aim_entry_kind(json_t *entry);
+
+/*
+ * How the entry of a record ended: "success" or "failure" (its result's
+ * success), "error" (an error record, or an event of kind "error"), or
+ * "none" (no result yet, or an event).  A static string.
+ */
+const char *aim_entry_outcome(json_t *entry);
+
+/*
+ * The trail s (aim_chain_scan with keep_json) in the Prometheus text
+ * format (aim-audit(1) "metrics" lists the families): aim_audit_entries,
+ * aim_audit_size_bytes, aim_audit_unreadable_entries,
+ * aim_audit_newest_timestamp_seconds, aim_requests_total{capability,
+ * outcome}, aim_fallbacks_total{capability}, aim_attempts_total{tool,
+ * outcome,error_class}, aim_attempt_duration_seconds{tool} (a histogram),
+ * aim_tokens_total{tool,type}, aim_spend_usd_total{tool} (from the
+ * serving tool's content.usage and content.cost_usd, aim-adapter(7)) and
+ * aim_events_total{kind}; series sorted by labels.  Malloc'd text, *len
+ * its bytes; exits on out of memory as aim_xmalloc does.
+ */
+char	*aim_metrics_text(const struct aim_scan *s, size_t *len);
+
 #endif /* AIM_FLOW_H */

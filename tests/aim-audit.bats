@@ -13,7 +13,8 @@ USAGE="usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]
        aim-audit query [--capability capability] [--csv] [--failed]
               [--id id] [--kind kind] [-n count] [--since date]
               [--tool tool] [--until date]
-       aim-audit stats"
+       aim-audit stats
+       aim-audit metrics [--textfile file]"
 STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}-[0-9]{6}'
 ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$'
 # Canaries of tests/fixtures/adapters/stderr-secret.sh.
@@ -72,10 +73,11 @@ today() {
 	assert_equal "${lines[-1]}" "See aim-audit(1)."
 	# Every option of the synopsis and the option list, one line each.
 	for o in -c,\ --config -d,\ --dir -h,\ --help -r,\ --registry -V,\ --version -s -k \
-	    --checkpoint --days --dry-run --capability --csv --failed --id --kind -n --since --tool --until; do
+	    --checkpoint --days --dry-run --capability --csv --failed --id --kind -n --since --tool --until \
+	    --textfile; do
 		assert_equal "$(grep -c -- "^  $o " <<<"$output")" 1
 	done
-	assert_equal "$(grep -c '^  -' <<<"$output")" 19
+	assert_equal "$(grep -c '^  -' <<<"$output")" 20
 	# No line is wider than 80 columns.
 	assert_equal "$(awk 'length($0) > 80' <<<"$output")" ""
 	run aim-audit -h

@@ -54,7 +54,7 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit health init invoke resolve scan secret status)"
+	assert_output "$(lines audit health init invoke metrics resolve scan secret status)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
 	assert_output "$(lines scan secret status)"
@@ -149,10 +149,10 @@ lines() {
 	touch records.jsonl
 	run comp _aim_audit aim-audit ''
 	assert_output "$(lines keygen checkpoint verify prune query stats \
-	    records.jsonl)"
+	    metrics records.jsonl)"
 	run comp _aim_audit aim-audit -r "$REG" ''
 	assert_output "$(lines keygen checkpoint verify prune query stats \
-	    records.jsonl)"
+	    metrics records.jsonl)"
 	run comp _aim_audit aim-audit -
 	assert_output "$(lines -c --config -d --dir -r --registry -h --help \
 	    -V --version)"
@@ -167,6 +167,10 @@ lines() {
 	    --csv --failed --id --kind -n --since --tool --until)"
 	run comp _aim_audit aim-audit stats --
 	assert_output "$(lines --config --dir --registry)"
+	run comp _aim_audit aim-audit metrics --
+	assert_output "$(lines --config --dir --registry --textfile)"
+	run comp _aim aim metrics --t
+	assert_output --textfile
 	# After a record file, no subcommand any more.
 	run comp _aim_audit aim-audit records.jsonl q
 	assert_output ''
@@ -335,7 +339,7 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit health init invoke resolve scan secret status)"
+	assert_output "$(lines audit health init invoke metrics resolve scan secret status)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'
