@@ -93,6 +93,23 @@ char	*aim_which(const char *cmd, const char *path_list);
 ssize_t	 aim_read_full(int fd, void *buf, size_t n_bytes);
 
 /*
+ * Read the whole regular file path (relative to dirfd: AT_FDCWD or an
+ * open directory) into *buf, NUL-terminated, its length in *len (without
+ * the NUL).  flags: AIM_READ_NOFOLLOW refuses a symlink (ELOOP) where a
+ * name from readdir(3) must be the file itself; AIM_READ_SECRET puts the
+ * bytes in sodium_malloc memory (guarded, locked: aim-secret(1)
+ * SECURITY CONSIDERATIONS) for the caller to sodium_free, else the caller
+ * free(3)s.
+ * Returns 0, or -1 with errno: open(2)'s or read(2)'s, EISDIR or EINVAL
+ * (a directory, another non-regular file), EFBIG (more than limit_bytes),
+ * ENOMEM (no secure memory), EAGAIN (it grew while read); *buf untouched.
+ */
+#define AIM_READ_NOFOLLOW	0x1
+#define AIM_READ_SECRET		0x2
+int	 aim_read_file(int dirfd, const char *path, int flags,
+	    size_t limit_bytes, char **buf, size_t *len);
+
+/*
  * write(2) all n_bytes of buf, going on after short writes and EINTR.
  * Returns 0, or -1 with errno: write(2)'s, or EIO when it wrote nothing
  * and said no error, so a message with strerror(errno) is always true.

@@ -117,38 +117,12 @@ name_matches(const char *rel, const char *prefix)
 	return strcmp(p, ".json") == 0;
 }
 
-/* Read a whole file into malloc'd memory.  0, or -1 with errno. */
+/* An entry or key file, refused as a symlink and past the entry limit. */
 static int
 slurp(int dirfd, const char *name, char **buf, size_t *len)
 {
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > ENTRY_MAX_BYTES) {
-		close(fd);
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		return -1;
-	}
-	*buf = aim_xmalloc((size_t)st.st_size + 1);
-	n = aim_read_full(fd, *buf, (size_t)st.st_size + 1);
-	close(fd);
-	if (n < 0 || n > st.st_size) {
-		free(*buf);
-		*buf = NULL;
-		if (n >= 0)
-			errno = EAGAIN;	/* grew while read */
-		return -1;
-	}
-	(*buf)[n] = '\0';
-	*len = (size_t)n;
-	return 0;
+	return aim_read_file(dirfd, name, AIM_READ_NOFOLLOW, ENTRY_MAX_BYTES,
+	    buf, len);
 }
 
 /* ---- the head file ---- */

@@ -202,42 +202,6 @@ struct jfile {
 	int	 nprob;
 };
 
-static char *
-read_file(const char *path, size_t *len, int *errnum)
-{
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*errnum = errno;
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		*errnum = errno;
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES) {
-		*errnum = S_ISDIR(st.st_mode) ? EISDIR : !S_ISREG(st.st_mode) ?
-		    EINVAL : EFBIG;
-		close(fd);
-		return NULL;
-	}
-	buf = aim_xmalloc(st.st_size + 1);
-	n = aim_read_full(fd, buf, st.st_size);
-	close(fd);
-	if (n == -1) {
-		*errnum = errno;
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 const char *
 aim_json_extension(const char *text, size_t len, size_t limit, int *line,
     int *column)
@@ -301,11 +265,12 @@ load_json(struct jfile *f, char **text_out)
 	json_t *v;
 	char *text;
 	const char *ext;
-	int errnum = 0, line, col;
+	int line, col;
 
 	*text_out = NULL;
-	if ((text = read_file(f->name, &f->len, &errnum)) == NULL) {
-		problems_add(f->probs, f->name, 0, 0, "%s", strerror(errnum));
+	if (aim_read_file(AT_FDCWD, f->name, 0, MAX_FILE_BYTES, &text,
+	    &f->len) == -1) {
+		problems_add(f->probs, f->name, 0, 0, "%s", strerror(errno));
 		f->nprob++;
 		return NULL;
 	}

@@ -416,6 +416,55 @@ aim_read_full(int fd, void *buf, size_t n)
 }
 
 int
+aim_read_file(int dirfd, const char *path, int flags, size_t limit_bytes,
+    char **buf, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	char *b;
+	int fd, oflags = O_RDONLY | O_CLOEXEC;
+
+	if (flags & AIM_READ_NOFOLLOW)
+		oflags |= O_NOFOLLOW;
+	if ((fd = openat(dirfd, path, oflags)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	if (!S_ISREG(st.st_mode))
+		goto fail;
+	errno = EFBIG;
+	if ((uintmax_t)st.st_size > limit_bytes)
+		goto fail;
+	/* One byte more than the size: a file that grew is seen to grow. */
+	b = flags & AIM_READ_SECRET ? sodium_malloc((size_t)st.st_size + 1) :
+	    aim_xmalloc((size_t)st.st_size + 1);
+	errno = ENOMEM;
+	if (b == NULL)
+		goto fail;
+	n = aim_read_full(fd, b, (size_t)st.st_size + 1);
+	if (n < 0 || n > st.st_size) {
+		if (n >= 0)
+			errno = EAGAIN;
+		if (flags & AIM_READ_SECRET)
+			sodium_free(b);
+		else
+			free(b);
+		goto fail;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
+fail:
+	n = errno;
+	close(fd);
+	errno = (int)n;
+	return -1;
+}
+
+int
 aim_write_full(int fd, const void *buf, size_t n)
 {
 	size_t off = 0;

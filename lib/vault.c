@@ -89,37 +89,31 @@ private_file(const char *path, const char *what, char **why)
 	return rc;
 }
 
-/* Read a whole small file into malloc'd memory (or sodium memory). */
+/*
+ * Read a private file whole: a key file into sodium memory (secret), the
+ * vault into malloc'd memory.
+ */
 static int
 slurp(const char *path, const char *what, int secret, unsigned char **out,
     size_t *len, char **why)
 {
-	unsigned char *buf;
-	struct stat st;
-	ssize_t n;
-	int fd, rc;
+	char *buf;
+	int rc;
 
 	if ((rc = private_file(path, what, why)) != AIM_VAULT_OK)
 		return rc;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return fail(why, AIM_VAULT_IO, "can't open %s: %s", path,
-		    strerror(errno));
-	if (fstat(fd, &st) == -1 || st.st_size > MAX_VAULT_BYTES) {
-		close(fd);
+	if (aim_read_file(AT_FDCWD, path, AIM_READ_NOFOLLOW |
+	    (secret ? AIM_READ_SECRET : 0), MAX_VAULT_BYTES, &buf, len) == 0) {
+		*out = (unsigned char *)buf;
+		return AIM_VAULT_OK;
+	}
+	if (errno == EFBIG)
 		return fail(why, AIM_VAULT_FORMAT, "%s %s is too large",
 		    what, path);
-	}
-	buf = secret ? sodium_malloc(st.st_size + 1) :
-	    aim_xmalloc(st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
+	if (errno == ENOMEM)
 		return fail(why, AIM_VAULT_IO, "out of secure memory");
-	}
-	n = aim_read_full(fd, buf, st.st_size);
-	close(fd);
-	*out = buf;
-	*len = n > 0 ? (size_t)n : 0;
-	return AIM_VAULT_OK;
+	return fail(why, AIM_VAULT_IO, "can't open %s: %s", path,
+	    strerror(errno));
 }
 
 static void
