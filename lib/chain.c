@@ -487,8 +487,6 @@ aim_chain_scan_free(struct aim_scan *s)
 
 /* ---- the writer ---- */
 
-static int write_new(const char *, const char *, size_t);
-
 /*
  * A new audit directory gets a .gitignore holding "*" (aim-audit(1)
  * "Audit directory"), so entries, whole payloads, are not committed by
@@ -503,7 +501,7 @@ gitignore(const char *dir, char **why)
 	snprintf(tmp, sizeof(tmp), "%s/.gitignore.tmp-%ld", dir,
 	    (long)getpid());
 	snprintf(final, sizeof(final), "%s/.gitignore", dir);
-	if (write_new(tmp, "*\n", 2) == -1)
+	if (aim_write_file_new(tmp, "*\n", 2, 0600, 0, NULL) == -1)
 		return setwhy(why, "can't write %s: %s", tmp, strerror(errno));
 	if (link(tmp, final) == -1 && errno != EEXIST) {
 		setwhy(why, "can't link %s: %s", final, strerror(errno));
@@ -787,32 +785,6 @@ chain_unlock(struct aim_chain *c)
 	c->locked = 0;
 }
 
-/* Write all of text to a new file; 0 or -1 (errno). */
-static int
-write_new(const char *path, const char *text, size_t len)
-{
-	int fd, saved;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1)
-		return -1;
-	if (aim_write_full(fd, text, len) == -1 || fchmod(fd, 0600) == -1 ||
-	    fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	errno = saved;
-	return -1;
-}
-
 static char *
 chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 {
@@ -880,7 +852,7 @@ chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 		head_write(c, &old, 0);
 		return NULL;
 	}
-	if (write_new(tmp, text, len) == -1) {
+	if (aim_write_file_new(tmp, text, len, 0600, 0, NULL) == -1) {
 		setwhy(why, "can't write %s: %s", tmp, strerror(errno));
 		free(text);
 		head_write(c, &old, 0);
@@ -1300,7 +1272,8 @@ aim_audit_keygen(const char *seckey_path, char **pubhex, char **why)
 	unsigned char *sk;
 	char *dir, *slash, pubpath[PATH_MAX], hex[2 * crypto_sign_SECRETKEYBYTES + 1];
 	char line[2 * crypto_sign_SECRETKEYBYTES + 64];
-	int fd, rc = -1;
+	struct aim_write_fail f;
+	int rc = -1;
 
 	if (sodium_init() < 0)
 		return setwhy(why, "can't initialise libsodium");
@@ -1324,38 +1297,28 @@ aim_audit_keygen(const char *seckey_path, char **pubhex, char **why)
 	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
 		return setwhy(why, "out of secure memory");
 	crypto_sign_keypair(pk, sk);
-	if ((fd = open(seckey_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1) {
-		setwhy(why, "can't create %s: %s", seckey_path,
-		    strerror(errno));
-		goto out;
-	}
 	aim_hex(sk, crypto_sign_SECRETKEYBYTES, hex);
-	if (dprintf(fd, "aim-audit secret key 1\n%s\n", hex) < 0 ||
-	    fchmod(fd, 0600) == -1 || fsync(fd) == -1) {
-		setwhy(why, "can't write %s: %s", seckey_path, strerror(errno));
-		close(fd);
-		unlink(seckey_path);
+	snprintf(line, sizeof(line), "aim-audit secret key 1\n%s\n", hex);
+	if (aim_write_file_new(seckey_path, line, strlen(line), 0600, 0,
+	    &f) == -1) {
+		setwhy(why, "can't %s %s: %s", f.step == AIM_WRITE_CREATE ?
+		    "create" : "write", seckey_path, strerror(errno));
 		goto out;
 	}
-	close(fd);
 	aim_hex(pk, sizeof(pk), hex);
 	snprintf(line, sizeof(line), "aim-audit public key 1\n%s\n", hex);
-	if ((fd = open(pubpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1 || aim_write_full(fd, line,
-	    strlen(line)) == -1 || fsync(fd) == -1) {
+	if (aim_write_file_new(pubpath, line, strlen(line), 0644,
+	    AIM_WRITE_UMASK, NULL) == -1) {
 		setwhy(why, "can't write %s: %s", pubpath, strerror(errno));
-		if (fd != -1)
-			close(fd);
 		unlink(pubpath);
 		unlink(seckey_path);
 		goto out;
 	}
-	close(fd);
 	*pubhex = aim_xstrdup(hex);
 	rc = 0;
 out:
 	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(line, sizeof(line));
 	sodium_free(sk);
 	return rc;
 }

@@ -485,6 +485,101 @@ aim_write_full(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+/* Write all of buf to fd, set its mode (unless the umask's), fsync it. */
+static int
+write_fd(int fd, const void *buf, size_t n, mode_t mode, int flags)
+{
+	if (aim_write_full(fd, buf, n) == -1)
+		return -1;
+	if (!(flags & AIM_WRITE_UMASK) && fchmod(fd, mode) == -1)
+		return -1;
+	if (!(flags & AIM_WRITE_NOSYNC) && fsync(fd) == -1)
+		return -1;
+	return 0;
+}
+
+/* close(2) fd, keeping an earlier errno when rc is already -1. */
+static int
+close_keep(int fd, int rc)
+{
+	int saved = errno;
+
+	if (close(fd) == -1)
+		return -1;
+	errno = saved;
+	return rc;
+}
+
+int
+aim_write_file_new(const char *path, const void *buf, size_t n_bytes,
+    mode_t mode, int flags, struct aim_write_fail *fail)
+{
+	int fd, saved;
+
+	if (fail != NULL)
+		*fail = (struct aim_write_fail){ AIM_WRITE_CREATE, "" };
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1)
+		return -1;
+	if (close_keep(fd, write_fd(fd, buf, n_bytes, mode, flags)) == 0)
+		return 0;
+	saved = errno;
+	unlink(path);
+	if (fail != NULL)
+		fail->step = AIM_WRITE_DATA;
+	errno = saved;
+	return -1;
+}
+
+/* fsync(2) the directory holding path, when path names one. */
+static void
+fsync_parent(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	(void)aim_fsync_dir(dir);	/* the rename is done: best effort */
+}
+
+int
+aim_write_atomic(const char *path, const void *buf, size_t n_bytes,
+    mode_t mode, int flags, struct aim_write_fail *fail)
+{
+	struct aim_write_fail f = { AIM_WRITE_CREATE, "" };
+	int fd, saved;
+
+	if (snprintf(f.tmp, sizeof(f.tmp), "%s.tmp-%ld", path,
+	    (long)getpid()) >= (int)sizeof(f.tmp)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	if ((fd = open(f.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1)
+		goto out;
+	f.step = AIM_WRITE_DATA;
+	if (close_keep(fd, write_fd(fd, buf, n_bytes, mode, flags)) == -1)
+		goto gone;
+	f.step = AIM_WRITE_RENAME;
+	if (rename(f.tmp, path) == -1)
+		goto gone;
+	if (!(flags & AIM_WRITE_NOSYNC))
+		fsync_parent(path);
+	return 0;
+gone:
+	saved = errno;
+	unlink(f.tmp);
+	errno = saved;
+out:
+	saved = errno;
+	if (fail != NULL)
+		*fail = f;
+	errno = saved;
+	return -1;
+}
+
 char *
 aim_xdg_path(const char *xdg_var, const char *home_dir, const char *name)
 {
