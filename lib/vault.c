@@ -478,7 +478,8 @@ aim_vault_save(struct aim_vault *v, char **why)
 	    plain, len, header, HEADER_BYTES, NULL, header + H_NONCE, v->key);
 	sodium_free(plain);
 
-	rc = aim_write_atomic(v->path, ct, HEADER_BYTES + ctlen, 0600, 0, &f);
+	rc = aim_write_atomic(v->path, ct, HEADER_BYTES + ctlen, 0600, 0,
+	    &f);
 	free(ct);
 	if (rc == 0)
 		return AIM_VAULT_OK;
