@@ -778,144 +778,178 @@ aim_chain_unlock(struct aim_chain *c)
 	c->locked = 0;
 }
 
-char *
-aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
-{
-	static unsigned long counter;
-	char iso[32], stamp[32], day[16], daydir[PATH_MAX], tmp[PATH_MAX];
-	char prefix[PATH_MAX], final[PATH_MAX], rel[PATH_MAX], *text;
-	char hex[AIM_HASH_HEX_BYTES + 1];
-	unsigned char hash[AIM_HASH_BYTES];
-	struct head h, old;
-	size_t len;
-	int k;
+/* One append under way: its names, its bytes, the head before and during. */
+struct append {
+	char	 day[16], daydir[PATH_MAX], prefix[PATH_MAX];
+	char	 tmp[PATH_MAX], rel[PATH_MAX], final[PATH_MAX];
+	char	*text;
+	size_t	 len;
+	struct head old, h;
+};
 
-	aim_utc_stamp(iso, stamp, day);
+/*
+ * Stamp entry as the next link (timestamp, seq, prev), make its day
+ * directory and encode it into a->text.  0, or -1 with *why.
+ */
+static int
+append_encode(struct aim_chain *c, json_t *entry, struct append *a,
+    char **why)
+{
+	char iso[32], stamp[32], hex[AIM_HASH_HEX_BYTES + 1];
+
+	aim_utc_stamp(iso, stamp, a->day);
 	json_object_set_new(entry, "timestamp", json_string(iso));
 	json_object_set_new(entry, "seq", json_integer(c->seq + 1));
 	aim_hex(c->hash, AIM_HASH_BYTES, hex);
 	json_object_set_new(entry, "prev", json_string(hex));
-	if (snprintf(daydir, sizeof(daydir), "%s/%s", c->dir, day) >=
-	    (int)sizeof(daydir) - 200 || entry_prefix(entry, prefix,
-	    sizeof(prefix)) == -1) {
+	if (snprintf(a->daydir, sizeof(a->daydir), "%s/%s", c->dir,
+	    a->day) >= (int)sizeof(a->daydir) - 200 || entry_prefix(entry,
+	    a->prefix, sizeof(a->prefix)) == -1) {
 		errno = ENAMETOOLONG;
-		aim_chain_why(why, "can't use %s: %s", c->dir, strerror(errno));
-		return NULL;
-	}
-	if (aim_mkdirs(daydir) == -1) {
-		aim_chain_why(why, "can't create %s: %s", daydir,
+		return aim_chain_why(why, "can't use %s: %s", c->dir,
 		    strerror(errno));
-		return NULL;
 	}
-	if ((text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
+	if (aim_mkdirs(a->daydir) == -1)
+		return aim_chain_why(why, "can't create %s: %s", a->daydir,
+		    strerror(errno));
+	if ((a->text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
 		errno = ENOMEM;
-		aim_chain_why(why, "can't encode entry for %s", daydir);
-		return NULL;
+		return aim_chain_why(why, "can't encode entry for %s",
+		    a->daydir);
 	}
-	len = strlen(text);
-	text[len++] = '\n';	/* json_dumps left room: it was the NUL */
-	aim_hash(text, len, hash);
+	a->len = strlen(a->text);
+	a->text[a->len++] = '\n';	/* json_dumps left room: it was the NUL */
+	return 0;
+}
+
+/*
+ * Write a->text to a temporary file in the day directory, named in the
+ * head first (a zero hash: nothing to adopt yet), then announced with its
+ * hash, durably, before it can appear under a final name.  a->text is
+ * freed.  0, or -1 with *why and the head as it was.
+ */
+static int
+append_stage(struct aim_chain *c, struct append *a, char **why)
+{
+	static unsigned long counter;
+	unsigned char hash[AIM_HASH_BYTES];
+	char *text = a->text;
+
+	a->text = NULL;
+	aim_hash(text, a->len, hash);
 	/* daydir left 200 bytes for the names below: a cut is a bug. */
-	if (snprintf(rel, sizeof(rel), "%s/.tmp-%ld-%lu", day, (long)getpid(),
-	    counter++) >= (int)sizeof(rel) || snprintf(tmp, sizeof(tmp),
-	    "%s/%s", c->dir, rel) >= (int)sizeof(tmp)) {
+	if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu", a->day,
+	    (long)getpid(), counter++) >= (int)sizeof(a->rel) ||
+	    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir, a->rel) >=
+	    (int)sizeof(a->tmp)) {
 		free(text);
 		errno = ENAMETOOLONG;
-		aim_chain_why(why, "can't use %s: %s", c->dir, strerror(errno));
-		return NULL;
+		return aim_chain_why(why, "can't use %s: %s", c->dir,
+		    strerror(errno));
 	}
-	head_empty(&old);
-	old.seq = c->seq;
-	aim_hex(c->hash, AIM_HASH_BYTES, old.hash);
-	snprintf(old.path, sizeof(old.path), "%s", c->path[0] ? c->path : "-");
+	head_empty(&a->old);
+	a->old.seq = c->seq;
+	aim_hex(c->hash, AIM_HASH_BYTES, a->old.hash);
+	snprintf(a->old.path, sizeof(a->old.path), "%s",
+	    c->path[0] ? c->path : "-");
 	if (c->seq == 0)
-		strcpy(old.path, "-");
-	h = old;
-	h.pseq = c->seq + 1;
-	snprintf(h.pprefix, sizeof(h.pprefix), "%s", prefix);
-	snprintf(h.ptmp, sizeof(h.ptmp), "%s", rel);
-	/*
-	 * Name the temporary file first (a zero hash: nothing to adopt yet),
-	 * unsynced: only for a killed writer's leftovers, not a power cut's.
-	 */
-	strcpy(h.phash, zero_hex);
-	if (head_write(c, &h, 0) == -1) {
+		strcpy(a->old.path, "-");
+	a->h = a->old;
+	a->h.pseq = c->seq + 1;
+	snprintf(a->h.pprefix, sizeof(a->h.pprefix), "%s", a->prefix);
+	snprintf(a->h.ptmp, sizeof(a->h.ptmp), "%s", a->rel);
+	/* Unsynced: only for a killed writer's leftovers, not a power cut's. */
+	strcpy(a->h.phash, zero_hex);
+	if (head_write(c, &a->h, 0) == -1) {
 		aim_chain_why(why, "can't write %s/%s: %s", c->dir,
-		    AIM_CHAIN_HEAD,
+		    AIM_CHAIN_HEAD, strerror(errno));
+		free(text);
+		head_write(c, &a->old, 0);
+		return -1;
+	}
+	if (aim_write_file_new(a->tmp, text, a->len, 0600, 0, NULL) == -1) {
+		aim_chain_why(why, "can't write %s: %s", a->tmp,
 		    strerror(errno));
 		free(text);
-		head_write(c, &old, 0);
-		return NULL;
-	}
-	if (aim_write_file_new(tmp, text, len, 0600, 0, NULL) == -1) {
-		aim_chain_why(why, "can't write %s: %s", tmp, strerror(errno));
-		free(text);
-		head_write(c, &old, 0);
-		return NULL;
+		head_write(c, &a->old, 0);
+		return -1;
 	}
 	free(text);
-
-	/* Say what is about to appear, durably, before it can appear. */
-	aim_hex(hash, sizeof(hash), h.phash);
-	if (head_write(c, &h, 1) == -1) {
+	aim_hex(hash, sizeof(hash), a->h.phash);
+	if (head_write(c, &a->h, 1) == -1) {
 		aim_chain_why(why, "can't write %s/%s: %s", c->dir,
-		    AIM_CHAIN_HEAD,
-		    strerror(errno));
-		unlink(tmp);
-		head_write(c, &old, 0);
-		return NULL;
+		    AIM_CHAIN_HEAD, strerror(errno));
+		unlink(a->tmp);
+		head_write(c, &a->old, 0);
+		return -1;
 	}
+	return 0;
+}
 
-	/* link(2) never replaces: a name taken gets -2, -3, ... */
+/*
+ * Link the temporary file to its final name, a->prefix.json; link(2)
+ * never replaces: a name taken gets -2, -3, ...  0, or -1 with *why.
+ */
+static int
+append_link(struct aim_chain *c, struct append *a, char **why)
+{
+	int k;
+
 	for (k = 1; k <= MAX_COLLISIONS; k++) {
-		if ((k == 1 ? snprintf(rel, sizeof(rel), "%s.json", prefix) :
-		    snprintf(rel, sizeof(rel), "%s-%d.json", prefix, k)) >=
-		    (int)sizeof(rel) || snprintf(final, sizeof(final), "%s/%s",
-		    c->dir, rel) >= (int)sizeof(final)) {
+		if ((k == 1 ? snprintf(a->rel, sizeof(a->rel), "%s.json",
+		    a->prefix) : snprintf(a->rel, sizeof(a->rel), "%s-%d.json",
+		    a->prefix, k)) >= (int)sizeof(a->rel) ||
+		    snprintf(a->final, sizeof(a->final), "%s/%s", c->dir,
+		    a->rel) >= (int)sizeof(a->final)) {
 			errno = ENAMETOOLONG;
-			aim_chain_why(why, "can't name an entry in %s: %s",
-			    daydir,
-			    strerror(errno));
-			goto undo;
+			return aim_chain_why(why, "can't name an entry in %s: "
+			    "%s", a->daydir, strerror(errno));
 		}
-		if (link(tmp, final) == 0)
-			break;
-		if (errno != EEXIST) {
-			aim_chain_why(why, "can't link %s: %s", final,
-			    strerror(errno));
-			goto undo;
-		}
+		if (link(a->tmp, a->final) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return aim_chain_why(why, "can't link %s: %s",
+			    a->final, strerror(errno));
 	}
-	if (k > MAX_COLLISIONS) {
-		errno = EEXIST;
-		aim_chain_why(why, "can't name entry in %s: %s", daydir,
+	errno = EEXIST;
+	return aim_chain_why(why, "can't name entry in %s: %s", a->daydir,
+	    strerror(errno));
+}
+
+char *
+aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
+{
+	struct append a;
+
+	a.text = NULL;
+	if (append_encode(c, entry, &a, why) == -1 ||
+	    append_stage(c, &a, why) == -1)
+		return NULL;
+	if (append_link(c, &a, why) == -1)
+		goto undo;
+	unlink(a.tmp);
+	if (aim_fsync_dir(a.daydir) == -1) {
+		aim_chain_why(why, "can't sync %s: %s", a.daydir,
 		    strerror(errno));
+		unlink(a.final);
 		goto undo;
 	}
-	unlink(tmp);
-	if (aim_fsync_dir(daydir) == -1) {
-		aim_chain_why(why, "can't sync %s: %s", daydir,
-		    strerror(errno));
-		unlink(final);
-		goto undo;
-	}
-	h.seq = h.pseq;
-	memcpy(h.hash, h.phash, sizeof(h.hash));
-	snprintf(h.path, sizeof(h.path), "%s", rel);
-	h.pseq = 0;
+	a.h.seq = a.h.pseq;
+	memcpy(a.h.hash, a.h.phash, sizeof(a.h.hash));
+	snprintf(a.h.path, sizeof(a.h.path), "%s", a.rel);
+	a.h.pseq = 0;
 	/* No sync: a lost update is recovered from the pending line. */
-	if (head_write(c, &h, 0) == -1) {
+	if (head_write(c, &a.h, 0) == -1) {
 		aim_chain_why(why, "can't write %s/%s: %s", c->dir,
-		    AIM_CHAIN_HEAD,
-		    strerror(errno));
+		    AIM_CHAIN_HEAD, strerror(errno));
 		return NULL;	/* the entry stands; the next lock adopts it */
 	}
-	snprintf(c->path, sizeof(c->path), "%s", rel);
-	return aim_xstrdup(final);
+	snprintf(c->path, sizeof(c->path), "%s", a.rel);
+	return aim_xstrdup(a.final);
 
 undo:
-	unlink(tmp);
-	head_write(c, &old, 0);
+	unlink(a.tmp);
+	head_write(c, &a.old, 0);
 	return NULL;
 }
 
