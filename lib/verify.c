@@ -80,37 +80,17 @@ find_seq(const struct aim_scan *s, int64_t seq)
 	return lo < s->n && s->v[lo].seq == seq ? (ssize_t)lo : -1;
 }
 
-int
-aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
+/*
+ * Entries that are not links of the chain at all: said.  Returns the
+ * newest prune entry (it says where the chain starts), or NULL.
+ */
+static struct aim_scan_entry *
+verify_strays(struct aim_verify *vr)
 {
-	struct aim_chain c;
 	struct aim_scan *s = &vr->scan;
-	struct aim_scan_entry *e, *last = NULL, *pr = NULL;
-	char headname[PATH_MAX], rb[64];
-	size_t i, first = 0;
-	int64_t start = 1;
+	struct aim_scan_entry *e, *pr = NULL;
+	size_t i;
 
-	snprintf(headname, sizeof(headname), "%s/%s", dir, AIM_CHAIN_HEAD);
-	vr->dir = dir;
-	memset(&c, 0, sizeof(c));
-	c.fd = open(headname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (c.fd == -1 && errno != ENOENT)
-		return aim_chain_why(why, "can't open %s: %s", headname,
-		    strerror(errno));
-	c.dir = aim_xstrdup(dir);
-	if (c.fd != -1 && aim_chain_lock(&c, 0, why) == -1) {
-		aim_chain_close(&c);
-		return -1;
-	}
-	vr->head_state = c.fd == -1 ? 0 : c.head_state;
-	vr->head_seq = c.seq;
-	memcpy(vr->head_hash, c.hash, AIM_HASH_BYTES);
-	if (aim_chain_scan(dir, s, NULL, NULL, 0, why) == -1) {
-		aim_chain_close(&c);
-		return -1;
-	}
-
-	/* Entries that are not links of the chain at all. */
 	for (i = 0; i < s->n; i++) {
 		e = &s->v[i];
 		if (e->bad != NULL)
@@ -122,11 +102,27 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 		if (e->is_prune && (pr == NULL || e->prune_seq > pr->prune_seq))
 			pr = e;
 	}
+	return pr;
+}
+
+/*
+ * The first link: seq 1 with a zero prev, or right after the prune entry
+ * pr's through_seq with its through_hash as prev; entries the prune
+ * removed but still here are said.  Returns its index in the scan (s->n:
+ * none).
+ */
+static size_t
+verify_first(struct aim_verify *vr, const struct aim_scan_entry *pr)
+{
+	struct aim_scan *s = &vr->scan;
+	struct aim_scan_entry *e;
+	size_t i, first = 0;
+	int64_t start = 1;
+	char rb[64];
+
 	while (first < s->n && s->v[first].seq == 0)
 		first++;
 	vr->entries = s->n - first;
-
-	/* Where the chain starts: seq 1, or right after the last prune. */
 	if (pr != NULL) {
 		start = pr->prune_seq + 1;
 		for (i = first; i < s->n && s->v[i].seq < start; i++) {
@@ -136,23 +132,36 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 			first = i + 1;
 		}
 	}
-	if (first < s->n) {
-		e = &s->v[first];
-		vr->first_seq = e->seq;
-		if (e->seq > start)
-			problem(vr, e->path, e->seq, "%s missing before it: "
-			    "deleted", seqs(rb, start, e->seq - 1));
-		else if (pr != NULL && sodium_memcmp(e->prev, pr->prune_hash,
-		    AIM_HASH_BYTES) != 0)
-			problem(vr, e->path, e->seq, "prev does not match the "
-			    "hash of seq %lld committed by the prune entry %s",
-			    (long long)pr->prune_seq, pr->path);
-		else if (pr == NULL && !sodium_is_zero(e->prev,
-		    AIM_HASH_BYTES))
-			problem(vr, e->path, e->seq, "prev of the first entry "
-			    "is not zero");
-		last = e;
-	}
+	if (first >= s->n)
+		return first;
+	e = &s->v[first];
+	vr->first_seq = e->seq;
+	if (e->seq > start)
+		problem(vr, e->path, e->seq, "%s missing before it: "
+		    "deleted", seqs(rb, start, e->seq - 1));
+	else if (pr != NULL && sodium_memcmp(e->prev, pr->prune_hash,
+	    AIM_HASH_BYTES) != 0)
+		problem(vr, e->path, e->seq, "prev does not match the "
+		    "hash of seq %lld committed by the prune entry %s",
+		    (long long)pr->prune_seq, pr->path);
+	else if (pr == NULL && !sodium_is_zero(e->prev, AIM_HASH_BYTES))
+		problem(vr, e->path, e->seq, "prev of the first entry "
+		    "is not zero");
+	return first;
+}
+
+/*
+ * Each link after the first: no duplicate, no seq missing, prev the hash
+ * of the one before.  Returns the last link.
+ */
+static struct aim_scan_entry *
+verify_links(struct aim_verify *vr, size_t first)
+{
+	struct aim_scan *s = &vr->scan;
+	struct aim_scan_entry *e, *last = &s->v[first];
+	size_t i;
+	char rb[64];
+
 	for (i = first + 1; i < s->n; i++) {
 		e = &s->v[i];
 		if (e->seq == last->seq) {
@@ -170,12 +179,18 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 			    (long long)e->seq);
 		last = e;
 	}
+	return last;
+}
 
-	/* The head. */
-	if (last != NULL) {
-		vr->last_seq = last->seq;
-		memcpy(vr->last_hash, last->hash, AIM_HASH_BYTES);
-	}
+/* The head c (read under the lock) against the chain's last link. */
+static void
+verify_head(struct aim_verify *vr, const struct aim_chain *c,
+    const char *headname, const struct aim_scan_entry *last)
+{
+	struct aim_scan *s = &vr->scan;
+	ssize_t next;
+	char rb[64];
+
 	if (vr->head_state == 0) {
 		if (last != NULL)
 			problem(vr, headname, 0, "missing, but the directory "
@@ -183,29 +198,65 @@ aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
 	} else if (vr->head_state == -1) {
 		problem(vr, headname, 0, "damaged: check does not match");
 	} else if (last == NULL) {
-		if (c.seq > 0)
+		if (c->seq > 0)
 			problem(vr, headname, 0, "says seq %lld, but the "
 			    "directory holds no entry: deleted",
-			    (long long)c.seq);
-	} else if (c.pending_seq > 0 && last->seq == c.pending_seq &&
-	    sodium_memcmp(last->hash, c.pending_hash,
+			    (long long)c->seq);
+	} else if (c->pending_seq > 0 && last->seq == c->pending_seq &&
+	    sodium_memcmp(last->hash, c->pending_hash,
 	    AIM_HASH_BYTES) == 0) {
 		/* An interrupted write that got its name: fine. */
-	} else if (last->seq > c.seq) {
-		problem(vr, s->v[find_seq(s, c.seq + 1) < 0 ? s->n - 1 :
-		    (size_t)find_seq(s, c.seq + 1)].path, c.seq + 1,
-		    "%s beyond the head (seq %lld): inserted, or left by an "
-		    "interrupted write", seqs(rb, c.seq + 1, last->seq),
-		    (long long)c.seq);
-	} else if (last->seq < c.seq) {
+	} else if (last->seq > c->seq) {
+		next = find_seq(s, c->seq + 1);
+		problem(vr, s->v[next < 0 ? s->n - 1 : (size_t)next].path,
+		    c->seq + 1, "%s beyond the head (seq %lld): inserted, or "
+		    "left by an interrupted write", seqs(rb, c->seq + 1,
+		    last->seq), (long long)c->seq);
+	} else if (last->seq < c->seq) {
 		problem(vr, headname, 0, "says seq %lld, but the chain ends "
 		    "at seq %lld (%s): the newest entries were deleted",
-		    (long long)c.seq, (long long)last->seq, last->path);
-	} else if (sodium_memcmp(last->hash, c.hash,
+		    (long long)c->seq, (long long)last->seq, last->path);
+	} else if (sodium_memcmp(last->hash, c->hash,
 	    AIM_HASH_BYTES) != 0) {
 		problem(vr, last->path, last->seq, "hash does not match the "
 		    "head: entry edited or replaced");
 	}
+}
+
+int
+aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
+{
+	struct aim_chain c;
+	struct aim_scan_entry *pr, *last = NULL;
+	char headname[PATH_MAX];
+	size_t first;
+
+	snprintf(headname, sizeof(headname), "%s/%s", dir, AIM_CHAIN_HEAD);
+	vr->dir = dir;
+	memset(&c, 0, sizeof(c));
+	c.fd = open(headname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (c.fd == -1 && errno != ENOENT)
+		return aim_chain_why(why, "can't open %s: %s", headname,
+		    strerror(errno));
+	c.dir = aim_xstrdup(dir);
+	if (c.fd != -1 && aim_chain_lock(&c, 0, why) == -1) {
+		aim_chain_close(&c);
+		return -1;
+	}
+	vr->head_state = c.fd == -1 ? 0 : c.head_state;
+	vr->head_seq = c.seq;
+	memcpy(vr->head_hash, c.hash, AIM_HASH_BYTES);
+	if (aim_chain_scan(dir, &vr->scan, NULL, NULL, 0, why) == -1) {
+		aim_chain_close(&c);
+		return -1;
+	}
+	pr = verify_strays(vr);
+	if ((first = verify_first(vr, pr)) < vr->scan.n) {
+		last = verify_links(vr, first);
+		vr->last_seq = last->seq;
+		memcpy(vr->last_hash, last->hash, AIM_HASH_BYTES);
+	}
+	verify_head(vr, &c, headname, last);
 	aim_chain_close(&c);
 	return 0;
 }
