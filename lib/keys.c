@@ -261,22 +261,91 @@ aim_checkpoint_read(const char *path, const unsigned char pk[AIM_PUBKEY_BYTES],
 
 /* ---- prune ---- */
 
+/*
+ * Append the prune entry (aim-audit(1) "Retention") committing to top,
+ * the newest chained entry that goes, with hex its hash; under c's
+ * exclusive lock.  Its path goes to report's "entry".  0, or -1 with *why.
+ */
+static int
+prune_entry(struct aim_chain *c, const struct aim_scan_entry *top,
+    const char *hex, json_t *deleted, size_t n, int64_t days,
+    const char *cutoff, json_t *report, char **why)
+{
+	json_t *entry;
+	char *epath;
+
+	entry = json_object();
+	json_object_set_new(entry, "timestamp", json_string(""));
+	json_object_set_new(entry, "kind", json_string("prune"));
+	json_object_set_new(entry, "actor", aim_chain_actor());
+	json_object_set_new(entry, "program",
+	    json_string(program_invocation_short_name));
+	json_object_set_new(entry, "pruned", json_pack("{s:I, s:s, s:O, "
+	    "s:I, s:I, s:s}", "through_seq", (json_int_t)top->seq,
+	    "through_hash", hex, "days", deleted, "entries",
+	    (json_int_t)n, "retention_days", (json_int_t)days,
+	    "before", cutoff));
+	json_object_set_new(entry, "contract", json_string(AIM_CONTRACT));
+	epath = aim_chain_append_locked(c, entry, why);
+	json_decref(entry);
+	if (epath == NULL)
+		return -1;
+	json_object_set_new(report, "entry", json_string(epath));
+	free(epath);
+	return 0;
+}
+
+/*
+ * Remove the day directory day of dir and all in it; a day that is a
+ * symbolic link is not followed.  0, or -1 with *why (the last problem;
+ * the others are passed over to remove what can be).
+ */
+static int
+prune_day(const char *dir, const char *day, char **why)
+{
+	char path[PATH_MAX * 2];
+	struct dirent *de;
+	int dfd, rc = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, day);
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		rc = aim_chain_why(why, "can't read %s: %s", path,
+		    errno == ENOTDIR || errno == ELOOP ?
+		    "not a directory" : strerror(errno));
+		if (dfd != -1)
+			close(dfd);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == -1)
+			rc = aim_chain_why(why, "can't remove %s/%s: %s", path,
+			    de->d_name, strerror(errno));
+	}
+	closedir(d);
+	if (rmdir(path) == -1)
+		rc = aim_chain_why(why, "can't remove %s: %s", path,
+		    strerror(errno));
+	return rc;
+}
+
 int
 aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
     char **why)
 {
 	struct aim_chain c;
 	struct aim_scan s;
-	char **list, cutoff[16], path[PATH_MAX * 2], hex[AIM_HASH_HEX_BYTES + 1];
+	char **list, cutoff[16], hex[AIM_HASH_HEX_BYTES + 1];
 	time_t now = time(NULL) - (time_t)days * 86400;
 	struct tm tm;
-	json_t *deleted, *entry;
+	json_t *deleted;
 	struct aim_scan_entry *top = NULL;
-	struct dirent *de;
 	size_t i, n = 0;
-	DIR *d;
-	char *epath;
-	int err, dfd, rc = 0;
+	int err, rc = 0;
 
 	gmtime_r(&now, &tm);
 	strftime(cutoff, sizeof(cutoff), "%Y-%m-%d", &tm);
@@ -318,56 +387,15 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 	}
 	if (dry_run || json_array_size(deleted) == 0)
 		goto out;
-	if (top != NULL) {
-		entry = json_object();
-		json_object_set_new(entry, "timestamp", json_string(""));
-		json_object_set_new(entry, "kind", json_string("prune"));
-		json_object_set_new(entry, "actor", aim_chain_actor());
-		json_object_set_new(entry, "program",
-		    json_string(program_invocation_short_name));
-		json_object_set_new(entry, "pruned", json_pack("{s:I, s:s, s:O, "
-		    "s:I, s:I, s:s}", "through_seq", (json_int_t)top->seq,
-		    "through_hash", hex, "days", deleted, "entries",
-		    (json_int_t)n, "retention_days", (json_int_t)days,
-		    "before", cutoff));
-		json_object_set_new(entry, "contract", json_string(AIM_CONTRACT));
-		epath = aim_chain_append_locked(&c, entry, why);
-		json_decref(entry);
-		if (epath == NULL) {
+	if (top != NULL && prune_entry(&c, top, hex, deleted, n, days, cutoff,
+	    *report, why) == -1) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < json_array_size(deleted); i++)
+		if (prune_day(dir, json_string_value(json_array_get(deleted,
+		    i)), why) == -1)
 			rc = -1;
-			goto out;
-		}
-		json_object_set_new(*report, "entry", json_string(epath));
-		free(epath);
-	}
-	for (i = 0; i < json_array_size(deleted); i++) {
-		const char *day = json_string_value(json_array_get(deleted, i));
-
-		snprintf(path, sizeof(path), "%s/%s", dir, day);
-		/* A day directory that is a symbolic link is not followed. */
-		if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC)) == -1 || (d = fdopendir(dfd)) == NULL) {
-			rc = aim_chain_why(why, "can't read %s: %s", path,
-			    errno == ENOTDIR || errno == ELOOP ?
-			    "not a directory" : strerror(errno));
-			if (dfd != -1)
-				close(dfd);
-			continue;
-		}
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			if (unlinkat(dirfd(d), de->d_name, 0) == -1)
-				rc = aim_chain_why(why,
-				    "can't remove %s/%s: %s", path,
-				    de->d_name, strerror(errno));
-		}
-		closedir(d);
-		if (rmdir(path) == -1)
-			rc = aim_chain_why(why, "can't remove %s: %s", path,
-			    strerror(errno));
-	}
 	if (aim_fsync_dir(dir) == -1)
 		rc = aim_chain_why(why, "can't sync %s: %s", dir,
 		    strerror(errno));
