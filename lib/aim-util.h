@@ -123,7 +123,7 @@ int	 aim_write_full(int fd, const void *buf, size_t n_bytes);
  * costs nothing: aim-resolve(1) FILES, the state file); AIM_WRITE_UMASK
  * leaves the mode as the umask makes it instead of setting exactly mode
  * with fchmod(2) (a private file is 0600 under any umask: aim-audit(1)
- * FILES, aim-secret(1) FILES).  On failure *fail (when not NULL) says
+ * "Entries", aim-secret(1) FILES).  On failure *fail (when not NULL) says
  * which step failed, for the message, and the temporary file's name.
  */
 #define AIM_WRITE_NOSYNC	0x1
