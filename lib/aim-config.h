@@ -51,7 +51,11 @@ struct aim_cooldown_policy {
 	int64_t	 long_cooldown_ms;	/* 300000 */
 };
 
-/* aim_config.json with its defaults (aim-registry(5) "aim_config.json"). */
+/*
+ * aim_config.json with its defaults (aim-registry(5) "aim_config.json").
+ * A key is a member here, a row of config_keys in registry.c (its type,
+ * bounds and default) and its entry in aim-registry(5).
+ */
 struct aim_config {
 	char	*path;			/* the file read, or NULL: defaults */
 	int64_t	 timeout_ms;		/* 30000 */

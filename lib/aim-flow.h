@@ -158,6 +158,8 @@ int	 aim_chain_scan(const char *dir, struct aim_scan *s,
 	    char **why);
 void	 aim_chain_scan_free(struct aim_scan *s);
 
+/* ---- verify.c: checking the chain (aim-audit(1) "Verify") ---- */
+
 struct aim_verify {
 	const char *dir;
 	struct aim_scan scan;
@@ -198,6 +200,8 @@ struct aim_checkpoint {
  */
 int	 aim_verify_checkpoint(struct aim_verify *vr, const char *name,
 	    const struct aim_checkpoint *cp);
+
+/* ---- keys.c: signing keys, checkpoints, prune (aim-audit(1)) ---- */
 
 /*
  * The audit signing key: $AIM_AUDIT_KEY, else

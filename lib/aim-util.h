@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,11 +94,66 @@ char	*aim_which(const char *cmd, const char *path_list);
 ssize_t	 aim_read_full(int fd, void *buf, size_t n_bytes);
 
 /*
+ * Read the whole regular file path (relative to dirfd: AT_FDCWD or an
+ * open directory) into *buf, NUL-terminated, its length in *len (without
+ * the NUL).  flags: AIM_READ_NOFOLLOW refuses a symlink (ELOOP) where a
+ * name from readdir(3) must be the file itself; AIM_READ_SECRET puts the
+ * bytes in sodium_malloc memory (guarded, locked: aim-secret(1)
+ * SECURITY CONSIDERATIONS) for the caller to sodium_free, else the caller
+ * free(3)s.
+ * Returns 0, or -1 with errno: open(2)'s or read(2)'s, EISDIR or EINVAL
+ * (a directory, another non-regular file), EFBIG (more than limit_bytes),
+ * ENOMEM (no secure memory), EAGAIN (it grew while read); *buf untouched.
+ */
+#define AIM_READ_NOFOLLOW	0x1
+#define AIM_READ_SECRET		0x2
+int	 aim_read_file(int dirfd, const char *path, int flags,
+	    size_t limit_bytes, char **buf, size_t *len);
+
+/*
  * write(2) all n_bytes of buf, going on after short writes and EINTR.
  * Returns 0, or -1 with errno: write(2)'s, or EIO when it wrote nothing
  * and said no error, so a message with strerror(errno) is always true.
  */
 int	 aim_write_full(int fd, const void *buf, size_t n_bytes);
+
+/*
+ * The two ways aim writes a whole file.  flags: AIM_WRITE_NOSYNC skips
+ * fsync(2) of the file and of its directory (a soft file, where a loss
+ * costs nothing: aim-resolve(1) FILES, the state file); AIM_WRITE_UMASK
+ * leaves the mode as the umask makes it instead of setting exactly mode
+ * with fchmod(2) (a private file is 0600 under any umask: aim-audit(1)
+ * "Entries", aim-secret(1) FILES).  On failure *fail (when not NULL) says
+ * which step failed, for the message, and the temporary file's name.
+ */
+#define AIM_WRITE_NOSYNC	0x1
+#define AIM_WRITE_UMASK		0x2
+struct aim_write_fail {
+	enum aim_write_step {
+		AIM_WRITE_CREATE,	/* open(2): "can't create" */
+		AIM_WRITE_DATA,		/* write, fchmod, fsync, close */
+		AIM_WRITE_RENAME	/* rename(2): "can't replace" */
+	} step;
+	char	 tmp[PATH_MAX + 32];	/* path.tmp-<pid>; "" for a new file */
+};
+
+/*
+ * Create path, which must not exist (O_EXCL: never through a symlink),
+ * with n_bytes of buf, mode and flags as above.  0, or -1 with errno
+ * (EEXIST: there already) and no file left behind but one that was there.
+ */
+int	 aim_write_file_new(const char *path, const void *buf, size_t n_bytes,
+	    mode_t mode, int flags, struct aim_write_fail *fail);
+
+/*
+ * Replace path atomically with n_bytes of buf: written to path.tmp-<pid>,
+ * mode set, fsync'ed, renamed over path, the directory fsync'ed (best
+ * effort: the rename is done), the last two unless AIM_WRITE_NOSYNC.  A
+ * reader sees the old content or the new, never a part.  0, or -1 with
+ * errno; the temporary file is gone and path untouched.
+ */
+int	 aim_write_atomic(const char *path, const void *buf, size_t n_bytes,
+	    mode_t mode, int flags, struct aim_write_fail *fail);
 
 /*
  * A file of aim's under an XDG base directory: $<xdg_var>/aim/<name> when

@@ -1,9 +1,10 @@
 /*
- * chain.c: the tamper-evident audit trail (issue 5): every entry carries
- * seq and prev (BLAKE2b-256 of the previous entry's bytes), the head of the
- * chain lives in <dir>/.aim-chain-head under flock(2), interrupted writes
- * are recovered, and the whole directory can be scanned for verify, prune,
- * query and stats.
+ * chain.c: the writer of the tamper-evident audit trail (aim-audit(1) "The
+ * chain"): every entry carries seq and prev (BLAKE2b-256 of the previous
+ * entry's bytes), the head of the chain lives in <dir>/.aim-chain-head
+ * under flock(2), interrupted writes are recovered, and the whole
+ * directory can be scanned for verify, prune, query and stats.  verify.c
+ * checks the chain, keys.c signs and prunes it (chain-int.h).
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -23,14 +24,11 @@
 
 #include <sodium.h>
 
-#include "aim-flow.h"
-
-static void chain_unlock(struct aim_chain *c);
+#include "chain-int.h"
 
 #define HEAD_BYTES	1024
 #define HEAD_MAGIC	"aim-audit-head 1"
 #define MAX_COLLISIONS	1000
-#define ENTRY_MAX_BYTES	(256 * 1024 * 1024)
 
 static const char zero_hex[AIM_HASH_HEX_BYTES + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -42,12 +40,8 @@ static const char *const event_kinds[] = {
 
 /* ---- small helpers ---- */
 
-static int
-setwhy(char **why, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int
-setwhy(char **why, const char *fmt, ...)
+int
+aim_chain_why(char **why, const char *fmt, ...)
 {
 	va_list ap;
 	int saved = errno;
@@ -115,40 +109,6 @@ name_matches(const char *rel, const char *prefix)
 			;
 	}
 	return strcmp(p, ".json") == 0;
-}
-
-/* Read a whole file into malloc'd memory.  0, or -1 with errno. */
-static int
-slurp(int dirfd, const char *name, char **buf, size_t *len)
-{
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > ENTRY_MAX_BYTES) {
-		close(fd);
-		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
-		return -1;
-	}
-	*buf = aim_xmalloc((size_t)st.st_size + 1);
-	n = aim_read_full(fd, *buf, (size_t)st.st_size + 1);
-	close(fd);
-	if (n < 0 || n > st.st_size) {
-		free(*buf);
-		*buf = NULL;
-		if (n >= 0)
-			errno = EAGAIN;	/* grew while read */
-		return -1;
-	}
-	(*buf)[n] = '\0';
-	*len = (size_t)n;
-	return 0;
 }
 
 /* ---- the head file ---- */
@@ -304,8 +264,8 @@ is_day(const char *s)
 }
 
 /* Does path start with "YYYY-MM-DD/", as scanned entries do? */
-static int
-is_day_prefix(const char *path)
+int
+aim_chain_is_day_path(const char *path)
 {
 	char day[11];
 
@@ -323,8 +283,8 @@ cmp_str(const void *a, const void *b)
 }
 
 /* The day directories of dir, sorted; NULL-terminated, malloc'd. */
-static char **
-list_days(const char *dir, int *err)
+char **
+aim_chain_days(const char *dir, int *err)
 {
 	DIR *d;
 	struct dirent *de;
@@ -353,8 +313,8 @@ list_days(const char *dir, int *err)
 	return v;
 }
 
-static void
-strv_free(char **v)
+void
+aim_chain_days_free(char **v)
 {
 	size_t i;
 
@@ -454,11 +414,12 @@ aim_chain_scan(const char *dir, struct aim_scan *s, const char *since_day,
 	int err, dfd, rc = 0;
 
 	memset(s, 0, sizeof(*s));
-	if ((days = list_days(dir, &err)) == NULL) {
+	if ((days = aim_chain_days(dir, &err)) == NULL) {
 		errno = err;
 		if (err == ENOENT)
 			return 0;
-		return setwhy(why, "can't read %s: %s", dir, strerror(err));
+		return aim_chain_why(why, "can't read %s: %s", dir,
+		    strerror(err));
 	}
 	for (i = 0; days[i] != NULL; i++) {
 		if (since_day != NULL && strcmp(days[i], since_day) < 0)
@@ -467,7 +428,7 @@ aim_chain_scan(const char *dir, struct aim_scan *s, const char *since_day,
 			continue;
 		snprintf(daypath, sizeof(daypath), "%s/%s", dir, days[i]);
 		if ((d = opendir(daypath)) == NULL) {
-			rc = setwhy(why, "can't read %s: %s", daypath,
+			rc = aim_chain_why(why, "can't read %s: %s", daypath,
 			    strerror(errno));
 			continue;
 		}
@@ -478,7 +439,8 @@ aim_chain_scan(const char *dir, struct aim_scan *s, const char *since_day,
 			    strcmp(de->d_name + len - 5, ".json") != 0)
 				continue;
 			snprintf(rel, sizeof(rel), "%s/%s", days[i], de->d_name);
-			if (slurp(dfd, de->d_name, &buf, &len) == -1) {
+			if (aim_read_file(dfd, de->d_name, AIM_READ_NOFOLLOW,
+	    AIM_CHAIN_ENTRY_MAX_BYTES, &buf, &len) == -1) {
 				struct aim_scan_entry e;
 
 				memset(&e, 0, sizeof(e));
@@ -492,7 +454,7 @@ aim_chain_scan(const char *dir, struct aim_scan *s, const char *since_day,
 		}
 		closedir(d);
 	}
-	strv_free(days);
+	aim_chain_days_free(days);
 	if (s->n > 0)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
 	return rc;
@@ -513,8 +475,6 @@ aim_chain_scan_free(struct aim_scan *s)
 
 /* ---- the writer ---- */
 
-static int write_new(const char *, const char *, size_t);
-
 /*
  * A new audit directory gets a .gitignore holding "*" (aim-audit(1)
  * "Audit directory"), so entries, whole payloads, are not committed by
@@ -529,10 +489,11 @@ gitignore(const char *dir, char **why)
 	snprintf(tmp, sizeof(tmp), "%s/.gitignore.tmp-%ld", dir,
 	    (long)getpid());
 	snprintf(final, sizeof(final), "%s/.gitignore", dir);
-	if (write_new(tmp, "*\n", 2) == -1)
-		return setwhy(why, "can't write %s: %s", tmp, strerror(errno));
+	if (aim_write_file_new(tmp, "*\n", 2, 0600, 0, NULL) == -1)
+		return aim_chain_why(why, "can't write %s: %s", tmp,
+		    strerror(errno));
 	if (link(tmp, final) == -1 && errno != EEXIST) {
-		setwhy(why, "can't link %s: %s", final, strerror(errno));
+		aim_chain_why(why, "can't link %s: %s", final, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
@@ -550,20 +511,23 @@ aim_chain_open(struct aim_chain *c, const char *dir, char **why)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (sodium_init() < 0)
-		return setwhy(why, "can't initialise libsodium");
+		return aim_chain_why(why, "can't initialise libsodium");
 	if (snprintf(path, sizeof(path), "%s/%s", dir, AIM_CHAIN_HEAD) >=
 	    (int)sizeof(path) - 200) {
 		errno = ENAMETOOLONG;
-		return setwhy(why, "can't use %s: %s", dir, strerror(errno));
+		return aim_chain_why(why, "can't use %s: %s", dir,
+		    strerror(errno));
 	}
 	created = stat(dir, &st) == -1 && errno == ENOENT;
 	if (aim_mkdirs(dir) == -1)
-		return setwhy(why, "can't create %s: %s", dir, strerror(errno));
+		return aim_chain_why(why, "can't create %s: %s", dir,
+		    strerror(errno));
 	if (created && gitignore(dir, why) == -1)
 		return -1;
 	if ((c->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)
-		return setwhy(why, "can't open %s: %s", path, strerror(errno));
+		return aim_chain_why(why, "can't open %s: %s", path,
+		    strerror(errno));
 	if (fstat(c->fd, &st) == 0 && st.st_size == 0)
 		aim_fsync_dir(dir);	/* the new head's name is durable */
 	c->dir = aim_xstrdup(dir);
@@ -655,7 +619,7 @@ writer_name(const char *name, const char *day, int is_tmp)
 static int
 pending_name(const char *rel, char day[11], const char **name, int is_tmp)
 {
-	if (!is_day_prefix(rel))
+	if (!aim_chain_is_day_path(rel))
 		return -1;
 	memcpy(day, rel, 10);
 	day[10] = '\0';
@@ -716,7 +680,8 @@ head_recover(struct aim_chain *c, struct head *h, char **why)
 	while (!found && (de = readdir(d)) != NULL) {
 		snprintf(rel, sizeof(rel), "%s/%s", day, de->d_name);
 		if (!name_matches(rel, h->pprefix) ||
-		    slurp(dfd, de->d_name, &buf, &len) == -1)
+		    aim_read_file(dfd, de->d_name, AIM_READ_NOFOLLOW,
+	    AIM_CHAIN_ENTRY_MAX_BYTES, &buf, &len) == -1)
 			continue;
 		aim_hash(buf, len, hash);
 		free(buf);
@@ -737,7 +702,7 @@ head_recover(struct aim_chain *c, struct head *h, char **why)
 done:
 	h->pseq = 0;
 	if (head_write(c, h, 0) == -1)
-		return setwhy(why, "can't write %s/%s: %s", c->dir,
+		return aim_chain_why(why, "can't write %s/%s: %s", c->dir,
 		    AIM_CHAIN_HEAD, strerror(errno));
 	return 0;
 }
@@ -751,23 +716,23 @@ done:
  * "<rel>: seq N: entry of an interrupted write adopted"), else forgotten,
  * and its temporary file removed.  0, or -1 with *why.
  */
-static int
-chain_lock(struct aim_chain *c, int exclusive, char **why)
+int
+aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
 {
 	struct head h;
 	int rc;
 
 	while (flock(c->fd, exclusive ? LOCK_EX : LOCK_SH) == -1)
 		if (errno != EINTR)
-			return setwhy(why, "can't lock %s/%s: %s", c->dir,
-			    AIM_CHAIN_HEAD, strerror(errno));
+			return aim_chain_why(why, "can't lock %s/%s: %s",
+			    c->dir, AIM_CHAIN_HEAD, strerror(errno));
 	c->locked = 1;
 	rc = head_read(c, &h);
 	c->head_state = rc;
 	if (rc == -2) {
-		setwhy(why, "can't read %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
-		    strerror(errno));
-		chain_unlock(c);
+		aim_chain_why(why, "can't read %s/%s: %s", c->dir,
+		    AIM_CHAIN_HEAD, strerror(errno));
+		aim_chain_unlock(c);
 		return -1;
 	}
 	if (rc == 1) {
@@ -784,7 +749,7 @@ chain_lock(struct aim_chain *c, int exclusive, char **why)
 	if (rc != 1) {
 		/* No head, or a damaged one: the entries say where it is. */
 		if (head_rebuild(c, &h, why) == -1) {
-			chain_unlock(c);
+			aim_chain_unlock(c);
 			return -1;
 		}
 		if (rc == -1 || h.seq > 0)
@@ -792,185 +757,199 @@ chain_lock(struct aim_chain *c, int exclusive, char **why)
 			    c->dir, AIM_CHAIN_HEAD, rc == -1 ? "damaged" :
 			    "missing", (long long)h.seq);
 		if (head_write(c, &h, 1) == -1) {
-			setwhy(why, "can't write %s/%s: %s", c->dir,
+			aim_chain_why(why, "can't write %s/%s: %s", c->dir,
 			    AIM_CHAIN_HEAD, strerror(errno));
-			chain_unlock(c);
+			aim_chain_unlock(c);
 			return -1;
 		}
 	} else if (h.pseq > 0 && head_recover(c, &h, why) == -1) {
-		chain_unlock(c);
+		aim_chain_unlock(c);
 		return -1;
 	}
 	c->pending_seq = 0;
 	return 0;
 }
 
-static void
-chain_unlock(struct aim_chain *c)
+void
+aim_chain_unlock(struct aim_chain *c)
 {
 	if (c->locked)
 		flock(c->fd, LOCK_UN);
 	c->locked = 0;
 }
 
-/* Write all of text to a new file; 0 or -1 (errno). */
+/* One append under way: its names, its bytes, the head before and during. */
+struct append {
+	char	 day[16], daydir[PATH_MAX], prefix[PATH_MAX];
+	char	 tmp[PATH_MAX], rel[PATH_MAX], final[PATH_MAX];
+	char	*text;
+	size_t	 len;
+	struct head old, h;
+};
+
+/*
+ * Stamp entry as the next link (timestamp, seq, prev), make its day
+ * directory and encode it into a->text.  0, or -1 with *why.
+ */
 static int
-write_new(const char *path, const char *text, size_t len)
+append_encode(struct aim_chain *c, json_t *entry, struct append *a,
+    char **why)
 {
-	int fd, saved;
+	char iso[32], stamp[32], hex[AIM_HASH_HEX_BYTES + 1];
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1)
-		return -1;
-	if (aim_write_full(fd, text, len) == -1 || fchmod(fd, 0600) == -1 ||
-	    fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	errno = saved;
-	return -1;
-}
-
-static char *
-chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
-{
-	static unsigned long counter;
-	char iso[32], stamp[32], day[16], daydir[PATH_MAX], tmp[PATH_MAX];
-	char prefix[PATH_MAX], final[PATH_MAX], rel[PATH_MAX], *text;
-	char hex[AIM_HASH_HEX_BYTES + 1];
-	unsigned char hash[AIM_HASH_BYTES];
-	struct head h, old;
-	size_t len;
-	int k;
-
-	aim_utc_stamp(iso, stamp, day);
+	aim_utc_stamp(iso, stamp, a->day);
 	json_object_set_new(entry, "timestamp", json_string(iso));
 	json_object_set_new(entry, "seq", json_integer(c->seq + 1));
 	aim_hex(c->hash, AIM_HASH_BYTES, hex);
 	json_object_set_new(entry, "prev", json_string(hex));
-	if (snprintf(daydir, sizeof(daydir), "%s/%s", c->dir, day) >=
-	    (int)sizeof(daydir) - 200 || entry_prefix(entry, prefix,
-	    sizeof(prefix)) == -1) {
+	if (snprintf(a->daydir, sizeof(a->daydir), "%s/%s", c->dir,
+	    a->day) >= (int)sizeof(a->daydir) - 200 || entry_prefix(entry,
+	    a->prefix, sizeof(a->prefix)) == -1) {
 		errno = ENAMETOOLONG;
-		setwhy(why, "can't use %s: %s", c->dir, strerror(errno));
-		return NULL;
+		return aim_chain_why(why, "can't use %s: %s", c->dir,
+		    strerror(errno));
 	}
-	if (aim_mkdirs(daydir) == -1) {
-		setwhy(why, "can't create %s: %s", daydir, strerror(errno));
-		return NULL;
-	}
-	if ((text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
+	if (aim_mkdirs(a->daydir) == -1)
+		return aim_chain_why(why, "can't create %s: %s", a->daydir,
+		    strerror(errno));
+	if ((a->text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
 		errno = ENOMEM;
-		setwhy(why, "can't encode entry for %s", daydir);
-		return NULL;
+		return aim_chain_why(why, "can't encode entry for %s",
+		    a->daydir);
 	}
-	len = strlen(text);
-	text[len++] = '\n';	/* json_dumps left room: it was the NUL */
-	aim_hash(text, len, hash);
+	a->len = strlen(a->text);
+	a->text[a->len++] = '\n';	/* json_dumps left room: it was the NUL */
+	return 0;
+}
+
+/*
+ * Write a->text to a temporary file in the day directory, named in the
+ * head first (a zero hash: nothing to adopt yet), then announced with its
+ * hash, durably, before it can appear under a final name.  a->text is
+ * freed.  0, or -1 with *why and the head as it was.
+ */
+static int
+append_stage(struct aim_chain *c, struct append *a, char **why)
+{
+	static unsigned long counter;
+	unsigned char hash[AIM_HASH_BYTES];
+	char *text = a->text;
+
+	a->text = NULL;
+	aim_hash(text, a->len, hash);
 	/* daydir left 200 bytes for the names below: a cut is a bug. */
-	if (snprintf(rel, sizeof(rel), "%s/.tmp-%ld-%lu", day, (long)getpid(),
-	    counter++) >= (int)sizeof(rel) || snprintf(tmp, sizeof(tmp),
-	    "%s/%s", c->dir, rel) >= (int)sizeof(tmp)) {
+	if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu", a->day,
+	    (long)getpid(), counter++) >= (int)sizeof(a->rel) ||
+	    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir, a->rel) >=
+	    (int)sizeof(a->tmp)) {
 		free(text);
 		errno = ENAMETOOLONG;
-		setwhy(why, "can't use %s: %s", c->dir, strerror(errno));
-		return NULL;
+		return aim_chain_why(why, "can't use %s: %s", c->dir,
+		    strerror(errno));
 	}
-	head_empty(&old);
-	old.seq = c->seq;
-	aim_hex(c->hash, AIM_HASH_BYTES, old.hash);
-	snprintf(old.path, sizeof(old.path), "%s", c->path[0] ? c->path : "-");
+	head_empty(&a->old);
+	a->old.seq = c->seq;
+	aim_hex(c->hash, AIM_HASH_BYTES, a->old.hash);
+	snprintf(a->old.path, sizeof(a->old.path), "%s",
+	    c->path[0] ? c->path : "-");
 	if (c->seq == 0)
-		strcpy(old.path, "-");
-	h = old;
-	h.pseq = c->seq + 1;
-	snprintf(h.pprefix, sizeof(h.pprefix), "%s", prefix);
-	snprintf(h.ptmp, sizeof(h.ptmp), "%s", rel);
-	/*
-	 * Name the temporary file first (a zero hash: nothing to adopt yet),
-	 * unsynced: only for a killed writer's leftovers, not a power cut's.
-	 */
-	strcpy(h.phash, zero_hex);
-	if (head_write(c, &h, 0) == -1) {
-		setwhy(why, "can't write %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
+		strcpy(a->old.path, "-");
+	a->h = a->old;
+	a->h.pseq = c->seq + 1;
+	snprintf(a->h.pprefix, sizeof(a->h.pprefix), "%s", a->prefix);
+	snprintf(a->h.ptmp, sizeof(a->h.ptmp), "%s", a->rel);
+	/* Unsynced: only for a killed writer's leftovers, not a power cut's. */
+	strcpy(a->h.phash, zero_hex);
+	if (head_write(c, &a->h, 0) == -1) {
+		aim_chain_why(why, "can't write %s/%s: %s", c->dir,
+		    AIM_CHAIN_HEAD, strerror(errno));
+		free(text);
+		head_write(c, &a->old, 0);
+		return -1;
+	}
+	if (aim_write_file_new(a->tmp, text, a->len, 0600, 0, NULL) == -1) {
+		aim_chain_why(why, "can't write %s: %s", a->tmp,
 		    strerror(errno));
 		free(text);
-		head_write(c, &old, 0);
-		return NULL;
-	}
-	if (write_new(tmp, text, len) == -1) {
-		setwhy(why, "can't write %s: %s", tmp, strerror(errno));
-		free(text);
-		head_write(c, &old, 0);
-		return NULL;
+		head_write(c, &a->old, 0);
+		return -1;
 	}
 	free(text);
-
-	/* Say what is about to appear, durably, before it can appear. */
-	aim_hex(hash, sizeof(hash), h.phash);
-	if (head_write(c, &h, 1) == -1) {
-		setwhy(why, "can't write %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
-		    strerror(errno));
-		unlink(tmp);
-		head_write(c, &old, 0);
-		return NULL;
+	aim_hex(hash, sizeof(hash), a->h.phash);
+	if (head_write(c, &a->h, 1) == -1) {
+		aim_chain_why(why, "can't write %s/%s: %s", c->dir,
+		    AIM_CHAIN_HEAD, strerror(errno));
+		unlink(a->tmp);
+		head_write(c, &a->old, 0);
+		return -1;
 	}
+	return 0;
+}
 
-	/* link(2) never replaces: a name taken gets -2, -3, ... */
+/*
+ * Link the temporary file to its final name, a->prefix.json; link(2)
+ * never replaces: a name taken gets -2, -3, ...  0, or -1 with *why.
+ */
+static int
+append_link(struct aim_chain *c, struct append *a, char **why)
+{
+	int k;
+
 	for (k = 1; k <= MAX_COLLISIONS; k++) {
-		if ((k == 1 ? snprintf(rel, sizeof(rel), "%s.json", prefix) :
-		    snprintf(rel, sizeof(rel), "%s-%d.json", prefix, k)) >=
-		    (int)sizeof(rel) || snprintf(final, sizeof(final), "%s/%s",
-		    c->dir, rel) >= (int)sizeof(final)) {
+		if ((k == 1 ? snprintf(a->rel, sizeof(a->rel), "%s.json",
+		    a->prefix) : snprintf(a->rel, sizeof(a->rel), "%s-%d.json",
+		    a->prefix, k)) >= (int)sizeof(a->rel) ||
+		    snprintf(a->final, sizeof(a->final), "%s/%s", c->dir,
+		    a->rel) >= (int)sizeof(a->final)) {
 			errno = ENAMETOOLONG;
-			setwhy(why, "can't name an entry in %s: %s", daydir,
-			    strerror(errno));
-			goto undo;
+			return aim_chain_why(why, "can't name an entry in %s: "
+			    "%s", a->daydir, strerror(errno));
 		}
-		if (link(tmp, final) == 0)
-			break;
-		if (errno != EEXIST) {
-			setwhy(why, "can't link %s: %s", final,
-			    strerror(errno));
-			goto undo;
-		}
+		if (link(a->tmp, a->final) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return aim_chain_why(why, "can't link %s: %s",
+			    a->final, strerror(errno));
 	}
-	if (k > MAX_COLLISIONS) {
-		errno = EEXIST;
-		setwhy(why, "can't name entry in %s: %s", daydir,
+	errno = EEXIST;
+	return aim_chain_why(why, "can't name entry in %s: %s", a->daydir,
+	    strerror(errno));
+}
+
+char *
+aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
+{
+	struct append a;
+
+	a.text = NULL;
+	if (append_encode(c, entry, &a, why) == -1 ||
+	    append_stage(c, &a, why) == -1)
+		return NULL;
+	if (append_link(c, &a, why) == -1)
+		goto undo;
+	unlink(a.tmp);
+	if (aim_fsync_dir(a.daydir) == -1) {
+		aim_chain_why(why, "can't sync %s: %s", a.daydir,
 		    strerror(errno));
+		unlink(a.final);
 		goto undo;
 	}
-	unlink(tmp);
-	if (aim_fsync_dir(daydir) == -1) {
-		setwhy(why, "can't sync %s: %s", daydir, strerror(errno));
-		unlink(final);
-		goto undo;
-	}
-	h.seq = h.pseq;
-	memcpy(h.hash, h.phash, sizeof(h.hash));
-	snprintf(h.path, sizeof(h.path), "%s", rel);
-	h.pseq = 0;
+	a.h.seq = a.h.pseq;
+	memcpy(a.h.hash, a.h.phash, sizeof(a.h.hash));
+	snprintf(a.h.path, sizeof(a.h.path), "%s", a.rel);
+	a.h.pseq = 0;
 	/* No sync: a lost update is recovered from the pending line. */
-	if (head_write(c, &h, 0) == -1) {
-		setwhy(why, "can't write %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
-		    strerror(errno));
+	if (head_write(c, &a.h, 0) == -1) {
+		aim_chain_why(why, "can't write %s/%s: %s", c->dir,
+		    AIM_CHAIN_HEAD, strerror(errno));
 		return NULL;	/* the entry stands; the next lock adopts it */
 	}
-	snprintf(c->path, sizeof(c->path), "%s", rel);
-	return aim_xstrdup(final);
+	snprintf(c->path, sizeof(c->path), "%s", a.rel);
+	return aim_xstrdup(a.final);
 
 undo:
-	unlink(tmp);
-	head_write(c, &old, 0);
+	unlink(a.tmp);
+	head_write(c, &a.old, 0);
 	return NULL;
 }
 
@@ -979,10 +958,10 @@ aim_chain_append(struct aim_chain *c, json_t *entry, char **why)
 {
 	char *path;
 
-	if (chain_lock(c, 1, why) == -1)
+	if (aim_chain_lock(c, 1, why) == -1)
 		return NULL;
-	path = chain_append_locked(c, entry, why);
-	chain_unlock(c);
+	path = aim_chain_append_locked(c, entry, why);
+	aim_chain_unlock(c);
 	return path;
 }
 
@@ -1006,8 +985,8 @@ aim_audit_event_kinds(void)
 }
 
 /* Who is acting: the login name of the effective user, else "uid N". */
-static json_t *
-actor_name(void)
+json_t *
+aim_chain_actor(void)
 {
 	struct passwd *pw = getpwuid(geteuid());
 	char buf[32];
@@ -1030,16 +1009,17 @@ aim_audit_event(const char *dir, const char *kind, json_t *details,
 		*why = NULL;
 	if (kind == NULL || !aim_audit_event_kind(kind)) {
 		errno = EINVAL;
-		return setwhy(why, "unknown event kind %s", kind ? kind : "(null)");
+		return aim_chain_why(why, "unknown event kind %s",
+		    kind ? kind : "(null)");
 	}
 	if (dir == NULL) {
 		errno = EINVAL;
-		return setwhy(why, "no audit directory");
+		return aim_chain_why(why, "no audit directory");
 	}
 	e = json_object();
 	json_object_set_new(e, "timestamp", json_string(""));
 	json_object_set_new(e, "kind", json_string(kind));
-	json_object_set_new(e, "actor", actor_name());
+	json_object_set_new(e, "actor", aim_chain_actor());
 	json_object_set_new(e, "program",
 	    json_string(program_invocation_short_name));
 	json_object_set_new(e, "event", json_is_object(details) ?
@@ -1059,612 +1039,4 @@ aim_audit_event(const char *dir, const char *kind, json_t *details,
 		return -1;
 	free(path);
 	return 0;
-}
-
-/* ---- verify ---- */
-
-static void
-problem(struct aim_verify *vr, const char *path, int64_t seq,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/*
- * Say one problem on stderr: "<file>: seq N: message", the file of an
- * entry (path relative to the audit directory, not starting with '/' and
- * found in the scan) given in full.
- */
-static void
-problem(struct aim_verify *vr, const char *path, int64_t seq,
-    const char *fmt, ...)
-{
-	va_list ap;
-	char *msg, full[PATH_MAX * 2];
-
-	if (path[0] != '/' && vr->dir != NULL && is_day_prefix(path)) {
-		snprintf(full, sizeof(full), "%s/%s", vr->dir, path);
-		path = full;
-	}
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) == -1)
-		msg = NULL;
-	va_end(ap);
-	if (seq > 0)
-		warnx("%s: seq %lld: %s", path, (long long)seq, msg ? msg : "?");
-	else
-		warnx("%s: %s", path, msg ? msg : "?");
-	free(msg);
-	vr->problems++;
-}
-
-/* "seq 3" or "seq 3..5". */
-static const char *
-seqs(char buf[64], int64_t a, int64_t b)
-{
-	if (a == b)
-		snprintf(buf, 64, "seq %lld", (long long)a);
-	else
-		snprintf(buf, 64, "seq %lld..%lld", (long long)a, (long long)b);
-	return buf;
-}
-
-/* Index of the entry of seq in s (sorted; the first of duplicates), or -1. */
-static ssize_t
-find_seq(const struct aim_scan *s, int64_t seq)
-{
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->v[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->n && s->v[lo].seq == seq ? (ssize_t)lo : -1;
-}
-
-int
-aim_chain_verify(const char *dir, struct aim_verify *vr, char **why)
-{
-	struct aim_chain c;
-	struct aim_scan *s = &vr->scan;
-	struct aim_scan_entry *e, *last = NULL, *pr = NULL;
-	char headname[PATH_MAX], rb[64];
-	size_t i, first = 0;
-	int64_t start = 1;
-
-	snprintf(headname, sizeof(headname), "%s/%s", dir, AIM_CHAIN_HEAD);
-	vr->dir = dir;
-	memset(&c, 0, sizeof(c));
-	c.fd = open(headname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (c.fd == -1 && errno != ENOENT)
-		return setwhy(why, "can't open %s: %s", headname,
-		    strerror(errno));
-	c.dir = aim_xstrdup(dir);
-	if (c.fd != -1 && chain_lock(&c, 0, why) == -1) {
-		aim_chain_close(&c);
-		return -1;
-	}
-	vr->head_state = c.fd == -1 ? 0 : c.head_state;
-	vr->head_seq = c.seq;
-	memcpy(vr->head_hash, c.hash, AIM_HASH_BYTES);
-	if (aim_chain_scan(dir, s, NULL, NULL, 0, why) == -1) {
-		aim_chain_close(&c);
-		return -1;
-	}
-
-	/* Entries that are not links of the chain at all. */
-	for (i = 0; i < s->n; i++) {
-		e = &s->v[i];
-		if (e->bad != NULL)
-			problem(vr, e->path, 0, "%s", e->bad);
-		else if (e->misnamed)
-			problem(vr, e->path, e->seq, "file name does not match "
-			    "the entry's timestamp, tool and capability: "
-			    "moved, renamed or swapped");
-		if (e->is_prune && (pr == NULL || e->prune_seq > pr->prune_seq))
-			pr = e;
-	}
-	while (first < s->n && s->v[first].seq == 0)
-		first++;
-	vr->entries = s->n - first;
-
-	/* Where the chain starts: seq 1, or right after the last prune. */
-	if (pr != NULL) {
-		start = pr->prune_seq + 1;
-		for (i = first; i < s->n && s->v[i].seq < start; i++) {
-			problem(vr, s->v[i].path, s->v[i].seq, "still here "
-			    "although the prune entry %s removed seq 1..%lld",
-			    pr->path, (long long)pr->prune_seq);
-			first = i + 1;
-		}
-	}
-	if (first < s->n) {
-		e = &s->v[first];
-		vr->first_seq = e->seq;
-		if (e->seq > start)
-			problem(vr, e->path, e->seq, "%s missing before it: "
-			    "deleted", seqs(rb, start, e->seq - 1));
-		else if (pr != NULL && sodium_memcmp(e->prev, pr->prune_hash,
-		    AIM_HASH_BYTES) != 0)
-			problem(vr, e->path, e->seq, "prev does not match the "
-			    "hash of seq %lld committed by the prune entry %s",
-			    (long long)pr->prune_seq, pr->path);
-		else if (pr == NULL && !sodium_is_zero(e->prev,
-		    AIM_HASH_BYTES))
-			problem(vr, e->path, e->seq, "prev of the first entry "
-			    "is not zero");
-		last = e;
-	}
-	for (i = first + 1; i < s->n; i++) {
-		e = &s->v[i];
-		if (e->seq == last->seq) {
-			problem(vr, e->path, e->seq, "duplicate of %s: "
-			    "inserted or copied", last->path);
-			continue;
-		}
-		if (e->seq > last->seq + 1)
-			problem(vr, e->path, e->seq, "%s missing before it: "
-			    "deleted", seqs(rb, last->seq + 1, e->seq - 1));
-		else if (sodium_memcmp(e->prev, last->hash,
-		    AIM_HASH_BYTES) != 0)
-			problem(vr, last->path, last->seq, "hash does not match "
-			    "prev of seq %lld: entry edited or replaced",
-			    (long long)e->seq);
-		last = e;
-	}
-
-	/* The head. */
-	if (last != NULL) {
-		vr->last_seq = last->seq;
-		memcpy(vr->last_hash, last->hash, AIM_HASH_BYTES);
-	}
-	if (vr->head_state == 0) {
-		if (last != NULL)
-			problem(vr, headname, 0, "missing, but the directory "
-			    "holds entries up to seq %lld", (long long)last->seq);
-	} else if (vr->head_state == -1) {
-		problem(vr, headname, 0, "damaged: check does not match");
-	} else if (last == NULL) {
-		if (c.seq > 0)
-			problem(vr, headname, 0, "says seq %lld, but the "
-			    "directory holds no entry: deleted",
-			    (long long)c.seq);
-	} else if (c.pending_seq > 0 && last->seq == c.pending_seq &&
-	    sodium_memcmp(last->hash, c.pending_hash,
-	    AIM_HASH_BYTES) == 0) {
-		/* An interrupted write that got its name: fine. */
-	} else if (last->seq > c.seq) {
-		problem(vr, s->v[find_seq(s, c.seq + 1) < 0 ? s->n - 1 :
-		    (size_t)find_seq(s, c.seq + 1)].path, c.seq + 1,
-		    "%s beyond the head (seq %lld): inserted, or left by an "
-		    "interrupted write", seqs(rb, c.seq + 1, last->seq),
-		    (long long)c.seq);
-	} else if (last->seq < c.seq) {
-		problem(vr, headname, 0, "says seq %lld, but the chain ends "
-		    "at seq %lld (%s): the newest entries were deleted",
-		    (long long)c.seq, (long long)last->seq, last->path);
-	} else if (sodium_memcmp(last->hash, c.hash,
-	    AIM_HASH_BYTES) != 0) {
-		problem(vr, last->path, last->seq, "hash does not match the "
-		    "head: entry edited or replaced");
-	}
-	aim_chain_close(&c);
-	return 0;
-}
-
-void
-aim_verify_free(struct aim_verify *vr)
-{
-	aim_chain_scan_free(&vr->scan);
-	memset(vr, 0, sizeof(*vr));
-}
-
-int
-aim_verify_checkpoint(struct aim_verify *vr, const char *name,
-    const struct aim_checkpoint *cp)
-{
-	const struct aim_scan *s = &vr->scan;
-	ssize_t i;
-	size_t j;
-	int64_t pruned = 0;
-
-	for (j = 0; j < s->n; j++)
-		if (s->v[j].is_prune && s->v[j].prune_seq > pruned)
-			pruned = s->v[j].prune_seq;
-	if (cp->seq == 0)
-		return 0;
-	if (cp->seq > vr->last_seq) {
-		problem(vr, name, cp->seq, "the log ends at seq %lld: "
-		    "truncated or rolled back", (long long)vr->last_seq);
-		return -1;
-	}
-	if (cp->seq < pruned)
-		return 1;	/* pruned away: nothing left to compare */
-	if (cp->seq == pruned && (i = find_seq(s, cp->seq)) < 0) {
-		for (j = 0; j < s->n; j++)
-			if (s->v[j].is_prune && s->v[j].prune_seq == pruned)
-				break;
-		if (sodium_memcmp(s->v[j].prune_hash, cp->hash,
-		    AIM_HASH_BYTES) != 0) {
-			problem(vr, name, cp->seq, "hash does not match the "
-			    "one the prune entry %s committed to",
-			    s->v[j].path);
-			return -1;
-		}
-		return 0;
-	}
-	if ((i = find_seq(s, cp->seq)) < 0) {
-		problem(vr, name, cp->seq, "not in the log: deleted");
-		return -1;
-	}
-	if (sodium_memcmp(s->v[i].hash, cp->hash, AIM_HASH_BYTES) != 0) {
-		problem(vr, name, cp->seq, "hash does not match %s/%s: the log "
-		    "was rewritten", vr->dir, s->v[i].path);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- keys and checkpoints ---- */
-
-char *
-aim_audit_key_path(void)
-{
-	const char *env = getenv("AIM_AUDIT_KEY");
-
-	if (env != NULL && *env != '\0')
-		return aim_abspath(env, NULL);
-	return aim_xdg_path("XDG_DATA_HOME", ".local/share", "audit.key");
-}
-
-int
-aim_audit_keygen(const char *seckey_path, char **pubhex, char **why)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	unsigned char *sk;
-	char *dir, *slash, pubpath[PATH_MAX], hex[2 * crypto_sign_SECRETKEYBYTES + 1];
-	char line[2 * crypto_sign_SECRETKEYBYTES + 64];
-	int fd, rc = -1;
-
-	if (sodium_init() < 0)
-		return setwhy(why, "can't initialise libsodium");
-	if (snprintf(pubpath, sizeof(pubpath), "%s.pub", seckey_path) >=
-	    (int)sizeof(pubpath)) {
-		errno = ENAMETOOLONG;
-		return setwhy(why, "can't use %s: %s", seckey_path,
-		    strerror(errno));
-	}
-	dir = aim_xstrdup(seckey_path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (aim_mkdirs(dir) == -1) {
-			setwhy(why, "can't create %s: %s", dir,
-			    strerror(errno));
-			free(dir);
-			return -1;
-		}
-	}
-	free(dir);
-	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
-		return setwhy(why, "out of secure memory");
-	crypto_sign_keypair(pk, sk);
-	if ((fd = open(seckey_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1) {
-		setwhy(why, "can't create %s: %s", seckey_path,
-		    strerror(errno));
-		goto out;
-	}
-	aim_hex(sk, crypto_sign_SECRETKEYBYTES, hex);
-	if (dprintf(fd, "aim-audit secret key 1\n%s\n", hex) < 0 ||
-	    fchmod(fd, 0600) == -1 || fsync(fd) == -1) {
-		setwhy(why, "can't write %s: %s", seckey_path, strerror(errno));
-		close(fd);
-		unlink(seckey_path);
-		goto out;
-	}
-	close(fd);
-	aim_hex(pk, sizeof(pk), hex);
-	snprintf(line, sizeof(line), "aim-audit public key 1\n%s\n", hex);
-	if ((fd = open(pubpath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1 || aim_write_full(fd, line,
-	    strlen(line)) == -1 || fsync(fd) == -1) {
-		setwhy(why, "can't write %s: %s", pubpath, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		unlink(pubpath);
-		unlink(seckey_path);
-		goto out;
-	}
-	close(fd);
-	*pubhex = aim_xstrdup(hex);
-	rc = 0;
-out:
-	sodium_memzero(hex, sizeof(hex));
-	sodium_free(sk);
-	return rc;
-}
-
-/* Read "aim-audit <what> key 1\n<hex>\n" of n bytes into out. */
-static int
-read_key(const char *path, const char *what, unsigned char *out, size_t n,
-    char **why)
-{
-	char *buf = NULL, head[64];
-	size_t len, hl;
-	int rc = -1;
-
-	if (slurp(AT_FDCWD, path, &buf, &len) == -1)
-		return setwhy(why, "can't read %s: %s", path, strerror(errno));
-	hl = (size_t)snprintf(head, sizeof(head), "aim-audit %s key 1\n", what);
-	errno = EINVAL;
-	if (len != hl + 2 * n + 1 || strncmp(buf, head, hl) != 0 ||
-	    buf[len - 1] != '\n')
-		setwhy(why, "%s: not an aim-audit %s key", path, what);
-	else {
-		buf[len - 1] = '\0';
-		if (aim_unhex(buf + hl, out, n) == -1)
-			setwhy(why, "%s: not an aim-audit %s key", path, what);
-		else
-			rc = 0;
-	}
-	sodium_memzero(buf, len);
-	free(buf);
-	return rc;
-}
-
-int
-aim_audit_pubkey_read(const char *path, unsigned char pk[AIM_PUBKEY_BYTES],
-    char **why)
-{
-	return read_key(path, "public", pk, AIM_PUBKEY_BYTES, why);
-}
-
-char *
-aim_checkpoint_make(const char *dir, const char *seckey_path, char **why)
-{
-	struct aim_chain c;
-	unsigned char *sk, sig[crypto_sign_BYTES], pk[crypto_sign_PUBLICKEYBYTES];
-	char iso[32], hex[AIM_HASH_HEX_BYTES + 1], pkhex[65], sighex[129];
-	char *body, *out;
-	int64_t seq;
-	char *pwhy = NULL;
-
-	if (sodium_init() < 0) {
-		setwhy(why, "can't initialise libsodium");
-		return NULL;
-	}
-	if (aim_private_file(seckey_path, "key file", &pwhy) == -1) {
-		errno = EACCES;
-		setwhy(why, "%s", pwhy ? pwhy : "unsafe key file");
-		free(pwhy);
-		return NULL;
-	}
-	free(pwhy);
-	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
-		setwhy(why, "out of secure memory");
-		return NULL;
-	}
-	if (read_key(seckey_path, "secret", sk, crypto_sign_SECRETKEYBYTES,
-	    why) == -1) {
-		sodium_free(sk);
-		return NULL;
-	}
-	if (aim_chain_open(&c, dir, why) == -1 ||
-	    chain_lock(&c, 1, why) == -1) {
-		aim_chain_close(&c);
-		sodium_free(sk);
-		return NULL;
-	}
-	seq = c.seq;
-	aim_hex(c.hash, AIM_HASH_BYTES, hex);
-	chain_unlock(&c);
-	aim_chain_close(&c);
-	aim_utc_stamp(iso, NULL, NULL);
-	crypto_sign_ed25519_sk_to_pk(pk, sk);
-	aim_hex(pk, sizeof(pk), pkhex);
-	if (asprintf(&body, "aim-audit checkpoint 1\ndirectory %s\nseq %lld\n"
-	    "head %s\ntime %s\nkey %s\n", dir, (long long)seq, hex, iso,
-	    pkhex) == -1)
-		body = NULL;
-	if (body == NULL) {
-		sodium_free(sk);
-		setwhy(why, "out of memory");
-		return NULL;
-	}
-	crypto_sign_detached(sig, NULL, (unsigned char *)body, strlen(body), sk);
-	sodium_free(sk);
-	aim_hex(sig, sizeof(sig), sighex);
-	if (asprintf(&out, "%ssignature %s\n", body, sighex) == -1)
-		out = NULL;
-	free(body);
-	if (out == NULL)
-		setwhy(why, "out of memory");
-	return out;
-}
-
-static int
-checkpoint_parse(const char *text, const unsigned char pk[AIM_PUBKEY_BYTES],
-    struct aim_checkpoint *cp, char **why)
-{
-	unsigned char sig[crypto_sign_BYTES], kpk[AIM_PUBKEY_BYTES];
-	char dir[PATH_MAX], hex[80], tstr[40], key[80], sighex[160];
-	const char *sigline;
-	long long seq;
-	int n = 0;
-
-	if ((sigline = strstr(text, "signature ")) == NULL ||
-	    (sigline != text && sigline[-1] != '\n'))
-		return setwhy(why, "not an aim-audit checkpoint");
-	if (sscanf(text, "aim-audit checkpoint 1\ndirectory %4095[^\n]\n"
-	    "seq %lld\nhead %79s\ntime %39s\nkey %79s\n%n", dir, &seq, hex,
-	    tstr, key, &n) != 5 || text + n != sigline || seq < 0 ||
-	    aim_unhex(hex, cp->hash, AIM_HASH_BYTES) == -1 ||
-	    aim_unhex(key, kpk, sizeof(kpk)) == -1 ||
-	    sscanf(sigline, "signature %159s", sighex) != 1 ||
-	    aim_unhex(sighex, sig, sizeof(sig)) == -1)
-		return setwhy(why, "not an aim-audit checkpoint");
-	cp->seq = seq;
-	snprintf(cp->time, sizeof(cp->time), "%s", tstr);
-	if (sodium_memcmp(kpk, pk, sizeof(kpk)) != 0 ||
-	    crypto_sign_verify_detached(sig, (const unsigned char *)text,
-	    (size_t)(sigline - text), pk) != 0)
-		return setwhy(why, "bad signature: not signed by the key "
-		    "given");
-	return 0;
-}
-
-int
-aim_checkpoint_parse(const char *text, size_t len,
-    const unsigned char pk[AIM_PUBKEY_BYTES], struct aim_checkpoint *cp,
-    char **why)
-{
-	char *copy;
-	int rc;
-
-	memset(cp, 0, sizeof(*cp));
-	if (memchr(text, '\0', len) != NULL)
-		return setwhy(why, "not an aim-audit checkpoint");
-	/* strstr(3) and sscanf(3) need a string: len bytes are not one. */
-	copy = aim_xmalloc(len + 1);
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	rc = checkpoint_parse(copy, pk, cp, why);
-	free(copy);
-	return rc;
-}
-
-int
-aim_checkpoint_read(const char *path, const unsigned char pk[AIM_PUBKEY_BYTES],
-    struct aim_checkpoint *cp, char **why)
-{
-	char *buf;
-	size_t len;
-	int rc;
-
-	if (slurp(AT_FDCWD, path, &buf, &len) == -1)
-		return setwhy(why, "can't read: %s", strerror(errno));
-	rc = aim_checkpoint_parse(buf, len, pk, cp, why);
-	free(buf);
-	return rc;
-}
-
-/* ---- prune ---- */
-
-int
-aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
-    char **why)
-{
-	struct aim_chain c;
-	struct aim_scan s;
-	char **list, cutoff[16], path[PATH_MAX * 2], hex[AIM_HASH_HEX_BYTES + 1];
-	time_t now = time(NULL) - (time_t)days * 86400;
-	struct tm tm;
-	json_t *deleted, *entry;
-	struct aim_scan_entry *top = NULL;
-	struct dirent *de;
-	size_t i, n = 0;
-	DIR *d;
-	char *epath;
-	int err, dfd, rc = 0;
-
-	gmtime_r(&now, &tm);
-	strftime(cutoff, sizeof(cutoff), "%Y-%m-%d", &tm);
-	if (aim_chain_open(&c, dir, why) == -1)
-		return -1;
-	if (chain_lock(&c, 1, why) == -1) {
-		aim_chain_close(&c);
-		return -1;
-	}
-	if ((list = list_days(dir, &err)) == NULL) {
-		errno = err;
-		setwhy(why, "can't read %s: %s", dir, strerror(err));
-		aim_chain_close(&c);
-		return -1;
-	}
-	deleted = json_array();
-	for (i = 0; list[i] != NULL && strcmp(list[i], cutoff) < 0; i++)
-		json_array_append_new(deleted, json_string(list[i]));
-	/* The newest entry that goes: the prune entry commits to it. */
-	memset(&s, 0, sizeof(s));
-	if (json_array_size(deleted) > 0) {
-		if (aim_chain_scan(dir, &s, NULL, list[i - 1], 0, why) == -1) {
-			rc = -1;
-			goto out;
-		}
-		for (n = 0; n < s.n; n++)
-			if (s.v[n].seq > 0 && s.v[n].bad == NULL)
-				top = &s.v[n];
-		n = s.n;
-	}
-	*report = json_pack("{s:b, s:I, s:s, s:O, s:I}", "dry_run", dry_run,
-	    "days", (json_int_t)days, "before", cutoff, "removed_days",
-	    deleted, "removed_entries", (json_int_t)n);
-	if (top != NULL) {
-		aim_hex(top->hash, AIM_HASH_BYTES, hex);
-		json_object_set_new(*report, "through_seq",
-		    json_integer(top->seq));
-		json_object_set_new(*report, "through_hash", json_string(hex));
-	}
-	if (dry_run || json_array_size(deleted) == 0)
-		goto out;
-	if (top != NULL) {
-		entry = json_object();
-		json_object_set_new(entry, "timestamp", json_string(""));
-		json_object_set_new(entry, "kind", json_string("prune"));
-		json_object_set_new(entry, "actor", actor_name());
-		json_object_set_new(entry, "program",
-		    json_string(program_invocation_short_name));
-		json_object_set_new(entry, "pruned", json_pack("{s:I, s:s, s:O, "
-		    "s:I, s:I, s:s}", "through_seq", (json_int_t)top->seq,
-		    "through_hash", hex, "days", deleted, "entries",
-		    (json_int_t)n, "retention_days", (json_int_t)days,
-		    "before", cutoff));
-		json_object_set_new(entry, "contract", json_string(AIM_CONTRACT));
-		epath = chain_append_locked(&c, entry, why);
-		json_decref(entry);
-		if (epath == NULL) {
-			rc = -1;
-			goto out;
-		}
-		json_object_set_new(*report, "entry", json_string(epath));
-		free(epath);
-	}
-	for (i = 0; i < json_array_size(deleted); i++) {
-		const char *day = json_string_value(json_array_get(deleted, i));
-
-		snprintf(path, sizeof(path), "%s/%s", dir, day);
-		/* A day directory that is a symbolic link is not followed. */
-		if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC)) == -1 || (d = fdopendir(dfd)) == NULL) {
-			rc = setwhy(why, "can't read %s: %s", path,
-			    errno == ENOTDIR || errno == ELOOP ?
-			    "not a directory" : strerror(errno));
-			if (dfd != -1)
-				close(dfd);
-			continue;
-		}
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			if (unlinkat(dirfd(d), de->d_name, 0) == -1)
-				rc = setwhy(why, "can't remove %s/%s: %s", path,
-				    de->d_name, strerror(errno));
-		}
-		closedir(d);
-		if (rmdir(path) == -1)
-			rc = setwhy(why, "can't remove %s: %s", path,
-			    strerror(errno));
-	}
-	if (aim_fsync_dir(dir) == -1)
-		rc = setwhy(why, "can't sync %s: %s", dir, strerror(errno));
-out:
-	json_decref(deleted);
-	aim_chain_scan_free(&s);
-	strv_free(list);
-	chain_unlock(&c);
-	aim_chain_close(&c);
-	return rc;
 }

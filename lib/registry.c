@@ -198,42 +198,6 @@ struct jfile {
 	int	 nprob;
 };
 
-static char *
-read_file(const char *path, size_t *len, int *errnum)
-{
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		*errnum = errno;
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		*errnum = errno;
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_BYTES) {
-		*errnum = S_ISDIR(st.st_mode) ? EISDIR : !S_ISREG(st.st_mode) ?
-		    EINVAL : EFBIG;
-		close(fd);
-		return NULL;
-	}
-	buf = aim_xmalloc(st.st_size + 1);
-	n = aim_read_full(fd, buf, st.st_size);
-	close(fd);
-	if (n == -1) {
-		*errnum = errno;
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 const char *
 aim_json_extension(const char *text, size_t len, size_t limit, int *line,
     int *column)
@@ -297,11 +261,12 @@ load_json(struct jfile *f, char **text_out)
 	json_t *v;
 	char *text;
 	const char *ext;
-	int errnum = 0, line, col;
+	int line, col;
 
 	*text_out = NULL;
-	if ((text = read_file(f->name, &f->len, &errnum)) == NULL) {
-		problems_add(f->probs, f->name, 0, 0, "%s", strerror(errnum));
+	if (aim_read_file(AT_FDCWD, f->name, 0, MAX_FILE_BYTES, &text,
+	    &f->len) == -1) {
+		problems_add(f->probs, f->name, 0, 0, "%s", strerror(errno));
 		f->nprob++;
 		return NULL;
 	}
@@ -667,30 +632,149 @@ aim_audit_dir_find(const char *opt_dir, const char *registry_dir,
 	return aim_xdg_path("XDG_STATE_HOME", ".local/state", "AIM_audit");
 }
 
+static json_t *
+no_strings(void)
+{
+	return json_array();
+}
+
+static json_t *
+default_required_commands(void)
+{
+	return json_pack("[s]", "git");
+}
+
+/*
+ * The keys of aim_config.json, one row each (aim-registry(5)
+ * "aim_config.json" documents every one): its type and bounds (W_POSINT
+ * > 0, W_NATINT >= 0, W_STRING, W_STRINGS), where struct aim_config keeps
+ * it, its default.  A W_STRING that is_path names a file: expanded
+ * (aim-registry(5) "Expansion") and made absolute against the registry.
+ * The order is that of the checks, and of aim_closest's ties.
+ */
+struct config_key {
+	const char *key;
+	enum want w;
+	size_t	 off;
+	int64_t	 def;			/* W_POSINT, W_NATINT */
+	const char *def_string;		/* W_STRING: NULL or a copy */
+	json_t	*(*def_strings)(void);	/* W_STRINGS: a new array */
+	int	 is_path;
+};
+
+#define CFG(m)	offsetof(struct aim_config, m)
+static const struct config_key config_keys[] = {
+	{ "timeout_ms", W_POSINT, CFG(timeout_ms), 30000, NULL, NULL, 0 },
+	{ "max_payload_bytes", W_POSINT, CFG(max_payload_bytes), 1048576,
+	    NULL, NULL, 0 },
+	{ "max_output_bytes", W_POSINT, CFG(max_output_bytes), 1048576,
+	    NULL, NULL, 0 },
+	{ "stderr_tail_bytes", W_NATINT, CFG(stderr_tail_bytes), 4096,
+	    NULL, NULL, 0 },
+	{ "kill_grace_ms", W_NATINT, CFG(kill_grace_ms), 1000, NULL, NULL, 0 },
+	{ "audit_log_retention_days", W_POSINT, CFG(audit_log_retention_days),
+	    30, NULL, NULL, 0 },
+	{ "deadline_ms", W_NATINT, CFG(deadline_ms), 0, NULL, NULL, 0 },
+	{ "min_attempt_ms", W_NATINT, CFG(min_attempt_ms), 1000, NULL, NULL,
+	    0 },
+	{ "retry_base_ms", W_NATINT, CFG(retry_base_ms), 500, NULL, NULL, 0 },
+	{ "retry_max_ms", W_NATINT, CFG(retry_max_ms), 30000, NULL, NULL, 0 },
+	{ "retry_after_max_ms", W_NATINT, CFG(retry_after_max_ms), 60000,
+	    NULL, NULL, 0 },
+	{ "allowed_fails", W_POSINT, CFG(cooldown.allowed_fails), 3, NULL,
+	    NULL, 0 },
+	{ "failure_window_ms", W_POSINT, CFG(cooldown.window_ms), 60000, NULL,
+	    NULL, 0 },
+	{ "cooldown_ms", W_NATINT, CFG(cooldown.cooldown_ms), 30000, NULL,
+	    NULL, 0 },
+	{ "cooldown_long_ms", W_NATINT, CFG(cooldown.long_cooldown_ms),
+	    300000, NULL, NULL, 0 },
+	{ "scan_min_size_bytes", W_NATINT, CFG(scan_min_size_bytes), 102400,
+	    NULL, NULL, 0 },
+	{ "version_timeout_ms", W_POSINT, CFG(version_timeout_ms), 5000, NULL,
+	    NULL, 0 },
+	{ "scan_roots", W_STRINGS, CFG(scan_roots), 0, NULL, no_strings, 0 },
+	{ "cache_patterns", W_STRINGS, CFG(cache_patterns), 0, NULL,
+	    default_cache_patterns, 0 },
+	{ "required_commands", W_STRINGS, CFG(required_commands), 0, NULL,
+	    default_required_commands, 0 },
+	{ "actor", W_STRING, CFG(actor), 0, "pipeline", NULL, 0 },
+	{ "audit_dir", W_STRING, CFG(audit_dir), 0, NULL, NULL, 1 },
+	{ "central_cache", W_STRING, CFG(central_cache), 0, NULL, NULL, 1 },
+};
+#define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+#undef CFG
+
+/* Where cfg keeps the key k: an int64_t, a char * or a json_t *. */
+#define SLOT(type, cfg, k)	((type *)((char *)(cfg) + (k)->off))
+
 static void
 config_defaults(struct aim_config *cfg)
 {
+	const struct config_key *k;
+
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->timeout_ms = 30000;
-	cfg->max_payload_bytes = 1048576;
-	cfg->max_output_bytes = 1048576;
-	cfg->stderr_tail_bytes = 4096;
-	cfg->kill_grace_ms = 1000;
-	cfg->audit_log_retention_days = 30;
-	cfg->actor = aim_xstrdup("pipeline");
-	cfg->min_attempt_ms = 1000;
-	cfg->retry_base_ms = 500;
-	cfg->retry_max_ms = 30000;
-	cfg->retry_after_max_ms = 60000;
-	cfg->cooldown.allowed_fails = 3;
-	cfg->cooldown.window_ms = 60000;
-	cfg->cooldown.cooldown_ms = 30000;
-	cfg->cooldown.long_cooldown_ms = 300000;
-	cfg->scan_roots = json_array();
-	cfg->scan_min_size_bytes = 102400;
-	cfg->cache_patterns = default_cache_patterns();
-	cfg->required_commands = json_pack("[s]", "git");
-	cfg->version_timeout_ms = 5000;
+	for (k = config_keys; k < config_keys + NCONFIG_KEYS; k++) {
+		if (k->w == W_STRINGS)
+			*SLOT(json_t *, cfg, k) = k->def_strings();
+		else if (k->w == W_STRING)
+			*SLOT(char *, cfg, k) = k->def_string == NULL ? NULL :
+			    aim_xstrdup(k->def_string);
+		else
+			*SLOT(int64_t, cfg, k) = k->def;
+	}
+}
+
+/* Store v, of k's type already, in cfg in place of the default. */
+static void
+config_set(struct aim_config *cfg, const struct config_key *k, json_t *v,
+    const char *registry_dir)
+{
+	char *x;
+
+	if (k->w == W_STRINGS) {
+		json_decref(*SLOT(json_t *, cfg, k));
+		*SLOT(json_t *, cfg, k) = json_copy(v);
+	} else if (k->w == W_STRING) {
+		free(*SLOT(char *, cfg, k));
+		x = aim_xstrdup(json_string_value(v));
+		if (k->is_path) {
+			char *e = aim_expand(x, registry_dir);
+
+			free(x);
+			x = aim_abspath(e, registry_dir);
+			free(e);
+		}
+		*SLOT(char *, cfg, k) = x;
+	} else
+		*SLOT(int64_t, cfg, k) = json_integer_value(v);
+}
+
+/*
+ * Keys of root not in config_keys, at the key's position, with the
+ * closest known one; keys starting "x-" are the user's.
+ */
+static void
+config_unknown(struct jfile *f, json_t *root)
+{
+	const char *known[NCONFIG_KEYS], *path[2] = { NULL, NULL }, *key;
+	const char *near;
+	size_t i;
+	json_t *v;
+
+	for (i = 0; i < NCONFIG_KEYS; i++)
+		known[i] = config_keys[i].key;
+	json_object_foreach(root, key, v) {
+		for (i = 0; i < NCONFIG_KEYS && strcmp(known[i], key) != 0; i++)
+			;
+		if (i < NCONFIG_KEYS || strncmp(key, "x-", 2) == 0)
+			continue;
+		path[0] = key;
+		near = aim_closest(key, known, NCONFIG_KEYS);
+		jproblem(f, path, 1, "unknown key \"%s\"%s%s%s", key,
+		    near ? "; did you mean '" : "", near ? near : "",
+		    near ? "'?" : "");
+	}
 }
 
 static char *
@@ -722,50 +806,11 @@ int
 aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
     const char *registry_dir, struct aim_problems *probs)
 {
-	static const struct {
-		const char *key;
-		size_t	 off;
-		enum want w;
-	} ints[] = {
-		{ "timeout_ms", offsetof(struct aim_config, timeout_ms), W_POSINT },
-		{ "max_payload_bytes", offsetof(struct aim_config, max_payload_bytes), W_POSINT },
-		{ "max_output_bytes", offsetof(struct aim_config, max_output_bytes), W_POSINT },
-		{ "stderr_tail_bytes", offsetof(struct aim_config, stderr_tail_bytes), W_NATINT },
-		{ "kill_grace_ms", offsetof(struct aim_config, kill_grace_ms), W_NATINT },
-		{ "audit_log_retention_days", offsetof(struct aim_config, audit_log_retention_days), W_POSINT },
-		{ "deadline_ms", offsetof(struct aim_config, deadline_ms), W_NATINT },
-		{ "min_attempt_ms", offsetof(struct aim_config, min_attempt_ms), W_NATINT },
-		{ "retry_base_ms", offsetof(struct aim_config, retry_base_ms), W_NATINT },
-		{ "retry_max_ms", offsetof(struct aim_config, retry_max_ms), W_NATINT },
-		{ "retry_after_max_ms", offsetof(struct aim_config, retry_after_max_ms), W_NATINT },
-		{ "allowed_fails", offsetof(struct aim_config, cooldown.allowed_fails), W_POSINT },
-		{ "failure_window_ms", offsetof(struct aim_config, cooldown.window_ms), W_POSINT },
-		{ "cooldown_ms", offsetof(struct aim_config, cooldown.cooldown_ms), W_NATINT },
-		{ "cooldown_long_ms", offsetof(struct aim_config, cooldown.long_cooldown_ms), W_NATINT },
-		{ "scan_min_size_bytes", offsetof(struct aim_config, scan_min_size_bytes), W_NATINT },
-		{ "version_timeout_ms", offsetof(struct aim_config, version_timeout_ms), W_POSINT },
-	};
-	static const struct {
-		const char *key;
-		size_t	 off;
-	} lists[] = {
-		{ "scan_roots", offsetof(struct aim_config, scan_roots) },
-		{ "cache_patterns", offsetof(struct aim_config, cache_patterns) },
-		{ "required_commands", offsetof(struct aim_config, required_commands) },
-	};
-	/* The string keys, read one by one below. */
-	static const char *const strings[] = { "actor", "audit_dir",
-	    "central_cache" };
-	const char *known[sizeof(ints) / sizeof(ints[0]) +
-	    sizeof(lists) / sizeof(lists[0]) +
-	    sizeof(strings) / sizeof(strings[0])], *near;
-	size_t nknown;
-	const char *path[3] = { NULL, NULL, NULL };
+	const char *path[2] = { NULL, NULL };
+	const struct config_key *k;
 	struct jfile f;
 	char *file, *text;
-	const char *key;
 	json_t *root, *v;
-	size_t i;
 	int explicit;
 
 	config_defaults(cfg);
@@ -781,65 +826,13 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		jproblem(&f, path, 0, "config must be a JSON object");
 		goto out;
 	}
-	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-		if ((v = json_object_get(root, ints[i].key)) == NULL)
-			continue;
-		path[0] = ints[i].key;
-		if (want(&f, v, ints[i].w, ints[i].key, path) == 0)
-			*(int64_t *)((char *)cfg + ints[i].off) =
-			    json_integer_value(v);
+	for (k = config_keys; k < config_keys + NCONFIG_KEYS; k++) {
+		path[0] = k->key;
+		if ((v = json_object_get(root, k->key)) != NULL &&
+		    want(&f, v, k->w, k->key, path) == 0)
+			config_set(cfg, k, v, registry_dir);
 	}
-	/* The keys known: those of the tables above and the strings. */
-	nknown = 0;
-	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-		known[nknown++] = ints[i].key;
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		known[nknown++] = lists[i].key;
-	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-		known[nknown++] = strings[i];
-	json_object_foreach(root, key, v) {
-		for (i = 0; i < nknown && strcmp(known[i], key) != 0; i++)
-			;
-		if (i < nknown || strncmp(key, "x-", 2) == 0)
-			continue;
-		path[0] = key;
-		near = aim_closest(key, known, nknown);
-		jproblem(&f, path, 1, "unknown key \"%s\"%s%s%s", key,
-		    near ? "; did you mean '" : "", near ? near : "",
-		    near ? "'?" : "");
-	}
-	path[0] = "actor";
-	if ((v = json_object_get(root, "actor")) != NULL &&
-	    want(&f, v, W_STRING, "actor", path) == 0) {
-		free(cfg->actor);
-		cfg->actor = aim_xstrdup(json_string_value(v));
-	}
-	path[0] = "audit_dir";
-	if ((v = json_object_get(root, "audit_dir")) != NULL &&
-	    want(&f, v, W_STRING, "audit_dir", path) == 0) {
-		char *x = aim_expand(json_string_value(v), registry_dir);
-
-		cfg->audit_dir = aim_abspath(x, registry_dir);
-		free(x);
-	}
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		json_t **slot = (json_t **)((char *)cfg + lists[i].off);
-
-		path[0] = lists[i].key;
-		if ((v = json_object_get(root, lists[i].key)) != NULL &&
-		    want(&f, v, W_STRINGS, lists[i].key, path) == 0) {
-			json_decref(*slot);
-			*slot = json_copy(v);
-		}
-	}
-	path[0] = "central_cache";
-	if ((v = json_object_get(root, "central_cache")) != NULL &&
-	    want(&f, v, W_STRING, "central_cache", path) == 0) {
-		char *x = aim_expand(json_string_value(v), registry_dir);
-
-		cfg->central_cache = aim_abspath(x, registry_dir);
-		free(x);
-	}
+	config_unknown(&f, root);
 out:
 	json_decref(root);
 	free(text);

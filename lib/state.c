@@ -211,36 +211,24 @@ aim_state_lock(struct aim_state *st, char **why)
 int
 aim_state_unlock(struct aim_state *st, int write, char **why)
 {
-	char tmp[PATH_MAX + 32], *text;
-	int fd, saved, rc = 0;
+	char *text;
+	int rc = 0;
 
 	*why = NULL;
 	if (st->lock_fd == -1)
 		return -1;
 	if (write) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", st->path,
-		    (long)getpid());
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
 		/*
 		 * No fsync: the state is soft (a lost cooldown only means a
 		 * tool is tried again), and the rename keeps it whole.
 		 */
-		text = fd == -1 ? NULL : json_dumps(st->root, JSON_COMPACT);
-		if (fd != -1 && text == NULL)
+		if ((text = json_dumps(st->root, JSON_COMPACT)) == NULL)
 			errno = ENOMEM;
-		if (text == NULL || aim_write_full(fd, text, strlen(text)) ==
-		    -1) {
-			saved = errno;
-			if (fd != -1)
-				close(fd);
-			errno = saved;
-			rc = -1;
-		} else if (close(fd) == -1 || rename(tmp, st->path) == -1)
-			rc = -1;
-		if (rc == -1) {
+		if (text == NULL || aim_write_atomic(st->path, text,
+		    strlen(text), 0600, AIM_WRITE_NOSYNC | AIM_WRITE_UMASK,
+		    NULL) == -1) {
 			*why = why_fmt("can't write", st->path);
-			unlink(tmp);
+			rc = -1;
 		}
 		free(text);
 		st->have = 0;

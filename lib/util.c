@@ -416,6 +416,55 @@ aim_read_full(int fd, void *buf, size_t n)
 }
 
 int
+aim_read_file(int dirfd, const char *path, int flags, size_t limit_bytes,
+    char **buf, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	char *b;
+	int fd, oflags = O_RDONLY | O_CLOEXEC;
+
+	if (flags & AIM_READ_NOFOLLOW)
+		oflags |= O_NOFOLLOW;
+	if ((fd = openat(dirfd, path, oflags)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	if (!S_ISREG(st.st_mode))
+		goto fail;
+	errno = EFBIG;
+	if ((uintmax_t)st.st_size > limit_bytes)
+		goto fail;
+	/* One byte more than the size: a file that grew is seen to grow. */
+	b = flags & AIM_READ_SECRET ? sodium_malloc((size_t)st.st_size + 1) :
+	    aim_xmalloc((size_t)st.st_size + 1);
+	errno = ENOMEM;
+	if (b == NULL)
+		goto fail;
+	n = aim_read_full(fd, b, (size_t)st.st_size + 1);
+	if (n < 0 || n > st.st_size) {
+		if (n >= 0)
+			errno = EAGAIN;
+		if (flags & AIM_READ_SECRET)
+			sodium_free(b);
+		else
+			free(b);
+		goto fail;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
+fail:
+	n = errno;
+	close(fd);
+	errno = (int)n;
+	return -1;
+}
+
+int
 aim_write_full(int fd, const void *buf, size_t n)
 {
 	size_t off = 0;
@@ -434,6 +483,101 @@ aim_write_full(int fd, const void *buf, size_t n)
 		off += w;
 	}
 	return 0;
+}
+
+/* Write all of buf to fd, set its mode (unless the umask's), fsync it. */
+static int
+write_fd(int fd, const void *buf, size_t n, mode_t mode, int flags)
+{
+	if (aim_write_full(fd, buf, n) == -1)
+		return -1;
+	if (!(flags & AIM_WRITE_UMASK) && fchmod(fd, mode) == -1)
+		return -1;
+	if (!(flags & AIM_WRITE_NOSYNC) && fsync(fd) == -1)
+		return -1;
+	return 0;
+}
+
+/* close(2) fd, keeping an earlier errno when rc is already -1. */
+static int
+close_keep(int fd, int rc)
+{
+	int saved = errno;
+
+	if (close(fd) == -1)
+		return -1;
+	errno = saved;
+	return rc;
+}
+
+int
+aim_write_file_new(const char *path, const void *buf, size_t n_bytes,
+    mode_t mode, int flags, struct aim_write_fail *fail)
+{
+	int fd, saved;
+
+	if (fail != NULL)
+		*fail = (struct aim_write_fail){ AIM_WRITE_CREATE, "" };
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1)
+		return -1;
+	if (close_keep(fd, write_fd(fd, buf, n_bytes, mode, flags)) == 0)
+		return 0;
+	saved = errno;
+	unlink(path);
+	if (fail != NULL)
+		fail->step = AIM_WRITE_DATA;
+	errno = saved;
+	return -1;
+}
+
+/* fsync(2) the directory holding path, when path names one. */
+static void
+fsync_parent(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	*(slash == dir ? slash + 1 : slash) = '\0';
+	(void)aim_fsync_dir(dir);	/* the rename is done: best effort */
+}
+
+int
+aim_write_atomic(const char *path, const void *buf, size_t n_bytes,
+    mode_t mode, int flags, struct aim_write_fail *fail)
+{
+	struct aim_write_fail f = { AIM_WRITE_CREATE, "" };
+	int fd, saved;
+
+	if (snprintf(f.tmp, sizeof(f.tmp), "%s.tmp-%ld", path,
+	    (long)getpid()) >= (int)sizeof(f.tmp)) {
+		errno = ENAMETOOLONG;
+		goto out;
+	}
+	if ((fd = open(f.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1)
+		goto out;
+	f.step = AIM_WRITE_DATA;
+	if (close_keep(fd, write_fd(fd, buf, n_bytes, mode, flags)) == -1)
+		goto gone;
+	f.step = AIM_WRITE_RENAME;
+	if (rename(f.tmp, path) == -1)
+		goto gone;
+	if (!(flags & AIM_WRITE_NOSYNC))
+		fsync_parent(path);
+	return 0;
+gone:
+	saved = errno;
+	unlink(f.tmp);
+	errno = saved;
+out:
+	saved = errno;
+	if (fail != NULL)
+		*fail = f;
+	errno = saved;
+	return -1;
 }
 
 char *

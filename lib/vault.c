@@ -89,37 +89,31 @@ private_file(const char *path, const char *what, char **why)
 	return rc;
 }
 
-/* Read a whole small file into malloc'd memory (or sodium memory). */
+/*
+ * Read a private file whole: a key file into sodium memory (secret), the
+ * vault into malloc'd memory.
+ */
 static int
 slurp(const char *path, const char *what, int secret, unsigned char **out,
     size_t *len, char **why)
 {
-	unsigned char *buf;
-	struct stat st;
-	ssize_t n;
-	int fd, rc;
+	char *buf;
+	int rc;
 
 	if ((rc = private_file(path, what, why)) != AIM_VAULT_OK)
 		return rc;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return fail(why, AIM_VAULT_IO, "can't open %s: %s", path,
-		    strerror(errno));
-	if (fstat(fd, &st) == -1 || st.st_size > MAX_VAULT_BYTES) {
-		close(fd);
+	if (aim_read_file(AT_FDCWD, path, AIM_READ_NOFOLLOW |
+	    (secret ? AIM_READ_SECRET : 0), MAX_VAULT_BYTES, &buf, len) == 0) {
+		*out = (unsigned char *)buf;
+		return AIM_VAULT_OK;
+	}
+	if (errno == EFBIG)
 		return fail(why, AIM_VAULT_FORMAT, "%s %s is too large",
 		    what, path);
-	}
-	buf = secret ? sodium_malloc(st.st_size + 1) :
-	    aim_xmalloc(st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
+	if (errno == ENOMEM)
 		return fail(why, AIM_VAULT_IO, "out of secure memory");
-	}
-	n = aim_read_full(fd, buf, st.st_size);
-	close(fd);
-	*out = buf;
-	*len = n > 0 ? (size_t)n : 0;
-	return AIM_VAULT_OK;
+	return fail(why, AIM_VAULT_IO, "can't open %s: %s", path,
+	    strerror(errno));
 }
 
 static void
@@ -441,9 +435,9 @@ aim_vault_save(struct aim_vault *v, char **why)
 {
 	unsigned char header[HEADER_BYTES], *plain, *p, *ct;
 	unsigned long long ctlen;
-	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	struct aim_write_fail f;
 	size_t len, i;
-	int fd, wrote;
+	int rc;
 
 	len = 4;
 	for (i = 0; i < v->n; i++)
@@ -484,45 +478,19 @@ aim_vault_save(struct aim_vault *v, char **why)
 	    plain, len, header, HEADER_BYTES, NULL, header + H_NONCE, v->key);
 	sodium_free(plain);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", v->path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1) {
-		free(ct);
-		return fail(why, AIM_VAULT_IO, "can't create %s: %s", tmp,
-		    strerror(errno));
-	}
-	wrote = aim_write_full(fd, ct, HEADER_BYTES + ctlen) == 0 &&
-	    fchmod(fd, 0600) == 0 && fsync(fd) == 0;
+	rc = aim_write_atomic(v->path, ct, HEADER_BYTES + ctlen, 0600, 0,
+	    &f);
 	free(ct);
-	if (!wrote) {
-		int saved = errno;
-
-		close(fd);
-		unlink(tmp);
-		return fail(why, AIM_VAULT_IO, "can't write %s: %s", tmp,
-		    strerror(saved));
-	}
-	if (close(fd) == -1) {
-		int saved = errno;
-
-		unlink(tmp);
-		return fail(why, AIM_VAULT_IO, "can't write %s: %s", tmp,
-		    strerror(saved));
-	}
-	if (rename(tmp, v->path) == -1) {
-		int saved = errno;
-
-		unlink(tmp);
-		return fail(why, AIM_VAULT_IO, "can't replace %s: %s",
-		    v->path, strerror(saved));
-	}
-	snprintf(dir, sizeof(dir), "%s", v->path);
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		*(slash == dir ? slash + 1 : slash) = '\0';
-		(void)aim_fsync_dir(dir);	/* the rename is done: best effort */
-	}
-	return AIM_VAULT_OK;
+	if (rc == 0)
+		return AIM_VAULT_OK;
+	if (f.step == AIM_WRITE_CREATE)
+		return fail(why, AIM_VAULT_IO, "can't create %s: %s", f.tmp,
+		    strerror(errno));
+	if (f.step == AIM_WRITE_DATA)
+		return fail(why, AIM_VAULT_IO, "can't write %s: %s", f.tmp,
+		    strerror(errno));
+	return fail(why, AIM_VAULT_IO, "can't replace %s: %s", v->path,
+	    strerror(errno));
 }
 
 const struct aim_vault_secret *
@@ -605,29 +573,17 @@ int
 aim_vault_keyfile_create(const char *path, char **why)
 {
 	unsigned char key[AIM_VAULT_KEY_BYTES];
-	int fd, n, saved;
+	struct aim_write_fail f;
+	int rc;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) == -1)
-		return fail(why, AIM_VAULT_IO, "can't create key file %s: "
-		    "%s", path, strerror(errno));
 	randombytes_buf(key, sizeof(key));
-	n = aim_write_full(fd, key, sizeof(key));
+	rc = aim_write_file_new(path, key, sizeof(key), 0600, 0, &f);
 	sodium_memzero(key, sizeof(key));
-	if (n == -1 || fchmod(fd, 0600) == -1 || fsync(fd) == -1) {
-		saved = errno;
-		close(fd);
-		unlink(path);
-		return fail(why, AIM_VAULT_IO, "can't write key file %s: "
-		    "%s", path, strerror(saved));
-	}
-	if (close(fd) == -1) {
-		saved = errno;
-		unlink(path);
-		return fail(why, AIM_VAULT_IO, "can't write key file %s: "
-		    "%s", path, strerror(saved));
-	}
-	return AIM_VAULT_OK;
+	if (rc == 0)
+		return AIM_VAULT_OK;
+	return fail(why, AIM_VAULT_IO, "can't %s key file %s: %s",
+	    f.step == AIM_WRITE_CREATE ? "create" : "write", path,
+	    strerror(errno));
 }
 
 int

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "aim.h"
 #include "tap.h"
 
@@ -663,6 +665,92 @@ test_write_errors(void)
 		ok(0, "write errors: clean up");
 }
 
+/* A file's content is want, exactly (whole, NUL-free). */
+static int
+holds(const char *path, const char *want)
+{
+	char *buf;
+	size_t len;
+	int same;
+
+	if (aim_read_file(AT_FDCWD, path, 0, 1024, &buf, &len) == -1)
+		return 0;
+	same = len == strlen(want) && memcmp(buf, want, len) == 0;
+	free(buf);
+	return same;
+}
+
+/*
+ * The whole-file reader and the two writers of util.c: a short write
+ * (RLIMIT_FSIZE) leaves the old content and no temporary or new file;
+ * the reader keeps to its limit and to regular files.
+ */
+static void
+test_file_io(void)
+{
+	char dir[] = "/tmp/aim-unit-XXXXXX", path[64], tmp[96], link[64];
+	char big[64], *buf;
+	struct aim_write_fail f;
+	struct rlimit old, lim;
+	struct stat st;
+	size_t len;
+	int rc;
+
+	if (mkdtemp(dir) == NULL || getrlimit(RLIMIT_FSIZE, &old) == -1) {
+		ok(0, "file io: setup");
+		return;
+	}
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
+	snprintf(link, sizeof(link), "%s/l", dir);
+	ok(aim_write_file_new(path, "old\n", 4, 0600, 0, &f) == 0 &&
+	    holds(path, "old\n") && stat(path, &st) == 0 &&
+	    (st.st_mode & 07777) == 0600, "file io: new file, 0600");
+	rc = aim_write_file_new(path, "x", 1, 0600, 0, &f);
+	ok(rc == -1 && errno == EEXIST && f.step == AIM_WRITE_CREATE &&
+	    holds(path, "old\n"), "file io: new file there already: EEXIST");
+	ok(aim_write_atomic(path, "new\n", 4, 0600, 0, &f) == 0 &&
+	    holds(path, "new\n") && access(tmp, F_OK) == -1,
+	    "file io: atomic replace");
+
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 16;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	rc = aim_write_atomic(path, big, strlen(big), 0600, 0, &f);
+	ok(rc == -1 && errno == EFBIG && f.step == AIM_WRITE_DATA &&
+	    strcmp(f.tmp, tmp) == 0, "file io: atomic short write: EFBIG");
+	ok(holds(path, "new\n") && access(tmp, F_OK) == -1,
+	    "file io: atomic short write: old content, no temporary file");
+	rc = aim_write_atomic(path, big, strlen(big), 0600, AIM_WRITE_NOSYNC |
+	    AIM_WRITE_UMASK, NULL);
+	ok(rc == -1 && holds(path, "new\n") && access(tmp, F_OK) == -1,
+	    "file io: atomic short write, no sync: old content, no temporary");
+	rc = aim_write_file_new(link, big, strlen(big), 0600, 0, &f);
+	ok(rc == -1 && errno == EFBIG && f.step == AIM_WRITE_DATA &&
+	    access(link, F_OK) == -1, "file io: new short write: no file");
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+
+	ok(aim_read_file(AT_FDCWD, path, 0, 3, &buf, &len) == -1 &&
+	    errno == EFBIG, "file io: read past the limit: EFBIG");
+	ok(aim_read_file(AT_FDCWD, dir, 0, 1024, &buf, &len) == -1 &&
+	    errno == EISDIR, "file io: read a directory: EISDIR");
+	ok(symlink(path, link) == 0 && aim_read_file(AT_FDCWD, link,
+	    AIM_READ_NOFOLLOW, 1024, &buf, &len) == -1 && errno == ELOOP,
+	    "file io: read a symlink, no follow: ELOOP");
+	rc = aim_read_file(AT_FDCWD, link, AIM_READ_SECRET, 1024, &buf, &len);
+	ok(rc == 0 && len == 4 && strcmp(buf, "new\n") == 0,
+	    "file io: read through a symlink into secure memory");
+	if (rc == 0)
+		sodium_free(buf);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -681,6 +769,7 @@ main(void)
 	test_hostile();
 	test_duration();
 	test_write_errors();
+	test_file_io();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
