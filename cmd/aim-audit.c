@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -1041,29 +1040,6 @@ cmd_stats(int argc, char *argv[])
 	return sub_done(&sb, status);
 }
 
-/*
- * text to path through a temporary name in its directory and rename(2),
- * as node_exporter's textfile collector wants (aim-audit(1) "metrics").
- * 0, or -1 with a warning naming the file.
- */
-static int
-write_textfile(const char *path, const char *text, size_t len)
-{
-	char *tmp = aim_xsprintf("%s.tmp-%ld", path, (long)getpid());
-	int fd, rc = 0;
-
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1 || aim_write_full(fd, text, len) == -1 ||
-	    close(fd) == -1 || rename(tmp, path) == -1) {
-		warn("%s", path);
-		if (fd != -1)
-			unlink(tmp);
-		rc = -1;
-	}
-	free(tmp);
-	return rc;
-}
-
 static int
 cmd_metrics(int argc, char *argv[])
 {
@@ -1090,9 +1066,12 @@ cmd_metrics(int argc, char *argv[])
 		status = AIM_EXIT_IO;
 	}
 	text = aim_metrics_text(&s, &len);
+	/* Through a rename, as node_exporter's textfile collector wants. */
 	if (textfile != NULL) {
-		if (write_textfile(textfile, text, len) == -1)
+		if (aim_write_atomic(textfile, text, len, 0644, 0, NULL) == -1) {
+			warn("%s", textfile);
 			aim_exit_raise(&status, AIM_EXIT_IO);
+		}
 	} else
 		fwrite(text, 1, len, stdout);
 	free(text);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,33 +47,26 @@ fail(struct init *in, int status, const char *fmt, ...)
 }
 
 /*
- * Write len bytes to in->to/rel with mode, through a temporary name and
- * rename(2), so a reader never sees half a file; the name goes to
- * report.written.  0, or AIM_EXIT_IO with in->why.
+ * Write len bytes to in->to/rel with mode, atomically (aim_write_atomic),
+ * making its directory first; the name goes to report.written.  0, or
+ * AIM_EXIT_IO with in->why.
  */
 static int
 put(struct init *in, const char *rel, const void *data, size_t len,
     mode_t mode)
 {
-	char *path = aim_xsprintf("%s/%s", in->to, rel), *tmp, *slash;
-	int fd, rc = 0;
+	char *path = aim_xsprintf("%s/%s", in->to, rel), *slash;
+	int rc = 0;
 
-	tmp = aim_xsprintf("%s.tmp-%ld", path, (long)getpid());
 	slash = strrchr(path, '/');
 	*slash = '\0';
 	if (aim_mkdirs(path) == -1)
 		rc = fail(in, AIM_EXIT_IO, "%s: %s", path, strerror(errno));
 	*slash = '/';
-	if (rc == 0 && ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, mode)) == -1 ||
-	    aim_write_full(fd, data, len) == -1 || fchmod(fd, mode) == -1 ||
-	    close(fd) == -1 || rename(tmp, path) == -1)) {
+	if (rc == 0 && aim_write_atomic(path, data, len, mode, 0, NULL) == -1)
 		rc = fail(in, AIM_EXIT_IO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
 	if (rc == 0)
 		json_array_append_new(in->written, json_string(path));
-	free(tmp);
 	free(path);
 	return rc;
 }
@@ -97,27 +91,14 @@ static int
 put_copy(struct init *in, const char *rel, const char *src)
 {
 	struct stat sb;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc;
+	char *buf;
+	size_t len;
+	int rc;
 
-	if ((fd = open(src, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		rc = fail(in, AIM_EXIT_CONFIG, "%s: %s", src, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return rc;
-	}
-	buf = aim_xmalloc((size_t)sb.st_size + 1);
-	n = aim_read_full(fd, buf, (size_t)sb.st_size + 1);
-	close(fd);
-	if (n == -1 || (size_t)n > (size_t)sb.st_size) {
-		free(buf);
+	if (stat(src, &sb) == -1 ||
+	    aim_read_file(AT_FDCWD, src, 0, SIZE_MAX, &buf, &len) == -1)
 		return fail(in, AIM_EXIT_CONFIG, "%s: %s", src,
-		    n == -1 ? strerror(errno) : "changed while read");
-	}
-	len = (size_t)n;
+		    strerror(errno));
 	rc = put(in, rel, buf, len, sb.st_mode & 0111 ? 0755 : 0644);
 	free(buf);
 	return rc;
