@@ -130,7 +130,7 @@ bad_option(const struct aim_subcmd *cur, char *argv[], int ch)
 
 struct scan {
 	struct aim_options opt;
-	struct aim_scan_ctx ctx;
+	struct aim_setup ctx;
 	json_t	*exts;
 	int64_t	 min_size;	/* -1: from the config */
 	int	 human, warn_ok, dry_run, yes, no_hash;
@@ -1280,7 +1280,8 @@ main(int argc, char *argv[])
 	if ((strcmp(sub, "tools") == 0 || strcmp(sub, "health") == 0) &&
 	    argc > 0)
 		usage(AIM_EXIT_USAGE);
-	aim_scan_load(&sc.ctx, &sc.opt);
+	aim_setup_load(&sc.ctx, &sc.opt, NULL, AIM_SETUP_REGISTRY |
+	    AIM_SETUP_CHECK);
 	if (strcmp(sub, "tools") == 0)
 		cmd_tools(&sc);
 	else if (strcmp(sub, "health") == 0)
@@ -1289,7 +1290,7 @@ main(int argc, char *argv[])
 		cmd_dups(&sc, argc, argv);
 	else
 		cmd_caches(&sc, argc, argv);
-	aim_scan_free(&sc.ctx);
+	aim_setup_free(&sc.ctx);
 out:
 	log_event(&sc, sub, argc, argv);
 	json_decref(sc.health);

@@ -11,6 +11,54 @@
 /* ---- setup.c: a command's registry, config and audit trail together ---- */
 
 /*
+ * What aim_setup_load() does beyond finding the registry and loading the
+ * config, and how loud it is; a command's failure policy, spelt out.
+ */
+#define AIM_SETUP_REGISTRY	0x01	/* load the registry and rules found */
+#define AIM_SETUP_CHECK		0x02	/* then aim_registry_check() them */
+#define AIM_SETUP_NEED_CONFIG	0x04	/* ... only when the config loaded */
+#define AIM_SETUP_AUDIT_DIR	0x08	/* resolve the audit directory */
+#define AIM_SETUP_FALLBACK	0x10	/* ... down to $XDG_STATE_HOME */
+#define AIM_SETUP_WARN		0x20	/* say what failed (see below) */
+
+/*
+ * A command's set-up.  Problems of the config, of loading the registry and
+ * of aim_registry_check() are in probs, in that order: probs[0..nconfig)
+ * the config's, probs[0..nload) the config's and the loading's.
+ */
+struct aim_setup {
+	struct aim_options opt;
+	char	*registry_dir;		/* NULL when not found */
+	char	*not_found;		/* why, when not found */
+	struct aim_config cfg;		/* defaults where it failed */
+	int	 config_ok;
+	struct aim_registry reg;	/* with AIM_SETUP_REGISTRY */
+	int	 registry_ok;		/* loaded, usable for routing */
+	char	*audit_dir;		/* with AIM_SETUP_AUDIT_DIR; or NULL */
+	struct aim_problems probs;
+	size_t	 nconfig, nload;
+	int	 status;		/* AIM_EXIT_CONFIG when WARN warned */
+};
+
+/*
+ * Fill s from the options (-r, -c; opt_dir is -d or NULL) as aim(7)
+ * "Registry", "Configuration", ENVIRONMENT and FILES say they are found:
+ * the registry (aim_registry_find), aim_config.json (aim_config_load),
+ * then as flags ask the registry and rules (aim_registry_load; with
+ * AIM_SETUP_NEED_CONFIG not when the config failed), its checks and the
+ * audit directory (aim_audit_dir_find, with AIM_SETUP_FALLBACK its
+ * $XDG_STATE_HOME fallback).  Never fails: what went wrong is in
+ * not_found, config_ok, registry_ok, probs and a NULL audit_dir, for the
+ * caller's policy.  AIM_SETUP_WARN is the filters' policy (aim-invoke(1),
+ * aim-audit(1)): warn with not_found when -r named no registry and print
+ * the config's problems, each raising status to AIM_EXIT_CONFIG.  Free
+ * with aim_setup_free().
+ */
+void	 aim_setup_load(struct aim_setup *s, const struct aim_options *opt,
+	    const char *opt_dir, int flags);
+void	 aim_setup_free(struct aim_setup *s);
+
+/*
  * aim_audit_event into the trail of this setup, for commands that manage
  * rather than route (aim-secret, aim-scan): the registry and config of opt
  * (-r, -c, else the usual search), then $AIM_AUDIT_DIR > config audit_dir
@@ -24,33 +72,17 @@ int	 aim_audit_event_here(const struct aim_options *opt, const char *kind,
 /* ---- scan.c: tools, pins, health checks, caches (aim-scan(1)) ---- */
 
 /*
- * Everything the scanner and `aim status` read: the registry found and
- * loaded with its config.  Problems of the config, of the registry and of
- * aim_registry_check() are in probs (registry_ok 0 when the registry could
- * not be loaded for routing).
+ * The scanner and `aim status` read an aim_setup loaded with
+ * AIM_SETUP_REGISTRY | AIM_SETUP_CHECK (registry_ok 0 when the registry
+ * could not be loaded for routing).
  */
-struct aim_scan_ctx {
-	struct aim_options opt;
-	char	*registry_dir;		/* NULL when not found */
-	char	*not_found;		/* why, when not found */
-	struct aim_config cfg;
-	struct aim_registry reg;
-	int	 registry_ok;
-	struct aim_problems probs;
-	size_t	 nconfig;	/* probs[0..nconfig): the config's */
-	size_t	 nload;		/* probs[0..nload): config and loading */
-};
-
-/* Find and load the registry and the config (never fails; see probs). */
-void	 aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt);
-void	 aim_scan_free(struct aim_scan_ctx *c);
 
 /*
  * c->probs[from..to) as strings "file:line:column: message" (or "file:
  * message" without a position), as aim-scan(1) "health" check registry
  * and aim(1) "status" show them.  New array.
  */
-json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
+json_t	*aim_scan_problems(const struct aim_setup *c, size_t from,
 	    size_t to);
 
 /*
@@ -64,7 +96,7 @@ json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
  * cfg.version_timeout_ms (seed: 5 s) and a 64 KiB stdout cap; its first
  * line (stdout, else stderr) is parsed with aim_semver_find().  New array.
  */
-json_t	*aim_scan_tools(struct aim_scan_ctx *c);
+json_t	*aim_scan_tools(struct aim_setup *c);
 
 /*
  * The health checks (aim-scan(1) "health"):
@@ -74,7 +106,7 @@ json_t	*aim_scan_tools(struct aim_scan_ctx *c);
  * {finding:"health", name, status: pass|warn|fail, message, details};
  * tools is aim_scan_tools()'s array (borrowed).  New array.
  */
-json_t	*aim_health_checks(struct aim_scan_ctx *c, json_t *tools);
+json_t	*aim_health_checks(struct aim_setup *c, json_t *tools);
 
 /*
  * {finding:"health_summary", timestamp, overall_status: healthy |
