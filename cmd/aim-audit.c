@@ -240,34 +240,12 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 	json_decref(rec);
 }
 
-static void
-audit_file(struct audit *au, const char *path)
+/* aim_each_line's callback: one record; once stdout fails, read no more. */
+static int
+audit_one(void *au, const struct aim_line *line, const char *source)
 {
-	struct aim_lines r;
-	struct aim_line line;
-	const char *source = aim_input_name(path);
-	int fd, rc;
-
-	if ((fd = aim_open_input(path)) == -1) {
-		warn("can't open %s", path);
-		aim_exit_raise(&au->status, AIM_EXIT_IO);
-		return;
-	}
-	aim_lines_init(&r, fd, MAX_RECORD_BYTES);
-	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		if (aim_line_blank(&line))
-			continue;
-		audit_line(au, &line, source);
-		if (ferror(stdout))
-			break;
-	}
-	if (rc == -1) {
-		warnx("%s: read error: %s", source, strerror(r.err));
-		aim_exit_raise(&au->status, AIM_EXIT_IO);
-	}
-	aim_lines_free(&r);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	audit_line(au, line, source);
+	return ferror(stdout);
 }
 
 /* ---- subcommands ---- */
@@ -1149,10 +1127,8 @@ main(int argc, char *argv[])
 	if (redact_vault() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
 
-	if (argc == 0)
-		audit_file(&au, "-");
-	for (i = 0; i < argc; i++)
-		audit_file(&au, argv[i]);
+	if (aim_each_line(argv, argc, MAX_RECORD_BYTES, audit_one, &au) == -1)
+		aim_exit_raise(&au.status, AIM_EXIT_IO);
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_IO);

@@ -896,7 +896,12 @@ run(struct invoke *iv, char **files, int nfiles)
 	procs = aim_xmalloc(iv->qcap * sizeof(*procs));
 	memset(&r, 0, sizeof(r));
 	for (;;) {
-		/* Take in records while there is room. */
+		/*
+		 * Take in records while there is room.  Not aim_each_line:
+		 * that loop blocks in read(2) and owns the whole stream,
+		 * while this one takes lines only as the queue has room,
+		 * between polls that also serve the children and signals.
+		 */
 		while (!input_done && !iv->interrupted &&
 		    iv->qlen < iv->qcap && iv->active < iv->jobs) {
 			if (fd == -1) {

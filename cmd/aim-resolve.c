@@ -212,34 +212,12 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 	json_decref(req);
 }
 
-static void
-resolve_file(struct resolve *rs, const char *path)
+/* aim_each_line's callback: one request; once stdout fails, read no more. */
+static int
+resolve_one(void *rs, const struct aim_line *line, const char *source)
 {
-	struct aim_lines r;
-	struct aim_line line;
-	const char *source = aim_input_name(path);
-	int fd, rc;
-
-	if ((fd = aim_open_input(path)) == -1) {
-		warn("can't open %s", path);
-		aim_exit_raise(&rs->status, AIM_EXIT_IO);
-		return;
-	}
-	aim_lines_init(&r, fd, line_cap(rs));
-	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		if (aim_line_blank(&line))
-			continue;
-		resolve_line(rs, &line, source);
-		if (ferror(stdout))
-			break;
-	}
-	if (rc == -1) {
-		warnx("%s: read error: %s", source, strerror(r.err));
-		aim_exit_raise(&rs->status, AIM_EXIT_IO);
-	}
-	aim_lines_free(&r);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	resolve_line(rs, line, source);
+	return ferror(stdout);
 }
 
 /* Join problems into one line for the registry_unavailable records. */
@@ -355,7 +333,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct resolve rs;
-	int ch, checkmode = 0, resetmode = 0, i;
+	int ch, checkmode = 0, resetmode = 0;
 
 	aim_std_fds();
 	memset(&rs, 0, sizeof(rs));
@@ -408,10 +386,8 @@ main(int argc, char *argv[])
 	}
 	routing_setup(&rs);
 
-	if (argc == 0)
-		resolve_file(&rs, "-");
-	for (i = 0; i < argc; i++)
-		resolve_file(&rs, argv[i]);
+	if (aim_each_line(argv, argc, line_cap(&rs), resolve_one, &rs) == -1)
+		aim_exit_raise(&rs.status, AIM_EXIT_IO);
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&rs.status, AIM_EXIT_IO);

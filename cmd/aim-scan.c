@@ -710,83 +710,76 @@ cache_verdict(struct scan *sc, json_t *rec, char *why, size_t len)
 	return why[0] != '\0';
 }
 
+/* What will be removed of a planned record: for the confirmation. */
 static void
-read_plan(struct scan *sc, const char *path, struct plan *pl)
+plan_count(struct scan *sc, struct plan *pl, json_t *rec, int is_cache)
 {
-	struct aim_lines r;
-	struct aim_line line;
-	const char *source = aim_input_name(path), *why;
-	json_error_t e;
-	json_t *rec;
-	char buf[300], why2[4200];
-	int fd, rc, is_cache = 0;
+	json_t *files = json_object_get(rec, "files");
+	char why[4200];
 	size_t i;
 
-	if ((fd = aim_open_input(path)) == -1) {
-		warn("can't open %s", path);
-		aim_exit_raise(&sc->status, AIM_EXIT_IO);
-		return;
-	}
-	aim_lines_init(&r, fd, MAX_RECORD_BYTES);
-	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		if (aim_line_blank(&line))
-			continue;
-		if (line.too_long) {
-			refuse_line(sc, source, line.lineno,
-			    "record is too long");
-			continue;
+	if (is_cache) {
+		if (cache_verdict(sc, rec, why, sizeof(why)) == 0) {
+			pl->paths++;
+			pl->bytes += json_integer_value(
+			    json_object_get(rec, "size_bytes"));
 		}
-		rec = json_loadb(line.text, line.len, JSON_REJECT_DUPLICATES,
-		    &e);
-		if (rec == NULL) {
-			snprintf(buf, sizeof(buf), "invalid JSON at column "
-			    "%d: %s", e.column, e.text);
-			refuse_line(sc, source, line.lineno, buf);
-			continue;
-		}
-		if (!json_is_object(rec))
-			why = "a record must be a JSON object";
-		else
-			why = cleanable(rec, &is_cache);
-		if (why != NULL) {
-			refuse_line(sc, source, line.lineno, why);
-			json_decref(rec);
-			continue;
-		}
-		if (pl->n == pl->cap) {
-			pl->cap = pl->cap ? pl->cap * 2 : 16;
-			pl->v = aim_xrealloc(pl->v, pl->cap * sizeof(*pl->v));
-		}
-		pl->v[pl->n].line = line.lineno;
-		pl->v[pl->n].source = source;
-		pl->v[pl->n].is_cache = is_cache;
-		pl->v[pl->n].rec = rec;
-		pl->n++;
-		/* What will be removed: for the confirmation. */
-		if (is_cache) {
-			if (cache_verdict(sc, rec, why2, sizeof(why2)) == 0) {
+	} else
+		for (i = 1; i < json_array_size(files); i++)
+			if (!vcs_guard(json_string_value(json_array_get(files,
+			    i)), why, sizeof(why))) {
 				pl->paths++;
 				pl->bytes += json_integer_value(
 				    json_object_get(rec, "size_bytes"));
 			}
-		} else
-			for (i = 1; i < json_array_size(json_object_get(rec,
-			    "files")); i++)
-				if (!vcs_guard(json_string_value(
-				    json_array_get(json_object_get(rec,
-				    "files"), i)), why2, sizeof(why2))) {
-					pl->paths++;
-					pl->bytes += json_integer_value(
-					    json_object_get(rec, "size_bytes"));
-				}
+}
+
+struct plan_reader {
+	struct scan *sc;
+	struct plan *pl;
+};
+
+/* aim_each_line's callback: one finding into the plan, or refused. */
+static int
+plan_line(void *arg, const struct aim_line *line, const char *source)
+{
+	struct plan_reader *pr = arg;
+	struct plan *pl = pr->pl;
+	const char *why;
+	json_error_t e;
+	json_t *rec;
+	char buf[300];
+	int is_cache = 0;
+
+	if (line->too_long) {
+		refuse_line(pr->sc, source, line->lineno, "record is too long");
+		return 0;
 	}
-	if (rc == -1) {
-		warnx("%s: read error: %s", source, strerror(r.err));
-		aim_exit_raise(&sc->status, AIM_EXIT_IO);
+	rec = json_loadb(line->text, line->len, JSON_REJECT_DUPLICATES, &e);
+	if (rec == NULL) {
+		snprintf(buf, sizeof(buf), "invalid JSON at column %d: %s",
+		    e.column, e.text);
+		refuse_line(pr->sc, source, line->lineno, buf);
+		return 0;
 	}
-	aim_lines_free(&r);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	why = json_is_object(rec) ? cleanable(rec, &is_cache) :
+	    "a record must be a JSON object";
+	if (why != NULL) {
+		refuse_line(pr->sc, source, line->lineno, why);
+		json_decref(rec);
+		return 0;
+	}
+	if (pl->n == pl->cap) {
+		pl->cap = pl->cap ? pl->cap * 2 : 16;
+		pl->v = aim_xrealloc(pl->v, pl->cap * sizeof(*pl->v));
+	}
+	pl->v[pl->n].line = line->lineno;
+	pl->v[pl->n].source = source;
+	pl->v[pl->n].is_cache = is_cache;
+	pl->v[pl->n].rec = rec;
+	pl->n++;
+	plan_count(pr->sc, pl, rec, is_cache);
+	return 0;
 }
 
 /*
@@ -1074,16 +1067,17 @@ clean_dups(struct scan *sc, struct item *it)
 static void
 cmd_clean(struct scan *sc, int argc, char **argv)
 {
+	struct plan_reader pr;
 	struct plan pl;
 	size_t i;
 	char b1[32];
 	int ok;
 
 	memset(&pl, 0, sizeof(pl));
-	if (argc == 0)
-		read_plan(sc, "-", &pl);
-	for (i = 0; i < (size_t)argc; i++)
-		read_plan(sc, argv[i], &pl);
+	pr.sc = sc;
+	pr.pl = &pl;
+	if (aim_each_line(argv, argc, MAX_RECORD_BYTES, plan_line, &pr) == -1)
+		aim_exit_raise(&sc->status, AIM_EXIT_IO);
 	if (pl.paths > 0 && !sc->dry_run && !sc->yes) {
 		if ((ok = confirm(sc, &pl)) == -1) {
 			warnx("refusing to remove anything without --yes: no "
