@@ -25,7 +25,7 @@ endif
 
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
-	state semver walk dups scan chain setup redact
+	state semver walk dups scan clean chain setup redact
 UNITS	= test-unit test-scan
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim.1
@@ -108,7 +108,7 @@ bench: test-deps
 # no module includes a higher layer's header or calls a higher layer's
 # symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy redact proc;
 # L2 registry adapter; L3 state vault audit dups; L4 route chain;
-# L5 setup scan.
+# L5 setup scan clean.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
 

@@ -1,5 +1,5 @@
 /*
- * aim-setup.h: layer 5 of libaim, commands' set-up and the scanner.
+ * aim-setup.h: layer 5 of libaim, commands' set-up, the scanner and clean.
  * lib/LAYERS gives the table: a module includes its own layer's header,
  * which includes the lower ones, and calls nothing above it.
  */
@@ -148,5 +148,74 @@ const char *aim_path_vcs(const char *path);
  * clean removes builds only when asked (aim-scan(1) "caches").  Static.
  */
 const char *aim_cache_class(const char *pattern);
+
+/* "1.5 MiB": n bytes in binary units for the human view; buf returned. */
+const char *aim_human_bytes(int64_t n, char *buf, size_t len);
+
+/* ---- clean.c: removing what a scan found (aim-scan(1) "clean") ---- */
+
+/* One finding to act on, as read. */
+struct aim_clean_item {
+	long	 line;
+	const char *source;	/* borrowed: the input's name */
+	int	 is_cache;	/* a cache finding, else a duplicate one */
+	json_t	*rec;		/* the finding, owned */
+};
+
+/*
+ * A clean: the findings read, what removing them would free, the caller's
+ * choices and where the result records go.  Zero it, set build, dry_run,
+ * emit and arg, then aim_clean_line for each line, aim_clean_run,
+ * aim_clean_free.
+ */
+struct aim_clean {
+	struct aim_clean_item *v;
+	size_t	 n, cap;
+	size_t	 paths;		/* paths that would be removed now */
+	int64_t	 bytes;		/* and their size */
+	int	 build;		/* --build: build outputs too */
+	int	 dry_run;	/* --dry-run: would_remove, nothing removed */
+	/* Each {finding:"clean", action, kind, path, bytes, reason?, ...}. */
+	void	(*emit)(void *arg, json_t *rec);
+	void	*arg;
+	int	 status;	/* AIM_EXIT_FAILED: refused; AIM_EXIT_IO */
+};
+
+/*
+ * aim_each_line's callback: take one line holding a cache or duplicate
+ * finding (aim-scan(1) "caches", "dups") into the plan, counting what it
+ * would remove; a line that is not one is refused: "S:L: why" on stderr,
+ * a {action:"refused", kind:"unknown", line} record, status
+ * AIM_EXIT_FAILED.  Returns 0: every line is read.
+ */
+int	 aim_clean_line(void *c, const struct aim_line *line,
+	    const char *source);
+
+/*
+ * Remove what the plan holds, each path checked again first (aim-scan(1)
+ * "clean"): a cache must still end in its pattern and not be a symlink; a
+ * duplicate must still be a regular file of its size whose content is the
+ * kept copy's (and its hash, when the finding has one), and the kept copy
+ * must check out or nothing of its group goes.  One result record each:
+ * removed, would_remove, skipped (a build output without build), refused
+ * (AIM_EXIT_FAILED) or failed (AIM_EXIT_IO), said on stderr too.
+ */
+void	 aim_clean_run(struct aim_clean *c);
+void	 aim_clean_free(struct aim_clean *c);
+
+/*
+ * What clean does with a cache finding now: 0 remove, 1 refuse, 2 skip (a
+ * build output without c->build); why (len bytes) says it for 1 and 2.
+ */
+int	 aim_clean_cache_verdict(const struct aim_clean *c, json_t *rec,
+	    char *why, size_t len);
+
+/*
+ * Nothing inside a version-control directory is ever removed, whatever the
+ * record says (aim-scan(1) "clean"): path must not be in one, as written or
+ * with the symlinks of its directory resolved, and a directory must not
+ * hold one.  0 removable, or 1 with why (len bytes).
+ */
+int	 aim_clean_vcs_guard(const char *path, char *why, size_t len);
 
 #endif /* AIM_SETUP_H */

@@ -1,7 +1,8 @@
 /*
  * scan.c: the environment side of aim (issue 3; original-aim.md "Health",
  * "Scanner", "Version control"): tool records with versions and pins, the
- * health checks, misplaced cache directories.
+ * health checks, misplaced cache directories.  It only reads: removing
+ * what it finds is clean.c's.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +20,24 @@ extern char **environ;
 
 #define VERSION_OUT_BYTES	(64 * 1024)
 #define LINE_MAX_BYTES		200
+
+const char *
+aim_human_bytes(int64_t n, char *buf, size_t len)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)n;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lld B", (long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", d, unit[u]);
+	return buf;
+}
 
 static void
 warning(json_t *rec, const char *fmt, const char *a)
