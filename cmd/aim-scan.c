@@ -715,7 +715,7 @@ main(int argc, char *argv[])
 	    argc > 0)
 		usage(AIM_EXIT_USAGE);
 	aim_setup_load(&sc.ctx, &sc.opt, NULL, AIM_SETUP_REGISTRY |
-	    AIM_SETUP_CHECK);
+	    AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
 	if (strcmp(sub, "tools") == 0)
 		cmd_tools(&sc);
 	else if (strcmp(sub, "health") == 0)

@@ -73,8 +73,9 @@ int	 aim_audit_event_here(const struct aim_options *opt, const char *kind,
 
 /*
  * The scanner and `aim status` read an aim_setup loaded with
- * AIM_SETUP_REGISTRY | AIM_SETUP_CHECK (registry_ok 0 when the registry
- * could not be loaded for routing).
+ * AIM_SETUP_REGISTRY | AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR |
+ * AIM_SETUP_FALLBACK (registry_ok 0 when the registry could not be loaded
+ * for routing).
  */
 
 /*

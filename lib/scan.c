@@ -630,8 +630,8 @@ out:
 static json_t *
 check_audit(struct aim_setup *c)
 {
-	char *dir = aim_audit_dir_find(NULL, c->registry_dir, &c->cfg, 1), *parent,
-	    *slash;
+	const char *dir = c->audit_dir;
+	char *parent, *slash;
 	struct stat st;
 	json_t *d, *r;
 
@@ -675,7 +675,6 @@ check_audit(struct aim_setup *c)
 	} else
 		r = check("audit_dir", "pass", d, "audit directory %s "
 		    "writable, mode %03o", dir, (unsigned)(st.st_mode & 0777));
-	free(dir);
 	return r;
 }
 
