@@ -27,7 +27,7 @@
  * the config's, probs[0..nload) the config's and the loading's.
  */
 struct aim_setup {
-	struct aim_options opt;
+	struct aim_options opt;		/* the caller's: strings borrowed */
 	char	*registry_dir;		/* NULL when not found */
 	char	*not_found;		/* why, when not found */
 	struct aim_config cfg;		/* defaults where it failed */
