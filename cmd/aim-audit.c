@@ -160,9 +160,8 @@ bad_option(const struct aim_subcmd *cur, char *argv[], int ch)
 }
 
 struct audit {
-	struct aim_config cfg;
+	struct aim_setup set;	/* config and audit directory */
 	struct aim_chain chain;
-	char	*dir;
 	int	 chain_open;
 	int	 status;
 };
@@ -215,14 +214,14 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 
 	/* The timestamp is set again under the chain's lock. */
 	aim_utc_stamp(iso, NULL, NULL);
-	entry = aim_audit_entry(rec, iso, au->cfg.actor);
+	entry = aim_audit_entry(rec, iso, au->set.cfg.actor);
 	why = NULL;
 	path = NULL;
-	if (au->dir == NULL)
+	if (au->set.audit_dir == NULL)
 		why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
 		    "use -d");
-	else if (!au->chain_open && aim_chain_open(&au->chain, au->dir,
-	    &why) == 0)
+	else if (!au->chain_open && aim_chain_open(&au->chain,
+	    au->set.audit_dir, &why) == 0)
 		au->chain_open = 1;
 	if (au->chain_open)
 		path = aim_chain_append(&au->chain, entry, &why);
@@ -248,34 +247,12 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 	json_decref(rec);
 }
 
-static void
-audit_file(struct audit *au, const char *path)
+/* aim_each_line's callback: one record; once stdout fails, read no more. */
+static int
+audit_one(void *au, const struct aim_line *line, const char *source)
 {
-	struct aim_lines r;
-	struct aim_line line;
-	const char *source = aim_input_name(path);
-	int fd, rc;
-
-	if ((fd = aim_open_input(path)) == -1) {
-		warn("can't open %s", path);
-		aim_exit_raise(&au->status, AIM_EXIT_IO);
-		return;
-	}
-	aim_lines_init(&r, fd, MAX_RECORD_BYTES);
-	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		if (aim_line_blank(&line))
-			continue;
-		audit_line(au, &line, source);
-		if (ferror(stdout))
-			break;
-	}
-	if (rc == -1) {
-		warnx("%s: read error: %s", source, strerror(r.err));
-		aim_exit_raise(&au->status, AIM_EXIT_IO);
-	}
-	aim_lines_free(&r);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	audit_line(au, line, source);
+	return ferror(stdout);
 }
 
 /* ---- subcommands ---- */
@@ -283,8 +260,7 @@ audit_file(struct audit *au, const char *path)
 struct sub {
 	struct aim_options opt;
 	const char *opt_dir;
-	struct aim_config cfg;
-	char	*dir;
+	struct aim_setup set;	/* config and audit directory */
 	int	 status;
 };
 
@@ -357,33 +333,37 @@ sub_init(struct sub *sb)
 static void
 sub_setup(struct sub *sb)
 {
-	struct aim_problems probs = { NULL, 0, 0 };
-	char *regdir, *why = NULL;
-
-	regdir = aim_registry_find(&sb->opt, &why);
-	if (regdir == NULL && sb->opt.registry != NULL) {
-		warnx("%s", why);
-		aim_exit_raise(&sb->status, AIM_EXIT_CONFIG);
-	}
-	free(why);
-	if (aim_config_load(&sb->cfg, &sb->opt, regdir, &probs) == -1) {
-		aim_problems_print(&probs);
-		aim_exit_raise(&sb->status, AIM_EXIT_CONFIG);
-	}
-	aim_problems_free(&probs);
-	sb->dir = aim_audit_dir_find(sb->opt_dir, regdir, &sb->cfg, 1);
-	free(regdir);
-	if (sb->dir == NULL)
+	aim_setup_load(&sb->set, &sb->opt, sb->opt_dir, AIM_SETUP_WARN |
+	    AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
+	aim_exit_raise(&sb->status, sb->set.status);
+	if (sb->set.audit_dir == NULL)
 		errx(AIM_EXIT_CONFIG, "no audit directory: set AIM_AUDIT_DIR "
 		    "or use -d");
+}
+
+/*
+ * sub_setup, then every entry of the trail, parsed, into s (for stats and
+ * metrics).  0, or AIM_EXIT_IO with a warning when a directory of it could
+ * not be read (what could be read is in s).
+ */
+static int
+sub_scan(struct sub *sb, struct aim_scan *s)
+{
+	char *why = NULL;
+
+	sub_setup(sb);
+	if (aim_chain_scan(sb->set.audit_dir, s, NULL, NULL, 1, &why) == 0)
+		return 0;
+	warnx("%s", why);
+	free(why);
+	return AIM_EXIT_IO;
 }
 
 static int
 sub_done(struct sub *sb, int status)
 {
 	aim_exit_raise(&status, sb->status);
-	free(sb->dir);
-	aim_config_free(&sb->cfg);
+	aim_setup_free(&sb->set);
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&status, AIM_EXIT_IO);
 	return status;
@@ -456,7 +436,8 @@ cmd_checkpoint(int argc, char *argv[])
 	if (access(path, F_OK) == -1)
 		errx(AIM_EXIT_CONFIG, "no key %s: make one with aim-audit "
 		    "keygen", path);
-	if ((text = aim_checkpoint_make(sb.dir, path, &why)) == NULL) {
+	text = aim_checkpoint_make(sb.set.audit_dir, path, &why);
+	if (text == NULL) {
 		warnx("%s", why);
 		free(why);
 		free(path);
@@ -518,7 +499,7 @@ cmd_verify(int argc, char *argv[])
 		free(path);
 	}
 	memset(&vr, 0, sizeof(vr));
-	if (aim_chain_verify(sb.dir, &vr, &why) == -1) {
+	if (aim_chain_verify(sb.set.audit_dir, &vr, &why) == -1) {
 		warnx("%s", why);
 		free(why);
 		aim_verify_free(&vr);
@@ -540,7 +521,7 @@ cmd_verify(int argc, char *argv[])
 	}
 	aim_hex(vr.head_hash, AIM_HASH_BYTES, hex);
 	out = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I}",
-	    "ok", vr.problems == 0, "dir", sb.dir,
+	    "ok", vr.problems == 0, "dir", sb.set.audit_dir,
 	    "entries", (json_int_t)vr.entries,
 	    "first_seq", (json_int_t)vr.first_seq,
 	    "last_seq", (json_int_t)vr.last_seq,
@@ -589,8 +570,8 @@ cmd_prune(int argc, char *argv[])
 	}
 	sub_setup(&sb);
 	if (days_arg == NULL)
-		days = sb.cfg.audit_log_retention_days;
-	rc = aim_chain_prune(sb.dir, days, dry, &report, &why);
+		days = sb.set.cfg.audit_log_retention_days;
+	rc = aim_chain_prune(sb.set.audit_dir, days, dry, &report, &why);
 	if (report != NULL) {
 		aim_emit(stdout, report);
 		json_decref(report);
@@ -833,7 +814,7 @@ cmd_query(int argc, char *argv[])
 		snprintf(sday, sizeof(sday), "%.10s", f.since);
 	if (f.until)
 		snprintf(uday, sizeof(uday), "%.10s", f.until);
-	if (aim_chain_scan(sb.dir, &s, f.since ? sday : NULL,
+	if (aim_chain_scan(sb.set.audit_dir, &s, f.since ? sday : NULL,
 	    f.until ? uday : NULL, 1, &why) == -1) {
 		warnx("%s", why);
 		free(why);
@@ -849,7 +830,7 @@ cmd_query(int argc, char *argv[])
 			hit[nhit++] = i;
 	for (i = last > 0 && (size_t)last < nhit ? nhit - (size_t)last : 0;
 	    i < nhit && !ferror(stdout); i++) {
-		snprintf(full, sizeof(full), "%s/%s", sb.dir,
+		snprintf(full, sizeof(full), "%s/%s", sb.set.audit_dir,
 		    s.v[hit[i]].path);
 		if (f.csv)
 			csv_row(s.v[hit[i]].json, full);
@@ -956,7 +937,6 @@ cmd_stats(int argc, char *argv[])
 	json_t *out, *kinds, *tools, *caps, *outcomes, *t, *e, *d, *a;
 	const char *ts, *oldest = NULL, *newest = NULL, *tool, *o, *key;
 	struct durations *dv = NULL, *x;
-	char *why = NULL;
 	int64_t size = 0, n_ok, n_all, unserved = 0;
 	size_t i, j, ntools = 0;
 	int ch, status = 0;
@@ -967,12 +947,7 @@ cmd_stats(int argc, char *argv[])
 			usage(AIM_EXIT_USAGE);
 	if (optind != argc)
 		usage(AIM_EXIT_USAGE);
-	sub_setup(&sb);
-	if (aim_chain_scan(sb.dir, &s, NULL, NULL, 1, &why) == -1) {
-		warnx("%s", why);
-		free(why);
-		status = AIM_EXIT_IO;
-	}
+	status = sub_scan(&sb, &s);
 	kinds = json_object();
 	tools = json_object();
 	caps = json_object();
@@ -1026,7 +1001,7 @@ cmd_stats(int argc, char *argv[])
 	}
 	free(dv);
 	out = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:o, s:o, s:I, s:o, s:o}",
-	    "dir", sb.dir, "entries", (json_int_t)s.n, "size_bytes",
+	    "dir", sb.set.audit_dir, "entries", (json_int_t)s.n, "size_bytes",
 	    (json_int_t)size, "oldest", oldest, "newest", newest,
 	    "by_kind", kinds, "by_outcome", outcomes, "unserved",
 	    (json_int_t)unserved, "by_tool", tools, "by_capability", caps);
@@ -1046,7 +1021,7 @@ cmd_metrics(int argc, char *argv[])
 	struct aim_scan s;
 	struct sub sb;
 	const char *textfile = NULL;
-	char *why = NULL, *text;
+	char *text;
 	size_t len;
 	int ch, status = 0;
 
@@ -1059,12 +1034,7 @@ cmd_metrics(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(AIM_EXIT_USAGE);
-	sub_setup(&sb);
-	if (aim_chain_scan(sb.dir, &s, NULL, NULL, 1, &why) == -1) {
-		warnx("%s", why);
-		free(why);
-		status = AIM_EXIT_IO;
-	}
+	status = sub_scan(&sb, &s);
 	text = aim_metrics_text(&s, &len);
 	/* Through a rename, as node_exporter's textfile collector wants. */
 	if (textfile != NULL) {
@@ -1132,11 +1102,9 @@ unknown_command(const char *a)
 int
 main(int argc, char *argv[])
 {
-	struct aim_problems probs = { NULL, 0, 0 };
 	struct aim_options opt;
 	const char *opt_dir;
 	struct audit au;
-	char *regdir, *why = NULL;
 	int ch, i;
 
 	aim_std_fds();
@@ -1174,37 +1142,26 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
-	regdir = aim_registry_find(&opt, &why);
-	if (regdir == NULL && opt.registry != NULL) {
-		warnx("%s", why);
-		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
-	}
-	free(why);
-	if (aim_config_load(&au.cfg, &opt, regdir, &probs) == -1) {
-		/* Keep logging with defaults: losing the trail is worse. */
-		aim_problems_print(&probs);
-		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
-	}
-	aim_problems_free(&probs);
-	au.dir = aim_audit_dir_find(opt_dir, regdir, &au.cfg, 1);
-	if (au.dir != NULL && opt_dir == NULL && regdir == NULL &&
-	    au.cfg.audit_dir == NULL && (getenv("AIM_AUDIT_DIR") == NULL ||
+	/* Keep logging with defaults: losing the trail is worse. */
+	aim_setup_load(&au.set, &opt, opt_dir, AIM_SETUP_WARN |
+	    AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
+	au.status = au.set.status;
+	if (au.set.audit_dir != NULL && opt_dir == NULL &&
+	    au.set.registry_dir == NULL && au.set.cfg.audit_dir == NULL &&
+	    (getenv("AIM_AUDIT_DIR") == NULL ||
 	    *getenv("AIM_AUDIT_DIR") == '\0'))
-		warnx("no registry found; writing audit entries to %s", au.dir);
+		warnx("no registry found; writing audit entries to %s",
+		    au.set.audit_dir);
 	if (redact_vault() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
-	free(regdir);
 
-	if (argc == 0)
-		audit_file(&au, "-");
-	for (i = 0; i < argc; i++)
-		audit_file(&au, argv[i]);
+	if (aim_each_line(argv, argc, MAX_RECORD_BYTES, audit_one, &au) == -1)
+		aim_exit_raise(&au.status, AIM_EXIT_IO);
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_IO);
 	if (au.chain_open)
 		aim_chain_close(&au.chain);
-	free(au.dir);
-	aim_config_free(&au.cfg);
+	aim_setup_free(&au.set);
 	return au.status;
 }

@@ -971,7 +971,12 @@ run(struct invoke *iv, char **files, int nfiles)
 	procs = aim_xmalloc(iv->qcap * sizeof(*procs));
 	memset(&r, 0, sizeof(r));
 	for (;;) {
-		/* Take in records while there is room. */
+		/*
+		 * Take in records while there is room.  Not aim_each_line:
+		 * that loop blocks in read(2) and owns the whole stream,
+		 * while this one takes lines only as the queue has room,
+		 * between polls that also serve the children and signals.
+		 */
 		while (!input_done && !iv->interrupted &&
 		    iv->qlen < iv->qcap && iv->active < iv->jobs) {
 			if (fd == -1) {
@@ -1129,11 +1134,11 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct aim_problems probs = { NULL, 0, 0 };
 	struct aim_options opt = { NULL, NULL };
+	struct aim_setup set;
 	struct sigaction sa;
 	struct invoke iv;
-	char *dir, *why = NULL, *end;
+	char *why = NULL, *end;
 	long jobs = 1;
 	int ch;
 
@@ -1183,18 +1188,11 @@ main(int argc, char *argv[])
 	 * The config only tunes limits: without a registry, defaults do.  A
 	 * bad one is reported, and the records still run on the defaults.
 	 */
-	dir = aim_registry_find(&opt, &why);
-	if (dir == NULL && opt.registry != NULL) {
-		warnx("%s", why);
-		aim_exit_raise(&iv.status, AIM_EXIT_CONFIG);
-	}
-	if (aim_config_load(&iv.cfg, &opt, dir, &probs) == -1) {
-		aim_problems_print(&probs);
-		aim_exit_raise(&iv.status, AIM_EXIT_CONFIG);
-	}
-	aim_problems_free(&probs);
-	free(dir);
-	free(why);
+	aim_setup_load(&set, &opt, NULL, AIM_SETUP_WARN);
+	iv.status = set.status;
+	iv.cfg = set.cfg;	/* try_start reads iv.cfg: moved out */
+	memset(&set.cfg, 0, sizeof(set.cfg));
+	aim_setup_free(&set);
 
 	iv.said = json_object();
 	iv.state_ok = aim_state_init(&iv.state, &why) == 0;

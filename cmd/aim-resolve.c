@@ -33,8 +33,7 @@ usage(int status)
 
 struct resolve {
 	struct aim_options opt;
-	struct aim_config cfg;
-	struct aim_registry reg;
+	struct aim_setup set;	/* config and registry */
 	struct aim_router router;
 	char	*unavailable;	/* why routing is off, or NULL */
 	size_t	 payload_limit;
@@ -191,7 +190,7 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		req = rec;
 	}
 	if (json_object_get(req, "actor") == NULL)
-		json_object_set_new(req, "actor", json_string(rs->cfg.actor));
+		json_object_set_new(req, "actor", json_string(rs->set.cfg.actor));
 	if (rs->unavailable != NULL) {
 		emit_error(rs, aim_error_record(req, "resolve",
 		    "registry_unavailable", line->lineno, "%s",
@@ -213,34 +212,12 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 	json_decref(req);
 }
 
-static void
-resolve_file(struct resolve *rs, const char *path)
+/* aim_each_line's callback: one request; once stdout fails, read no more. */
+static int
+resolve_one(void *rs, const struct aim_line *line, const char *source)
 {
-	struct aim_lines r;
-	struct aim_line line;
-	const char *source = aim_input_name(path);
-	int fd, rc;
-
-	if ((fd = aim_open_input(path)) == -1) {
-		warn("can't open %s", path);
-		aim_exit_raise(&rs->status, AIM_EXIT_IO);
-		return;
-	}
-	aim_lines_init(&r, fd, line_cap(rs));
-	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		if (aim_line_blank(&line))
-			continue;
-		resolve_line(rs, &line, source);
-		if (ferror(stdout))
-			break;
-	}
-	if (rc == -1) {
-		warnx("%s: read error: %s", source, strerror(r.err));
-		aim_exit_raise(&rs->status, AIM_EXIT_IO);
-	}
-	aim_lines_free(&r);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	resolve_line(rs, line, source);
+	return ferror(stdout);
 }
 
 /* Join problems into one line for the registry_unavailable records. */
@@ -260,27 +237,52 @@ problems_line(const struct aim_problems *p)
 	return s;
 }
 
+/* --check: every problem of the registry, rules and config (s). */
 static int
-check(struct resolve *rs, const char *dir, char *why)
+check(struct aim_setup *s)
 {
-	struct aim_problems probs = { NULL, 0, 0 };
-	int bad;
-
-	if (dir == NULL) {
-		warnx("%s", why);
+	if (s->registry_dir == NULL) {
+		warnx("%s", s->not_found);
 		return AIM_EXIT_FAILED;
 	}
-	aim_config_load(&rs->cfg, &rs->opt, dir, &probs);
-	if (aim_registry_load(&rs->reg, dir, &probs) == 0)
-		aim_registry_check(&rs->reg, &probs);
-	else
-		aim_problems_append(&probs, &rs->reg.unknown);
-	aim_problems_print(&probs);
-	bad = probs.n > 0;
-	aim_problems_free(&probs);
-	aim_registry_free(&rs->reg);
-	aim_config_free(&rs->cfg);
-	return bad ? AIM_EXIT_FAILED : AIM_EXIT_OK;
+	if (!s->registry_ok)
+		aim_problems_append(&s->probs, &s->reg.unknown);
+	aim_problems_print(&s->probs);
+	return s->probs.n > 0 ? AIM_EXIT_FAILED : AIM_EXIT_OK;
+}
+
+/*
+ * The filter's set-up: a config or registry that fails makes routing
+ * unavailable (every request answered registry_unavailable) rather than
+ * stopping the stream.
+ */
+static void
+routing_setup(struct resolve *rs)
+{
+	struct aim_setup *s = &rs->set;
+	json_t *sec;
+
+	if (!s->config_ok)
+		rs->unavailable = problems_line(&s->probs);
+	if (s->registry_dir == NULL) {
+		warnx("%s", s->not_found);
+		free(rs->unavailable);
+		rs->unavailable = aim_xstrdup(s->not_found);
+	} else if (rs->unavailable == NULL && !s->registry_ok)
+		rs->unavailable = problems_line(&s->probs);
+	if (s->probs.n > 0)
+		aim_problems_print(&s->probs);
+	/* Misspelt members: said once, the requests still route. */
+	aim_problems_print(&s->reg.unknown);
+	if (rs->unavailable != NULL)
+		aim_exit_raise(&rs->status, AIM_EXIT_CONFIG);
+
+	rs->payload_limit = s->cfg.max_payload_bytes;
+	sec = json_object_get(s->reg.security, "max_payload_size_bytes");
+	if (json_is_integer(sec) &&
+	    (size_t)json_integer_value(sec) < rs->payload_limit)
+		rs->payload_limit = json_integer_value(sec);
+	aim_router_init(&rs->router, &s->reg, &s->cfg);
 }
 
 /*
@@ -330,11 +332,8 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct aim_problems probs = { NULL, 0, 0 };
 	struct resolve rs;
-	char *dir, *why = NULL;
-	int ch, checkmode = 0, resetmode = 0, i;
-	json_t *sec;
+	int ch, checkmode = 0, resetmode = 0;
 
 	aim_std_fds();
 	memset(&rs, 0, sizeof(rs));
@@ -364,71 +363,36 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (resetmode && (argc == 0 || checkmode))
+	if (resetmode ? argc == 0 || checkmode : checkmode && argc > 0)
 		usage(AIM_EXIT_USAGE);
 
-	dir = aim_registry_find(&rs.opt, &why);
-	if (resetmode) {
-		if (dir == NULL) {
-			warnx("%s", why);
-			free(why);
-			return AIM_EXIT_CONFIG;
-		}
-		ch = reset_cooldowns(dir, argv, argc);
-		free(dir);
-		return ch;
-	}
-	if (checkmode) {
-		if (argc > 0)
-			usage(AIM_EXIT_USAGE);
-		ch = check(&rs, dir, why);
-		free(dir);
-		free(why);
+	aim_setup_load(&rs.set, &rs.opt, NULL, resetmode ? 0 : checkmode ?
+	    AIM_SETUP_REGISTRY | AIM_SETUP_CHECK :
+	    AIM_SETUP_REGISTRY | AIM_SETUP_NEED_CONFIG);
+	if (resetmode || checkmode) {
+		if (checkmode)
+			ch = check(&rs.set);
+		else if (rs.set.registry_dir == NULL) {
+			warnx("%s", rs.set.not_found);
+			ch = AIM_EXIT_CONFIG;
+		} else
+			ch = reset_cooldowns(rs.set.registry_dir, argv, argc);
+		aim_setup_free(&rs.set);
 		return ch;
 	}
 	if (aim_std_fds() == -1) {
-		free(dir);
-		free(why);
+		aim_setup_free(&rs.set);
 		errx(AIM_EXIT_IO, "standard output is closed");
 	}
+	routing_setup(&rs);
 
-	if (aim_config_load(&rs.cfg, &rs.opt, dir, &probs) == -1)
-		rs.unavailable = problems_line(&probs);
-	if (dir == NULL) {
-		warnx("%s", why);
-		free(rs.unavailable);
-		rs.unavailable = why;
-		why = NULL;
-	} else if (rs.unavailable == NULL &&
-	    aim_registry_load(&rs.reg, dir, &probs) == -1)
-		rs.unavailable = problems_line(&probs);
-	if (probs.n > 0)
-		aim_problems_print(&probs);
-	/* Misspelt members: said once, the requests still route. */
-	aim_problems_print(&rs.reg.unknown);
-	if (rs.unavailable != NULL)
-		aim_exit_raise(&rs.status, AIM_EXIT_CONFIG);
-	aim_problems_free(&probs);
-
-	rs.payload_limit = rs.cfg.max_payload_bytes;
-	sec = json_object_get(rs.reg.security, "max_payload_size_bytes");
-	if (json_is_integer(sec) &&
-	    (size_t)json_integer_value(sec) < rs.payload_limit)
-		rs.payload_limit = json_integer_value(sec);
-	aim_router_init(&rs.router, &rs.reg, &rs.cfg);
-
-	if (argc == 0)
-		resolve_file(&rs, "-");
-	for (i = 0; i < argc; i++)
-		resolve_file(&rs, argv[i]);
+	if (aim_each_line(argv, argc, line_cap(&rs), resolve_one, &rs) == -1)
+		aim_exit_raise(&rs.status, AIM_EXIT_IO);
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&rs.status, AIM_EXIT_IO);
 	aim_router_free(&rs.router);
-	aim_registry_free(&rs.reg);
-	aim_config_free(&rs.cfg);
+	aim_setup_free(&rs.set);
 	free(rs.unavailable);
-	free(dir);
-	free(why);
 	return rs.status;
 }

@@ -1,14 +1,11 @@
 /*
  * aim-scan: the environment as finding records (issue 3): registry tools
  * with versions and pins, health checks, duplicate files, misplaced cache
- * directories, and the clean that removes what a scan found.
+ * directories, and the clean that removes what a scan found (lib/clean.c
+ * does the removing; this file reads, confirms and reports).
  */
-#include <sys/stat.h>
-
-#include <dirent.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -130,7 +127,7 @@ bad_option(const struct aim_subcmd *cur, char *argv[], int ch)
 
 struct scan {
 	struct aim_options opt;
-	struct aim_scan_ctx ctx;
+	struct aim_setup ctx;
 	json_t	*exts;
 	int64_t	 min_size;	/* -1: from the config */
 	int	 human, warn_ok, dry_run, yes, no_hash;
@@ -148,25 +145,6 @@ emit(struct scan *sc, json_t *rec)
 	sc->emitted++;
 	if (aim_emit(stdout, rec) == -1)
 		aim_exit_raise(&sc->status, AIM_EXIT_IO);
-}
-
-/* "1.5 MiB" */
-static const char *
-human_bytes(int64_t n, char *buf, size_t len)
-{
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)n;
-	int u = 0;
-
-	while (d >= 1024 && u < 4) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%lld B", (long long)n);
-	else
-		snprintf(buf, len, "%.1f %s", d, unit[u]);
-	return buf;
 }
 
 static void
@@ -398,7 +376,7 @@ cmd_dups(struct scan *sc, int argc, char **argv)
 			if (i == 10)
 				break;
 			fprintf(stderr, "%10s wasted  %zu x %s\n",
-			    human_bytes(json_integer_value(json_object_get(g,
+			    aim_human_bytes(json_integer_value(json_object_get(g,
 			    "wasted_bytes")), b1, sizeof(b1)),
 			    json_array_size(json_object_get(g, "files")),
 			    json_string_value(json_array_get(json_object_get(
@@ -406,7 +384,7 @@ cmd_dups(struct scan *sc, int argc, char **argv)
 		}
 		fprintf(stderr, "%zu duplicate groups, %zu files, %s wasted; "
 		    "%zu entries walked, %zu warnings\n",
-		    json_array_size(groups), nfiles, human_bytes(wasted, b1,
+		    json_array_size(groups), nfiles, aim_human_bytes(wasted, b1,
 		    sizeof(b1)), w.nfiles, w.nwarn);
 	}
 	json_decref(groups);
@@ -453,7 +431,7 @@ cmd_caches(struct scan *sc, int argc, char **argv)
 		total += json_integer_value(json_object_get(c, "size_bytes"));
 		if (sc->human)
 			fprintf(stderr, "%10s %6lld files  %s\n",
-			    human_bytes(json_integer_value(json_object_get(c,
+			    aim_human_bytes(json_integer_value(json_object_get(c,
 			    "size_bytes")), b1, sizeof(b1)),
 			    (long long)json_integer_value(json_object_get(c,
 			    "files")), json_string_value(json_object_get(c,
@@ -462,7 +440,7 @@ cmd_caches(struct scan *sc, int argc, char **argv)
 	if (sc->human)
 		fprintf(stderr, "%zu cache directories outside %s, %s\n",
 		    json_array_size(found), central ? central : "(none)",
-		    human_bytes(total, b1, sizeof(b1)));
+		    aim_human_bytes(total, b1, sizeof(b1)));
 	if (json_array_size(found) > 0)
 		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
 	if (w.nwarn > 0)
@@ -474,330 +452,15 @@ cmd_caches(struct scan *sc, int argc, char **argv)
 
 /* ---- clean ---- */
 
-/* One thing to remove, from the records read. */
-struct item {
-	long	 line;
-	const char *source;
-	int	 is_cache;
-	json_t	*rec;		/* the finding */
-};
-
-struct plan {
-	struct item *v;
-	size_t	 n, cap;
-	size_t	 paths;
-	int64_t	 bytes;
-};
-
-static json_t *
-result(const char *action, const char *kind, const char *path, int64_t bytes,
-    const char *reason)
-{
-	json_t *r = json_pack("{s:s, s:s, s:s, s:s?, s:I}", "finding", "clean",
-	    "action", action, "kind", kind, "path", path, "bytes",
-	    (json_int_t)bytes);
-
-	if (reason != NULL)
-		json_object_set_new(r, "reason", aim_json_text(reason,
-		    strlen(reason), 4096, 0));
-	return r;
-}
-
-/* A bad line or record: refused, said on stderr. */
-static void
-refuse_line(struct scan *sc, const char *source, long line, const char *why)
-{
-	char buf[4200];
-	json_t *r;
-
-	warnx("%s:%ld: %s", source, line, why);
-	snprintf(buf, sizeof(buf), "%s:%ld: %s", source, line, why);
-	r = result("refused", "unknown", NULL, 0, buf);
-	json_object_set_new(r, "line", json_integer(line));
-	emit(sc, r);
-	json_decref(r);
-	aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
-}
-
-/* Is rec a cache or duplicate finding we can act on?  NULL, or why not. */
-static const char *
-cleanable(json_t *rec, int *is_cache)
-{
-	const char *f = json_string_value(json_object_get(rec, "finding"));
-	json_t *files, *x;
-	size_t i;
-
-	if (f == NULL)
-		return "not a finding record (no \"finding\")";
-	if (strcmp(f, "cache") == 0) {
-		*is_cache = 1;
-		if (!json_is_string(json_object_get(rec, "path")) ||
-		    !json_is_string(json_object_get(rec, "pattern")))
-			return "cache finding without \"path\" and \"pattern\"";
-		if (*json_string_value(json_object_get(rec, "pattern")) ==
-		    '\0')
-			return "cache finding with an empty \"pattern\"";
-		x = json_object_get(rec, "class");
-		if (x != NULL && (!json_is_string(x) ||
-		    (strcmp(json_string_value(x), "cache") != 0 &&
-		    strcmp(json_string_value(x), "build") != 0)))
-			return "cache finding whose \"class\" is neither "
-			    "\"cache\" nor \"build\"";
-		return NULL;
-	}
-	if (strcmp(f, "duplicate") == 0) {
-		*is_cache = 0;
-		files = json_object_get(rec, "files");
-		if (!json_is_array(files) || json_array_size(files) < 2)
-			return "duplicate finding without two \"files\"";
-		json_array_foreach(files, i, x)
-			if (!json_is_string(x))
-				return "duplicate finding with a file name "
-				    "that is not a string";
-		x = json_object_get(rec, "hash");
-		if (!json_is_null(x) && (!json_is_string(x) ||
-		    json_string_length(x) != 2 * AIM_HASH_BYTES))
-			return "duplicate finding whose \"hash\" is neither "
-			    "a BLAKE2b-256 nor null";
-		if (!json_is_integer(json_object_get(rec, "size_bytes")))
-			return "duplicate finding without \"size_bytes\"";
-		return NULL;
-	}
-	return "nothing to clean in this finding (only cache and "
-	    "duplicate findings)";
-}
-
-/*
- * The directory name under at, never through a symbolic link, with its
- * descriptor in *fd; NULL with errno.
- */
-static DIR *
-opendir_at(int at, const char *name, int *fd)
-{
-	DIR *dir;
-
-	if ((*fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return NULL;
-	if ((dir = fdopendir(*fd)) == NULL)
-		close(*fd);
-	return dir;
-}
-
-/*
- * Does the directory name in dirfd hold a version-control directory, at any
- * depth?  1 with its path in buf (which holds name's path on entry), 0, or
- * -1 (errno) with the directory that could not be read in buf: a tree that
- * can't be looked into is not known to be safe.  Symlinks are not followed.
- */
-static int
-holds_vcs(int dirfd, const char *name, char *buf, size_t len)
-{
-	struct dirent *d;
-	struct stat st;
-	size_t n = strlen(buf);
-	DIR *dir;
-	int fd, found = 0, saved;
-
-	if ((dir = opendir_at(dirfd, name, &fd)) == NULL)
-		return -1;
-	while (!found && (d = readdir(dir)) != NULL) {
-		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-			continue;
-		snprintf(buf + n, len - n, "/%s", d->d_name);
-		if (aim_path_vcs(d->d_name) != NULL)
-			found = 1;
-		else if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode))
-			found = holds_vcs(fd, d->d_name, buf, len);
-	}
-	saved = errno;
-	closedir(dir);
-	errno = saved;
-	if (found == 0)
-		buf[n] = '\0';
-	return found;
-}
-
-/*
- * Nothing inside a version-control directory is ever removed, whatever the
- * record says (aim-scan(1) "clean"): path must not be in one, as written or
- * with the symlinks of its directory resolved, and a directory must not
- * hold one.  0, or 1 with why.
- */
-static int
-vcs_guard(const char *path, char *why, size_t len)
-{
-	char *parent, *real, *slash, found[4096];
-	const char *v;
-	struct stat st;
-
-	if ((v = aim_path_vcs(path)) != NULL) {
-		snprintf(why, len, "inside a version-control directory (%s): "
-		    "never removed", v);
-		return 1;
-	}
-	parent = aim_xstrdup(path);
-	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' &&
-	    slash != parent)
-		*slash = '\0';
-	if ((slash = strrchr(parent, '/')) == NULL)
-		strcpy(parent, ".");
-	else
-		slash[slash == parent] = '\0';
-	real = realpath(parent, NULL);
-	free(parent);
-	if (real != NULL && (v = aim_path_vcs(real)) != NULL) {
-		snprintf(why, len, "inside a version-control directory (%s, "
-		    "in %s): never removed", v, real);
-		free(real);
-		return 1;
-	}
-	free(real);
-	snprintf(found, sizeof(found), "%s", path);
-	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
-		return 0;
-	switch (holds_vcs(AT_FDCWD, path, found, sizeof(found))) {
-	case 1:
-		snprintf(why, len, "holds a version-control directory, %s: "
-		    "never removed", found);
-		return 1;
-	case -1:
-		snprintf(why, len, "can't look for a version-control directory "
-		    "in %s: %s", found, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
-/* Is a cache finding a build output (its class or its pattern says so)? */
-static int
-is_build(json_t *rec)
-{
-	const char *c = json_string_value(json_object_get(rec, "class"));
-
-	return (c != NULL && strcmp(c, "build") == 0) ||
-	    strcmp(aim_cache_class(json_string_value(json_object_get(rec,
-	    "pattern"))), "build") == 0;
-}
-
-/*
- * What clean does with a cache finding: 0 remove, 1 refuse, 2 skip (a
- * build output without --build); why says it for 1 and 2.
- */
-static int
-cache_verdict(struct scan *sc, json_t *rec, char *why, size_t len)
-{
-	const char *path = json_string_value(json_object_get(rec, "path"));
-	const char *pat = json_string_value(json_object_get(rec, "pattern"));
-	struct stat st;
-
-	why[0] = '\0';
-	if (vcs_guard(path, why, len))
-		return 1;
-	if (is_build(rec) && !sc->build) {
-		snprintf(why, len, "a build output: removed only with --build");
-		return 2;
-	}
-	if (!aim_path_tail_matches(path, pat))
-		snprintf(why, len, "path does not end in its pattern %s", pat);
-	else if (lstat(path, &st) == -1)
-		snprintf(why, len, "%s", strerror(errno));
-	else if (S_ISLNK(st.st_mode))
-		snprintf(why, len, "is a symbolic link now");
-	else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		snprintf(why, len, "not a directory or file");
-	return why[0] != '\0';
-}
-
-static void
-read_plan(struct scan *sc, const char *path, struct plan *pl)
-{
-	struct aim_lines r;
-	struct aim_line line;
-	const char *source = aim_input_name(path), *why;
-	json_error_t e;
-	json_t *rec;
-	char buf[300], why2[4200];
-	int fd, rc, is_cache = 0;
-	size_t i;
-
-	if ((fd = aim_open_input(path)) == -1) {
-		warn("can't open %s", path);
-		aim_exit_raise(&sc->status, AIM_EXIT_IO);
-		return;
-	}
-	aim_lines_init(&r, fd, MAX_RECORD_BYTES);
-	while ((rc = aim_lines_next(&r, &line)) == 1) {
-		if (aim_line_blank(&line))
-			continue;
-		if (line.too_long) {
-			refuse_line(sc, source, line.lineno,
-			    "record is too long");
-			continue;
-		}
-		rec = json_loadb(line.text, line.len, JSON_REJECT_DUPLICATES,
-		    &e);
-		if (rec == NULL) {
-			snprintf(buf, sizeof(buf), "invalid JSON at column "
-			    "%d: %s", e.column, e.text);
-			refuse_line(sc, source, line.lineno, buf);
-			continue;
-		}
-		if (!json_is_object(rec))
-			why = "a record must be a JSON object";
-		else
-			why = cleanable(rec, &is_cache);
-		if (why != NULL) {
-			refuse_line(sc, source, line.lineno, why);
-			json_decref(rec);
-			continue;
-		}
-		if (pl->n == pl->cap) {
-			pl->cap = pl->cap ? pl->cap * 2 : 16;
-			pl->v = aim_xrealloc(pl->v, pl->cap * sizeof(*pl->v));
-		}
-		pl->v[pl->n].line = line.lineno;
-		pl->v[pl->n].source = source;
-		pl->v[pl->n].is_cache = is_cache;
-		pl->v[pl->n].rec = rec;
-		pl->n++;
-		/* What will be removed: for the confirmation. */
-		if (is_cache) {
-			if (cache_verdict(sc, rec, why2, sizeof(why2)) == 0) {
-				pl->paths++;
-				pl->bytes += json_integer_value(
-				    json_object_get(rec, "size_bytes"));
-			}
-		} else
-			for (i = 1; i < json_array_size(json_object_get(rec,
-			    "files")); i++)
-				if (!vcs_guard(json_string_value(
-				    json_array_get(json_object_get(rec,
-				    "files"), i)), why2, sizeof(why2))) {
-					pl->paths++;
-					pl->bytes += json_integer_value(
-					    json_object_get(rec, "size_bytes"));
-				}
-	}
-	if (rc == -1) {
-		warnx("%s: read error: %s", source, strerror(r.err));
-		aim_exit_raise(&sc->status, AIM_EXIT_IO);
-	}
-	aim_lines_free(&r);
-	if (fd != STDIN_FILENO)
-		close(fd);
-}
-
 /*
  * Ask on the terminal, after listing every path that would go with its
  * size.  1 yes, 0 no, -1 no terminal.
  */
 static int
-confirm(struct scan *sc, const struct plan *pl)
+confirm(const struct aim_clean *c)
 {
 	char b1[32], answer[16], why[4200];
-	const struct item *it;
+	const struct aim_clean_item *it;
 	const char *p;
 	json_t *files;
 	FILE *tty;
@@ -807,11 +470,12 @@ confirm(struct scan *sc, const struct plan *pl)
 	if ((tty = fopen("/dev/tty", "r+")) == NULL)
 		return -1;
 	fprintf(tty, "%s: would remove:\n", progname);
-	for (i = 0; i < pl->n; i++) {
-		it = &pl->v[i];
+	for (i = 0; i < c->n; i++) {
+		it = &c->v[i];
 		if (it->is_cache) {
-			if (cache_verdict(sc, it->rec, why, sizeof(why)) == 0)
-				fprintf(tty, "%12s  %s\n", human_bytes(
+			if (aim_clean_cache_verdict(c, it->rec, why,
+			    sizeof(why)) == 0)
+				fprintf(tty, "%12s  %s\n", aim_human_bytes(
 				    json_integer_value(json_object_get(it->rec,
 				    "size_bytes")), b1, sizeof(b1)),
 				    json_string_value(json_object_get(it->rec,
@@ -821,16 +485,16 @@ confirm(struct scan *sc, const struct plan *pl)
 		files = json_object_get(it->rec, "files");
 		for (j = 1; j < json_array_size(files); j++) {
 			p = json_string_value(json_array_get(files, j));
-			if (!vcs_guard(p, why, sizeof(why)))
+			if (!aim_clean_vcs_guard(p, why, sizeof(why)))
 				fprintf(tty, "%12s  %s (a copy of %s)\n",
-				    human_bytes(json_integer_value(
+				    aim_human_bytes(json_integer_value(
 				    json_object_get(it->rec, "size_bytes")), b1,
 				    sizeof(b1)), p, json_string_value(
 				    json_array_get(files, 0)));
 		}
 	}
 	fprintf(tty, "%s: remove %zu paths (%s)? [y/N] ", progname,
-	    pl->paths, human_bytes(pl->bytes, b1, sizeof(b1)));
+	    c->paths, aim_human_bytes(c->bytes, b1, sizeof(b1)));
 	fflush(tty);
 	yes = fgets(answer, sizeof(answer), tty) != NULL &&
 	    (answer[0] == 'y' || answer[0] == 'Y');
@@ -838,254 +502,30 @@ confirm(struct scan *sc, const struct plan *pl)
 	return yes;
 }
 
-/* rm -r of name in dirfd without following a symlink.  0 or -1 (errno). */
-static int
-remove_tree(int dirfd, const char *name)
-{
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-	int fd, rc = 0, saved = 0;
-
-	if ((dir = opendir_at(dirfd, name, &fd)) == NULL)
-		return -1;
-	while ((d = readdir(dir)) != NULL) {
-		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-			continue;
-		if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
-		if (S_ISDIR(st.st_mode) ? remove_tree(fd, d->d_name) :
-		    unlinkat(fd, d->d_name, 0)) {
-			if (!saved)
-				saved = errno;
-			rc = -1;
-		}
-	}
-	closedir(dir);
-	if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) == -1)
-		return -1;
-	errno = saved;
-	return rc;
-}
-
+/* The scan's emit, for the clean's result records. */
 static void
-clean_cache(struct scan *sc, struct item *it)
+emit_clean(void *sc, json_t *rec)
 {
-	const char *path = json_string_value(json_object_get(it->rec, "path"));
-	int64_t bytes = json_integer_value(json_object_get(it->rec,
-	    "size_bytes"));
-	char why[4200], b1[32];
-	struct stat st;
-	json_t *r;
-	int rc, verdict;
-
-	verdict = cache_verdict(sc, it->rec, why, sizeof(why));
-	if (verdict == 1) {
-		warnx("%s:%ld: %s: refused: %s", it->source, it->line, path,
-		    why);
-		r = result("refused", "cache", path, 0, why);
-		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
-	} else if (verdict == 2) {
-		warnx("%s:%ld: %s: skipped: %s", it->source, it->line, path,
-		    why);
-		r = result("skipped", "cache", path, 0, why);
-	} else if (sc->dry_run) {
-		r = result("would_remove", "cache", path, bytes, NULL);
-	} else {
-		rc = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ?
-		    remove_tree(AT_FDCWD, path) : unlink(path);
-		if (rc == -1) {
-			snprintf(why, sizeof(why), "%s", strerror(errno));
-			warnx("%s: can't remove: %s", path, why);
-			r = result("failed", "cache", path, 0, why);
-			aim_exit_raise(&sc->status, AIM_EXIT_IO);
-		} else {
-			warnx("removed %s (%s)", path, human_bytes(bytes, b1,
-			    sizeof(b1)));
-			r = result("removed", "cache", path, bytes, NULL);
-		}
-	}
-	emit(sc, r);
-	json_decref(r);
-}
-
-/*
- * Open path and check it still holds the content of the group: a regular
- * file (not through a final symlink) of size bytes whose BLAKE2b-256 is
- * hash (NULL: not checked).  Returns the fd and *st, or -1 with *why.
- */
-static int
-verify(const char *path, int64_t size, const char *hash, struct stat *st,
-    char *why, size_t whylen)
-{
-	unsigned char h[AIM_HASH_BYTES];
-	char hex[2 * AIM_HASH_BYTES + 1];
-	int64_t len;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) ==
-	    -1) {
-		snprintf(why, whylen, "%s", errno == ELOOP ?
-		    "is a symbolic link now" : strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
-		snprintf(why, whylen, "not a regular file");
-		close(fd);
-		return -1;
-	}
-	if (st->st_size != size) {
-		snprintf(why, whylen, "changed: %lld bytes, not %lld",
-		    (long long)st->st_size, (long long)size);
-		close(fd);
-		return -1;
-	}
-	if (hash == NULL)
-		return fd;
-	if (aim_hash_fd(fd, h, &len) == -1) {
-		snprintf(why, whylen, "read error: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	aim_hex(h, AIM_HASH_BYTES, hex);
-	if (len != size || strcmp(hex, hash) != 0) {
-		snprintf(why, whylen, "changed: content no longer matches the "
-		    "group's hash");
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Are the files open on a and b byte for byte the same?  1, 0, -1 (errno). */
-static int
-same_content(int a, int b, int64_t size)
-{
-	static unsigned char ba[65536], bb[65536];
-	int64_t off;
-	ssize_t ra, rb;
-	size_t n;
-
-	for (off = 0; off < size; off += n) {
-		n = size - off < (int64_t)sizeof(ba) ? (size_t)(size - off) :
-		    sizeof(ba);
-		ra = pread(a, ba, n, off);
-		rb = pread(b, bb, n, off);
-		if (ra == -1 || rb == -1)
-			return -1;
-		if (ra != (ssize_t)n || rb != (ssize_t)n)
-			return 0;
-		if (memcmp(ba, bb, n) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-static void
-clean_dups(struct scan *sc, struct item *it)
-{
-	json_t *files = json_object_get(it->rec, "files"), *r, *x;
-	const char *hash = json_string_value(json_object_get(it->rec, "hash"));
-	const char *keep = json_string_value(json_array_get(files, 0)), *path;
-	int64_t size = json_integer_value(json_object_get(it->rec,
-	    "size_bytes"));
-	struct stat kst, st, now;
-	char why[4200], b1[32];
-	int kfd, fd, rc;
-	size_t i;
-
-	/* The kept copy first: never remove what might be the last one. */
-	if ((kfd = verify(keep, size, hash, &kst, why, sizeof(why))) == -1) {
-		warnx("%s:%ld: kept copy %s: %s: nothing removed from its group",
-		    it->source, it->line, keep, why);
-		json_array_foreach(files, i, x) {
-			char msg[4400];
-
-			if (i == 0)
-				continue;
-			snprintf(msg, sizeof(msg), "kept copy %s: %s", keep,
-			    why);
-			r = result("refused", "duplicate", json_string_value(x),
-			    0, msg);
-			json_object_set_new(r, "kept", json_string(keep));
-			emit(sc, r);
-			json_decref(r);
-		}
-		aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
-		return;
-	}
-	json_array_foreach(files, i, x) {
-		if (i == 0)
-			continue;
-		path = json_string_value(x);
-		why[0] = '\0';
-		/* Byte for byte against the kept copy: no hash to trust. */
-		if (vcs_guard(path, why, sizeof(why)))
-			fd = -1;
-		else
-			fd = verify(path, size, NULL, &st, why, sizeof(why));
-		if (fd != -1 && st.st_dev == kst.st_dev &&
-		    st.st_ino == kst.st_ino)
-			snprintf(why, sizeof(why), "same file as the kept "
-			    "copy (a hard link or the same path)");
-		else if (fd != -1 && (rc = same_content(kfd, fd, size)) != 1)
-			snprintf(why, sizeof(why), "%s", rc == 0 ? "changed: "
-			    "content differs from the kept copy" :
-			    strerror(errno));
-		if (fd != -1 && why[0] == '\0' && !sc->dry_run) {
-			/* The name must still be the file we checked. */
-			if (lstat(path, &now) == -1 || now.st_dev !=
-			    st.st_dev || now.st_ino != st.st_ino)
-				snprintf(why, sizeof(why), "replaced while "
-				    "being checked");
-			else if (unlink(path) == -1) {
-				snprintf(why, sizeof(why), "%s",
-				    strerror(errno));
-				warnx("%s: can't remove: %s", path, why);
-				r = result("failed", "duplicate", path, 0, why);
-				json_object_set_new(r, "kept",
-				    json_string(keep));
-				emit(sc, r);
-				json_decref(r);
-				aim_exit_raise(&sc->status, AIM_EXIT_IO);
-				close(fd);
-				continue;
-			}
-			warnx("removed %s (%s)", path, human_bytes(size, b1,
-			    sizeof(b1)));
-		}
-		if (fd != -1)
-			close(fd);
-		if (why[0] != '\0') {
-			warnx("%s:%ld: %s: refused: %s", it->source, it->line,
-			    path, why);
-			r = result("refused", "duplicate", path, 0, why);
-			aim_exit_raise(&sc->status, AIM_EXIT_FAILED);
-		} else
-			r = result(sc->dry_run ? "would_remove" : "removed",
-			    "duplicate", path, size, NULL);
-		json_object_set_new(r, "kept", json_string(keep));
-		emit(sc, r);
-		json_decref(r);
-	}
-	close(kfd);
+	emit(sc, rec);
 }
 
 static void
 cmd_clean(struct scan *sc, int argc, char **argv)
 {
-	struct plan pl;
-	size_t i;
+	struct aim_clean c;
 	char b1[32];
 	int ok;
 
-	memset(&pl, 0, sizeof(pl));
-	if (argc == 0)
-		read_plan(sc, "-", &pl);
-	for (i = 0; i < (size_t)argc; i++)
-		read_plan(sc, argv[i], &pl);
-	if (pl.paths > 0 && !sc->dry_run && !sc->yes) {
-		if ((ok = confirm(sc, &pl)) == -1) {
+	memset(&c, 0, sizeof(c));
+	c.build = sc->build;
+	c.dry_run = sc->dry_run;
+	c.emit = emit_clean;
+	c.arg = sc;
+	if (aim_each_line(argv, argc, MAX_RECORD_BYTES, aim_clean_line, &c) ==
+	    -1)
+		aim_exit_raise(&sc->status, AIM_EXIT_IO);
+	if (c.paths > 0 && !sc->dry_run && !sc->yes) {
+		if ((ok = confirm(&c)) == -1) {
 			warnx("refusing to remove anything without --yes: no "
 			    "terminal to confirm on");
 			aim_exit_raise(&sc->status, AIM_EXIT_USAGE);
@@ -1097,20 +537,14 @@ cmd_clean(struct scan *sc, int argc, char **argv)
 			goto out;
 		}
 	}
-	for (i = 0; i < pl.n; i++) {
-		if (pl.v[i].is_cache)
-			clean_cache(sc, &pl.v[i]);
-		else
-			clean_dups(sc, &pl.v[i]);
-	}
+	aim_clean_run(&c);
 	if (sc->human)
 		fprintf(stderr, "%s %zu paths, %s\n", sc->dry_run ?
-		    "would remove" : "asked to remove", pl.paths,
-		    human_bytes(pl.bytes, b1, sizeof(b1)));
+		    "would remove" : "asked to remove", c.paths,
+		    aim_human_bytes(c.bytes, b1, sizeof(b1)));
 out:
-	for (i = 0; i < pl.n; i++)
-		json_decref(pl.v[i].rec);
-	free(pl.v);
+	aim_exit_raise(&sc->status, c.status);
+	aim_clean_free(&c);
 }
 
 /* "100K", "1M", "1G" or plain bytes; -1 when it does not parse. */
@@ -1280,7 +714,8 @@ main(int argc, char *argv[])
 	if ((strcmp(sub, "tools") == 0 || strcmp(sub, "health") == 0) &&
 	    argc > 0)
 		usage(AIM_EXIT_USAGE);
-	aim_scan_load(&sc.ctx, &sc.opt);
+	aim_setup_load(&sc.ctx, &sc.opt, NULL, AIM_SETUP_REGISTRY |
+	    AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
 	if (strcmp(sub, "tools") == 0)
 		cmd_tools(&sc);
 	else if (strcmp(sub, "health") == 0)
@@ -1289,7 +724,7 @@ main(int argc, char *argv[])
 		cmd_dups(&sc, argc, argv);
 	else
 		cmd_caches(&sc, argc, argv);
-	aim_scan_free(&sc.ctx);
+	aim_setup_free(&sc.ctx);
 out:
 	log_event(&sc, sub, argc, argv);
 	json_decref(sc.health);

@@ -204,7 +204,7 @@ dispatch(const char *sub, int argc, char **argv)
  * print writes its lines.  A new section is one more row in the table.
  */
 struct status {
-	struct aim_scan_ctx ctx;
+	struct aim_setup ctx;
 	json_t	*tools, *checks;
 };
 
@@ -392,16 +392,15 @@ count_entries(const char *dir, const char *day)
 static void
 fill_audit(struct status *st, json_t *out)
 {
-	char day[16], *dir;
+	const char *dir = st->ctx.audit_dir;
+	char day[16];
 	long n;
 
 	aim_utc_stamp(NULL, NULL, day);
-	dir = aim_audit_dir_find(NULL, st->ctx.registry_dir, &st->ctx.cfg, 1);
 	n = dir ? count_entries(dir, day) : -1;
 	json_object_set_new(out, "audit", json_pack("{s:s?, s:s, s:o}", "dir",
 	    dir, "day", day, "entries_today", n >= 0 ? json_integer(n) :
 	    json_null()));
-	free(dir);
 }
 
 static void
@@ -524,7 +523,8 @@ cmd_status(int argc, char **argv)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
 	if (aim_proc_setup() == -1)
 		err(AIM_EXIT_IO, "can't set up signals");
-	aim_scan_load(&st.ctx, &opt);
+	aim_setup_load(&st.ctx, &opt, NULL, AIM_SETUP_REGISTRY |
+	    AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
 	st.tools = aim_scan_tools(&st.ctx);
 	st.checks = aim_health_checks(&st.ctx, st.tools);
 	out = json_object();
@@ -540,7 +540,7 @@ cmd_status(int argc, char **argv)
 	json_decref(out);
 	json_decref(st.checks);
 	json_decref(st.tools);
-	aim_scan_free(&st.ctx);
+	aim_setup_free(&st.ctx);
 	if (aim_close_stdout() == -1)
 		status = AIM_EXIT_IO;
 	return status;

@@ -86,6 +86,28 @@ json_t	*aim_bad_line_record(const struct aim_line *line, const char *stage,
 int	 aim_open_input(const char *path);
 
 /*
+ * Called by aim_each_line with each line that is not blank (aim_line_blank)
+ * and the name of its source (aim_input_name: "<stdin>" or the operand).
+ * Returns 0 to go on, non-zero to leave the rest of this source unread
+ * (the output failed); the next operand is still opened.
+ */
+typedef int (*aim_line_fn)(void *arg, const struct aim_line *line,
+	    const char *source);
+
+/*
+ * The filters' input loop (aim(7) "Streams"): each of operands[0..n) in
+ * order, or the standard input when n is 0 ("-" is the standard input too),
+ * read through aim_lines_next with max_line_bytes (constant memory; longer
+ * lines come with too_long set), blank lines skipped.  An operand that
+ * can't be opened ("prog: can't open F: reason") or read ("prog: S: read
+ * error: reason") is said on stderr and the next one is read.  Returns 0,
+ * or -1 when any could not be opened or read: the caller's exit status 4
+ * (AIM_EXIT_IO).
+ */
+int	 aim_each_line(char *const *operands, int n, size_t max_line_bytes,
+	    aim_line_fn fn, void *arg);
+
+/*
  * First thing in every main: make sure descriptors 0, 1 and 2 are open, so
  * that no file aim opens later lands on one of them (a head file taking a
  * closed fd 1 would receive the records).  A closed 0 or 2 becomes

@@ -1,5 +1,5 @@
 /*
- * aim-setup.h: layer 5 of libaim, commands' set-up and the scanner.
+ * aim-setup.h: layer 5 of libaim, commands' set-up, the scanner and clean.
  * lib/LAYERS gives the table: a module includes its own layer's header,
  * which includes the lower ones, and calls nothing above it.
  */
@@ -9,6 +9,54 @@
 #include "aim-flow.h"
 
 /* ---- setup.c: a command's registry, config and audit trail together ---- */
+
+/*
+ * What aim_setup_load() does beyond finding the registry and loading the
+ * config, and how loud it is; a command's failure policy, spelt out.
+ */
+#define AIM_SETUP_REGISTRY	0x01	/* load the registry and rules found */
+#define AIM_SETUP_CHECK		0x02	/* then aim_registry_check() them */
+#define AIM_SETUP_NEED_CONFIG	0x04	/* ... only when the config loaded */
+#define AIM_SETUP_AUDIT_DIR	0x08	/* resolve the audit directory */
+#define AIM_SETUP_FALLBACK	0x10	/* ... down to $XDG_STATE_HOME */
+#define AIM_SETUP_WARN		0x20	/* say what failed (see below) */
+
+/*
+ * A command's set-up.  Problems of the config, of loading the registry and
+ * of aim_registry_check() are in probs, in that order: probs[0..nconfig)
+ * the config's, probs[0..nload) the config's and the loading's.
+ */
+struct aim_setup {
+	struct aim_options opt;		/* the caller's: strings borrowed */
+	char	*registry_dir;		/* NULL when not found */
+	char	*not_found;		/* why, when not found */
+	struct aim_config cfg;		/* defaults where it failed */
+	int	 config_ok;
+	struct aim_registry reg;	/* with AIM_SETUP_REGISTRY */
+	int	 registry_ok;		/* loaded, usable for routing */
+	char	*audit_dir;		/* with AIM_SETUP_AUDIT_DIR; or NULL */
+	struct aim_problems probs;
+	size_t	 nconfig, nload;
+	int	 status;		/* AIM_EXIT_CONFIG when WARN warned */
+};
+
+/*
+ * Fill s from the options (-r, -c; opt_dir is -d or NULL) as aim(7)
+ * "Registry", "Configuration", ENVIRONMENT and FILES say they are found:
+ * the registry (aim_registry_find), aim_config.json (aim_config_load),
+ * then as flags ask the registry and rules (aim_registry_load; with
+ * AIM_SETUP_NEED_CONFIG not when the config failed), its checks and the
+ * audit directory (aim_audit_dir_find, with AIM_SETUP_FALLBACK its
+ * $XDG_STATE_HOME fallback).  Never fails: what went wrong is in
+ * not_found, config_ok, registry_ok, probs and a NULL audit_dir, for the
+ * caller's policy.  AIM_SETUP_WARN is the filters' policy (aim-invoke(1),
+ * aim-audit(1)): warn with not_found when -r named no registry and print
+ * the config's problems, each raising status to AIM_EXIT_CONFIG.  Free
+ * with aim_setup_free().
+ */
+void	 aim_setup_load(struct aim_setup *s, const struct aim_options *opt,
+	    const char *opt_dir, int flags);
+void	 aim_setup_free(struct aim_setup *s);
 
 /*
  * aim_audit_event into the trail of this setup, for commands that manage
@@ -54,33 +102,18 @@ int	 aim_init(const char *dir, const char *from, const char *kit,
 /* ---- scan.c: tools, pins, health checks, caches (aim-scan(1)) ---- */
 
 /*
- * Everything the scanner and `aim status` read: the registry found and
- * loaded with its config.  Problems of the config, of the registry and of
- * aim_registry_check() are in probs (registry_ok 0 when the registry could
- * not be loaded for routing).
+ * The scanner and `aim status` read an aim_setup loaded with
+ * AIM_SETUP_REGISTRY | AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR |
+ * AIM_SETUP_FALLBACK (registry_ok 0 when the registry could not be loaded
+ * for routing).
  */
-struct aim_scan_ctx {
-	struct aim_options opt;
-	char	*registry_dir;		/* NULL when not found */
-	char	*not_found;		/* why, when not found */
-	struct aim_config cfg;
-	struct aim_registry reg;
-	int	 registry_ok;
-	struct aim_problems probs;
-	size_t	 nconfig;	/* probs[0..nconfig): the config's */
-	size_t	 nload;		/* probs[0..nload): config and loading */
-};
-
-/* Find and load the registry and the config (never fails; see probs). */
-void	 aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt);
-void	 aim_scan_free(struct aim_scan_ctx *c);
 
 /*
  * c->probs[from..to) as strings "file:line:column: message" (or "file:
  * message" without a position), as aim-scan(1) "health" check registry
  * and aim(1) "status" show them.  New array.
  */
-json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
+json_t	*aim_scan_problems(const struct aim_setup *c, size_t from,
 	    size_t to);
 
 /*
@@ -94,7 +127,7 @@ json_t	*aim_scan_problems(const struct aim_scan_ctx *c, size_t from,
  * cfg.version_timeout_ms (seed: 5 s) and a 64 KiB stdout cap; its first
  * line (stdout, else stderr) is parsed with aim_semver_find().  New array.
  */
-json_t	*aim_scan_tools(struct aim_scan_ctx *c);
+json_t	*aim_scan_tools(struct aim_setup *c);
 
 /*
  * The health checks (aim-scan(1) "health"):
@@ -104,7 +137,7 @@ json_t	*aim_scan_tools(struct aim_scan_ctx *c);
  * {finding:"health", name, status: pass|warn|fail, message, details};
  * tools is aim_scan_tools()'s array (borrowed).  New array.
  */
-json_t	*aim_health_checks(struct aim_scan_ctx *c, json_t *tools);
+json_t	*aim_health_checks(struct aim_setup *c, json_t *tools);
 
 /*
  * {finding:"health_summary", timestamp, overall_status: healthy |
@@ -146,5 +179,74 @@ const char *aim_path_vcs(const char *path);
  * clean removes builds only when asked (aim-scan(1) "caches").  Static.
  */
 const char *aim_cache_class(const char *pattern);
+
+/* "1.5 MiB": n bytes in binary units for the human view; buf returned. */
+const char *aim_human_bytes(int64_t n, char *buf, size_t len);
+
+/* ---- clean.c: removing what a scan found (aim-scan(1) "clean") ---- */
+
+/* One finding to act on, as read. */
+struct aim_clean_item {
+	long	 line;
+	const char *source;	/* borrowed: the input's name */
+	int	 is_cache;	/* a cache finding, else a duplicate one */
+	json_t	*rec;		/* the finding, owned */
+};
+
+/*
+ * A clean: the findings read, what removing them would free, the caller's
+ * choices and where the result records go.  Zero it, set build, dry_run,
+ * emit and arg, then aim_clean_line for each line, aim_clean_run,
+ * aim_clean_free.
+ */
+struct aim_clean {
+	struct aim_clean_item *v;
+	size_t	 n, cap;
+	size_t	 paths;		/* paths that would be removed now */
+	int64_t	 bytes;		/* and their size */
+	int	 build;		/* --build: build outputs too */
+	int	 dry_run;	/* --dry-run: would_remove, nothing removed */
+	/* Each {finding:"clean", action, kind, path, bytes, reason?, ...}. */
+	void	(*emit)(void *arg, json_t *rec);
+	void	*arg;
+	int	 status;	/* AIM_EXIT_FAILED: refused; AIM_EXIT_IO */
+};
+
+/*
+ * aim_each_line's callback: take one line holding a cache or duplicate
+ * finding (aim-scan(1) "caches", "dups") into the plan, counting what it
+ * would remove; a line that is not one is refused: "S:L: why" on stderr,
+ * a {action:"refused", kind:"unknown", line} record, status
+ * AIM_EXIT_FAILED.  Returns 0: every line is read.
+ */
+int	 aim_clean_line(void *c, const struct aim_line *line,
+	    const char *source);
+
+/*
+ * Remove what the plan holds, each path checked again first (aim-scan(1)
+ * "clean"): a cache must still end in its pattern and not be a symlink; a
+ * duplicate must still be a regular file of its size whose content is the
+ * kept copy's (and its hash, when the finding has one), and the kept copy
+ * must check out or nothing of its group goes.  One result record each:
+ * removed, would_remove, skipped (a build output without build), refused
+ * (AIM_EXIT_FAILED) or failed (AIM_EXIT_IO), said on stderr too.
+ */
+void	 aim_clean_run(struct aim_clean *c);
+void	 aim_clean_free(struct aim_clean *c);
+
+/*
+ * What clean does with a cache finding now: 0 remove, 1 refuse, 2 skip (a
+ * build output without c->build); why (len bytes) says it for 1 and 2.
+ */
+int	 aim_clean_cache_verdict(const struct aim_clean *c, json_t *rec,
+	    char *why, size_t len);
+
+/*
+ * Nothing inside a version-control directory is ever removed, whatever the
+ * record says (aim-scan(1) "clean"): path must not be in one, as written or
+ * with the symlinks of its directory resolved, and a directory must not
+ * hold one.  0 removable, or 1 with why (len bytes).
+ */
+int	 aim_clean_vcs_guard(const char *path, char *why, size_t len);
 
 #endif /* AIM_SETUP_H */

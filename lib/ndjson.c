@@ -169,6 +169,49 @@ aim_line_blank(const struct aim_line *line)
 	return !line->too_long;
 }
 
+/* aim_each_line for one operand: 0, or -1 once said on stderr. */
+static int
+each_line_of(const char *path, size_t max_line_bytes, aim_line_fn fn,
+    void *arg)
+{
+	const char *source = aim_input_name(path);
+	struct aim_lines r;
+	struct aim_line line;
+	int fd, rc;
+
+	if ((fd = aim_open_input(path)) == -1) {
+		warn("can't open %s", path);
+		return -1;
+	}
+	aim_lines_init(&r, fd, max_line_bytes);
+	while ((rc = aim_lines_next(&r, &line)) == 1)
+		if (!aim_line_blank(&line) && fn(arg, &line, source) != 0)
+			break;
+	if (rc == -1)
+		warnx("%s: read error: %s", source, strerror(r.err));
+	aim_lines_free(&r);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+aim_each_line(char *const *operands, int n, size_t max_line_bytes,
+    aim_line_fn fn, void *arg)
+{
+	char *const stdin_only[] = { "-" };
+	int i, rc = 0;
+
+	if (n == 0) {
+		operands = stdin_only;
+		n = 1;
+	}
+	for (i = 0; i < n; i++)
+		if (each_line_of(operands[i], max_line_bytes, fn, arg) == -1)
+			rc = -1;
+	return rc;
+}
+
 /* Set by aim_std_fds: fd 1 was closed when we started (a /dev/full stands in). */
 static int stdout_was_closed;
 

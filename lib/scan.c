@@ -1,7 +1,8 @@
 /*
  * scan.c: the environment side of aim (issue 3; original-aim.md "Health",
  * "Scanner", "Version control"): tool records with versions and pins, the
- * health checks, misplaced cache directories.
+ * health checks, misplaced cache directories.  It only reads: removing
+ * what it finds is clean.c's.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,33 +21,22 @@ extern char **environ;
 #define VERSION_OUT_BYTES	(64 * 1024)
 #define LINE_MAX_BYTES		200
 
-void
-aim_scan_load(struct aim_scan_ctx *c, const struct aim_options *opt)
+const char *
+aim_human_bytes(int64_t n, char *buf, size_t len)
 {
-	memset(c, 0, sizeof(*c));
-	c->opt = *opt;
-	c->registry_dir = aim_registry_find(opt, &c->not_found);
-	aim_config_load(&c->cfg, opt, c->registry_dir, &c->probs);
-	c->nconfig = c->nload = c->probs.n;
-	if (c->registry_dir == NULL)
-		return;
-	if (aim_registry_load(&c->reg, c->registry_dir, &c->probs) == 0)
-		c->registry_ok = 1;
-	c->nload = c->probs.n;
-	if (c->registry_ok)
-		aim_registry_check(&c->reg, &c->probs);
-}
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)n;
+	int u = 0;
 
-void
-aim_scan_free(struct aim_scan_ctx *c)
-{
-	if (c->registry_dir != NULL)
-		aim_registry_free(&c->reg);
-	aim_config_free(&c->cfg);
-	aim_problems_free(&c->probs);
-	free(c->registry_dir);
-	free(c->not_found);
-	memset(c, 0, sizeof(*c));
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lld B", (long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", d, unit[u]);
+	return buf;
 }
 
 static void
@@ -110,7 +100,7 @@ shadowed(const char *cmd, const char *found)
 }
 
 static json_t *
-paths_present(struct aim_scan_ctx *c, json_t *list)
+paths_present(struct aim_setup *c, json_t *list)
 {
 	json_t *out = json_array(), *x;
 	struct stat st;
@@ -130,7 +120,7 @@ paths_present(struct aim_scan_ctx *c, json_t *list)
 
 /* Run versionCommand; set version, version_output, version_error. */
 static void
-run_version(struct aim_scan_ctx *c, json_t *tool, json_t *rec)
+run_version(struct aim_setup *c, json_t *tool, json_t *rec)
 {
 	json_t *vc = json_object_get(tool, "versionCommand"), *x;
 	struct aim_proc_limits lim;
@@ -250,7 +240,7 @@ pin_status(json_t *tool, json_t *rec)
 }
 
 static json_t *
-tool_record(struct aim_scan_ctx *c, struct aim_router *rt, const char *id,
+tool_record(struct aim_setup *c, struct aim_router *rt, const char *id,
     json_t *tool)
 {
 	json_t *rec, *cand, *x, *caps, *argv;
@@ -317,7 +307,7 @@ tool_record(struct aim_scan_ctx *c, struct aim_router *rt, const char *id,
 }
 
 json_t *
-aim_scan_tools(struct aim_scan_ctx *c)
+aim_scan_tools(struct aim_setup *c)
 {
 	struct aim_router rt;
 	json_t *out = json_array(), *tool;
@@ -356,7 +346,7 @@ check(const char *name, const char *status, json_t *details,
 
 /* Original: pass if none missing, warn if fewer than half, else fail. */
 static json_t *
-check_commands(struct aim_scan_ctx *c)
+check_commands(struct aim_setup *c)
 {
 	json_t *found = json_object(), *missing = json_array(), *x;
 	size_t i, n = json_array_size(c->cfg.required_commands), nm;
@@ -398,7 +388,7 @@ check_tools(json_t *tools)
 
 /* Each capability of the rules routes to at least one ready tool. */
 static json_t *
-check_adapters(struct aim_scan_ctx *c)
+check_adapters(struct aim_setup *c)
 {
 	struct aim_router rt;
 	json_t *bad = json_array(), *ids, *cand, *r, *x;
@@ -444,7 +434,7 @@ check_adapters(struct aim_scan_ctx *c)
 }
 
 json_t *
-aim_scan_problems(const struct aim_scan_ctx *c, size_t from, size_t to)
+aim_scan_problems(const struct aim_setup *c, size_t from, size_t to)
 {
 	json_t *list = json_array();
 	const struct aim_problem *pr;
@@ -466,7 +456,7 @@ aim_scan_problems(const struct aim_scan_ctx *c, size_t from, size_t to)
 }
 
 static json_t *
-check_registry(struct aim_scan_ctx *c)
+check_registry(struct aim_setup *c)
 {
 	json_t *list;
 
@@ -558,7 +548,7 @@ check_vault(void)
  * does not open.
  */
 static json_t *
-check_secrets(struct aim_scan_ctx *c)
+check_secrets(struct aim_setup *c)
 {
 	const struct aim_vault_secret *sec;
 	json_t *need = json_object(), *missing, *found, *tool, *x, *ids;
@@ -638,10 +628,10 @@ out:
 }
 
 static json_t *
-check_audit(struct aim_scan_ctx *c)
+check_audit(struct aim_setup *c)
 {
-	char *dir = aim_audit_dir_find(NULL, c->registry_dir, &c->cfg, 1), *parent,
-	    *slash;
+	const char *dir = c->audit_dir;
+	char *parent, *slash;
 	struct stat st;
 	json_t *d, *r;
 
@@ -685,12 +675,11 @@ check_audit(struct aim_scan_ctx *c)
 	} else
 		r = check("audit_dir", "pass", d, "audit directory %s "
 		    "writable, mode %03o", dir, (unsigned)(st.st_mode & 0777));
-	free(dir);
 	return r;
 }
 
 json_t *
-aim_health_checks(struct aim_scan_ctx *c, json_t *tools)
+aim_health_checks(struct aim_setup *c, json_t *tools)
 {
 	json_t *a = json_array();
 

@@ -2,6 +2,7 @@
  * setup.c: what a command does once, at the top, with the registry, the
  * config and the audit trail together; above every other module.
  */
+#include <err.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,33 +11,70 @@
 
 #include "aim-setup.h"
 
+void
+aim_setup_load(struct aim_setup *s, const struct aim_options *opt,
+    const char *opt_dir, int flags)
+{
+	memset(s, 0, sizeof(*s));
+	s->opt = *opt;
+	s->registry_dir = aim_registry_find(opt, &s->not_found);
+	if (s->registry_dir == NULL && opt->registry != NULL &&
+	    (flags & AIM_SETUP_WARN)) {
+		warnx("%s", s->not_found);
+		aim_exit_raise(&s->status, AIM_EXIT_CONFIG);
+	}
+	s->config_ok = aim_config_load(&s->cfg, opt, s->registry_dir,
+	    &s->probs) == 0;
+	s->nconfig = s->nload = s->probs.n;
+	if (!s->config_ok && (flags & AIM_SETUP_WARN)) {
+		aim_problems_print(&s->probs);
+		aim_exit_raise(&s->status, AIM_EXIT_CONFIG);
+	}
+	if ((flags & AIM_SETUP_REGISTRY) && s->registry_dir != NULL &&
+	    (s->config_ok || !(flags & AIM_SETUP_NEED_CONFIG))) {
+		s->registry_ok = aim_registry_load(&s->reg, s->registry_dir,
+		    &s->probs) == 0;
+		s->nload = s->probs.n;
+		if (s->registry_ok && (flags & AIM_SETUP_CHECK))
+			aim_registry_check(&s->reg, &s->probs);
+	}
+	if (flags & AIM_SETUP_AUDIT_DIR)
+		s->audit_dir = aim_audit_dir_find(opt_dir, s->registry_dir,
+		    &s->cfg, (flags & AIM_SETUP_FALLBACK) != 0);
+}
+
+void
+aim_setup_free(struct aim_setup *s)
+{
+	aim_registry_free(&s->reg);
+	aim_config_free(&s->cfg);
+	aim_problems_free(&s->probs);
+	free(s->registry_dir);
+	free(s->not_found);
+	free(s->audit_dir);
+	memset(s, 0, sizeof(*s));
+}
+
 int
 aim_audit_event_here(const struct aim_options *opt, const char *kind,
     json_t *details, char **why)
 {
-	struct aim_problems probs = { NULL, 0, 0 };
-	struct aim_config cfg;
-	char *regdir, *dir, *e = NULL, buf[PATH_MAX + 512];
+	struct aim_setup s;
+	char *e = NULL, buf[PATH_MAX + 512];
 	int rc = 1;
 
 	*why = NULL;
-	regdir = aim_registry_find(opt, &e);
-	free(e);
-	e = NULL;
-	aim_config_load(&cfg, opt, regdir, &probs);
-	aim_problems_free(&probs);
-	if ((dir = aim_audit_dir_find(NULL, regdir, &cfg, 0)) != NULL) {
+	aim_setup_load(&s, opt, NULL, AIM_SETUP_AUDIT_DIR);
+	if (s.audit_dir != NULL) {
 		rc = 0;
-		if (aim_audit_event(dir, kind, details, &e) == -1) {
-			snprintf(buf, sizeof(buf), "%s: %s", dir, e ? e :
-			    strerror(errno));
+		if (aim_audit_event(s.audit_dir, kind, details, &e) == -1) {
+			snprintf(buf, sizeof(buf), "%s: %s", s.audit_dir,
+			    e ? e : strerror(errno));
 			*why = aim_xstrdup(buf);
 			rc = -1;
 		}
 		free(e);
 	}
-	free(dir);
-	free(regdir);
-	aim_config_free(&cfg);
+	aim_setup_free(&s);
 	return rc;
 }
