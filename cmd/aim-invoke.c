@@ -950,128 +950,156 @@ interrupt(struct invoke *iv)
 	}
 }
 
+/* The record stream: the operands (or stdin) one after the other. */
+struct input {
+	char	**files;
+	int	 nfiles, fi;
+	int	 fd;		/* the file being read, or -1 */
+	int	 done;		/* every file read */
+	struct aim_lines r;
+	const char *source;	/* its name in messages */
+};
+
+/* Stop reading the current file. */
+static void
+input_close(struct input *in)
+{
+	if (in->fd == -1)
+		return;
+	aim_lines_free(&in->r);
+	if (in->fd != STDIN_FILENO)
+		close(in->fd);
+	in->fd = -1;
+}
+
+/*
+ * Take in records while there is room.  Not aim_each_line: that loop
+ * blocks in read(2) and owns the whole stream, while this one takes lines
+ * only as the queue has room, between polls that also serve the children
+ * and signals.  Returns when the queue is full, the input is done, or the
+ * current file has no whole line yet.
+ */
+static void
+input_take(struct invoke *iv, struct input *in)
+{
+	struct aim_line line;
+
+	while (!in->done && !iv->interrupted && iv->qlen < iv->qcap &&
+	    iv->active < iv->jobs) {
+		if (in->fd == -1) {
+			if (in->fi == in->nfiles) {
+				in->done = 1;
+				break;
+			}
+			in->source = aim_input_name(in->files[in->fi]);
+			if ((in->fd = aim_open_input(in->files[in->fi++])) ==
+			    -1) {
+				warn("can't open %s", in->files[in->fi - 1]);
+				aim_exit_raise(&iv->status, AIM_EXIT_IO);
+				continue;
+			}
+			aim_lines_init(&in->r, in->fd,
+			    iv->cfg.max_payload_bytes * 4 + 1048576);
+		}
+		if (aim_lines_get(&in->r, &line)) {
+			if (aim_line_blank(&line))
+				continue;
+			iv->queue[(iv->qhead + iv->qlen++) % iv->qcap] =
+			    new_job(iv, &line, in->source);
+			continue;
+		}
+		if (in->r.eof || in->r.err) {
+			if (in->r.err) {
+				warnx("%s: read error: %s", in->source,
+				    strerror(in->r.err));
+				aim_exit_raise(&iv->status, AIM_EXIT_IO);
+			}
+			input_close(in);
+			continue;
+		}
+		break;	/* wait for more input */
+	}
+}
+
+/*
+ * Wait for a child, a signal, more input (when there is room for it) or
+ * the first back-off or slot wait to end, whichever comes first; then
+ * move each job on that can.
+ */
+static void
+wait_and_step(struct invoke *iv, struct input *in, struct aim_proc **procs)
+{
+	struct pollfd extra[2];
+	size_t i, n, nextra = 0;
+	int64_t wake = -1, wait_ms = -1, now;
+	char drain[64];
+
+	extra[nextra++] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
+	if (in->fd != -1 && !iv->interrupted && iv->qlen < iv->qcap &&
+	    iv->active < iv->jobs)
+		extra[nextra++] = (struct pollfd){ in->fd, POLLIN, 0 };
+	for (i = 0, n = 0; i < iv->qlen; i++) {
+		struct job *j = iv->queue[(iv->qhead + i) % iv->qcap];
+
+		if (j->running)
+			procs[n++] = &j->proc;
+		else if (j->wake_ms != 0 && (wake == -1 || j->wake_ms < wake))
+			wake = j->wake_ms;
+	}
+	if (wake != -1) {
+		wait_ms = wake - aim_now_ms();
+		wait_ms = wait_ms < 0 ? 0 : wait_ms > INT_MAX ? INT_MAX :
+		    wait_ms;
+	}
+	if (aim_proc_wait(procs, n, extra, nextra, (int)wait_ms) == -1)
+		err(AIM_EXIT_IO, "poll");
+	if (extra[0].revents) {
+		while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
+			;
+		if (got_signal && !iv->interrupted)
+			interrupt(iv);
+	}
+	if (nextra > 1 && extra[1].revents)
+		aim_lines_fill(&in->r);
+	now = aim_now_ms();
+	for (i = 0; i < iv->qlen; i++) {
+		struct job *j = iv->queue[(iv->qhead + i) % iv->qcap];
+
+		if (j->running && j->proc.state == AIM_PROC_DONE)
+			child_done(iv, j);
+		else if (!j->running && !j->done && (iv->interrupted ||
+		    (j->wake_ms != 0 && j->wake_ms <= now)))
+			advance(iv, j);
+	}
+}
+
+/* The records of files (none: stdin), through to their results, in order. */
 static void
 run(struct invoke *iv, char **files, int nfiles)
 {
 	static char *std_input[] = { "-" };
-	struct aim_lines r;
-	struct aim_line line;
+	struct input in;
 	struct aim_proc **procs;
-	struct pollfd extra[2];
-	const char *source = "<stdin>";
-	size_t i, n, nextra;
-	int fi = 0, fd = -1, input_done = 0, rc;
-	int64_t wake, wait_ms, now;
-	char drain[64];
 
-	if (nfiles == 0) {
-		files = std_input;
-		nfiles = 1;
-	}
+	memset(&in, 0, sizeof(in));
+	in.files = nfiles > 0 ? files : std_input;
+	in.nfiles = nfiles > 0 ? nfiles : 1;
+	in.fd = -1;
+	in.source = "<stdin>";
 	procs = aim_xmalloc(iv->qcap * sizeof(*procs));
-	memset(&r, 0, sizeof(r));
 	for (;;) {
-		/*
-		 * Take in records while there is room.  Not aim_each_line:
-		 * that loop blocks in read(2) and owns the whole stream,
-		 * while this one takes lines only as the queue has room,
-		 * between polls that also serve the children and signals.
-		 */
-		while (!input_done && !iv->interrupted &&
-		    iv->qlen < iv->qcap && iv->active < iv->jobs) {
-			if (fd == -1) {
-				if (fi == nfiles) {
-					input_done = 1;
-					break;
-				}
-				source = aim_input_name(files[fi]);
-				if ((fd = aim_open_input(files[fi++])) == -1) {
-					warn("can't open %s", files[fi - 1]);
-					aim_exit_raise(&iv->status, AIM_EXIT_IO);
-					continue;
-				}
-				aim_lines_init(&r, fd, iv->cfg.max_payload_bytes
-				    * 4 + 1048576);
-			}
-			if (aim_lines_get(&r, &line)) {
-				if (aim_line_blank(&line))
-					continue;
-				iv->queue[(iv->qhead + iv->qlen++) % iv->qcap] =
-				    new_job(iv, &line, source);
-				continue;
-			}
-			if (r.eof || r.err) {
-				if (r.err) {
-					warnx("%s: read error: %s", source,
-					    strerror(r.err));
-					aim_exit_raise(&iv->status, AIM_EXIT_IO);
-				}
-				aim_lines_free(&r);
-				if (fd != STDIN_FILENO)
-					close(fd);
-				fd = -1;
-				continue;
-			}
-			break;	/* wait for more input */
-		}
+		input_take(iv, &in);
 		emit_done(iv);
 		if (ferror(stdout) && !iv->interrupted) {
 			/* Nobody reads us any more: stop cleanly. */
 			got_signal = SIGPIPE;
 			interrupt(iv);
 		}
-		if ((input_done || iv->interrupted) && iv->qlen == 0)
+		if ((in.done || iv->interrupted) && iv->qlen == 0)
 			break;
-
-		nextra = 0;
-		extra[nextra++] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
-		if (fd != -1 && !iv->interrupted && iv->qlen < iv->qcap &&
-		    iv->active < iv->jobs)
-			extra[nextra++] = (struct pollfd){ fd, POLLIN, 0 };
-		wake = -1;
-		for (i = 0, n = 0; i < iv->qlen; i++) {
-			struct job *j = iv->queue[(iv->qhead + i) % iv->qcap];
-
-			if (j->running)
-				procs[n++] = &j->proc;
-			else if (j->wake_ms != 0 && (wake == -1 ||
-			    j->wake_ms < wake))
-				wake = j->wake_ms;
-		}
-		/* Sleep no longer than the first back-off or slot wait. */
-		wait_ms = -1;
-		if (wake != -1) {
-			wait_ms = wake - aim_now_ms();
-			wait_ms = wait_ms < 0 ? 0 : wait_ms > INT_MAX ?
-			    INT_MAX : wait_ms;
-		}
-		rc = aim_proc_wait(procs, n, extra, nextra, (int)wait_ms);
-		if (rc == -1)
-			err(AIM_EXIT_IO, "poll");
-		if (extra[0].revents) {
-			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
-				;
-			if (got_signal && !iv->interrupted)
-				interrupt(iv);
-		}
-		if (nextra > 1 && extra[1].revents)
-			aim_lines_fill(&r);
-		now = aim_now_ms();
-		for (i = 0; i < iv->qlen; i++) {
-			struct job *j = iv->queue[(iv->qhead + i) % iv->qcap];
-
-			if (j->running && j->proc.state == AIM_PROC_DONE)
-				child_done(iv, j);
-			else if (!j->running && !j->done && (iv->interrupted ||
-			    (j->wake_ms != 0 && j->wake_ms <= now)))
-				advance(iv, j);
-		}
+		wait_and_step(iv, &in, procs);
 	}
-	if (fd != -1) {
-		aim_lines_free(&r);
-		if (fd != STDIN_FILENO)
-			close(fd);
-	}
+	input_close(&in);
 	free(procs);
 }
 

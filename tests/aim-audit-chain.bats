@@ -733,11 +733,11 @@ at() {
 }
 
 @test "subcommand usage errors exit 2" {
-	for args in "verify -x" "prune extra" "query -z" "stats extra" "checkpoint extra" "verify extra"; do
+	for args in "verify -x" "prune extra" "query -z" "stats extra" "metrics extra" "checkpoint extra" "verify extra"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr aim-audit $args
 		assert_equal "$status" 2
-		assert_equal "${stderr_lines[-1]}" "       aim-audit stats"
+		assert_equal "${stderr_lines[-1]}" "       aim-audit metrics [--textfile file]"
 	done
 	run aim-audit verify --help
 	assert_success
@@ -745,7 +745,7 @@ at() {
 	# A usage error prints the synopsis only.
 	run --separate-stderr aim-audit query -z
 	assert_equal "$status" 2
-	assert_equal "${#stderr_lines[@]}" 11
+	assert_equal "${#stderr_lines[@]}" 12
 	assert_equal "$(grep -c 'See aim-audit' <<<"$stderr")" 0
 }
 
