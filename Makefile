@@ -133,14 +133,16 @@ lint: test-deps depcheck
 
 # Besides the programs and the pages (aim(1) FILES): the bash completion
 # (one file, aim; the other commands are symlinks to it), the zsh one, the
-# adapter kit (lib.sh as adapter.sh), the example registry and the schemas.
+# adapter kit (lib.sh as adapter.sh) and its error patterns, the example
+# registry and the schemas.
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 AIMDATADIR ?= $(PREFIX)/share/aim
 EXREG	= examples/.AIM_ai-tools-registry
 EXDIR	= $(AIMDATADIR)/examples/.AIM_ai-tools-registry
 EXFILES	= .gitignore AIM_registry.json aim_config.json \
-	AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh
+	AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh \
+	AIM_adapters/error-patterns
 EXADAPTERS = $(filter-out %/lib.sh,$(wildcard $(EXREG)/AIM_adapters/*.sh))
 SCHEMAS	= $(wildcard schemas/*.json)
 COMPLINKS = $(filter aim-%,$(BINS))
@@ -160,6 +162,7 @@ install: all
 		ln -sf aim $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; done
 	install -m 0644 completion/_aim $(DESTDIR)$(ZSHCOMPDIR)/_aim
 	install -m 0644 $(EXREG)/AIM_adapters/lib.sh $(DESTDIR)$(AIMDATADIR)/adapter.sh
+	install -m 0644 $(EXREG)/AIM_adapters/error-patterns $(DESTDIR)$(AIMDATADIR)/error-patterns
 	install -m 0644 $(SCHEMAS) $(DESTDIR)$(AIMDATADIR)/schemas/
 	for f in $(EXFILES); do \
 		install -m 0644 $(EXREG)/$$f $(DESTDIR)$(EXDIR)/$$f || exit 1; done
@@ -172,7 +175,7 @@ uninstall:
 	rm -f $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/aim $(DESTDIR)$(ZSHCOMPDIR)/_aim \
 		$(COMPLINKS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
-		$(DESTDIR)$(AIMDATADIR)/adapter.sh \
+		$(DESTDIR)$(AIMDATADIR)/adapter.sh $(DESTDIR)$(AIMDATADIR)/error-patterns \
 		$(SCHEMAS:schemas/%=$(DESTDIR)$(AIMDATADIR)/schemas/%) \
 		$(EXFILES:%=$(DESTDIR)$(EXDIR)/%) \
 		$(EXADAPTERS:$(EXREG)/%=$(DESTDIR)$(EXDIR)/%)
