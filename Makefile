@@ -25,8 +25,8 @@ endif
 
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
-	state semver walk dups scan chain setup redact init
-UNITS	= test-unit test-scan
+	state semver walk dups scan chain setup redact init patterns
+UNITS	= test-unit test-scan test-patterns
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim.1
 MAN5	= man/aim-registry.5
@@ -70,7 +70,8 @@ $(B)/aim-init: cmd/aim-init.c $(B)/libaim.a $(B)/dirs.stamp
 		$< $(B)/libaim.a $(LDLIBS)
 
 $(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(B)/libaim.a
-	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DTOP='"$(CURDIR)"' -o $@ $< \
+		$(B)/libaim.a $(LDLIBS)
 
 $(B)/bench-%: bench/%.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
