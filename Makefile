@@ -201,7 +201,7 @@ FORCE:
 # regression input once, no fuzzing: non-zero on any crash or hang.
 FUZZ_DEPS	= clang
 FUZZ_TARGETS	= request registry adapter redact chain checkpoint vault \
-	semver expand locate
+	semver expand locate patterns
 FUZZ_SECONDS	?= 60
 FUZZ_CC		= clang
 FB		= build-fuzz
