@@ -109,6 +109,7 @@ bench: test-deps
 	bench/run $(B)
 	bench/dups $(B)
 	bench/audit-chain $(B)
+	bench/kit
 	bench/adapters $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
@@ -129,7 +130,8 @@ lint: test-deps depcheck
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters tests/fixtures/crush/crush tests/fuzz/mkseeds \
+		bench/dups bench/audit-chain bench/adapters bench/kit tests/fixtures/crush/crush \
+		tests/fuzz/mkseeds \
 		tools/longest
 
 # Besides the programs and the pages (aim(1) FILES): the bash completion
