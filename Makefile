@@ -114,9 +114,9 @@ bench: test-deps
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
-# symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy redact proc;
-# L2 registry adapter; L3 state vault audit dups; L4 route chain;
-# L5 setup scan.
+# symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy patterns redact
+# proc; L2 registry adapter; L3 state vault audit dups; L4 route chain;
+# L5 setup scan init.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
 

@@ -293,6 +293,7 @@ const char *aim_patterns_classify(const struct aim_patterns *p,
 /* The number of rules of p (0 for NULL). */
 size_t	 aim_patterns_count(const struct aim_patterns *p);
 
+/* Free p and all its rules; NULL is nothing. */
 void	 aim_patterns_free(struct aim_patterns *p);
 
 /* ---- redact.c: secrets out of values (aim-audit(1) "Redaction") ---- */
