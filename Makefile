@@ -26,8 +26,8 @@ endif
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
-	init
-UNITS	= test-unit test-scan
+	init patterns
+UNITS	= test-unit test-scan test-patterns
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim.1
 MAN5	= man/aim-registry.5
@@ -71,7 +71,8 @@ $(B)/aim-init: cmd/aim-init.c $(B)/libaim.a $(B)/dirs.stamp
 		$< $(B)/libaim.a $(LDLIBS)
 
 $(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(B)/libaim.a
-	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -o $@ $< $(B)/libaim.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANFLAGS) -DTOP='"$(CURDIR)"' -o $@ $< \
+		$(B)/libaim.a $(LDLIBS)
 
 $(B)/bench-%: bench/%.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
@@ -109,13 +110,14 @@ bench: test-deps
 	bench/run $(B)
 	bench/dups $(B)
 	bench/audit-chain $(B)
+	bench/kit
 	bench/adapters $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
-# symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy redact proc;
-# L2 registry adapter; L3 state vault audit dups; L4 route chain verify keys
-# trail; L5 setup scan clean init.
+# symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy patterns redact
+# proc; L2 registry adapter; L3 state vault audit dups; L4 route chain verify
+# keys trail; L5 setup scan clean init.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
 
@@ -129,19 +131,22 @@ lint: test-deps depcheck
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters tests/fixtures/crush/crush tests/fuzz/mkseeds \
+		bench/dups bench/audit-chain bench/adapters bench/kit tests/fixtures/crush/crush \
+		tests/fuzz/mkseeds \
 		tools/longest
 
 # Besides the programs and the pages (aim(1) FILES): the bash completion
 # (one file, aim; the other commands are symlinks to it), the zsh one, the
-# adapter kit (lib.sh as adapter.sh), the example registry and the schemas.
+# adapter kit (lib.sh as adapter.sh) and its error patterns, the example
+# registry and the schemas.
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 AIMDATADIR ?= $(PREFIX)/share/aim
 EXREG	= examples/.AIM_ai-tools-registry
 EXDIR	= $(AIMDATADIR)/examples/.AIM_ai-tools-registry
 EXFILES	= .gitignore AIM_registry.json aim_config.json \
-	AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh
+	AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh \
+	AIM_adapters/error-patterns
 EXADAPTERS = $(filter-out %/lib.sh,$(wildcard $(EXREG)/AIM_adapters/*.sh))
 SCHEMAS	= $(wildcard schemas/*.json)
 COMPLINKS = $(filter aim-%,$(BINS))
@@ -161,6 +166,7 @@ install: all
 		ln -sf aim $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; done
 	install -m 0644 completion/_aim $(DESTDIR)$(ZSHCOMPDIR)/_aim
 	install -m 0644 $(EXREG)/AIM_adapters/lib.sh $(DESTDIR)$(AIMDATADIR)/adapter.sh
+	install -m 0644 $(EXREG)/AIM_adapters/error-patterns $(DESTDIR)$(AIMDATADIR)/error-patterns
 	install -m 0644 $(SCHEMAS) $(DESTDIR)$(AIMDATADIR)/schemas/
 	for f in $(EXFILES); do \
 		install -m 0644 $(EXREG)/$$f $(DESTDIR)$(EXDIR)/$$f || exit 1; done
@@ -173,7 +179,7 @@ uninstall:
 	rm -f $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/aim $(DESTDIR)$(ZSHCOMPDIR)/_aim \
 		$(COMPLINKS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
-		$(DESTDIR)$(AIMDATADIR)/adapter.sh \
+		$(DESTDIR)$(AIMDATADIR)/adapter.sh $(DESTDIR)$(AIMDATADIR)/error-patterns \
 		$(SCHEMAS:schemas/%=$(DESTDIR)$(AIMDATADIR)/schemas/%) \
 		$(EXFILES:%=$(DESTDIR)$(EXDIR)/%) \
 		$(EXADAPTERS:$(EXREG)/%=$(DESTDIR)$(EXDIR)/%)
@@ -198,7 +204,7 @@ FORCE:
 # regression input once, no fuzzing: non-zero on any crash or hang.
 FUZZ_DEPS	= clang
 FUZZ_TARGETS	= request registry adapter redact chain checkpoint vault \
-	semver expand locate
+	semver expand locate patterns
 FUZZ_SECONDS	?= 60
 FUZZ_CC		= clang
 FB		= build-fuzz

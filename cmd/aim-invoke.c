@@ -357,6 +357,82 @@ pick(struct invoke *iv, struct job *j)
 	return 0;
 }
 
+/* The error patterns of each registry met, loaded once (p NULL: none). */
+static struct registry_patterns {
+	char	*registry;
+	struct aim_patterns *p;
+} *pcache;
+static size_t npcache;
+
+static void
+pcache_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < npcache; i++) {
+		free(pcache[i].registry);
+		aim_patterns_free(pcache[i].p);
+	}
+	free(pcache);
+}
+
+/*
+ * The error patterns of registry, AIM_adapters/error-patterns there, or
+ * NULL when it has none; a file that cannot be read or has a bad line is
+ * said once and taken as none.
+ */
+static const struct aim_patterns *
+registry_patterns(struct invoke *iv, const char *registry)
+{
+	struct aim_patterns *p;
+	char *path, *why = NULL;
+	size_t i;
+
+	if (registry == NULL)
+		return NULL;
+	for (i = 0; i < npcache; i++)
+		if (strcmp(pcache[i].registry, registry) == 0)
+			return pcache[i].p;
+	if (npcache == 0)
+		atexit(pcache_free);
+	path = aim_xsprintf("%s/AIM_adapters/error-patterns", registry);
+	p = aim_patterns_load(path, &why);
+	if (p == NULL && errno != ENOENT && errno != ENOTDIR)
+		aim_warn_once(iv->said, aim_xsprintf("%s; error patterns "
+		    "ignored", why));
+	free(why);
+	free(path);
+	pcache = aim_xrealloc(pcache, (npcache + 1) * sizeof(*pcache));
+	pcache[npcache].registry = aim_xstrdup(registry);
+	pcache[npcache++].p = p;
+	return p;
+}
+
+/*
+ * A failure its adapter gave no class: the class the error patterns of
+ * the record's registry give its message, else its stderr, with where it
+ * came from (aim-adapter(7) ERROR PATTERNS); else it stays unclassified.
+ * Returns the class (borrowed from attempt).
+ */
+static const char *
+classify_texts(struct invoke *iv, struct job *j, json_t *attempt)
+{
+	static const char *const from[] = { "message", "stderr", NULL };
+	const struct aim_patterns *p = registry_patterns(iv, job_registry(j));
+	const char *cls = NULL;
+	size_t i;
+
+	for (i = 0; p != NULL && cls == NULL && from[i] != NULL; i++)
+		cls = aim_patterns_classify(p, json_string_value(
+		    json_object_get(attempt, from[i])));
+	if (cls != NULL) {
+		json_object_set_new(attempt, "error_class", json_string(cls));
+		json_object_set_new(attempt, "error_class_from",
+		    json_string(from[i - 1]));
+	}
+	return json_string_value(json_object_get(attempt, "error_class"));
+}
+
 /*
  * Judge a finished attempt of j->cur: success ends the job (1); a failure
  * worth retrying schedules the retry (0: waiting); else the chain moves on
@@ -376,6 +452,8 @@ after_attempt(struct invoke *iv, struct job *j, json_t *attempt,
 		j->slot_fd = -1;
 	}
 	cls = aim_attempt_classify(attempt, output);
+	if (cls != NULL && strcmp(cls, "unclassified") == 0)
+		cls = classify_texts(iv, j, attempt);
 	if (j->tries > 0)
 		json_object_set_new(attempt, "retry", json_integer(j->tries));
 	j->tries++;

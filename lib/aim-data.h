@@ -1,6 +1,6 @@
 /*
  * aim-data.h: layer 1 of libaim, data and processes: records, JSON
- * positions, versions, walks, policy, redaction, children.  lib/LAYERS
+ * positions, versions, walks, policy, error patterns, redaction, children.  lib/LAYERS
  * gives the table: a module includes its own layer's header, which includes
  * the lower ones, and calls nothing above it.
  */
@@ -223,11 +223,12 @@ int	 aim_walk(struct aim_walk *w, const char *root);
  * Error classes: auth, rate_limit, quota, context_too_long,
  * content_policy, bad_request, transient, not_installed, timeout,
  * unclassified (aim-invoke(1) Error classes).
- * _retryable: worth another try of the same tool
+ * _valid: one of them.  _retryable: worth another try of the same tool
  * (rate_limit, transient, timeout).  _counts: counts towards a cooldown
  * (transient, timeout, rate_limit, quota, auth).  _long_cooldown: cools a
  * tool down for the long period (auth, quota).  NULL is none of them.
  */
+int	 aim_error_class_valid(const char *cls);
 int	 aim_error_class_retryable(const char *cls);
 int	 aim_error_class_counts(const char *cls);
 int	 aim_error_class_long_cooldown(const char *cls);
@@ -278,6 +279,44 @@ char	*aim_context_missing(json_t *payload, json_t *requirements);
 int	 aim_security_check(json_t *payload, json_t *security,
 	    const char *cwd, const char *registry_dir, const char **code,
 	    char **message);
+
+/* ---- patterns.c: error patterns (aim-adapter(7) ERROR PATTERNS) ---- */
+
+/*
+ * A registry's error patterns, compiled: the rules of an
+ * AIM_adapters/error-patterns file, CLASS<TAB>FLAGS<TAB>ERE lines, tried
+ * in file order (aim-adapter(7) ERROR PATTERNS).
+ */
+struct aim_patterns;
+
+/*
+ * Read and compile the rules of fp; name says where they come from in
+ * messages.  Returns them (aim_patterns_free), or NULL with errno EINVAL
+ * and a malloc'd *why "NAME:LINE: what is wrong" (a missing field, an
+ * unknown flag or class, a condition or strip line out of place, an ERE
+ * regcomp(3) refuses, a NUL byte).
+ */
+struct aim_patterns *aim_patterns_parse(FILE *fp, const char *name,
+	    char **why);
+
+/*
+ * aim_patterns_parse of the file path.  NULL with errno and *why as
+ * there, or fopen(3)'s errno (ENOENT: no file) and *why "PATH: reason".
+ */
+struct aim_patterns *aim_patterns_load(const char *path, char **why);
+
+/*
+ * The error class the first rule text matches gives (borrowed from p), or
+ * NULL when none does; NULL p or text: NULL.
+ */
+const char *aim_patterns_classify(const struct aim_patterns *p,
+	    const char *text);
+
+/* The number of rules of p (0 for NULL). */
+size_t	 aim_patterns_count(const struct aim_patterns *p);
+
+/* Free p and all its rules; NULL is nothing. */
+void	 aim_patterns_free(struct aim_patterns *p);
 
 /* ---- redact.c: secrets out of values (aim-audit(1) "Redaction") ---- */
 

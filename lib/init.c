@@ -241,7 +241,7 @@ static int
 copy_extras(struct init *in, const char *kit)
 {
 	static const char *const extras[] = { ".gitignore", "aim_config.json",
-	    NULL };
+	    "AIM_adapters/error-patterns", NULL };
 	char *src;
 	int rc = 0;
 	size_t i;

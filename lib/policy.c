@@ -31,9 +31,8 @@ in(const char *s, const char *const *set)
 	return 0;
 }
 
-/* Is cls one of the error classes (aim-invoke(1) "Error classes")? */
-static int
-error_class_valid(const char *cls)
+int
+aim_error_class_valid(const char *cls)
 {
 	return in(cls, classes);
 }
@@ -92,7 +91,7 @@ aim_attempt_classify(json_t *attempt, json_t *output)
 		else
 			return NULL;	/* cooldown, deadline...: policy */
 	} else if (strcmp(outcome, "failure") == 0 &&
-	    error_class_valid(str(output, "error_class"))) {
+	    aim_error_class_valid(str(output, "error_class"))) {
 		cls = str(output, "error_class");
 		ra = json_object_get(output, "retry_after_ms");
 		if (json_is_integer(ra) && json_integer_value(ra) >= 0)

@@ -97,3 +97,33 @@ STATE='state() { set >"$1/vars"; trap >"$1/traps"; echo "$-" >"$1/opts"; pwd >"$
 	assert_success
 	assert_output "$(printf '%s\n' rate_limit 7000)"
 }
+
+@test "kit: the error patterns beside the adapter, else AIM_PATTERNS, else a warning" {
+	mkdir reg
+	cp "$KIT" "$TOP/examples/.AIM_ai-tools-registry/AIM_adapters/error-patterns" reg/
+	printf '#!/bin/sh\n. "$(dirname "$0")/lib.sh"\naim_classify "$1"\n' >reg/AIM_x.sh
+	chmod +x reg/AIM_x.sh
+	printf 'HTTP 429 Too Many Requests\n' >text
+	run env -u AIM_PATTERNS reg/AIM_x.sh text
+	assert_success
+	assert_output rate_limit
+	# AIM_PATTERNS first: rules of its own.
+	printf 'auth\t-\ttoo many\n' >mine
+	run env AIM_PATTERNS="$PWD/mine" reg/AIM_x.sh text
+	assert_output auth
+	rm reg/error-patterns
+	run --separate-stderr env -u AIM_PATTERNS reg/AIM_x.sh text
+	assert_success
+	assert_output ''
+	assert_equal "$stderr" "aim_classify: cannot read reg/error-patterns (set AIM_PATTERNS)"
+}
+
+@test "kit: the quota rules of the error patterns: strip, and, unless" {
+	t() { printf '%s\n' "$1" >text; sh -c '. "$1"; aim_classify text' sh "$KIT"; }
+	assert_equal "$(t 'Resource has been exhausted (e.g. check quota).')" rate_limit
+	assert_equal "$(t 'Quota exceeded for requests per minute')" rate_limit
+	assert_equal "$(t 'Quota exceeded: requests per minute, per day')" quota
+	assert_equal "$(t 'quota exceeded')" quota
+	assert_equal "$(t 'ECONNRESET')" transient
+	assert_equal "$(t 'econnreset')" ''
+}

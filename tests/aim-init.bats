@@ -52,6 +52,7 @@ init() {
 AIM_adapters/AIM_claude.sh 755
 AIM_adapters/AIM_codex.sh 755
 AIM_adapters/AIM_shellcheck.sh 755
+AIM_adapters/error-patterns 644
 AIM_adapters/lib.sh 644
 AIM_audit/.gitignore 600
 AIM_cross-tool/AIM_coordination-rules.json 644
@@ -59,6 +60,7 @@ AIM_registry.json 644
 aim_config.json 644"
 	cmp "$EX/AIM_adapters/AIM_claude.sh" "$R/AIM_adapters/AIM_claude.sh"
 	cmp "$EX/AIM_adapters/lib.sh" "$R/AIM_adapters/lib.sh"
+	cmp "$EX/AIM_adapters/error-patterns" "$R/AIM_adapters/error-patterns"
 	assert_equal "$(cat "$R/AIM_audit/.gitignore")" "*"
 	# The stand-ins are on PATH for --check too: the registry is whole.
 	PATH=$STUBS:$PATH run -0 aim-resolve -r "$R" --check
@@ -105,7 +107,7 @@ aim_config.json 644"
 	# curl is there, but an endpoint is never taken as found.
 	assert_line --index 2 '{"tool_id":"ollama","name":"Ollama (any OpenAI-compatible endpoint)","why":"an endpoint (http://localhost:11434/v1): add it when it serves (aim-registry(5))"}'
 	assert_line --index 3 '["formatting"]'
-	assert_line --index 4 '9'
+	assert_line --index 4 '10'
 }
 
 @test "init: a directory that is not one, or not there, is a usage error" {

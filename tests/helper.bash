@@ -22,6 +22,9 @@ until [ -f "$TOP/lib/aim.h" ] || [ -z "$TOP" ]; do TOP=${TOP%/*}; done
 FIX=$TOP/tests/fixtures
 ADAPTERS=$FIX/adapters
 REGS=$FIX/registries
+# The adapter kit's error patterns (aim-adapter(7) KIT), for the tests
+# that source it with "sh -c" (so that $0 is not an adapter beside them).
+export AIM_PATTERNS=$TOP/examples/.AIM_ai-tools-registry/AIM_adapters/error-patterns
 
 common_setup() {
 	# A world of our own: no registry, config or audit dir leaks in.

@@ -38,12 +38,14 @@ expected() {
 	done
 	echo "644 f $p/share/zsh/site-functions/_aim"
 	echo "644 f $p/share/aim/adapter.sh"
+	echo "644 f $p/share/aim/error-patterns"
 	for f in "$TOP"/schemas/*.json; do
 		echo "644 f $p/share/aim/schemas/${f##*/}"
 	done
 	local r=$p/share/aim/examples/.AIM_ai-tools-registry
 	for f in .gitignore AIM_registry.json aim_config.json \
-	    AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh; do
+	    AIM_cross-tool/AIM_coordination-rules.json AIM_adapters/lib.sh \
+	    AIM_adapters/error-patterns; do
 		echo "644 f $r/$f"
 	done
 	for f in "$TOP"/examples/.AIM_ai-tools-registry/AIM_adapters/AIM_*.sh; do
@@ -74,6 +76,7 @@ expected() {
 	cmp "$TOP/completion/aim.bash" "$s/bash-completion/completions/aim"
 	cmp "$TOP/completion/_aim" "$s/zsh/site-functions/_aim"
 	cmp "$TOP/examples/.AIM_ai-tools-registry/AIM_adapters/lib.sh" "$s/aim/adapter.sh"
+	cmp "$TOP/examples/.AIM_ai-tools-registry/AIM_adapters/error-patterns" "$s/aim/error-patterns"
 	cmp "$TOP/schemas/routed.json" "$s/aim/schemas/routed.json"
 	# The kit says its version: the programs'.
 	run sh -c '. "$1"; echo "$AIM_KIT_VERSION"' sh "$s/aim/adapter.sh"

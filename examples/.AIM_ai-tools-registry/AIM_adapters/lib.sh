@@ -87,29 +87,19 @@
 # shellcheck disable=SC2034
 AIM_KIT_VERSION=0.1.0
 
-# aim_patterns: set the AIM_RE_* patterns (below); aim_classify and
-# aim_retry_after call it.
+# aim_patterns: set AIM_PATTERNS_FILE, the error patterns aim_classify
+# reads (aim-adapter(7) ERROR PATTERNS): $AIM_PATTERNS, else
+# error-patterns beside the adapter ($0); and AIM_RE_RETRY (below), which
+# aim_retry_after uses.
 aim_patterns()
 {
-	# Texts that tell why a tool failed (ERE, matched case-insensitively), in
-	# the order aim_classify tries them.  Status codes need a word before them
-	# ("status 429", "code 403", "HTTP 503") so that counts and ids do not match.
-	AIM_RE_AUTH='not logged in|invalid auth method|please run /login|invalid api key|invalid x-api-key|incorrect api key|api key not valid|authentication_?(error|failed)|unauthenticated|unauthorized|permission_denied|please set an auth method|must specify the [a-z_]+ environment variable|(status|code|http|error)[^0-9a-z]{0,4}40[13]([^0-9]|$)|40[13] (unauthorized|forbidden)'
-	AIM_RE_QUOTA='quota|usage limit|billing|credit balance is too low'
-	# ... but not Gemini's generic 429 text "Resource has been exhausted (e.g.
-	# check quota)." nor the advice it adds to any 429 ("To increase your
-	# limits, request a quota increase through AI Studio") nor the name of its
-	# RetryableQuotaError, which it gives any 429 or 503 it has retried (sed
-	# ERE, removed before AIM_RE_QUOTA is tried).
-	AIM_RE_NOT_QUOTA='\(e\.g\. check quota\)|request a quota increase|retryable_?quota_?error'
-	AIM_RE_PER_MINUTE='per.?minute'	# a quota text with this is a rate limit
-	AIM_RE_PER_DAY='per.?day'	# unless this is there too
-	AIM_RE_RATE='(status|code|http|error)[^0-9a-z]{0,4}429([^0-9]|$)|rate.?limit|too many requests|resource_exhausted|resource (has been )?exhausted'
-	AIM_RE_CONTEXT='context[ _]length|context[ _]window|maximum context|prompt is too long|too many tokens|input is too long|exceeds the maximum number of tokens'
-	AIM_RE_POLICY="content[ _-]?(policy|filter|management policy)|(blocked|filtered|flagged|rejected)( [a-z]+){0,2} (by|due to|for|as a result of)( [a-z']+){0,2} (safety|content|moderation)|finish_?reason[^a-z]{0,4}safety|block_?reason[^a-z]{0,4}[a-z_]+|prohibited_content|safety (system|filters?|settings)|violat(e|es|ed|ing|ion of) (our |the |[a-z]+'s )?(usage|content|acceptable use|safety) polic(y|ies)"
-	AIM_RE_BAD='invalid_request_error|invalid_argument|(status|code|http|error)[^0-9a-z]{0,4}40[04]([^0-9]|$)|not_found_error|model_not_found|not running in a trusted directory|unknown (option|argument|flag)|unexpected argument|unrecognized (arguments|command line option)'
-	AIM_RE_NET='getaddrinfo|name does not resolve|could not resolve|waiting for network|stream disconnected|connection (error|refused|reset)|socket hang up|fetch failed|network error|apiconnectionerror|overloaded|service unavailable|internal server error|bad gateway|gateway time-?out|temporarily unavailable|(status|code|http|error)[^0-9a-z]{0,4}5[0-9][0-9]([^0-9]|$)'
-	AIM_RE_ERRNO='(^|[^A-Za-z])(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN)'
+	AIM_PATTERNS_FILE=${AIM_PATTERNS:-}
+	if [ -z "$AIM_PATTERNS_FILE" ]; then
+		case $0 in
+		*/*) AIM_PATTERNS_FILE=${0%/*}/error-patterns ;;
+		*) AIM_PATTERNS_FILE=error-patterns ;;
+		esac
+	fi
 	# How long the tool says to wait: "Retry-After: 7", "retry after 7 seconds",
 	# "Please retry in 12.5s", "try again in 1m30s", "retryDelay": "41s".
 	AIM_RE_RETRY='(retry[-_ ]?after|retry in|try again in|retrydelay)[^0-9a-z]{0,4}[0-9]+(\.[0-9]+)?[[:space:]]*[a-z]*([0-9]+(\.[0-9]+)?[a-z]+)*'
@@ -354,37 +344,67 @@ aim_version_reply()
 }
 
 # aim_classify FILE...: print the error class the texts suggest, from the
-# first FILE that suggests one (nothing when none does).
+# first FILE that suggests one (nothing when none does), by the rules of
+# AIM_PATTERNS_FILE (nothing but a warning when it cannot be read).
 aim_classify()
 {
 	aim_patterns
-	for _cf in "$@"; do
-		if grep -Eiqs "$AIM_RE_AUTH" "$_cf"; then
-			echo auth
-		elif sed -E "s/$AIM_RE_NOT_QUOTA//gI" "$_cf" 2>/dev/null |
-		    grep -Eiq "$AIM_RE_QUOTA"; then
-			if grep -Eiqs "$AIM_RE_PER_MINUTE" "$_cf" &&
-			    ! grep -Eiqs "$AIM_RE_PER_DAY" "$_cf"; then
-				echo rate_limit
-			else
-				echo quota
-			fi
-		elif grep -Eiqs "$AIM_RE_RATE" "$_cf"; then
-			echo rate_limit
-		elif grep -Eiqs "$AIM_RE_CONTEXT" "$_cf"; then
-			echo context_too_long
-		elif grep -Eiqs "$AIM_RE_POLICY" "$_cf"; then
-			echo content_policy
-		elif grep -Eiqs "$AIM_RE_BAD" "$_cf"; then
-			echo bad_request
-		elif grep -Eqs "$AIM_RE_ERRNO" "$_cf" ||
-		    grep -Eiqs "$AIM_RE_NET" "$_cf"; then
-			echo transient
-		else
-			continue
-		fi
+	if [ ! -r "$AIM_PATTERNS_FILE" ]; then
+		echo "aim_classify: cannot read $AIM_PATTERNS_FILE (set AIM_PATTERNS)" >&2
 		return 0
+	fi
+	for _cf in "$@"; do
+		! aim_classify_text "$_cf" || return 0
 	done
+}
+
+# aim_classify_text FILE: print the class of the first rule of
+# AIM_PATTERNS_FILE that FILE matches; status 1 when none does.  A rule:
+# its strip line, its plain line, its "and" and "unless" lines; a strip
+# or plain line ends the rule before it.
+aim_classify_text()
+{
+	_rule=
+	_ok=0
+	_strip=
+	_last=
+	while IFS='	' read -r _k _fl _re; do
+		case $_k in '' | '#'*) continue ;; esac
+		_gf=-Eiqs
+		_sf=gI
+		case ,$_fl, in *,case,*) _gf=-Eqs _sf=g ;; esac
+		case ,$_fl, in
+		*,and,* | *,unless,*)
+			[ "$_ok" = 1 ] || continue
+			_m=unless
+			! grep "$_gf" -e "$_re" "$1" || _m=and
+			case ,$_fl, in *,"$_m",*) ;; *) _ok=0 ;; esac
+			continue
+			;;
+		esac
+		[ "$_ok" = 0 ] || break
+		case ,$_fl, in
+		*,strip,*)
+			_strip=$_re _strip_f=$_sf
+			continue
+			;;
+		esac
+		_rule=$_k
+		# The quota rules share their test: made once.
+		if [ "$_strip$_sf$_gf$_re" = "$_last" ]; then
+			_ok=$_last_ok
+		elif [ -n "$_strip" ]; then
+			_d=$(printf '\001')
+			! sed -E "s$_d$_strip$_d$_d$_strip_f" "$1" 2>/dev/null |
+			    grep "$_gf" -e "$_re" || _ok=1
+		else
+			! grep "$_gf" -e "$_re" "$1" || _ok=1
+		fi
+		_last=$_strip$_sf$_gf$_re
+		_last_ok=$_ok
+		_strip=
+	done <"$AIM_PATTERNS_FILE"
+	[ "$_ok" = 1 ] && echo "$_rule"
 }
 
 # aim_retry_after FILE...: print the wait the texts ask for, in whole
