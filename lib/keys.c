@@ -75,9 +75,9 @@ aim_audit_keygen(const char *seckey_path, char **pubhex, char **why)
 	snprintf(line, sizeof(line), "aim-audit public key 1\n%s\n", hex);
 	if (aim_write_file_new(pubpath, line, strlen(line), 0644,
 	    AIM_WRITE_UMASK, NULL) == -1) {
+		/* Nothing of ours is left at pubpath: someone's is kept. */
 		aim_chain_why(why, "can't write %s: %s", pubpath,
 		    strerror(errno));
-		unlink(pubpath);
 		unlink(seckey_path);
 		goto out;
 	}

@@ -389,6 +389,12 @@ fault() {
 	AIM_AUDIT_KEY=k2 run aim-audit keygen
 	assert_success
 	assert_file_exists k2.pub
+	# A public key already there: refused, kept, and no secret key left.
+	echo mine >k3.pub
+	AIM_AUDIT_KEY=k3 run -4 --separate-stderr aim-audit keygen
+	assert_equal "$stderr" "aim-audit: can't write $PWD/k3.pub: File exists"
+	assert_equal "$(cat k3.pub)" mine
+	assert_file_not_exists k3
 	run aim-audit keygen extra
 	assert_equal "$status" 2
 }
