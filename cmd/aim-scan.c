@@ -31,6 +31,7 @@ static const struct option global_longs[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "human", no_argument, NULL, 'H' },
+	{ "no-cache", no_argument, NULL, 'N' },
 	{ "registry", required_argument, NULL, 'r' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -39,6 +40,7 @@ static const char global_help[] =
     "  -c, --config=FILE     read the configuration from FILE\n"
     "  -H, --human           a summary for people on stderr\n"
     "  -h, --help            print this help and exit\n"
+    "      --no-cache        ask every tool its version, not the cache\n"
     "  -r, --registry=DIR    use the registry in DIR\n"
     "  -V, --version         print the version and exit\n";
 static const struct option health_longs[] = {
@@ -131,6 +133,7 @@ struct scan {
 	json_t	*exts;
 	int64_t	 min_size;	/* -1: from the config */
 	int	 human, warn_ok, dry_run, yes, no_hash;
+	unsigned scan_flags;	/* AIM_SCAN_NO_CACHE */
 	int	 build;		/* clean: build outputs too */
 	int	 progress;	/* stderr is a terminal */
 	int64_t	 last_tick_ms;
@@ -242,7 +245,7 @@ cmd_tools(struct scan *sc)
 		aim_exit_raise(&sc->status, AIM_EXIT_CONFIG);
 		return;
 	}
-	tools = aim_scan_tools(&sc->ctx);
+	tools = aim_scan_tools(&sc->ctx, sc->scan_flags);
 	print_tool_warnings(sc, tools);
 	json_array_foreach(tools, i, t) {
 		emit(sc, t);
@@ -272,7 +275,7 @@ cmd_health(struct scan *sc)
 	const char *overall;
 	size_t i;
 
-	tools = aim_scan_tools(&sc->ctx);
+	tools = aim_scan_tools(&sc->ctx, sc->scan_flags);
 	checks = aim_health_checks(&sc->ctx, tools);
 	sum = aim_health_summary(checks);
 	json_array_foreach(checks, i, c) {
@@ -613,6 +616,9 @@ take(struct scan *sc, int ch)
 		break;
 	case 'H':
 		sc->human = 1;
+		break;
+	case 'N':
+		sc->scan_flags |= AIM_SCAN_NO_CACHE;
 		break;
 	case 'c':
 		sc->opt.config = optarg;

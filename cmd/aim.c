@@ -46,8 +46,8 @@ usage(int status)
 	size_t i;
 
 	fprintf(f, "usage: %s [-hV] command [argument ...]\n"
-	    "       %s status [-j] [-c config] [-r registry]\n", progname,
-	    progname);
+	    "       %s status [-j] [--no-cache] [-c config] [-r registry]\n",
+	    progname, progname);
 	if (status == 0) {
 		fprintf(f, "\noptions:\n"
 		    "  -h, --help           print this help and exit\n"
@@ -56,6 +56,8 @@ usage(int status)
 		    "  -c, --config=FILE    read the configuration from FILE\n"
 		    "  -j, --json           one JSON object instead of the "
 		    "table\n"
+		    "      --no-cache       ask every tool its version, not the "
+		    "cache\n"
 		    "  -r, --registry=DIR   use the registry in DIR\n"
 		    "\ncommands:\n");
 		for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
@@ -489,6 +491,7 @@ cmd_status(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-cache", no_argument, NULL, 'N' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -497,6 +500,7 @@ cmd_status(int argc, char **argv)
 	json_t *out;
 	size_t i;
 	int ch, json = 0, status = AIM_EXIT_OK;
+	unsigned flags = 0;
 
 	memset(&opt, 0, sizeof(opt));
 	optind = 1;
@@ -509,6 +513,9 @@ cmd_status(int argc, char **argv)
 			usage(0);
 		case 'j':
 			json = 1;
+			break;
+		case 'N':
+			flags |= AIM_SCAN_NO_CACHE;
 			break;
 		case 'r':
 			opt.registry = optarg;
@@ -525,7 +532,7 @@ cmd_status(int argc, char **argv)
 		err(AIM_EXIT_IO, "can't set up signals");
 	aim_setup_load(&st.ctx, &opt, NULL, AIM_SETUP_REGISTRY |
 	    AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
-	st.tools = aim_scan_tools(&st.ctx);
+	st.tools = aim_scan_tools(&st.ctx, flags);
 	st.checks = aim_health_checks(&st.ctx, st.tools);
 	out = json_object();
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)

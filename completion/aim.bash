@@ -314,13 +314,16 @@ _aim_scan()
 	elif [[ $_aim_cur == -* ]]; then
 		case $_aim_sub in
 		'')	# the global options only (aim(7) COMMAND LINES)
-			_aim_reply -c --config -H --human -r --registry \
-			    -h --help -V --version
+			_aim_reply -c --config -H --human --no-cache \
+			    -r --registry -h --help -V --version
 			;;
-		tools) _aim_reply -H --human -c --config -r --registry ;;
-		health)
-			_aim_reply -H --human -W --warn-ok -c --config \
+		tools)
+			_aim_reply -H --human --no-cache -c --config \
 			    -r --registry
+			;;
+		health)
+			_aim_reply -H --human --no-cache -W --warn-ok \
+			    -c --config -r --registry
 			;;
 		dups)
 			_aim_reply -H --human --no-hash -c --config -e --ext \
@@ -407,7 +410,8 @@ _aim()
 		if [[ -n $_aim_want ]]; then
 			_aim_arg "$_aim_want"
 		elif [[ $_aim_cur == -* ]]; then
-			_aim_reply -c --config -j --json -r --registry -h --help
+			_aim_reply -c --config -j --json --no-cache \
+			    -r --registry -h --help
 		fi
 		;;
 	health)

@@ -123,11 +123,18 @@ json_t	*aim_scan_problems(const struct aim_setup *c, size_t from,
  * version, version_output, version_error, pin, pin_status (ok | drift |
  * missing | unpinned | invalid), adapter {status, argv | reason},
  * config_paths[{path, present}], log_paths[...], warnings[]}.  The
- * versionCommand of an installed tool runs through aim_proc_run() with
- * cfg.version_timeout_ms (seed: 5 s) and a 64 KiB stdout cap; its first
- * line (stdout, else stderr) is parsed with aim_semver_find().  New array.
+ * versionCommands of the installed tools run all at once (aim_proc_spawn)
+ * with cfg.version_timeout_ms (seed: 5 s) and a 64 KiB stdout cap; the
+ * first line (stdout, else stderr) that holds a version is parsed with
+ * aim_semver_find().  An answer is cached in $XDG_CACHE_HOME/aim/
+ * versions.json, keyed by the binary the command runs (path, device,
+ * inode, size, change time) and the command, so a changed binary is asked
+ * again (aim-scan(1) "Version cache"); AIM_SCAN_NO_CACHE asks every tool
+ * and leaves the cache alone.  A timed-out or unstartable probe is never
+ * cached.  New array.
  */
-json_t	*aim_scan_tools(struct aim_setup *c);
+#define AIM_SCAN_NO_CACHE	0x1
+json_t	*aim_scan_tools(struct aim_setup *c, unsigned flags);
 
 /*
  * The health checks (aim-scan(1) "health"):

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,52 +119,95 @@ paths_present(struct aim_setup *c, json_t *list)
 	return out;
 }
 
-/* Run versionCommand; set version, version_output, version_error. */
-static void
-run_version(struct aim_setup *c, json_t *tool, json_t *rec)
-{
-	json_t *vc = json_object_get(tool, "versionCommand"), *x;
-	struct aim_proc_limits lim;
-	struct aim_proc p;
-	struct aim_semver v;
-	char **argv, msg[512], ver[64], dur[32];
-	const char *text;
-	size_t i, n = json_array_size(vc), len;
+/* ---- version probes: run at once, cached by the binary they run ---- */
 
-	if (n == 0)
-		return;
-	argv = aim_xmalloc((n + 1) * sizeof(*argv));
-	json_array_foreach(vc, i, x)
-		argv[i] = aim_expand(json_string_value(x), c->reg.dir);
-	argv[n] = NULL;
-	memset(&lim, 0, sizeof(lim));
-	lim.timeout_ms = c->cfg.version_timeout_ms;
-	lim.kill_grace_ms = c->cfg.kill_grace_ms;
-	lim.max_stdout_bytes = VERSION_OUT_BYTES;
-	lim.stderr_tail_bytes = VERSION_OUT_BYTES;
-	memset(&p, 0, sizeof(p));
+/* One tool's versionCommand, under way or answered from the cache. */
+struct probe {
+	json_t	*rec;		/* the tool record it fills (borrowed) */
+	char	**argv;		/* expanded versionCommand, NULL-terminated */
+	size_t	 argc;
+	char	*key;		/* its cache key, or NULL: not cacheable */
+	struct aim_proc p;
+	int	 hit;		/* answered from the cache */
+};
+
+/*
+ * The cache key of a probe: the binary argv[0] resolves to, with the
+ * device, inode, size and change time that tell a new one from the old,
+ * and the whole versionCommand (aim-scan(1) "Version cache").  NULL when
+ * argv[0] resolves to nothing: that probe's error is worth seeing anew.
+ */
+static char *
+probe_key(struct probe *pr)
+{
+	struct stat sb;
+	json_t *a;
+	char *path, *cmd, *key;
+	size_t i;
+
+	if ((path = aim_which(pr->argv[0], NULL)) == NULL)
+		return NULL;
+	if (stat(path, &sb) == -1) {
+		free(path);
+		return NULL;
+	}
+	a = json_array();
+	for (i = 0; i < pr->argc; i++)
+		json_array_append_new(a, json_string(pr->argv[i]));
+	cmd = json_dumps(a, JSON_COMPACT);
+	key = aim_xsprintf("%s %ju:%ju %jd %jd.%09ld %s", path,
+	    (uintmax_t)sb.st_dev, (uintmax_t)sb.st_ino, (intmax_t)sb.st_size,
+	    (intmax_t)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, cmd);
+	free(cmd);
+	json_decref(a);
+	free(path);
+	return key;
+}
+
+/* version, version_output and version_error of rec from a cache entry. */
+static void
+probe_from_cache(struct probe *pr, json_t *hit)
+{
+	json_t *err = json_object_get(hit, "version_error");
+
+	json_object_set(pr->rec, "version", json_object_get(hit, "version") ?
+	    json_object_get(hit, "version") : json_null());
+	if (json_is_string(json_object_get(hit, "version_output")))
+		json_object_set(pr->rec, "version_output",
+		    json_object_get(hit, "version_output"));
+	if (json_is_string(err)) {
+		json_object_set(pr->rec, "version_error", err);
+		warning(pr->rec, "%s", json_string_value(err));
+	}
+	pr->hit = 1;
+}
+
+/*
+ * The answer of a finished probe into its record: the first line of
+ * stdout (else of stderr: java -version) that holds a version, else the
+ * first line, else why there is none.  Returns 1 when the answer is one
+ * to cache (the command ran to its end), else 0.
+ */
+static int
+probe_answer(struct probe *pr, int64_t timeout_ms)
+{
+	struct aim_proc *p = &pr->p;
+	struct aim_semver v;
+	char msg[512], ver[64], dur[32];
+	const char *text, *first, *line;
+	size_t flen, len = 0;
+	int found = 0, nlines;
+
 	msg[0] = '\0';
-	if (aim_proc_run(&p, argv, environ, "", 0, &lim) == -1 &&
-	    p.spawn_errno == 0) {
-		snprintf(msg, sizeof(msg), "can't run %s: %s", argv[0],
-		    strerror(errno));
-	} else if (p.spawn_errno != 0) {
-		snprintf(msg, sizeof(msg), "can't run %s: %s", argv[0],
-		    strerror(p.spawn_errno));
-	} else if (p.timed_out) {
-		aim_duration(dur, sizeof(dur), lim.timeout_ms);
+	if (p->spawn_errno != 0) {
+		snprintf(msg, sizeof(msg), "can't run %s: %s", pr->argv[0],
+		    strerror(p->spawn_errno));
+	} else if (p->timed_out) {
+		aim_duration(dur, sizeof(dur), timeout_ms);
 		snprintf(msg, sizeof(msg), "version command timed out after %s",
 		    dur);
 	} else {
-		/*
-		 * The first line of stdout (else of stderr: java -version)
-		 * that holds a version; the first line when none does.
-		 */
-		const char *first, *line;
-		size_t flen;
-		int found = 0, nlines;
-
-		text = p.out_len > 0 ? p.out : p.err_len > 0 ? p.err : "";
+		text = p->out_len > 0 ? p->out : p->err_len > 0 ? p->err : "";
 		while (*text == '\n' || *text == '\r' || *text == ' ')
 			text++;
 		first = text;
@@ -180,29 +224,139 @@ run_version(struct aim_setup *c, json_t *tool, json_t *rec)
 			line += strspn(line, "\r\n");
 		}
 		if (found) {
-			json_object_set_new(rec, "version_output",
+			json_object_set_new(pr->rec, "version_output",
 			    aim_json_text(line, len, LINE_MAX_BYTES, 0));
-			json_object_set_new(rec, "version", json_string(ver));
+			json_object_set_new(pr->rec, "version", json_string(ver));
 		} else if (flen > 0) {
-			json_object_set_new(rec, "version_output",
+			json_object_set_new(pr->rec, "version_output",
 			    aim_json_text(first, flen, LINE_MAX_BYTES, 0));
 			snprintf(msg, sizeof(msg), "no version number in the "
 			    "version output");
 		} else
-			snprintf(msg, sizeof(msg), WIFEXITED(p.status) &&
-			    WEXITSTATUS(p.status) != 0 ? "version command "
+			snprintf(msg, sizeof(msg), WIFEXITED(p->status) &&
+			    WEXITSTATUS(p->status) != 0 ? "version command "
 			    "exited with code %d and printed nothing" :
 			    "version command printed nothing",
-			    WEXITSTATUS(p.status));
+			    WEXITSTATUS(p->status));
 	}
 	if (msg[0] != '\0') {
-		json_object_set_new(rec, "version_error", json_string(msg));
-		warning(rec, "%s", msg);
+		json_object_set_new(pr->rec, "version_error", json_string(msg));
+		warning(pr->rec, "%s", msg);
 	}
-	aim_proc_free(&p);
-	for (i = 0; i < n; i++)
-		free(argv[i]);
-	free(argv);
+	return p->spawn_errno == 0 && !p->timed_out;
+}
+
+/* The cache as read ({"version":1,"probes":{key:{...,"at_ms"}}}), or {}. */
+static json_t *
+cache_read(const char *path)
+{
+	json_t *c = NULL;
+	char *text;
+	size_t len;
+
+	if (path != NULL && aim_read_file(AT_FDCWD, path, 0, 16 << 20, &text,
+	    &len) == 0) {
+		c = json_loadb(text, len, 0, NULL);
+		free(text);
+	}
+	if (!json_is_object(json_object_get(c, "probes")) ||
+	    json_integer_value(json_object_get(c, "version")) != 1) {
+		json_decref(c);
+		c = json_pack("{s:i, s:{}}", "version", 1, "probes");
+	}
+	return c;
+}
+
+/*
+ * Write the cache back, without entries unused for PROBE_CACHE_DAYS; a
+ * cache is soft: no fsync, and a failure only costs the next probes.
+ */
+#define PROBE_CACHE_DAYS	30
+static void
+cache_write(const char *path, json_t *cache)
+{
+	json_t *probes = json_object_get(cache, "probes"), *e;
+	int64_t old = aim_now_ms() - (int64_t)PROBE_CACHE_DAYS * 86400000;
+	const char *key;
+	char *text, *dir, *slash;
+	void *next;
+
+	json_object_foreach_safe(probes, next, key, e)
+		if (json_integer_value(json_object_get(e, "at_ms")) < old)
+			json_object_del(probes, key);
+	dir = aim_xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		(void)aim_mkdirs(dir);
+	}
+	free(dir);
+	text = json_dumps(cache, JSON_COMPACT);
+	(void)aim_write_atomic(path, text, strlen(text), 0600,
+	    AIM_WRITE_NOSYNC, NULL);
+	free(text);
+}
+
+/*
+ * Every probe at once: the cached ones answered, the others started
+ * together and waited for, so a cold scan takes about its slowest probe.
+ */
+static void
+probes_run(struct aim_setup *c, struct probe *pv, size_t n, unsigned flags)
+{
+	struct aim_proc_limits lim;
+	struct aim_proc **running;
+	char *path = NULL;
+	json_t *cache, *hit, *probes;
+	size_t i, nrun = 0, left;
+	int dirty = 0;
+
+	cache = cache_read((flags & AIM_SCAN_NO_CACHE) ? NULL :
+	    (path = aim_xdg_path("XDG_CACHE_HOME", ".cache", "versions.json")));
+	probes = json_object_get(cache, "probes");
+	memset(&lim, 0, sizeof(lim));
+	lim.timeout_ms = c->cfg.version_timeout_ms;
+	lim.kill_grace_ms = c->cfg.kill_grace_ms;
+	lim.max_stdout_bytes = VERSION_OUT_BYTES;
+	lim.stderr_tail_bytes = VERSION_OUT_BYTES;
+	running = aim_xmalloc((n + 1) * sizeof(*running));
+	for (i = 0; i < n; i++) {
+		pv[i].key = probe_key(&pv[i]);
+		if (pv[i].key != NULL && path != NULL &&
+		    (hit = json_object_get(probes, pv[i].key)) != NULL) {
+			probe_from_cache(&pv[i], hit);
+			json_object_set_new(hit, "at_ms",
+			    json_integer(aim_now_ms()));
+			dirty = 1;
+			continue;
+		}
+		if (aim_proc_spawn(&pv[i].p, pv[i].argv, environ, "", 0,
+		    &lim) == 0)
+			running[nrun++] = &pv[i].p;
+	}
+	for (left = nrun; left > 0; ) {
+		int k = aim_proc_wait(running, nrun, NULL, 0, -1);
+
+		if (k == -1 && errno != EINTR)
+			break;
+		left -= k > 0 ? (size_t)k : 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (pv[i].hit || !probe_answer(&pv[i], lim.timeout_ms) ||
+		    pv[i].key == NULL || path == NULL)
+			continue;
+		json_object_set_new(probes, pv[i].key, json_pack(
+		    "{s:O, s:O?, s:O?, s:I}", "version",
+		    json_object_get(pv[i].rec, "version"), "version_output",
+		    json_object_get(pv[i].rec, "version_output"),
+		    "version_error", json_object_get(pv[i].rec,
+		    "version_error"), "at_ms", (json_int_t)aim_now_ms()));
+		dirty = 1;
+	}
+	if (dirty && path != NULL)
+		cache_write(path, cache);
+	json_decref(cache);
+	free(running);
+	free(path);
 }
 
 /* pin and pin_status of rec from the tool's "version" pin. */
@@ -244,7 +398,6 @@ tool_record(struct aim_setup *c, struct aim_router *rt, const char *id,
     json_t *tool)
 {
 	json_t *rec, *cand, *x, *caps, *argv;
-	const char *status;
 	char *cmd, *found, *why = NULL;
 	size_t i;
 
@@ -260,7 +413,6 @@ tool_record(struct aim_setup *c, struct aim_router *rt, const char *id,
 	if ((x = json_object_get(cand, "until")) != NULL)
 		json_object_set(rec, "until", x);
 	json_decref(cand);
-	status = json_string_value(json_object_get(rec, "status"));
 
 	/* Which detectCommands entry resolved, and what it shadows. */
 	json_object_set_new(rec, "command", json_null());
@@ -285,9 +437,6 @@ tool_record(struct aim_setup *c, struct aim_router *rt, const char *id,
 	}
 
 	json_object_set_new(rec, "version", json_null());
-	if (strcmp(status, "not_installed") != 0)
-		run_version(c, tool, rec);
-	pin_status(tool, rec);
 
 	if ((argv = aim_adapter_argv(c->reg.dir, tool, &why)) != NULL)
 		json_object_set_new(rec, "adapter", json_pack("{s:s, s:o}",
@@ -306,20 +455,69 @@ tool_record(struct aim_setup *c, struct aim_router *rt, const char *id,
 	return rec;
 }
 
+/* A probe for rec when its tool is installed and says how to ask. */
+static int
+probe_init(struct aim_setup *c, json_t *tool, json_t *rec, struct probe *pr)
+{
+	json_t *vc = json_object_get(tool, "versionCommand"), *x;
+	size_t i;
+
+	memset(pr, 0, sizeof(*pr));
+	if (strcmp(json_string_value(json_object_get(rec, "status")),
+	    "not_installed") == 0 || json_array_size(vc) == 0)
+		return 0;
+	pr->rec = rec;
+	pr->argc = json_array_size(vc);
+	pr->argv = aim_xmalloc((pr->argc + 1) * sizeof(*pr->argv));
+	json_array_foreach(vc, i, x)
+		pr->argv[i] = aim_expand(json_string_value(x), c->reg.dir);
+	pr->argv[pr->argc] = NULL;
+	return 1;
+}
+
+static void
+probe_free(struct probe *pr)
+{
+	size_t i;
+
+	for (i = 0; i < pr->argc; i++)
+		free(pr->argv[i]);
+	free(pr->argv);
+	free(pr->key);
+	aim_proc_free(&pr->p);
+}
+
 json_t *
-aim_scan_tools(struct aim_setup *c)
+aim_scan_tools(struct aim_setup *c, unsigned flags)
 {
 	struct aim_router rt;
-	json_t *out = json_array(), *tool;
+	struct probe *pv;
+	json_t *out = json_array(), *tool, *rec;
 	const char *id;
+	size_t i, n = 0;
 
 	if (!c->registry_ok)
 		return out;
+	pv = aim_xmalloc((json_object_size(c->reg.tools) + 1) * sizeof(*pv));
 	aim_router_init(&rt, &c->reg, &c->cfg);
+	json_object_foreach(c->reg.tools, id, tool) {
+		if (!json_is_object(tool))
+			continue;
+		rec = tool_record(c, &rt, id, tool);
+		json_array_append_new(out, rec);
+		if (probe_init(c, tool, rec, &pv[n]))
+			n++;
+	}
+	aim_router_free(&rt);
+	probes_run(c, pv, n, flags);
+	for (i = 0; i < n; i++)
+		probe_free(&pv[i]);
+	free(pv);
+	/* The pins, once every version is known. */
+	i = 0;
 	json_object_foreach(c->reg.tools, id, tool)
 		if (json_is_object(tool))
-			json_array_append_new(out, tool_record(c, &rt, id, tool));
-	aim_router_free(&rt);
+			pin_status(tool, json_array_get(out, i++));
 	return out;
 }
 

@@ -82,6 +82,81 @@ scan_registry() {
 	fi
 }
 
+# counting_tool NAME VERSION: a tool in $T/bin whose version command
+# prints "NAME VERSION" and adds a line to $T/NAME.runs each time it runs.
+counting_tool() {
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\necho run >>"%s/%s.runs"\necho "%s %s"\n' \
+	    "$T" "$1" "$1" "$2" >"$T/bin/$1"
+	chmod +x "$T/bin/$1"
+}
+
+@test "tools: a version is asked once, then read from the cache until the binary changes; --no-cache asks" {
+	counting_tool aim-fx-count 1.2.3
+	PATH=$T/bin:$PATH
+	registry "$T/reg" "{\"count\": $(tool aim-fx-count '^1')}"
+	run -0 aim-scan -r "$T/reg" tools
+	first=$output
+	assert_equal "$(jq -r .version <<<"$output")" 1.2.3
+	run -0 aim-scan -r "$T/reg" tools
+	assert_equal "$output" "$first"
+	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 1
+	# aim status reads the same cache.
+	run "$AIM_TEST_BUILD/aim" status -r "$T/reg" --json
+	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 1
+	# The key is the binary it runs (path, inode, size, time) and the command.
+	run -0 jq -r '.probes | keys[]' "$HOME/.cache/aim/versions.json"
+	assert_output --regexp "^$T/bin/aim-fx-count [0-9]+:[0-9]+ [0-9]+ [0-9]+\.[0-9]{9} \[\"aim-fx-count\",\"--version\"\]\$"
+	# A new binary is asked again.
+	counting_tool aim-fx-count 1.3.0
+	touch -d '+1 second' "$T/bin/aim-fx-count"
+	run -0 aim-scan -r "$T/reg" tools
+	assert_equal "$(jq -r .version <<<"$output")" 1.3.0
+	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 2
+	# --no-cache asks, and leaves the cache as it was.
+	cp "$HOME/.cache/aim/versions.json" before.json
+	run -0 aim-scan --no-cache -r "$T/reg" tools
+	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 3
+	cmp before.json "$HOME/.cache/aim/versions.json"
+	run "$AIM_TEST_BUILD/aim" status --no-cache -r "$T/reg" --json
+	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 4
+}
+
+@test "tools: a timed-out version is not cached; a broken cache file is ignored and rewritten" {
+	scan_registry
+	run -1 --separate-stderr aim-scan -r "$T/reg" tools
+	first=$output first_err=$stderr
+	run -0 jq -r '.probes | keys[] | split(" ")[0] | split("/")[-1]' "$HOME/.cache/aim/versions.json"
+	assert_output "$(printf '%s\n' aim-fx-fresh aim-fx-quiet aim-fx-shadow aim-fx-stale aim-fx-stderr)"
+	# The cached answers are the asked ones, warnings and errors included;
+	# the hang is asked again (and times out again).
+	run -1 --separate-stderr aim-scan -r "$T/reg" tools
+	assert_equal "$output" "$first"
+	assert_equal "$stderr" "$first_err"
+	echo '{broken' >"$HOME/.cache/aim/versions.json"
+	run -1 --separate-stderr aim-scan -r "$T/reg" tools
+	assert_equal "$output" "$first"
+	run -0 jq -r '.version' "$HOME/.cache/aim/versions.json"
+	assert_output 1
+}
+
+@test "tools: the version commands run at once, not one after the other" {
+	# Each waits (up to 4 s) for the other to have started: one after the
+	# other, the first would print no version.
+	mkdir -p "$T/bin"
+	for t in aim-fx-a:aim-fx-b aim-fx-b:aim-fx-a; do
+		printf '#!/bin/sh\n: >"%s/%s.started"\ni=0\nwhile [ ! -e "%s/%s.started" ] && [ $i -lt 40 ]; do sleep 0.1; i=$((i + 1)); done\n[ -e "%s/%s.started" ] && echo "%s 1.0.0"\n' \
+		    "$T" "${t%:*}" "$T" "${t#*:}" "$T" "${t#*:}" "${t%:*}" >"$T/bin/${t%:*}"
+		chmod +x "$T/bin/${t%:*}"
+	done
+	PATH=$T/bin:$PATH
+	registry "$T/reg" "{\"a\": $(tool aim-fx-a), \"b\": $(tool aim-fx-b)}"
+	echo '{"version_timeout_ms": 10000}' >"$T/reg/aim_config.json"
+	run -0 aim-scan --no-cache -r "$T/reg" tools
+	run jq -c '[.tool_id, .version]' <<<"$output"
+	assert_output $'["a","1.0.0"]\n["b","1.0.0"]'
+}
+
 @test "tools: a version command that prints nothing, and one that answers on stderr" {
 	scan_registry
 	run -1 --separate-stderr aim-scan -r "$T/reg"

@@ -27,13 +27,13 @@ EOF
 @test "aim --help lists the subcommands; no command is a usage error" {
 	run -0 aim --help
 	assert_line --index 0 'usage: aim [-hV] command [argument ...]'
-	for sub in status health scan resolve invoke audit secret; do
+	for sub in status health scan resolve invoke audit secret init metrics; do
 		assert_line --regexp "^  $sub +"
 	done
 	run -2 aim
 	assert_output - <<'EOF'
 usage: aim [-hV] command [argument ...]
-       aim status [-j] [-c config] [-r registry]
+       aim status [-j] [--no-cache] [-c config] [-r registry]
 EOF
 	run -2 aim --frobnicate
 	assert_line --index 0 'aim: unknown option --frobnicate'

@@ -68,7 +68,7 @@ lines() {
 	run comp _aim aim --
 	assert_output "$(lines --help --version)"
 	run comp _aim aim status -
-	assert_output "$(lines -c --config -j --json -r --registry -h --help)"
+	assert_output "$(lines -c --config -j --json --no-cache -r --registry -h --help)"
 	run comp _aim aim -V status --j
 	assert_output --json
 }
@@ -93,7 +93,7 @@ lines() {
 	assert_output "$(lines -c --config -j --jobs -n --dry-run -r --registry \
 	    -s --strict -u --unordered -h --help -V --version)"
 	run comp _aim aim health -
-	assert_output "$(lines -H --human -W --warn-ok -c --config -r --registry)"
+	assert_output "$(lines -H --human --no-cache -W --warn-ok -c --config -r --registry)"
 	run comp _aim aim secrets ''
 	assert_output "$(lines init set get list rm rekey path)"
 	run comp _aim aim scan d
@@ -290,10 +290,10 @@ lines() {
 	run comp _aim_scan aim-scan ''
 	assert_output "$(lines tools health dups caches clean)"
 	run comp _aim_scan aim-scan -
-	assert_output "$(lines -c --config -H --human -r --registry \
+	assert_output "$(lines -c --config -H --human --no-cache -r --registry \
 	    -h --help -V --version)"
 	run comp _aim_scan aim-scan tools -
-	assert_output "$(lines -H --human -c --config -r --registry)"
+	assert_output "$(lines -H --human --no-cache -c --config -r --registry)"
 	run comp _aim_scan aim-scan -H dups -
 	assert_output "$(lines -H --human --no-hash -c --config -e --ext -m \
 	    --min-size)"
@@ -343,7 +343,7 @@ zcomp() {
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'
-	assert_output "$(lines --config --human --registry --warn-ok -H -W -c -r)"
+	assert_output "$(lines --config --human --no-cache --registry --warn-ok -H -W -c -r)"
 	run zcomp 'aim-audit query --kind s'
 	assert_output "$(lines scan_execute secret_delete secret_get secret_set)"
 	run zcomp 'aim-secret '

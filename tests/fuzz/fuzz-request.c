@@ -14,18 +14,19 @@ static struct resolve rs;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct aim_problems probs = { NULL, 0, 0 };
-	const char *dir = FUZZ_TOP "/tests/fixtures/registries/policy";
+	struct aim_options opt = { FUZZ_TOP "/tests/fixtures/registries/policy",
+	    NULL };
 
 	fuzz_tmpdir();
-	if (aim_config_load(&rs.cfg, &rs.opt, dir, &probs) == -1 ||
-	    aim_registry_load(&rs.reg, dir, &probs) == -1) {
-		aim_problems_print(&probs);
+	/* The registry and config as aim-resolve loads them to route. */
+	aim_setup_load(&rs.set, &opt, NULL, AIM_SETUP_REGISTRY |
+	    AIM_SETUP_NEED_CONFIG);
+	if (!rs.set.registry_ok || !rs.set.config_ok) {
+		aim_problems_print(&rs.set.probs);
 		abort();
 	}
-	aim_problems_free(&probs);
-	rs.payload_limit = rs.cfg.max_payload_bytes;
-	aim_router_init(&rs.router, &rs.reg, &rs.cfg);
+	rs.payload_limit = rs.set.cfg.max_payload_bytes;
+	aim_router_init(&rs.router, &rs.set.reg, &rs.set.cfg);
 	if (freopen("/dev/null", "w", stdout) == NULL)
 		abort();
 	return 0;
