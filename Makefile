@@ -111,6 +111,7 @@ bench: test-deps
 	bench/dups $(B)
 	bench/audit-chain $(B)
 	bench/kit
+	bench/status $(B)
 	bench/adapters $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
@@ -131,7 +132,7 @@ lint: test-deps depcheck
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters bench/kit tests/fixtures/crush/crush \
+		bench/dups bench/audit-chain bench/adapters bench/status bench/kit tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
 		tools/longest
 
