@@ -199,7 +199,8 @@ FORCE:
 # ---- fuzzing (libFuzzer): tests/fuzz/fuzz-*.c, objects in build-fuzz/ ----
 # `make fuzz` runs every harness FUZZ_SECONDS (default 60) from the seeds
 # (made from tests/fixtures by tests/fuzz/mkseeds), the regression inputs
-# and the corpus it grows in build-fuzz/corpus/; a crash or hang is left in
+# and the corpus it grows in build-fuzz/corpus/, FUZZ_JOBS (default 1) of
+# them at once; a crash or hang is left in
 # build-fuzz/artifacts/<target>/ to be committed under
 # tests/fuzz/regressions/<target>/.  `make fuzz-replay` runs each seed and
 # regression input once, no fuzzing: non-zero on any crash or hang.
@@ -207,6 +208,7 @@ FUZZ_DEPS	= clang
 FUZZ_TARGETS	= request registry adapter redact chain checkpoint vault \
 	semver expand locate patterns
 FUZZ_SECONDS	?= 60
+FUZZ_JOBS	?= 1	# fuzzers at once (each uses one CPU)
 FUZZ_CC		= clang
 FB		= build-fuzz
 FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE $(WARN) -Wno-unknown-warning-option -Ilib -g -O1 \
@@ -241,15 +243,19 @@ fuzz-deps:
 	@sh tools/deps.sh $(FUZZ_DEPS)
 
 fuzz: fuzz-build
-	@rc=0; for t in $(FUZZ_TARGETS); do \
+	@rc=0; n=0; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FB)/corpus/$$t $(FB)/artifacts/$$t tests/fuzz/regressions/$$t; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-		$(FB)/fuzz-$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
+		{ $(FB)/fuzz-$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
 		    -close_fd_mask=3 -print_final_stats=1 \
 		    -artifact_prefix=$(FB)/artifacts/$$t/ $(FB)/corpus/$$t \
 		    $(FB)/seeds/$$t tests/fuzz/regressions/$$t \
-		    >$(FB)/fuzz-$$t.log 2>&1 || { rc=1; \
+		    >$(FB)/fuzz-$$t.log 2>&1; echo $$? >$(FB)/fuzz-$$t.rc; } & \
+		n=$$((n + 1)); [ $$n -lt $(FUZZ_JOBS) ] || { wait; n=0; }; \
+	done; wait; for t in $(FUZZ_TARGETS); do \
+		[ "$$(cat $(FB)/fuzz-$$t.rc)" = 0 ] || { rc=1; \
 		    echo "fuzz: $$t FAILED: see $(FB)/fuzz-$$t.log and $(FB)/artifacts/$$t/"; }; \
+		printf '%s: ' $$t; \
 		grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec)|DONE' \
 		    $(FB)/fuzz-$$t.log | tr '\n' ' '; echo; \
 	done; exit $$rc
