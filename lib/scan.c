@@ -324,9 +324,13 @@ probes_run(struct aim_setup *c, struct probe *pv, size_t n, unsigned flags)
 		if (pv[i].key != NULL && path != NULL &&
 		    (hit = json_object_get(probes, pv[i].key)) != NULL) {
 			probe_from_cache(&pv[i], hit);
-			json_object_set_new(hit, "at_ms",
-			    json_integer(aim_now_ms()));
-			dirty = 1;
+			/* Its last use, to the day: a warm scan writes nothing. */
+			if (aim_now_ms() - json_integer_value(json_object_get(
+			    hit, "at_ms")) > 86400000) {
+				json_object_set_new(hit, "at_ms",
+				    json_integer(aim_now_ms()));
+				dirty = 1;
+			}
 			continue;
 		}
 		if (aim_proc_spawn(&pv[i].p, pv[i].argv, environ, "", 0,

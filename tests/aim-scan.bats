@@ -98,9 +98,12 @@ counting_tool() {
 	run -0 aim-scan -r "$T/reg" tools
 	first=$output
 	assert_equal "$(jq -r .version <<<"$output")" 1.2.3
+	cp "$HOME/.cache/aim/versions.json" cold.json
 	run -0 aim-scan -r "$T/reg" tools
 	assert_equal "$output" "$first"
 	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 1
+	# A warm scan writes nothing (its use is kept to the day).
+	cmp cold.json "$HOME/.cache/aim/versions.json"
 	# aim status reads the same cache.
 	run "$AIM_TEST_BUILD/aim" status -r "$T/reg" --json
 	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 1
