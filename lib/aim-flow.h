@@ -87,6 +87,15 @@ struct aim_chain {
  * Always aim_chain_close() afterwards.
  */
 int	 aim_chain_open(struct aim_chain *c, const char *dir, char **why);
+
+/*
+ * The .gitignore of an audit directory: "*" (0600; aim-audit(1) "Audit
+ * directory"), so entries, whole payloads, are not committed by accident;
+ * written to a temporary name, synced, linked into place, never over one
+ * there already (that one is kept: 0).  0, or -1 with errno and a
+ * malloc'd *why ("can't write X: ...", "can't link X: ...").
+ */
+int	 aim_audit_gitignore(const char *dir, char **why);
 void	 aim_chain_close(struct aim_chain *c);
 
 /*

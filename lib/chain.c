@@ -475,14 +475,8 @@ aim_chain_scan_free(struct aim_scan *s)
 
 /* ---- the writer ---- */
 
-/*
- * A new audit directory gets a .gitignore holding "*" (aim-audit(1)
- * "Audit directory"), so entries, whole payloads, are not committed by
- * accident: written to a temporary name, synced, linked into place (never
- * over one there already).  0, or -1 with *why.
- */
-static int
-gitignore(const char *dir, char **why)
+int
+aim_audit_gitignore(const char *dir, char **why)
 {
 	char tmp[PATH_MAX], final[PATH_MAX];
 
@@ -522,7 +516,7 @@ aim_chain_open(struct aim_chain *c, const char *dir, char **why)
 	if (aim_mkdirs(dir) == -1)
 		return aim_chain_why(why, "can't create %s: %s", dir,
 		    strerror(errno));
-	if (created && gitignore(dir, why) == -1)
+	if (created && aim_audit_gitignore(dir, why) == -1)
 		return -1;
 	if ((c->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1)

@@ -262,19 +262,26 @@ copy_extras(struct init *in, const char *kit)
 }
 
 /*
- * The audit directory with a .gitignore holding "*", as aim-audit makes
- * one, so that entries are never committed by accident.  An existing one
- * is left as it is.
+ * The audit directory with the .gitignore aim-audit gives a new one
+ * (aim_audit_gitignore), so that entries are never committed by accident.
+ * An existing .gitignore is left as it is.
  */
 static int
 audit_dir(struct init *in)
 {
 	char *dir = aim_xsprintf("%s/AIM_audit", in->to);
-	char *ign = aim_xsprintf("%s/.gitignore", dir);
+	char *ign = aim_xsprintf("%s/.gitignore", dir), *why = NULL;
 	int rc = 0;
 
-	if (access(ign, F_OK) == -1)
-		rc = put(in, "AIM_audit/.gitignore", "*\n", 2, 0600);
+	if (aim_mkdirs(dir) == -1)
+		rc = fail(in, AIM_EXIT_IO, "%s: %s", dir, strerror(errno));
+	else if (access(ign, F_OK) == -1) {
+		if (aim_audit_gitignore(dir, &why) == -1)
+			rc = fail(in, AIM_EXIT_IO, "%s", why);
+		else
+			json_array_append_new(in->written, json_string(ign));
+		free(why);
+	}
 	free(ign);
 	free(dir);
 	return rc;
