@@ -4,7 +4,6 @@
  */
 #include <err.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +59,7 @@ aim_audit_event_here(const struct aim_options *opt, const char *kind,
     json_t *details, char **why)
 {
 	struct aim_setup s;
-	char *e = NULL, buf[PATH_MAX + 512];
+	char *e = NULL;
 	int rc = 1;
 
 	*why = NULL;
@@ -68,9 +67,8 @@ aim_audit_event_here(const struct aim_options *opt, const char *kind,
 	if (s.audit_dir != NULL) {
 		rc = 0;
 		if (aim_audit_event(s.audit_dir, kind, details, &e) == -1) {
-			snprintf(buf, sizeof(buf), "%s: %s", s.audit_dir,
+			*why = aim_xsprintf("%s: %s", s.audit_dir,
 			    e ? e : strerror(errno));
-			*why = aim_xstrdup(buf);
 			rc = -1;
 		}
 		free(e);
