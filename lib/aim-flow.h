@@ -265,6 +265,102 @@ int	 aim_checkpoint_read(const char *path,
 int	 aim_chain_prune(const char *dir, int64_t days, int dry_run,
 	    json_t **report, char **why);
 
+/* ---- invoke.c: the engine of aim-invoke(1) ---- */
+
+/*
+ * What an engine is asked to do (aim-invoke(1) OPTIONS): jobs records under
+ * way at once (at least 1); strict: the first candidate only; dry_run:
+ * plan, run nothing (the record gains "plan"); unordered: hand records
+ * over as they finish rather than in the order they came.  done is called
+ * with each finished record (borrowed, redacted, freed after the call:
+ * json_incref to keep it), the source and line it came from.  A record
+ * that ran and failed has "attempts" and result.success false.
+ */
+struct aim_invoke_opts {
+	size_t	 jobs;
+	int	 strict, dry_run, unordered;
+	void	(*done)(void *arg, json_t *rec, const char *source,
+		    long lineno);
+	void	*arg;
+};
+
+struct aim_invoke;
+
+/*
+ * A new engine on cfg (borrowed: it must outlive the engine: timeouts,
+ * retries, back-off, cooldowns, deadline; aim_config.json in
+ * aim-invoke(1) CONFIGURATION).  The shared state (cooldowns, slots) is
+ * opened now; a state that cannot be used is said once on stderr and the
+ * records run without it.  The caller has called aim_proc_setup and
+ * sodium_init.  Never NULL (aborts on memory exhaustion).
+ */
+struct aim_invoke *aim_invoke_new(const struct aim_config *cfg,
+	    const struct aim_invoke_opts *opt);
+void	 aim_invoke_free(struct aim_invoke *iv);
+
+/* Whether the engine takes another record now (jobs and its queue allow). */
+int	 aim_invoke_room(const struct aim_invoke *iv);
+
+/*
+ * Take one routed record (stolen; the output of aim_route, aim-resolve(1)
+ * OUTPUT) read from source at lineno, and set it off: running its first
+ * ready candidate, waiting, or finished at once.  Error records and
+ * results pass through untouched; a record that cannot run (no route, a
+ * candidate without tool_id, a ready one without argv) becomes an
+ * invalid_record error record, said on stderr as "source:lineno: why".
+ * Call only when aim_invoke_room says so.
+ */
+void	 aim_invoke_add(struct aim_invoke *iv, json_t *rec,
+	    const char *source, long lineno);
+
+/*
+ * aim_invoke_add for one input line: a line too long (over
+ * aim_invoke_line_max bytes) or not a JSON object becomes an
+ * invalid_record error record, said on stderr.
+ */
+void	 aim_invoke_line(struct aim_invoke *iv, const struct aim_line *line,
+	    const char *source);
+size_t	 aim_invoke_line_max(const struct aim_config *cfg);
+
+/* Hand the finished records over to opt.done (in order unless unordered). */
+void	 aim_invoke_flush(struct aim_invoke *iv);
+
+/* Records taken and not yet handed over. */
+size_t	 aim_invoke_pending(const struct aim_invoke *iv);
+
+/*
+ * Wait for a running attempt to end, one of the caller's extra
+ * descriptors (pollfds, their revents set as poll(2) does) or the first
+ * back-off or slot wait to end, at most max_wait_ms (-1: no limit).
+ * Returns poll(2)'s result: -1 with errno on failure.  Then call
+ * aim_invoke_step.
+ */
+int	 aim_invoke_poll(struct aim_invoke *iv, struct pollfd *extra,
+	    size_t nextra, int max_wait_ms);
+
+/* Move each record on that can: judge finished attempts, start waiting ones. */
+void	 aim_invoke_step(struct aim_invoke *iv);
+
+/*
+ * Cut every record short: running attempts are signalled (SIGTERM, then
+ * SIGKILL after the grace), the others end with outcome "interrupted by
+ * SIG..." (aim-invoke(1) SIGNALS).  Once only; sig names the cause.
+ */
+void	 aim_invoke_interrupt(struct aim_invoke *iv, int sig);
+/* The signal given to aim_invoke_interrupt, or 0. */
+int	 aim_invoke_interrupted(const struct aim_invoke *iv);
+
+/* AIM_EXIT_FAILED once a record failed, else 0 (aim-invoke(1) EXIT STATUS). */
+int	 aim_invoke_status(const struct aim_invoke *iv);
+
+/*
+ * fn for each attempt running now: its record (borrowed), its tool and
+ * when it started (aim_now_ms clock, ms).  For a live progress line.
+ */
+void	 aim_invoke_each_running(const struct aim_invoke *iv,
+	    void (*fn)(void *arg, json_t *rec, const char *tool_id,
+	    int64_t started_ms), void *arg);
+
 /* ---- trail.c: reading the audit trail (aim-audit(1) "Entries") ---- */
 
 /* "invocation" for the entry of a record, else its "kind" (borrowed). */
