@@ -26,7 +26,7 @@ endif
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
-	init patterns invoke
+	init patterns invoke show
 UNITS	= test-unit test-scan test-patterns
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim.1

@@ -7,7 +7,6 @@
 
 #include "aim.h"
 
-#define TIMEOUT_MAX_MS	(24LL * 3600 * 1000)
 
 static const char *progname = "aim-resolve";
 
@@ -66,50 +65,6 @@ emit_error(struct resolve *rs, json_t *rec, const char *source)
 		aim_exit_raise(&rs->status, AIM_EXIT_IO);
 	aim_exit_raise(&rs->status, AIM_EXIT_FAILED);
 	json_decref(rec);
-}
-
-/* Check a request's fields; NULL when fine, else the message. */
-static const char *
-invalid(json_t *req, char *buf, size_t n, size_t limit)
-{
-	json_t *v;
-	size_t size;
-
-	v = json_object_get(req, "capability");
-	if (v == NULL)
-		return "missing \"capability\"";
-	if (!json_is_string(v))
-		return "\"capability\" must be a string";
-	if (json_string_length(v) == 0)
-		return "\"capability\" must not be empty";
-	v = json_object_get(req, "payload");
-	if (v == NULL)
-		return "missing \"payload\"";
-	if (!json_is_object(v))
-		return "\"payload\" must be an object";
-	if ((v = json_object_get(req, "id")) != NULL && !json_is_string(v))
-		return "\"id\" must be a string";
-	if ((v = json_object_get(req, "tool_id")) != NULL && !json_is_string(v))
-		return "\"tool_id\" must be a string";
-	if ((v = json_object_get(req, "actor")) != NULL && !json_is_string(v))
-		return "\"actor\" must be a string";
-	if ((v = json_object_get(req, "timeout_ms")) != NULL &&
-	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-	    json_integer_value(v) > TIMEOUT_MAX_MS))
-		return "\"timeout_ms\" must be a positive integer "
-		    "(at most 86400000)";
-	if ((v = json_object_get(req, "deadline_ms")) != NULL &&
-	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-	    json_integer_value(v) > TIMEOUT_MAX_MS))
-		return "\"deadline_ms\" must be a positive integer "
-		    "(at most 86400000)";
-	size = json_dumpb(json_object_get(req, "payload"), NULL, 0,
-	    JSON_COMPACT);
-	if (size > limit) {
-		snprintf(buf, n, "payload is %zu bytes, limit %zu", size, limit);
-		return buf;
-	}
-	return NULL;
 }
 
 /*
@@ -174,7 +129,8 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		json_decref(req);
 		return;
 	}
-	if ((why = invalid(req, buf, sizeof(buf), rs->payload_limit)) != NULL) {
+	if ((why = aim_request_invalid(req, rs->payload_limit, buf,
+	    sizeof(buf))) != NULL) {
 		emit_error(rs, aim_error_record(req, "resolve",
 		    strncmp(why, "payload is", 10) == 0 ? "payload_too_large" :
 		    "invalid_request", line->lineno, "%s", why), source);
@@ -260,7 +216,6 @@ static void
 routing_setup(struct resolve *rs)
 {
 	struct aim_setup *s = &rs->set;
-	json_t *sec;
 
 	if (!s->config_ok)
 		rs->unavailable = problems_line(&s->probs);
@@ -277,11 +232,7 @@ routing_setup(struct resolve *rs)
 	if (rs->unavailable != NULL)
 		aim_exit_raise(&rs->status, AIM_EXIT_CONFIG);
 
-	rs->payload_limit = s->cfg.max_payload_bytes;
-	sec = json_object_get(s->reg.security, "max_payload_size_bytes");
-	if (json_is_integer(sec) &&
-	    (size_t)json_integer_value(sec) < rs->payload_limit)
-		rs->payload_limit = json_integer_value(sec);
+	rs->payload_limit = aim_payload_limit(&s->reg, &s->cfg);
 	aim_router_init(&rs->router, &s->reg, &s->cfg);
 }
 

@@ -431,4 +431,27 @@ int	 aim_proc_run(struct aim_proc *p, char *const argv[], char *const envp[],
 /* Free a done child's buffers. */
 void	 aim_proc_free(struct aim_proc *p);
 
+/* ---- show.c: a record in words (aim-run(1) "Terminal output") ---- */
+
+/*
+ * Whether to colour what goes to fd: a terminal, TERM not "dumb", NO_COLOR
+ * unset or empty (aim-run(1) ENVIRONMENT).
+ */
+int	 aim_show_color(int fd);
+
+/*
+ * rec for a person, on fp: a heading (capability, files, how it ended,
+ * who served it, how long), the attempts when more than one ran or it
+ * failed (outcome, tool, class or reason, time, message), the plan of a
+ * dry run, then from result.content the files (files_modified,
+ * files_created, files_deleted, lines_added/lines_removed), findings (a
+ * count or [{file, line, column, severity, message}]), usage
+ * {input_tokens, output_tokens, cached_input_tokens}, cost_usd, the
+ * response and stdout texts (their first 20 lines), and audit.path or
+ * audit.error.  Error records get their code and message.  Control
+ * characters of the tools' texts print as spaces; colour is SGR escapes
+ * when color is non-zero.  Write errors are fp's (ferror).
+ */
+void	 aim_show_record(FILE *fp, json_t *rec, int color);
+
 #endif /* AIM_DATA_H */

@@ -50,6 +50,25 @@ int	 aim_route(struct aim_router *rt, json_t *req, const char **code,
 	    char **message, json_t **details);
 
 /*
+ * Why request req (borrowed) cannot be routed, or NULL: "capability" a
+ * non-empty string, "payload" an object of at most limit_bytes as compact
+ * JSON, "id", "tool_id", "actor" strings when present, "timeout_ms" and
+ * "deadline_ms" from 1 to 86400000 when present (aim-resolve(1) "Requests").
+ * The message is static, or in buf (n bytes) for the payload's size:
+ * "payload is N bytes, limit M", which is the payload_too_large error.
+ */
+const char *aim_request_invalid(json_t *req, size_t limit_bytes, char *buf,
+	    size_t n);
+
+/*
+ * The largest payload a request may carry, bytes: the config's
+ * max_payload_bytes, or the rules' security.max_payload_size_bytes when
+ * smaller (aim-resolve(1) "Requests").
+ */
+size_t	 aim_payload_limit(const struct aim_registry *reg,
+	    const struct aim_config *cfg);
+
+/*
  * One tool's candidate as aim_route would list it ({tool_id, status,
  * reason?, until?, argv?...}), with no request: no limits checked, no
  * counter moved.  For aim-scan and aim status.  New reference.
@@ -268,7 +287,7 @@ int	 aim_chain_prune(const char *dir, int64_t days, int dry_run,
 /* ---- invoke.c: the engine of aim-invoke(1) ---- */
 
 /*
- * What an engine is asked to do (aim-invoke(1) OPTIONS): jobs records under
+ * What an engine is asked to do (aim-invoke(1) DESCRIPTION): jobs records under
  * way at once (at least 1); strict: the first candidate only; dry_run:
  * plan, run nothing (the record gains "plan"); unordered: hand records
  * over as they finish rather than in the order they came.  done is called
@@ -289,7 +308,7 @@ struct aim_invoke;
 /*
  * A new engine on cfg (borrowed: it must outlive the engine: timeouts,
  * retries, back-off, cooldowns, deadline; aim_config.json in
- * aim-invoke(1) CONFIGURATION).  The shared state (cooldowns, slots) is
+ * aim-invoke(1) ENVIRONMENT).  The shared state (cooldowns, slots) is
  * opened now; a state that cannot be used is said once on stderr and the
  * records run without it.  The caller has called aim_proc_setup and
  * sodium_init.  Never NULL (aborts on memory exhaustion).

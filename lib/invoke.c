@@ -901,7 +901,7 @@ aim_invoke_add(struct aim_invoke *iv, json_t *rec, const char *source,
 	job_start(iv, j);
 }
 
-/* The longest record line read whole (aim-invoke(1) LIMITS). */
+/* The longest record line read whole (aim-invoke(1) "Errors"). */
 size_t
 aim_invoke_line_max(const struct aim_config *cfg)
 {

@@ -10,6 +10,8 @@
 
 /* How long a detection result stays good in a long-running stream. */
 #define DETECT_TTL_MS	5000
+/* The longest timeout_ms or deadline_ms a request may ask: a day. */
+#define TIMEOUT_MAX_MS	(24LL * 3600 * 1000)
 
 void
 aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
@@ -498,4 +500,59 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		json_object_set_new(route, "fallback", json_false());
 	json_object_set_new(req, "route", route);
 	return 0;
+}
+
+const char *
+aim_request_invalid(json_t *req, size_t limit, char *buf, size_t n)
+{
+	json_t *v;
+	size_t size;
+
+	v = json_object_get(req, "capability");
+	if (v == NULL)
+		return "missing \"capability\"";
+	if (!json_is_string(v))
+		return "\"capability\" must be a string";
+	if (json_string_length(v) == 0)
+		return "\"capability\" must not be empty";
+	v = json_object_get(req, "payload");
+	if (v == NULL)
+		return "missing \"payload\"";
+	if (!json_is_object(v))
+		return "\"payload\" must be an object";
+	if ((v = json_object_get(req, "id")) != NULL && !json_is_string(v))
+		return "\"id\" must be a string";
+	if ((v = json_object_get(req, "tool_id")) != NULL && !json_is_string(v))
+		return "\"tool_id\" must be a string";
+	if ((v = json_object_get(req, "actor")) != NULL && !json_is_string(v))
+		return "\"actor\" must be a string";
+	if ((v = json_object_get(req, "timeout_ms")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) > TIMEOUT_MAX_MS))
+		return "\"timeout_ms\" must be a positive integer "
+		    "(at most 86400000)";
+	if ((v = json_object_get(req, "deadline_ms")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) > TIMEOUT_MAX_MS))
+		return "\"deadline_ms\" must be a positive integer "
+		    "(at most 86400000)";
+	size = json_dumpb(json_object_get(req, "payload"), NULL, 0,
+	    JSON_COMPACT);
+	if (size > limit) {
+		snprintf(buf, n, "payload is %zu bytes, limit %zu", size, limit);
+		return buf;
+	}
+	return NULL;
+}
+
+size_t
+aim_payload_limit(const struct aim_registry *reg, const struct aim_config *cfg)
+{
+	json_t *sec = json_object_get(reg->security, "max_payload_size_bytes");
+	size_t limit = cfg->max_payload_bytes;
+
+	if (json_is_integer(sec) && json_integer_value(sec) >= 0 &&
+	    (size_t)json_integer_value(sec) < limit)
+		limit = json_integer_value(sec);
+	return limit;
 }
