@@ -28,6 +28,7 @@ static const char *progname = "aim";
 static const struct {
 	const char *name, *what;
 } subs[] = {
+	{ "run", "route, run and audit a request, shown in words (aim-run)" },
 	{ "status", "registry, tools, capabilities, health, cooldowns and audit at a glance" },
 	{ "health", "the health checks (aim-scan health)" },
 	{ "scan", "tools, pins, duplicate files, caches, clean (aim-scan)" },

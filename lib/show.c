@@ -271,7 +271,7 @@ changes(const struct out *o, json_t *content)
 	file_list(o, "modified", json_object_get(content, "files_modified"));
 	file_list(o, "created", json_object_get(content, "files_created"));
 	file_list(o, "deleted", json_object_get(content, "files_deleted"));
-	if (json_is_integer(add) || json_is_integer(del)) {
+	if (json_integer_value(add) > 0 || json_integer_value(del) > 0) {
 		label(o, "lines");
 		fprintf(o->fp, "+%lld -%lld\n",
 		    (long long)json_integer_value(add),

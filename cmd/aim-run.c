@@ -1,0 +1,580 @@
+/*
+ * aim-run: the front door.  Builds the requests from the command line,
+ * then routes, runs and audits them in this one process, through the
+ * same library the three filters use (aim-resolve | aim-invoke |
+ * aim-audit), and shows the results in words on a terminal, as JSON Lines
+ * otherwise.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aim.h"
+
+#define JOBS_MAX	1024
+/* How often the live line of running attempts is redrawn. */
+#define LIVE_MS		200
+/* Attempts quicker than this never show on the live line. */
+#define LIVE_AFTER_MS	500
+
+static const char *progname = "aim-run";
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: aim run [-ensv] [-c config] [-d audit-dir] [-j jobs] "
+	    "[-p prompt]\n"
+	    "               [-r registry] [-t tool] [--deadline=ms] "
+	    "[--json]\n"
+	    "               [--timeout=ms] capability [file ...]\n");
+	if (status == 0)
+		printf("  -c, --config=FILE        read the configuration from "
+		    "FILE\n"
+		    "  -d, --audit-dir=DIR      write the audit entries "
+		    "into DIR\n"
+		    "      --deadline=MS        the whole request within MS "
+		    "milliseconds\n"
+		    "  -e, --each               one request per file, not one "
+		    "for all\n"
+		    "  -h, --help               print this help and exit\n"
+		    "  -j, --jobs=N             run up to N requests at once "
+		    "(with --each)\n"
+		    "      --json               JSON Lines even on a terminal\n"
+		    "  -n, --dry-run            print the plan, run nothing\n"
+		    "  -p, --prompt=TEXT        the prompt; - reads it from "
+		    "the standard input\n"
+		    "  -r, --registry=DIR       use the registry in DIR\n"
+		    "  -s, --strict             no fallback: the first "
+		    "candidate only\n"
+		    "  -t, --tool=TOOL          ask TOOL, not the "
+		    "capability's chain\n"
+		    "      --timeout=MS         each attempt within MS "
+		    "milliseconds\n"
+		    "  -V, --version            print the version and exit\n"
+		    "See aim-run(1).\n");
+	exit(status);
+}
+
+/* What the command line asks. */
+struct ask {
+	struct aim_options opt;	/* -r, -c */
+	const char *audit_dir;	/* -d */
+	const char *capability;
+	char	*prompt;	/* NULL: none */
+	int	 prompt_stdin;	/* -p -: read it once the limit is known */
+	const char *tool;
+	char	**files;
+	int	 nfiles;
+	int	 each, json, dry_run, strict;
+	long	 jobs;
+	int64_t	 deadline_ms, timeout_ms;	/* 0: not given */
+};
+
+/* One run of aim run: set-up, router, engine, audit chain, output. */
+struct run {
+	struct ask *ask;
+	struct aim_setup set;
+	struct aim_router router;
+	struct aim_invoke *iv;
+	struct aim_chain chain;
+	int	 chain_open;
+	size_t	 payload_limit;
+	int	 human, color;	/* stdout in words, coloured */
+	int	 live;		/* the running line on stderr */
+	int	 live_shown;	/* it is on the screen now */
+	int	 nreq, next;	/* requests to make, the next one */
+	int	 status;
+};
+
+static int sig_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	got_signal = sig;
+	(void)write(sig_pipe[1], "", 1);
+	errno = saved;
+}
+
+/* SIGINT, SIGTERM and SIGHUP end the run cleanly (aim-run(1) SIGNALS). */
+static int
+signals_catch(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	return 0;
+}
+
+/* The whole standard input as the prompt, at most limit bytes. */
+static char *
+prompt_stdin(size_t limit)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = aim_xmalloc(cap);
+	ssize_t n;
+
+	for (;;) {
+		if (len + 1 == cap) {
+			if (cap > limit)
+				errx(AIM_EXIT_USAGE, "-p -: the prompt is over "
+				    "the payload limit of %zu bytes", limit);
+			buf = aim_xrealloc(buf, cap *= 2);
+		}
+		n = read(STDIN_FILENO, buf + len, cap - len - 1);
+		if (n == 0)
+			break;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(AIM_EXIT_IO, "-p -: standard input");
+		}
+		len += n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* A whole number of milliseconds for option opt, 1 to a day. */
+static int64_t
+ms_arg(const char *opt, const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < 1 || v > 86400000LL) {
+		warnx("%s %s: want milliseconds from 1 to 86400000", opt, s);
+		usage(AIM_EXIT_USAGE);
+	}
+	return v;
+}
+
+static void
+parse(struct ask *a, int argc, char *argv[])
+{
+	enum { O_DEADLINE = 256, O_JSON, O_TIMEOUT };
+	static const struct option longopts[] = {
+		{ "audit-dir", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "deadline", required_argument, NULL, O_DEADLINE },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "each", no_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "prompt", required_argument, NULL, 'p' },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "tool", required_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *prompt = NULL;
+	char *end;
+	int ch;
+
+	a->jobs = 1;
+	while ((ch = getopt_long(argc, argv, "c:d:ehj:np:r:st:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			a->opt.config = optarg;
+			break;
+		case 'd':
+			a->audit_dir = optarg;
+			break;
+		case 'e':
+			a->each = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'j':
+			errno = 0;
+			a->jobs = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end != '\0' ||
+			    a->jobs < 1 || a->jobs > JOBS_MAX) {
+				warnx("-j %s: want a number from 1 to %d",
+				    optarg, JOBS_MAX);
+				usage(AIM_EXIT_USAGE);
+			}
+			break;
+		case 'n':
+			a->dry_run = 1;
+			break;
+		case 'p':
+			prompt = optarg;
+			break;
+		case 'r':
+			a->opt.registry = optarg;
+			break;
+		case 's':
+			a->strict = 1;
+			break;
+		case 't':
+			a->tool = optarg;
+			break;
+		case 'V':
+			printf("%s %s\n", progname, AIM_VERSION);
+			exit(0);
+		case O_DEADLINE:
+			a->deadline_ms = ms_arg("--deadline", optarg);
+			break;
+		case O_JSON:
+			a->json = 1;
+			break;
+		case O_TIMEOUT:
+			a->timeout_ms = ms_arg("--timeout", optarg);
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	if (optind == argc) {
+		warnx("no capability: say what to do, e.g. 'aim run "
+		    "formatting src/main.c'");
+		usage(AIM_EXIT_USAGE);
+	}
+	a->capability = argv[optind++];
+	if (*a->capability == '\0') {
+		warnx("the capability is empty");
+		usage(AIM_EXIT_USAGE);
+	}
+	a->files = argv + optind;
+	a->nfiles = argc - optind;
+	if (a->each && a->nfiles == 0) {
+		warnx("--each: no files to take one by one");
+		usage(AIM_EXIT_USAGE);
+	}
+	if (prompt != NULL && strcmp(prompt, "-") == 0)
+		a->prompt_stdin = 1;
+	else if (prompt != NULL)
+		a->prompt = aim_xstrdup(prompt);
+}
+
+/* Request i of the run: one per file with --each, else one for all. */
+static json_t *
+request(struct run *r, int i)
+{
+	struct ask *a = r->ask;
+	json_t *req, *payload = json_object(), *files = json_array();
+	char id[37];
+	int k;
+
+	for (k = 0; k < a->nfiles; k++)
+		if (!a->each || k == i)
+			json_array_append_new(files, json_string(a->files[k]));
+	if (json_array_size(files) > 0)
+		json_object_set_new(payload, "files", files);
+	else
+		json_decref(files);
+	if (a->prompt != NULL)
+		json_object_set_new(payload, "prompt", json_string(a->prompt));
+	aim_uuid7(id);
+	req = json_pack("{s:s, s:s, s:o, s:s}", "id", id, "capability",
+	    a->capability, "payload", payload, "actor", r->set.cfg.actor);
+	if (a->tool != NULL)
+		json_object_set_new(req, "tool_id", json_string(a->tool));
+	if (a->deadline_ms > 0)
+		json_object_set_new(req, "deadline_ms",
+		    json_integer(a->deadline_ms));
+	if (a->timeout_ms > 0)
+		json_object_set_new(req, "timeout_ms",
+		    json_integer(a->timeout_ms));
+	return req;
+}
+
+/* Request i routed, or made the error record aim-resolve would write. */
+static json_t *
+routed(struct run *r, int i)
+{
+	json_t *req = request(r, i), *details = NULL;
+	const char *why, *code;
+	char buf[256], *msg = NULL;
+
+	if ((why = aim_request_invalid(req, r->payload_limit, buf,
+	    sizeof(buf))) != NULL)
+		return aim_error_record(req, "resolve",
+		    strncmp(why, "payload is", 10) == 0 ?
+		    "payload_too_large" : "invalid_request", i + 1, "%s", why);
+	if (aim_route(&r->router, req, &code, &msg, &details) == 0)
+		return req;
+	aim_error_record(req, "resolve", code, i + 1, "%s", msg);
+	if (details != NULL)
+		json_object_update(json_object_get(req, "error"), details);
+	json_decref(details);
+	free(msg);
+	return req;
+}
+
+/* The audit entry of rec, its path (or why not) put in rec.audit. */
+static void
+audit(struct run *r, json_t *rec)
+{
+	char iso[32], *path = NULL, *why = NULL;
+	json_t *entry;
+
+	aim_utc_stamp(iso, NULL, NULL);
+	entry = aim_audit_entry(rec, iso, r->set.cfg.actor);
+	if (r->set.audit_dir == NULL)
+		why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
+		    "use -d");
+	else if (!r->chain_open && aim_chain_open(&r->chain,
+	    r->set.audit_dir, &why) == 0)
+		r->chain_open = 1;
+	if (r->chain_open)
+		path = aim_chain_append(&r->chain, entry, &why);
+	json_decref(entry);
+	if (path != NULL) {
+		json_object_set_new(rec, "audit", json_pack("{s:s}", "path",
+		    path));
+		free(path);
+		return;
+	}
+	warnx("%s", why);
+	json_object_set_new(rec, "audit", json_pack("{s:s}", "error", why));
+	free(why);
+	aim_exit_raise(&r->status, AIM_EXIT_IO);
+}
+
+/* Take the live line off the terminal before anything else is written. */
+static void
+live_clear(struct run *r)
+{
+	if (r->live_shown) {
+		fputs("\r\033[K", stderr);
+		r->live_shown = 0;
+	}
+}
+
+static void
+live_one(void *arg, json_t *rec, const char *tool_id, int64_t started_ms)
+{
+	struct run *r = arg;
+	char dur[32];
+
+	(void)rec;
+	if (aim_now_ms() - started_ms < LIVE_AFTER_MS)
+		return;
+	aim_duration(dur, sizeof(dur), aim_now_ms() - started_ms);
+	fprintf(stderr, "%s%s %s", r->live_shown ? ", " : "running ",
+	    tool_id ? tool_id : "?", dur);
+	r->live_shown = 1;
+}
+
+/* "running claude 3.2 s, codex 1.0 s" on stderr, redrawn in place. */
+static void
+live_draw(struct run *r)
+{
+	if (!r->live)
+		return;
+	live_clear(r);
+	aim_invoke_each_running(r->iv, live_one, r);
+	fflush(stderr);
+}
+
+/* The files of a record for a message: "a.c b.c", or "-" for none. */
+static char *
+files_words(json_t *rec)
+{
+	json_t *files = json_object_get(json_object_get(rec, "payload"),
+	    "files"), *f;
+	char *s = NULL, *t;
+	size_t i;
+
+	json_array_foreach(files, i, f) {
+		t = aim_xsprintf("%s%s%s", s ? s : "", s ? " " : "",
+		    json_string_value(f));
+		free(s);
+		s = t;
+	}
+	return s != NULL ? s : aim_xstrdup("-");
+}
+
+/*
+ * One line on stderr for a request that failed (aim-run(1)
+ * DIAGNOSTICS): "aim-run: FILES: CAPABILITY: why".
+ */
+static void
+say_failed(json_t *rec, const char *capability)
+{
+	json_t *e = json_object_get(rec, "error");
+	const char *why;
+	char *files = files_words(rec), *p, *m;
+
+	why = json_string_value(json_object_get(e != NULL ? e :
+	    json_object_get(rec, "result"), "message"));
+	m = aim_xstrdup(why != NULL ? why : "failed");
+	for (p = m; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	warnx("%s: %s: %s", files, capability, m);
+	free(m);
+	free(files);
+}
+
+/* The engine's done: audit the record, then show or write it. */
+static void
+on_done(void *arg, json_t *rec, const char *source, long lineno)
+{
+	struct run *r = arg;
+	json_t *res = json_object_get(rec, "result");
+	int failed;
+
+	(void)source;
+	(void)lineno;
+	failed = json_object_get(rec, "error") != NULL ||
+	    (json_object_get(rec, "plan") == NULL &&
+	    !json_is_true(json_object_get(res, "success")));
+	if (!r->ask->dry_run)
+		audit(r, rec);
+	live_clear(r);
+	if (r->human) {
+		aim_show_record(stdout, rec, r->color);
+		fflush(stdout);
+	} else {
+		if (failed && aim_invoke_interrupted(r->iv) != SIGPIPE)
+			say_failed(rec, r->ask->capability);
+		if (aim_emit(stdout, rec) == -1)
+			aim_exit_raise(&r->status, AIM_EXIT_IO);
+	}
+	if (failed)
+		aim_exit_raise(&r->status, AIM_EXIT_FAILED);
+}
+
+/* Wait for the engine, a signal or the next redraw; then step. */
+static void
+wait_and_step(struct run *r)
+{
+	struct pollfd sig = { sig_pipe[0], POLLIN, 0 };
+	char drain[64];
+
+	if (aim_invoke_poll(r->iv, &sig, 1, r->live ? LIVE_MS : -1) == -1)
+		err(AIM_EXIT_IO, "poll");
+	if (sig.revents) {
+		while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
+			;
+		if (got_signal)
+			aim_invoke_interrupt(r->iv, got_signal);
+	}
+	aim_invoke_step(r->iv);
+	live_draw(r);
+}
+
+/* Every request through to its result, in order. */
+static void
+run(struct run *r)
+{
+	for (;;) {
+		while (r->next < r->nreq && aim_invoke_room(r->iv)) {
+			aim_invoke_add(r->iv, routed(r, r->next), "aim run",
+			    r->next + 1);
+			r->next++;
+		}
+		aim_invoke_flush(r->iv);
+		if (ferror(stdout) && !aim_invoke_interrupted(r->iv))
+			aim_invoke_interrupt(r->iv, SIGPIPE);
+		if ((r->next == r->nreq || aim_invoke_interrupted(r->iv)) &&
+		    aim_invoke_pending(r->iv) == 0)
+			break;
+		wait_and_step(r);
+	}
+	live_clear(r);
+}
+
+/*
+ * The registry, config and audit directory, or exit 3 saying what is
+ * wrong: unlike the filters, a front door has no stream to keep going.
+ */
+static void
+setup(struct run *r)
+{
+	struct aim_setup *s = &r->set;
+
+	aim_setup_load(s, &r->ask->opt, r->ask->audit_dir, AIM_SETUP_REGISTRY |
+	    AIM_SETUP_NEED_CONFIG | AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
+	if (s->registry_dir == NULL)
+		errx(AIM_EXIT_CONFIG, "%s", s->not_found);
+	if (!s->config_ok || !s->registry_ok) {
+		aim_problems_print(&s->probs);
+		exit(AIM_EXIT_CONFIG);
+	}
+	if (s->probs.n > 0)
+		aim_problems_print(&s->probs);
+	aim_problems_print(&s->reg.unknown);
+	r->payload_limit = aim_payload_limit(&s->reg, &s->cfg);
+	aim_router_init(&r->router, &s->reg, &s->cfg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct aim_invoke_opts io;
+	struct ask ask;
+	struct run r;
+	int sig, status;
+
+	if (aim_std_fds() == -1)
+		errx(AIM_EXIT_IO, "standard output is closed");
+	memset(&ask, 0, sizeof(ask));
+	memset(&r, 0, sizeof(r));
+	argv[0] = (char *)progname;	/* getopt's messages name us alike */
+	parse(&ask, argc, argv);
+	r.ask = &ask;
+	setup(&r);
+	if (ask.prompt_stdin)
+		ask.prompt = prompt_stdin(r.payload_limit);
+	r.human = !ask.json && isatty(STDOUT_FILENO);
+	r.color = r.human && aim_show_color(STDOUT_FILENO);
+	r.live = r.human && !ask.dry_run && isatty(STDERR_FILENO);
+	r.nreq = ask.each ? ask.nfiles : 1;
+
+	if (sodium_init() == -1)
+		errx(AIM_EXIT_IO, "can't initialise libsodium");
+	if (aim_proc_setup() == -1 || signals_catch() == -1)
+		err(AIM_EXIT_IO, "setup");
+	memset(&io, 0, sizeof(io));
+	io.jobs = ask.jobs;
+	io.strict = ask.strict;
+	io.dry_run = ask.dry_run;
+	io.done = on_done;
+	io.arg = &r;
+	r.iv = aim_invoke_new(&r.set.cfg, &io);
+	run(&r);
+
+	if (aim_close_stdout() == -1)
+		aim_exit_raise(&r.status, AIM_EXIT_IO);
+	status = r.status;
+	aim_exit_raise(&status, aim_invoke_status(r.iv));
+	sig = aim_invoke_interrupted(r.iv);
+	aim_invoke_free(r.iv);
+	if (r.chain_open)
+		aim_chain_close(&r.chain);
+	aim_router_free(&r.router);
+	aim_setup_free(&r.set);
+	free(ask.prompt);
+	if (sig && sig != SIGPIPE)
+		return AIM_EXIT_SIGNAL + sig;
+	return status;
+}
