@@ -31,13 +31,17 @@ static const struct option global_longs[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "dir", required_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "human", no_argument, NULL, 'H' },
 	{ "registry", required_argument, NULL, 'r' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+static int global_human;	/* -H: the filter's records in words */
 static const char global_help[] =
     "  -c, --config config      the configuration file\n"
     "  -d, --dir dir            the audit directory\n"
+    "  -H, --human              the filter: each record in words on "
+    "stderr too\n"
     "  -h, --help               print this help and exit\n"
     "  -r, --registry registry  the registry directory\n"
     "  -V, --version            print the version and exit\n";
@@ -119,7 +123,7 @@ usage(int status)
 	FILE *f = status ? stderr : stdout;
 	int i, j;
 
-	fprintf(f, "usage: %s " GLOBALS_SYNOPSIS " [file ...]\n"
+	fprintf(f, "usage: %s [-H] " GLOBALS_SYNOPSIS " [file ...]\n"
 	    "       %s " GLOBALS_SYNOPSIS " command [args]\n", progname,
 	    progname);
 	for (i = 0; subcmds[i].name != NULL; i++)
@@ -242,6 +246,8 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 	    (result != NULL && !json_is_true(json_object_get(result,
 	    "success"))))
 		aim_exit_raise(&au->status, AIM_EXIT_FAILED);
+	if (global_human)
+		aim_show_record(stderr, rec, aim_show_color(STDERR_FILENO));
 	if (aim_emit(stdout, rec) == -1)
 		aim_exit_raise(&au->status, AIM_EXIT_IO);
 	json_decref(rec);
@@ -1074,6 +1080,9 @@ take_global(int ch)
 	case 'd':
 		global_dir = optarg;
 		break;
+	case 'H':
+		global_human = 1;
+		break;
 	case 'h':
 		usage(0);
 	case 'r':
@@ -1112,11 +1121,15 @@ main(int argc, char *argv[])
 	argv[0] = (char *)progname;
 	opterr = 0;
 	/* The global options, up to the command or the first file. */
-	while ((ch = getopt_long(argc, argv, "+:" GLOBAL_SHORTS, global_longs,
+	while ((ch = getopt_long(argc, argv, "+:H" GLOBAL_SHORTS, global_longs,
 	    NULL)) != -1)
 		if (!take_global(ch))
 			bad_option(NULL, argv, ch);
 	if (optind < argc && (cur = sub_find(argv[optind])) != NULL) {
+		if (global_human) {
+			warnx("-H: only the filter shows records in words");
+			usage(AIM_EXIT_USAGE);
+		}
 		for (i = 0; strcmp(subcommands[i].name, cur->name) != 0; i++)
 			continue;
 		argc -= optind;
@@ -1133,7 +1146,7 @@ main(int argc, char *argv[])
 		errx(AIM_EXIT_IO, "standard output is closed");
 	/* The filter: the global options anywhere among the files too. */
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":" GLOBAL_SHORTS, global_longs,
+	while ((ch = getopt_long(argc, argv, ":H" GLOBAL_SHORTS, global_longs,
 	    NULL)) != -1)
 		if (!take_global(ch))
 			bad_option(NULL, argv, ch);

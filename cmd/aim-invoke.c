@@ -29,11 +29,13 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: %s [-nsu] [-c config] [-j jobs] [-r registry] [file ...]\n",
+	    "usage: %s [-Hnsu] [-c config] [-j jobs] [-r registry] [file ...]\n",
 	    progname);
 	if (status == 0)
 		printf("  -c, --config=config      read the configuration from "
 		    "config\n"
+		    "  -H, --human              each record in words on "
+		    "stderr too\n"
 		    "  -h, --help               print this help and exit\n"
 		    "  -j, --jobs=jobs          work on up to jobs records at "
 		    "once (1 to %d)\n"
@@ -192,6 +194,7 @@ say_failed(json_t *rec, const char *source, long lineno)
 /* A run of aim-invoke: the engine, and our own exit status. */
 struct run {
 	struct aim_invoke *iv;
+	int	 human;		/* -H: words on stderr */
 	int	 status;
 };
 
@@ -202,8 +205,10 @@ on_done(void *arg, json_t *rec, const char *source, long lineno)
 	struct run *r = arg;
 	json_t *res = json_object_get(rec, "result");
 
+	if (r->human)
+		aim_show_record(stderr, rec, aim_show_color(STDERR_FILENO));
 	/* Nobody reads us any more: no line per record cut short. */
-	if (json_object_get(rec, "attempts") != NULL &&
+	else if (json_object_get(rec, "attempts") != NULL &&
 	    !json_is_true(json_object_get(res, "success")) &&
 	    aim_invoke_interrupted(r->iv) != SIGPIPE)
 		say_failed(rec, source, lineno);
@@ -319,6 +324,7 @@ main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "human", no_argument, NULL, 'H' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "strict", no_argument, NULL, 's' },
@@ -339,10 +345,13 @@ main(int argc, char *argv[])
 	memset(&io, 0, sizeof(io));
 	memset(&r, 0, sizeof(r));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	while ((ch = getopt_long(argc, argv, "c:hj:nr:suV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:Hhj:nr:suV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			opt.config = optarg;
+			break;
+		case 'H':
+			r.human = 1;
 			break;
 		case 'h':
 			usage(0);

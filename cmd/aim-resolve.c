@@ -14,7 +14,7 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: %s [--check] [-c config] [-r registry] [file ...]\n"
+	    "usage: %s [-H] [--check] [-c config] [-r registry] [file ...]\n"
 	    "       %s --reset-cooldown tool ...\n",
 	    progname, progname);
 	if (status == 0)
@@ -24,6 +24,8 @@ usage(int status)
 		    "config; route nothing\n"
 		    "      --reset-cooldown  end the named tools' cooldowns "
 		    "(of the registry in use)\n"
+		    "  -H, --human           each record in words on stderr "
+		    "too\n"
 		    "  -h, --help            print this help and exit\n"
 		    "  -V, --version         print the version and exit\n"
 		    "See aim-resolve(1).\n");
@@ -36,8 +38,19 @@ struct resolve {
 	struct aim_router router;
 	char	*unavailable;	/* why routing is off, or NULL */
 	size_t	 payload_limit;
+	int	 human;		/* -H: words on stderr */
 	int	 status;
 };
+
+/* Write rec, in words on stderr too with -H; an output error is exit 4. */
+static void
+emit(struct resolve *rs, json_t *rec)
+{
+	if (rs->human)
+		aim_show_record(stderr, rec, aim_show_color(STDERR_FILENO));
+	if (aim_emit(stdout, rec) == -1)
+		aim_exit_raise(&rs->status, AIM_EXIT_IO);
+}
 
 /*
  * The longest request line read whole: room for a payload at the limit even
@@ -61,8 +74,7 @@ emit_error(struct resolve *rs, json_t *rec, const char *source)
 		warnx("%s:%lld: %s", source,
 		    (long long)json_integer_value(json_object_get(e, "line")),
 		    json_string_value(json_object_get(e, "message")));
-	if (aim_emit(stdout, rec) == -1)
-		aim_exit_raise(&rs->status, AIM_EXIT_IO);
+	emit(rs, rec);
 	aim_exit_raise(&rs->status, AIM_EXIT_FAILED);
 	json_decref(rec);
 }
@@ -124,8 +136,7 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 	    json_object_get(req, "route") != NULL) {
 		if (json_object_get(req, "error") != NULL)
 			aim_exit_raise(&rs->status, AIM_EXIT_FAILED);
-		if (aim_emit(stdout, req) == -1)
-			aim_exit_raise(&rs->status, AIM_EXIT_IO);
+		emit(rs, req);
 		json_decref(req);
 		return;
 	}
@@ -163,8 +174,7 @@ resolve_line(struct resolve *rs, const struct aim_line *line,
 		free(msg);
 		return;
 	}
-	if (aim_emit(stdout, req) == -1)
-		aim_exit_raise(&rs->status, AIM_EXIT_IO);
+	emit(rs, req);
 	json_decref(req);
 }
 
@@ -278,6 +288,7 @@ main(int argc, char *argv[])
 		{ "check", no_argument, NULL, 'C' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "human", no_argument, NULL, 'H' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "reset-cooldown", no_argument, NULL, 'R' },
 		{ "version", no_argument, NULL, 'V' },
@@ -289,13 +300,16 @@ main(int argc, char *argv[])
 	aim_std_fds();
 	memset(&rs, 0, sizeof(rs));
 	argv[0] = (char *)progname;	/* getopt's messages name us alike */
-	while ((ch = getopt_long(argc, argv, "c:hr:V", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:Hhr:V", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			checkmode = 1;
 			break;
 		case 'c':
 			rs.opt.config = optarg;
+			break;
+		case 'H':
+			rs.human = 1;
 			break;
 		case 'h':
 			usage(0);

@@ -144,6 +144,11 @@ heading(const struct out *o, json_t *rec)
 	} else if (json_object_get(rec, "plan") != NULL) {
 		paint(o, C_SKIP, "dry run");
 		fputs(", nothing started", o->fp);
+	} else if (res == NULL) {
+		paint(o, C_SKIP, "routed");
+		fprintf(o->fp, " (%s)", str(json_object_get(rec, "route"),
+		    "strategy") ? str(json_object_get(rec, "route"),
+		    "strategy") : "?");
 	} else if (json_is_true(json_object_get(res, "success"))) {
 		paint(o, C_OK, "done");
 		aim_duration(dur, sizeof(dur), attempts_ms(attempts));
@@ -209,6 +214,31 @@ attempts(const struct out *o, json_t *rec)
 		return;
 	json_array_foreach(list, i, a)
 		attempt_line(o, a);
+}
+
+/* The candidates of a routed record not yet run: one line each. */
+static void
+candidates(const struct out *o, json_t *rec)
+{
+	json_t *list = json_object_get(json_object_get(rec, "route"),
+	    "candidates"), *c;
+	const char *status, *why;
+	char word[16];
+	size_t i;
+
+	json_array_foreach(list, i, c) {
+		status = str(c, "status") ? str(c, "status") : "?";
+		snprintf(word, sizeof(word), "%-13s", status);
+		fputs("  ", o->fp);
+		paint(o, strcmp(status, "ready") == 0 ? C_OK : C_SKIP, word);
+		fprintf(o->fp, " %s", str(c, "tool_id") ? str(c, "tool_id") :
+		    "?");
+		if ((why = str(c, "reason")) != NULL) {
+			fputs("  ", o->fp);
+			put_line(o->fp, why, 200);
+		}
+		fputc('\n', o->fp);
+	}
 }
 
 /* The plan of a dry run: one line per candidate. */
@@ -394,6 +424,9 @@ aim_show_record(FILE *fp, json_t *rec, int color)
 	heading(&o, rec);
 	if (json_object_get(rec, "plan") != NULL)
 		plan(&o, rec);
+	else if (json_object_get(rec, "error") == NULL &&
+	    json_object_get(rec, "result") == NULL)
+		candidates(&o, rec);
 	else
 		attempts(&o, rec);
 	if (json_is_object(content)) {

@@ -4,7 +4,7 @@
 load helper
 
 CHAIN=$REGS/chain
-USAGE="usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]
+USAGE="usage: aim-audit [-H] [-c config] [-d dir] [-r registry] [file ...]
        aim-audit [-c config] [-d dir] [-r registry] command [args]
        aim-audit keygen [-s seckey]
        aim-audit checkpoint [-s seckey]
@@ -72,12 +72,12 @@ today() {
 	assert_equal "$(head -n "$(wc -l <<<"$USAGE")" <<<"$output")" "$USAGE"
 	assert_equal "${lines[-1]}" "See aim-audit(1)."
 	# Every option of the synopsis and the option list, one line each.
-	for o in -c,\ --config -d,\ --dir -h,\ --help -r,\ --registry -V,\ --version -s -k \
+	for o in -c,\ --config -d,\ --dir -H,\ --human -h,\ --help -r,\ --registry -V,\ --version -s -k \
 	    --checkpoint --days --dry-run --capability --csv --failed --id --kind -n --since --tool --until \
 	    --textfile; do
 		assert_equal "$(grep -c -- "^  $o " <<<"$output")" 1
 	done
-	assert_equal "$(grep -c '^  -' <<<"$output")" 20
+	assert_equal "$(grep -c '^  -' <<<"$output")" 21
 	# No line is wider than 80 columns.
 	assert_equal "$(awk 'length($0) > 80' <<<"$output")" ""
 	run aim-audit -h

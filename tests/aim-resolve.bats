@@ -4,7 +4,7 @@
 load helper
 
 CHAIN=$REGS/chain
-USAGE="usage: aim-resolve [--check] [-c config] [-r registry] [file ...]
+USAGE="usage: aim-resolve [-H] [--check] [-c config] [-r registry] [file ...]
        aim-resolve --reset-cooldown tool ..."
 UUID7='^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 
@@ -61,6 +61,7 @@ clean_registry() {
   -r, --registry DIR    the registry directory to use
       --check           check the registry, rules and config; route nothing
       --reset-cooldown  end the named tools' cooldowns (of the registry in use)
+  -H, --human           each record in words on stderr too
   -h, --help            print this help and exit
   -V, --version         print the version and exit
 See aim-resolve(1)."

@@ -247,3 +247,22 @@ audited() {
 	run grep -c $'\033\\[K' screen.txt
 	[ "$output" -ge 1 ]
 }
+
+@test "the filters' -H: each record in words on stderr, the JSON on stdout as without it" {
+	jq -nc '{capability: "formatting", payload: {files: ["a.c"]}}' >req.jsonl
+	aim-resolve -H req.jsonl >routed.jsonl 2>resolve.txt
+	assert_equal "$(head -n 1 resolve.txt)" "formatting a.c: routed (ordered)"
+	assert_equal "$(sed -n 2p resolve.txt)" "  ready         fmt"
+	aim-invoke -H routed.jsonl >done.jsonl 2>invoke.txt
+	assert_regex "$(head -n 1 invoke.txt)" '^formatting a\.c: done by fmt in [0-9.]+ m?s$'
+	assert_equal "$(sed -n 2p invoke.txt)" "  modified  a.c"
+	aim-audit -H done.jsonl >audited.jsonl 2>audit.txt
+	assert_regex "$(tail -n 1 audit.txt)" "^  audit     $PWD/audit/"
+	assert_equal "$(jq -c '[.tool_id, .result.success]' audited.jsonl)" '["fmt",true]'
+	# Words only on stderr: stdout is the JSON the filters write without -H.
+	aim-invoke routed.jsonl >plain.jsonl 2>/dev/null
+	assert_equal "$(jq -c 'del(.attempts[].duration_ms)' plain.jsonl)" \
+	    "$(jq -c 'del(.attempts[].duration_ms)' done.jsonl)"
+	run -2 --separate-stderr aim-audit -H verify
+	assert_equal "${stderr_lines[0]}" "aim-audit: -H: only the filter shows records in words"
+}

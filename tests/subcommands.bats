@@ -80,7 +80,7 @@ setup() {
 	assert_equal "${stderr_lines[1]}" "usage: aim-scan [-H] [-c config] [-r registry] [tools]"
 	run -2 --separate-stderr aim-audit -d aud frobnicate
 	assert_equal "${stderr_lines[0]}" "aim-audit: unknown command 'frobnicate'"
-	assert_equal "${stderr_lines[1]}" "usage: aim-audit [-c config] [-d dir] [-r registry] [file ...]"
+	assert_equal "${stderr_lines[1]}" "usage: aim-audit [-H] [-c config] [-d dir] [-r registry] [file ...]"
 	[ ! -e aud ]
 	run -2 --separate-stderr aim-secret frobnicate
 	assert_equal "${stderr_lines[0]}" "aim-secret: unknown command 'frobnicate'"
