@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# aim-test: no-san
 # The adapter kit (examples/.AIM_ai-tools-registry/AIM_adapters/lib.sh,
 # installed as share/aim/adapter.sh): sourcing it defines functions and
 # AIM_KIT_VERSION and does nothing else; its functions are those

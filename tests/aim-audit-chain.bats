@@ -85,18 +85,19 @@ b2() {
 }
 
 @test "two writers x 1000 entries: seq 1..2000, one chain, verify holds" {
-	records a 1000 >a.jsonl
-	records b 1000 >b.jsonl
+	n=$(stress 1000)
+	records a "$n" >a.jsonl
+	records b "$n" >b.jsonl
 	aim-audit -d "$D" a.jsonl >a.out &
 	aim-audit -d "$D" b.jsonl >b.out &
 	wait %1 && wait %2
-	assert_equal "$(find "$D" -name '*.json' | wc -l)" 2000
-	run sh -c "cat '$D'/*/*.json | jq -s -c '[.[].seq] | sort == [range(1; 2001)]'"
+	assert_equal "$(find "$D" -name '*.json' | wc -l)" $((2 * n))
+	run sh -c "cat '$D'/*/*.json | jq -s -c '[.[].seq] | sort == [range(1; $((2 * n + 1)))]'"
 	assert_output true
 	run --separate-stderr aim-audit verify -d "$D"
 	assert_success
 	assert_equal "$stderr" ""
-	assert_equal "$(jq -c '[.ok, .entries, .first_seq, .last_seq, .head_seq, .problems]' <<<"$output")" '[true,2000,1,2000,2000,0]'
+	assert_equal "$(jq -c '[.ok, .entries, .first_seq, .last_seq, .head_seq, .problems]' <<<"$output")" "[true,$((2 * n)),1,$((2 * n)),$((2 * n)),0]"
 }
 
 @test "verify on an intact chain: one summary line, exit 0" {
@@ -315,12 +316,13 @@ pending() {
 
 @test "kill -9 in the middle of writes, 200 times: every entry parses, verify holds" {
 	[ -n "$KILL_LOOP" ] || skip "no C compiler for tests/fixtures/kill-loop.c"
+	k=$(stress 200)
 	records k 300 >in.jsonl
-	run "$KILL_LOOP" 200 in.jsonl "$D"
+	run "$KILL_LOOP" "$k" in.jsonl "$D"
 	assert_success
-	assert_output --regexp '^killed [0-9]+ of 200$'
+	assert_output --regexp "^killed [0-9]+ of $k\$"
 	n=$(find "$D" -name '*.json' | wc -l)
-	[ "$n" -ge 200 ] || fail "only $n entries"
+	[ "$n" -ge "$k" ] || fail "only $n entries"
 	# Every visible entry is whole.
 	find "$D" -name '*.json' -print0 | xargs -0 jq -e .seq >/dev/null
 	run --separate-stderr aim-audit verify -d "$D"

@@ -922,21 +922,22 @@ passphrase_fixture() {
 
 # ---- nonces, concurrency, kills ----
 
-@test "every save has a fresh nonce (bytes 44..67): 200 sets, 201 distinct nonces" {
+@test "every save has a fresh nonce (bytes 44..67): 4 x 50 sets, every nonce distinct" {
 	mkvault
+	n=$(stress 50)
 	# Same name, same value length: every save is the same size, so one xxd
 	# at the end cuts the saves apart (a process less per save).
 	put n/x v0000
 	size=$(stat -c %s "$V")
 	hexat "$V" 44 24 >nonces
 	echo >>nonces
-	# Four copies of the vault under the same key, 50 saves each, at once:
+	# Four copies of the vault under the same key, n saves each, at once:
 	# nonces must not repeat under one key, whichever file they went to.
 	for w in 1 2 3 4; do
 		cp "$V" "v$w"
 		(
 			export AIM_VAULT=$PWD/v$w
-			for i in $(seq 50); do
+			for i in $(seq "$n"); do
 				printf 'v%04d' "$i" | aim-secret set n/x || echo "v$w $i" >>failed
 				cat "$AIM_VAULT" >>"saves$w"
 			done
@@ -945,12 +946,12 @@ passphrase_fixture() {
 	wait
 	assert_file_not_exists failed
 	for w in 1 2 3 4; do
-		assert_equal "$(stat -c %s "saves$w")" $((size * 50))
-		AIM_VAULT=$PWD/v$w get_is n/x v0050
+		assert_equal "$(stat -c %s "saves$w")" $((size * n))
+		AIM_VAULT=$PWD/v$w get_is n/x "$(printf 'v%04d' "$n")"
 		xxd -p -c "$size" "saves$w" | cut -c 89-136 >>nonces
 	done
-	assert_equal "$(wc -l <nonces)" 201
-	assert_equal "$(sort -u nonces | wc -l)" 201
+	assert_equal "$(wc -l <nonces)" $((4 * n + 1))
+	assert_equal "$(sort -u nonces | wc -l)" $((4 * n + 1))
 	run grep -vcE '^[0-9a-f]{48}$' nonces
 	assert_output 0
 	# The rest of the header did not move.
@@ -960,9 +961,10 @@ passphrase_fixture() {
 
 @test "two concurrent loops of 50 sets each lose nothing" {
 	mkvault
+	n=$(stress 50)
 	for w in a b; do
 		(
-			for i in $(seq 50); do
+			for i in $(seq "$n"); do
 				printf '%s-%d' "$w" "$i" | aim-secret set "$w/$i" || echo "$w/$i" >>failed
 			done
 		) &
@@ -970,9 +972,9 @@ passphrase_fixture() {
 	wait
 	assert_file_not_exists failed
 	aim-secret list | jq -r .name | sort >names
-	for w in a b; do for i in $(seq 50); do echo "$w/$i"; done; done | sort >want
+	for w in a b; do for i in $(seq "$n"); do echo "$w/$i"; done; done | sort >want
 	cmp names want
-	for i in 1 25 50; do
+	for i in 1 "$n"; do
 		get_is "a/$i" "a-$i"
 		get_is "b/$i" "b-$i"
 	done
@@ -984,7 +986,7 @@ passphrase_fixture() {
 	{ head -c 600000 /dev/urandom; printf A; } >A
 	{ head -c 600000 /dev/urandom; printf B; } >B
 	aim-secret set big <A
-	for i in $(seq 50); do
+	for i in $(seq "$(stress 50)"); do
 		if ((i % 2)); then src=B; else src=A; fi
 		aim-secret set big <"$src" &
 		pid=$!

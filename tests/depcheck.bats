@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# aim-test: no-san
 # tools/depcheck (make depcheck, part of make lint) holds lib/ to the layers
 # of lib/LAYERS: a breach, by include or by call, is one line naming the
 # file and the symbol, and exit 1.  Each test breaks a copy of the tree

@@ -26,6 +26,18 @@ REGS=$FIX/registries
 # that source it with "sh -c" (so that $0 is not an adapter beside them).
 export AIM_PATTERNS=$TOP/examples/.AIM_ai-tools-registry/AIM_adapters/error-patterns
 
+# stress N: how many rounds a stress test makes: N, or a quarter of N in
+# the ASan+UBSan run (AIM_TEST_SAN=1, set by tests/check), where every
+# process start costs ten times as much and memory errors, not counts,
+# are what is looked for.
+stress() {
+	if [ -n "${AIM_TEST_SAN:-}" ]; then
+		echo $(($1 / 4))
+	else
+		echo "$1"
+	fi
+}
+
 common_setup() {
 	# A world of our own: no registry, config or audit dir leaks in.
 	export HOME=$BATS_TEST_TMPDIR/home

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# aim-test: no-san
 # make install and make uninstall into a DESTDIR: the exact files, their
 # modes, and nothing of ours left after uninstall.  make runs with -o all
 # and B set to the build under test, so that it copies what is built and
