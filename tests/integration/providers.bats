@@ -4,12 +4,6 @@
 
 load ../helper
 load ../providers/providers
-# shellcheck source=tests/integration/cli-env.sh
-. "$TOP/tests/integration/cli-env.sh"
-
-# The real CLIs, for the smoke tests (skipped when tests/tools-install has
-# not run): AIM_TOOLS_BIN as tests/integration/run sets it, else its cache.
-TOOLS_BIN=${AIM_TOOLS_BIN:-${AIM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aim-test-tools}/node_modules/.bin}
 
 setup_file() {
 	# One provider for the file: its tests take turns.
