@@ -109,7 +109,8 @@ field_text(json_t *item, json_t *parent, json_t *fields, const char *name)
 
 	if (path == NULL)
 		return NULL;
-	v = path[0] == '^' ? member_at(parent, path + 1) : member_at(item, path);
+	v = path[0] == '^' ? member_at(parent, path + 1) :
+	    member_at(item, path);
 	if (json_is_string(v))
 		return json_copy(v);
 	if (json_is_integer(v))
@@ -122,8 +123,9 @@ static long long
 field_number(json_t *item, json_t *parent, json_t *fields, const char *name)
 {
 	json_t *t = field_text(item, parent, fields, name);
-	long long n = t ? number(json_string_value(t), json_string_length(t)) : 0;
+	long long n;
 
+	n = t ? number(json_string_value(t), json_string_length(t)) : 0;
 	json_decref(t);
 	return n;
 }
@@ -185,7 +187,8 @@ walk_list(json_t *v, char **seg, size_t i, size_t n, json_t *parent,
 			return -1;
 		}
 		json_array_foreach(v, k, e)
-			if (walk_list(e, seg, i + 1, n, e, fields, out, why) == -1)
+			if (walk_list(e, seg, i + 1, n, e, fields, out,
+			    why) == -1)
 				return -1;
 		return 0;
 	}
@@ -210,7 +213,8 @@ fields_ok(json_t *fields, char **why)
 	json_object_foreach(fields, key, v)
 		if (strcmp(key, "severities") == 0 ? !json_is_object(v) :
 		    !json_is_string(v)) {
-			set_why(why, "json: field \"%s\" has the wrong type", key);
+			set_why(why, "json: field \"%s\" has the wrong type",
+			    key);
 			return 0;
 		}
 	return 1;
@@ -410,7 +414,8 @@ parse_checkstyle(const char *text, size_t len, char **why)
 	XML_SetElementHandler(c.xp, cs_start, cs_end);
 	st = XML_Parse(c.xp, text, (int)len, XML_TRUE);
 	if (c.bad_root)
-		set_why(why, "checkstyle: the root element is not <checkstyle>");
+		set_why(why, "checkstyle: the root element is not "
+		    "<checkstyle>");
 	else if (st != XML_STATUS_OK)
 		set_why(why, "checkstyle: %s at line %lu, column %lu",
 		    XML_ErrorString(XML_GetErrorCode(c.xp)),
