@@ -220,7 +220,10 @@ json_t	*aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
  * JSON array of strings, or NULL with a malloc'd *why ("no adapterScript",
  * "adapter /x.sh: No such file or directory", "adapter /x.sh: not
  * executable", "adapter /x.sh: #! line ends in CR (CRLF line endings?)",
- * "pwsh not found on PATH for adapter /x.ps1").
+ * "pwsh not found on PATH for adapter /x.ps1").  A tool with an adapter
+ * object (aim-registry(5) "The adapter object") gets that object's argv,
+ * its command expanded and found as execvp(3) would ("adapter command
+ * shellcheck: not found on PATH"), the rest as written.
  */
 json_t	*aim_adapter_argv(const char *registry_dir, json_t *tool,
 	    char **why);
