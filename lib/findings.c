@@ -76,7 +76,11 @@ number(const char *s, size_t len)
 
 /* ---- json: a field map ---- */
 
-/* The value at a dotted path of members under v (borrowed), or NULL. */
+/*
+ * The value at a dotted path under v (borrowed), or NULL: a step is a
+ * member of an object, or a number the index of an array's element
+ * (markdownlint's "ruleNames.0").
+ */
 static json_t *
 member_at(json_t *v, const char *path)
 {
@@ -91,7 +95,11 @@ member_at(json_t *v, const char *path)
 			return NULL;
 		memcpy(key, p, n);
 		key[n] = '\0';
-		v = json_object_get(v, key);
+		if (json_is_array(v))
+			v = n > 0 && strspn(key, "0123456789") == n ?
+			    json_array_get(v, number(key, n)) : NULL;
+		else
+			v = json_object_get(v, key);
 		p += n + (dot != NULL);
 	}
 	return v;
@@ -430,7 +438,10 @@ parse_checkstyle(const char *text, size_t len, char **why)
 	return c.out;
 }
 
-/* ---- gcc: FILE:LINE[:COLUMN]: [SEVERITY: ]MESSAGE[ [RULE]] ---- */
+/*
+ * ---- gcc: FILE:LINE[:COLUMN]: [SEVERITY: ]MESSAGE[ [RULE]] ----
+ * and yamllint's "parsable" variant: [SEVERITY] MESSAGE (RULE).
+ */
 
 static const char *const severities[] = { "fatal error", "error", "warning",
     "note", "info", "style", "remark", NULL };
@@ -446,12 +457,53 @@ digits_colon(const char *s, const char *end)
 	return n > 0 && s + n < end && s[n] == ':' ? n : 0;
 }
 
+/*
+ * The severity at *p, "error: " or "[error] ", moved past; NULL when
+ * none.  *bracketed tells which form.
+ */
+static const char *
+severity_at(const char **p, const char *end, int *bracketed)
+{
+	const char *const *sv, *q = *p;
+	size_t n;
+
+	*bracketed = q < end && *q == '[';
+	q += *bracketed;
+	for (sv = severities; *sv != NULL; sv++) {
+		n = strlen(*sv);
+		if ((size_t)(end - q) > n && memcmp(q, *sv, n) == 0 &&
+		    q[n] == (*bracketed ? ']' : ':')) {
+			*p = q + n + 1;
+			return *sv;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The rule at the end of [p, *end), one word: "[SC2086]", or with a
+ * bracketed severity "(document-start)"; *end cut before it.
+ */
+static json_t *
+rule_at(const char *p, const char **end, int paren)
+{
+	const char *e = *end, *open;
+	char o = paren ? '(' : '[', c = paren ? ')' : ']';
+
+	if (e - p <= 2 || e[-1] != c || (open = memrchr(p, o, e - p)) == NULL ||
+	    open == p || open[-1] != ' ' || memchr(open, ' ', e - open) != NULL)
+		return NULL;
+	*end = open - 1;
+	return text_of(open + 1, e - open - 2);
+}
+
 /* One line [s, end); a finding onto out when it is one. */
 static void
 gcc_line(const char *s, const char *end, json_t *out)
 {
-	const char *p, *const *sv, *sev = NULL, *rb;
-	size_t nl = 0, nc = 0, n;
+	const char *p, *sev;
+	size_t nl = 0, nc = 0;
+	int bracketed;
 	json_t *f;
 
 	/* The file is not empty: a line starting with ':' is none. */
@@ -472,26 +524,11 @@ gcc_line(const char *s, const char *end, json_t *out)
 	}
 	while (p < end && *p == ' ')
 		p++;
-	for (sv = severities; *sv != NULL; sv++) {
-		n = strlen(*sv);
-		if ((size_t)(end - p) > n && memcmp(p, *sv, n) == 0 &&
-		    p[n] == ':') {
-			sev = *sv;
-			p += n + 1;
-			break;
-		}
-	}
+	if ((sev = severity_at(&p, end, &bracketed)) != NULL)
+		json_object_set_new(f, "severity", json_string(sev));
 	while (p < end && *p == ' ')
 		p++;
-	if (sev != NULL)
-		json_object_set_new(f, "severity", json_string(sev));
-	/* A rule is the last word, in brackets: "[SC2086]", "[-Wunused]". */
-	if (end - p > 2 && end[-1] == ']' && (rb = memrchr(p, '[', end - p))
-	    != NULL && rb > p && rb[-1] == ' ' &&
-	    memchr(rb, ' ', end - rb) == NULL) {
-		put_str(f, "rule", text_of(rb + 1, end - rb - 2));
-		end = rb - 1;
-	}
+	put_str(f, "rule", rule_at(p, &end, sev != NULL && bracketed));
 	put_str(f, "message", text_of(p, end - p));
 	json_array_append_new(out, f);
 }

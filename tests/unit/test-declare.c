@@ -3,6 +3,8 @@
  * "The adapter object"): the runs an argv template gives, the files a
  * run changed, and the adapter-protocol reply of the finished runs.
  */
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -234,6 +236,144 @@ test_output(void)
 	    "output: from stderr; a report not read is a failure");
 }
 
+/* ---- examples/declarative-registry.json on the real tools' output ---- */
+
+#define FIX	TOP "/tests/fixtures/findings/"
+
+static json_t *declarative;
+
+/* The adapter object of tool in the declarative registry (borrowed). */
+static json_t *
+adapter_of(const char *tool)
+{
+	return json_object_get(json_object_get(json_object_get(declarative,
+	    "tools"), tool), "adapter");
+}
+
+/*
+ * One linter's real run: its report (fixture) on the stream it wrote it
+ * to, its exit code; the reply has n findings, the first one first.
+ */
+static void
+real_run(const char *tool, const char *fixture, const char *stream,
+    int exit_code, size_t n, const char *first)
+{
+	json_t *done, *out, *findings;
+	char *text = NULL, name[128];
+	size_t len = 0;
+
+	snprintf(name, sizeof(name), "declarative: %s", tool);
+	if (aim_read_file(AT_FDCWD, fixture, 0, 1 << 20, &text, &len) == -1) {
+		ok(0, name);
+		return;
+	}
+	done = json_pack("[{s:i,s:o,s:b}]", "exit_code", exit_code, stream,
+	    json_stringn(text, len), "timed_out", 0);
+	out = aim_declare_output(adapter_of(tool), done, NULL);
+	findings = json_object_get(json_object_get(out, "content"),
+	    "findings");
+	ok(json_is_true(json_object_get(out, "success")) &&
+	    json_array_size(findings) == n, name);
+	if (json_array_size(findings) != n)
+		printf("#   %s\n", dump(out));
+	is_str(dump(json_array_get(findings, 0)), first, name);
+	json_decref(out);
+	json_decref(done);
+	free(text);
+}
+
+/* The registry loads clean: no problem, no unknown member. */
+static void
+test_declarative_loads(void)
+{
+	char dir[] = "/tmp/aim-test-declare-XXXXXX", path[128];
+	struct aim_problems probs = { NULL, 0, 0 };
+	struct aim_registry reg;
+	char *text;
+	size_t len;
+	int rc = -1;
+
+	memset(&reg, 0, sizeof(reg));
+	if (mkdtemp(dir) != NULL && aim_read_file(AT_FDCWD, TOP
+	    "/examples/declarative-registry.json", 0, 1 << 20, &text,
+	    &len) == 0) {
+		snprintf(path, sizeof(path), "%s/AIM_registry.json", dir);
+		put(path, text);
+		free(text);
+		snprintf(path, sizeof(path), "%s/AIM_cross-tool", dir);
+		mkdir(path, 0700);
+		snprintf(path, sizeof(path), "%s/AIM_cross-tool/"
+		    "AIM_coordination-rules.json", dir);
+		put(path, "{\"capabilities\":{\"linting\":{\"primary\":"
+		    "\"shellcheck\"}}}\n");
+		rc = aim_registry_load(&reg, dir, &probs);
+	}
+	ok(rc == 0 && probs.n == 0 && reg.unknown.n == 0,
+	    "declarative: the registry loads, no problem, no unknown member");
+	aim_problems_print(&probs);
+	aim_problems_print(&reg.unknown);
+	ok(json_object_size(reg.tools) == 10, "declarative: 10 tools");
+	aim_problems_free(&probs);
+	aim_registry_free(&reg);
+	snprintf(path, sizeof(path), "%s/AIM_cross-tool/"
+	    "AIM_coordination-rules.json", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/AIM_cross-tool", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/AIM_registry.json", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_declarative(void)
+{
+	json_t *rec, *runs;
+	char *why;
+
+	declarative = json_load_file(TOP "/examples/declarative-registry.json",
+	    0, NULL);
+	ok(declarative != NULL, "declarative: the file is JSON");
+	test_declarative_loads();
+	real_run("shellcheck", FIX "shellcheck.json1", "stdout", 1, 9,
+	    "{\"column\":10,\"file\":\"bad.sh\",\"line\":3,\"message\":"
+	    "\"Iterating over ls output is fragile. Use globs.\",\"rule\":"
+	    "\"SC2045\",\"severity\":\"error\"}");
+	real_run("cppcheck", FIX "cppcheck-template.gcc", "stderr", 0, 5,
+	    "{\"column\":5,\"file\":\"bad.c\",\"line\":8,\"message\":\"Array "
+	    "'buf[4]' accessed at index 4, which is out of bounds.\",\"rule\":"
+	    "\"arrayIndexOutOfBounds\",\"severity\":\"warning\"}");
+	real_run("eslint", FIX "eslint.json", "stdout", 1, 3,
+	    "{\"column\":5,\"file\":\"/work/wt/declare/tests/fixtures/findings/"
+	    "bad.js\",\"line\":2,\"message\":\"'unused' is assigned a value but "
+	    "never used.\",\"rule\":\"no-unused-vars\",\"severity\":"
+	    "\"warning\"}");
+	real_run("yamllint", FIX "yamllint.txt", "stdout", 1, 4,
+	    "{\"column\":1,\"file\":\"bad.yaml\",\"line\":2,\"message\":"
+	    "\"missing document start \\\"---\\\"\",\"rule\":\"document-start\","
+	    "\"severity\":\"warning\"}");
+	real_run("stylelint", FIX "stylelint.json", "stderr", 2, 3,
+	    "{\"column\":3,\"file\":\"/work/wt/declare/tests/fixtures/findings/"
+	    "bad.css\",\"line\":3,\"message\":\"Empty block (block-no-empty)\","
+	    "\"rule\":\"block-no-empty\",\"severity\":\"error\"}");
+	real_run("markdownlint", FIX "markdownlint.json", "stderr", 1, 5,
+	    "{\"file\":\"bad.md\",\"line\":1,\"message\":\"Headings should be "
+	    "surrounded by blank lines\",\"rule\":\"MD022\"}");
+	/* The formatters: their runs, and the files they refuse. */
+	rec = j("{\"payload\":{\"files\":[\"a.py\",\"b.pyi\"]}}");
+	runs = aim_declare_runs(adapter_of("black"), rec, &why);
+	is_str(dump(runs), "[{\"argv\":[\"black\",\"--quiet\",\"a.py\","
+	    "\"b.pyi\"],\"stdin\":null}]", "declarative: black's run");
+	json_decref(runs);
+	runs = aim_declare_runs(adapter_of("clang-format"), rec, &why);
+	is_str(why, "bad_request: not a file of the tool's types: a.py",
+	    "declarative: clang-format refuses Python");
+	free(why);
+	json_decref(runs);
+	json_decref(rec);
+	json_decref(declarative);
+}
+
 int
 main(void)
 {
@@ -241,6 +381,7 @@ main(void)
 	test_refused();
 	test_snapshot();
 	test_output();
+	test_declarative();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }

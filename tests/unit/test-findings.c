@@ -98,6 +98,13 @@ test_json(void)
 	    "\"error\"}", "json: eslint: ^ reads the file's element");
 	ok(json_array_size(f) == 1, "json: eslint: one finding");
 	json_decref(f);
+
+	f = parse_file(FIX "markdownlint.json", "{\"format\":\"json\","
+	    "\"fields\":{\"line\":\"lineNumber\",\"column\":\"errorRange.0\","
+	    "\"rule\":\"ruleNames.0\",\"message\":\"ruleNames.x\"}}", &why);
+	is_str(nth(f, 1), "{\"column\":30,\"line\":2,\"rule\":\"MD009\"}",
+	    "json: a number step indexes an array, not a word");
+	json_decref(f);
 }
 
 static void
@@ -167,6 +174,18 @@ test_gcc(void)
 	    "gcc: no severity; a bracket with a space is no rule");
 	ok(json_array_size(f) == 2, "gcc: no file, line 0: not findings");
 	json_decref(f);
+	f = parse_file(FIX "yamllint.txt", "{\"format\":\"gcc\"}", &why);
+	is_str(nth(f, 1), "{\"column\":11,\"file\":\"bad.yaml\",\"line\":2,"
+	    "\"message\":\"trailing spaces\",\"rule\":\"trailing-spaces\","
+	    "\"severity\":\"error\"}", "gcc: yamllint's [severity] and (rule)");
+	json_decref(f);
+	spec = json_pack("{s:s}", "format", "gcc");
+	f = aim_findings_parse("a:1: error: see (docs)\n", 22, spec, &why);
+	is_str(nth(f, 0), "{\"file\":\"a\",\"line\":1,\"message\":"
+	    "\"see (docs)\",\"severity\":\"error\"}",
+	    "gcc: (word) is a rule only after [severity]");
+	json_decref(f);
+	json_decref(spec);
 }
 
 /* text as format: NULL, and why is want. */
