@@ -352,12 +352,13 @@ size_t	 aim_redact_secrets(json_t *v);
  * "The adapter object") reads them: "format" "json" (through the field
  * map "fields": "list", a dotted path to the array whose "[]" steps take
  * every element of an array; "file", "line", "column", "severity",
- * "rule", "message", dotted paths in an element, or with a leading '^' in
- * the element of the last "[]"; "severities", an object mapping values to
- * severities; "rule_prefix"), "sarif" (SARIF 2.1.0 runs[].results[]),
- * "checkstyle" (XML <file name><error line column severity message
- * source>), "gcc" ("file:line[:column]: [severity: ]message[ [rule]]"
- * lines; others skipped).  Text that is empty or only white space has no
+ * "rule", "message", dotted paths in an element (a number step indexes an
+ * array), or with a leading '^' in the element of the last "[]";
+ * "severities", an object mapping values to severities; "rule_prefix"),
+ * "sarif" (SARIF 2.1.0 runs[].results[]), "checkstyle" (XML <file
+ * name><error line column severity message source>), "gcc"
+ * ("file:line[:column]: [severity: ]message[ [rule]]" lines, or
+ * yamllint's "... [severity] message (rule)"; others skipped).  Text that is empty or only white space has no
  * findings.
  * Returns a new array of {file, line, column, severity, rule, message}
  * (line and column integers from 1, the others strings; a member the
