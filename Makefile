@@ -10,7 +10,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wformat-security -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(CFLAGS)
-LDLIBS	= -ljansson -lsodium -pthread
+LDLIBS	= -ljansson -lsodium -lexpat -pthread
 
 # `make SAN=1 ...` builds with AddressSanitizer and UndefinedBehaviorSanitizer
 # into build-san/ so both builds can live side by side.
@@ -26,15 +26,15 @@ endif
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
-	init patterns invoke show
-UNITS	= test-unit test-scan test-patterns
+	init patterns invoke show findings declare
+UNITS	= test-unit test-scan test-patterns test-findings test-declare
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
 # Debian packages the build, the tests and the demo need.
-BUILD_DEPS = gcc make libjansson-dev libsodium-dev pkg-config
+BUILD_DEPS = gcc make libjansson-dev libsodium-dev libexpat1-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
 	clang-format cppcheck strace parallel zsh prometheus
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
@@ -117,8 +117,8 @@ bench: test-deps
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
 # symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy patterns redact
-# proc; L2 registry adapter; L3 state vault audit dups; L4 route chain verify
-# keys trail; L5 setup scan clean init.
+# proc findings; L2 registry adapter declare; L3 state vault audit dups;
+# L4 route chain verify keys trail; L5 setup scan clean init.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
 
@@ -206,7 +206,7 @@ FORCE:
 # regression input once, no fuzzing: non-zero on any crash or hang.
 FUZZ_DEPS	= clang
 FUZZ_TARGETS	= request registry adapter redact chain checkpoint vault \
-	semver expand locate patterns
+	semver expand locate patterns findings
 FUZZ_SECONDS	?= 60
 FUZZ_JOBS	?= 1	# fuzzers at once (each uses one CPU)
 FUZZ_CC		= clang

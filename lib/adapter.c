@@ -436,6 +436,37 @@ has_suffix(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+/*
+ * A declarative adapter's command line: its argv with the command found
+ * as execvp(3) would (aim-registry(5) "The adapter object"); the other
+ * strings keep their placeholders for aim_declare_runs.
+ */
+static json_t *
+declared_argv(const char *registry_dir, json_t *adapter, char **why)
+{
+	json_t *tmpl = json_object_get(adapter, "argv"), *argv;
+	const char *cmd = json_string_value(json_array_get(tmpl, 0));
+	char *x, *exe;
+
+	if (cmd == NULL || *cmd == '\0') {
+		*why = aim_xstrdup("the adapter object has no command");
+		return NULL;
+	}
+	x = aim_expand(cmd, registry_dir);
+	if ((exe = aim_which(x, NULL)) == NULL) {
+		*why = aim_xsprintf("adapter command %s: %s", x,
+		    errno == EACCES ? "not executable" : strchr(x, '/') ?
+		    strerror(errno) : "not found on PATH");
+		free(x);
+		return NULL;
+	}
+	free(x);
+	argv = json_copy(tmpl);
+	json_array_set_new(argv, 0, json_string(exe));
+	free(exe);
+	return argv;
+}
+
 json_t *
 aim_adapter_argv(const char *registry_dir, json_t *tool, char **why)
 {
@@ -445,6 +476,9 @@ aim_adapter_argv(const char *registry_dir, json_t *tool, char **why)
 	size_t n;
 
 	*why = NULL;
+	if (json_is_object(json_object_get(tool, "adapter")))
+		return declared_argv(registry_dir,
+		    json_object_get(tool, "adapter"), why);
 	if (!json_is_string(script) || *json_string_value(script) == '\0') {
 		*why = aim_xstrdup("no adapterScript");
 		return NULL;

@@ -220,7 +220,10 @@ json_t	*aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
  * JSON array of strings, or NULL with a malloc'd *why ("no adapterScript",
  * "adapter /x.sh: No such file or directory", "adapter /x.sh: not
  * executable", "adapter /x.sh: #! line ends in CR (CRLF line endings?)",
- * "pwsh not found on PATH for adapter /x.ps1").
+ * "pwsh not found on PATH for adapter /x.ps1").  A tool with an adapter
+ * object (aim-registry(5) "The adapter object") gets that object's argv,
+ * its command expanded and found as execvp(3) would ("adapter command
+ * shellcheck: not found on PATH"), the rest as written.
  */
 json_t	*aim_adapter_argv(const char *registry_dir, json_t *tool,
 	    char **why);
@@ -234,5 +237,62 @@ json_t	*aim_adapter_skipped(json_t *candidate);
  * (aim-invoke(1) "Results").  New reference.
  */
 json_t	*aim_all_failed(const char *capability, json_t *attempts);
+
+/* ---- declare.c: declarative adapters (aim-registry(5)) ---- */
+
+/*
+ * The placeholders an adapter object's argv strings may hold: "{files}",
+ * "{file}", "{prompt}", "{cwd}"; a NULL-terminated static list.
+ */
+const char *const *aim_declare_placeholders(void);
+
+/*
+ * The runs of one attempt of a tool whose registry entry has an adapter
+ * object (adapter, borrowed) for the routed record rec (borrowed): an
+ * array of {argv: [strings], stdin: string|null}.  In each argv string
+ * {prompt} is rec.payload.prompt ("" without one), {cwd} the working
+ * directory, {file} one file of rec.payload.files (one run per file when
+ * an argv string holds it), and a string holding {files} becomes one
+ * string per file; stdin is the prompt when the adapter's "stdin" is
+ * "prompt".  Returns a new array, or NULL with a malloc'd *why: "bad_request:
+ * ..." when the request does not suit the tool (a file not of its
+ * "file_types", no files for an argv that names them, a file that is not
+ * a string), else what is wrong with the adapter object.
+ */
+json_t	*aim_declare_runs(json_t *adapter, json_t *rec, char **why);
+
+/*
+ * The content hashes (BLAKE2b-256, libsodium crypto_generichash) of the
+ * files a run may change: the strings of files (borrowed; others are
+ * skipped), as paths relative to the working directory; a file that
+ * cannot be read is recorded as missing.  aim_snapshot_changed reads
+ * them again: a new array of the paths, as given, whose content changed
+ * or that appeared or went (aim-adapter(7) "Content of an AI coding
+ * tool", files_modified); NULL s gives [].  aim_snapshot_free(NULL) does
+ * nothing.
+ */
+struct aim_snapshot;
+struct aim_snapshot *aim_snapshot_take(json_t *files);
+json_t	*aim_snapshot_changed(struct aim_snapshot *s);
+void	 aim_snapshot_free(struct aim_snapshot *s);
+
+/*
+ * The adapter-protocol reply (aim-adapter(7) "Standard output") of the
+ * runs of an attempt: done (borrowed) is the array of finished runs
+ * {exit_code: int|null, signal, timed_out, stdout, stderr}, changed
+ * (borrowed, may be NULL) the files they changed (aim_snapshot_changed).
+ * When every run exited with a code of "success_exit" (default [0]) or
+ * "findings_exit": {success: true, message: "N finding(s), M file(s)
+ * modified", content: {findings (when the adapter has a "findings" spec,
+ * aim_findings_parse of each run's stream), files_modified, exit_code
+ * (the highest)}}.  Else, for the first run that did not:
+ * {success: false, message: its last stderr line (else "exited with code
+ * N", "killed by SIGX", "timed out"), content: {files_modified,
+ * exit_code}}, with error_class "timeout" for a timed out run and none
+ * otherwise, for the caller to classify (aim-invoke(1) Error classes).  A
+ * report that cannot be read is a failure without a class too ("can't
+ * read the tool's findings: ...").  New reference.
+ */
+json_t	*aim_declare_output(json_t *adapter, json_t *done, json_t *changed);
 
 #endif /* AIM_CONFIG_H */

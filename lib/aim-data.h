@@ -344,6 +344,31 @@ int	 aim_redact_register(const unsigned char *value, size_t len_bytes);
 /* Only the registered secret values of v, in place; returns how many. */
 size_t	 aim_redact_secrets(json_t *v);
 
+/* ---- findings.c: a linter's report read (aim-registry(5) Findings) ---- */
+
+/*
+ * The findings of a tool's report text (len bytes, any bytes) as spec
+ * (borrowed: the "findings" member of an adapter object, aim-registry(5)
+ * "The adapter object") reads them: "format" "json" (through the field
+ * map "fields": "list", a dotted path to the array whose "[]" steps take
+ * every element of an array; "file", "line", "column", "severity",
+ * "rule", "message", dotted paths in an element (a number step indexes an
+ * array), or with a leading '^' in the element of the last "[]";
+ * "severities", an object mapping values to severities; "rule_prefix"),
+ * "sarif" (SARIF 2.1.0 runs[].results[]), "checkstyle" (XML <file
+ * name><error line column severity message source>), "gcc"
+ * ("file:line[:column]: [severity: ]message[ [rule]]" lines, or
+ * yamllint's "... [severity] message (rule)"; others skipped).  Text that is empty or only white space has no
+ * findings.
+ * Returns a new array of {file, line, column, severity, rule, message}
+ * (line and column integers from 1, the others strings; a member the
+ * report lacks is left out), or NULL with a malloc'd *why ("json: ...
+ * at line L, column C", "unknown findings format 'x'") when the text is
+ * not a report of that format.
+ */
+json_t	*aim_findings_parse(const char *text, size_t len, json_t *spec,
+	    char **why);
+
 /* ---- proc.c: child processes ---- */
 
 /*

@@ -315,13 +315,14 @@ jproblem(struct jfile *f, const char *const *path, int key_pos,
 
 enum want {
 	W_STRING, W_STRINGS, W_OBJECT, W_BOOL, W_POSINT, W_NATINT, W_STRNULL,
-	W_STRMAP, W_NATNUM
+	W_STRMAP, W_NATNUM, W_EXITS
 };
 
 static const char *want_name[] = {
 	"a string", "an array of strings", "an object", "true or false",
 	"a positive integer", "a non-negative integer", "a string or null",
-	"an object of strings", "a non-negative number"
+	"an object of strings", "a non-negative number",
+	"an array of exit codes (0 to 255)"
 };
 
 /* Check v (at path, shown as "what") against w; 0 when it fits. */
@@ -352,6 +353,13 @@ want(struct jfile *f, json_t *v, enum want w, const char *what,
 		ok = json_is_array(v);
 		json_array_foreach(v, i, x)
 			if (!json_is_string(x))
+				ok = 0;
+		break;
+	case W_EXITS:
+		ok = json_is_array(v);
+		json_array_foreach(v, i, x)
+			if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+			    json_integer_value(x) > 255)
 				ok = 0;
 		break;
 	default: ok = 0; break;
@@ -461,6 +469,7 @@ static const struct member tool_members[] = {
 	{ "logPaths", W_STRINGS, NULL, 0 },
 	{ "capabilities", W_STRINGS, NULL, 0 },
 	{ "adapterScript", W_STRING, NULL, 0 },
+	{ "adapter", W_OBJECT, NULL, 0 },
 	{ "passEnv", W_STRINGS, NULL, 0 },
 	{ "secrets", W_STRMAP, NULL, 0 },
 	{ "version", W_STRING, NULL, 0 },
@@ -470,6 +479,42 @@ static const struct member tool_members[] = {
 	/* An OpenAI-compatible endpoint's adapter reads these (aim-registry(5)). */
 	{ "endpoint", W_STRING, NULL, 0 },
 	{ "models", W_STRINGS, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The adapter object (aim-registry(5) "The adapter object"). */
+static const char *const stdin_values[] = { "prompt", NULL };
+static const char *const streams[] = { "stdout", "stderr", NULL };
+static const char *const formats[] = { "json", "sarif", "checkstyle",
+    "gcc", NULL };
+
+static const struct member adapter_members[] = {
+	{ "argv", W_STRINGS, NULL, 0 },
+	{ "stdin", W_STRING, stdin_values, 0 },
+	{ "success_exit", W_EXITS, NULL, 0 },
+	{ "findings_exit", W_EXITS, NULL, 0 },
+	{ "findings", W_OBJECT, NULL, 0 },
+	{ "file_types", W_STRINGS, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct member findings_members[] = {
+	{ "from", W_STRING, streams, 0 },
+	{ "format", W_STRING, formats, 0 },
+	{ "fields", W_OBJECT, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct member fields_members[] = {
+	{ "list", W_STRING, NULL, 0 },
+	{ "file", W_STRING, NULL, 0 },
+	{ "line", W_STRING, NULL, 0 },
+	{ "column", W_STRING, NULL, 0 },
+	{ "severity", W_STRING, NULL, 0 },
+	{ "rule", W_STRING, NULL, 0 },
+	{ "message", W_STRING, NULL, 0 },
+	{ "rule_prefix", W_STRING, NULL, 0 },
+	{ "severities", W_STRMAP, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -854,11 +899,113 @@ aim_config_free(struct aim_config *cfg)
 
 /* ---- registry and rules ---- */
 
+/*
+ * Each "{name}" of the adapter's argv strings must be a placeholder
+ * aim_declare_runs knows; other braces (a JSON argument) are not names.
+ */
+static void
+check_placeholders(struct jfile *f, json_t *argv, const char *id,
+    const char **path)
+{
+	const char *const *known = aim_declare_placeholders(), *s, *near;
+	char idx[32], name[64];
+	size_t i, n, nknown;
+	json_t *x;
+
+	for (nknown = 0; known[nknown] != NULL; nknown++)
+		;
+	path[3] = "argv";
+	json_array_foreach(argv, i, x) {
+		snprintf(idx, sizeof(idx), "%zu", i);
+		path[4] = idx;
+		path[5] = NULL;
+		for (s = strchr(json_string_value(x), '{'); s != NULL;
+		    s = strchr(s + 1, '{')) {
+			n = strspn(s + 1, "abcdefghijklmnopqrstuvwxyz_");
+			if (n == 0 || s[n + 1] != '}' || n + 3 > sizeof(name))
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)n + 2, s);
+			for (n = 0; n < nknown && strcmp(known[n], name) != 0; n++)
+				;
+			if (n < nknown)
+				continue;
+			near = aim_closest(name, known, nknown);
+			jproblem(f, path, 0, "tool '%s': adapter.argv[%zu]: "
+			    "unknown placeholder '%s'%s%s%s", id, i, name,
+			    near ? "; did you mean '" : "", near ? near : "",
+			    near ? "'?" : "");
+		}
+	}
+	path[3] = path[4] = NULL;
+}
+
+/* The findings spec of an adapter object: its members, its field map. */
+static void
+check_findings(struct jfile *f, json_t *spec, const char *id,
+    const char **path, struct aim_problems *unknown)
+{
+	const char *format = json_string_value(json_object_get(spec, "format"));
+	json_t *fields = json_object_get(spec, "fields");
+	char prefix[300];
+
+	path[3] = "findings";
+	path[4] = NULL;
+	snprintf(prefix, sizeof(prefix), "tool '%s': adapter.findings.", id);
+	check_members(f, spec, findings_members, prefix, path, 4, unknown);
+	if (json_object_get(spec, "format") == NULL)
+		jproblem(f, path, 1, "tool '%s': adapter.findings has no format",
+		    id);
+	else if (format != NULL && strcmp(format, "json") == 0 &&
+	    fields == NULL)
+		jproblem(f, path, 1, "tool '%s': adapter.findings: format "
+		    "json needs a \"fields\" map", id);
+	if (json_is_object(fields)) {
+		path[4] = "fields";
+		snprintf(prefix, sizeof(prefix), "tool '%s': "
+		    "adapter.findings.fields.", id);
+		check_members(f, fields, fields_members, prefix, path, 5,
+		    unknown);
+	}
+	path[3] = path[4] = NULL;
+}
+
+/* A tool's adapter object (aim-registry(5) "The adapter object"). */
+static void
+check_adapter(struct jfile *f, json_t *tool, const char *id,
+    const char **path, struct aim_problems *unknown)
+{
+	json_t *a = json_object_get(tool, "adapter"), *argv;
+	char prefix[300];
+
+	if (!json_is_object(a))
+		return;		/* its type is said already */
+	path[2] = "adapter";
+	path[3] = NULL;
+	if (json_object_get(tool, "adapterScript") != NULL)
+		jproblem(f, path, 1, "tool '%s': both adapter and "
+		    "adapterScript; keep one", id);
+	snprintf(prefix, sizeof(prefix), "tool '%s': adapter.", id);
+	check_members(f, a, adapter_members, prefix, path, 3, unknown);
+	argv = json_object_get(a, "argv");
+	if (argv == NULL)
+		jproblem(f, path, 1, "tool '%s': adapter has no argv", id);
+	else if (json_is_array(argv) && json_array_size(argv) == 0) {
+		path[3] = "argv";
+		jproblem(f, path, 0, "tool '%s': adapter.argv is empty", id);
+		path[3] = NULL;
+	} else if (json_is_array(argv))
+		check_placeholders(f, argv, id, path);
+	if (json_is_object(json_object_get(a, "findings")))
+		check_findings(f, json_object_get(a, "findings"), id, path,
+		    unknown);
+	path[2] = NULL;
+}
+
 static void
 check_registry_types(struct jfile *f, json_t *root,
     struct aim_problems *unknown)
 {
-	const char *path[4] = { NULL, NULL, NULL, NULL };
+	const char *path[7] = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 	const char *id;
 	char prefix[300];
 	json_t *tools, *t;
@@ -881,6 +1028,7 @@ check_registry_types(struct jfile *f, json_t *root,
 			continue;
 		}
 		check_members(f, t, tool_members, prefix, path, 2, unknown);
+		check_adapter(f, t, id, path, unknown);
 	}
 }
 
@@ -1141,6 +1289,9 @@ aim_registry_check(const struct aim_registry *reg, struct aim_problems *probs)
 		if (json_array_size(json_object_get(tool, "detectCommands")) == 0)
 			jproblem(&tf, path, 1, "tool '%s' has no detectCommands",
 			    id);
+		/* Its command is the tool itself: not there, not installed. */
+		if (json_is_object(json_object_get(tool, "adapter")))
+			continue;
 		if ((argv = aim_adapter_argv(reg->dir, tool, &why)) == NULL) {
 			if (json_object_get(tool, "adapterScript") != NULL)
 				path[2] = "adapterScript";

@@ -161,6 +161,9 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 	} else {
 		json_object_set_new(c, "status", json_string("ready"));
 		json_object_set_new(c, "argv", argv);
+		/* aim-invoke runs a declarative adapter itself: the object. */
+		if (json_is_object(v = json_object_get(tool, "adapter")))
+			json_object_set(c, "adapter", v);
 		json_object_set_new(c, "timeout_ms", json_integer(timeout_ms));
 		json_object_set_new(c, "detected", json_string(found));
 		pass = json_object_get(tool, "passEnv");

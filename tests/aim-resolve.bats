@@ -996,3 +996,97 @@ aim-resolve: in.jsonl:2: invalid JSON at column 21: comments are not allowed in 
 	AIM_REGISTRY_PATH=$PWD/reg run --separate-stderr aim-resolve --check
 	assert_success
 }
+
+# ---- declarative adapters: the adapter object (issue 13) ----
+
+# declarative_registry DIR: clean_registry, with tool "a" declarative.
+declarative_registry() {
+	clean_registry "$1"
+	cat >"$1/AIM_registry.json" <<-'EOF'
+	{
+	  "tools": {
+	    "a": {"name": "A", "detectCommands": ["sh"], "capabilities": ["x", "y"],
+	      "adapter": {"argv": ["sh", "-c", "cat -- \"$@\"", "sh", "{files}"],
+	        "stdin": "prompt", "success_exit": [0], "findings_exit": [1],
+	        "findings": {"from": "stdout", "format": "json",
+	          "fields": {"list": "[].messages", "file": "^filePath", "line": "line",
+	            "severities": {"2": "error"}}},
+	        "file_types": [".sh"]}},
+	    "b": {"name": "B", "detectCommands": ["sh"], "capabilities": ["x"], "adapterScript": "AIM_adapters/ok.sh"}
+	  }
+	}
+	EOF
+}
+
+@test "a declarative tool routes: its candidate has the adapter object and its argv with the command found on PATH" {
+	declarative_registry reg
+	run --separate-stderr aim-resolve --check -r reg
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr aim-resolve -r reg < <(req x '{payload: {files: ["a.sh"]}}')
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '.route.candidates[0] | [.tool_id, .status, .argv]' <<<"$output")" \
+	    "[\"a\",\"ready\",[\"$SH\",\"-c\",\"cat -- \\\"\$@\\\"\",\"sh\",\"{files}\"]]"
+	assert_equal "$(jq -c '.route.candidates[0].adapter' <<<"$output")" \
+	    "$(jq -c .tools.a.adapter reg/AIM_registry.json)"
+	assert_equal "$(jq -c '.route.candidates[1] | [.tool_id, has("adapter")]' <<<"$output")" '["b",false]'
+	# aim-invoke -n shows the plan with that argv.
+	run --separate-stderr aim-invoke -n <<<"$output"
+	assert_success
+	assert_equal "$(jq -c '.plan[0] | [.tool_id, .argv[0], .argv[4]]' <<<"$output")" "[\"a\",\"$SH\",\"{files}\"]"
+}
+
+@test "a declarative tool whose command is not on PATH has no adapter; --check does not count it" {
+	declarative_registry reg
+	jq '.tools.a.adapter.argv[0] = "aim-no-such-linter"' reg/AIM_registry.json >r && mv r reg/AIM_registry.json
+	run --separate-stderr aim-resolve -r reg < <(req y)
+	assert_success
+	assert_equal "$(jq -c '.route.candidates[0] | [.status, .reason]' <<<"$output")" \
+	    '["no_adapter","adapter command aim-no-such-linter: not found on PATH"]'
+	run --separate-stderr aim-resolve --check -r reg
+	assert_success
+}
+
+@test "a bad adapter object is a clear error naming file:line:column: --check lists each, routing exits 3" {
+	clean_registry reg
+	cat >reg/AIM_registry.json <<-'EOF'
+	{
+	  "tools": {
+	    "a": {"name": "A", "detectCommands": ["sh"], "capabilities": ["x", "y"],
+	      "adapter": {"argv": ["sh", "{fiels}", "{\"json\": 1}"], "stdin": "file",
+	        "success_exit": [0, 256], "findings_exit": "1",
+	        "findings": {"format": "yaml", "fields": {"lst": "x", "line": 3}},
+	        "file_type": [".sh"]}},
+	    "b": {"name": "B", "detectCommands": ["sh"], "capabilities": ["x"], "adapterScript": "AIM_adapters/ok.sh",
+	      "adapter": {"findings": {"fields": {}}}},
+	    "c": {"name": "C", "detectCommands": ["sh"], "capabilities": ["x"], "adapter": {"argv": [],
+	      "findings": {"format": "json"}}}
+	  }
+	}
+	EOF
+	R=$PWD/reg/AIM_registry.json
+	run --separate-stderr aim-resolve --check -r reg
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "$(cat <<-EOF
+	aim-resolve: $R:4:72: tool 'a': adapter.stdin must be one of "prompt"
+	aim-resolve: $R:5:25: tool 'a': adapter.success_exit must be an array of exit codes (0 to 255)
+	aim-resolve: $R:5:52: tool 'a': adapter.findings_exit must be an array of exit codes (0 to 255)
+	aim-resolve: $R:4:34: tool 'a': adapter.argv[1]: unknown placeholder '{fiels}'; did you mean '{files}'?
+	aim-resolve: $R:6:32: tool 'a': adapter.findings.format must be one of "json", "sarif", "checkstyle", "gcc"
+	aim-resolve: $R:6:71: tool 'a': adapter.findings.fields.line must be a string
+	aim-resolve: $R:9:7: tool 'b': both adapter and adapterScript; keep one
+	aim-resolve: $R:9:7: tool 'b': adapter has no argv
+	aim-resolve: $R:9:19: tool 'b': adapter.findings has no format
+	aim-resolve: $R:10:93: tool 'c': adapter.argv is empty
+	aim-resolve: $R:11:7: tool 'c': adapter.findings: format json needs a "fields" map
+	aim-resolve: $R:7:9: tool 'a': adapter: unknown member 'file_type'; did you mean 'file_types'?
+	aim-resolve: $R:6:51: tool 'a': adapter.findings.fields: unknown member 'lst'; did you mean 'list'?
+	EOF
+	)"
+	run --separate-stderr aim-resolve -r reg < <(req x)
+	assert_equal "$status" 3
+	assert_equal "${stderr_lines[0]}" "aim-resolve: $R:4:72: tool 'a': adapter.stdin must be one of \"prompt\""
+	assert_equal "$(jq -r .error.code <<<"$output")" registry_unavailable
+}

@@ -366,7 +366,7 @@ RECORD_REFS=("$SCHEMAS/request.json" "$SCHEMAS/routed.json" "$SCHEMAS/result.jso
 		regs+=("$d/AIM_registry.json")
 		rules+=("$d/AIM_cross-tool/AIM_coordination-rules.json")
 	done
-	validate "$SCHEMAS/registry.json" "${regs[@]}"
+	validate "$SCHEMAS/registry.json" "${regs[@]}" "$TOP/examples/declarative-registry.json"
 	validate "$SCHEMAS/rules.json" "${rules[@]}"
 	run ajv validate -s "$SCHEMAS/registry.json" -d "$REGS/badtypes/AIM_registry.json"
 	assert_failure
