@@ -43,6 +43,13 @@ struct job {
 	char	*input, **env;
 	char	**argv;		/* its strings are borrowed from rec */
 	int	 running, done, active;
+	/* A declarative adapter's attempt (aim-registry(5) "The adapter object"). */
+	json_t	*runs;		/* its runs (aim_declare_runs), or NULL */
+	size_t	 run_next;	/* the next of them to start */
+	json_t	*ran;		/* those finished, as aim_declare_output reads them */
+	struct aim_snapshot *snap;	/* the request's files before the runs */
+	int64_t	 ran_ms;	/* the time they took so far */
+	struct aim_proc_limits lim;	/* the attempt's limits */
 	const char *source;	/* the input's name, for stderr */
 	long	 lineno;		/* its line there */
 };
@@ -88,9 +95,23 @@ int_member(json_t *obj, const char *key)
 	return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* The end of a declarative attempt: what it kept goes. */
+static void
+declare_clear(struct job *j)
+{
+	json_decref(j->runs);
+	json_decref(j->ran);
+	aim_snapshot_free(j->snap);
+	j->runs = j->ran = NULL;
+	j->snap = NULL;
+	aim_strv_free(j->env);
+	j->env = NULL;
+}
+
 static void
 job_free(struct job *j)
 {
+	declare_clear(j);
 	json_decref(j->rec);
 	free(j->input);
 	aim_strv_free(j->env);
@@ -636,6 +657,162 @@ attempt_spawn(struct aim_invoke *iv, struct job *j, int64_t now,
 	return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
 }
 
+/* A finished run of a declarative attempt, as aim_declare_output reads it. */
+static json_t *
+run_result(const struct aim_proc *p)
+{
+	json_t *r = json_pack("{s:b}", "timed_out", p->timed_out);
+
+	json_object_set_new(r, "exit_code", WIFEXITED(p->status) &&
+	    !p->timed_out ? json_integer(WEXITSTATUS(p->status)) :
+	    json_null());
+	if (WIFSIGNALED(p->status))
+		json_object_set_new(r, "signal",
+		    json_string(aim_signame(WTERMSIG(p->status))));
+	json_object_set_new(r, "stdout", aim_json_text(p->out, p->out_len,
+	    p->out_len, 0));
+	json_object_set_new(r, "stderr", aim_json_text(p->err, p->err_len,
+	    p->err_len, 1));
+	return r;
+}
+
+/*
+ * The attempt record of a declarative attempt that ran (aim-invoke(1)
+ * "Attempts"): its outcome from the reply, the time of all its runs, and
+ * the last run's exit code and stderr.
+ */
+static json_t *
+declare_attempt(struct job *j, json_t *output)
+{
+	json_t *last = json_array_get(j->ran, json_array_size(j->ran) - 1);
+	json_t *a = json_pack("{s:s}", "tool_id", j->tool_id), *v;
+	const char *outcome = "failure";
+
+	if (json_is_true(json_object_get(output, "success")))
+		outcome = "success";
+	else if (json_is_true(json_object_get(last, "timed_out")))
+		outcome = "timeout";
+	json_object_set_new(a, "outcome", json_string(outcome));
+	if ((v = json_object_get(last, "exit_code")) != NULL && !json_is_null(v))
+		json_object_set(a, "exit_code", v);
+	if ((v = json_object_get(output, "message")) != NULL)
+		json_object_set(a, "message", v);
+	json_object_set_new(a, "duration_ms", json_integer(j->ran_ms));
+	json_object_set_new(a, "runs", json_integer(json_array_size(j->ran)));
+	v = json_object_get(last, "stderr");
+	if (json_string_length(v) > 0)
+		json_object_set(a, "stderr", v);
+	return a;
+}
+
+/* Judge a declarative attempt whose runs are over (after_attempt's answer). */
+static int
+declare_end(struct aim_invoke *iv, struct job *j)
+{
+	json_t *changed = aim_snapshot_changed(j->snap), *output, *attempt;
+
+	output = aim_declare_output(json_object_get(j->cur, "adapter"),
+	    j->ran, changed);
+	json_decref(changed);
+	attempt = declare_attempt(j, output);
+	declare_clear(j);
+	return after_attempt(iv, j, attempt, output);
+}
+
+/*
+ * Start the next run of j's declarative attempt, the tool itself, with
+ * the time the runs before it left: 1 running, else after_attempt's
+ * answer for an attempt that could not go on.
+ */
+static int
+declare_spawn(struct aim_invoke *iv, struct job *j)
+{
+	json_t *run = json_array_get(j->runs, j->run_next++), *arg;
+	json_t *argv = json_object_get(run, "argv"), *output;
+	const char *in = json_string_value(json_object_get(run, "stdin"));
+	struct aim_proc_limits lim = j->lim;
+	size_t i, argc = json_array_size(argv);
+	json_t *attempt;
+
+	free(j->argv);
+	j->argv = aim_xmalloc((argc + 1) * sizeof(char *));
+	json_array_foreach(argv, i, arg)
+		j->argv[i] = (char *)json_string_value(arg);
+	j->argv[argc] = NULL;
+	j->argv0 = argc > 0 ? j->argv[0] : "(none)";
+	lim.timeout_ms -= j->ran_ms;
+	if (lim.timeout_ms < 1)
+		lim.timeout_ms = 1;
+	if (aim_proc_spawn(&j->proc, j->argv, j->env, in, in ? strlen(in) : 0,
+	    &lim) == 0) {
+		j->running = 1;
+		j->started_ms = aim_now_ms();
+		iv->running++;
+		return 1;
+	}
+	/* The tool went between the route and now: not installed. */
+	attempt = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &output);
+	aim_proc_free(&j->proc);
+	declare_clear(j);
+	return after_attempt(iv, j, attempt, output);
+}
+
+/*
+ * A run of j's declarative attempt ended: start the next while each ended
+ * by exiting, else judge the attempt (after_attempt's answer; 1 when the
+ * next run started).
+ */
+static int
+declare_child_done(struct aim_invoke *iv, struct job *j)
+{
+	int exited = WIFEXITED(j->proc.status) && !j->proc.timed_out;
+
+	j->ran_ms += j->proc.duration_ms;
+	json_array_append_new(j->ran, run_result(&j->proc));
+	aim_proc_free(&j->proc);
+	if (exited && j->run_next < json_array_size(j->runs))
+		return declare_spawn(iv, j) == 1 ? 0 : -1;
+	return declare_end(iv, j);
+}
+
+/*
+ * A declarative attempt of j->cur (aim-registry(5) "The adapter object"):
+ * the runs its adapter object makes of the request, one after another,
+ * the files hashed before and after.  A request the tool does not take
+ * (a file of another type) is a failure of class bad_request, so the
+ * chain moves on.  Returns as try_start.
+ */
+static int
+declare_begin(struct aim_invoke *iv, struct job *j,
+    const struct aim_proc_limits *lim)
+{
+	json_t *attempt, *output;
+	char *why = NULL;
+	int bad;
+
+	j->runs = aim_declare_runs(json_object_get(j->cur, "adapter"), j->rec,
+	    &why);
+	if (j->runs == NULL || json_array_size(j->runs) == 0) {
+		bad = why == NULL || strncmp(why, "bad_request: ", 13) == 0;
+		output = json_pack("{s:b, s:s, s:s, s:n}", "success", 0,
+		    "error_class", "bad_request", "message", why == NULL ?
+		    "nothing to run" : bad ? why + 13 : why, "content");
+		attempt = json_pack("{s:s, s:s, s:O, s:i}", "tool_id",
+		    j->tool_id, "outcome", "failure", "message",
+		    json_object_get(output, "message"), "duration_ms", 0);
+		free(why);
+		declare_clear(j);
+		return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
+	}
+	j->snap = aim_snapshot_take(json_object_get(json_object_get(j->rec,
+	    "payload"), "files"));
+	j->ran = json_array();
+	j->ran_ms = 0;
+	j->run_next = 0;
+	j->lim = *lim;
+	return declare_spawn(iv, j) == 1 ? 1 : j->cur == NULL ? -1 : 0;
+}
+
 /*
  * Start an attempt of j->cur: 1 running, 0 waiting (for a slot), -1 when
  * it could not start and the job must move on (the attempt is recorded).
@@ -662,6 +839,8 @@ try_start(struct aim_invoke *iv, struct job *j)
 	argv_build(j);
 	if ((rc = env_build(iv, j, lim.timeout_ms)) != 1)
 		return rc;
+	if (json_is_object(json_object_get(j->cur, "adapter")))
+		return declare_begin(iv, j, &lim);
 	return attempt_spawn(iv, j, now, &lim);
 }
 
@@ -713,6 +892,12 @@ child_done(struct aim_invoke *iv, struct job *j)
 
 	j->running = 0;
 	iv->running--;
+	if (j->runs != NULL && !iv->interrupted) {
+		if (declare_child_done(iv, j) == -1)
+			advance(iv, j);
+		return;
+	}
+	declare_clear(j);
 	attempt = aim_adapter_attempt(&j->proc, j->tool_id, j->argv0, &output);
 	aim_proc_free(&j->proc);
 	if (iv->interrupted &&
