@@ -29,7 +29,7 @@ LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy 
 	init patterns invoke show findings declare
 UNITS	= test-unit test-scan test-patterns test-findings test-declare
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
-	man/aim-scan.1 man/aim-init.1 man/aim.1
+	man/aim-scan.1 man/aim-init.1 man/aim-run.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 

@@ -1,5 +1,6 @@
 # bash completion for aim(1) and aim-resolve, aim-invoke, aim-audit,
-# aim-secret, aim-scan, aim-init.  Installed as share/bash-completion/completions/aim
+# aim-secret, aim-scan, aim-init, aim-run.  Installed as
+# share/bash-completion/completions/aim
 # (the other names are symlinks to it); to try it from the source tree:
 #   . completion/aim.bash
 # Subcommands and options are those of each program's --help; capability
@@ -344,8 +345,6 @@ _aim_scan()
 	fi
 }
 
-# _aim_commands: the commands of `aim --help` (static when that fails)
-# and NAME for each aim-NAME program on PATH.
 _aim_init()
 {
 	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
@@ -362,12 +361,37 @@ _aim_init()
 	fi
 }
 
+# aim-run [options] capability [file ...]: the capability first (from the
+# registry of -r), then files; tool ids after -t.
+_aim_run()
+{
+	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
+	local -A _aim_opt=()
+	COMPREPLY=()
+	_aim_parse "$2" "-c:file --config:file -d:dir --audit-dir:dir \
+	    --deadline:none -j:none --jobs:none -p:none --prompt:none \
+	    -r:dir --registry:dir -t:tool --tool:tool --timeout:none"
+	if [[ -n $_aim_want ]]; then
+		_aim_arg "$_aim_want"
+	elif [[ $_aim_cur == -* ]]; then
+		_aim_reply -c --config -d --audit-dir --deadline -e --each \
+		    -j --jobs --json -n --dry-run -p --prompt -r --registry \
+		    -s --strict -t --tool --timeout -h --help -V --version
+	elif ((_aim_npos == 0)); then
+		_aim_arg capability
+	else
+		_aim_arg file
+	fi
+}
+
+# _aim_commands: the commands of `aim --help` (static when that fails)
+# and NAME for each aim-NAME program on PATH.
 _aim_commands()
 {
 	local c
 	c=$("$(_aim_cmd aim)" --help </dev/null 2>/dev/null |
 	    sed -n '/^commands:/,/^$/s/^  \([a-z][-a-z0-9]*\) .*/\1/p')
-	[[ -n $c ]] || c=$'status\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit\nmetrics'
+	[[ -n $c ]] || c=$'run\nstatus\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit\nmetrics'
 	{
 		printf '%s\n' "$c"
 		compgen -c aim- | sed 's/^aim-//'
@@ -426,7 +450,7 @@ _aim()
 		COMP_CWORD=$((COMP_CWORD + 1))
 		_aim_audit aim-audit "$2" "$3"
 		;;
-	resolve | invoke | audit | secret | scan | init)
+	resolve | invoke | audit | secret | scan | init | run)
 		_aim_"$sub" aim-"$sub" "$2" "$3"
 		;;
 	secrets)
@@ -451,3 +475,4 @@ complete -F _aim_audit aim-audit
 complete -F _aim_secret aim-secret
 complete -F _aim_scan aim-scan
 complete -F _aim_init aim-init
+complete -F _aim_run aim-run

@@ -54,7 +54,7 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit health init invoke metrics resolve scan secret status)"
+	assert_output "$(lines audit health init invoke metrics resolve run scan secret status)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
 	assert_output "$(lines scan secret status)"
@@ -84,6 +84,55 @@ lines() {
 	assert_output "$(lines home proj tpl)"
 	run comp _aim_init aim-init -n p
 	assert_output proj
+}
+
+@test "bash: aim run and aim-run: capabilities, then files; tool ids after -t" {
+	mkdir w && cd w
+	touch main.c Makefile
+	# aim run <TAB>: the capabilities of the registry found.
+	AIM_REGISTRY_PATH=$REG run comp _aim aim run ''
+	assert_success
+	assert_output "$(lines code_generation formatting linting refactoring \
+	    review version)"
+	run comp _aim aim run -r "$REG" f
+	assert_output formatting
+	# aim run -t <TAB>: the tool ids; the capability comes after.
+	AIM_REGISTRY_PATH=$REG run comp _aim aim run -t ''
+	assert_output "$(lines alpha beta-lint gamma)"
+	run comp _aim_run aim-run --registry = "$REG" --tool = b
+	assert_output beta-lint
+	run comp _aim_run aim-run -r "$REG" -t gamma l
+	assert_output linting
+	# -p takes its word, - included: the capability is still first.
+	run comp _aim_run aim-run -r "$REG" -p - r
+	assert_output "$(lines refactoring review)"
+	# After the capability, files.
+	run comp_sorted _aim aim run -r "$REG" formatting ''
+	assert_output "$(lines Makefile main.c)"
+	run comp _aim_run aim-run --each -j 4 formatting m
+	assert_output main.c
+	# -d wants a directory: no files.
+	run comp _aim_run aim-run -d ''
+	assert_output ''
+	# Numbers and prompts get nothing.
+	run comp _aim_run aim-run --timeout ''
+	assert_success
+	assert_output ''
+}
+
+@test "bash: aim-run --<TAB>: its options, as --help lists them" {
+	run comp _aim_run aim-run --
+	assert_success
+	assert_output "$(lines --config --audit-dir --deadline --each --jobs \
+	    --json --dry-run --prompt --registry --strict --tool --timeout \
+	    --help --version)"
+	run comp _aim aim run -
+	assert_output "$(lines -c --config -d --audit-dir --deadline -e --each \
+	    -j --jobs --json -n --dry-run -p --prompt -r --registry -s --strict \
+	    -t --tool --timeout -h --help -V --version)"
+	# The same words as aim-run --help lists.
+	assert_equal "$(comp _aim_run aim-run - | LC_ALL=C sort -u)" \
+	    "$(_aim_help_opts aim-run | LC_ALL=C sort -u)"
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
@@ -306,14 +355,17 @@ lines() {
 }
 
 @test "bash: the completions are registered for each command" {
-	run complete -p aim aim-resolve aim-invoke aim-audit aim-secret aim-scan
+	run complete -p aim aim-resolve aim-invoke aim-audit aim-secret aim-scan \
+	    aim-init aim-run
 	assert_success
 	assert_output "$(lines 'complete -F _aim aim' \
 	    'complete -F _aim_resolve aim-resolve' \
 	    'complete -F _aim_invoke aim-invoke' \
 	    'complete -F _aim_audit aim-audit' \
 	    'complete -F _aim_secret aim-secret' \
-	    'complete -F _aim_scan aim-scan')"
+	    'complete -F _aim_scan aim-scan' \
+	    'complete -F _aim_init aim-init' \
+	    'complete -F _aim_run aim-run')"
 }
 
 @test "bash: aim.bash is shellcheck-clean" {
@@ -339,7 +391,7 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit health init invoke metrics resolve scan secret status)"
+	assert_output "$(lines audit health init invoke metrics resolve run scan secret status)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'
@@ -380,4 +432,20 @@ zcomp() {
 	assert_output anthropic/api_key
 	PATH=/usr/bin:/bin run zcomp 'aim secret get '
 	assert_output ''
+}
+
+@test "zsh: aim run and aim-run: capabilities, tool ids, options, files" {
+	command -v zsh >/dev/null || skip "zsh not installed"
+	run zcomp "aim run -r $REG "
+	assert_output "$(lines code_generation formatting linting refactoring \
+	    review version)"
+	run zcomp "aim-run -r $REG -t "
+	assert_output "$(lines alpha beta-lint gamma)"
+	run zcomp 'aim-run --'
+	assert_output "$(lines --audit-dir --config --deadline --dry-run --each \
+	    --help --jobs --json --prompt --registry --strict --timeout --tool \
+	    --version)"
+	mkdir w && touch w/main.c && cd w
+	run zcomp "aim run -r $REG formatting "
+	assert_output main.c
 }
