@@ -121,7 +121,9 @@ print_summary(const json_t *r)
 	    "  aim status                 what aim sees: tools, chains, health\n"
 	    "  aim-secret set NAME        keep an API key in the vault\n"
 	    "  log in to each AI coding CLI once, or give it its key "
-	    "(aim-adapter(7))\n");
+	    "(aim-adapter(7))\n"
+	    "  aim run CAPABILITY FILE... route, run and audit a request, "
+	    "e.g. aim run linting src/main.c\n");
 }
 
 int

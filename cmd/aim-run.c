@@ -30,7 +30,7 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: aim run [-ensv] [-c config] [-d audit-dir] [-j jobs] "
+	    "usage: aim run [-ehnsV] [-c config] [-d audit-dir] [-j jobs] "
 	    "[-p prompt]\n"
 	    "               [-r registry] [-t tool] [--deadline=ms] "
 	    "[--json]\n"
@@ -134,12 +134,11 @@ prompt_stdin(size_t limit)
 	ssize_t n;
 
 	for (;;) {
-		if (len + 1 == cap) {
-			if (cap > limit)
-				errx(AIM_EXIT_USAGE, "-p -: the prompt is over "
-				    "the payload limit of %zu bytes", limit);
+		if (len > limit)
+			errx(AIM_EXIT_USAGE, "-p -: the prompt is over the "
+			    "payload limit of %zu bytes", limit);
+		if (len + 1 == cap)
 			buf = aim_xrealloc(buf, cap *= 2);
-		}
 		n = read(STDIN_FILENO, buf + len, cap - len - 1);
 		if (n == 0)
 			break;
@@ -358,6 +357,16 @@ audit(struct run *r, json_t *rec)
 	aim_exit_raise(&r->status, AIM_EXIT_IO);
 }
 
+/* A live line needs a terminal on stderr that can erase a line. */
+static int
+live_ok(void)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(STDERR_FILENO) && term != NULL && *term != '\0' &&
+	    strcmp(term, "dumb") != 0;
+}
+
 /* Take the live line off the terminal before anything else is written. */
 static void
 live_clear(struct run *r)
@@ -368,18 +377,24 @@ live_clear(struct run *r)
 	}
 }
 
+/* "claude 3.2 s", or with --each "claude on a.c 3.2 s", on the live line. */
 static void
 live_one(void *arg, json_t *rec, const char *tool_id, int64_t started_ms)
 {
 	struct run *r = arg;
+	json_t *files = json_object_get(json_object_get(rec, "payload"),
+	    "files");
 	char dur[32];
 
-	(void)rec;
 	if (aim_now_ms() - started_ms < LIVE_AFTER_MS)
 		return;
 	aim_duration(dur, sizeof(dur), aim_now_ms() - started_ms);
-	fprintf(stderr, "%s%s %s", r->live_shown ? ", " : "running ",
-	    tool_id ? tool_id : "?", dur);
+	fprintf(stderr, "%s%s", r->live_shown ? ", " : "running ",
+	    tool_id ? tool_id : "?");
+	if (r->ask->each)
+		fprintf(stderr, " on %s", json_string_value(json_array_get(
+		    files, 0)));
+	fprintf(stderr, " %s", dur);
 	r->live_shown = 1;
 }
 
@@ -447,9 +462,9 @@ on_done(void *arg, json_t *rec, const char *source, long lineno)
 	failed = json_object_get(rec, "error") != NULL ||
 	    (json_object_get(rec, "plan") == NULL &&
 	    !json_is_true(json_object_get(res, "success")));
+	live_clear(r);
 	if (!r->ask->dry_run)
 		audit(r, rec);
-	live_clear(r);
 	if (r->human) {
 		aim_show_record(stdout, rec, r->color);
 		fflush(stdout);
@@ -547,7 +562,7 @@ main(int argc, char *argv[])
 		ask.prompt = prompt_stdin(r.payload_limit);
 	r.human = !ask.json && isatty(STDOUT_FILENO);
 	r.color = r.human && aim_show_color(STDOUT_FILENO);
-	r.live = r.human && !ask.dry_run && isatty(STDERR_FILENO);
+	r.live = r.human && !ask.dry_run && live_ok();
 	r.nreq = ask.each ? ask.nfiles : 1;
 
 	if (sodium_init() == -1)

@@ -379,7 +379,8 @@ text(const struct out *o, json_t *content, const char *key)
 
 	if (s == NULL || *s == '\0')
 		return;
-	label(o, strcmp(key, "stdout") == 0 ? "output" : key);
+	paint(o, C_DIM, strcmp(key, "stdout") == 0 ? "  output" :
+	    "  response");
 	fputc('\n', o->fp);
 	for (; *s != '\0'; s = *nl ? nl + 1 : nl) {
 		nl = strchr(s, '\n');

@@ -13,7 +13,7 @@ setup() {
 	printf 'int main(void) { return 0; }\n' >a.c
 	printf 'int b;\n' >b.c
 	printf 'int c;\n' >c.c
-	USAGE="usage: aim run [-ensv] [-c config] [-d audit-dir] [-j jobs] [-p prompt]"
+	USAGE="usage: aim run [-ehnsV] [-c config] [-d audit-dir] [-j jobs] [-p prompt]"
 }
 
 # tty CMD...: CMD on a pseudo-terminal (script(1)); its screen, carriage
