@@ -113,6 +113,7 @@ bench: test-deps
 	bench/kit
 	bench/status $(B)
 	bench/adapters $(B)
+	bench/declarative $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
@@ -132,7 +133,7 @@ lint: test-deps depcheck
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters bench/status bench/kit tests/fixtures/crush/crush \
+		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
 		tools/longest
 
