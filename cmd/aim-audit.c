@@ -16,6 +16,8 @@
 #include "aim.h"
 
 #define MAX_RECORD_BYTES	(64 * 1024 * 1024)
+/* The most entries one group commit takes, whatever the config says. */
+#define GROUP_LIMIT	4096
 
 static const char *progname = "aim-audit";
 
@@ -163,10 +165,20 @@ bad_option(const struct aim_subcmd *cur, char *argv[], int ch)
 	usage(AIM_EXIT_USAGE);
 }
 
+/* A record read, its entry made, waiting for its group to commit. */
+struct pend {
+	json_t	*rec, *entry;
+	const char *source;
+	long	 lineno;
+	char	*path, *why;	/* where its entry went, or why not */
+};
+
 struct audit {
 	struct aim_setup set;	/* config and audit directory */
 	struct aim_chain chain;
 	int	 chain_open;
+	struct pend *group;	/* aim-audit(1) "Group commit" */
+	size_t	 n, max;	/* records in it, and the most it takes */
 	int	 status;
 };
 
@@ -192,11 +204,12 @@ redact_vault(void)
 	return rc == AIM_VAULT_OK ? 0 : -1;
 }
 
-static void
-audit_line(struct audit *au, const struct aim_line *line, const char *source)
+/* The record of a line, redacted; an error record when the line is not one. */
+static json_t *
+record_of(const struct aim_line *line, const char *source)
 {
-	char iso[32], buf[256], *path, *why;
-	json_t *rec, *entry, *result;
+	char buf[256];
+	json_t *rec;
 	int is_error;
 
 	if (line->too_long) {
@@ -205,59 +218,153 @@ audit_line(struct audit *au, const struct aim_line *line, const char *source)
 		rec = aim_bad_line_record(line, "audit", "invalid_record", buf);
 		aim_redact_secrets(rec);
 		warnx("%s:%ld: %s", source, line->lineno, buf);
-	} else {
-		rec = aim_parse_record(line, "audit", "a record",
-		    "invalid_record", &is_error);
-		/* Secrets go before anything is printed or written. */
-		aim_redact_secrets(rec);
-		if (is_error)
-			warnx("%s:%ld: %s", source, line->lineno,
-			    json_string_value(json_object_get(json_object_get(
-			    rec, "error"), "message")));
+		return rec;
 	}
-
-	/* The timestamp is set again under the chain's lock. */
-	aim_utc_stamp(iso, NULL, NULL);
-	entry = aim_audit_entry(rec, iso, au->set.cfg.actor);
-	why = NULL;
-	path = NULL;
-	if (au->set.audit_dir == NULL)
-		why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
-		    "use -d");
-	else if (!au->chain_open && aim_chain_open(&au->chain,
-	    au->set.audit_dir, &why) == 0)
-		au->chain_open = 1;
-	if (au->chain_open)
-		path = aim_chain_append(&au->chain, entry, &why);
-	json_decref(entry);
-	if (path != NULL) {
-		json_object_set_new(rec, "audit", json_pack("{s:s}", "path",
-		    path));
-		free(path);
-	} else {
-		warnx("%s:%ld: %s", source, line->lineno, why);
-		json_object_set_new(rec, "audit", json_pack("{s:s}", "error",
-		    why));
-		free(why);
-		aim_exit_raise(&au->status, AIM_EXIT_IO);
-	}
-	result = json_object_get(rec, "result");
-	if (json_object_get(rec, "error") != NULL ||
-	    (result != NULL && !json_is_true(json_object_get(result,
-	    "success"))))
-		aim_exit_raise(&au->status, AIM_EXIT_FAILED);
-	if (global_human)
-		aim_show_record(stderr, rec, aim_show_color(STDERR_FILENO));
-	if (aim_emit(stdout, rec) == -1)
-		aim_exit_raise(&au->status, AIM_EXIT_IO);
-	json_decref(rec);
+	rec = aim_parse_record(line, "audit", "a record", "invalid_record",
+	    &is_error);
+	/* Secrets go before anything is printed or written. */
+	aim_redact_secrets(rec);
+	if (is_error)
+		warnx("%s:%ld: %s", source, line->lineno,
+		    json_string_value(json_object_get(json_object_get(rec,
+		    "error"), "message")));
+	return rec;
 }
 
-/* aim_each_line's callback: one record; once stdout fails, read no more. */
-static int
-audit_one(void *au, const struct aim_line *line, const char *source)
+/* The chain, open; NULL with *why when there is none to write to. */
+static struct aim_chain *
+chain(struct audit *au, char **why)
 {
-	audit_line(au, line, source);
+	if (au->set.audit_dir == NULL) {
+		*why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
+		    "use -d");
+		return NULL;
+	}
+	if (!au->chain_open && aim_chain_open(&au->chain, au->set.audit_dir,
+	    why) == 0)
+		au->chain_open = 1;
+	return au->chain_open ? &au->chain : NULL;
+}
+
+/*
+ * Write the entries of the group, together (aim_chain_append_group) and,
+ * when a group cannot commit, one by one, so that a record's failure is
+ * its own.
+ */
+static void
+group_write_into(struct audit *au, json_t **entries, char **paths)
+{
+	struct aim_chain *c;
+	char *why = NULL;
+	size_t i, k;
+
+	if ((c = chain(au, &why)) == NULL) {
+		for (i = 0; i < au->n; i++)
+			au->group[i].why = aim_xstrdup(why);
+		free(why);
+		return;
+	}
+	for (i = 0; i < au->n; i++)
+		entries[i] = au->group[i].entry;
+	for (i = 0; i < au->n; i += k) {
+		if ((k = aim_chain_append_group(c, entries + i, au->n - i,
+		    paths + i, &why)) == 0) {
+			if (au->n - i == 1) {	/* that was one by one */
+				au->group[i++].why = why;
+				return;
+			}
+			warnx("%s; writing the group's %zu entries one by one",
+			    why, au->n - i);
+			free(why);
+			why = NULL;
+			break;
+		}
+		for (k += i; i < k; i++)
+			au->group[i].path = paths[i];
+		k = 0;
+	}
+	for (; i < au->n; i++)
+		if ((au->group[i].path = aim_chain_append(c, entries[i],
+		    &why)) == NULL) {
+			au->group[i].why = why;
+			why = NULL;
+		}
+}
+
+static void
+group_write(struct audit *au)
+{
+	json_t **entries = aim_xmalloc(au->n * sizeof(*entries));
+	char **paths = aim_xmalloc(au->n * sizeof(*paths));
+
+	group_write_into(au, entries, paths);
+	free(entries);
+	free(paths);
+}
+
+/*
+ * Commit the records read so far (aim_each_line_idle's idle: nothing more
+ * is at hand, or the group is full), then pass them on, each with where
+ * its entry went: never before it is durable.
+ */
+static void
+group_commit(void *arg)
+{
+	struct audit *au = arg;
+	struct pend *p;
+	json_t *result;
+	size_t i;
+
+	if (au->n == 0)
+		return;
+	group_write(au);
+	for (i = 0; i < au->n; i++) {
+		p = &au->group[i];
+		if (p->path != NULL)
+			json_object_set_new(p->rec, "audit", json_pack("{s:s}",
+			    "path", p->path));
+		else {
+			warnx("%s:%ld: %s", p->source, p->lineno, p->why);
+			json_object_set_new(p->rec, "audit", json_pack("{s:s}",
+			    "error", p->why));
+			aim_exit_raise(&au->status, AIM_EXIT_IO);
+		}
+		result = json_object_get(p->rec, "result");
+		if (json_object_get(p->rec, "error") != NULL ||
+		    (result != NULL && !json_is_true(json_object_get(result,
+		    "success"))))
+			aim_exit_raise(&au->status, AIM_EXIT_FAILED);
+		if (global_human)
+			aim_show_record(stderr, p->rec,
+			    aim_show_color(STDERR_FILENO));
+		if (aim_emit(stdout, p->rec) == -1)
+			aim_exit_raise(&au->status, AIM_EXIT_IO);
+		json_decref(p->rec);
+		json_decref(p->entry);
+		free(p->path);
+		free(p->why);
+	}
+	au->n = 0;
+	fflush(stdout);
+}
+
+/* aim_each_line_idle's callback: one record into the group; once stdout fails, read no more. */
+static int
+audit_one(void *arg, const struct aim_line *line, const char *source)
+{
+	struct audit *au = arg;
+	struct pend *p = &au->group[au->n++];
+	char iso[32];
+
+	p->rec = record_of(line, source);
+	/* The timestamp is set again under the chain's lock. */
+	aim_utc_stamp(iso, NULL, NULL);
+	p->entry = aim_audit_entry(p->rec, iso, au->set.cfg.actor);
+	p->source = source;
+	p->lineno = line->lineno;
+	p->path = p->why = NULL;
+	if (au->n == au->max)
+		group_commit(au);
 	return ferror(stdout);
 }
 
@@ -1168,13 +1275,18 @@ main(int argc, char *argv[])
 	if (redact_vault() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_CONFIG);
 
-	if (aim_each_line(argv, argc, MAX_RECORD_BYTES, audit_one, &au) == -1)
+	au.max = au.set.cfg.audit_group_max < GROUP_LIMIT ?
+	    (size_t)au.set.cfg.audit_group_max : GROUP_LIMIT;
+	au.group = aim_xmalloc(au.max * sizeof(*au.group));
+	if (aim_each_line_idle(argv, argc, MAX_RECORD_BYTES, audit_one,
+	    group_commit, &au) == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_IO);
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_IO);
 	if (au.chain_open)
 		aim_chain_close(&au.chain);
+	free(au.group);
 	aim_setup_free(&au.set);
 	return au.status;
 }

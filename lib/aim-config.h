@@ -64,6 +64,7 @@ struct aim_config {
 	int64_t	 stderr_tail_bytes;	/* 4096 */
 	int64_t	 kill_grace_ms;		/* 1000 */
 	int64_t	 audit_log_retention_days; /* 30 */
+	int64_t	 audit_group_max;	/* 256: entries per group commit */
 	char	*actor;			/* "pipeline" */
 	char	*audit_dir;		/* NULL: <registry>/AIM_audit */
 	/* routing policy (aim-invoke(1)) */

@@ -108,6 +108,17 @@ int	 aim_each_line(char *const *operands, int n, size_t max_line_bytes,
 	    aim_line_fn fn, void *arg);
 
 /*
+ * aim_each_line, telling idle(arg) whenever every line at hand has been
+ * given to fn and the next would have to be waited for (the input has no
+ * data ready now: poll(2) with no timeout), and at the end of each
+ * operand; for a filter that works on what has arrived together
+ * (aim-audit(1) "Group commit").
+ */
+typedef void (*aim_idle_fn)(void *arg);
+int	 aim_each_line_idle(char *const *operands, int n,
+	    size_t max_line_bytes, aim_line_fn fn, aim_idle_fn idle, void *arg);
+
+/*
  * First thing in every main: make sure descriptors 0, 1 and 2 are open, so
  * that no file aim opens later lands on one of them (a head file taking a
  * closed fd 1 would receive the records).  A closed 0 or 2 becomes

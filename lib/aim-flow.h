@@ -95,6 +95,7 @@ struct aim_chain {
 	unsigned char hash[AIM_HASH_BYTES];	/* its hash, zeros for none */
 	char	 path[4096];	/* its path, relative to dir, or "-" */
 	int64_t	 pending_seq;	/* shared lock only: a write under way, or 0 */
+	int64_t	 pending_first;	/* ... its first seq (a group's), or 0 */
 	unsigned char pending_hash[AIM_HASH_BYTES];
 };
 
@@ -130,6 +131,18 @@ void	 aim_chain_close(struct aim_chain *c);
  * link X: ...", "can't sync X: ...").
  */
 char	*aim_chain_append(struct aim_chain *c, json_t *entry, char **why);
+/*
+ * Append n entries (borrowed; stamped as aim_chain_append does) as one
+ * group commit (aim-audit(1) "Group commit"): durable together with two
+ * syncs, named in order.  Returns how many were committed, from the
+ * first: all n, or fewer when the day changed within the group (append
+ * the rest with another call); paths[0..k) are then their malloc'd
+ * paths.  0 when none was: *why says why, and the chain is as it was.
+ * n 1 is aim_chain_append.
+ */
+size_t	 aim_chain_append_group(struct aim_chain *c, json_t **entries,
+	    size_t n, char **paths, char **why);
+
 /* Is kind one of the management event kinds below?  1 or 0. */
 int	 aim_audit_event_kind(const char *kind);
 

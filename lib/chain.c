@@ -123,6 +123,12 @@ name_matches(const char *rel, const char *prefix)
  *	pending <seq> <64 hex> <day/name prefix> <day/.tmp-name>   (or "pending -")
  *	check <32 hex: BLAKE2b-128 of the lines above>
  *
+ * where a group commit's pending line is instead
+ *
+ *	group <first seq> <count> <64 hex of the last> <day/.group-<pid>-<n>>
+ *
+ * naming the group file, which lists each entry's hash and name prefix.
+ *
  * padded with spaces to 1023 bytes and a newline.  A torn write fails the
  * check and the head is rebuilt from the entries.
  */
@@ -134,6 +140,8 @@ struct head {
 	char	 phash[AIM_HASH_HEX_BYTES + 1];
 	char	 pprefix[PATH_MAX];
 	char	 ptmp[PATH_MAX];
+	int64_t	 pcount;	/* a group: its entries (phash: the last's) */
+	char	 pgroup[PATH_MAX];	/* a group: its group file */
 };
 
 static void
@@ -151,7 +159,12 @@ head_format(const struct head *h, char buf[HEAD_BYTES])
 	char hex[33];
 	int n, m;
 
-	if (h->pseq > 0)
+	if (h->pseq > 0 && h->pcount > 0)
+		n = snprintf(buf, HEAD_BYTES, HEAD_MAGIC "\nseq %lld\nhash %s\n"
+		    "path %s\ngroup %lld %lld %s %s\n", (long long)h->seq,
+		    h->hash, h->path, (long long)h->pseq, (long long)h->pcount,
+		    h->phash, h->pgroup);
+	else if (h->pseq > 0)
 		n = snprintf(buf, HEAD_BYTES, HEAD_MAGIC "\nseq %lld\nhash %s\n"
 		    "path %s\npending %lld %s %s %s\n", (long long)h->seq,
 		    h->hash, h->path, (long long)h->pseq, h->phash, h->pprefix,
@@ -176,7 +189,7 @@ head_parse(const char *buf, size_t len, struct head *h)
 	unsigned char ck[16];
 	char hex[33], want[40], text[HEAD_BYTES + 1];
 	const char *c;
-	long long seq, pseq;
+	long long seq, pseq, count;
 	int n;
 
 	head_empty(h);
@@ -205,6 +218,15 @@ head_parse(const char *buf, size_t len, struct head *h)
 	h->seq = seq;
 	if (strncmp(buf + n, "pending -\n", 10) == 0)
 		return 1;
+	if (strncmp(buf + n, "group ", 6) == 0) {
+		if (sscanf(buf + n, "group %lld %lld %64s %4095s\n", &pseq,
+		    &count, h->phash, h->pgroup) != 4 || seq == LLONG_MAX ||
+		    pseq != seq + 1 || count < 1 || count > LLONG_MAX - pseq)
+			return -1;
+		h->pseq = pseq;
+		h->pcount = count;
+		return 1;
+	}
 	if (sscanf(buf + n, "pending %lld %64s %4095s %4095s\n", &pseq,
 	    h->phash, h->pprefix, h->ptmp) != 4 || seq == LLONG_MAX ||
 	    pseq != seq + 1)
@@ -701,6 +723,8 @@ done:
 	return 0;
 }
 
+static int group_recover(struct aim_chain *c, struct head *h, char **why);
+
 /*
  * Take the head file's flock (exclusive: a writer; shared: a reader such as
  * verify) and read the head into c.  Exclusive, it also repairs: a missing
@@ -733,7 +757,9 @@ aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
 		snprintf(c->path, sizeof(c->path), "%s", h.path);
 		c->seq = h.seq;
 		aim_unhex(h.hash, c->hash, AIM_HASH_BYTES);
-		c->pending_seq = h.pseq;
+		/* A group's pending line names its last entry. */
+		c->pending_seq = h.pseq + (h.pcount > 0 ? h.pcount - 1 : 0);
+		c->pending_first = h.pseq;
 		if (h.pseq > 0)
 			aim_unhex(h.phash, c->pending_hash,
 			    AIM_HASH_BYTES);
@@ -756,11 +782,12 @@ aim_chain_lock(struct aim_chain *c, int exclusive, char **why)
 			aim_chain_unlock(c);
 			return -1;
 		}
-	} else if (h.pseq > 0 && head_recover(c, &h, why) == -1) {
+	} else if (h.pseq > 0 && (h.pcount > 0 ? group_recover(c, &h, why) :
+	    head_recover(c, &h, why)) == -1) {
 		aim_chain_unlock(c);
 		return -1;
 	}
-	c->pending_seq = 0;
+	c->pending_seq = c->pending_first = 0;
 	return 0;
 }
 
@@ -771,6 +798,9 @@ aim_chain_unlock(struct aim_chain *c)
 		flock(c->fd, LOCK_UN);
 	c->locked = 0;
 }
+
+/* The n of the writer's temporary files ".tmp-<pid>-<n>", never reused. */
+static unsigned long tmp_counter;
 
 /* One append under way: its names, its bytes, the head before and during. */
 struct append {
@@ -825,7 +855,6 @@ append_encode(struct aim_chain *c, json_t *entry, struct append *a,
 static int
 append_stage(struct aim_chain *c, struct append *a, char **why)
 {
-	static unsigned long counter;
 	unsigned char hash[AIM_HASH_BYTES];
 	char *text = a->text;
 
@@ -833,7 +862,7 @@ append_stage(struct aim_chain *c, struct append *a, char **why)
 	aim_hash(text, a->len, hash);
 	/* daydir left 200 bytes for the names below: a cut is a bug. */
 	if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu", a->day,
-	    (long)getpid(), counter++) >= (int)sizeof(a->rel) ||
+	    (long)getpid(), tmp_counter++) >= (int)sizeof(a->rel) ||
 	    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir, a->rel) >=
 	    (int)sizeof(a->tmp)) {
 		free(text);
@@ -957,6 +986,399 @@ aim_chain_append(struct aim_chain *c, json_t *entry, char **why)
 	path = aim_chain_append_locked(c, entry, why);
 	aim_chain_unlock(c);
 	return path;
+}
+
+/* ---- group commit (aim-audit(1) "Group commit") ---- */
+
+/*
+ * A group of entries committed together: each staged like one append (its
+ * own temporary file, linked to its final name), but written without a
+ * sync each; one syncfs(2) makes the files, the group file and the head
+ * durable before any entry gets its name, and one sync of the day
+ * directory makes the names durable.  Two syncs for the group, where
+ * appends one by one take three per entry.
+ */
+struct group {
+	size_t	 n;
+	struct append *a;
+	unsigned char (*hash)[AIM_HASH_BYTES];	/* each entry's */
+	char	 rel[PATH_MAX], file[PATH_MAX];	/* the group file */
+	int64_t	 seq0;		/* the head's seq before */
+	unsigned char hash0[AIM_HASH_BYTES];	/* and its hash */
+	struct head old, h;
+};
+
+/* Give c back the head it had before the group. */
+static void
+group_head_back(struct aim_chain *c, struct group *g)
+{
+	c->seq = g->seq0;
+	memcpy(c->hash, g->hash0, AIM_HASH_BYTES);
+}
+
+/*
+ * Encode up to n entries as links seq+1, seq+2, ... of c's chain, each
+ * prev the hash of the one before; the group ends early at a change of
+ * day (the next group goes on from there).  g->n is how many.  0, or -1
+ * with *why (c's head as it was).
+ */
+static int
+group_encode(struct aim_chain *c, struct group *g, json_t **entries,
+    size_t n, char **why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		g->a[i].text = NULL;
+		if (append_encode(c, entries[i], &g->a[i], why) == -1) {
+			g->n = i;
+			return -1;
+		}
+		if (i > 0 && strcmp(g->a[i].day, g->a[0].day) != 0) {
+			free(g->a[i].text);
+			g->a[i].text = NULL;
+			break;
+		}
+		aim_hash(g->a[i].text, g->a[i].len, g->hash[i]);
+		c->seq++;
+		memcpy(c->hash, g->hash[i], AIM_HASH_BYTES);
+	}
+	g->n = i;
+	return 0;
+}
+
+/*
+ * Name the group in the head before any of its files exists (a zero hash:
+ * nothing to adopt yet), so that a writer killed while writing them leaves
+ * nothing the next one does not find and remove.  0, or -1 with *why.
+ */
+static int
+group_announce(struct aim_chain *c, struct group *g, char **why)
+{
+	head_empty(&g->old);
+	g->old.seq = g->seq0;
+	aim_hex(g->hash0, AIM_HASH_BYTES, g->old.hash);
+	snprintf(g->old.path, sizeof(g->old.path), "%s",
+	    g->seq0 > 0 && c->path[0] ? c->path : "-");
+	g->h = g->old;
+	g->h.pseq = g->seq0 + 1;
+	g->h.pcount = g->n;
+	strcpy(g->h.phash, zero_hex);
+	snprintf(g->h.pgroup, sizeof(g->h.pgroup), "%s", g->rel);
+	if (head_write(c, &g->h, 0) == 0)
+		return 0;
+	aim_chain_why(why, "can't write %s/%s: %s", c->dir, AIM_CHAIN_HEAD,
+	    strerror(errno));
+	head_write(c, &g->old, 0);
+	return -1;
+}
+
+/*
+ * Write each entry to its temporary file and the group file listing them
+ * ("<hash hex> <day/prefix>" a line), none synced yet.  0, or -1 with
+ * *why and what was written removed.
+ */
+static int
+group_write(struct aim_chain *c, struct group *g, unsigned long c0,
+    char **why)
+{
+	char hex[AIM_HASH_HEX_BYTES + 1], *list = NULL, *line;
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < g->n && rc == 0; i++) {
+		struct append *a = &g->a[i];
+
+		/* daydir left 200 bytes for the names below. */
+		if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu",
+		    a->day, (long)getpid(), c0 + i) >= (int)sizeof(a->rel) ||
+		    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir,
+		    a->rel) >= (int)sizeof(a->tmp)) {
+			errno = ENAMETOOLONG;
+			rc = aim_chain_why(why, "can't use %s: %s", c->dir,
+			    strerror(errno));
+		} else if (aim_write_file_new(a->tmp, a->text, a->len, 0600,
+		    AIM_WRITE_NOSYNC, NULL) == -1)
+			rc = aim_chain_why(why, "can't write %s: %s", a->tmp,
+			    strerror(errno));
+		aim_hex(g->hash[i], AIM_HASH_BYTES, hex);
+		line = aim_xsprintf("%s%s %s/%s\n", list ? list : "", hex,
+		    a->day, strrchr(a->prefix, '/') + 1);
+		free(list);
+		list = line;
+	}
+	if (rc == 0 && aim_write_file_new(g->file, list, strlen(list), 0600,
+	    AIM_WRITE_NOSYNC, NULL) == -1)
+		rc = aim_chain_why(why, "can't write %s: %s", g->file,
+		    strerror(errno));
+	free(list);
+	if (rc == -1)
+		for (k = 0; k < i; k++)
+			unlink(g->a[k].tmp);
+	return rc;
+}
+
+/* Take back a group that did not commit: names, files, the head. */
+static void
+group_undo(struct aim_chain *c, struct group *g, size_t linked)
+{
+	size_t i;
+
+	for (i = 0; i < linked; i++)
+		unlink(g->a[i].final);
+	for (i = 0; i < g->n; i++)
+		unlink(g->a[i].tmp);
+	unlink(g->file);
+	head_write(c, &g->old, 0);
+}
+
+/*
+ * Announce the group in the head, make it all durable with one
+ * syncfs(2), name every entry, sync the day directory.  0, or -1 with
+ * *why and the group taken back.
+ */
+static int
+group_commit(struct aim_chain *c, struct group *g, char **why)
+{
+	char daydir[PATH_MAX];
+	size_t i;
+
+	aim_hex(g->hash[g->n - 1], AIM_HASH_BYTES, g->h.phash);
+	if (head_write(c, &g->h, 0) == -1 || syncfs(c->fd) == -1) {
+		aim_chain_why(why, "can't sync %s: %s", c->dir,
+		    strerror(errno));
+		group_undo(c, g, 0);
+		return -1;
+	}
+	for (i = 0; i < g->n; i++)
+		if (append_link(c, &g->a[i], why) == -1) {
+			group_undo(c, g, i);
+			return -1;
+		}
+	snprintf(daydir, sizeof(daydir), "%s", g->a[0].daydir);
+	if (aim_fsync_dir(daydir) == -1) {
+		aim_chain_why(why, "can't sync %s: %s", daydir,
+		    strerror(errno));
+		group_undo(c, g, g->n);
+		return -1;
+	}
+	for (i = 0; i < g->n; i++)
+		unlink(g->a[i].tmp);
+	unlink(g->file);
+	g->h.seq = g->seq0 + g->n;
+	memcpy(g->h.hash, g->h.phash, sizeof(g->h.hash));
+	snprintf(g->h.path, sizeof(g->h.path), "%s", g->a[g->n - 1].rel);
+	g->h.pseq = g->h.pcount = 0;
+	/* No sync: a lost update is recovered from the group line. */
+	if (head_write(c, &g->h, 0) == 0)
+		snprintf(c->path, sizeof(c->path), "%s", g->a[g->n - 1].rel);
+	return 0;
+}
+
+/* The group's memory, its texts too. */
+static void
+group_free(struct group *g, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(g->a[i].text);
+	free(g->a);
+	free(g->hash);
+}
+
+size_t
+aim_chain_append_group(struct aim_chain *c, json_t **entries, size_t n,
+    char **paths, char **why)
+{
+	struct group g;
+	unsigned long c0;
+	size_t i, done = 0;
+
+	if (n == 1) {
+		paths[0] = aim_chain_append(c, entries[0], why);
+		return paths[0] != NULL;
+	}
+	if (aim_chain_lock(c, 1, why) == -1)
+		return 0;
+	memset(&g, 0, sizeof(g));
+	g.a = aim_xmalloc(n * sizeof(*g.a));
+	g.hash = aim_xmalloc(n * sizeof(*g.hash));
+	g.seq0 = c->seq;
+	memcpy(g.hash0, c->hash, AIM_HASH_BYTES);
+	c0 = tmp_counter;
+	if (group_encode(c, &g, entries, n, why) == -1)
+		goto out;
+	group_head_back(c, &g);
+	tmp_counter += g.n;
+	if (snprintf(g.rel, sizeof(g.rel), "%s/.group-%ld-%lu", g.a[0].day,
+	    (long)getpid(), c0) >= (int)sizeof(g.rel) ||
+	    snprintf(g.file, sizeof(g.file), "%s/%s", c->dir, g.rel) >=
+	    (int)sizeof(g.file)) {
+		errno = ENAMETOOLONG;
+		aim_chain_why(why, "can't use %s: %s", c->dir, strerror(errno));
+		goto out;
+	}
+	if (group_announce(c, &g, why) == -1)
+		goto out;
+	if (group_write(c, &g, c0, why) == -1) {
+		head_write(c, &g.old, 0);
+		goto out;
+	}
+	if (group_commit(c, &g, why) == -1)
+		goto out;
+	for (i = 0; i < g.n; i++)
+		paths[i] = aim_xstrdup(g.a[i].final);
+	done = g.n;
+out:
+	if (done == 0)
+		group_head_back(c, &g);
+	group_free(&g, g.n);
+	aim_chain_unlock(c);
+	return done;
+}
+
+/*
+ * The group file of an interrupted group commit, read and checked: its
+ * lines ("<hash hex> <day/prefix>"), each naming a prefix of the writer's
+ * pattern in the group's day.  NULL when it is not there or not that.
+ */
+static json_t *
+group_list(int dfd, const char *name, const char *day, int64_t count)
+{
+	char *buf, *p, *nl, hex[AIM_HASH_HEX_BYTES + 1], rel[PATH_MAX];
+	char pday[11];
+	const char *pname;
+	json_t *list;
+	size_t len;
+
+	if (aim_read_file(dfd, name, AIM_READ_NOFOLLOW, (size_t)count * 4200,
+	    &buf, &len) == -1)
+		return NULL;
+	list = json_array();
+	for (p = buf; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL ||
+		    sscanf(p, "%64s %4095s", hex, rel) != 2 ||
+		    strlen(hex) != AIM_HASH_HEX_BYTES ||
+		    pending_name(rel, pday, &pname, 0) == -1 ||
+		    strcmp(pday, day) != 0)
+			break;
+		json_array_append_new(list, json_pack("[s,s]", hex, rel));
+	}
+	free(buf);
+	if ((int64_t)json_array_size(list) != count || *p != '\0') {
+		json_decref(list);
+		return NULL;
+	}
+	return list;
+}
+
+/*
+ * The final name of the entry with prefix rel ("day/prefix") whose bytes
+ * hash to hex, in the day directory dfd: 1 and its name in found, else 0.
+ */
+static int
+group_find(int dfd, const char *rel, const char *hex, char *found, size_t n)
+{
+	unsigned char hash[AIM_HASH_BYTES];
+	char name[NAME_MAX + 1], h[AIM_HASH_HEX_BYTES + 1], *buf;
+	const char *base = strchr(rel, '/') + 1;
+	size_t len;
+	int k;
+
+	for (k = 1; k <= MAX_COLLISIONS; k++) {
+		if ((k == 1 ? snprintf(name, sizeof(name), "%s.json", base) :
+		    snprintf(name, sizeof(name), "%s-%d.json", base, k)) >=
+		    (int)sizeof(name))
+			return 0;
+		if (aim_read_file(dfd, name, AIM_READ_NOFOLLOW,
+		    AIM_CHAIN_ENTRY_MAX_BYTES, &buf, &len) == -1) {
+			if (errno == ENOENT)
+				return 0;
+			continue;
+		}
+		aim_hash(buf, len, hash);
+		free(buf);
+		aim_hex(hash, sizeof(hash), h);
+		if (strcmp(h, hex) == 0) {
+			snprintf(found, n, "%.10s/%s", rel, name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Finish an interrupted group commit (with the lock held): its entries
+ * that got their names are adopted in order up to the first that did not;
+ * any after that one are removed (a group is adopted as a prefix of the
+ * chain, never with a gap); the temporary files and the group file go.
+ * The group file is trusted as head_recover trusts a pending line: only
+ * names of the writer's patterns in one day directory of c->dir.
+ */
+static int
+group_recover(struct aim_chain *c, struct head *h, char **why)
+{
+	char day[11], found[PATH_MAX], name[NAME_MAX + 1];
+	const char *gname = strchr(h->pgroup, '/');
+	long long pid, c0;
+	json_t *list = NULL, *e;
+	int64_t i, adopted = 0;
+	int dfd = -1, top, gap = 0, n;
+
+	if (gname == NULL || !aim_chain_is_day_path(h->pgroup) ||
+	    sscanf(gname + 1, ".group-%lld-%lld%n", &pid, &c0, &n) != 2 ||
+	    gname[1 + n] != '\0' || pid < 0 || c0 < 0) {
+		warnx("%s/%s: group commit names %s, not a group file of a "
+		    "day directory: nothing removed", c->dir, AIM_CHAIN_HEAD,
+		    h->pgroup);
+		goto done;
+	}
+	memcpy(day, h->pgroup, 10);
+	day[10] = '\0';
+	if ((top = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto done;
+	dfd = openat(top, day, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	close(top);
+	if (dfd == -1)
+		goto done;
+	list = group_list(dfd, gname + 1, day, h->pcount);
+	json_array_foreach(list, i, e) {
+		if (!group_find(dfd, json_string_value(json_array_get(e, 1)),
+		    json_string_value(json_array_get(e, 0)), found,
+		    sizeof(found)))
+			gap = 1;
+		else if (gap)
+			unlinkat(dfd, strchr(found, '/') + 1, 0);
+		else {
+			adopted++;
+			h->seq = h->pseq + i;
+			aim_unhex(json_string_value(json_array_get(e, 0)),
+			    c->hash, AIM_HASH_BYTES);
+			aim_hex(c->hash, AIM_HASH_BYTES, h->hash);
+			snprintf(h->path, sizeof(h->path), "%s", found);
+		}
+	}
+	for (i = 0; i < h->pcount; i++) {
+		snprintf(name, sizeof(name), ".tmp-%lld-%lld", pid,
+		    c0 + (long long)i);
+		unlinkat(dfd, name, 0);
+	}
+	unlinkat(dfd, gname + 1, 0);
+	if (adopted > 0)
+		warnx("%s/%s: seq %lld to %lld: entries of an interrupted group "
+		    "commit adopted", c->dir, day, (long long)h->pseq,
+		    (long long)h->seq);
+done:
+	json_decref(list);
+	if (dfd != -1)
+		close(dfd);
+	h->pseq = h->pcount = 0;
+	if (head_write(c, h, 0) == -1)
+		return aim_chain_why(why, "can't write %s/%s: %s", c->dir,
+		    AIM_CHAIN_HEAD, strerror(errno));
+	return 0;
 }
 
 /* ---- management events ---- */

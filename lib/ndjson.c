@@ -169,35 +169,59 @@ aim_line_blank(const struct aim_line *line)
 	return !line->too_long;
 }
 
-/* aim_each_line for one operand: 0, or -1 once said on stderr. */
+/* Has fd data (or its end) to read now, without waiting? */
+static int
+readable_now(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/* aim_each_line_idle for one operand: 0, or -1 once said on stderr. */
 static int
 each_line_of(const char *path, size_t max_line_bytes, aim_line_fn fn,
-    void *arg)
+    aim_idle_fn idle, void *arg)
 {
 	const char *source = aim_input_name(path);
 	struct aim_lines r;
 	struct aim_line line;
-	int fd, rc;
+	int fd, rc = 0;
 
 	if ((fd = aim_open_input(path)) == -1) {
 		warn("can't open %s", path);
 		return -1;
 	}
 	aim_lines_init(&r, fd, max_line_bytes);
-	while ((rc = aim_lines_next(&r, &line)) == 1)
-		if (!aim_line_blank(&line) && fn(arg, &line, source) != 0)
+	for (;;) {
+		if (aim_lines_get(&r, &line)) {
+			if (!aim_line_blank(&line) && fn(arg, &line, source) != 0)
+				break;
+			continue;
+		}
+		if (r.eof)
 			break;
+		/* Every line at hand is taken: tell, before waiting. */
+		if (idle != NULL && !readable_now(fd))
+			idle(arg);
+		if (aim_lines_fill(&r) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	if (idle != NULL)
+		idle(arg);
 	if (rc == -1)
 		warnx("%s: read error: %s", source, strerror(r.err));
 	aim_lines_free(&r);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	return rc == -1 ? -1 : 0;
+	return rc;
 }
 
 int
-aim_each_line(char *const *operands, int n, size_t max_line_bytes,
-    aim_line_fn fn, void *arg)
+aim_each_line_idle(char *const *operands, int n, size_t max_line_bytes,
+    aim_line_fn fn, aim_idle_fn idle, void *arg)
 {
 	char *const stdin_only[] = { "-" };
 	int i, rc = 0;
@@ -207,9 +231,17 @@ aim_each_line(char *const *operands, int n, size_t max_line_bytes,
 		n = 1;
 	}
 	for (i = 0; i < n; i++)
-		if (each_line_of(operands[i], max_line_bytes, fn, arg) == -1)
+		if (each_line_of(operands[i], max_line_bytes, fn, idle,
+		    arg) == -1)
 			rc = -1;
 	return rc;
+}
+
+int
+aim_each_line(char *const *operands, int n, size_t max_line_bytes,
+    aim_line_fn fn, void *arg)
+{
+	return aim_each_line_idle(operands, n, max_line_bytes, fn, NULL, arg);
 }
 
 /* Set by aim_std_fds: fd 1 was closed when we started (a /dev/full stands in). */

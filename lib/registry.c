@@ -719,6 +719,8 @@ static const struct config_key config_keys[] = {
 	{ "kill_grace_ms", W_NATINT, CFG(kill_grace_ms), 1000, NULL, NULL, 0 },
 	{ "audit_log_retention_days", W_POSINT, CFG(audit_log_retention_days),
 	    30, NULL, NULL, 0 },
+	{ "audit_group_max", W_POSINT, CFG(audit_group_max), 256, NULL, NULL,
+	    0 },
 	{ "deadline_ms", W_NATINT, CFG(deadline_ms), 0, NULL, NULL, 0 },
 	{ "min_attempt_ms", W_NATINT, CFG(min_attempt_ms), 1000, NULL, NULL,
 	    0 },

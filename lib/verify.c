@@ -206,6 +206,13 @@ verify_head(struct aim_verify *vr, const struct aim_chain *c,
 	    sodium_memcmp(last->hash, c->pending_hash,
 	    AIM_HASH_BYTES) == 0) {
 		/* An interrupted write that got its name: fine. */
+	} else if (c->pending_seq > 0 && last->seq >= c->pending_first &&
+	    last->seq < c->pending_seq) {
+		/*
+		 * Part of an interrupted group commit: its entries chain from
+		 * the head (checked link by link above), and the next writer
+		 * adopts them.
+		 */
 	} else if (last->seq > c->seq) {
 		next = find_seq(s, c->seq + 1);
 		problem(vr, s->v[next < 0 ? s->n - 1 : (size_t)next].path,
