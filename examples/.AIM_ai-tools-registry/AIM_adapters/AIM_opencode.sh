@@ -9,12 +9,11 @@
 #   opencode run --format json --title aim --print-logs --log-level ERROR
 #       [--auto] [--model PROVIDER/MODEL] <prompt
 #   Headless run; the prompt comes on stdin; kilo asks before its tools
-#   run unless --auto; the model is the config's
-#   "model" (opencode.json, OPENCODE_CONFIG or OPENCODE_CONFIG_CONTENT,
-#   where a provider of one's own is {"npm": "@ai-sdk/openai-compatible",
-#   "options": {"baseURL": URL}, "models": {...}}), or AIM_OPENCODE_MODEL
-#   (AIM_KILO_MODEL) when set; --title spares a model call for the
-#   session's title.  stdout is
+#   run unless --auto; the model is the config's "model" (opencode.json,
+#   OPENCODE_CONFIG or OPENCODE_CONFIG_CONTENT, where a provider of one's
+#   own is {"npm": "@ai-sdk/openai-compatible", "options": {"baseURL":
+#   URL}, "models": {...}}), or AIM_OPENCODE_MODEL (AIM_KILO_MODEL) when
+#   set; --title spares a model call for the session's title.  stdout is
 #   JSONL events, each with sessionID: text (part.text; the last is the
 #   response), tool_use (part.tool, part.state.status completed or error,
 #   part.state.input.filePath, part.state.metadata.exists for write),
