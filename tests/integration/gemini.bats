@@ -11,9 +11,23 @@ cli_env() {
 	aim_cli_env "$PROVIDER_URL"
 }
 
+# gemini offers its shell tool headless under auto_edit (AIM_gemini.sh) only
+# when a policy allows it: the user's own, here the test's home's.  rm and
+# printf only, printf's ">>" included.
+allow_shell() {
+	mkdir -p "$HOME/.gemini/policies"
+	cat >"$HOME/.gemini/policies/shell.toml" <<-'EOT'
+		[[rule]]
+		toolName = "run_shell_command"
+		commandPrefix = ["rm", "printf"]
+		allowRedirection = true
+		decision = "allow"
+		priority = 100
+	EOT
+}
+
 @test "gemini: an edit and a new file in one run: files, lines, tokens, session, model" {
-	# AIM_gemini.sh runs gemini with --approval-mode auto_edit: file edits
-	# only, no shell tool offered, so no delete or shell edit here.
+	# No policy allows the shell tool: gemini offers file edits only.
 	ask_steps "make the two changes" "Both done." edit create
 	assert_success
 	valid_content
@@ -28,6 +42,32 @@ cli_env() {
 	run jq -c '.result.content | [.files_modified, .files_created,
 	    .lines_added, .usage.output_tokens]' ../entry.json
 	assert_output '[["src/main.c"],["NOTES.md"],3,90]'
+}
+
+@test "gemini: a file deleted through its shell tool is found in the work tree" {
+	allow_shell
+	ask_steps "delete web/app.js" "Deleted." delete
+	assert_success
+	valid_content
+	run result '.result.message'
+	assert_output '"done (0 modified, 0 created, 1 deleted; +0 -9 lines)"'
+	run changes
+	assert_output '[[],[],["web/app.js"],0,9,"Deleted.","git",{"total":1,"failed":0,"edits":0,"edits_failed":0}]'
+	assert_file_not_exists web/app.js
+	run jq -c '.result.content.files_deleted' ../entry.json
+	assert_output '["web/app.js"]'
+}
+
+@test "gemini: a file edited through its shell tool, not its edit tool, is modified" {
+	allow_shell
+	ask_steps "append a comment to src/util.h" "Appended." shell_edit
+	assert_success
+	valid_content
+	run changes
+	assert_output '[["src/util.h"],[],[],1,0,"Appended.","git",{"total":1,"failed":0,"edits":0,"edits_failed":0}]'
+	assert_equal "$(tail -n 1 src/util.h)" '/* x */'
+	run jq -c '.result.content.files_modified' ../entry.json
+	assert_output '["src/util.h"]'
 }
 
 @test "gemini: a run whose every edit fails is a failure of class bad_request" {

@@ -12,7 +12,7 @@ cli_env() {
 }
 
 @test "every real CLI answers capability version through its adapter" {
-	for t in claude codex gemini prettier eslint clang-format; do
+	for t in claude codex gemini prettier eslint clang-format droid pi kilo; do
 		# A node CLI starting on a busy machine can take more than 10 s.
 		printf '{"capability":"version","tool_id":"%s","timeout_ms":60000,"payload":{}}\n' "$t"
 	done >req.jsonl
@@ -25,6 +25,9 @@ cli_env() {
 	assert_line --index 3 --regexp '^prettier	true	[0-9]+\.[0-9]+\.[0-9]+'
 	assert_line --index 4 --regexp '^eslint	true	v?[0-9]+\.[0-9]+\.[0-9]+'
 	assert_line --index 5 --regexp '^clang-format	true	.*[0-9]+\.[0-9]+\.[0-9]+'
+	assert_line --index 6 --regexp '^droid	true	[0-9]+\.[0-9]+\.[0-9]+$'
+	assert_line --index 7 --regexp '^pi	true	[0-9]+\.[0-9]+\.[0-9]+$'
+	assert_line --index 8 --regexp '^kilo	true	[0-9]+\.[0-9]+\.[0-9]+$'
 }
 
 @test "claude, codex and gemini fail for lack of login, each with its own words" {

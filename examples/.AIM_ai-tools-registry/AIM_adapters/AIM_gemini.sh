@@ -8,7 +8,10 @@
 #   Headless mode; the prompt comes on stdin (-p "" only selects headless
 #   mode, its text is appended to stdin); --skip-trust because headless runs
 #   in an untrusted folder otherwise stop with exit 55; auto_edit approves
-#   file edits only.  stdout: one JSON event a line, the last
+#   file edits only: its shell tool (deletes, shell edits) is offered only
+#   where the user's own policy allows it, a rule with toolName =
+#   "run_shell_command" and decision = "allow" in ~/.gemini/policies/*.toml
+#   (with no policy a headless run does not offer it).  stdout: one JSON event a line, the last
 #   {"type":"result","status":"success"|"error",...}.
 # version: gemini --version
 # Failures: the result event's error, else the last error event, else the

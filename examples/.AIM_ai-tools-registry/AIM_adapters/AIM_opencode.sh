@@ -1,15 +1,19 @@
 #!/bin/sh
 # AIM_opencode.sh - AIM_INTEGRATION_V1 adapter for opencode
-# (npm opencode-ai, command "opencode").
+# (npm opencode-ai, command "opencode"), and for Kilo Code CLI (npm
+# @kilocode/cli, command "kilo"), a fork of it with the same options and
+# events, through AIM_kilo.sh, which sets AIM_OPENCODE_CLI=kilo: then read
+# KILO_ for OPENCODE_ below and kilo.json for opencode.json.
 #
 # code_generation, refactoring:
 #   opencode run --format json --title aim --print-logs --log-level ERROR
-#       [--model PROVIDER/MODEL] <prompt
-#   Headless run; the prompt comes on stdin; the model is the config's
-#   "model" (opencode.json, OPENCODE_CONFIG or OPENCODE_CONFIG_CONTENT,
-#   where a provider of one's own is {"npm": "@ai-sdk/openai-compatible",
-#   "options": {"baseURL": URL}, "models": {...}}), or AIM_OPENCODE_MODEL
-#   when set; --title spares a model call for the session's title.  stdout is
+#       [--auto] [--model PROVIDER/MODEL] <prompt
+#   Headless run; the prompt comes on stdin; kilo asks before its tools
+#   run unless --auto; the model is the config's "model" (opencode.json,
+#   OPENCODE_CONFIG or OPENCODE_CONFIG_CONTENT, where a provider of one's
+#   own is {"npm": "@ai-sdk/openai-compatible", "options": {"baseURL":
+#   URL}, "models": {...}}), or AIM_OPENCODE_MODEL (AIM_KILO_MODEL) when
+#   set; --title spares a model call for the session's title.  stdout is
 #   JSONL events, each with sessionID: text (part.text; the last is the
 #   response), tool_use (part.tool, part.state.status completed or error,
 #   part.state.input.filePath, part.state.metadata.exists for write),
@@ -30,24 +34,38 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-aim_init opencode
+cli=${AIM_OPENCODE_CLI:-opencode}
+aim_init "$cli"
 case $AIM_CAP in
-version) aim_version opencode --version ;;
+version) aim_version "$cli" --version ;;
 code_generation | refactoring) ;;
 *) aim_unknown_capability "code_generation, refactoring, version" ;;
 esac
-aim_require_command opencode
+aim_require_command "$cli"
 aim_prompt
 aim_snapshot
 # No update check, no model list download, no sharing: only the model.
-OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1
-OPENCODE_DISABLE_SHARE=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1
-export OPENCODE_DISABLE_AUTOUPDATE OPENCODE_DISABLE_MODELS_FETCH \
-    OPENCODE_DISABLE_SHARE OPENCODE_DISABLE_LSP_DOWNLOAD
 # Its errors on stderr: a run killed while it retries says what it waits
 # out (opencode retries a 5xx for minutes).
-set -- opencode run --format json --title aim --print-logs --log-level ERROR
-[ -z "${AIM_OPENCODE_MODEL:-}" ] || set -- "$@" --model "$AIM_OPENCODE_MODEL"
+set -- "$cli" run --format json --title aim --print-logs --log-level ERROR
+model=${AIM_OPENCODE_MODEL:-}
+if [ "$cli" = kilo ]; then
+	# Nor uploads of the session, nor an index of the code base.
+	KILO_DISABLE_AUTOUPDATE=1 KILO_DISABLE_MODELS_FETCH=1
+	KILO_DISABLE_SHARE=1 KILO_DISABLE_LSP_DOWNLOAD=1
+	KILO_DISABLE_SESSION_INGEST=1 KILO_DISABLE_CODEBASE_INDEXING=1
+	export KILO_DISABLE_AUTOUPDATE KILO_DISABLE_MODELS_FETCH \
+	    KILO_DISABLE_SHARE KILO_DISABLE_LSP_DOWNLOAD \
+	    KILO_DISABLE_SESSION_INGEST KILO_DISABLE_CODEBASE_INDEXING
+	set -- "$@" --auto
+	model=${AIM_KILO_MODEL:-}
+else
+	OPENCODE_DISABLE_AUTOUPDATE=1 OPENCODE_DISABLE_MODELS_FETCH=1
+	OPENCODE_DISABLE_SHARE=1 OPENCODE_DISABLE_LSP_DOWNLOAD=1
+	export OPENCODE_DISABLE_AUTOUPDATE OPENCODE_DISABLE_MODELS_FETCH \
+	    OPENCODE_DISABLE_SHARE OPENCODE_DISABLE_LSP_DOWNLOAD
+fi
+[ -z "$model" ] || set -- "$@" --model "$model"
 aim_run "$AIM_TMP/prompt.txt" "$@"
 
 events='[inputs | fromjson? | objects]'

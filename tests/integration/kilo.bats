@@ -1,0 +1,52 @@
+#!/usr/bin/env bats
+# Kilo Code CLI (npm @kilocode/cli) through AIM_kilo.sh (AIM_opencode.sh),
+# against tests/providers/stub-provider: a provider of one's own in
+# ~/.config/kilo/kilo.json (@ai-sdk/openai-compatible, baseURL), no Kilo
+# login.  kilo, like opencode, costs about 15 s of CPU a run: three tests,
+# a success, an auth failure, a rate limit.
+
+load clis
+
+CLI=kilo
+CLI_TIMEOUT_MS=240000
+
+cli_env() {
+	mkdir -p "$XDG_CONFIG_HOME/kilo"
+	# No snapshot: spares a git tree of the work tree per step.
+	jq -n --arg url "$PROVIDER_URL/v1" '{
+	    provider: {stub: {npm: "@ai-sdk/openai-compatible", name: "stub",
+	        options: {baseURL: $url, apiKey: "sk-test-0000"},
+	        models: {"stub-model": {name: "stub-model"}}}},
+	    model: "stub/stub-model", snapshot: false}' \
+	    >"$XDG_CONFIG_HOME/kilo/kilo.json"
+}
+
+@test "kilo: an edit through its edit tool: the file, lines, tokens, session" {
+	ask_steps "change int to long" "Done." edit
+	assert_success
+	valid_content
+	run result '[.tool_id, .result.success, .result.message]'
+	assert_output '["kilo",true,"done (1 modified, 0 created; +1 -1 lines)"]'
+	run changes
+	assert_output '[["src/main.c"],[],[],1,1,"Done.","git",{"total":1,"failed":0,"edits":1,"edits_failed":0}]'
+	run result '[.result.content.usage.output_tokens, (.result.content.session_id | startswith("ses_"))]'
+	assert_output '[60,true]'
+	grep -q 'long i;' src/main.c
+	# Only the model was asked: no title request, no model list download.
+	run sh -c "jq -r '[.method, .path, .body.model] | @tsv' '$PROVIDER_LOG' | sort | uniq -c | awk '{\$1 = \$1; print}'"
+	assert_output "2 POST /v1/chat/completions stub-model"
+}
+
+@test "kilo: HTTP 401 from the provider is auth" {
+	ask_fails '{"scenario":"http","status":401}'
+	assert_output '{"outcome":"failure","error_class":"auth"}'
+	run result '.attempts[0].message | test("HTTP 401")'
+	assert_output true
+}
+
+@test "kilo: HTTP 429 is rate_limit, retry_after_ms from the Retry-After header" {
+	# kilo waits the Retry-After before each of its five retries.
+	ask_fails '{"scenario":"http","status":429,"retry_after":"1"}'
+	assert_output '{"outcome":"failure","error_class":"rate_limit","retry_after_ms":1000}'
+	assert_equal "$(grep -c chat/completions "$PROVIDER_LOG")" 6
+}
