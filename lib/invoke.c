@@ -810,6 +810,11 @@ declare_begin(struct aim_invoke *iv, struct job *j,
 	j->ran_ms = 0;
 	j->run_next = 0;
 	j->lim = *lim;
+	/* A report on stderr is read whole, as stdout is: not its tail. */
+	if (str_is(json_object_get(json_object_get(json_object_get(j->cur,
+	    "adapter"), "findings"), "from"), "stderr") &&
+	    j->lim.stderr_tail_bytes < j->lim.max_stdout_bytes)
+		j->lim.stderr_tail_bytes = j->lim.max_stdout_bytes;
 	return declare_spawn(iv, j) == 1 ? 1 : j->cur == NULL ? -1 : 0;
 }
 
