@@ -353,90 +353,119 @@ aim_classify()
 		echo "aim_classify: cannot read $AIM_PATTERNS_FILE (set AIM_PATTERNS)" >&2
 		return 0
 	fi
+	aim_classify_rules
 	for _cf in "$@"; do
 		! aim_classify_text "$_cf" || return 0
 	done
 }
 
-# aim_classify_text FILE: print the class of the first rule of
-# AIM_PATTERNS_FILE that FILE matches; status 1 when none does.  A rule:
-# its strip line, its plain line, its "and" and "unless" lines; a strip
-# or plain line ends the rule before it.
+# aim_classify_rules: read AIM_PATTERNS_FILE once into what
+# aim_classify_text needs: AIM_CLASSIFY_SED, one sed(1) program printing
+# the number (line in the file) of every pattern a line of the text
+# matches, a plain pattern after a strip one tried on the line stripped;
+# and AIM_CLASSIFY_RULES, the patterns in order, one a line: "N CLASS
+# plain", "N - and", "N - unless" or "- - strip".  One sed per text where
+# there was a grep per pattern: both take GNU EREs, a line at a time.
+aim_classify_rules()
+{
+	_d=$(printf '\001')
+	AIM_CLASSIFY_SED=
+	AIM_CLASSIFY_RULES=
+	_strip=
+	_n=0
+	while IFS='	' read -r _k _fl _re; do
+		_n=$((_n + 1))
+		case $_k in '' | '#'*) continue ;; esac
+		_i=I
+		case ,$_fl, in *,case,*) _i= ;; esac
+		# An empty ERE matches every line, as grep's does.
+		[ -n "$_re" ] || _re=^
+		_test="\\$_d$_re$_d$_i i $_n"
+		case ,$_fl, in
+		*,and,* | *,unless,*) _r="$_n - $_fl" ;;
+		*,strip,*)
+			_strip="s$_d$_re$_d$_d${_i}g"
+			_r="- - strip"
+			_test=
+			;;
+		*)
+			_r="$_n $_k plain"
+			[ -z "$_strip" ] || _test="h
+$_strip
+$_test
+g"
+			_strip=
+			;;
+		esac
+		AIM_CLASSIFY_RULES="$AIM_CLASSIFY_RULES$_r
+"
+		[ -z "$_test" ] || AIM_CLASSIFY_SED="$AIM_CLASSIFY_SED$_test
+"
+	done <"$AIM_PATTERNS_FILE"
+}
+
+# aim_classify_text FILE: print the class of the first rule (as
+# aim_classify_rules read them) that FILE matches; status 1 when none
+# does.  A rule: its strip line, its plain line, its "and" and "unless"
+# lines; a strip or plain line ends the rule before it.
 aim_classify_text()
 {
+	_hits="
+$(sed -n -E -e "$AIM_CLASSIFY_SED" "$1" 2>/dev/null | sort -u)
+"
 	_rule=
 	_ok=0
-	_strip=
-	_last=
-	while IFS='	' read -r _k _fl _re; do
-		case $_k in '' | '#'*) continue ;; esac
-		_gf=-Eiqs
-		_sf=gI
-		case ,$_fl, in *,case,*) _gf=-Eqs _sf=g ;; esac
+	while read -r _n _k _fl; do
+		_m=unless
+		case $_hits in *"
+$_n
+"*) _m=and ;; esac
 		case ,$_fl, in
 		*,and,* | *,unless,*)
 			[ "$_ok" = 1 ] || continue
-			_m=unless
-			! grep "$_gf" -e "$_re" "$1" || _m=and
 			case ,$_fl, in *,"$_m",*) ;; *) _ok=0 ;; esac
 			continue
 			;;
 		esac
 		[ "$_ok" = 0 ] || break
-		case ,$_fl, in
-		*,strip,*)
-			_strip=$_re _strip_f=$_sf
-			continue
-			;;
-		esac
+		[ "$_fl" = plain ] || continue
 		_rule=$_k
-		# The quota rules share their test: made once.
-		if [ "$_strip$_sf$_gf$_re" = "$_last" ]; then
-			_ok=$_last_ok
-		elif [ -n "$_strip" ]; then
-			_d=$(printf '\001')
-			! sed -E "s$_d$_strip$_d$_d$_strip_f" "$1" 2>/dev/null |
-			    grep "$_gf" -e "$_re" || _ok=1
-		else
-			! grep "$_gf" -e "$_re" "$1" || _ok=1
-		fi
-		_last=$_strip$_sf$_gf$_re
-		_last_ok=$_ok
-		_strip=
-	done <"$AIM_PATTERNS_FILE"
+		[ "$_m" = unless ] || _ok=1
+	done <<RULES
+$AIM_CLASSIFY_RULES
+RULES
 	[ "$_ok" = 1 ] && echo "$_rule"
 }
 
 # aim_retry_after FILE...: print the wait the texts ask for, in whole
-# milliseconds, from the first FILE that names one (nothing when none does).
+# milliseconds, from the first FILE that names one (nothing when none
+# does): the first match of AIM_RE_RETRY, found by one sed over every
+# FILE in order, converted by awk.
 aim_retry_after()
 {
 	aim_patterns
-	for _cf in "$@"; do
-		_w=$(grep -Eios "$AIM_RE_RETRY" "$_cf" | head -n 1)
-		[ -n "$_w" ] || continue
-		printf '%s\n' "$_w" | awk '{
-			s = tolower($0)
-			sub(/^[^0-9]*/, "", s)
-			ms = 0
-			while (match(s, /^[0-9]+(\.[0-9]+)?/)) {
-				n = substr(s, 1, RLENGTH) + 0
-				s = substr(s, RLENGTH + 1)
-				sub(/^[ \t]*/, "", s)
-				match(s, /^[a-z]*/)
-				u = substr(s, 1, RLENGTH)
-				s = substr(s, RLENGTH + 1)
-				if (u ~ /^(ms|msecs?|milliseconds?)$/) f = 1
-				else if (u ~ /^(m|mins?|minutes?)$/) f = 60000
-				else if (u ~ /^(h|hrs?|hours?)$/) f = 3600000
-				else f = 1000
-				ms += n * f
-				if (f == 1000 && u !~ /^(s|secs?|seconds?)$/) break
-			}
-			printf "%d\n", ms + 0.5
-		}'
-		return 0
-	done
+	_r=$AIM_RE_RETRY
+	sed -n -E "\\#$_r#I{s#$_r#\\n&\\n#I;s#^[^\\n]*\\n##;s#\\n.*##;p;q;}" \
+	    "$@" 2>/dev/null | awk '{
+		s = tolower($0)
+		sub(/^[^0-9]*/, "", s)
+		ms = 0
+		while (match(s, /^[0-9]+(\.[0-9]+)?/)) {
+			n = substr(s, 1, RLENGTH) + 0
+			s = substr(s, RLENGTH + 1)
+			sub(/^[ \t]*/, "", s)
+			match(s, /^[a-z]*/)
+			u = substr(s, 1, RLENGTH)
+			s = substr(s, RLENGTH + 1)
+			if (u ~ /^(ms|msecs?|milliseconds?)$/) f = 1
+			else if (u ~ /^(m|mins?|minutes?)$/) f = 60000
+			else if (u ~ /^(h|hrs?|hours?)$/) f = 3600000
+			else f = 1000
+			ms += n * f
+			if (f == 1000 && u !~ /^(s|secs?|seconds?)$/) break
+		}
+		printf "%d\n", ms + 0.5
+	}'
 }
 
 # aim_flat TEXT: TEXT on one line, at most 400 bytes.
@@ -446,13 +475,18 @@ aim_flat()
 }
 
 # aim_tail FILE: the last 3 lines of FILE that are neither blank nor stack
-# frames, ANSI escapes removed, joined with " | ", at most 400 bytes.
+# frames, ANSI escapes removed, joined with " | " (tabs too), at most 400
+# bytes: one awk.
 aim_tail()
 {
-	_esc=$(printf '\033')
-	sed -e "s/$_esc\\[[0-9;]*[A-Za-z]//g" "$1" 2>/dev/null |
-	    grep -Ev '^[[:space:]]+at |^[[:space:]]*$' | tail -n 3 |
-	    tr '\n' '\t' | sed -e 's/\t$//' -e 's/\t/ | /g' | cut -c 1-400
+	awk 'BEGIN { esc = sprintf("%c", 27) }
+	    { gsub(esc "\\[[0-9;]*[A-Za-z]", "") }
+	    /^[[:space:]]+at |^[[:space:]]*$/ { next }
+	    { l[++n % 3] = $0 }
+	    END { k = n > 3 ? n - 2 : 1
+	          for (i = k; i <= n; i++) s = s (i > k ? "\t" : "") l[i % 3]
+	          gsub(/\t/, " | ", s)
+	          if (n) print substr(s, 1, 400) }' "$1" 2>/dev/null
 }
 
 # aim_run_content FILE: write {exit_code, stdout, stderr} of the last run,
