@@ -159,15 +159,25 @@ aim_reply()
 aim_fail()
 {
 	if [ -n "${3:-}" ] && [ -s "$3" ]; then
-		jq -c --arg k "$1" '. + {error_class: $k}' "$3"
+		aim_fail_jq "$1" "$2" "${4:-}" '$c[0]' --slurpfile c "$3"
 	else
-		jq -nc --arg k "$1" '{error_class: $k}'
-	fi >"$AIM_TMP/fail.json"
-	jq -c --arg k "$1" --arg m "$2" --arg r "${4:-}" '
+		aim_fail_jq "$1" "$2" "${4:-}" '{}'
+	fi
+}
+
+# aim_fail_jq CLASS MESSAGE RETRY-MS CONTENT [JQ-ARGS...]: print the
+# failure reply of aim_fail whose content is what the jq expression
+# CONTENT gives (jq -n with JQ-ARGS), exit 0: the reply in one jq.
+aim_fail_jq()
+{
+	_k=$1 _m=$2 _r=$3 _c=$4
+	shift 4
+	jq -nc --arg k "$_k" --arg m "$_m" --arg r "$_r" "$@" '
 	    (if $r == "" then {} else {retry_after_ms: ($r | tonumber)} end)
 	    as $ra
+	    | ('"$_c"') + {error_class: $k} + $ra
 	    | {success: false, message: $m, error_class: $k} + $ra
-	      + {content: (. + $ra)}' "$AIM_TMP/fail.json"
+	      + {content: .}'
 	exit 0
 }
 
@@ -183,30 +193,58 @@ aim_json_file()
 }
 
 # aim_init TOOL: read and check the request; set AIM_CAP, AIM_BUDGET and
-# $AIM_TMP/files.
+# $AIM_TMP/files, and keep the prompt for aim_prompt.  One jq reads the
+# request and prints, as shell assignments (@sh), what the kit needs from
+# it, or the aim_fail of the first check that fails.
 aim_init()
 {
 	aim_start
 	AIM_TOOL=$1
 	AIM_REQ=$AIM_TMP/request.json
 	cat >"$AIM_REQ" || aim_fail transient "cannot read the request"
-	jq -es 'length == 1 and (.[0] | type) == "object"' "$AIM_REQ" \
-	    >/dev/null 2>&1 ||
+	_aim_files='' _aim_timeout_ms='' _aim_prompt='' _aim_prompt_more=''
+	_sh=$(jq -rs --arg envcap "${AIM_CAPABILITY:-}" '
+	    def put($k; $v): "\($k)=\($v | @sh)";
+	    def fail($m): "aim_fail bad_request \($m | @sh)";
+	    # As "$(jq -r ...)" reads a string: trailing newlines dropped.
+	    def chomp: until(endswith("\n") | not; .[:-1]);
+	    if length != 1 or (.[0] | type) != "object" then
+	        fail("the request is not one JSON object")
+	    else .[0]
+	    | ((.capability | strings | chomp) // ""
+	       | if . == "" then $envcap else . end) as $cap
+	    | .payload as $p
+	    | if $cap == "" then fail("the request has no capability")
+	      elif ($p // {} | type) != "object" then
+	        fail("payload is not an object")
+	      elif ($p.files // [] | type == "array" and all(.[];
+	            type == "string" and length > 0 and (test("\n") | not)))
+	           | not then
+	        fail("payload.files must be an array of file names")
+	      else
+	        put("AIM_CAP"; $cap),
+	        # A leading "-" gets "./" so that no file name can become an
+	        # option.
+	        put("_aim_files"; [$p.files // [] | .[]
+	            | (if startswith("-") then "./" + . else . end) + "\n"]
+	            | add // ""),
+	        (.timeout_ms | numbers | floor | put("_aim_timeout_ms"; tostring)),
+	        (if ($p.prompt | strings | test("\\S")) // false then
+	           put("_aim_prompt"; $p.prompt),
+	           put("_aim_prompt_more"; [
+	             (if ($p.files // []) != [] then
+	                "Files to work on: " + ($p.files | join(", "))
+	              else empty end),
+	             (if ($p.context // {}) != {} then
+	                "Context (JSON): " + ($p.context | tojson)
+	              else empty end)] | map("\n\n" + .) | add // "")
+	         else empty end)
+	      end
+	    end' "$AIM_REQ" 2>/dev/null) ||
 	    aim_fail bad_request "the request is not one JSON object"
-	AIM_CAP=$(jq -r '.capability | strings' "$AIM_REQ")
-	[ -n "$AIM_CAP" ] || AIM_CAP=${AIM_CAPABILITY:-}
-	[ -n "$AIM_CAP" ] || aim_fail bad_request "the request has no capability"
-	jq -e '.payload // {} | type == "object"' "$AIM_REQ" >/dev/null ||
-	    aim_fail bad_request "payload is not an object"
-	jq -e '.payload.files // [] | type == "array" and all(.[];
-	    type == "string" and length > 0 and (test("\n") | not))' \
-	    "$AIM_REQ" >/dev/null ||
-	    aim_fail bad_request "payload.files must be an array of file names"
-	# A leading "-" gets "./" so that no file name can become an option.
-	jq -r '.payload.files // [] | .[]
-	    | if startswith("-") then "./" + . else . end' "$AIM_REQ" \
-	    >"$AIM_TMP/files"
-	aim_budget
+	eval "$_sh"
+	printf '%s' "$_aim_files" >"$AIM_TMP/files"
+	aim_budget "$_aim_timeout_ms"
 }
 
 # The tool may run until the smaller of the request's timeout_ms and
@@ -214,12 +252,17 @@ aim_init()
 # reserve that lets the adapter answer before aim-invoke's own timeout
 # strikes (aim-adapter(7) Timeouts and signals): 1 s for a tool that
 # ignores SIGTERM to be killed (timeout -k 1) and 10% (1 to 10 s) to read
-# its output and reply; at least 1 s.  aim_budget sets AIM_DEADLINE_MS
-# (milliseconds since the epoch by which the tool must be gone) and
-# AIM_BUDGET (whole seconds left for the tool now).
+# its output and reply; at least 1 s.  aim_budget [TIMEOUT-MS] (the
+# request's, as aim_init read it; else read from AIM_REQ) sets
+# AIM_DEADLINE_MS (milliseconds since the epoch by which the tool must be
+# gone) and AIM_BUDGET (whole seconds left for the tool now).
 aim_budget()
 {
-	_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
+	if [ $# -gt 0 ]; then
+		_ms=$1
+	else
+		_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
+	fi
 	_env=${AIM_TIMEOUT_MS:-}
 	case $_env in '' | *[!0-9]*) _env= ;; esac
 	case $_ms in '' | *[!0-9]*) _ms=$_env ;; esac
@@ -276,21 +319,18 @@ aim_nfiles()
 }
 
 # aim_prompt: write an AI tool's prompt to $AIM_TMP/prompt.txt:
-# payload.prompt, a note for refactoring, the files, payload.context.
+# payload.prompt, a note for refactoring, the files, payload.context (as
+# aim_init read them).
 aim_prompt()
 {
-	jq -e '.payload.prompt | strings | test("\\S")' "$AIM_REQ" >/dev/null ||
+	[ -n "${_aim_prompt:-}" ] ||
 	    aim_fail bad_request "payload.prompt is required"
-	jq -r --arg cap "$AIM_CAP" '.payload as $p
-	    | [$p.prompt,
-	       (if $cap == "refactoring" then
-	          "This is a refactoring: keep the external behaviour unchanged."
-	        else empty end),
-	       (if ($p.files // []) != [] then
-	          "Files to work on: " + ($p.files | join(", ")) else empty end),
-	       (if ($p.context // {}) != {} then
-	          "Context (JSON): " + ($p.context | tojson) else empty end)]
-	    | join("\n\n")' "$AIM_REQ" >"$AIM_TMP/prompt.txt"
+	{
+		printf '%s' "$_aim_prompt"
+		[ "$AIM_CAP" != refactoring ] ||
+		    printf '\n\n%s' "This is a refactoring: keep the external behaviour unchanged."
+		printf '%s\n' "$_aim_prompt_more"
+	} >"$AIM_TMP/prompt.txt"
 }
 
 # aim_run INPUT CMD [ARGS...]: run CMD under timeout(1), stdin from INPUT;
@@ -557,8 +597,12 @@ aim_fail_run()
 	else
 		_msg="$_why, $_status${_detail:+: $_detail}"
 	fi
-	aim_run_content "$AIM_TMP/run.json"
-	aim_fail "$_class" "$_msg" "$AIM_TMP/run.json" "$_retry"
+	# The content of aim_run_content, made by the reply's own jq.
+	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
+	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_fail_jq "$_class" "$_msg" "$_retry" \
+	    '{exit_code: $rc, stdout: $o, stderr: $e}' --argjson rc "$AIM_RC" \
+	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap"
 }
 
 # Changes to the working tree.  aim_snapshot before the run and
