@@ -294,8 +294,8 @@ aim_unknown_capability()
 aim_require_command()
 {
 	command -v "$1" >/dev/null 2>&1 ||
-	    aim_fail not_installed "$1 not installed" "$(aim_json_file \
-	    '{command: $c, path: $p}' --arg c "$1" --arg p "${PATH:-}")"
+	    aim_fail_jq not_installed "$1 not installed" "" \
+	    '{command: $c, path: $p}' --arg c "$1" --arg p "${PATH:-}"
 }
 
 # aim_require_files [EXT-ERE KINDS]: payload.files must be non-empty and
@@ -378,9 +378,11 @@ aim_version_reply()
 	    _line=$(cat "$AIM_OUT" "$AIM_ERR" | sed -n '/[^[:space:]]/{p;q;}')
 	_v=$(printf '%s\n' "$_line" | grep -Eo '[0-9]+(\.[0-9]+)+' | head -n 1)
 	[ -n "$_v" ] || _v=$_line
-	aim_reply true "$AIM_TOOL $_v" "$(aim_json_file \
-	    '{version: $v, version_output: $l, exit_code: 0}' \
-	    --arg v "$_v" --arg l "$_line")"
+	# aim_reply's, in one jq.
+	jq -nc --arg m "$AIM_TOOL $_v" --arg v "$_v" --arg l "$_line" \
+	    '{success: true, message: $m,
+	      content: {version: $v, version_output: $l, exit_code: 0}}'
+	exit 0
 }
 
 # aim_classify FILE...: print the error class the texts suggest, from the
@@ -511,7 +513,10 @@ aim_retry_after()
 # aim_flat TEXT: TEXT on one line, at most 400 bytes.
 aim_flat()
 {
-	printf '%s' "$1" | tr '\n\t' '  ' | cut -c 1-400
+	# One record (RS \001), as tr saw the text: a final newline counts.
+	printf '%s' "$1" | awk 'BEGIN { RS = "\001" }
+	    { s = s (NR > 1 ? RS : "") $0 }
+	    END { gsub(/[\n\t]/, " ", s); if (s != "") print substr(s, 1, 400) }'
 }
 
 # aim_tail FILE: the last 3 lines of FILE that are neither blank nor stack
@@ -627,11 +632,12 @@ aim_fail_run()
 # aim_snapshot: remember the working tree before a run.
 aim_snapshot()
 {
-	mkdir "$AIM_TMP/snap"
+	mkdir "$AIM_TMP/snap" "$AIM_TMP/snap/out"
 	AIM_SNAP_MODE=walk
 	AIM_SNAP_CAPPED=false
-	_pwd=$(pwd -P)
-	aim_relpaths <"$AIM_TMP/files" >"$AIM_TMP/snap/payload"
+	: >"$AIM_TMP/snap/payload"
+	[ ! -s "$AIM_TMP/files" ] ||
+	    aim_relpaths <"$AIM_TMP/files" >"$AIM_TMP/snap/payload"
 	if command -v git >/dev/null 2>&1 &&
 	    [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
 		_gi=$(git rev-parse --git-path index 2>/dev/null)
@@ -648,7 +654,6 @@ aim_snapshot()
 	fi
 	[ "$AIM_SNAP_MODE" = git ] || aim_walk "$AIM_TMP/snap/before" copy
 	# payload.files outside the working directory, the old way.
-	mkdir "$AIM_TMP/snap/out"
 	: >"$AIM_TMP/snap/outside"
 	_i=0
 	while IFS= read -r _f; do
@@ -691,21 +696,20 @@ aim_walk()
 	case $_max in '' | *[!0-9]*) _max=20000 ;; esac
 	_maxb=${AIM_SNAPSHOT_MAX_BYTES:-67108864}
 	case $_maxb in '' | *[!0-9]*) _maxb=67108864 ;; esac
+	# awk keeps the first _max and fails when there are more.
 	find . \( -name .git -o -name node_modules \) -prune -o -type f \
-	    -print 2>/dev/null | head -n "$((_max + 1))" >"$1.list"
-	if [ "$(wc -l <"$1.list")" -gt "$_max" ]; then
-		AIM_SNAP_CAPPED=true
-		sed -i "$((_max + 1)),\$d" "$1.list"
-	fi
+	    -print 2>/dev/null |
+	    awk -v max="$_max" 'NR > max { exit 1 } { print }' >"$1.list" ||
+	    AIM_SNAP_CAPPED=true
 	: >"$1.sums"
 	[ ! -s "$1.list" ] ||
 	    tr '\n' '\0' <"$1.list" | xargs -0 cksum >"$1.sums" 2>/dev/null
 	[ "${2:-}" = copy ] || return 0
 	mkdir "$1.d"
+	[ -s "$1.list" ] || return 0
 	_bytes=$(awk '{ n += $2 } END { printf "%d\n", n }' "$1.sums")
 	[ "$_bytes" -le "$_maxb" ] || return 0
-	[ ! -s "$1.list" ] ||
-	    tar -cf - -T "$1.list" 2>/dev/null | tar -xf - -C "$1.d" 2>/dev/null
+	tar -cf - -T "$1.list" 2>/dev/null | tar -xf - -C "$1.d" 2>/dev/null
 }
 
 # aim_lines OLD NEW: "added removed" lines from OLD to NEW (either may be
@@ -798,20 +802,19 @@ aim_changes()
 	done <"$AIM_TMP/snap/outside" >>"$AIM_TMP/counts"
 	awk -F '\t' 'NF >= 3 && $1 ~ /^[0-9]+$/ { print $1 " " $2 }' \
 	    "$AIM_TMP/numstat" >>"$AIM_TMP/counts"
-	_add=$(awk '{ a += $1 } END { printf "%d\n", a }' "$AIM_TMP/counts")
-	_rem=$(awk '{ r += $2 } END { printf "%d\n", r }' "$AIM_TMP/counts")
-	aim_run_content "$AIM_TMP/run.json"
-	_extra=${2:-}
-	[ -n "$_extra" ] || _extra=$(aim_json_file '{}')
-	# The adapter's own lists, made relative like the snapshot's.
-	jq -r '(.files_modified, .files_created, .files_deleted) // []
-	    | .[] | strings' "$_extra" | aim_relpaths >"$AIM_TMP/extra.paths"
+	_add=$(awk '{ a += $1; r += $2 } END { printf "%d %d\n", a, r }' \
+	    "$AIM_TMP/counts")
+	_rem=${_add#* }
+	_add=${_add% *}
+	# The content of aim_run_content, and EXTRA (else {}), in the one jq.
+	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
+	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
 	jq -c --rawfile m "$AIM_TMP/mod" --rawfile n "$AIM_TMP/new" \
 	    --rawfile d "$AIM_TMP/del" --rawfile seen "$AIM_TMP/seen" \
-	    --rawfile rel "$AIM_TMP/extra.paths" \
 	    --arg p1 "$(pwd -P)/" --arg p2 "$(pwd)/" \
 	    --argjson a "$_add" --argjson r "$_rem" --arg scope "$_scope" \
-	    --slurpfile run "$AIM_TMP/run.json" '
+	    --argjson rc "$AIM_RC" --rawfile o "$AIM_TMP/out.cap" \
+	    --rawfile e "$AIM_TMP/err.cap" '
 	    def lines: split("\n") | map(select(length > 0));
 	    def rel: if startswith($p1) then .[($p1 | length):]
 	        elif startswith($p2) then .[($p2 | length):] else . end
@@ -823,12 +826,14 @@ aim_changes()
 	    | ($m | lines) as $mod | ($n | lines) as $new | ($d | lines) as $del
 	    | ($new + ($x | theirs("files_created")) | unique) as $cr
 	    | ($del + ($x | theirs("files_deleted")) | unique) as $dl
-	    | $run[0] + $x + {
+	    | {exit_code: $rc, stdout: $o, stderr: $e} + $x + {
 	        files_modified: ($mod + ($x | theirs("files_modified")) | unique
 	                         - $cr - $dl),
 	        files_created: $cr, files_deleted: ($dl - $cr),
 	        lines_added: $a, lines_removed: $r, changes_scope: $scope}' \
-	    "$_extra" >"$1"
+	    "${2:-/dev/stdin}" >"$1" <<EOF
+{}
+EOF
 }
 
 # aim_reply_changes WHAT CONTENT-FILE: the reply for a run that ended
@@ -839,30 +844,52 @@ aim_changes()
 # request could not be carried out as asked; another tool may).
 aim_reply_changes()
 {
-	if jq -e '(.tool_calls.edits // 0) > 0
-	    and .tool_calls.edits_failed == .tool_calls.edits
-	    and (.files_modified + .files_created + .files_deleted
-	         | length) == 0' "$2" >/dev/null 2>&1; then
-		_n=$(jq -r '.tool_calls.edits' "$2")
-		_r=$(aim_flat "$(jq -r '.response // "" | tostring' "$2")")
-		aim_fail bad_request "every edit failed ($_n of $_n edit tool calls), no file changed${_r:+: $_r}" "$2"
-	fi
-	_sum=$(jq -r '([(.files_modified | length | "\(.) modified"),
-	    (.files_created | length | "\(.) created"),
-	    (.files_deleted | length | select(. > 0) | "\(.) deleted")]
-	    | join(", ")) + "; +\(.lines_added) -\(.lines_removed) lines"' "$2")
-	aim_reply true "$1 ($_sum)" "$2"
+	# One jq prints the success reply, else what the failure says (as
+	# shell assignments).
+	_n='' _r=''
+	_sh=$(jq -r --arg what "$1" '
+	    def chomp: until(endswith("\n") | not; .[:-1]);
+	    . as $c
+	    | if (try ((.tool_calls.edits // 0) > 0
+	          and .tool_calls.edits_failed == .tool_calls.edits
+	          and (.files_modified + .files_created + .files_deleted
+	               | length) == 0) catch false) then
+	        "_n=\(.tool_calls.edits | tostring | @sh)",
+	        "_r=\(.response // "" | tostring | chomp | @sh)"
+	      else
+	        ([(.files_modified | length | "\(.) modified"),
+	          (.files_created | length | "\(.) created"),
+	          (.files_deleted | length | select(. > 0) | "\(.) deleted")]
+	         | join(", ")) + "; +\(.lines_added) -\(.lines_removed) lines"
+	        | {success: true, message: "\($what) (\(.))", content: $c}
+	        | tojson
+	      end' "$2" 2>/dev/null) || aim_reply true "$1 ()" "$2"
+	case $_sh in
+	'{'*)
+		printf '%s\n' "$_sh"
+		exit 0
+		;;
+	esac
+	eval "$_sh"
+	_r=$(aim_flat "$_r")
+	aim_fail bad_request "every edit failed ($_n of $_n edit tool calls), no file changed${_r:+: $_r}" "$2"
 }
 
 # aim_reply_findings N REPORT-FILE: success reply of a linter that ran:
 # content {findings: N, exit_code, stdout: REPORT (capped), stderr}.
 aim_reply_findings()
 {
-	aim_run_content "$AIM_TMP/run.json"
+	_m="$1 finding(s) in $(aim_nfiles) file(s)"
+	# The content of aim_run_content, and the reply, in one jq; a count
+	# that is not JSON leaves no content, as before.
+	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
+	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
 	head -c "$AIM_CAP_BYTES" "$2" >"$AIM_TMP/report.cap"
-	jq -c --argjson n "$1" --rawfile r "$AIM_TMP/report.cap" \
-	    '. + {findings: $n, stdout: $r}' "$AIM_TMP/run.json" \
-	    >"$AIM_TMP/content.json"
-	aim_reply true "$1 finding(s) in $(aim_nfiles) file(s)" \
-	    "$AIM_TMP/content.json"
+	jq -nc --argjson n "$1" --arg m "$_m" --argjson rc "$AIM_RC" \
+	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap" \
+	    --rawfile r "$AIM_TMP/report.cap" '{success: true, message: $m,
+	    content: ({exit_code: $rc, stdout: $o, stderr: $e}
+	              + {findings: $n, stdout: $r})}' ||
+	    aim_reply true "$_m"
+	exit 0
 }
