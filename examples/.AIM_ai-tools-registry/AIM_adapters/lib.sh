@@ -387,7 +387,9 @@ aim_version_reply()
 
 # aim_classify FILE...: print the error class the texts suggest, from the
 # first FILE that suggests one (nothing when none does), by the rules of
-# AIM_PATTERNS_FILE (nothing but a warning when it cannot be read).
+# AIM_PATTERNS_FILE (nothing but a warning when it cannot be read).  One
+# sed reads every FILE (-s: each its own lines, a line "-" before the
+# first), one awk drops repeated numbers.
 aim_classify()
 {
 	aim_patterns
@@ -396,9 +398,27 @@ aim_classify()
 		return 0
 	fi
 	aim_classify_rules
+	# sed stops at a directory, where grep went on.
 	for _cf in "$@"; do
-		! aim_classify_text "$_cf" || return 0
+		shift
+		[ -d "$_cf" ] || set -- "$@" "$_cf"
 	done
+	[ $# -gt 0 ] || return 0
+	_hits=
+	while read -r _h; do
+		if [ "$_h" = - ]; then
+			[ -z "$_hits" ] || ! aim_classify_hits "$_hits" || return 0
+			_hits="
+"
+		else
+			_hits="$_hits$_h
+"
+		fi
+	done <<EOF
+$(sed -s -n -E -e '1i -' -e "$AIM_CLASSIFY_SED" "$@" 2>/dev/null |
+    awk '$0 == "-" { n++ } !s[n, $0]++')
+-
+EOF
 }
 
 # aim_classify_rules: read AIM_PATTERNS_FILE once into what
@@ -406,8 +426,8 @@ aim_classify()
 # the number (line in the file) of every pattern a line of the text
 # matches, a plain pattern after a strip one tried on the line stripped;
 # and AIM_CLASSIFY_RULES, the patterns in order, one a line: "N CLASS
-# plain", "N - and", "N - unless" or "- - strip".  One sed per text where
-# there was a grep per pattern: both take GNU EREs, a line at a time.
+# plain", "N - and", "N - unless" or "- - strip".  One sed where there
+# was a grep per pattern and text: both take GNU EREs, a line at a time.
 aim_classify_rules()
 {
 	_d=$(printf '\001')
@@ -448,18 +468,26 @@ g"
 
 # aim_classify_text FILE: print the class of the first rule (as
 # aim_classify_rules read them) that FILE matches; status 1 when none
-# does.  A rule: its strip line, its plain line, its "and" and "unless"
-# lines; a strip or plain line ends the rule before it.
+# does.
 aim_classify_text()
 {
-	_hits="
+	aim_classify_hits "
 $(sed -n -E -e "$AIM_CLASSIFY_SED" "$1" 2>/dev/null | sort -u)
 "
+}
+
+# aim_classify_hits HITS: print the class of the first rule whose
+# patterns the numbers in HITS (one a line, between newlines) say a text
+# matches; status 1 when none.  A rule: its strip line, its plain line,
+# its "and" and "unless" lines; a strip or plain line ends the rule
+# before it.
+aim_classify_hits()
+{
 	_rule=
 	_ok=0
 	while read -r _n _k _fl; do
 		_m=unless
-		case $_hits in *"
+		case $1 in *"
 $_n
 "*) _m=and ;; esac
 		case ,$_fl, in
