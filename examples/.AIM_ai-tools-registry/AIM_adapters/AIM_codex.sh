@@ -63,10 +63,10 @@ eval "$(jq -nRr --arg model "$model" --argjson bad "${bad_patches:-0}" '
     [inputs | fromjson? | objects]
     | if any(.type == "turn.completed") then put("completed"; "yes")
       else empty end,
-      ((map(select(.type == "turn.failed") | .error.message) | last)
+      (try ((map(select(.type == "turn.failed") | .error.message) | last)
        // (map(select(.type == "error") | .message) | last) // empty
        | if type == "string" then put("detail"; chomp)
-         else put("detail_json"; tojson) end),
+         else put("detail_json"; tojson) end) catch empty),
       (try (map(select(.type == "item.completed") | .item) as $items
     | ($items | map(select(.type == "file_change"))) as $patches
     | [$patches[] | select(.status == "completed") | .changes[]?] as $ch

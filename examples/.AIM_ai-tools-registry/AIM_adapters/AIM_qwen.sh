@@ -51,9 +51,10 @@ eval "$(jq -nRr --arg pwd "$(pwd)/" '
     | ($ev | map(select(.type == "result")) | last) as $res
     | if $res == null then empty else
         put("result"; if $res.is_error == true then "error" else "ok" end),
-        ($res | put("detail"; .error.message // .result // "" | tostring
+        (try ($res | put("detail"; .error.message // .result // ""
+         | tostring
          | sub("\\s*Possible quota limitations in place or slow response"
-               + " times detected\\.[^\n]*"; "") | chomp))
+               + " times detected\\.[^\n]*"; "") | chomp)) catch empty)
       end,
       (try ([$ev[] | select(.type == "user") | .message.content[]?
        | select(.type? == "tool_result")] as $results
