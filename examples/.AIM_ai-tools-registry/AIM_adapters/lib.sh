@@ -303,12 +303,20 @@ aim_require_command()
 aim_require_files()
 {
 	[ -s "$AIM_TMP/files" ] || aim_fail bad_request "payload.files is empty"
+	# The line of the first name EXT-ERE does not match (the first line
+	# for a bad ERE), by one grep; the names are checked in order.
+	_bad=0
+	if [ -n "${1:-}" ]; then
+		_bad=$(grep -Evn -m 1 -e "$1" "$AIM_TMP/files")
+		[ $? -ne 2 ] || _bad=1
+		_bad=${_bad%%:*}
+	fi
+	_i=0
 	while IFS= read -r _f; do
+		_i=$((_i + 1))
 		[ -f "$_f" ] || aim_fail bad_request "no such file: $_f"
-		if [ -n "${1:-}" ] &&
-		    ! printf '%s\n' "$_f" | grep -Eq "$1"; then
-			aim_fail bad_request "unsupported file type: $_f (handles $2)"
-		fi
+		[ "$_i" != "$_bad" ] ||
+		    aim_fail bad_request "unsupported file type: $_f (handles $2)"
 	done <"$AIM_TMP/files"
 }
 
