@@ -678,12 +678,20 @@ aim_snapshot()
 	    [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
 		_gi=$(git rev-parse --git-path index 2>/dev/null)
 		[ ! -f "$_gi" ] || cp "$_gi" "$AIM_TMP/snap/index"
+		# payload.files under it, ignored or not: one git add, else
+		# (a file git refuses must not keep the others out) one a file.
+		set --
 		while IFS= read -r _f; do
 			case $_f in /* | ../*) continue ;; esac
-			[ ! -f "$_f" ] ||
-			    GIT_INDEX_FILE=$AIM_TMP/snap/index \
-			    git add -f -- "$_f" >/dev/null 2>&1
+			[ ! -f "$_f" ] || set -- "$@" "$_f"
 		done <"$AIM_TMP/snap/payload"
+		if [ $# -gt 0 ] && ! GIT_INDEX_FILE=$AIM_TMP/snap/index \
+		    git add -f -- "$@" >/dev/null 2>&1; then
+			for _f; do
+				GIT_INDEX_FILE=$AIM_TMP/snap/index \
+				    git add -f -- "$_f" >/dev/null 2>&1
+			done
+		fi
 		if AIM_SNAP_TREE=$(aim_git_tree "$AIM_TMP/snap/index"); then
 			AIM_SNAP_MODE=git
 		fi
