@@ -549,6 +549,7 @@ aim_retry_after()
 # aim_flat TEXT: TEXT on one line, at most 400 bytes.
 aim_flat()
 {
+	[ -n "$1" ] || return 0
 	# One record (RS \001), as tr saw the text: a final newline counts.
 	printf '%s' "$1" | awk 'BEGIN { RS = "\001" }
 	    { s = s (NR > 1 ? RS : "") $0 }
