@@ -53,6 +53,8 @@
 #   aim_reply_findings N REPORT   success of a linter
 #   aim_fail_run [DETAIL [CLASS [RETRY-MS]]]  failure of the run
 #   aim_fail CLASS MESSAGE [FILE [RETRY-MS]]  any failure
+#   aim_fail_jq CLASS MESSAGE RETRY-MS EXPR ARGS...  the same, the content
+#                                 made by a jq expression
 #   aim_reply true|false MESSAGE [FILE]       any reply
 #   aim_json_file FILTER ARGS...  a JSON file for the FILE arguments
 #   aim_classify FILE...          the error class the texts suggest
