@@ -42,11 +42,23 @@ export CLAUDE_CODE_MAX_RETRIES
 aim_run "$AIM_TMP/prompt.txt" claude -p --output-format stream-json \
     --verbose --permission-mode acceptEdits
 
-# The normalised content (lib.sh): response, session_id, model, usage,
-# cost_usd, tool_calls; the files Write, Edit, MultiEdit and NotebookEdit
-# changed; "retry": the last api_retry event's wait, for a failure.
-jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
-    | [$ev[] | select(.type == "user") | .message.content[]?
+# One jq reads the stream and prints, as shell assignments (@sh):
+#   extra     the normalised content (lib.sh): response, session_id,
+#             model, usage, cost_usd, tool_calls; the files Write, Edit,
+#             MultiEdit and NotebookEdit changed ({} when the stream
+#             cannot be read so)
+#   retry_ms  the wait of the last api_retry event
+#   result    "ok" or "error" ({"type":"result"} and its is_error), none
+#             when there is no result event
+#   detail    what the result says (with its HTTP status), else what the
+#             last api_retry event waited on
+extra='{}' retry_ms='' result='' detail=''
+eval "$(jq -nRr --arg pwd "$(pwd)/" '
+    def chomp: until(endswith("\n") | not; .[:-1]);
+    def put($k; $v): "\($k)=\($v | @sh)";
+    [inputs | fromjson? | objects] as $ev
+    | ($ev | map(select(.type == "result")) | last) as $res
+    | (try ([$ev[] | select(.type == "user") | .message.content[]?
        | objects | select(.type? == "tool_result")] as $results
     | [$ev[] | select(.type == "assistant") | .message.content[]?
        | objects | select(.type? == "tool_use")] as $calls
@@ -62,7 +74,6 @@ jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
           created: ($res_by_id[.id].content | if type == "array"
                     then map(.text? // "") | join("") else tostring end
                     | test("^File created"))}] as $changes
-    | ($ev | map(select(.type == "result")) | last) as $res
     | ($ev | map(select(.type == "system" and .subtype == "init")) | last)
       as $init
     | ([$ev[] | select(.type == "assistant") | .message.model | strings]
@@ -91,26 +102,24 @@ jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
                                      error: .error,
                                      attempt: .attempt,
                                      delay_ms: .retry_delay_ms}) // null)}
-    | with_entries(select(.value != null))' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json" 2>/dev/null
-[ -s "$AIM_TMP/extra.json" ] || echo '{}' >"$AIM_TMP/extra.json"
-retry_ms=$(jq -r '.retry.delay_ms | numbers | floor' "$AIM_TMP/extra.json")
-
-jq -nR '[inputs | fromjson? | objects | select(.type == "result")] | last
-    // empty' "$AIM_OUT" >"$AIM_TMP/result.json" 2>/dev/null
-if [ ! -s "$AIM_TMP/result.json" ]; then
-	# No result: killed, or it died; the last retry says what it waited on.
-	detail=$(jq -r '.retry | objects | (if .status then "HTTP \(.status): "
-	    else "" end) + "\(.error // "error"), retrying"' \
-	    "$AIM_TMP/extra.json")
+    | with_entries(select(.value != null))) catch {}) as $x
+    | put("extra"; $x | del(.retry) | tojson),
+      ($x.retry.delay_ms | numbers | floor | put("retry_ms"; tostring)),
+      if $res == null then
+        # No result: killed, or it died; the last retry says what it
+        # waited on.
+        ($x.retry | objects | put("detail"; (if .status then
+            "HTTP \(.status): " else "" end)
+            + "\(.error // "error"), retrying" | chomp))
+      else
+        put("result"; if $res.is_error == true then "error" else "ok" end),
+        put("detail"; ((($res.api_error_status | numbers | "HTTP \(.): ")
+            // "") + ($res.result | tostring)) | chomp)
+      end' "$AIM_OUT" 2>/dev/null)"
+[ -n "$result" ] || aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
+if [ "$AIM_RC" -ne 0 ] || [ "$result" = error ]; then
 	aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
 fi
-if [ "$AIM_RC" -ne 0 ] ||
-    jq -e '.is_error == true' "$AIM_TMP/result.json" >/dev/null; then
-	detail=$(jq -r '((.api_error_status | numbers | "HTTP \(.): ") // "")
-	    + (.result | tostring)' "$AIM_TMP/result.json")
-	aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
-fi
-jq 'del(.retry)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
-aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra2.json"
+printf '%s\n' "$extra" >"$AIM_TMP/extra.json"
+aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

@@ -45,15 +45,6 @@ aim_snapshot
 aim_run "$AIM_TMP/prompt.txt" codex exec --json --color never \
     --skip-git-repo-check --ephemeral --sandbox workspace-write -
 
-events='[inputs | fromjson? | objects]'
-if [ "$AIM_RC" -ne 0 ] ||
-    ! jq -nRe "$events | any(.type == \"turn.completed\")" "$AIM_OUT" \
-    >/dev/null 2>&1; then
-	detail=$(jq -nRr "$events | (map(select(.type == \"turn.failed\")
-	    | .error.message) | last) // (map(select(.type == \"error\")
-	    | .message) | last) // empty" "$AIM_OUT" 2>/dev/null)
-	aim_fail_run "$(aim_flat "$detail")"
-fi
 # The normalised content (lib.sh).  codex names no model in its events:
 # the top-level "model" of $CODEX_HOME/config.toml when set.  A patch that
 # fails leaves no item, only a log line on stderr ("apply_patch
@@ -61,8 +52,22 @@ fi
 model=$(sed -n -e '/^\[/q' -e 's/^[[:space:]]*model[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
     "${CODEX_HOME:-$HOME/.codex}/config.toml" 2>/dev/null | head -n 1)
 bad_patches=$(grep -c 'apply_patch verification failed' "$AIM_ERR")
-jq -nRc --arg model "$model" --argjson bad "${bad_patches:-0}" "$events"'
-    | map(select(.type == "item.completed") | .item) as $items
+# One jq prints, as shell assignments (@sh): "completed" when a turn
+# completed; "detail", the last turn.failed's error, else the last
+# error's message ("detail_json" when not a string, printed by jq -r as
+# before); "extra", that content (none when it cannot be made).
+completed='' detail='' detail_json='' extra=''
+eval "$(jq -nRr --arg model "$model" --argjson bad "${bad_patches:-0}" '
+    def chomp: until(endswith("\n") | not; .[:-1]);
+    def put($k; $v): "\($k)=\($v | @sh)";
+    [inputs | fromjson? | objects]
+    | if any(.type == "turn.completed") then put("completed"; "yes")
+      else empty end,
+      (try ((map(select(.type == "turn.failed") | .error.message) | last)
+       // (map(select(.type == "error") | .message) | last) // empty
+       | if type == "string" then put("detail"; chomp)
+         else put("detail_json"; tojson) end) catch empty),
+      (try (map(select(.type == "item.completed") | .item) as $items
     | ($items | map(select(.type == "file_change"))) as $patches
     | [$patches[] | select(.status == "completed") | .changes[]?] as $ch
     | [$items[] | select(.type | IN("file_change", "command_execution",
@@ -90,7 +95,14 @@ jq -nRc --arg model "$model" --argjson bad "${bad_patches:-0}" "$events"'
                         | .path],
        files_created: [$ch[] | select(.kind == "add") | .path],
        files_deleted: [$ch[] | select(.kind == "delete") | .path]}
-    | with_entries(select(.value != null))' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json"
+    | with_entries(select(.value != null)) | put("extra"; tojson))
+       catch empty)' "$AIM_OUT" 2>/dev/null)"
+if [ "$AIM_RC" -ne 0 ] || [ -z "$completed" ]; then
+	[ -z "$detail_json" ] ||
+	    detail=$(printf '%s\n' "$detail_json" | jq -r .)
+	aim_fail_run "$(aim_flat "$detail")"
+fi
+printf '%s' "$extra${extra:+
+}" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

@@ -37,14 +37,23 @@ set -- cn
 aim_run "$AIM_TMP/prompt.txt" "$@" --format json --allow Write --allow Edit \
     --allow MultiEdit -p
 
-if [ "$AIM_RC" -ne 0 ] ||
-    ! jq -e 'objects | .status == "success"' "$AIM_OUT" >/dev/null 2>&1; then
+# One jq prints, as shell assignments (@sh): "ok" when the last object
+# says "status": "success" (or there is no output, as jq -e took it), and
+# "extra", the normalised content (lib.sh): the response.
+ok='' extra=''
+eval "$(jq -rs '
+    def put($k; $v): "\($k)=\($v | @sh)";
+    if length == 0 or ([.[] | objects | .status == "success"] | last)
+    then put("ok"; "yes") else empty end,
+    (try put("extra"; [.[] | {response: (.response // "" | tostring
+        | .[0:4096])} | tojson + "\n"] | add // "") catch empty)' \
+    "$AIM_OUT" 2>/dev/null)"
+if [ "$AIM_RC" -ne 0 ] || [ -z "$ok" ]; then
 	detail=$(cat "$AIM_ERR" "$AIM_OUT" | jq -nRr '[inputs | fromjson?
 	    | objects | select(.status == "error") | .message | strings]
 	    | last // empty' 2>/dev/null)
 	aim_fail_run "$(aim_flat "$detail")"
 fi
-jq -c '{response: (.response // "" | tostring | .[0:4096])}' "$AIM_OUT" \
-    >"$AIM_TMP/extra.json"
+printf '%s' "$extra" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

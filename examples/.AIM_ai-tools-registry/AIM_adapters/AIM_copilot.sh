@@ -51,20 +51,22 @@ retry=$(cat "$AIM_TMP"/log/*.log 2>/dev/null |
 if grep -q 'No authentication information found' "$AIM_ERR"; then
 	aim_fail_run "not logged in: No authentication information found (log in, set COPILOT_GITHUB_TOKEN, or COPILOT_PROVIDER_BASE_URL for a provider of your own)" auth
 fi
-if [ "$AIM_RC" -ne 0 ] ||
-    jq -nRe "$events | any(.type == \"session.error\")" "$AIM_OUT" \
-    >/dev/null 2>&1; then
-	detail=$(jq -nRr "$events | map(select(.type == \"session.error\")
-	    | .data) | last // empty
-	    | ((.statusCode | numbers | \"HTTP \(.): \") // \"\")
-	      + (.message | tostring)" "$AIM_OUT" 2>/dev/null)
-	# The header's wait wins over a wait named in the text.
-	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
-fi
 [ -s "$AIM_TMP/usage.json" ] || echo '{}' >"$AIM_TMP/usage.json"
-jq -nRc --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
-    "$events"'
-    | (map(select(.type == "tool.execution_start") | .data
+# One jq prints, as shell assignments (@sh): "failed" when there is a
+# session.error event, "detail" what the last one says, and "extra", the
+# normalised content (lib.sh; none when it cannot be made, nor when the
+# usage file is not JSON: then a second jq, without it).
+failed='' detail='' extra=''
+# shellcheck disable=SC2016
+stream=$events'
+    | def chomp: until(endswith("\n") | not; .[:-1]);
+      def put($k; $v): "\($k)=\($v | @sh)";
+      if any(.type == "session.error") then put("failed"; "yes")
+      else empty end,
+      (try (map(select(.type == "session.error") | .data) | last // empty
+       | ((.statusCode | numbers | "HTTP \(.): ") // "")
+         + (.message | tostring) | put("detail"; chomp)) catch empty),
+      (if $usable then try ((map(select(.type == "tool.execution_start") | .data
            | {key: .toolCallId, value: .toolName}) | from_entries) as $names
     | (map(select(.type == "tool.execution_complete") | .data
            | . + {name: $names[.toolCallId]})) as $tools
@@ -91,7 +93,18 @@ jq -nRc --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
        files_modified: [$edits[] | select(.kind != "create"
                                           and .kind != "delete") | .path],
        files_created: [$edits[] | select(.kind == "create") | .path],
-       files_deleted: [$edits[] | select(.kind == "delete") | .path]}' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json"
+       files_deleted: [$edits[] | select(.kind == "delete") | .path]}
+    | put("extra"; tojson)) catch empty else empty end)'
+sh=$(jq -nRr --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
+    --argjson usable true "$stream" "$AIM_OUT" 2>/dev/null) ||
+    sh=$(jq -nRr --arg pwd "$(pwd)/" --slurpfile usage /dev/null \
+    --argjson usable false "$stream" "$AIM_OUT" 2>/dev/null)
+eval "$sh"
+if [ "$AIM_RC" -ne 0 ] || [ -n "$failed" ]; then
+	# The header's wait wins over a wait named in the text.
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
+fi
+printf '%s' "$extra${extra:+
+}" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

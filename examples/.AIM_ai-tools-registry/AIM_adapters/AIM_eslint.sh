@@ -35,15 +35,25 @@ if [ "$AIM_RC" -eq 2 ] &&
 	    --rule 'no-unused-vars: warn' --rule 'no-unreachable: warn' \
 	    --rule 'no-dupe-keys: error' --rule 'eqeqeq: warn'
 fi
-if [ "$AIM_RC" -gt 1 ] ||
-    ! jq -e 'type == "array"' "$AIM_OUT" >/dev/null 2>&1; then
+# One jq prints, as shell assignments (@sh): "ok" when the (last) output
+# is an array (or there is none, as jq -e took it), "report", one
+# finding a line, and "n", the count.
+ok='' report='' n=''
+eval "$(jq -rs --arg pwd "$(pwd)/" '
+    def put($k; $v): "\($k)=\($v | @sh)";
+    if length > 0 and (last | type) != "array" then empty else
+      put("ok"; "yes"),
+      (try put("report"; [.[] | .[] | (.filePath | ltrimstr($pwd)) as $f
+        | .messages[] | "\($f):\(.line // 0):\(.column // 0): "
+          + (if .severity == 2 then "error" else "warning" end)
+          + ": \(.message) [\(.ruleId // "eslint")]\n"] | add // "")
+       catch empty),
+      (try put("n"; [.[] | [.[] | .errorCount + .warningCount] | add // 0
+        | tostring] | join("\n")) catch empty)
+    end' "$AIM_OUT" 2>/dev/null)"
+if [ "$AIM_RC" -gt 1 ] || [ -z "$ok" ]; then
 	aim_fail_run "" bad_request
 fi
-jq -r --arg pwd "$(pwd)/" '.[] | (.filePath | ltrimstr($pwd)) as $f
-    | .messages[] | "\($f):\(.line // 0):\(.column // 0): "
-      + (if .severity == 2 then "error" else "warning" end)
-      + ": \(.message) [\(.ruleId // "eslint")]"' "$AIM_OUT" \
-    >"$AIM_TMP/report"
-n=$(jq '[.[] | .errorCount + .warningCount] | add // 0' "$AIM_OUT")
+printf '%s' "$report" >"$AIM_TMP/report"
 [ -z "$note" ] || printf '%s\n' "$note" >>"$AIM_ERR"
 aim_reply_findings "$n" "$AIM_TMP/report"

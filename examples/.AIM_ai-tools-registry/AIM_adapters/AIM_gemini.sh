@@ -49,8 +49,17 @@ aim_run "$AIM_TMP/prompt.txt" gemini --skip-trust --approval-mode auto_edit \
 # model), assistant messages after the last tool call (response),
 # tool_use / tool_result (tool_calls; write_file and replace are the
 # edits), result (status, error, stats: tokens).  The model is init's
-# unless that is "auto", else the one with the most input tokens.
-jq -nRc '[inputs | fromjson? | objects] as $ev
+# unless that is "auto", else the one with the most input tokens.  One jq
+# prints, as shell assignments (@sh), that content ("extra", {} when the
+# stream cannot be read so) less status and error, "ok" when the status
+# is "success", and "error", what the result or the last error event
+# says ("error_json" when that is not a string, printed by jq -r as
+# before).
+extra='{}' ok='' error='' error_json=''
+eval "$(jq -nRr '
+    def chomp: until(endswith("\n") | not; .[:-1]);
+    def put($k; $v): "\($k)=\($v | @sh)";
+    (try ([inputs | fromjson? | objects] as $ev
     | ($ev | map(select(.type == "init")) | last) as $init
     | ($ev | map(select(.type == "result")) | last) as $res
     | [$ev[] | select(.type == "tool_use")] as $calls
@@ -85,15 +94,18 @@ jq -nRc '[inputs | fromjson? | objects] as $ev
        status: $res.status,
        error: (($res.error.message // ([$ev[] | select(.type == "error"
                    and .severity == "error") | .message] | last)) // null)}
-    | with_entries(select(.value != null))' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json" 2>/dev/null
-[ -s "$AIM_TMP/extra.json" ] || echo '{}' >"$AIM_TMP/extra.json"
+    | with_entries(select(.value != null))) catch {}) as $x
+    | put("extra"; $x | del(.status, .error) | tojson),
+      (if $x.status == "success" then put("ok"; "yes") else empty end),
+      ($x.error // empty | if type == "string" then put("error"; chomp)
+       else put("error_json"; tojson) end)' \
+    "$AIM_OUT" 2>/dev/null)"
 
-if [ "$AIM_RC" -ne 0 ] ||
-    ! jq -e '.status == "success"' "$AIM_TMP/extra.json" >/dev/null; then
+if [ "$AIM_RC" -ne 0 ] || [ -z "$ok" ]; then
 	# The result's error, else the last error event, else the error object
 	# on stderr (whose message may itself be the API's JSON error).
-	detail=$(jq -r '.error // empty' "$AIM_TMP/extra.json")
+	detail=$error
+	[ -z "$error_json" ] || detail=$(printf '%s\n' "$error_json" | jq -r .)
 	[ -n "$detail" ] || detail=$(sed -n '/^{/,$p' "$AIM_ERR" | jq -rs '
 	    map(objects | .error | objects) | last // empty
 	    | (if (.code | type) == "number" and .code >= 100
@@ -102,6 +114,6 @@ if [ "$AIM_RC" -ne 0 ] ||
 	         | tostring)' 2>/dev/null)
 	aim_fail_run "$(aim_flat "$detail")"
 fi
-jq 'del(.status, .error)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
-aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra2.json"
+printf '%s\n' "$extra" >"$AIM_TMP/extra.json"
+aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

@@ -37,15 +37,19 @@ set -u
 aim_init openai-compat
 aim_require_command curl
 reg=${AIM_REGISTRY_PATH:-}/AIM_registry.json
-entry='{}'
+# The registry entry's endpoint and first model, in one jq, as shell
+# assignments (@sh).
+reg_endpoint='' reg_model=''
 if [ -n "${AIM_REGISTRY_PATH:-}" ] && [ -f "$reg" ]; then
-	entry=$(jq -c --arg id "${AIM_TOOL_ID:-}" '.tools[$id] // {}' "$reg" \
-	    2>/dev/null) || entry='{}'
+	eval "$(jq -r --arg id "${AIM_TOOL_ID:-}" '
+	    def chomp: until(endswith("\n") | not; .[:-1]);
+	    .tools[$id] // {}
+	    | (.endpoint | strings | "reg_endpoint=\(chomp | @sh)"),
+	      (.models | arrays | .[0] | strings | "reg_model=\(chomp | @sh)")' \
+	    "$reg" 2>/dev/null)"
 fi
-endpoint=${AIM_OPENAI_COMPAT_ENDPOINT:-$(printf '%s\n' "$entry" |
-    jq -r '.endpoint | strings')}
-model=${AIM_OPENAI_COMPAT_MODEL:-$(printf '%s\n' "$entry" |
-    jq -r '.models | arrays | .[0] | strings')}
+endpoint=${AIM_OPENAI_COMPAT_ENDPOINT:-$reg_endpoint}
+model=${AIM_OPENAI_COMPAT_MODEL:-$reg_model}
 endpoint=${endpoint%/}
 [ -n "$endpoint" ] || aim_fail bad_request "no endpoint: set \"endpoint\" in the registry entry of '${AIM_TOOL_ID:-}' or AIM_OPENAI_COMPAT_ENDPOINT"
 
@@ -126,11 +130,11 @@ jq -n --arg m "$model" --rawfile u "$AIM_TMP/prompt.txt" '{model: $m,
 aim_snapshot
 http POST /chat/completions "$AIM_TMP/request.body"
 case $(cat "$AIM_TMP/code") in 2??) ;; *) http_fail "POST $endpoint/chat/completions" ;; esac
-jq -e '.choices[0].message | objects' "$AIM_TMP/body" >/dev/null 2>&1 ||
+# The answer, in one jq, whose status says whether there was one.
+jq -re '.choices[0].message | objects | .content // "" | tostring' \
+    "$AIM_TMP/body" >"$AIM_TMP/answer" 2>/dev/null ||
     aim_fail_run "answer without choices[0].message: $(head -c 300 "$AIM_TMP/body" |
     tr '\n' ' ')" transient
-jq -r '.choices[0].message.content // "" | tostring' "$AIM_TMP/body" \
-    >"$AIM_TMP/answer"
 
 # The diff: the first ```diff (or ```patch) block, else the lines from the
 # first "diff --git" or "--- " line on, when "+++ " and "@@" follow.

@@ -69,23 +69,25 @@ fi
 aim_run "$AIM_TMP/prompt.txt" "$@"
 
 events='[inputs | fromjson? | objects]'
-if [ "$AIM_RC" -ne 0 ] ||
-    jq -nRe "$events | any(.type == \"error\")" "$AIM_OUT" >/dev/null 2>&1
-then
-	error="$events | map(select(.type == \"error\") | .error) | last // empty"
-	# The response's Retry-After header wins over a wait named in the text.
-	retry=$(jq -nRr "$error | .data.responseHeaders // {} | to_entries[]
-	    | select(.key | ascii_downcase == \"retry-after\") | .value
-	    | tonumber? | . * 1000 | floor" "$AIM_OUT" 2>/dev/null | head -n 1)
-	detail=$(jq -nRr "$error
-	    | ((.data.statusCode | numbers | \"HTTP \(.): \") // \"\")
-	      + (.name // \"error\") + \": \"
-	      + (.data.message // .message // \"\" | tostring)" \
-	    "$AIM_OUT" 2>/dev/null)
-	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
-fi
-jq -nRc --arg pwd "$(pwd)/" "$events"'
-    | (map(select(.type == "tool_use") | .part)) as $tools
+# One jq prints, as shell assignments (@sh): "failed" when there is an
+# error event; of the last one, "retry", its response's Retry-After (ms),
+# and "detail", what it says; "extra", the normalised content (lib.sh;
+# none when it cannot be made).
+failed='' retry='' detail='' extra=''
+eval "$(jq -nRr --arg pwd "$(pwd)/" "$events"'
+    | def chomp: until(endswith("\n") | not; .[:-1]);
+      def put($k; $v): "\($k)=\($v | @sh)";
+      if any(.type == "error") then put("failed"; "yes") else empty end,
+      (map(select(.type == "error") | .error) | last // empty
+       | (try (first(.data.responseHeaders // {} | to_entries[]
+               | select(.key | ascii_downcase == "retry-after") | .value
+               | tonumber? | . * 1000 | floor)
+               | put("retry"; tostring)) catch empty),
+         (try (((.data.statusCode | numbers | "HTTP \(.): ") // "")
+          + (.name // "error") + ": "
+          + (.data.message // .message // "" | tostring)
+          | put("detail"; chomp)) catch empty)),
+      (try ((map(select(.type == "tool_use") | .part)) as $tools
     | [$tools[] | select(.tool | IN("edit", "write", "patch", "apply_patch", "multiedit"))]
       as $writes
     | [$writes[] | select(.state.status == "completed")
@@ -110,7 +112,13 @@ jq -nRc --arg pwd "$(pwd)/" "$events"'
                                    | map(select(.state.status == "error"))
                                    | length)},
        files_modified: [$edits[] | select(.created | not) | .path],
-       files_created: [$edits[] | select(.created) | .path]}' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json"
+       files_created: [$edits[] | select(.created) | .path]}
+    | put("extra"; tojson)) catch empty)' "$AIM_OUT" 2>/dev/null)"
+if [ "$AIM_RC" -ne 0 ] || [ -n "$failed" ]; then
+	# The response's Retry-After header wins over a wait named in the text.
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
+fi
+printf '%s' "$extra${extra:+
+}" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

@@ -38,19 +38,25 @@ aim_snapshot
 aim_run "$AIM_TMP/prompt.txt" qwen --output-format stream-json \
     --approval-mode auto-edit
 
-jq -nR '[inputs | fromjson? | objects | select(.type == "result")] | last
-    // empty' "$AIM_OUT" >"$AIM_TMP/result.json" 2>/dev/null
-[ -s "$AIM_TMP/result.json" ] || aim_fail_run ""
-if [ "$AIM_RC" -ne 0 ] ||
-    jq -e '.is_error == true' "$AIM_TMP/result.json" >/dev/null; then
-	# Less qwen's own note under every 429, which would read as quota.
-	detail=$(jq -r '.error.message // .result // "" | tostring
-	    | sub("\\s*Possible quota limitations in place or slow response"
-	          + " times detected\\.[^\n]*"; "")' "$AIM_TMP/result.json")
-	aim_fail_run "$(aim_flat "$detail")"
-fi
-jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
-    | [$ev[] | select(.type == "user") | .message.content[]?
+# One jq prints, as shell assignments (@sh): "result" ("ok" or "error",
+# from the last {"type":"result"} and its is_error; none without one),
+# "detail" (its error message, else its result, less qwen's own note
+# under every 429, which would read as quota) and "extra", the normalised
+# content (lib.sh; none when it cannot be made).
+result='' detail='' extra=''
+eval "$(jq -nRr --arg pwd "$(pwd)/" '
+    def chomp: until(endswith("\n") | not; .[:-1]);
+    def put($k; $v): "\($k)=\($v | @sh)";
+    [inputs | fromjson? | objects] as $ev
+    | ($ev | map(select(.type == "result")) | last) as $res
+    | if $res == null then empty else
+        put("result"; if $res.is_error == true then "error" else "ok" end),
+        (try ($res | put("detail"; .error.message // .result // ""
+         | tostring
+         | sub("\\s*Possible quota limitations in place or slow response"
+               + " times detected\\.[^\n]*"; "") | chomp)) catch empty)
+      end,
+      (try ([$ev[] | select(.type == "user") | .message.content[]?
        | select(.type? == "tool_result")] as $results
     | [$ev[] | select(.type == "assistant") | .message.content[]?
        | select(.type? == "tool_use") | .id as $id
@@ -59,7 +65,6 @@ jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
     | [$tools[] | select(.name | IN("write_file", "edit", "notebook_edit"))]
       as $writes
     | ($ev | map(select(.type == "system")) | first // {}) as $init
-    | ($ev | map(select(.type == "result")) | last) as $res
     | {response: ($res.result // "" | tostring | .[0:4096]),
        session_id: $res.session_id, model: $init.model,
        usage: {input_tokens: ($res.usage.input_tokens // 0),
@@ -71,7 +76,13 @@ jq -nRc --arg pwd "$(pwd)/" '[inputs | fromjson? | objects] as $ev
                     edits: ($writes | length),
                     edits_failed: ($writes | map(select(.error)) | length)},
        files_modified: [$writes[] | select(.error | not)
-                        | .input.file_path // empty | ltrimstr($pwd)]}' \
-    "$AIM_OUT" >"$AIM_TMP/extra.json"
+                        | .input.file_path // empty | ltrimstr($pwd)]}
+    | put("extra"; tojson)) catch empty)' "$AIM_OUT" 2>/dev/null)"
+[ -n "$result" ] || aim_fail_run ""
+if [ "$AIM_RC" -ne 0 ] || [ "$result" = error ]; then
+	aim_fail_run "$(aim_flat "$detail")"
+fi
+printf '%s' "$extra${extra:+
+}" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

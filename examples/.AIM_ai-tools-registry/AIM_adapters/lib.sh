@@ -53,6 +53,8 @@
 #   aim_reply_findings N REPORT   success of a linter
 #   aim_fail_run [DETAIL [CLASS [RETRY-MS]]]  failure of the run
 #   aim_fail CLASS MESSAGE [FILE [RETRY-MS]]  any failure
+#   aim_fail_jq CLASS MESSAGE RETRY-MS EXPR ARGS...  the same, the content
+#                                 made by a jq expression
 #   aim_reply true|false MESSAGE [FILE]       any reply
 #   aim_json_file FILTER ARGS...  a JSON file for the FILE arguments
 #   aim_classify FILE...          the error class the texts suggest
@@ -159,15 +161,25 @@ aim_reply()
 aim_fail()
 {
 	if [ -n "${3:-}" ] && [ -s "$3" ]; then
-		jq -c --arg k "$1" '. + {error_class: $k}' "$3"
+		aim_fail_jq "$1" "$2" "${4:-}" '$c[0]' --slurpfile c "$3"
 	else
-		jq -nc --arg k "$1" '{error_class: $k}'
-	fi >"$AIM_TMP/fail.json"
-	jq -c --arg k "$1" --arg m "$2" --arg r "${4:-}" '
+		aim_fail_jq "$1" "$2" "${4:-}" '{}'
+	fi
+}
+
+# aim_fail_jq CLASS MESSAGE RETRY-MS CONTENT [JQ-ARGS...]: print the
+# failure reply of aim_fail whose content is what the jq expression
+# CONTENT gives (jq -n with JQ-ARGS), exit 0: the reply in one jq.
+aim_fail_jq()
+{
+	_k=$1 _m=$2 _r=$3 _c=$4
+	shift 4
+	jq -nc --arg k "$_k" --arg m "$_m" --arg r "$_r" "$@" '
 	    (if $r == "" then {} else {retry_after_ms: ($r | tonumber)} end)
 	    as $ra
+	    | ('"$_c"') + {error_class: $k} + $ra
 	    | {success: false, message: $m, error_class: $k} + $ra
-	      + {content: (. + $ra)}' "$AIM_TMP/fail.json"
+	      + {content: .}'
 	exit 0
 }
 
@@ -183,30 +195,58 @@ aim_json_file()
 }
 
 # aim_init TOOL: read and check the request; set AIM_CAP, AIM_BUDGET and
-# $AIM_TMP/files.
+# $AIM_TMP/files, and keep the prompt for aim_prompt.  One jq reads the
+# request and prints, as shell assignments (@sh), what the kit needs from
+# it, or the aim_fail of the first check that fails.
 aim_init()
 {
 	aim_start
 	AIM_TOOL=$1
 	AIM_REQ=$AIM_TMP/request.json
 	cat >"$AIM_REQ" || aim_fail transient "cannot read the request"
-	jq -es 'length == 1 and (.[0] | type) == "object"' "$AIM_REQ" \
-	    >/dev/null 2>&1 ||
+	_aim_files='' _aim_timeout_ms='' _aim_prompt='' _aim_prompt_more=''
+	_sh=$(jq -rs --arg envcap "${AIM_CAPABILITY:-}" '
+	    def put($k; $v): "\($k)=\($v | @sh)";
+	    def fail($m): "aim_fail bad_request \($m | @sh)";
+	    # As "$(jq -r ...)" reads a string: trailing newlines dropped.
+	    def chomp: until(endswith("\n") | not; .[:-1]);
+	    if length != 1 or (.[0] | type) != "object" then
+	        fail("the request is not one JSON object")
+	    else .[0]
+	    | ((.capability | strings | chomp) // ""
+	       | if . == "" then $envcap else . end) as $cap
+	    | .payload as $p
+	    | if $cap == "" then fail("the request has no capability")
+	      elif ($p // {} | type) != "object" then
+	        fail("payload is not an object")
+	      elif ($p.files // [] | type == "array" and all(.[];
+	            type == "string" and length > 0 and (test("\n") | not)))
+	           | not then
+	        fail("payload.files must be an array of file names")
+	      else
+	        put("AIM_CAP"; $cap),
+	        # A leading "-" gets "./" so that no file name can become an
+	        # option.
+	        put("_aim_files"; [$p.files // [] | .[]
+	            | (if startswith("-") then "./" + . else . end) + "\n"]
+	            | add // ""),
+	        (.timeout_ms | numbers | floor | put("_aim_timeout_ms"; tostring)),
+	        (if ($p.prompt | strings | test("\\S")) // false then
+	           put("_aim_prompt"; $p.prompt),
+	           put("_aim_prompt_more"; [
+	             (if ($p.files // []) != [] then
+	                "Files to work on: " + ($p.files | join(", "))
+	              else empty end),
+	             (if ($p.context // {}) != {} then
+	                "Context (JSON): " + ($p.context | tojson)
+	              else empty end)] | map("\n\n" + .) | add // "")
+	         else empty end)
+	      end
+	    end' "$AIM_REQ" 2>/dev/null) ||
 	    aim_fail bad_request "the request is not one JSON object"
-	AIM_CAP=$(jq -r '.capability | strings' "$AIM_REQ")
-	[ -n "$AIM_CAP" ] || AIM_CAP=${AIM_CAPABILITY:-}
-	[ -n "$AIM_CAP" ] || aim_fail bad_request "the request has no capability"
-	jq -e '.payload // {} | type == "object"' "$AIM_REQ" >/dev/null ||
-	    aim_fail bad_request "payload is not an object"
-	jq -e '.payload.files // [] | type == "array" and all(.[];
-	    type == "string" and length > 0 and (test("\n") | not))' \
-	    "$AIM_REQ" >/dev/null ||
-	    aim_fail bad_request "payload.files must be an array of file names"
-	# A leading "-" gets "./" so that no file name can become an option.
-	jq -r '.payload.files // [] | .[]
-	    | if startswith("-") then "./" + . else . end' "$AIM_REQ" \
-	    >"$AIM_TMP/files"
-	aim_budget
+	eval "$_sh"
+	printf '%s' "$_aim_files" >"$AIM_TMP/files"
+	aim_budget "$_aim_timeout_ms"
 }
 
 # The tool may run until the smaller of the request's timeout_ms and
@@ -214,12 +254,17 @@ aim_init()
 # reserve that lets the adapter answer before aim-invoke's own timeout
 # strikes (aim-adapter(7) Timeouts and signals): 1 s for a tool that
 # ignores SIGTERM to be killed (timeout -k 1) and 10% (1 to 10 s) to read
-# its output and reply; at least 1 s.  aim_budget sets AIM_DEADLINE_MS
-# (milliseconds since the epoch by which the tool must be gone) and
-# AIM_BUDGET (whole seconds left for the tool now).
+# its output and reply; at least 1 s.  aim_budget [TIMEOUT-MS] (the
+# request's, as aim_init read it; else read from AIM_REQ) sets
+# AIM_DEADLINE_MS (milliseconds since the epoch by which the tool must be
+# gone) and AIM_BUDGET (whole seconds left for the tool now).
 aim_budget()
 {
-	_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
+	if [ $# -gt 0 ]; then
+		_ms=$1
+	else
+		_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
+	fi
 	_env=${AIM_TIMEOUT_MS:-}
 	case $_env in '' | *[!0-9]*) _env= ;; esac
 	case $_ms in '' | *[!0-9]*) _ms=$_env ;; esac
@@ -251,8 +296,8 @@ aim_unknown_capability()
 aim_require_command()
 {
 	command -v "$1" >/dev/null 2>&1 ||
-	    aim_fail not_installed "$1 not installed" "$(aim_json_file \
-	    '{command: $c, path: $p}' --arg c "$1" --arg p "${PATH:-}")"
+	    aim_fail_jq not_installed "$1 not installed" "" \
+	    '{command: $c, path: $p}' --arg c "$1" --arg p "${PATH:-}"
 }
 
 # aim_require_files [EXT-ERE KINDS]: payload.files must be non-empty and
@@ -260,12 +305,20 @@ aim_require_command()
 aim_require_files()
 {
 	[ -s "$AIM_TMP/files" ] || aim_fail bad_request "payload.files is empty"
+	# The line of the first name EXT-ERE does not match (the first line
+	# for a bad ERE), by one grep; the names are checked in order.
+	_bad=0
+	if [ -n "${1:-}" ]; then
+		_bad=$(grep -Evn -m 1 -e "$1" "$AIM_TMP/files")
+		[ $? -ne 2 ] || _bad=1
+		_bad=${_bad%%:*}
+	fi
+	_i=0
 	while IFS= read -r _f; do
+		_i=$((_i + 1))
 		[ -f "$_f" ] || aim_fail bad_request "no such file: $_f"
-		if [ -n "${1:-}" ] &&
-		    ! printf '%s\n' "$_f" | grep -Eq "$1"; then
-			aim_fail bad_request "unsupported file type: $_f (handles $2)"
-		fi
+		[ "$_i" != "$_bad" ] ||
+		    aim_fail bad_request "unsupported file type: $_f (handles $2)"
 	done <"$AIM_TMP/files"
 }
 
@@ -276,21 +329,18 @@ aim_nfiles()
 }
 
 # aim_prompt: write an AI tool's prompt to $AIM_TMP/prompt.txt:
-# payload.prompt, a note for refactoring, the files, payload.context.
+# payload.prompt, a note for refactoring, the files, payload.context (as
+# aim_init read them).
 aim_prompt()
 {
-	jq -e '.payload.prompt | strings | test("\\S")' "$AIM_REQ" >/dev/null ||
+	[ -n "${_aim_prompt:-}" ] ||
 	    aim_fail bad_request "payload.prompt is required"
-	jq -r --arg cap "$AIM_CAP" '.payload as $p
-	    | [$p.prompt,
-	       (if $cap == "refactoring" then
-	          "This is a refactoring: keep the external behaviour unchanged."
-	        else empty end),
-	       (if ($p.files // []) != [] then
-	          "Files to work on: " + ($p.files | join(", ")) else empty end),
-	       (if ($p.context // {}) != {} then
-	          "Context (JSON): " + ($p.context | tojson) else empty end)]
-	    | join("\n\n")' "$AIM_REQ" >"$AIM_TMP/prompt.txt"
+	{
+		printf '%s' "$_aim_prompt"
+		[ "$AIM_CAP" != refactoring ] ||
+		    printf '\n\n%s' "This is a refactoring: keep the external behaviour unchanged."
+		printf '%s\n' "$_aim_prompt_more"
+	} >"$AIM_TMP/prompt.txt"
 }
 
 # aim_run INPUT CMD [ARGS...]: run CMD under timeout(1), stdin from INPUT;
@@ -338,14 +388,18 @@ aim_version_reply()
 	    _line=$(cat "$AIM_OUT" "$AIM_ERR" | sed -n '/[^[:space:]]/{p;q;}')
 	_v=$(printf '%s\n' "$_line" | grep -Eo '[0-9]+(\.[0-9]+)+' | head -n 1)
 	[ -n "$_v" ] || _v=$_line
-	aim_reply true "$AIM_TOOL $_v" "$(aim_json_file \
-	    '{version: $v, version_output: $l, exit_code: 0}' \
-	    --arg v "$_v" --arg l "$_line")"
+	# aim_reply's, in one jq.
+	jq -nc --arg m "$AIM_TOOL $_v" --arg v "$_v" --arg l "$_line" \
+	    '{success: true, message: $m,
+	      content: {version: $v, version_output: $l, exit_code: 0}}'
+	exit 0
 }
 
 # aim_classify FILE...: print the error class the texts suggest, from the
 # first FILE that suggests one (nothing when none does), by the rules of
-# AIM_PATTERNS_FILE (nothing but a warning when it cannot be read).
+# AIM_PATTERNS_FILE (nothing but a warning when it cannot be read).  One
+# sed reads every FILE (-s: each its own lines, a line "-" before the
+# first), one awk drops repeated numbers.
 aim_classify()
 {
 	aim_patterns
@@ -353,106 +407,170 @@ aim_classify()
 		echo "aim_classify: cannot read $AIM_PATTERNS_FILE (set AIM_PATTERNS)" >&2
 		return 0
 	fi
+	aim_classify_rules
+	# sed stops at a directory, where grep went on.
 	for _cf in "$@"; do
-		! aim_classify_text "$_cf" || return 0
+		shift
+		[ -d "$_cf" ] || set -- "$@" "$_cf"
 	done
+	[ $# -gt 0 ] || return 0
+	_hits=
+	while read -r _h; do
+		if [ "$_h" = - ]; then
+			[ -z "$_hits" ] || ! aim_classify_hits "$_hits" || return 0
+			_hits="
+"
+		else
+			_hits="$_hits$_h
+"
+		fi
+	done <<EOF
+$(sed -s -n -E -e '1i -' -e "$AIM_CLASSIFY_SED" "$@" 2>/dev/null |
+    awk '$0 == "-" { n++ } !s[n, $0]++')
+-
+EOF
 }
 
-# aim_classify_text FILE: print the class of the first rule of
-# AIM_PATTERNS_FILE that FILE matches; status 1 when none does.  A rule:
-# its strip line, its plain line, its "and" and "unless" lines; a strip
-# or plain line ends the rule before it.
+# aim_classify_rules: read AIM_PATTERNS_FILE once into what
+# aim_classify_text needs: AIM_CLASSIFY_SED, one sed(1) program printing
+# the number (line in the file) of every pattern a line of the text
+# matches, a plain pattern after a strip one tried on the line stripped;
+# and AIM_CLASSIFY_RULES, the patterns in order, one a line: "N CLASS
+# plain", "N - and", "N - unless" or "- - strip".  One sed where there
+# was a grep per pattern and text: both take GNU EREs, a line at a time.
+aim_classify_rules()
+{
+	_d=$(printf '\001')
+	AIM_CLASSIFY_SED=
+	AIM_CLASSIFY_RULES=
+	_strip=
+	_n=0
+	while IFS='	' read -r _k _fl _re; do
+		_n=$((_n + 1))
+		case $_k in '' | '#'*) continue ;; esac
+		_i=I
+		case ,$_fl, in *,case,*) _i= ;; esac
+		# An empty ERE matches every line, as grep's does.
+		[ -n "$_re" ] || _re=^
+		_test="\\$_d$_re$_d$_i i $_n"
+		case ,$_fl, in
+		*,and,* | *,unless,*) _r="$_n - $_fl" ;;
+		*,strip,*)
+			_strip="s$_d$_re$_d$_d${_i}g"
+			_r="- - strip"
+			_test=
+			;;
+		*)
+			_r="$_n $_k plain"
+			[ -z "$_strip" ] || _test="h
+$_strip
+$_test
+g"
+			_strip=
+			;;
+		esac
+		AIM_CLASSIFY_RULES="$AIM_CLASSIFY_RULES$_r
+"
+		[ -z "$_test" ] || AIM_CLASSIFY_SED="$AIM_CLASSIFY_SED$_test
+"
+	done <"$AIM_PATTERNS_FILE"
+}
+
+# aim_classify_text FILE: print the class of the first rule (as
+# aim_classify_rules read them) that FILE matches; status 1 when none
+# does.
 aim_classify_text()
+{
+	aim_classify_hits "
+$(sed -n -E -e "$AIM_CLASSIFY_SED" "$1" 2>/dev/null | sort -u)
+"
+}
+
+# aim_classify_hits HITS: print the class of the first rule whose
+# patterns the numbers in HITS (one a line, between newlines) say a text
+# matches; status 1 when none.  A rule: its strip line, its plain line,
+# its "and" and "unless" lines; a strip or plain line ends the rule
+# before it.
+aim_classify_hits()
 {
 	_rule=
 	_ok=0
-	_strip=
-	_last=
-	while IFS='	' read -r _k _fl _re; do
-		case $_k in '' | '#'*) continue ;; esac
-		_gf=-Eiqs
-		_sf=gI
-		case ,$_fl, in *,case,*) _gf=-Eqs _sf=g ;; esac
+	while read -r _n _k _fl; do
+		_m=unless
+		case $1 in *"
+$_n
+"*) _m=and ;; esac
 		case ,$_fl, in
 		*,and,* | *,unless,*)
 			[ "$_ok" = 1 ] || continue
-			_m=unless
-			! grep "$_gf" -e "$_re" "$1" || _m=and
 			case ,$_fl, in *,"$_m",*) ;; *) _ok=0 ;; esac
 			continue
 			;;
 		esac
 		[ "$_ok" = 0 ] || break
-		case ,$_fl, in
-		*,strip,*)
-			_strip=$_re _strip_f=$_sf
-			continue
-			;;
-		esac
+		[ "$_fl" = plain ] || continue
 		_rule=$_k
-		# The quota rules share their test: made once.
-		if [ "$_strip$_sf$_gf$_re" = "$_last" ]; then
-			_ok=$_last_ok
-		elif [ -n "$_strip" ]; then
-			_d=$(printf '\001')
-			! sed -E "s$_d$_strip$_d$_d$_strip_f" "$1" 2>/dev/null |
-			    grep "$_gf" -e "$_re" || _ok=1
-		else
-			! grep "$_gf" -e "$_re" "$1" || _ok=1
-		fi
-		_last=$_strip$_sf$_gf$_re
-		_last_ok=$_ok
-		_strip=
-	done <"$AIM_PATTERNS_FILE"
+		[ "$_m" = unless ] || _ok=1
+	done <<RULES
+$AIM_CLASSIFY_RULES
+RULES
 	[ "$_ok" = 1 ] && echo "$_rule"
 }
 
 # aim_retry_after FILE...: print the wait the texts ask for, in whole
-# milliseconds, from the first FILE that names one (nothing when none does).
+# milliseconds, from the first FILE that names one (nothing when none
+# does): the first match of AIM_RE_RETRY, found by one sed over every
+# FILE in order, converted by awk.
 aim_retry_after()
 {
 	aim_patterns
-	for _cf in "$@"; do
-		_w=$(grep -Eios "$AIM_RE_RETRY" "$_cf" | head -n 1)
-		[ -n "$_w" ] || continue
-		printf '%s\n' "$_w" | awk '{
-			s = tolower($0)
-			sub(/^[^0-9]*/, "", s)
-			ms = 0
-			while (match(s, /^[0-9]+(\.[0-9]+)?/)) {
-				n = substr(s, 1, RLENGTH) + 0
-				s = substr(s, RLENGTH + 1)
-				sub(/^[ \t]*/, "", s)
-				match(s, /^[a-z]*/)
-				u = substr(s, 1, RLENGTH)
-				s = substr(s, RLENGTH + 1)
-				if (u ~ /^(ms|msecs?|milliseconds?)$/) f = 1
-				else if (u ~ /^(m|mins?|minutes?)$/) f = 60000
-				else if (u ~ /^(h|hrs?|hours?)$/) f = 3600000
-				else f = 1000
-				ms += n * f
-				if (f == 1000 && u !~ /^(s|secs?|seconds?)$/) break
-			}
-			printf "%d\n", ms + 0.5
-		}'
-		return 0
-	done
+	_r=$AIM_RE_RETRY
+	sed -n -E "\\#$_r#I{s#$_r#\\n&\\n#I;s#^[^\\n]*\\n##;s#\\n.*##;p;q;}" \
+	    "$@" 2>/dev/null | awk '{
+		s = tolower($0)
+		sub(/^[^0-9]*/, "", s)
+		ms = 0
+		while (match(s, /^[0-9]+(\.[0-9]+)?/)) {
+			n = substr(s, 1, RLENGTH) + 0
+			s = substr(s, RLENGTH + 1)
+			sub(/^[ \t]*/, "", s)
+			match(s, /^[a-z]*/)
+			u = substr(s, 1, RLENGTH)
+			s = substr(s, RLENGTH + 1)
+			if (u ~ /^(ms|msecs?|milliseconds?)$/) f = 1
+			else if (u ~ /^(m|mins?|minutes?)$/) f = 60000
+			else if (u ~ /^(h|hrs?|hours?)$/) f = 3600000
+			else f = 1000
+			ms += n * f
+			if (f == 1000 && u !~ /^(s|secs?|seconds?)$/) break
+		}
+		printf "%d\n", ms + 0.5
+	}'
 }
 
 # aim_flat TEXT: TEXT on one line, at most 400 bytes.
 aim_flat()
 {
-	printf '%s' "$1" | tr '\n\t' '  ' | cut -c 1-400
+	[ -n "$1" ] || return 0
+	# One record (RS \001), as tr saw the text: a final newline counts.
+	printf '%s' "$1" | awk 'BEGIN { RS = "\001" }
+	    { s = s (NR > 1 ? RS : "") $0 }
+	    END { gsub(/[\n\t]/, " ", s); if (s != "") print substr(s, 1, 400) }'
 }
 
 # aim_tail FILE: the last 3 lines of FILE that are neither blank nor stack
-# frames, ANSI escapes removed, joined with " | ", at most 400 bytes.
+# frames, ANSI escapes removed, joined with " | " (tabs too), at most 400
+# bytes: one awk.
 aim_tail()
 {
-	_esc=$(printf '\033')
-	sed -e "s/$_esc\\[[0-9;]*[A-Za-z]//g" "$1" 2>/dev/null |
-	    grep -Ev '^[[:space:]]+at |^[[:space:]]*$' | tail -n 3 |
-	    tr '\n' '\t' | sed -e 's/\t$//' -e 's/\t/ | /g' | cut -c 1-400
+	awk 'BEGIN { esc = sprintf("%c", 27) }
+	    { gsub(esc "\\[[0-9;]*[A-Za-z]", "") }
+	    /^[[:space:]]+at |^[[:space:]]*$/ { next }
+	    { l[++n % 3] = $0 }
+	    END { k = n > 3 ? n - 2 : 1
+	          for (i = k; i <= n; i++) s = s (i > k ? "\t" : "") l[i % 3]
+	          gsub(/\t/, " | ", s)
+	          if (n) print substr(s, 1, 400) }' "$1" 2>/dev/null
 }
 
 # aim_run_content FILE: write {exit_code, stdout, stderr} of the last run,
@@ -523,8 +641,12 @@ aim_fail_run()
 	else
 		_msg="$_why, $_status${_detail:+: $_detail}"
 	fi
-	aim_run_content "$AIM_TMP/run.json"
-	aim_fail "$_class" "$_msg" "$AIM_TMP/run.json" "$_retry"
+	# The content of aim_run_content, made by the reply's own jq.
+	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
+	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_fail_jq "$_class" "$_msg" "$_retry" \
+	    '{exit_code: $rc, stdout: $o, stderr: $e}' --argjson rc "$AIM_RC" \
+	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap"
 }
 
 # Changes to the working tree.  aim_snapshot before the run and
@@ -549,28 +671,36 @@ aim_fail_run()
 # aim_snapshot: remember the working tree before a run.
 aim_snapshot()
 {
-	mkdir "$AIM_TMP/snap"
+	mkdir "$AIM_TMP/snap" "$AIM_TMP/snap/out"
 	AIM_SNAP_MODE=walk
 	AIM_SNAP_CAPPED=false
-	_pwd=$(pwd -P)
-	aim_relpaths <"$AIM_TMP/files" >"$AIM_TMP/snap/payload"
+	: >"$AIM_TMP/snap/payload"
+	[ ! -s "$AIM_TMP/files" ] ||
+	    aim_relpaths <"$AIM_TMP/files" >"$AIM_TMP/snap/payload"
 	if command -v git >/dev/null 2>&1 &&
 	    [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
 		_gi=$(git rev-parse --git-path index 2>/dev/null)
 		[ ! -f "$_gi" ] || cp "$_gi" "$AIM_TMP/snap/index"
+		# payload.files under it, ignored or not: one git add, else
+		# (a file git refuses must not keep the others out) one a file.
+		set --
 		while IFS= read -r _f; do
 			case $_f in /* | ../*) continue ;; esac
-			[ ! -f "$_f" ] ||
-			    GIT_INDEX_FILE=$AIM_TMP/snap/index \
-			    git add -f -- "$_f" >/dev/null 2>&1
+			[ ! -f "$_f" ] || set -- "$@" "$_f"
 		done <"$AIM_TMP/snap/payload"
+		if [ $# -gt 0 ] && ! GIT_INDEX_FILE=$AIM_TMP/snap/index \
+		    git add -f -- "$@" >/dev/null 2>&1; then
+			for _f; do
+				GIT_INDEX_FILE=$AIM_TMP/snap/index \
+				    git add -f -- "$_f" >/dev/null 2>&1
+			done
+		fi
 		if AIM_SNAP_TREE=$(aim_git_tree "$AIM_TMP/snap/index"); then
 			AIM_SNAP_MODE=git
 		fi
 	fi
 	[ "$AIM_SNAP_MODE" = git ] || aim_walk "$AIM_TMP/snap/before" copy
 	# payload.files outside the working directory, the old way.
-	mkdir "$AIM_TMP/snap/out"
 	: >"$AIM_TMP/snap/outside"
 	_i=0
 	while IFS= read -r _f; do
@@ -613,21 +743,20 @@ aim_walk()
 	case $_max in '' | *[!0-9]*) _max=20000 ;; esac
 	_maxb=${AIM_SNAPSHOT_MAX_BYTES:-67108864}
 	case $_maxb in '' | *[!0-9]*) _maxb=67108864 ;; esac
+	# awk keeps the first _max and fails when there are more.
 	find . \( -name .git -o -name node_modules \) -prune -o -type f \
-	    -print 2>/dev/null | head -n "$((_max + 1))" >"$1.list"
-	if [ "$(wc -l <"$1.list")" -gt "$_max" ]; then
-		AIM_SNAP_CAPPED=true
-		sed -i "$((_max + 1)),\$d" "$1.list"
-	fi
+	    -print 2>/dev/null |
+	    awk -v max="$_max" 'NR > max { exit 1 } { print }' >"$1.list" ||
+	    AIM_SNAP_CAPPED=true
 	: >"$1.sums"
 	[ ! -s "$1.list" ] ||
 	    tr '\n' '\0' <"$1.list" | xargs -0 cksum >"$1.sums" 2>/dev/null
 	[ "${2:-}" = copy ] || return 0
 	mkdir "$1.d"
+	[ -s "$1.list" ] || return 0
 	_bytes=$(awk '{ n += $2 } END { printf "%d\n", n }' "$1.sums")
 	[ "$_bytes" -le "$_maxb" ] || return 0
-	[ ! -s "$1.list" ] ||
-	    tar -cf - -T "$1.list" 2>/dev/null | tar -xf - -C "$1.d" 2>/dev/null
+	tar -cf - -T "$1.list" 2>/dev/null | tar -xf - -C "$1.d" 2>/dev/null
 }
 
 # aim_lines OLD NEW: "added removed" lines from OLD to NEW (either may be
@@ -720,20 +849,19 @@ aim_changes()
 	done <"$AIM_TMP/snap/outside" >>"$AIM_TMP/counts"
 	awk -F '\t' 'NF >= 3 && $1 ~ /^[0-9]+$/ { print $1 " " $2 }' \
 	    "$AIM_TMP/numstat" >>"$AIM_TMP/counts"
-	_add=$(awk '{ a += $1 } END { printf "%d\n", a }' "$AIM_TMP/counts")
-	_rem=$(awk '{ r += $2 } END { printf "%d\n", r }' "$AIM_TMP/counts")
-	aim_run_content "$AIM_TMP/run.json"
-	_extra=${2:-}
-	[ -n "$_extra" ] || _extra=$(aim_json_file '{}')
-	# The adapter's own lists, made relative like the snapshot's.
-	jq -r '(.files_modified, .files_created, .files_deleted) // []
-	    | .[] | strings' "$_extra" | aim_relpaths >"$AIM_TMP/extra.paths"
+	_add=$(awk '{ a += $1; r += $2 } END { printf "%d %d\n", a, r }' \
+	    "$AIM_TMP/counts")
+	_rem=${_add#* }
+	_add=${_add% *}
+	# The content of aim_run_content, and EXTRA (else {}), in the one jq.
+	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
+	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
 	jq -c --rawfile m "$AIM_TMP/mod" --rawfile n "$AIM_TMP/new" \
 	    --rawfile d "$AIM_TMP/del" --rawfile seen "$AIM_TMP/seen" \
-	    --rawfile rel "$AIM_TMP/extra.paths" \
 	    --arg p1 "$(pwd -P)/" --arg p2 "$(pwd)/" \
 	    --argjson a "$_add" --argjson r "$_rem" --arg scope "$_scope" \
-	    --slurpfile run "$AIM_TMP/run.json" '
+	    --argjson rc "$AIM_RC" --rawfile o "$AIM_TMP/out.cap" \
+	    --rawfile e "$AIM_TMP/err.cap" '
 	    def lines: split("\n") | map(select(length > 0));
 	    def rel: if startswith($p1) then .[($p1 | length):]
 	        elif startswith($p2) then .[($p2 | length):] else . end
@@ -745,12 +873,14 @@ aim_changes()
 	    | ($m | lines) as $mod | ($n | lines) as $new | ($d | lines) as $del
 	    | ($new + ($x | theirs("files_created")) | unique) as $cr
 	    | ($del + ($x | theirs("files_deleted")) | unique) as $dl
-	    | $run[0] + $x + {
+	    | {exit_code: $rc, stdout: $o, stderr: $e} + $x + {
 	        files_modified: ($mod + ($x | theirs("files_modified")) | unique
 	                         - $cr - $dl),
 	        files_created: $cr, files_deleted: ($dl - $cr),
 	        lines_added: $a, lines_removed: $r, changes_scope: $scope}' \
-	    "$_extra" >"$1"
+	    "${2:-/dev/stdin}" >"$1" <<EOF
+{}
+EOF
 }
 
 # aim_reply_changes WHAT CONTENT-FILE: the reply for a run that ended
@@ -761,30 +891,52 @@ aim_changes()
 # request could not be carried out as asked; another tool may).
 aim_reply_changes()
 {
-	if jq -e '(.tool_calls.edits // 0) > 0
-	    and .tool_calls.edits_failed == .tool_calls.edits
-	    and (.files_modified + .files_created + .files_deleted
-	         | length) == 0' "$2" >/dev/null 2>&1; then
-		_n=$(jq -r '.tool_calls.edits' "$2")
-		_r=$(aim_flat "$(jq -r '.response // "" | tostring' "$2")")
-		aim_fail bad_request "every edit failed ($_n of $_n edit tool calls), no file changed${_r:+: $_r}" "$2"
-	fi
-	_sum=$(jq -r '([(.files_modified | length | "\(.) modified"),
-	    (.files_created | length | "\(.) created"),
-	    (.files_deleted | length | select(. > 0) | "\(.) deleted")]
-	    | join(", ")) + "; +\(.lines_added) -\(.lines_removed) lines"' "$2")
-	aim_reply true "$1 ($_sum)" "$2"
+	# One jq prints the success reply, else what the failure says (as
+	# shell assignments).
+	_n='' _r=''
+	_sh=$(jq -r --arg what "$1" '
+	    def chomp: until(endswith("\n") | not; .[:-1]);
+	    . as $c
+	    | if (try ((.tool_calls.edits // 0) > 0
+	          and .tool_calls.edits_failed == .tool_calls.edits
+	          and (.files_modified + .files_created + .files_deleted
+	               | length) == 0) catch false) then
+	        "_n=\(.tool_calls.edits | tostring | @sh)",
+	        "_r=\(.response // "" | tostring | chomp | @sh)"
+	      else
+	        ([(.files_modified | length | "\(.) modified"),
+	          (.files_created | length | "\(.) created"),
+	          (.files_deleted | length | select(. > 0) | "\(.) deleted")]
+	         | join(", ")) + "; +\(.lines_added) -\(.lines_removed) lines"
+	        | {success: true, message: "\($what) (\(.))", content: $c}
+	        | tojson
+	      end' "$2" 2>/dev/null) || aim_reply true "$1 ()" "$2"
+	case $_sh in
+	'{'*)
+		printf '%s\n' "$_sh"
+		exit 0
+		;;
+	esac
+	eval "$_sh"
+	_r=$(aim_flat "$_r")
+	aim_fail bad_request "every edit failed ($_n of $_n edit tool calls), no file changed${_r:+: $_r}" "$2"
 }
 
 # aim_reply_findings N REPORT-FILE: success reply of a linter that ran:
 # content {findings: N, exit_code, stdout: REPORT (capped), stderr}.
 aim_reply_findings()
 {
-	aim_run_content "$AIM_TMP/run.json"
+	_m="$1 finding(s) in $(aim_nfiles) file(s)"
+	# The content of aim_run_content, and the reply, in one jq; a count
+	# that is not JSON leaves no content, as before.
+	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
+	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
 	head -c "$AIM_CAP_BYTES" "$2" >"$AIM_TMP/report.cap"
-	jq -c --argjson n "$1" --rawfile r "$AIM_TMP/report.cap" \
-	    '. + {findings: $n, stdout: $r}' "$AIM_TMP/run.json" \
-	    >"$AIM_TMP/content.json"
-	aim_reply true "$1 finding(s) in $(aim_nfiles) file(s)" \
-	    "$AIM_TMP/content.json"
+	jq -nc --argjson n "$1" --arg m "$_m" --argjson rc "$AIM_RC" \
+	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap" \
+	    --rawfile r "$AIM_TMP/report.cap" '{success: true, message: $m,
+	    content: ({exit_code: $rc, stdout: $o, stderr: $e}
+	              + {findings: $n, stdout: $r})}' ||
+	    aim_reply true "$_m"
+	exit 0
 }
