@@ -36,7 +36,7 @@ MAN7	= man/aim.7 man/aim-adapter.7
 # Debian packages the build, the tests and the demo need.
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev libexpat1-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
-	clang-format cppcheck strace parallel zsh prometheus
+	clang-format cppcheck shfmt black yamllint strace parallel zsh prometheus
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)
