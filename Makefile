@@ -132,7 +132,8 @@ lint: test-deps depcheck
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh examples/script-adapters/AIM_*.sh \
 		tests/fixtures/adapters/*.sh \
-		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
+		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
+		tests/fixtures/declarative/stand-in
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
 		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
