@@ -36,7 +36,7 @@ MAN7	= man/aim.7 man/aim-adapter.7
 # Debian packages the build, the tests and the demo need.
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev libexpat1-dev pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
-	clang-format cppcheck strace parallel zsh prometheus
+	clang-format cppcheck shfmt black yamllint strace parallel zsh prometheus
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)
@@ -130,8 +130,10 @@ lint: test-deps depcheck
 	@makewhatis build/man
 	@test -f /usr/share/man/mandoc.db || makewhatis /usr/share/man
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
-	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh tests/fixtures/adapters/*.sh \
-		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/*
+	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh examples/script-adapters/AIM_*.sh \
+		tests/fixtures/adapters/*.sh \
+		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
+		tests/fixtures/declarative/stand-in
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
 		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \

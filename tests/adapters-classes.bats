@@ -9,6 +9,9 @@ load 'helper'
 
 EXAMPLE=$TOP/examples/.AIM_ai-tools-registry
 LIB=$EXAMPLE/AIM_adapters/lib.sh
+# The script adapters of local tools, out of the registry (their tools are
+# declarative there): examples of the kit.
+SCRIPTS=$TOP/examples/script-adapters
 
 setup() {
 	common_setup
@@ -19,14 +22,17 @@ setup() {
 	echo 'int main(void) { return 0; }' >a.c
 }
 
-# adapter TOOL [CAPABILITY]: run AIM_TOOL.sh on one request line (prompt
-# "add a comment", files ["a.c"]); the reply in $output.
+# adapter TOOL [CAPABILITY]: run AIM_TOOL.sh (of the registry, else of
+# examples/script-adapters) on one request line (prompt "add a comment",
+# files ["a.c"]); the reply in $output.
 adapter() {
+	local a=$EXAMPLE/AIM_adapters/AIM_$1.sh
+	[ -e "$a" ] || a=$SCRIPTS/AIM_$1.sh
 	jq -nc --arg c "${2:-code_generation}" '{contract: "AIM_INTEGRATION_V1",
 	    id: "t1", capability: $c,
 	    payload: {prompt: "add a comment", files: ["a.c"]},
 	    timeout_ms: 30000}' >req.json
-	run --separate-stderr "$EXAMPLE/AIM_adapters/AIM_$1.sh" <req.json
+	run --separate-stderr "$a" <req.json
 }
 
 # assert_class CLASS [RETRY_MS]: $output is one failure object with

@@ -28,8 +28,8 @@ init() {
 	assert_equal "$stderr" ""
 	assert_equal "${lines[0]}" "made proj/.AIM_ai-tools-registry"
 	assert_equal "${lines[1]}" "  from $(cd "$EX" && pwd -P)"
-	assert_equal "${lines[2]}" "tools found: 3 of 19"
-	assert_line "not found: gemini, jules, aider, prettier, clang-format, eslint, cppcheck, copilot, opencode, qwen, ollama, continue, crush, droid, pi, kilo"
+	assert_equal "${lines[2]}" "tools found: 3 of 24"
+	assert_line "not found: gemini, jules, aider, clang-format, prettier, cppcheck, eslint, shfmt, black, yamllint, stylelint, markdownlint, copilot, opencode, qwen, ollama, continue, crush, droid, pi, kilo"
 	assert_line "  code_generation claude -> codex"
 	assert_line "  refactoring     claude -> codex"
 	assert_line "  linting         shellcheck"
@@ -40,9 +40,14 @@ init() {
 	run jq -e --slurpfile t "$EX/AIM_registry.json" \
 	    '.tools.claude == $t[0].tools.claude' "$R/AIM_registry.json"
 	assert_success
+	# A declarative tool (an adapter object) has no script to copy.
+	run jq -e --slurpfile t "$EX/AIM_registry.json" \
+	    '.tools.shellcheck == $t[0].tools.shellcheck and .tools.shellcheck.adapter' \
+	    "$R/AIM_registry.json"
+	assert_success
 	run jq -c '.capabilities | map_values([.primary] + .fallback)' \
 	    "$R/AIM_cross-tool/AIM_coordination-rules.json"
-	assert_output '{"code_generation":["claude","codex"],"refactoring":["claude","codex"],"linting":["shellcheck"],"version":["shellcheck","claude","codex"]}'
+	assert_output '{"code_generation":["claude","codex"],"refactoring":["claude","codex"],"linting":["shellcheck"],"version":["claude","codex"]}'
 	# The rest of each rule and of the rules is the template's.
 	run jq -c '.capabilities.code_generation.timeout_ms, .security.max_file_count' \
 	    "$R/AIM_cross-tool/AIM_coordination-rules.json"
@@ -51,7 +56,6 @@ init() {
 	assert_output ".gitignore 644
 AIM_adapters/AIM_claude.sh 755
 AIM_adapters/AIM_codex.sh 755
-AIM_adapters/AIM_shellcheck.sh 755
 AIM_adapters/error-patterns 644
 AIM_adapters/lib.sh 644
 AIM_audit/.gitignore 600
@@ -101,13 +105,13 @@ aim_config.json 644"
 @test "init -j: one JSON object naming what it found, missed and wrote" {
 	cd proj
 	run -0 init --json
-	run jq -c '.tools[0], .missing[0], .missing[10], .uncovered, (.written | length)' <<<"$output"
+	run jq -c '.tools[0], .missing[0], .missing[15], .uncovered, (.written | length)' <<<"$output"
 	assert_line --index 0 "{\"tool_id\":\"claude\",\"name\":\"Claude Code\",\"path\":\"$STUBS/claude\",\"capabilities\":[\"code_generation\",\"refactoring\",\"version\"]}"
 	assert_line --index 1 '{"tool_id":"gemini","name":"Gemini CLI","why":"gemini: not found on PATH"}'
 	# curl is there, but an endpoint is never taken as found.
 	assert_line --index 2 '{"tool_id":"ollama","name":"Ollama (any OpenAI-compatible endpoint)","why":"an endpoint (http://localhost:11434/v1): add it when it serves (aim-registry(5))"}'
 	assert_line --index 3 '["formatting"]'
-	assert_line --index 4 '10'
+	assert_line --index 4 '9'
 }
 
 @test "init: a directory that is not one, or not there, is a usage error" {

@@ -358,7 +358,8 @@ test_declarative(void)
 	    "\"rule\":\"block-no-empty\",\"severity\":\"error\"}");
 	real_run("markdownlint", FIX "markdownlint.json", "stderr", 1, 5,
 	    "{\"file\":\"bad.md\",\"line\":1,\"message\":\"Headings should be "
-	    "surrounded by blank lines\",\"rule\":\"MD022\"}");
+	    "surrounded by blank lines\",\"rule\":\"MD022\",\"severity\":"
+	    "\"error\"}");
 	/* The formatters: their runs, and the files they refuse. */
 	rec = j("{\"payload\":{\"files\":[\"a.py\",\"b.pyi\"]}}");
 	runs = aim_declare_runs(adapter_of("black"), rec, &why);

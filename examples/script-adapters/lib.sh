@@ -1,0 +1,1 @@
+../.AIM_ai-tools-registry/AIM_adapters/lib.sh
