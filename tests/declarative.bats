@@ -139,7 +139,6 @@ stand_in() {
 }
 
 @test "a report on stderr longer than stderr_tail_bytes is read whole" {
-
 	need markdownlint
 	for i in $(seq 20); do printf '# T\n\n#  U\n' >"m$i.md"; done
 	by markdownlint linting m*.md
