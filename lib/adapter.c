@@ -516,3 +516,38 @@ aim_adapter_argv(const char *registry_dir, json_t *tool, char **why)
 	free(abs);
 	return argv;
 }
+
+char *
+aim_tool_detect(const char *registry_dir, json_t *tool, const char *tool_id,
+    char **cmd, char **why, char *(*which)(void *arg, const char *command),
+    void *arg)
+{
+	json_t *c;
+	char *x, *path, *reasons = NULL, *r;
+	size_t i;
+
+	*why = NULL;
+	json_array_foreach(json_object_get(tool, "detectCommands"), i, c) {
+		if (!json_is_string(c))
+			continue;
+		x = aim_expand(json_string_value(c), registry_dir);
+		path = which != NULL ? which(arg, x) : aim_which(x, NULL);
+		if (path != NULL) {
+			free(reasons);
+			if (cmd != NULL)
+				*cmd = x;
+			else
+				free(x);
+			return path;
+		}
+		r = aim_xsprintf("%s%s%s: %s", reasons ? reasons : "",
+		    reasons ? "; " : "", x, errno == EACCES ? "not executable" :
+		    strchr(x, '/') ? "no such file" : "not found on PATH");
+		free(reasons);
+		reasons = r;
+		free(x);
+	}
+	*why = reasons ? reasons : aim_xsprintf("%s: no detectCommands",
+	    tool_id);
+	return NULL;
+}

@@ -213,6 +213,21 @@ json_t	*aim_adapter_attempt(const struct aim_proc *p, const char *tool_id,
 	    const char *argv0, json_t **output);
 
 /*
+ * Where a tool is installed (aim-registry(5) "AIM_registry.json"): the
+ * first of its detectCommands found, each expanded against registry_dir
+ * and looked up as execvp(3) would (aim_which), or through which(arg,
+ * command) when which is not NULL (a cache: it returns a malloc'd path or
+ * NULL with errno).  Returns the malloc'd absolute path, and the command
+ * as expanded in *cmd when cmd is not NULL; else NULL with a malloc'd
+ * *why: each command's reason joined by "; " ("claude: not found on
+ * PATH", "/opt/x: no such file", "x: not executable"), or "TOOL_ID: no
+ * detectCommands".
+ */
+char	*aim_tool_detect(const char *registry_dir, json_t *tool,
+	    const char *tool_id, char **cmd, char **why,
+	    char *(*which)(void *arg, const char *command), void *arg);
+
+/*
  * The command line that runs a tool's adapter (aim-registry(5)
  * "AIM_registry.json", "Expansion"): adapterScript expanded and made
  * absolute against registry_dir (the absolute registry directory, also
@@ -256,8 +271,8 @@ const char *const *aim_declare_placeholders(void);
  * an argv string holds it), and a string holding {files} becomes one
  * string per file; stdin is the prompt when the adapter's "stdin" is
  * "prompt".  Returns a new array, or NULL with a malloc'd *why: "bad_request:
- * ..." when the request does not suit the tool (a file not of its
- * "file_types", no files for an argv that names them, a file that is not
+ * ..." when the request does not suit the tool (a file that is not there,
+ * "a.c: No such file or directory", or not of its "file_types", no files for an argv that names them, a file that is not
  * a string), else what is wrong with the adapter object.
  */
 json_t	*aim_declare_runs(json_t *adapter, json_t *rec, char **why);
@@ -285,8 +300,9 @@ void	 aim_snapshot_free(struct aim_snapshot *s);
  * When every run exited with a code of "success_exit" (default [0]) or
  * "findings_exit": {success: true, message: "N finding(s), M file(s)
  * modified", content: {findings (when the adapter has a "findings" spec,
- * aim_findings_parse of each run's stream), files_modified, exit_code
- * (the highest)}}.  Else, for the first run that did not:
+ * aim_findings_parse of each run's stream; a file the tool gave as an
+ * absolute path under the working directory made relative to it),
+ * files_modified, exit_code (the highest; null when a run never exited)}}.  Else, for the first run that did not:
  * {success: false, message: its last stderr line (else "exited with code
  * N", "killed by SIGX", "timed out"), content: {files_modified,
  * exit_code}}, with error_class "timeout" for a timed out run and none

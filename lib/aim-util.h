@@ -227,6 +227,14 @@ char	*aim_vxsprintf(const char *fmt, va_list ap)
 int	 aim_mkdirs(const char *dir);
 
 /*
+ * aim_mkdirs of the directory holding the file path (nothing to do when
+ * path has no '/' but a leading one).  0, or -1 with errno and, when dir
+ * is not NULL, that directory in *dir (malloc'd) for the message: "can't
+ * create DIR: reason".
+ */
+int	 aim_mkdirs_parent(const char *path, char **dir);
+
+/*
  * Is path a private regular file: not a symlink, owned by the effective
  * user, no group or other bits (aim-secret(1) FILES)?  0, or -1 with a
  * malloc'd *why saying which and how to fix it ("chmod 600 X") and errno:

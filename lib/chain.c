@@ -1323,7 +1323,8 @@ group_recover(struct aim_chain *c, struct head *h, char **why)
 	const char *gname = strchr(h->pgroup, '/');
 	long long pid, c0;
 	json_t *list = NULL, *e;
-	int64_t i, adopted = 0;
+	int64_t adopted = 0, k;
+	size_t i;
 	int dfd = -1, top, gap = 0, n;
 
 	if (gname == NULL || !aim_chain_is_day_path(h->pgroup) ||
@@ -1353,16 +1354,16 @@ group_recover(struct aim_chain *c, struct head *h, char **why)
 			unlinkat(dfd, strchr(found, '/') + 1, 0);
 		else {
 			adopted++;
-			h->seq = h->pseq + i;
+			h->seq = h->pseq + (int64_t)i;
 			aim_unhex(json_string_value(json_array_get(e, 0)),
 			    c->hash, AIM_HASH_BYTES);
 			aim_hex(c->hash, AIM_HASH_BYTES, h->hash);
 			snprintf(h->path, sizeof(h->path), "%s", found);
 		}
 	}
-	for (i = 0; i < h->pcount; i++) {
+	for (k = 0; k < h->pcount; k++) {
 		snprintf(name, sizeof(name), ".tmp-%lld-%lld", pid,
-		    c0 + (long long)i);
+		    c0 + (long long)k);
 		unlinkat(dfd, name, 0);
 	}
 	unlinkat(dfd, gname + 1, 0);

@@ -141,10 +141,15 @@ refuse(json_t *adapter, json_t *tmpl, json_t *files)
 	if (json_array_size(files) == 0 && (uses(tmpl, "{files}") ||
 	    uses(tmpl, "{file}")))
 		return aim_xstrdup("bad_request: no files in the request");
-	json_array_foreach(files, i, f)
+	json_array_foreach(files, i, f) {
 		if (!typed(json_string_value(f), types))
 			return aim_xsprintf("bad_request: not a file of the "
 			    "tool's types: %s", json_string_value(f));
+		/* The tool would say so in words of its own, unclassified. */
+		if (access(json_string_value(f), F_OK) == -1)
+			return aim_xsprintf("bad_request: %s: %s",
+			    json_string_value(f), strerror(errno));
+	}
 	return NULL;
 }
 
@@ -373,31 +378,58 @@ all_findings(json_t *spec, json_t *done, char **why)
 	return all;
 }
 
-/* The highest exit code of the runs, 0 for none: the reply's exit_code. */
-static json_int_t
+/*
+ * The reply's exit_code: the highest exit code of the runs, 0 for none,
+ * null when a run never exited (timed out, killed).
+ */
+static json_t *
 worst_exit(json_t *done)
 {
 	json_int_t worst = 0, c;
 	size_t i;
-	json_t *run;
+	json_t *run, *code;
 
 	json_array_foreach(done, i, run) {
-		c = json_integer_value(json_object_get(run, "exit_code"));
+		code = json_object_get(run, "exit_code");
+		if (!json_is_integer(code))
+			return json_null();
+		c = json_integer_value(code);
 		if (c > worst)
 			worst = c;
 	}
-	return worst;
+	return json_integer(worst);
+}
+
+/*
+ * A finding's file as the request names its files: relative to the
+ * working directory cwd when the tool gave it absolute under cwd
+ * (eslint, stylelint).
+ */
+static void
+findings_relative(json_t *findings, const char *cwd)
+{
+	size_t i, n = cwd != NULL ? strlen(cwd) : 0;
+	const char *file;
+	json_t *f;
+
+	json_array_foreach(findings, i, f) {
+		file = json_string_value(json_object_get(f, "file"));
+		if (n > 0 && file != NULL && strncmp(file, cwd, n) == 0 &&
+		    file[n] == '/' && file[n + 1] != '\0')
+			json_object_set_new(f, "file", json_string(file + n +
+			    1));
+	}
 }
 
 json_t *
 aim_declare_output(json_t *adapter, json_t *done, json_t *changed)
 {
 	json_t *content, *msg = NULL, *findings = NULL, *run, *spec, *out;
-	char *why = NULL, *text;
+	char *why = NULL, *text, *cwd;
 	int timed_out = 0;
 	size_t i;
 
-	content = json_pack("{s:o,s:I}", "files_modified",
+	content = json_pack("{s:o,s:o}", "files_modified",
 	    json_is_array(changed) ? json_copy(changed) : json_array(),
 	    "exit_code", worst_exit(done));
 	json_array_foreach(done, i, run)
@@ -421,8 +453,12 @@ aim_declare_output(json_t *adapter, json_t *done, json_t *changed)
 		free(text);
 		return out;
 	}
-	if (findings != NULL)
+	if (findings != NULL) {
+		cwd = getcwd(NULL, 0);
+		findings_relative(findings, cwd);
+		free(cwd);
 		json_object_set_new(content, "findings", findings);
+	}
 	text = findings ? aim_xsprintf("%zu finding(s), %zu file(s) modified",
 	    json_array_size(findings), json_array_size(changed)) :
 	    aim_xsprintf("%zu file(s) modified", json_array_size(changed));

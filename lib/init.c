@@ -55,14 +55,13 @@ static int
 put(struct init *in, const char *rel, const void *data, size_t len,
     mode_t mode)
 {
-	char *path = aim_xsprintf("%s/%s", in->to, rel), *slash;
+	char *path = aim_xsprintf("%s/%s", in->to, rel), *dir;
 	int rc = 0;
 
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	if (aim_mkdirs(path) == -1)
-		rc = fail(in, AIM_EXIT_IO, "%s: %s", path, strerror(errno));
-	*slash = '/';
+	if (aim_mkdirs_parent(path, &dir) == -1) {
+		rc = fail(in, AIM_EXIT_IO, "%s: %s", dir, strerror(errno));
+		free(dir);
+	}
 	if (rc == 0 && aim_write_atomic(path, data, len, mode, 0, NULL) == -1)
 		rc = fail(in, AIM_EXIT_IO, "%s: %s", path, strerror(errno));
 	if (rc == 0)
@@ -106,16 +105,12 @@ put_copy(struct init *in, const char *rel, const char *src)
 
 /*
  * The first detectCommands entry of tool found on PATH (malloc'd), or
- * NULL with *why "claude: not found on PATH" (malloc'd).  An endpoint
+ * NULL with *why "claude: not found on PATH" (malloc'd; aim_tool_detect).  An endpoint
  * tool (aim-registry(5) "endpoint") is never taken as found.
  */
 static char *
-detect(struct init *in, json_t *tool, char **why)
+detect(struct init *in, json_t *tool, const char *tool_id, char **why)
 {
-	json_t *c;
-	size_t i;
-	char *cmd, *path;
-
 	*why = NULL;
 	/* Its command (curl) says nothing of whether the server runs. */
 	if (json_is_string(json_object_get(tool, "endpoint"))) {
@@ -124,22 +119,7 @@ detect(struct init *in, json_t *tool, char **why)
 		    "endpoint")));
 		return NULL;
 	}
-	json_array_foreach(json_object_get(tool, "detectCommands"), i, c) {
-		cmd = aim_expand(json_string_value(c), in->from);
-		path = aim_which(cmd, NULL);
-		if (path == NULL && *why == NULL)
-			*why = aim_xsprintf("%s: %s", cmd, errno == EACCES ?
-			    "not executable" : "not found on PATH");
-		free(cmd);
-		if (path != NULL) {
-			free(*why);
-			*why = NULL;
-			return path;
-		}
-	}
-	if (*why == NULL)
-		*why = aim_xstrdup("no detectCommands");
-	return NULL;
+	return aim_tool_detect(in->from, tool, tool_id, NULL, why, NULL, NULL);
 }
 
 /*
@@ -158,7 +138,7 @@ keep_tools(struct init *in, json_t *tools)
 	int rc = 0;
 
 	json_object_foreach(in->tpl.tools, id, tool) {
-		if ((path = detect(in, tool, &why)) == NULL) {
+		if ((path = detect(in, tool, id, &why)) == NULL) {
 			json_array_append_new(missing, json_pack("{s:s, s:o, s:s}",
 			    "tool_id", id, "name", json_deep_copy(
 			    json_object_get(tool, "name")), "why", why));

@@ -35,7 +35,7 @@ aim_audit_keygen(const char *seckey_path, char **pubhex, char **why)
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	unsigned char *sk;
-	char *dir, *slash, pubpath[PATH_MAX], hex[2 * crypto_sign_SECRETKEYBYTES + 1];
+	char *dir, pubpath[PATH_MAX], hex[2 * crypto_sign_SECRETKEYBYTES + 1];
 	char line[2 * crypto_sign_SECRETKEYBYTES + 64];
 	struct aim_write_fail f;
 	int rc = -1;
@@ -48,17 +48,11 @@ aim_audit_keygen(const char *seckey_path, char **pubhex, char **why)
 		return aim_chain_why(why, "can't use %s: %s", seckey_path,
 		    strerror(errno));
 	}
-	dir = aim_xstrdup(seckey_path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (aim_mkdirs(dir) == -1) {
-			aim_chain_why(why, "can't create %s: %s", dir,
-			    strerror(errno));
-			free(dir);
-			return -1;
-		}
+	if (aim_mkdirs_parent(seckey_path, &dir) == -1) {
+		aim_chain_why(why, "can't create %s: %s", dir, strerror(errno));
+		free(dir);
+		return -1;
 	}
-	free(dir);
 	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
 		return aim_chain_why(why, "out of secure memory");
 	crypto_sign_keypair(pk, sk);

@@ -80,48 +80,31 @@ next_count(struct aim_router *rt, const char *name)
 }
 
 /*
- * The absolute path of the first detectCommands entry found, or NULL with
- * a malloc'd *why.  Results are cached for DETECT_TTL_MS.
+ * aim_tool_detect's lookup for the router: aim_which, its answers kept
+ * for DETECT_TTL_MS (a stream of requests looks the same commands up).
  */
 static char *
-detect(struct aim_router *rt, json_t *tool, const char *tool_id, char **why)
+cached_which(void *arg, const char *command)
 {
-	json_t *cmds = json_object_get(tool, "detectCommands"), *c, *hit;
-	char *x, *path, *reasons = NULL;
-	size_t i, rlen = 0, n;
+	struct aim_router *rt = arg;
+	json_t *hit = json_object_get(rt->detect_cache, command);
 	int64_t now = aim_now_ms();
+	char *path;
 
-	json_array_foreach(cmds, i, c) {
-		x = aim_expand(json_string_value(c), rt->reg->dir);
-		hit = json_object_get(rt->detect_cache, x);
-		if (hit != NULL && now - json_integer_value(
-		    json_object_get(hit, "at")) < DETECT_TTL_MS) {
-			path = json_is_string(json_object_get(hit, "path")) ?
-			    aim_xstrdup(json_string_value(
-			    json_object_get(hit, "path"))) : NULL;
-			errno = json_integer_value(json_object_get(hit, "errno"));
-		} else {
-			path = aim_which(x, NULL);
-			json_object_set_new(rt->detect_cache, x, json_pack(
-			    "{s:I, s:o, s:i}", "at", (json_int_t)now,
-			    "path", path ? json_string(path) : json_null(),
-			    "errno", path ? 0 : errno));
-		}
-		if (path != NULL) {
-			free(x);
-			free(reasons);
-			return path;
-		}
-		n = strlen(x) + 40;
-		reasons = aim_xrealloc(reasons, rlen + n);
-		rlen += snprintf(reasons + rlen, n, "%s%s: %s", rlen ? "; " : "",
-		    x, errno == EACCES ? "not executable" :
-		    strchr(x, '/') ? "no such file" : "not found on PATH");
-		free(x);
+	if (hit != NULL && now - json_integer_value(json_object_get(hit,
+	    "at")) < DETECT_TTL_MS) {
+		errno = json_integer_value(json_object_get(hit, "errno"));
+		return json_is_string(json_object_get(hit, "path")) ?
+		    aim_xstrdup(json_string_value(json_object_get(hit,
+		    "path"))) : NULL;
 	}
-	*why = reasons ? reasons : aim_xsprintf("%s: no detectCommands",
-	    tool_id);
-	return NULL;
+	path = aim_which(command, NULL);
+	json_object_set_new(rt->detect_cache, command, json_pack(
+	    "{s:I, s:o, s:i}", "at", (json_int_t)now, "path", path ?
+	    json_string(path) : json_null(), "errno", path ? 0 : errno));
+	errno = json_integer_value(json_object_get(json_object_get(
+	    rt->detect_cache, command), "errno"));
+	return path;
 }
 
 static json_t *
@@ -138,7 +121,8 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 		json_object_set_new(c, "status", json_string("unknown_tool"));
 		why = aim_xsprintf("tool '%s' not found in AIM registry",
 		    tool_id);
-	} else if ((found = detect(rt, tool, tool_id, &why)) == NULL) {
+	} else if ((found = aim_tool_detect(rt->reg->dir, tool, tool_id, NULL,
+	    &why, cached_which, rt)) == NULL) {
 		json_object_set_new(c, "status", json_string("not_installed"));
 	} else if ((argv = aim_adapter_argv(rt->reg->dir, tool, &why)) == NULL) {
 		json_object_set_new(c, "status", json_string("no_adapter"));

@@ -278,18 +278,13 @@ cache_write(const char *path, json_t *cache)
 	json_t *probes = json_object_get(cache, "probes"), *e;
 	int64_t old = aim_now_ms() - (int64_t)PROBE_CACHE_DAYS * 86400000;
 	const char *key;
-	char *text, *dir, *slash;
+	char *text;
 	void *next;
 
 	json_object_foreach_safe(probes, next, key, e)
 		if (json_integer_value(json_object_get(e, "at_ms")) < old)
 			json_object_del(probes, key);
-	dir = aim_xstrdup(path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		(void)aim_mkdirs(dir);
-	}
-	free(dir);
+	(void)aim_mkdirs_parent(path, NULL);
 	text = json_dumps(cache, JSON_COMPACT);
 	(void)aim_write_atomic(path, text, strlen(text), 0600,
 	    AIM_WRITE_NOSYNC, NULL);
@@ -403,7 +398,6 @@ tool_record(struct aim_setup *c, struct aim_router *rt, const char *id,
 {
 	json_t *rec, *cand, *x, *caps, *argv;
 	char *cmd, *found, *why = NULL;
-	size_t i;
 
 	rec = json_pack("{s:s, s:s, s:O}", "finding", "tool", "tool_id", id,
 	    "name", json_is_string(json_object_get(tool, "name")) ?
@@ -424,21 +418,16 @@ tool_record(struct aim_setup *c, struct aim_router *rt, const char *id,
 	json_object_set_new(rec, "shadowed", json_array());
 	if (json_array_size(json_object_get(tool, "detectCommands")) == 0)
 		warning(rec, "%s", "no detectCommands: never detected");
-	json_array_foreach(json_object_get(tool, "detectCommands"), i, x) {
-		if (!json_is_string(x))
-			continue;
-		cmd = aim_expand(json_string_value(x), c->reg.dir);
-		if ((found = aim_which(cmd, NULL)) != NULL) {
-			json_object_set_new(rec, "command", json_string(cmd));
-			json_object_set_new(rec, "path", json_string(found));
-			json_object_set_new(rec, "shadowed", shadowed(cmd,
-			    found));
-			free(found);
-			free(cmd);
-			break;
-		}
+	if ((found = aim_tool_detect(c->reg.dir, tool, id, &cmd, &why, NULL,
+	    NULL)) != NULL) {
+		json_object_set_new(rec, "command", json_string(cmd));
+		json_object_set_new(rec, "path", json_string(found));
+		json_object_set_new(rec, "shadowed", shadowed(cmd, found));
+		free(found);
 		free(cmd);
 	}
+	free(why);
+	why = NULL;
 
 	json_object_set_new(rec, "version", json_null());
 

@@ -176,16 +176,14 @@ aim_state_current(struct aim_state *st, json_t *said)
 int
 aim_state_lock(struct aim_state *st, char **why)
 {
-	char lock[PATH_MAX], dir[PATH_MAX], *slash;
+	char lock[PATH_MAX], *dir;
 
 	*why = NULL;
 	if (st->path == NULL)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s", st->path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	if (aim_mkdirs(dir) == -1) {
+	if (aim_mkdirs_parent(st->path, &dir) == -1) {
 		*why = why_fmt("can't create", dir);
+		free(dir);
 		return -1;
 	}
 	snprintf(lock, sizeof(lock), "%s.lock", st->path);

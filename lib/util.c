@@ -693,6 +693,25 @@ aim_xsprintf(const char *fmt, ...)
 }
 
 int
+aim_mkdirs_parent(const char *path, char **dir)
+{
+	char *d = aim_xstrdup(path), *slash = strrchr(d, '/');
+	int saved;
+
+	if (slash == NULL || slash == d || aim_mkdirs((*slash = '\0', d)) == 0) {
+		free(d);
+		return 0;
+	}
+	saved = errno;
+	if (dir != NULL)
+		*dir = d;
+	else
+		free(d);
+	errno = saved;
+	return -1;
+}
+
+int
 aim_mkdirs(const char *dir)
 {
 	char path[PATH_MAX], *slash;

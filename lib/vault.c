@@ -368,16 +368,16 @@ out:
 static int
 vault_lock(struct aim_vault *v, char **why)
 {
-	char lock[PATH_MAX], dir[PATH_MAX], *slash;
+	char lock[PATH_MAX], *dir;
+	int rc;
 
 	if (v->lock_fd != -1)
 		return AIM_VAULT_OK;
-	snprintf(dir, sizeof(dir), "%s", v->path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (aim_mkdirs(dir) == -1)
-			return fail(why, AIM_VAULT_IO, "can't create %s: %s",
-			    dir, strerror(errno));
+	if (aim_mkdirs_parent(v->path, &dir) == -1) {
+		rc = fail(why, AIM_VAULT_IO, "can't create %s: %s", dir,
+		    strerror(errno));
+		free(dir);
+		return rc;
 	}
 	if (snprintf(lock, sizeof(lock), "%s.lock", v->path) >=
 	    (int)sizeof(lock))

@@ -110,7 +110,7 @@ stand_in() {
 	echo 'var a = 1;' >bad.js
 	echo 'console.log(1);' >ok.js
 	# ESLint names the file by its absolute path.
-	lints eslint bad.js ok.js "[[\"$PWD/bad.js\",1,\"no-unused-vars\",\"warning\"]]"
+	lints eslint bad.js ok.js "[[\"bad.js\",1,\"no-unused-vars\",\"warning\"]]"
 }
 
 @test "yamllint: colons at line 2, the rule in parentheses; a clean file has none" {
@@ -128,7 +128,7 @@ stand_in() {
 	printf '{"extends": "%s"}\n' "$std" >.stylelintrc.json
 	echo 'a { color: #ffffff; }' >bad.css
 	echo 'a { color: #fff; }' >ok.css
-	lints stylelint bad.css ok.css "[[\"$PWD/bad.css\",1,\"color-hex-length\",\"error\"]]"
+	lints stylelint bad.css ok.css "[[\"bad.css\",1,\"color-hex-length\",\"error\"]]"
 }
 
 @test "markdownlint: MD019 and MD025 at line 3; a clean file has none" {
@@ -259,4 +259,13 @@ say hi"
 	run jq -e --slurpfile d "$TOP/examples/declarative-registry.json" \
 	    '[.tools[] | select(.adapter)] == [$d[0].tools[]]' "$EX/AIM_registry.json"
 	assert_success
+}
+
+@test "a file that is not there is refused as bad_request before any tool runs, naming it" {
+	need shellcheck
+	by shellcheck linting nosuch.sh
+	assert_failure 1
+	assert_equal "$(jq -c '[.attempts[0] | .outcome, .error_class, .message]' <<<"$output")" \
+	    '["failure","bad_request","nosuch.sh: No such file or directory"]'
+	assert_equal "$(jq -c '.attempts[0].duration_ms' <<<"$output")" 0
 }

@@ -56,6 +56,47 @@ runs(const char *adapter, const char *rec, char **why)
 }
 
 static void
+put(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		printf("# can't write %s\n", path);
+	close(fd);
+}
+
+/*
+ * A scratch directory holding the files the requests name (the runs
+ * refuse a file that is not there), made the working directory; the old
+ * one (malloc'd) for scratch_leave, or NULL when it could not be made.
+ */
+static char *
+scratch_enter(void)
+{
+	static const char *const names[] = { "a.sh", "b c.bash", "x.py",
+	    "a.py", "b.pyi", NULL };
+	char dir[] = "/tmp/aim-test-declare-XXXXXX", *old = getcwd(NULL, 0);
+	int i;
+
+	if (mkdtemp(dir) == NULL || chdir(dir) == -1) {
+		ok(0, "a scratch directory");
+		free(old);
+		return NULL;
+	}
+	for (i = 0; names[i] != NULL; i++)
+		put(names[i], "x\n");
+	return old;
+}
+
+static void
+scratch_leave(char *old)
+{
+	if (old != NULL && chdir(old) == -1)
+		printf("# can't go back to %s\n", old);
+	free(old);
+}
+
+static void
 test_runs(void)
 {
 	const char *rec = "{\"payload\":{\"prompt\":\"fix it\","
@@ -118,16 +159,6 @@ test_refused(void)
 	    "refused: empty argv");
 	is_refused("{\"argv\":[\"t\",2]}", rec, "the adapter's argv holds a "
 	    "value that is not a string", "refused: argv not strings");
-}
-
-static void
-put(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	if (fd == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		printf("# can't write %s\n", path);
-	close(fd);
 }
 
 static void
@@ -219,11 +250,11 @@ test_output(void)
 	    "\"exited with code 4\",\"success\":false}",
 	    "output: no stderr: the exit code");
 	is_str(output(fmt, "[{\"exit_code\":null,\"signal\":\"SIGSEGV\"}]",
-	    NULL), "{\"content\":{\"exit_code\":0,\"files_modified\":[]},"
+	    NULL), "{\"content\":{\"exit_code\":null,\"files_modified\":[]},"
 	    "\"message\":\"killed by SIGSEGV\",\"success\":false}",
 	    "output: a signal");
 	is_str(output(fmt, "[{\"exit_code\":null,\"signal\":\"SIGTERM\","
-	    "\"timed_out\":true}]", NULL), "{\"content\":{\"exit_code\":0,"
+	    "\"timed_out\":true}]", NULL), "{\"content\":{\"exit_code\":null,"
 	    "\"files_modified\":[]},\"error_class\":\"timeout\",\"message\":"
 	    "\"timed out\",\"success\":false}", "output: timed out: timeout");
 	is_str(output("{\"argv\":[\"l\"],\"findings\":{\"format\":\"json\","
@@ -329,7 +360,7 @@ static void
 test_declarative(void)
 {
 	json_t *rec, *runs;
-	char *why;
+	char *why, *old;
 
 	declarative = json_load_file(TOP "/examples/declarative-registry.json",
 	    0, NULL);
@@ -361,6 +392,7 @@ test_declarative(void)
 	    "surrounded by blank lines\",\"rule\":\"MD022\",\"severity\":"
 	    "\"error\"}");
 	/* The formatters: their runs, and the files they refuse. */
+	old = scratch_enter();
 	rec = j("{\"payload\":{\"files\":[\"a.py\",\"b.pyi\"]}}");
 	runs = aim_declare_runs(adapter_of("black"), rec, &why);
 	is_str(dump(runs), "[{\"argv\":[\"black\",\"--quiet\",\"a.py\","
@@ -372,14 +404,18 @@ test_declarative(void)
 	free(why);
 	json_decref(runs);
 	json_decref(rec);
+	scratch_leave(old);
 	json_decref(declarative);
 }
 
 int
 main(void)
 {
+	char *old = scratch_enter();
+
 	test_runs();
 	test_refused();
+	scratch_leave(old);
 	test_snapshot();
 	test_output();
 	test_declarative();
