@@ -61,36 +61,8 @@ usage(int status)
 #define FDS_SPARE	32
 
 
-static int sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t got_signal;
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-
-	got_signal = sig;
-	(void)write(sig_pipe[1], "", 1);
-	errno = saved;
-}
-
-/* SIGINT, SIGTERM and SIGHUP end the run cleanly (aim-invoke(1) SIGNALS). */
-static int
-signals_catch(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	return 0;
-}
+/* The read end of the signals' pipe (aim_signals_catch). */
+static int sig_fd = -1;
 
 /* The record stream: the operands (or stdin) one after the other. */
 struct input {
@@ -226,19 +198,15 @@ wait_and_step(struct run *r, struct input *in)
 {
 	struct pollfd extra[2];
 	size_t nextra = 0;
-	char drain[64];
+	int sig;
 
-	extra[nextra++] = (struct pollfd){ sig_pipe[0], POLLIN, 0 };
+	extra[nextra++] = (struct pollfd){ sig_fd, POLLIN, 0 };
 	if (in->fd != -1 && aim_invoke_room(r->iv))
 		extra[nextra++] = (struct pollfd){ in->fd, POLLIN, 0 };
 	if (aim_invoke_poll(r->iv, extra, nextra, -1) == -1)
 		err(AIM_EXIT_IO, "poll");
-	if (extra[0].revents) {
-		while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
-			;
-		if (got_signal)
-			aim_invoke_interrupt(r->iv, got_signal);
-	}
+	if (extra[0].revents && (sig = aim_signal_taken(sig_fd)) != 0)
+		aim_invoke_interrupt(r->iv, sig);
 	if (nextra > 1 && extra[1].revents)
 		aim_lines_fill(&in->r);
 	aim_invoke_step(r->iv);
@@ -394,7 +362,7 @@ main(int argc, char *argv[])
 	r.status = set.status;
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
-	if (aim_proc_setup() == -1 || signals_catch() == -1)
+	if (aim_proc_setup() == -1 || (sig_fd = aim_signals_catch()) == -1)
 		err(AIM_EXIT_IO, "setup");
 
 	io.jobs = jobs_fds_allow(jobs);

@@ -94,36 +94,8 @@ struct run {
 	int	 status;
 };
 
-static int sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t got_signal;
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-
-	got_signal = sig;
-	(void)write(sig_pipe[1], "", 1);
-	errno = saved;
-}
-
-/* SIGINT, SIGTERM and SIGHUP end the run cleanly (aim-run(1) SIGNALS). */
-static int
-signals_catch(void)
-{
-	struct sigaction sa;
-
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	return 0;
-}
+/* The read end of the signals' pipe (aim_signals_catch). */
+static int sig_fd = -1;
 
 /* The whole standard input as the prompt, at most limit bytes. */
 static char *
@@ -482,17 +454,13 @@ on_done(void *arg, json_t *rec, const char *source, long lineno)
 static void
 wait_and_step(struct run *r)
 {
-	struct pollfd sig = { sig_pipe[0], POLLIN, 0 };
-	char drain[64];
+	struct pollfd sig = { sig_fd, POLLIN, 0 };
+	int caught;
 
 	if (aim_invoke_poll(r->iv, &sig, 1, r->live ? LIVE_MS : -1) == -1)
 		err(AIM_EXIT_IO, "poll");
-	if (sig.revents) {
-		while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
-			;
-		if (got_signal)
-			aim_invoke_interrupt(r->iv, got_signal);
-	}
+	if (sig.revents && (caught = aim_signal_taken(sig_fd)) != 0)
+		aim_invoke_interrupt(r->iv, caught);
 	aim_invoke_step(r->iv);
 	live_draw(r);
 }
@@ -567,7 +535,7 @@ main(int argc, char *argv[])
 
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
-	if (aim_proc_setup() == -1 || signals_catch() == -1)
+	if (aim_proc_setup() == -1 || (sig_fd = aim_signals_catch()) == -1)
 		err(AIM_EXIT_IO, "setup");
 	memset(&io, 0, sizeof(io));
 	io.jobs = ask.jobs;

@@ -267,6 +267,17 @@ int	 aim_unhex(const char *hex, unsigned char *bin, size_t len_bytes);
 /* "SIGSEGV" for 11, or "SIG<n>"; in a static buffer. */
 const char *aim_signame(int sig);
 
+/*
+ * SIGINT, SIGTERM and SIGHUP caught and made a byte on a pipe (the
+ * self-pipe trick), for a poll loop that stops cleanly on them
+ * (aim-invoke(1) SIGNALS): returns the pipe's read end (non-blocking,
+ * close-on-exec) to poll, or -1 with errno.  Once per process.
+ * aim_signal_taken empties the pipe and returns the last signal caught,
+ * 0 when none.
+ */
+int	 aim_signals_catch(void);
+int	 aim_signal_taken(int fd);
+
 /* ---- cli.c: the subcommand convention (aim(7) COMMAND LINES) ---- */
 
 struct option;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -792,6 +793,46 @@ aim_unhex(const char *hex, unsigned char *bin, size_t len)
 	    got != len)
 		return -1;
 	return 0;
+}
+
+static int sig_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t sig_caught;
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	sig_caught = sig;
+	(void)write(sig_pipe[1], "", 1);
+	errno = saved;
+}
+
+int
+aim_signals_catch(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	return sig_pipe[0];
+}
+
+int
+aim_signal_taken(int fd)
+{
+	char drain[64];
+
+	while (read(fd, drain, sizeof(drain)) > 0)
+		;
+	return sig_caught;
 }
 
 const char *
