@@ -141,10 +141,78 @@ ms_arg(const char *opt, const char *s)
 	return v;
 }
 
+enum { O_DEADLINE = 256, O_JSON, O_TIMEOUT };
+
+/* The value of -j: 1 to JOBS_MAX, else a usage error. */
+static long
+jobs_arg(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < 1 || v > JOBS_MAX) {
+		warnx("-j %s: want a number from 1 to %d", s, JOBS_MAX);
+		usage(AIM_EXIT_USAGE);
+	}
+	return v;
+}
+
+/* One option of getopt_long into a; the prompt's text into *prompt. */
+static void
+option(struct ask *a, int ch, const char **prompt)
+{
+	switch (ch) {
+	case 'c':
+		a->opt.config = optarg;
+		break;
+	case 'd':
+		a->audit_dir = optarg;
+		break;
+	case 'e':
+		a->each = 1;
+		break;
+	case 'h':
+		usage(0);
+	case 'j':
+		a->jobs = jobs_arg(optarg);
+		break;
+	case 'n':
+		a->dry_run = 1;
+		break;
+	case 'p':
+		*prompt = optarg;
+		break;
+	case 'r':
+		a->opt.registry = optarg;
+		break;
+	case 's':
+		a->strict = 1;
+		break;
+	case 't':
+		a->tool = optarg;
+		break;
+	case 'V':
+		printf("%s %s\n", progname, AIM_VERSION);
+		exit(0);
+	case O_DEADLINE:
+		a->deadline_ms = ms_arg("--deadline", optarg);
+		break;
+	case O_JSON:
+		a->json = 1;
+		break;
+	case O_TIMEOUT:
+		a->timeout_ms = ms_arg("--timeout", optarg);
+		break;
+	default:
+		usage(AIM_EXIT_USAGE);
+	}
+}
+
 static void
 parse(struct ask *a, int argc, char *argv[])
 {
-	enum { O_DEADLINE = 256, O_JSON, O_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "audit-dir", required_argument, NULL, 'd' },
 		{ "config", required_argument, NULL, 'c' },
@@ -163,65 +231,12 @@ parse(struct ask *a, int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *prompt = NULL;
-	char *end;
 	int ch;
 
 	a->jobs = 1;
 	while ((ch = getopt_long(argc, argv, "c:d:ehj:np:r:st:V", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			a->opt.config = optarg;
-			break;
-		case 'd':
-			a->audit_dir = optarg;
-			break;
-		case 'e':
-			a->each = 1;
-			break;
-		case 'h':
-			usage(0);
-		case 'j':
-			errno = 0;
-			a->jobs = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end != '\0' ||
-			    a->jobs < 1 || a->jobs > JOBS_MAX) {
-				warnx("-j %s: want a number from 1 to %d",
-				    optarg, JOBS_MAX);
-				usage(AIM_EXIT_USAGE);
-			}
-			break;
-		case 'n':
-			a->dry_run = 1;
-			break;
-		case 'p':
-			prompt = optarg;
-			break;
-		case 'r':
-			a->opt.registry = optarg;
-			break;
-		case 's':
-			a->strict = 1;
-			break;
-		case 't':
-			a->tool = optarg;
-			break;
-		case 'V':
-			printf("%s %s\n", progname, AIM_VERSION);
-			exit(0);
-		case O_DEADLINE:
-			a->deadline_ms = ms_arg("--deadline", optarg);
-			break;
-		case O_JSON:
-			a->json = 1;
-			break;
-		case O_TIMEOUT:
-			a->timeout_ms = ms_arg("--timeout", optarg);
-			break;
-		default:
-			usage(AIM_EXIT_USAGE);
-		}
-	}
+	    NULL)) != -1)
+		option(a, ch, &prompt);
 	if (optind == argc) {
 		warnx("no capability: say what to do, e.g. 'aim run "
 		    "formatting src/main.c'");
