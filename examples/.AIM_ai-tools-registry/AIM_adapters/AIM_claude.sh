@@ -53,7 +53,7 @@ aim_run "$AIM_TMP/prompt.txt" claude -p --output-format stream-json \
 #   detail    what the result says (with its HTTP status), else what the
 #             last api_retry event waited on
 extra='{}' retry_ms='' result='' detail=''
-eval "$(jq -nRr --arg pwd "$(pwd)/" '
+eval "$(aim_jq -nRr --arg pwd "$(pwd)/" '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
     [inputs | fromjson? | objects] as $ev

@@ -95,9 +95,9 @@ stream=$events'
        files_created: [$edits[] | select(.kind == "create") | .path],
        files_deleted: [$edits[] | select(.kind == "delete") | .path]}
     | put("extra"; tojson)) catch empty else empty end)'
-sh=$(jq -nRr --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
+sh=$(aim_jq -nRr --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
     --argjson usable true "$stream" "$AIM_OUT" 2>/dev/null) ||
-    sh=$(jq -nRr --arg pwd "$(pwd)/" --slurpfile usage /dev/null \
+    sh=$(aim_jq -nRr --arg pwd "$(pwd)/" --slurpfile usage /dev/null \
     --argjson usable false "$stream" "$AIM_OUT" 2>/dev/null)
 eval "$sh"
 if [ "$AIM_RC" -ne 0 ] || [ -n "$failed" ]; then

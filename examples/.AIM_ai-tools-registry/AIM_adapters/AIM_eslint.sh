@@ -39,7 +39,7 @@ fi
 # is an array (or there is none, as jq -e took it), "report", one
 # finding a line, and "n", the count.
 ok='' report='' n=''
-eval "$(jq -rs --arg pwd "$(pwd)/" '
+eval "$(aim_jq -rs --arg pwd "$(pwd)/" '
     def put($k; $v): "\($k)=\($v | @sh)";
     if length > 0 and (last | type) != "array" then empty else
       put("ok"; "yes"),

@@ -44,7 +44,7 @@ aim_run "$AIM_TMP/prompt.txt" qwen --output-format stream-json \
 # under every 429, which would read as quota) and "extra", the normalised
 # content (lib.sh; none when it cannot be made).
 result='' detail='' extra=''
-eval "$(jq -nRr --arg pwd "$(pwd)/" '
+eval "$(aim_jq -nRr --arg pwd "$(pwd)/" '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
     [inputs | fromjson? | objects] as $ev
