@@ -25,7 +25,7 @@
 #   20s" and the like give retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init codex
 case $AIM_CAP in

@@ -19,7 +19,7 @@
 #   -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init crush
 case $AIM_CAP in

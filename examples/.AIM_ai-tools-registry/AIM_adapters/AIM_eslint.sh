@@ -16,7 +16,7 @@
 #   time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init eslint
 case $AIM_CAP in

@@ -31,7 +31,7 @@
 #   retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init gemini
 case $AIM_CAP in

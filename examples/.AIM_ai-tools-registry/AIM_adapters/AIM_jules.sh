@@ -18,7 +18,7 @@
 #   time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 # jules_check: fail when the last run did not succeed.
 jules_check()

@@ -32,7 +32,7 @@
 # shellcheck disable=SC2016
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init openai-compat
 aim_require_command curl

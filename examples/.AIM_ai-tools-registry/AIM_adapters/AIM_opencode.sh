@@ -32,7 +32,7 @@
 #   run whose every edit tool call failed is a failure (bad_request).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 cli=${AIM_OPENCODE_CLI:-opencode}
 aim_init "$cli"

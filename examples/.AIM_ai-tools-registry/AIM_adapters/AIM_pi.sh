@@ -24,7 +24,7 @@
 #   edit tool call failed is a failure (bad_request).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init pi
 case $AIM_CAP in

@@ -24,7 +24,7 @@
 #   whose every edit tool call failed, no file changed, is bad_request.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init qwen
 case $AIM_CAP in

@@ -276,7 +276,8 @@ aim_init()
 	    aim_fail bad_request "the request is not one JSON object"
 	eval "$_sh"
 	printf '%s' "$_aim_files" >"$AIM_TMP/files"
-	aim_budget "$_aim_timeout_ms"
+	# The start stands for now (a date less): aim_run counts again.
+	aim_budget "$_aim_timeout_ms" "$AIM_T0_MS"
 }
 
 # The tool may run until the smaller of the request's timeout_ms and
@@ -287,7 +288,8 @@ aim_init()
 # its output and reply; at least 1 s.  aim_budget [TIMEOUT-MS] (the
 # request's, as aim_init read it; else read from AIM_REQ) sets
 # AIM_DEADLINE_MS (milliseconds since the epoch by which the tool must be
-# gone) and AIM_BUDGET (whole seconds left for the tool now).
+# gone) and AIM_BUDGET (whole seconds left for the tool now; at NOW-MS,
+# aim_budget_left's, when given).
 aim_budget()
 {
 	if [ $# -gt 0 ]; then
@@ -306,14 +308,16 @@ aim_budget()
 	[ "$_margin" -ge 1000 ] || _margin=1000
 	[ "$_margin" -le 10000 ] || _margin=10000
 	AIM_DEADLINE_MS=$((AIM_T0_MS + _ms - _margin - 1000))
-	aim_budget_left
+	aim_budget_left ${2:+"$2"}
 }
 
-# aim_budget_left: AIM_BUDGET, the whole seconds (at least 1) left until
-# AIM_DEADLINE_MS.
+# aim_budget_left [NOW-MS]: AIM_BUDGET, the whole seconds (at least 1)
+# left until AIM_DEADLINE_MS from NOW-MS (milliseconds since the epoch),
+# else from now (one date(1)).
 aim_budget_left()
 {
-	AIM_BUDGET=$(((AIM_DEADLINE_MS - $(date +%s%3N)) / 1000))
+	_now=${1:-$(date +%s%3N)}
+	AIM_BUDGET=$(((AIM_DEADLINE_MS - _now) / 1000))
 	[ "$AIM_BUDGET" -ge 1 ] || AIM_BUDGET=1
 }
 
@@ -555,8 +559,11 @@ aim_retry_after()
 {
 	aim_patterns
 	_r=$AIM_RE_RETRY
-	sed -n -E "\\#$_r#I{s#$_r#\\n&\\n#I;s#^[^\\n]*\\n##;s#\\n.*##;p;q;}" \
-	    "$@" 2>/dev/null | awk '{
+	_r=$(sed -n -E "\\#$_r#I{s#$_r#\\n&\\n#I;s#^[^\\n]*\\n##;s#\\n.*##;p;q;}" \
+	    "$@" 2>/dev/null)
+	# No wait named (the usual case): no awk.
+	[ -n "$_r" ] || return 0
+	printf '%s\n' "$_r" | awk '{
 		s = tolower($0)
 		sub(/^[^0-9]*/, "", s)
 		ms = 0
@@ -603,14 +610,31 @@ aim_tail()
 	          if (n) print substr(s, 1, 400) }' "$1" 2>/dev/null
 }
 
+# aim_caps: set AIM_OUT_CAP and AIM_ERR_CAP, files holding the last run's
+# stdout and stderr capped to AIM_CAP_BYTES (the head of stdout, the tail
+# of stderr) for a reply's content; /dev/null for an empty one (no head
+# or tail run).
+aim_caps()
+{
+	AIM_OUT_CAP=/dev/null
+	AIM_ERR_CAP=/dev/null
+	if [ -s "$AIM_OUT" ]; then
+		AIM_OUT_CAP=$AIM_TMP/out.cap
+		head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_OUT_CAP"
+	fi
+	if [ -s "$AIM_ERR" ]; then
+		AIM_ERR_CAP=$AIM_TMP/err.cap
+		tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_ERR_CAP"
+	fi
+}
+
 # aim_run_content FILE: write {exit_code, stdout, stderr} of the last run,
-# capped to AIM_CAP_BYTES (the head of stdout, the tail of stderr).
+# capped to AIM_CAP_BYTES (aim_caps).
 aim_run_content()
 {
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_caps
 	aim_jq -nc --argjson rc "$AIM_RC" \
-	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap" \
+	    --rawfile o "$AIM_OUT_CAP" --rawfile e "$AIM_ERR_CAP" \
 	    '{exit_code: $rc, stdout: $o, stderr: $e}' >"$1"
 }
 
@@ -672,11 +696,10 @@ aim_fail_run()
 		_msg="$_why, $_status${_detail:+: $_detail}"
 	fi
 	# The content of aim_run_content, made by the reply's own jq.
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_caps
 	aim_fail_jq "$_class" "$_msg" "$_retry" \
 	    '{exit_code: $rc, stdout: $o, stderr: $e}' --argjson rc "$AIM_RC" \
-	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap"
+	    --rawfile o "$AIM_OUT_CAP" --rawfile e "$AIM_ERR_CAP"
 }
 
 # Changes to the working tree.  aim_snapshot before the run and
@@ -701,7 +724,8 @@ aim_fail_run()
 # aim_snapshot: remember the working tree before a run.
 aim_snapshot()
 {
-	mkdir "$AIM_TMP/snap" "$AIM_TMP/snap/out"
+	# before.d for aim_walk's copies, in the same mkdir.
+	mkdir "$AIM_TMP/snap" "$AIM_TMP/snap/out" "$AIM_TMP/snap/before.d"
 	AIM_SNAP_MODE=walk
 	AIM_SNAP_CAPPED=false
 	: >"$AIM_TMP/snap/payload"
@@ -782,7 +806,7 @@ aim_walk()
 	[ ! -s "$1.list" ] ||
 	    tr '\n' '\0' <"$1.list" | xargs -0 cksum >"$1.sums" 2>/dev/null
 	[ "${2:-}" = copy ] || return 0
-	mkdir "$1.d"
+	[ -d "$1.d" ] || mkdir "$1.d"
 	[ -s "$1.list" ] || return 0
 	_bytes=$(awk '{ n += $2 } END { printf "%d\n", n }' "$1.sums")
 	[ "$_bytes" -le "$_maxb" ] || return 0
@@ -884,14 +908,13 @@ aim_changes()
 	_rem=${_add#* }
 	_add=${_add% *}
 	# The content of aim_run_content, and EXTRA (else {}), in the one jq.
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_caps
 	aim_jq -c --rawfile m "$AIM_TMP/mod" --rawfile n "$AIM_TMP/new" \
 	    --rawfile d "$AIM_TMP/del" --rawfile seen "$AIM_TMP/seen" \
 	    --arg p1 "$(pwd -P)/" --arg p2 "$(pwd)/" \
 	    --argjson a "$_add" --argjson r "$_rem" --arg scope "$_scope" \
-	    --argjson rc "$AIM_RC" --rawfile o "$AIM_TMP/out.cap" \
-	    --rawfile e "$AIM_TMP/err.cap" '
+	    --argjson rc "$AIM_RC" --rawfile o "$AIM_OUT_CAP" \
+	    --rawfile e "$AIM_ERR_CAP" '
 	    def lines: split("\n") | map(select(length > 0));
 	    def rel: if startswith($p1) then .[($p1 | length):]
 	        elif startswith($p2) then .[($p2 | length):] else . end
@@ -958,11 +981,10 @@ aim_reply_findings()
 	_m="$1 finding(s) in $(aim_nfiles) file(s)"
 	# The content of aim_run_content, and the reply, in one jq; a count
 	# that is not JSON leaves no content, as before.
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_caps
 	head -c "$AIM_CAP_BYTES" "$2" >"$AIM_TMP/report.cap"
 	aim_jq -nc --argjson n "$1" --arg m "$_m" --argjson rc "$AIM_RC" \
-	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap" \
+	    --rawfile o "$AIM_OUT_CAP" --rawfile e "$AIM_ERR_CAP" \
 	    --rawfile r "$AIM_TMP/report.cap" '{success: true, message: $m,
 	    content: ({exit_code: $rc, stdout: $o, stderr: $e}
 	              + {findings: $n, stdout: $r})}' ||
