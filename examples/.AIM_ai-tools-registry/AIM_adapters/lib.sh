@@ -731,7 +731,7 @@ aim_snapshot()
 	: >"$AIM_TMP/snap/payload"
 	[ ! -s "$AIM_TMP/files" ] ||
 	    aim_relpaths <"$AIM_TMP/files" >"$AIM_TMP/snap/payload"
-	if command -v git >/dev/null 2>&1 &&
+	if aim_git_near && command -v git >/dev/null 2>&1 &&
 	    [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
 		_gi=$(git rev-parse --git-path index 2>/dev/null)
 		[ ! -f "$_gi" ] || cp "$_gi" "$AIM_TMP/snap/index"
@@ -766,6 +766,20 @@ aim_snapshot()
 			cksum <"$_f" >"$AIM_TMP/snap/out/$_i.sum"
 		fi
 	done <"$AIM_TMP/snap/payload"
+}
+
+# aim_git_near: status 0 when git may find a work tree here: GIT_DIR or
+# GIT_WORK_TREE set, or a .git (directory or file) in the working
+# directory (its physical path, as git sees it) or above; else 1, and no
+# git need run to say no.
+aim_git_near()
+{
+	[ -z "${GIT_DIR:-}${GIT_WORK_TREE:-}" ] || return 0
+	_gd=$(pwd -P)
+	while :; do
+		[ ! -e "$_gd/.git" ] || return 0
+		case $_gd in */*) _gd=${_gd%/*} ;; *) return 1 ;; esac
+	done
 }
 
 # aim_relpaths: paths on stdin, one a line, made relative to the working
