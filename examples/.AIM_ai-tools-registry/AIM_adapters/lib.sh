@@ -123,7 +123,13 @@ aim_start()
 		printf '%s\n' '{"success":false,"message":"jq not installed (the example adapters need it)","error_class":"not_installed","content":{"error_class":"not_installed"}}'
 		exit 0
 	fi
-	if AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX"); then
+	# One mkdir makes the scratch directory, a new name (the pid and the
+	# start; mode 700, never an existing one), and aim_snapshot's; mktemp
+	# when the name is taken.
+	AIM_TMP=${TMPDIR:-/tmp}/aim-adapter.$$.$AIM_T0_MS
+	if mkdir -m 700 "$AIM_TMP" "$AIM_TMP/snap" "$AIM_TMP/snap/out" \
+	    "$AIM_TMP/snap/before.d" 2>/dev/null ||
+	    AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX"); then
 		AIM_TMP=$(cd "$AIM_TMP" && pwd -P)
 	else
 		printf '%s\n' '{"success":false,"message":"cannot create a temporary directory","error_class":"transient","content":{"error_class":"transient"}}'
@@ -724,8 +730,10 @@ aim_fail_run()
 # aim_snapshot: remember the working tree before a run.
 aim_snapshot()
 {
-	# before.d for aim_walk's copies, in the same mkdir.
-	mkdir "$AIM_TMP/snap" "$AIM_TMP/snap/out" "$AIM_TMP/snap/before.d"
+	# Made by aim_start's mkdir, unless mktemp made AIM_TMP; before.d for
+	# aim_walk's copies.
+	[ -d "$AIM_TMP/snap/before.d" ] || mkdir -p "$AIM_TMP/snap/out" \
+	    "$AIM_TMP/snap/before.d"
 	AIM_SNAP_MODE=walk
 	AIM_SNAP_CAPPED=false
 	: >"$AIM_TMP/snap/payload"
