@@ -33,10 +33,13 @@ MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need.  gojq: the
+# adapter kit runs it where it is installed, jq elsewhere (aim-adapter(7)
+# KIT), so that the tests run the kit as users will.
 BUILD_DEPS = gcc make libjansson-dev libsodium-dev libexpat1-dev pkg-config
-TEST_DEPS = bats bats-assert bats-support bats-file jq mandoc shellcheck \
-	clang-format cppcheck shfmt black yamllint strace parallel zsh prometheus
+TEST_DEPS = bats bats-assert bats-support bats-file jq gojq mandoc \
+	shellcheck clang-format cppcheck shfmt black yamllint strace parallel \
+	zsh prometheus
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)

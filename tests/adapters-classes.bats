@@ -427,7 +427,7 @@ change_tree() {
 	assert_success
 	assert_equal "$(jq -c '.content | [.response, .session_id, .model, .usage,
 	    .cost_usd, .tool_calls]' <<<"$output")" \
-	    '["All done.","s-1","claude-x",{"input_tokens":35,"output_tokens":7,"cached_input_tokens":20},0.25,{"total":1,"failed":0,"edits":1,"edits_failed":0}]'
+	    '["All done.","s-1","claude-x",{"cached_input_tokens":20,"input_tokens":35,"output_tokens":7},0.25,{"edits":1,"edits_failed":0,"failed":0,"total":1}]'
 }
 
 @test "bad_request: every edit failed and nothing changed is a failure, not a success" {
@@ -437,7 +437,7 @@ change_tree() {
 	assert_equal "$(jq -r .message <<<"$output")" \
 	    'every edit failed (1 of 1 edit tool calls), no file changed: I could not do it.'
 	assert_equal "$(jq -c .content.tool_calls <<<"$output")" \
-	    '{"total":1,"failed":1,"edits":1,"edits_failed":1}'
+	    '{"edits":1,"edits_failed":1,"failed":1,"total":1}'
 }
 
 # claude_retry: claude's api_retry event for a 429 it will wait 7 s on.
@@ -502,7 +502,7 @@ $(claude_result 'API Error: Request rejected (429) · This request would exceed 
 	assert_success
 	assert_equal "$(jq -c '.content | [.response, .session_id, .model, .usage,
 	    .tool_calls, .files_modified]' <<<"$output")" \
-	    '["Done it.","g-1","gemini-x",{"input_tokens":50,"output_tokens":9,"cached_input_tokens":30},{"total":2,"failed":1,"edits":1,"edits_failed":0},["a.c"]]'
+	    '["Done it.","g-1","gemini-x",{"cached_input_tokens":30,"input_tokens":50,"output_tokens":9},{"edits":1,"edits_failed":0,"failed":1,"total":2},["a.c"]]'
 }
 
 @test "codex: the session is the thread id, usage from turn.completed, model from config.toml" {
@@ -515,5 +515,5 @@ $(claude_result 'API Error: Request rejected (429) · This request would exceed 
 	     cached_input_tokens: 10, output_tokens: 4}}') FAKE_RC=0 adapter codex
 	assert_success
 	assert_equal "$(jq -c '.content | [.response, .session_id, .model, .usage]' <<<"$output")" \
-	    '["Fine.","th-1","gpt-x",{"input_tokens":40,"output_tokens":4,"cached_input_tokens":10}]'
+	    '["Fine.","th-1","gpt-x",{"cached_input_tokens":10,"input_tokens":40,"output_tokens":4}]'
 }

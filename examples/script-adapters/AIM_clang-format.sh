@@ -13,7 +13,7 @@
 #   the last lines of stderr; killed at the time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init clang-format
 case $AIM_CAP in

@@ -16,7 +16,7 @@
 #   time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init eslint
 case $AIM_CAP in
@@ -39,7 +39,7 @@ fi
 # is an array (or there is none, as jq -e took it), "report", one
 # finding a line, and "n", the count.
 ok='' report='' n=''
-eval "$(jq -rs --arg pwd "$(pwd)/" '
+eval "$(aim_jq -rs --arg pwd "$(pwd)/" '
     def put($k; $v): "\($k)=\($v | @sh)";
     if length > 0 and (last | type) != "array" then empty else
       put("ok"; "yes"),

@@ -18,12 +18,12 @@ cli_env() {
 	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["claude",true,"done (2 modified, 1 created, 1 deleted; +4 -10 lines)"]'
 	run changes
-	assert_output '[["src/main.c","src/util.h"],["NOTES.md"],["web/app.js"],4,10,"All four done.","git",{"total":5,"failed":0,"edits":2,"edits_failed":0}]'
+	assert_output '[["src/main.c","src/util.h"],["NOTES.md"],["web/app.js"],4,10,"All four done.","git",{"edits":2,"edits_failed":0,"failed":0,"total":5}]'
 	# Six model turns (Read before Edit) of 120 + 40 cached in, 30 out, and
 	# the cost claude computed.
 	run jq -c '.result.content | [.usage, (.cost_usd > 0),
 	    (.session_id | test("^[0-9a-f-]{36}$")), (.model | test("^claude"))]' ../out.jsonl
-	assert_output '[{"input_tokens":960,"output_tokens":180,"cached_input_tokens":240},true,true,true]'
+	assert_output '[{"cached_input_tokens":240,"input_tokens":960,"output_tokens":180},true,true,true]'
 	# The files on disk, and the audit entry says the same.
 	grep -q 'long i;' src/main.c
 	assert_file_not_exists web/app.js

@@ -19,10 +19,10 @@ cli_env() {
 	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["codex",true,"done (2 modified, 1 created, 1 deleted; +4 -10 lines)"]'
 	run changes
-	assert_output '[["src/main.c","src/util.h"],["NOTES.md"],["web/app.js"],4,10,"All four done.","git",{"total":4,"failed":0,"edits":3,"edits_failed":0}]'
+	assert_output '[["src/main.c","src/util.h"],["NOTES.md"],["web/app.js"],4,10,"All four done.","git",{"edits":3,"edits_failed":0,"failed":0,"total":4}]'
 	# The session is codex's thread id; codex reports no cost.
 	run usage_session
-	assert_output '[{"input_tokens":600,"output_tokens":150,"cached_input_tokens":200},false,true,"gpt-5.5"]'
+	assert_output '[{"cached_input_tokens":200,"input_tokens":600,"output_tokens":150},false,true,"gpt-5.5"]'
 	grep -q 'long i;' src/main.c
 	assert_file_not_exists web/app.js
 	run jq -c '.result.content | [.files_modified, .files_created,

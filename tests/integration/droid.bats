@@ -27,9 +27,9 @@ cli_env() {
 	assert_output '["droid",true,"done (1 modified, 0 created; +1 -1 lines)"]'
 	# Read before Edit: two tool calls, one edit; three model turns.
 	run changes
-	assert_output '[["src/main.c"],[],[],1,1,"Done.","git",{"total":2,"failed":0,"edits":1,"edits_failed":0}]'
+	assert_output '[["src/main.c"],[],[],1,1,"Done.","git",{"edits":1,"edits_failed":0,"failed":0,"total":2}]'
 	run usage_session
-	assert_output '[{"input_tokens":360,"output_tokens":90,"cached_input_tokens":120},false,true,"custom:Stub-0"]'
+	assert_output '[{"cached_input_tokens":120,"input_tokens":360,"output_tokens":90},false,true,"custom:Stub-0"]'
 	grep -q 'long i;' src/main.c
 	run jq -c '[.body.model, .body.messages[-1].role]' <(head -n 1 "$PROVIDER_LOG")
 	assert_output '["stub-model","user"]'

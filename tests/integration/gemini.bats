@@ -34,9 +34,9 @@ allow_shell() {
 	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["gemini",true,"done (1 modified, 1 created; +3 -1 lines)"]'
 	run changes
-	assert_output '[["src/main.c"],["NOTES.md"],[],3,1,"Both done.","git",{"total":2,"failed":0,"edits":2,"edits_failed":0}]'
+	assert_output '[["src/main.c"],["NOTES.md"],[],3,1,"Both done.","git",{"edits":2,"edits_failed":0,"failed":0,"total":2}]'
 	run usage_session
-	assert_output '[{"input_tokens":360,"output_tokens":90,"cached_input_tokens":120},false,true,"gemini-2.5-flash"]'
+	assert_output '[{"cached_input_tokens":120,"input_tokens":360,"output_tokens":90},false,true,"gemini-2.5-flash"]'
 	grep -q 'long i;' src/main.c
 	assert_equal "$(cat NOTES.md)" $'one\ntwo'
 	run jq -c '.result.content | [.files_modified, .files_created,
@@ -52,7 +52,7 @@ allow_shell() {
 	run result '.result.message'
 	assert_output '"done (0 modified, 0 created, 1 deleted; +0 -9 lines)"'
 	run changes
-	assert_output '[[],[],["web/app.js"],0,9,"Deleted.","git",{"total":1,"failed":0,"edits":0,"edits_failed":0}]'
+	assert_output '[[],[],["web/app.js"],0,9,"Deleted.","git",{"edits":0,"edits_failed":0,"failed":0,"total":1}]'
 	assert_file_not_exists web/app.js
 	run jq -c '.result.content.files_deleted' ../entry.json
 	assert_output '["web/app.js"]'
@@ -64,7 +64,7 @@ allow_shell() {
 	assert_success
 	valid_content
 	run changes
-	assert_output '[["src/util.h"],[],[],1,0,"Appended.","git",{"total":1,"failed":0,"edits":0,"edits_failed":0}]'
+	assert_output '[["src/util.h"],[],[],1,0,"Appended.","git",{"edits":0,"edits_failed":0,"failed":0,"total":1}]'
 	assert_equal "$(tail -n 1 src/util.h)" '/* x */'
 	run jq -c '.result.content.files_modified' ../entry.json
 	assert_output '["src/util.h"]'

@@ -29,7 +29,7 @@ cli_env() {
 	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["kilo",true,"done (1 modified, 0 created; +1 -1 lines)"]'
 	run changes
-	assert_output '[["src/main.c"],[],[],1,1,"Done.","git",{"total":1,"failed":0,"edits":1,"edits_failed":0}]'
+	assert_output '[["src/main.c"],[],[],1,1,"Done.","git",{"edits":1,"edits_failed":0,"failed":0,"total":1}]'
 	run result '[.result.content.usage.output_tokens, (.result.content.session_id | startswith("ses_"))]'
 	assert_output '[60,true]'
 	grep -q 'long i;' src/main.c

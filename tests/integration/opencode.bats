@@ -31,7 +31,7 @@ cli_env() {
 	ask "space the declarations in src/main.c" '["src/main.c"]'
 	assert_success
 	run result '[.tool_id, .result.success, .result.content.response, .result.content.files_modified, .result.content.files_created, .result.content.lines_added, .result.content.lines_removed, .result.content.tool_calls]'
-	assert_output '["opencode",true,"Spaced the declarations.",["src/main.c"],[],1,1,{"total":1,"failed":0,"edits":1,"edits_failed":0}]'
+	assert_output '["opencode",true,"Spaced the declarations.",["src/main.c"],[],1,1,{"edits":1,"edits_failed":0,"failed":0,"total":1}]'
 	grep -qxF 'int i; int total = 0;' src/main.c
 	run result '[.result.content.usage.output_tokens, (.result.content.session_id | startswith("ses_"))]'
 	assert_output '[60,true]'

@@ -27,9 +27,9 @@ cli_env() {
 	run result '[.tool_id, .result.success, .result.message]'
 	assert_output '["pi",true,"done (1 modified, 0 created; +1 -1 lines)"]'
 	run changes
-	assert_output '[["src/main.c"],[],[],1,1,"Done.","git",{"total":1,"failed":0,"edits":1,"edits_failed":0}]'
+	assert_output '[["src/main.c"],[],[],1,1,"Done.","git",{"edits":1,"edits_failed":0,"failed":0,"total":1}]'
 	run usage_session
-	assert_output '[{"input_tokens":240,"output_tokens":60,"cached_input_tokens":80},true,true,"stub-model"]'
+	assert_output '[{"cached_input_tokens":80,"input_tokens":240,"output_tokens":60},true,true,"stub-model"]'
 	grep -q 'long i;' src/main.c
 	# The prompt went through stdin.
 	run jq -r '.body.messages[] | select(.role == "user") | .content

@@ -29,7 +29,7 @@ cli_env() {
 	ask "space the declarations in src/main.c" '["src/main.c"]'
 	assert_success
 	run result '[.tool_id, .result.success, .result.content.response, .result.content.files_modified, .result.content.files_created, .result.content.lines_added, .result.content.lines_removed, .result.content.tool_calls, .result.content.model]'
-	assert_output '["qwen",true,"Spaced the declarations.",["src/main.c"],[],1,1,{"total":2,"failed":0,"edits":1,"edits_failed":0},"stub-model"]'
+	assert_output '["qwen",true,"Spaced the declarations.",["src/main.c"],[],1,1,{"edits":1,"edits_failed":0,"failed":0,"total":2},"stub-model"]'
 	grep -qxF 'int i; int total = 0;' src/main.c
 	run result '[.result.content.usage.input_tokens, .result.content.usage.output_tokens, (.result.content.session_id | test("^[0-9a-f-]{36}$"))]'
 	assert_output '[360,90,true]'

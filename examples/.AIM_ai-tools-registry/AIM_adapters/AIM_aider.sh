@@ -25,7 +25,7 @@
 #   or the policy); killed at the time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init aider
 case $AIM_CAP in

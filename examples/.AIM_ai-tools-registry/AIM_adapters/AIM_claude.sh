@@ -26,7 +26,7 @@
 #   texts, give retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init claude
 case $AIM_CAP in
@@ -52,8 +52,10 @@ aim_run "$AIM_TMP/prompt.txt" claude -p --output-format stream-json \
 #             when there is no result event
 #   detail    what the result says (with its HTTP status), else what the
 #             last api_retry event waited on
+# No stream (the tool died before its first event): nothing to read, and
+# no result, so a failure whose extra goes unused: no jq.
 extra='{}' retry_ms='' result='' detail=''
-eval "$(jq -nRr --arg pwd "$(pwd)/" '
+[ ! -s "$AIM_OUT" ] || eval "$(aim_jq -nRr --arg pwd "$(pwd)/" '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
     [inputs | fromjson? | objects] as $ev

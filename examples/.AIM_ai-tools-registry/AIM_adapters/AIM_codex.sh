@@ -25,7 +25,7 @@
 #   20s" and the like give retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init codex
 case $AIM_CAP in
@@ -57,7 +57,7 @@ bad_patches=$(grep -c 'apply_patch verification failed' "$AIM_ERR")
 # error's message ("detail_json" when not a string, printed by jq -r as
 # before); "extra", that content (none when it cannot be made).
 completed='' detail='' detail_json='' extra=''
-eval "$(jq -nRr --arg model "$model" --argjson bad "${bad_patches:-0}" '
+eval "$(aim_jq -nRr --arg model "$model" --argjson bad "${bad_patches:-0}" '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
     [inputs | fromjson? | objects]
@@ -99,7 +99,7 @@ eval "$(jq -nRr --arg model "$model" --argjson bad "${bad_patches:-0}" '
        catch empty)' "$AIM_OUT" 2>/dev/null)"
 if [ "$AIM_RC" -ne 0 ] || [ -z "$completed" ]; then
 	[ -z "$detail_json" ] ||
-	    detail=$(printf '%s\n' "$detail_json" | jq -r .)
+	    detail=$(printf '%s\n' "$detail_json" | aim_jq -r .)
 	aim_fail_run "$(aim_flat "$detail")"
 fi
 printf '%s' "$extra${extra:+

@@ -21,7 +21,7 @@
 #   bad_request; killed at the time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init cn
 case $AIM_CAP in
@@ -41,7 +41,7 @@ aim_run "$AIM_TMP/prompt.txt" "$@" --format json --allow Write --allow Edit \
 # says "status": "success" (or there is no output, as jq -e took it), and
 # "extra", the normalised content (lib.sh): the response.
 ok='' extra=''
-eval "$(jq -rs '
+eval "$(aim_jq -rs '
     def put($k; $v): "\($k)=\($v | @sh)";
     if length == 0 or ([.[] | objects | .status == "success"] | last)
     then put("ok"; "yes") else empty end,
@@ -49,7 +49,7 @@ eval "$(jq -rs '
         | .[0:4096])} | tojson + "\n"] | add // "") catch empty)' \
     "$AIM_OUT" 2>/dev/null)"
 if [ "$AIM_RC" -ne 0 ] || [ -z "$ok" ]; then
-	detail=$(cat "$AIM_ERR" "$AIM_OUT" | jq -nRr '[inputs | fromjson?
+	detail=$(cat "$AIM_ERR" "$AIM_OUT" | aim_jq -nRr '[inputs | fromjson?
 	    | objects | select(.status == "error") | .message | strings]
 	    | last // empty' 2>/dev/null)
 	aim_fail_run "$(aim_flat "$detail")"

@@ -29,7 +29,7 @@
 #   whose every edit tool call failed is a failure (bad_request).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init copilot
 case $AIM_CAP in
@@ -95,9 +95,9 @@ stream=$events'
        files_created: [$edits[] | select(.kind == "create") | .path],
        files_deleted: [$edits[] | select(.kind == "delete") | .path]}
     | put("extra"; tojson)) catch empty else empty end)'
-sh=$(jq -nRr --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
+sh=$(aim_jq -nRr --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
     --argjson usable true "$stream" "$AIM_OUT" 2>/dev/null) ||
-    sh=$(jq -nRr --arg pwd "$(pwd)/" --slurpfile usage /dev/null \
+    sh=$(aim_jq -nRr --arg pwd "$(pwd)/" --slurpfile usage /dev/null \
     --argjson usable false "$stream" "$AIM_OUT" 2>/dev/null)
 eval "$sh"
 if [ "$AIM_RC" -ne 0 ] || [ -n "$failed" ]; then

@@ -19,7 +19,7 @@
 #   -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init crush
 case $AIM_CAP in
@@ -37,7 +37,7 @@ set -- crush --yolo run -q
 aim_run "$AIM_TMP/prompt.txt" "$@"
 [ "$AIM_RC" -eq 0 ] || aim_fail_run ""
 head -c 4096 "$AIM_OUT" >"$AIM_TMP/answer"
-jq -nc --rawfile r "$AIM_TMP/answer" '{response: ($r | sub("\\s+$"; ""))}' \
+aim_jq -nc --rawfile r "$AIM_TMP/answer" '{response: ($r | sub("\\s+$"; ""))}' \
     >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

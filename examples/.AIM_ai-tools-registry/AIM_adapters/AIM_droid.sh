@@ -27,7 +27,7 @@
 #   failure (bad_request).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init droid
 case $AIM_CAP in
@@ -44,7 +44,7 @@ aim_run "$AIM_TMP/prompt.txt" "$@"
 
 # The normalised content (lib.sh) from the events; Edit, Create and
 # ApplyPatch are the edits.
-jq -nRc '[inputs | fromjson? | objects] as $ev
+aim_jq -nRc '[inputs | fromjson? | objects] as $ev
     | ($ev | map(select(.type == "system" and .subtype == "init")) | last)
       as $init
     | ($ev | map(select(.type == "completion")) | last) as $done
@@ -81,10 +81,10 @@ jq -nRc '[inputs | fromjson? | objects] as $ev
 [ -s "$AIM_TMP/extra.json" ] || echo '{}' >"$AIM_TMP/extra.json"
 
 if [ "$AIM_RC" -ne 0 ] ||
-    ! jq -e '.done == true' "$AIM_TMP/extra.json" >/dev/null; then
-	aim_fail_run "$(aim_flat "$(jq -r '.error // empty' \
+    ! aim_jq -e '.done == true' "$AIM_TMP/extra.json" >/dev/null; then
+	aim_fail_run "$(aim_flat "$(aim_jq -r '.error // empty' \
 	    "$AIM_TMP/extra.json" | sed 's/^Error: //')")"
 fi
-jq 'del(.done, .error)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
+aim_jq 'del(.done, .error)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra2.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

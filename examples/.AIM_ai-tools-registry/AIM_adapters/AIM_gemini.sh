@@ -31,7 +31,7 @@
 #   retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init gemini
 case $AIM_CAP in
@@ -56,7 +56,7 @@ aim_run "$AIM_TMP/prompt.txt" gemini --skip-trust --approval-mode auto_edit \
 # says ("error_json" when that is not a string, printed by jq -r as
 # before).
 extra='{}' ok='' error='' error_json=''
-eval "$(jq -nRr '
+eval "$(aim_jq -nRr '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
     (try ([inputs | fromjson? | objects] as $ev
@@ -69,7 +69,8 @@ eval "$(jq -nRr '
                                           "edit"))] as $edits
     | ([$ev | to_entries[] | select(.value.type == "tool_result") | .key]
        | last // -1) as $lastcall
-    | ($res.stats.models // {} | to_entries | max_by(.value.input_tokens)
+    | ($res.stats.models // {} | to_entries | sort_by(.key)
+       | max_by(.value.input_tokens)
        | .key) as $busiest
     | {response: ([$ev | to_entries[]
                    | select(.key > $lastcall and .value.type == "message"
@@ -105,8 +106,8 @@ if [ "$AIM_RC" -ne 0 ] || [ -z "$ok" ]; then
 	# The result's error, else the last error event, else the error object
 	# on stderr (whose message may itself be the API's JSON error).
 	detail=$error
-	[ -z "$error_json" ] || detail=$(printf '%s\n' "$error_json" | jq -r .)
-	[ -n "$detail" ] || detail=$(sed -n '/^{/,$p' "$AIM_ERR" | jq -rs '
+	[ -z "$error_json" ] || detail=$(printf '%s\n' "$error_json" | aim_jq -r .)
+	[ -n "$detail" ] || detail=$(sed -n '/^{/,$p' "$AIM_ERR" | aim_jq -rs '
 	    map(objects | .error | objects) | last // empty
 	    | (if (.code | type) == "number" and .code >= 100
 	       then "code \(.code): " else "" end)

@@ -18,7 +18,7 @@
 #   time budget -> timeout.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 # jules_check: fail when the last run did not succeed.
 jules_check()
@@ -74,7 +74,7 @@ aim_run /dev/null jules remote new --repo . --session "$prompt"
 jules_check
 session=$(grep -Eo '[0-9]{6,}' "$AIM_OUT" | head -n 1)
 aim_run_content "$AIM_TMP/run.json"
-jq -c --arg s "$session" '. + {session: (if $s == "" then null else $s end),
+aim_jq -c --arg s "$session" '. + {session: (if $s == "" then null else $s end),
     files_modified: [], files_created: [], files_deleted: [],
     lines_added: 0, lines_removed: 0,
     note: "remote session started; fetch its changes with jules remote pull --session ID"}' \

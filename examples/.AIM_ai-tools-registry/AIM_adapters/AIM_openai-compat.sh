@@ -32,7 +32,7 @@
 # shellcheck disable=SC2016
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init openai-compat
 aim_require_command curl
@@ -41,7 +41,7 @@ reg=${AIM_REGISTRY_PATH:-}/AIM_registry.json
 # assignments (@sh).
 reg_endpoint='' reg_model=''
 if [ -n "${AIM_REGISTRY_PATH:-}" ] && [ -f "$reg" ]; then
-	eval "$(jq -r --arg id "${AIM_TOOL_ID:-}" '
+	eval "$(aim_jq -r --arg id "${AIM_TOOL_ID:-}" '
 	    def chomp: until(endswith("\n") | not; .[:-1]);
 	    .tools[$id] // {}
 	    | (.endpoint | strings | "reg_endpoint=\(chomp | @sh)"),
@@ -77,7 +77,7 @@ http_fail()
 	if [ "$AIM_RC" -ne 0 ] || [ -z "$_code" ] || [ "$_code" = 000 ]; then
 		aim_fail_run "$1: $(aim_tail "$AIM_ERR")"
 	fi
-	_msg=$(jq -r '(.error | objects | .message) // .error // .message
+	_msg=$(aim_jq -r '(.error | objects | .message) // .error // .message
 	    // empty | tostring' "$AIM_TMP/body" 2>/dev/null)
 	[ -n "$_msg" ] || _msg=$(head -c 400 "$AIM_TMP/body")
 	_wait=$(tr -d '\r' <"$AIM_TMP/headers" |
@@ -118,7 +118,7 @@ bytes=$(wc -c <"$AIM_TMP/files.txt")
 [ "$bytes" -le "$max" ] ||
     aim_fail bad_request "payload.files hold $bytes bytes, more than the $max this adapter sends (AIM_OPENAI_COMPAT_MAX_BYTES)"
 cat "$AIM_TMP/files.txt" >>"$AIM_TMP/prompt.txt"
-jq -n --arg m "$model" --rawfile u "$AIM_TMP/prompt.txt" '{model: $m,
+aim_jq -n --arg m "$model" --rawfile u "$AIM_TMP/prompt.txt" '{model: $m,
     stream: false, messages: [{role: "system", content: ("You are a coding"
       + " assistant working in a source tree. Answer briefly. Make every"
       + " change to files as ONE unified diff in a single ```diff fenced"
@@ -131,7 +131,7 @@ aim_snapshot
 http POST /chat/completions "$AIM_TMP/request.body"
 case $(cat "$AIM_TMP/code") in 2??) ;; *) http_fail "POST $endpoint/chat/completions" ;; esac
 # The answer, in one jq, whose status says whether there was one.
-jq -re '.choices[0].message | objects | .content // "" | tostring' \
+aim_jq -re '.choices[0].message | objects | .content // "" | tostring' \
     "$AIM_TMP/body" >"$AIM_TMP/answer" 2>/dev/null ||
     aim_fail_run "answer without choices[0].message: $(head -c 300 "$AIM_TMP/body" |
     tr '\n' ' ')" transient
@@ -169,7 +169,7 @@ if [ -s "$AIM_TMP/patch" ]; then
 	    --rawfile r "$AIM_TMP/answer")"
 	applied=true
 fi
-jq -c --argjson applied "$applied" --rawfile r "$AIM_TMP/answer" '{
+aim_jq -c --argjson applied "$applied" --rawfile r "$AIM_TMP/answer" '{
     response: ($r | sub("\\s+$"; "") | .[0:4096]), model: .model,
     session_id: .id,
     usage: {input_tokens: (.usage.prompt_tokens // 0),

@@ -32,7 +32,7 @@
 #   run whose every edit tool call failed is a failure (bad_request).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 cli=${AIM_OPENCODE_CLI:-opencode}
 aim_init "$cli"
@@ -74,12 +74,13 @@ events='[inputs | fromjson? | objects]'
 # and "detail", what it says; "extra", the normalised content (lib.sh;
 # none when it cannot be made).
 failed='' retry='' detail='' extra=''
-eval "$(jq -nRr --arg pwd "$(pwd)/" "$events"'
+eval "$(aim_jq -nRr --arg pwd "$(pwd)/" "$events"'
     | def chomp: until(endswith("\n") | not; .[:-1]);
       def put($k; $v): "\($k)=\($v | @sh)";
       if any(.type == "error") then put("failed"; "yes") else empty end,
       (map(select(.type == "error") | .error) | last // empty
-       | (try (first(.data.responseHeaders // {} | to_entries[]
+       | (try (first(.data.responseHeaders // {} | to_entries
+               | sort_by(.key)[]
                | select(.key | ascii_downcase == "retry-after") | .value
                | tonumber? | . * 1000 | floor)
                | put("retry"; tostring)) catch empty),

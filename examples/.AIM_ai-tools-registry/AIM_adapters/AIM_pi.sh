@@ -24,7 +24,7 @@
 #   edit tool call failed is a failure (bad_request).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init pi
 case $AIM_CAP in
@@ -42,7 +42,7 @@ aim_run "$AIM_TMP/prompt.txt" "$@"
 # The normalised content (lib.sh) from the events: the last assistant
 # message (response, model, stopReason, errorMessage), every assistant
 # message's usage and cost, the tool calls (write and edit are the edits).
-jq -nRc '[inputs | fromjson? | objects] as $ev
+aim_jq -nRc '[inputs | fromjson? | objects] as $ev
     | [$ev[] | select(.type == "message_end") | .message
        | select(.role == "assistant")] as $said
     | ($said | last) as $last
@@ -76,11 +76,11 @@ jq -nRc '[inputs | fromjson? | objects] as $ev
 [ -s "$AIM_TMP/extra.json" ] || echo '{}' >"$AIM_TMP/extra.json"
 
 if [ "$AIM_RC" -ne 0 ] ||
-    ! jq -e '.stop | IN("stop", "length", "toolUse")' \
+    ! aim_jq -e '.stop | IN("stop", "length", "toolUse")' \
     "$AIM_TMP/extra.json" >/dev/null; then
-	aim_fail_run "$(aim_flat "$(jq -r '.error // empty' \
+	aim_fail_run "$(aim_flat "$(aim_jq -r '.error // empty' \
 	    "$AIM_TMP/extra.json")")"
 fi
-jq 'del(.stop, .error)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
+aim_jq 'del(.stop, .error)' "$AIM_TMP/extra.json" >"$AIM_TMP/extra2.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra2.json"
 aim_reply_changes "done" "$AIM_TMP/content.json"

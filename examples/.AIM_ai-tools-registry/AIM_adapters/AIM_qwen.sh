@@ -24,7 +24,7 @@
 #   whose every edit tool call failed, no file changed, is bad_request.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$(dirname "$0")/lib.sh"
+case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
 
 aim_init qwen
 case $AIM_CAP in
@@ -44,7 +44,7 @@ aim_run "$AIM_TMP/prompt.txt" qwen --output-format stream-json \
 # under every 429, which would read as quota) and "extra", the normalised
 # content (lib.sh; none when it cannot be made).
 result='' detail='' extra=''
-eval "$(jq -nRr --arg pwd "$(pwd)/" '
+eval "$(aim_jq -nRr --arg pwd "$(pwd)/" '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
     [inputs | fromjson? | objects] as $ev

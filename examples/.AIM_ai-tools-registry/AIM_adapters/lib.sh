@@ -5,7 +5,7 @@
 # Sourcing it defines the aim_* functions and AIM_KIT_VERSION, nothing
 # else: no other variable, trap, option or output, no file; aim_init does
 # the rest (aim_start).
-# Sourced (not run) by AIM_<id>.sh.  Needs POSIX sh, jq, timeout(1),
+# Sourced (not run) by AIM_<id>.sh.  Needs POSIX sh, gojq or jq, timeout(1),
 # cksum(1), diff(1), date(1) with %N, and git(1) in a git work tree.  The
 # protocol: read one JSON object on stdin,
 #   {"contract","id","capability","payload":{"prompt","files",...},"timeout_ms"}
@@ -35,7 +35,7 @@
 # After aim_init: AIM_TOOL (command name), AIM_TMP (scratch directory,
 # absolute, removed on exit), AIM_REQ (the request), AIM_CAP (capability),
 # AIM_BUDGET (seconds the tool may run), $AIM_TMP/files (payload.files, one
-# a line).  After aim_run: AIM_RC, AIM_OUT, AIM_ERR (files holding stdout,
+# a line), AIM_JQ (the jq aim_jq runs).  After aim_run: AIM_RC, AIM_OUT, AIM_ERR (files holding stdout,
 # stderr).
 #
 # The functions an adapter calls (names kept stable for other adapters):
@@ -57,6 +57,7 @@
 #                                 made by a jq expression
 #   aim_reply true|false MESSAGE [FILE]       any reply
 #   aim_json_file FILTER ARGS...  a JSON file for the FILE arguments
+#   aim_jq ARGS...                the kit's jq (AIM_JQ: gojq, else jq)
 #   aim_classify FILE...          the error class the texts suggest
 #   aim_retry_after FILE...       the wait the texts name, in ms
 #   aim_relpaths                  paths on stdin made relative to the cwd
@@ -107,8 +108,8 @@ aim_patterns()
 	AIM_RE_RETRY='(retry[-_ ]?after|retry in|try again in|retrydelay)[^0-9a-z]{0,4}[0-9]+(\.[0-9]+)?[[:space:]]*[a-z]*([0-9]+(\.[0-9]+)?[a-z]+)*'
 }
 
-# aim_start: what aim_init does first: stop with a reply when jq is
-# missing; set AIM_TMP (a new scratch directory, removed on exit),
+# aim_start: what aim_init does first: choose the jq (aim_jq_pick) and
+# stop with a reply when it is missing; set AIM_TMP (a new scratch directory, removed on exit),
 # AIM_T0_MS (the start, in milliseconds since the epoch), AIM_CAP_BYTES and
 # AIM_CHILD; trap EXIT (AIM_TMP removed), HUP, INT and TERM (passed on to
 # the running tool, then exit 129, 130 or 143).
@@ -117,11 +118,18 @@ aim_start()
 	AIM_T0_MS=$(date +%s%3N)
 	AIM_CAP_BYTES=4096	# bytes of stdout / stderr embedded in a reply
 	# jq builds every reply; without it, say so the only way left.
-	if ! command -v jq >/dev/null 2>&1; then
+	aim_jq_pick
+	if ! command -v "$AIM_JQ" >/dev/null 2>&1; then
 		printf '%s\n' '{"success":false,"message":"jq not installed (the example adapters need it)","error_class":"not_installed","content":{"error_class":"not_installed"}}'
 		exit 0
 	fi
-	if AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX"); then
+	# One mkdir makes the scratch directory, a new name (the pid and the
+	# start; mode 700, never an existing one), and aim_snapshot's; mktemp
+	# when the name is taken.
+	AIM_TMP=${TMPDIR:-/tmp}/aim-adapter.$$.$AIM_T0_MS
+	if mkdir -m 700 "$AIM_TMP" "$AIM_TMP/snap" "$AIM_TMP/snap/out" \
+	    "$AIM_TMP/snap/before.d" 2>/dev/null ||
+	    AIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/aim-adapter.XXXXXX"); then
 		AIM_TMP=$(cd "$AIM_TMP" && pwd -P)
 	else
 		printf '%s\n' '{"success":false,"message":"cannot create a temporary directory","error_class":"transient","content":{"error_class":"transient"}}'
@@ -136,6 +144,29 @@ aim_start()
 	trap 'aim_on_signal 143' TERM
 }
 
+# aim_jq_pick: set AIM_JQ, the jq every program of the kit and the
+# adapters runs (through aim_jq): $AIM_JQ when set, else gojq when on PATH
+# (it starts in about 5 ms, jq 1.6 in 20 to 40), else jq; and AIM_JQ_SORT,
+# -S unless AIM_JQ is a gojq, which always sorts object keys: either way
+# the same reply, keys sorted (aim-adapter(7) KIT).
+aim_jq_pick()
+{
+	if [ -z "${AIM_JQ:-}" ]; then
+		AIM_JQ=jq
+		! command -v gojq >/dev/null 2>&1 || AIM_JQ=gojq
+	fi
+	case ${AIM_JQ##*/} in
+	gojq*) AIM_JQ_SORT= ;;
+	*) AIM_JQ_SORT=-S ;;
+	esac
+}
+
+# aim_jq ARGS...: run AIM_JQ (aim_jq_pick) with ARGS.
+aim_jq()
+{
+	"$AIM_JQ" ${AIM_JQ_SORT:+"$AIM_JQ_SORT"} "$@"
+}
+
 # aim_on_signal STATUS: the traps' action: stop the running tool, exit.
 aim_on_signal()
 {
@@ -147,10 +178,10 @@ aim_on_signal()
 aim_reply()
 {
 	if [ -n "${3:-}" ] && [ -s "$3" ]; then
-		jq -c --argjson s "$1" --arg m "$2" \
+		aim_jq -c --argjson s "$1" --arg m "$2" \
 		    '{success: $s, message: $m, content: .}' "$3"
 	else
-		jq -nc --argjson s "$1" --arg m "$2" \
+		aim_jq -nc --argjson s "$1" --arg m "$2" \
 		    '{success: $s, message: $m, content: null}'
 	fi
 	exit 0
@@ -174,7 +205,7 @@ aim_fail_jq()
 {
 	_k=$1 _m=$2 _r=$3 _c=$4
 	shift 4
-	jq -nc --arg k "$_k" --arg m "$_m" --arg r "$_r" "$@" '
+	aim_jq -nc --arg k "$_k" --arg m "$_m" --arg r "$_r" "$@" '
 	    (if $r == "" then {} else {retry_after_ms: ($r | tonumber)} end)
 	    as $ra
 	    | ('"$_c"') + {error_class: $k} + $ra
@@ -190,7 +221,7 @@ aim_json_file()
 	_f=$(mktemp "$AIM_TMP/json.XXXXXX")
 	_filter=$1
 	shift
-	jq -nc "$@" "$_filter" >"$_f"
+	aim_jq -nc "$@" "$_filter" >"$_f"
 	printf '%s\n' "$_f"
 }
 
@@ -205,11 +236,16 @@ aim_init()
 	AIM_REQ=$AIM_TMP/request.json
 	cat >"$AIM_REQ" || aim_fail transient "cannot read the request"
 	_aim_files='' _aim_timeout_ms='' _aim_prompt='' _aim_prompt_more=''
-	_sh=$(jq -rs --arg envcap "${AIM_CAPABILITY:-}" '
+	_sh=$(aim_jq -rs --arg envcap "${AIM_CAPABILITY:-}" '
 	    def put($k; $v): "\($k)=\($v | @sh)";
 	    def fail($m): "aim_fail bad_request \($m | @sh)";
 	    # As "$(jq -r ...)" reads a string: trailing newlines dropped.
 	    def chomp: until(endswith("\n") | not; .[:-1]);
+	    # Keys sorted at every depth, as gojq keeps them: one prompt
+	    # whichever jq runs.
+	    def sorted: if type == "object" then . as $o
+	        | reduce keys[] as $k ({}; .[$k] = ($o[$k] | sorted))
+	        elif type == "array" then map(sorted) else . end;
 	    if length != 1 or (.[0] | type) != "object" then
 	        fail("the request is not one JSON object")
 	    else .[0]
@@ -238,7 +274,7 @@ aim_init()
 	                "Files to work on: " + ($p.files | join(", "))
 	              else empty end),
 	             (if ($p.context // {}) != {} then
-	                "Context (JSON): " + ($p.context | tojson)
+	                "Context (JSON): " + ($p.context | sorted | tojson)
 	              else empty end)] | map("\n\n" + .) | add // "")
 	         else empty end)
 	      end
@@ -246,7 +282,8 @@ aim_init()
 	    aim_fail bad_request "the request is not one JSON object"
 	eval "$_sh"
 	printf '%s' "$_aim_files" >"$AIM_TMP/files"
-	aim_budget "$_aim_timeout_ms"
+	# The start stands for now (a date less): aim_run counts again.
+	aim_budget "$_aim_timeout_ms" "$AIM_T0_MS"
 }
 
 # The tool may run until the smaller of the request's timeout_ms and
@@ -257,13 +294,14 @@ aim_init()
 # its output and reply; at least 1 s.  aim_budget [TIMEOUT-MS] (the
 # request's, as aim_init read it; else read from AIM_REQ) sets
 # AIM_DEADLINE_MS (milliseconds since the epoch by which the tool must be
-# gone) and AIM_BUDGET (whole seconds left for the tool now).
+# gone) and AIM_BUDGET (whole seconds left for the tool now; at NOW-MS,
+# aim_budget_left's, when given).
 aim_budget()
 {
 	if [ $# -gt 0 ]; then
 		_ms=$1
 	else
-		_ms=$(jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
+		_ms=$(aim_jq -r '.timeout_ms | numbers | floor' "$AIM_REQ")
 	fi
 	_env=${AIM_TIMEOUT_MS:-}
 	case $_env in '' | *[!0-9]*) _env= ;; esac
@@ -276,14 +314,16 @@ aim_budget()
 	[ "$_margin" -ge 1000 ] || _margin=1000
 	[ "$_margin" -le 10000 ] || _margin=10000
 	AIM_DEADLINE_MS=$((AIM_T0_MS + _ms - _margin - 1000))
-	aim_budget_left
+	aim_budget_left ${2:+"$2"}
 }
 
-# aim_budget_left: AIM_BUDGET, the whole seconds (at least 1) left until
-# AIM_DEADLINE_MS.
+# aim_budget_left [NOW-MS]: AIM_BUDGET, the whole seconds (at least 1)
+# left until AIM_DEADLINE_MS from NOW-MS (milliseconds since the epoch),
+# else from now (one date(1)).
 aim_budget_left()
 {
-	AIM_BUDGET=$(((AIM_DEADLINE_MS - $(date +%s%3N)) / 1000))
+	_now=${1:-$(date +%s%3N)}
+	AIM_BUDGET=$(((AIM_DEADLINE_MS - _now) / 1000))
 	[ "$AIM_BUDGET" -ge 1 ] || AIM_BUDGET=1
 }
 
@@ -389,7 +429,7 @@ aim_version_reply()
 	_v=$(printf '%s\n' "$_line" | grep -Eo '[0-9]+(\.[0-9]+)+' | head -n 1)
 	[ -n "$_v" ] || _v=$_line
 	# aim_reply's, in one jq.
-	jq -nc --arg m "$AIM_TOOL $_v" --arg v "$_v" --arg l "$_line" \
+	aim_jq -nc --arg m "$AIM_TOOL $_v" --arg v "$_v" --arg l "$_line" \
 	    '{success: true, message: $m,
 	      content: {version: $v, version_output: $l, exit_code: 0}}'
 	exit 0
@@ -525,8 +565,11 @@ aim_retry_after()
 {
 	aim_patterns
 	_r=$AIM_RE_RETRY
-	sed -n -E "\\#$_r#I{s#$_r#\\n&\\n#I;s#^[^\\n]*\\n##;s#\\n.*##;p;q;}" \
-	    "$@" 2>/dev/null | awk '{
+	_r=$(sed -n -E "\\#$_r#I{s#$_r#\\n&\\n#I;s#^[^\\n]*\\n##;s#\\n.*##;p;q;}" \
+	    "$@" 2>/dev/null)
+	# No wait named (the usual case): no awk.
+	[ -n "$_r" ] || return 0
+	printf '%s\n' "$_r" | awk '{
 		s = tolower($0)
 		sub(/^[^0-9]*/, "", s)
 		ms = 0
@@ -573,14 +616,31 @@ aim_tail()
 	          if (n) print substr(s, 1, 400) }' "$1" 2>/dev/null
 }
 
+# aim_caps: set AIM_OUT_CAP and AIM_ERR_CAP, files holding the last run's
+# stdout and stderr capped to AIM_CAP_BYTES (the head of stdout, the tail
+# of stderr) for a reply's content; /dev/null for an empty one (no head
+# or tail run).
+aim_caps()
+{
+	AIM_OUT_CAP=/dev/null
+	AIM_ERR_CAP=/dev/null
+	if [ -s "$AIM_OUT" ]; then
+		AIM_OUT_CAP=$AIM_TMP/out.cap
+		head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_OUT_CAP"
+	fi
+	if [ -s "$AIM_ERR" ]; then
+		AIM_ERR_CAP=$AIM_TMP/err.cap
+		tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_ERR_CAP"
+	fi
+}
+
 # aim_run_content FILE: write {exit_code, stdout, stderr} of the last run,
-# capped to AIM_CAP_BYTES (the head of stdout, the tail of stderr).
+# capped to AIM_CAP_BYTES (aim_caps).
 aim_run_content()
 {
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
-	jq -nc --argjson rc "$AIM_RC" \
-	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap" \
+	aim_caps
+	aim_jq -nc --argjson rc "$AIM_RC" \
+	    --rawfile o "$AIM_OUT_CAP" --rawfile e "$AIM_ERR_CAP" \
 	    '{exit_code: $rc, stdout: $o, stderr: $e}' >"$1"
 }
 
@@ -642,11 +702,10 @@ aim_fail_run()
 		_msg="$_why, $_status${_detail:+: $_detail}"
 	fi
 	# The content of aim_run_content, made by the reply's own jq.
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_caps
 	aim_fail_jq "$_class" "$_msg" "$_retry" \
 	    '{exit_code: $rc, stdout: $o, stderr: $e}' --argjson rc "$AIM_RC" \
-	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap"
+	    --rawfile o "$AIM_OUT_CAP" --rawfile e "$AIM_ERR_CAP"
 }
 
 # Changes to the working tree.  aim_snapshot before the run and
@@ -671,13 +730,16 @@ aim_fail_run()
 # aim_snapshot: remember the working tree before a run.
 aim_snapshot()
 {
-	mkdir "$AIM_TMP/snap" "$AIM_TMP/snap/out"
+	# Made by aim_start's mkdir, unless mktemp made AIM_TMP; before.d for
+	# aim_walk's copies.
+	[ -d "$AIM_TMP/snap/before.d" ] || mkdir -p "$AIM_TMP/snap/out" \
+	    "$AIM_TMP/snap/before.d"
 	AIM_SNAP_MODE=walk
 	AIM_SNAP_CAPPED=false
 	: >"$AIM_TMP/snap/payload"
 	[ ! -s "$AIM_TMP/files" ] ||
 	    aim_relpaths <"$AIM_TMP/files" >"$AIM_TMP/snap/payload"
-	if command -v git >/dev/null 2>&1 &&
+	if aim_git_near && command -v git >/dev/null 2>&1 &&
 	    [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
 		_gi=$(git rev-parse --git-path index 2>/dev/null)
 		[ ! -f "$_gi" ] || cp "$_gi" "$AIM_TMP/snap/index"
@@ -712,6 +774,20 @@ aim_snapshot()
 			cksum <"$_f" >"$AIM_TMP/snap/out/$_i.sum"
 		fi
 	done <"$AIM_TMP/snap/payload"
+}
+
+# aim_git_near: status 0 when git may find a work tree here: GIT_DIR or
+# GIT_WORK_TREE set, or a .git (directory or file) in the working
+# directory (its physical path, as git sees it) or above; else 1, and no
+# git need run to say no.
+aim_git_near()
+{
+	[ -z "${GIT_DIR:-}${GIT_WORK_TREE:-}" ] || return 0
+	_gd=$(pwd -P)
+	while :; do
+		[ ! -e "$_gd/.git" ] || return 0
+		case $_gd in */*) _gd=${_gd%/*} ;; *) return 1 ;; esac
+	done
 }
 
 # aim_relpaths: paths on stdin, one a line, made relative to the working
@@ -752,7 +828,7 @@ aim_walk()
 	[ ! -s "$1.list" ] ||
 	    tr '\n' '\0' <"$1.list" | xargs -0 cksum >"$1.sums" 2>/dev/null
 	[ "${2:-}" = copy ] || return 0
-	mkdir "$1.d"
+	[ -d "$1.d" ] || mkdir "$1.d"
 	[ -s "$1.list" ] || return 0
 	_bytes=$(awk '{ n += $2 } END { printf "%d\n", n }' "$1.sums")
 	[ "$_bytes" -le "$_maxb" ] || return 0
@@ -854,14 +930,13 @@ aim_changes()
 	_rem=${_add#* }
 	_add=${_add% *}
 	# The content of aim_run_content, and EXTRA (else {}), in the one jq.
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
-	jq -c --rawfile m "$AIM_TMP/mod" --rawfile n "$AIM_TMP/new" \
+	aim_caps
+	aim_jq -c --rawfile m "$AIM_TMP/mod" --rawfile n "$AIM_TMP/new" \
 	    --rawfile d "$AIM_TMP/del" --rawfile seen "$AIM_TMP/seen" \
 	    --arg p1 "$(pwd -P)/" --arg p2 "$(pwd)/" \
 	    --argjson a "$_add" --argjson r "$_rem" --arg scope "$_scope" \
-	    --argjson rc "$AIM_RC" --rawfile o "$AIM_TMP/out.cap" \
-	    --rawfile e "$AIM_TMP/err.cap" '
+	    --argjson rc "$AIM_RC" --rawfile o "$AIM_OUT_CAP" \
+	    --rawfile e "$AIM_ERR_CAP" '
 	    def lines: split("\n") | map(select(length > 0));
 	    def rel: if startswith($p1) then .[($p1 | length):]
 	        elif startswith($p2) then .[($p2 | length):] else . end
@@ -891,10 +966,10 @@ EOF
 # request could not be carried out as asked; another tool may).
 aim_reply_changes()
 {
-	# One jq prints the success reply, else what the failure says (as
-	# shell assignments).
+	# One jq prints the success reply (an object: its keys sorted, as
+	# every reply's), else what the failure says (as shell assignments).
 	_n='' _r=''
-	_sh=$(jq -r --arg what "$1" '
+	_sh=$(aim_jq -rc --arg what "$1" '
 	    def chomp: until(endswith("\n") | not; .[:-1]);
 	    . as $c
 	    | if (try ((.tool_calls.edits // 0) > 0
@@ -909,7 +984,6 @@ aim_reply_changes()
 	          (.files_deleted | length | select(. > 0) | "\(.) deleted")]
 	         | join(", ")) + "; +\(.lines_added) -\(.lines_removed) lines"
 	        | {success: true, message: "\($what) (\(.))", content: $c}
-	        | tojson
 	      end' "$2" 2>/dev/null) || aim_reply true "$1 ()" "$2"
 	case $_sh in
 	'{'*)
@@ -929,11 +1003,10 @@ aim_reply_findings()
 	_m="$1 finding(s) in $(aim_nfiles) file(s)"
 	# The content of aim_run_content, and the reply, in one jq; a count
 	# that is not JSON leaves no content, as before.
-	head -c "$AIM_CAP_BYTES" "$AIM_OUT" >"$AIM_TMP/out.cap"
-	tail -c "$AIM_CAP_BYTES" "$AIM_ERR" >"$AIM_TMP/err.cap"
+	aim_caps
 	head -c "$AIM_CAP_BYTES" "$2" >"$AIM_TMP/report.cap"
-	jq -nc --argjson n "$1" --arg m "$_m" --argjson rc "$AIM_RC" \
-	    --rawfile o "$AIM_TMP/out.cap" --rawfile e "$AIM_TMP/err.cap" \
+	aim_jq -nc --argjson n "$1" --arg m "$_m" --argjson rc "$AIM_RC" \
+	    --rawfile o "$AIM_OUT_CAP" --rawfile e "$AIM_ERR_CAP" \
 	    --rawfile r "$AIM_TMP/report.cap" '{success: true, message: $m,
 	    content: ({exit_code: $rc, stdout: $o, stderr: $e}
 	              + {findings: $n, stdout: $r})}' ||
