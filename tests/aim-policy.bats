@@ -316,7 +316,9 @@ seed() {
 
 @test "deadline: attempts, retries and back-off of every tool together stay within the deadline (+100 ms)" {
 	echo '{"retry_base_ms": 1, "retry_max_ms": 10, "cooldown_ms": 0, "min_attempt_ms": 100}' >cfg.json
-	resolve gen '{"fail_a":"transient","fail_b":"transient","fail_c":"transient","retry_after_ms":200}' '.deadline_ms = 1200'
+	# Each attempt takes 150 ms and asks 200 ms before its retry: the
+	# tools' attempts and waits together are more than the deadline.
+	resolve gen '{"fail_a":"transient","fail_b":"transient","fail_c":"transient","retry_after_ms":200,"sleep_ms":150}' '.deadline_ms = 1200'
 	invoke
 	assert_failure 1
 	run jq '[.attempts[] | (.duration_ms // 0) + (.backoff_ms // 0)] | add' out.jsonl
