@@ -175,8 +175,6 @@ struct pend {
 
 struct audit {
 	struct aim_setup set;	/* config and audit directory */
-	struct aim_chain chain;
-	int	 chain_open;
 	struct pend *group;	/* aim-audit(1) "Group commit" */
 	size_t	 n, max;	/* records in it, and the most it takes */
 	int	 status;
@@ -231,21 +229,6 @@ record_of(const struct aim_line *line, const char *source)
 	return rec;
 }
 
-/* The chain, open; NULL with *why when there is none to write to. */
-static struct aim_chain *
-chain(struct audit *au, char **why)
-{
-	if (au->set.audit_dir == NULL) {
-		*why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
-		    "use -d");
-		return NULL;
-	}
-	if (!au->chain_open && aim_chain_open(&au->chain, au->set.audit_dir,
-	    why) == 0)
-		au->chain_open = 1;
-	return au->chain_open ? &au->chain : NULL;
-}
-
 /*
  * Write the entries of the group, together (aim_chain_append_group) and,
  * when a group cannot commit, one by one, so that a record's failure is
@@ -258,7 +241,7 @@ group_write_into(struct audit *au, json_t **entries, char **paths)
 	char *why = NULL;
 	size_t i, k;
 
-	if ((c = chain(au, &why)) == NULL) {
+	if ((c = aim_setup_chain(&au->set, &why)) == NULL) {
 		for (i = 0; i < au->n; i++)
 			au->group[i].why = aim_xstrdup(why);
 		free(why);
@@ -266,23 +249,22 @@ group_write_into(struct audit *au, json_t **entries, char **paths)
 	}
 	for (i = 0; i < au->n; i++)
 		entries[i] = au->group[i].entry;
-	for (i = 0; i < au->n; i += k) {
-		if ((k = aim_chain_append_group(c, entries + i, au->n - i,
-		    paths + i, &why)) == 0) {
-			if (au->n - i == 1) {	/* that was one by one */
-				au->group[i++].why = why;
-				return;
-			}
-			warnx("%s; writing the group's %zu entries one by one",
-			    why, au->n - i);
-			free(why);
-			why = NULL;
-			break;
-		}
-		for (k += i; i < k; i++)
+	/* Each call commits a group, or the part of it before a new day. */
+	i = 0;
+	while (i < au->n && (k = aim_chain_append_group(c, entries + i,
+	    au->n - i, paths + i, &why)) > 0)
+		for (; k > 0; k--, i++)
 			au->group[i].path = paths[i];
-		k = 0;
+	if (i == au->n)
+		return;
+	if (au->n - i == 1) {	/* a group of one is written on its own */
+		au->group[i].why = why;
+		return;
 	}
+	warnx("%s; writing the group's %zu entries one by one", why,
+	    au->n - i);
+	free(why);
+	why = NULL;
 	for (; i < au->n; i++)
 		if ((au->group[i].path = aim_chain_append(c, entries[i],
 		    &why)) == NULL) {
@@ -1284,8 +1266,6 @@ main(int argc, char *argv[])
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&au.status, AIM_EXIT_IO);
-	if (au.chain_open)
-		aim_chain_close(&au.chain);
 	free(au.group);
 	aim_setup_free(&au.set);
 	return au.status;

@@ -306,7 +306,7 @@ main(int argc, char *argv[])
 	struct run r;
 	char *end;
 	long jobs = 1;
-	int ch, sig, status;
+	int ch, status;
 
 	if (aim_std_fds() == -1)
 		errx(AIM_EXIT_IO, "standard output is closed");
@@ -373,12 +373,8 @@ main(int argc, char *argv[])
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&r.status, AIM_EXIT_IO);
-	status = r.status;
-	aim_exit_raise(&status, aim_invoke_status(r.iv));
-	sig = aim_invoke_interrupted(r.iv);
+	status = aim_invoke_exit(r.iv, r.status);
 	aim_invoke_free(r.iv);
 	aim_setup_free(&set);
-	if (sig && sig != SIGPIPE)
-		return AIM_EXIT_SIGNAL + sig;
 	return status;
 }

@@ -84,8 +84,6 @@ struct run {
 	struct aim_setup set;
 	struct aim_router router;
 	struct aim_invoke *iv;
-	struct aim_chain chain;
-	int	 chain_open;
 	size_t	 payload_limit;
 	int	 human, color;	/* stdout in words, coloured */
 	int	 live;		/* the running line on stderr */
@@ -319,18 +317,13 @@ static void
 audit(struct run *r, json_t *rec)
 {
 	char iso[32], *path = NULL, *why = NULL;
+	struct aim_chain *c;
 	json_t *entry;
 
 	aim_utc_stamp(iso, NULL, NULL);
 	entry = aim_audit_entry(rec, iso, r->set.cfg.actor);
-	if (r->set.audit_dir == NULL)
-		why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
-		    "use -d");
-	else if (!r->chain_open && aim_chain_open(&r->chain,
-	    r->set.audit_dir, &why) == 0)
-		r->chain_open = 1;
-	if (r->chain_open)
-		path = aim_chain_append(&r->chain, entry, &why);
+	if ((c = aim_setup_chain(&r->set, &why)) != NULL)
+		path = aim_chain_append(c, entry, &why);
 	json_decref(entry);
 	if (path != NULL) {
 		json_object_set_new(rec, "audit", json_pack("{s:s}", "path",
@@ -531,7 +524,7 @@ main(int argc, char *argv[])
 	struct aim_invoke_opts io;
 	struct ask ask;
 	struct run r;
-	int sig, status;
+	int status;
 
 	if (aim_std_fds() == -1)
 		errx(AIM_EXIT_IO, "standard output is closed");
@@ -563,16 +556,10 @@ main(int argc, char *argv[])
 
 	if (aim_close_stdout() == -1)
 		aim_exit_raise(&r.status, AIM_EXIT_IO);
-	status = r.status;
-	aim_exit_raise(&status, aim_invoke_status(r.iv));
-	sig = aim_invoke_interrupted(r.iv);
+	status = aim_invoke_exit(r.iv, r.status);
 	aim_invoke_free(r.iv);
-	if (r.chain_open)
-		aim_chain_close(&r.chain);
 	aim_router_free(&r.router);
 	aim_setup_free(&r.set);
 	free(ask.prompt);
-	if (sig && sig != SIGPIPE)
-		return AIM_EXIT_SIGNAL + sig;
 	return status;
 }

@@ -382,8 +382,13 @@ void	 aim_invoke_interrupt(struct aim_invoke *iv, int sig);
 /* The signal given to aim_invoke_interrupt, or 0. */
 int	 aim_invoke_interrupted(const struct aim_invoke *iv);
 
-/* AIM_EXIT_FAILED once a record failed, else 0 (aim-invoke(1) EXIT STATUS). */
-int	 aim_invoke_status(const struct aim_invoke *iv);
+/*
+ * The exit status of a program whose run was iv and whose own status so
+ * far is status (aim-invoke(1) EXIT STATUS): AIM_EXIT_SIGNAL + n when a
+ * signal n other than SIGPIPE cut it short, else the worse of status and
+ * AIM_EXIT_FAILED when a record failed.
+ */
+int	 aim_invoke_exit(const struct aim_invoke *iv, int status);
 
 /*
  * fn for each attempt running now: its record (borrowed), its tool and

@@ -35,6 +35,8 @@ struct aim_setup {
 	struct aim_registry reg;	/* with AIM_SETUP_REGISTRY */
 	int	 registry_ok;		/* loaded, usable for routing */
 	char	*audit_dir;		/* with AIM_SETUP_AUDIT_DIR; or NULL */
+	struct aim_chain chain;		/* aim_setup_chain's, once opened */
+	int	 chain_open;
 	struct aim_problems probs;
 	size_t	 nconfig, nload;
 	int	 status;		/* AIM_EXIT_CONFIG when WARN warned */
@@ -57,6 +59,14 @@ struct aim_setup {
 void	 aim_setup_load(struct aim_setup *s, const struct aim_options *opt,
 	    const char *opt_dir, int flags);
 void	 aim_setup_free(struct aim_setup *s);
+
+/*
+ * The audit chain of s's audit directory, opened at the first call and
+ * closed by aim_setup_free (aim-audit(1) "The chain").  NULL with a
+ * malloc'd *why when there is none: "no audit directory: set
+ * AIM_AUDIT_DIR or use -d", or aim_chain_open's reason.
+ */
+struct aim_chain *aim_setup_chain(struct aim_setup *s, char **why);
 
 /*
  * aim_audit_event into the trail of this setup, for commands that manage

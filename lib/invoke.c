@@ -1204,9 +1204,12 @@ aim_invoke_pending(const struct aim_invoke *iv)
 }
 
 int
-aim_invoke_status(const struct aim_invoke *iv)
+aim_invoke_exit(const struct aim_invoke *iv, int status)
 {
-	return iv->status;
+	if (iv->interrupted && iv->interrupted != SIGPIPE)
+		return AIM_EXIT_SIGNAL + iv->interrupted;
+	aim_exit_raise(&status, iv->status);
+	return status;
 }
 
 int

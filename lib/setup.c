@@ -45,6 +45,8 @@ aim_setup_load(struct aim_setup *s, const struct aim_options *opt,
 void
 aim_setup_free(struct aim_setup *s)
 {
+	if (s->chain_open)
+		aim_chain_close(&s->chain);
 	aim_registry_free(&s->reg);
 	aim_config_free(&s->cfg);
 	aim_problems_free(&s->probs);
@@ -52,6 +54,20 @@ aim_setup_free(struct aim_setup *s)
 	free(s->not_found);
 	free(s->audit_dir);
 	memset(s, 0, sizeof(*s));
+}
+
+struct aim_chain *
+aim_setup_chain(struct aim_setup *s, char **why)
+{
+	if (s->audit_dir == NULL) {
+		*why = aim_xstrdup("no audit directory: set AIM_AUDIT_DIR or "
+		    "use -d");
+		return NULL;
+	}
+	if (!s->chain_open && aim_chain_open(&s->chain, s->audit_dir,
+	    why) == 0)
+		s->chain_open = 1;
+	return s->chain_open ? &s->chain : NULL;
 }
 
 int
