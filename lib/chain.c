@@ -803,6 +803,7 @@ aim_chain_unlock(struct aim_chain *c)
 static unsigned long tmp_counter;
 
 /* One append under way: its names, its bytes, the head before and during. */
+
 struct append {
 	char	 day[16], daydir[PATH_MAX], prefix[PATH_MAX];
 	char	 tmp[PATH_MAX], rel[PATH_MAX], final[PATH_MAX];
@@ -810,6 +811,23 @@ struct append {
 	size_t	 len;
 	struct head old, h;
 };
+
+/*
+ * The names of a's temporary file ".tmp-<pid>-<n>" in its day directory:
+ * a->rel (relative to c's directory) and a->tmp.  0, or -1 with *why.
+ */
+static int
+tmp_name(struct aim_chain *c, struct append *a, unsigned long n, char **why)
+{
+	/* daydir left 200 bytes for these names: a cut is a bug. */
+	if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu", a->day,
+	    (long)getpid(), n) < (int)sizeof(a->rel) &&
+	    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir, a->rel) <
+	    (int)sizeof(a->tmp))
+		return 0;
+	errno = ENAMETOOLONG;
+	return aim_chain_why(why, "can't use %s: %s", c->dir, strerror(errno));
+}
 
 /*
  * Stamp entry as the next link (timestamp, seq, prev), make its day
@@ -860,15 +878,9 @@ append_stage(struct aim_chain *c, struct append *a, char **why)
 
 	a->text = NULL;
 	aim_hash(text, a->len, hash);
-	/* daydir left 200 bytes for the names below: a cut is a bug. */
-	if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu", a->day,
-	    (long)getpid(), tmp_counter++) >= (int)sizeof(a->rel) ||
-	    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir, a->rel) >=
-	    (int)sizeof(a->tmp)) {
+	if (tmp_name(c, a, tmp_counter++, why) == -1) {
 		free(text);
-		errno = ENAMETOOLONG;
-		return aim_chain_why(why, "can't use %s: %s", c->dir,
-		    strerror(errno));
+		return -1;
 	}
 	head_empty(&a->old);
 	a->old.seq = c->seq;
@@ -1082,30 +1094,26 @@ static int
 group_write(struct aim_chain *c, struct group *g, unsigned long c0,
     char **why)
 {
-	char hex[AIM_HASH_HEX_BYTES + 1], *list = NULL, *line;
-	size_t i, k;
+	char *list, *p;
+	size_t i, k, size = 1;
 	int rc = 0;
 
+	for (i = 0; i < g->n; i++)	/* "<hex> <day>/<name>\n" */
+		size += AIM_HASH_HEX_BYTES + strlen(g->a[i].day) +
+		    strlen(strrchr(g->a[i].prefix, '/')) + 2;
+	p = list = aim_xmalloc(size);
 	for (i = 0; i < g->n && rc == 0; i++) {
 		struct append *a = &g->a[i];
 
-		/* daydir left 200 bytes for the names below. */
-		if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu",
-		    a->day, (long)getpid(), c0 + i) >= (int)sizeof(a->rel) ||
-		    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir,
-		    a->rel) >= (int)sizeof(a->tmp)) {
-			errno = ENAMETOOLONG;
-			rc = aim_chain_why(why, "can't use %s: %s", c->dir,
-			    strerror(errno));
-		} else if (aim_write_file_new(a->tmp, a->text, a->len, 0600,
+		if (tmp_name(c, a, c0 + i, why) == -1)
+			rc = -1;
+		else if (aim_write_file_new(a->tmp, a->text, a->len, 0600,
 		    AIM_WRITE_NOSYNC, NULL) == -1)
 			rc = aim_chain_why(why, "can't write %s: %s", a->tmp,
 			    strerror(errno));
-		aim_hex(g->hash[i], AIM_HASH_BYTES, hex);
-		line = aim_xsprintf("%s%s %s/%s\n", list ? list : "", hex,
-		    a->day, strrchr(a->prefix, '/') + 1);
-		free(list);
-		list = line;
+		aim_hex(g->hash[i], AIM_HASH_BYTES, p);
+		p += sprintf(p + AIM_HASH_HEX_BYTES, " %s%s\n", a->day,
+		    strrchr(a->prefix, '/')) + AIM_HASH_HEX_BYTES;
 	}
 	if (rc == 0 && aim_write_file_new(g->file, list, strlen(list), 0600,
 	    AIM_WRITE_NOSYNC, NULL) == -1)
