@@ -126,17 +126,24 @@ bench: test-deps
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
 
+# The pages and the scripts, checked; make -j runs the parts at once.
+lint: depcheck lint-man lint-adapters lint-scripts
+
 # mandoc resolves .Xr through a man path with a mandoc.db: stage ours.
-lint: test-deps depcheck
+lint-man: test-deps
 	@rm -rf build/man && mkdir -p build/man/man1 build/man/man5 build/man/man7
 	@cp $(MAN1) build/man/man1/ && cp $(MAN5) build/man/man5/ && cp $(MAN7) build/man/man7/
 	@makewhatis build/man
 	@test -f /usr/share/man/mandoc.db || makewhatis /usr/share/man
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
+
+lint-adapters: test-deps
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh examples/script-adapters/AIM_*.sh \
 		tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
 		tests/fixtures/declarative/stand-in
+
+lint-scripts: test-deps
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
 		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
@@ -198,7 +205,7 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps test-deps check check-quick demo bench lint depcheck install uninstall clean FORCE
+.PHONY: all deps test-deps check check-quick demo bench lint lint-man lint-adapters lint-scripts depcheck install uninstall clean FORCE
 FORCE:
 .SECONDARY:
 
