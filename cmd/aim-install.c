@@ -1,0 +1,400 @@
+/*
+ * aim-install: install, upgrade, roll back, uninstall and sync the
+ * registry's tools at their pinned versions (issue 14), one record per
+ * tool; lib/install.c does the work, this file reads the command line,
+ * runs the tools' jobs (-j at once) and reports.
+ */
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aim.h"
+
+#define MAX_JOBS		64
+#define RECORD_MAX_BYTES	(1 << 20)
+
+static const char *progname = "aim-install";
+
+static const struct option longs[] = {
+	{ "all", no_argument, NULL, 'a' },
+	{ "bin-dir", required_argument, NULL, 'b' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "json", no_argument, NULL, 'J' },
+	{ "locked", no_argument, NULL, 'L' },
+	{ "registry", required_argument, NULL, 'r' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+enum what { INSTALL, UPGRADE, UNINSTALL, ROLLBACK, SYNC };
+static const char *const commands[] = { "install", "upgrade", "uninstall",
+    "rollback", "sync", NULL };
+
+struct cli {
+	struct aim_options opt;
+	struct aim_setup ctx;
+	struct aim_install in;
+	enum what what;
+	const char *bin_dir;
+	unsigned flags;
+	int	 all, jobs, json, color, status;
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f, "usage: %s install [-anL] [-j jobs] [--bin-dir dir] "
+	    "[--json] [-c config] [-r registry] [tool ...]\n"
+	    "       %s upgrade [-nL] [-j jobs] [--bin-dir dir] [--json] "
+	    "[tool ...]\n"
+	    "       %s uninstall [-n] [--bin-dir dir] [--json] tool ...\n"
+	    "       %s rollback [-n] [--bin-dir dir] [--json] tool ...\n"
+	    "       %s sync [-nL] [-j jobs] [--bin-dir dir] [--json]\n",
+	    progname, progname, progname, progname, progname);
+	if (status == 0)
+		fprintf(f, "\noptions:\n"
+		    "  -a, --all             install: every tool with an "
+		    "install object\n"
+		    "      --bin-dir=DIR     link the tools' programs in DIR\n"
+		    "  -c, --config=FILE     read the configuration from FILE\n"
+		    "  -h, --help            print this help and exit\n"
+		    "  -j, --jobs=N          N tools at once (default 1)\n"
+		    "      --json            JSON Lines even on a terminal\n"
+		    "  -L, --locked          install aim.lock's versions "
+		    "exactly\n"
+		    "  -n, --dry-run         the plan only: change nothing\n"
+		    "  -r, --registry=DIR    use the registry in DIR\n"
+		    "  -V, --version         print the version and exit\n"
+		    "\nSee %s(1).\n", progname);
+	exit(status);
+}
+
+static void
+take(struct cli *c, int ch)
+{
+	char *end;
+	long n;
+
+	switch (ch) {
+	case 'a': c->all = 1; break;
+	case 'b': c->bin_dir = optarg; break;
+	case 'c': c->opt.config = optarg; break;
+	case 'h': usage(0);
+	case 'j':
+		n = strtol(optarg, &end, 10);
+		if (*optarg == '\0' || *end != '\0' || n < 1 || n > MAX_JOBS) {
+			warnx("-j %s: a number from 1 to %d", optarg,
+			    MAX_JOBS);
+			usage(AIM_EXIT_USAGE);
+		}
+		c->jobs = (int)n;
+		break;
+	case 'J': c->json = 1; break;
+	case 'L': c->flags |= AIM_INSTALL_LOCKED; break;
+	case 'n': c->flags |= AIM_INSTALL_DRY_RUN; break;
+	case 'r': c->opt.registry = optarg; break;
+	case 'V':
+		printf("%s %s\n", progname, AIM_VERSION);
+		exit(0);
+	case ':':
+		warnx("option %s needs an argument", optarg ? optarg :
+		    "");
+		usage(AIM_EXIT_USAGE);
+	default:
+		warnx("unknown option %s", optopt ? (char[]){ '-', optopt,
+		    0 } : "");
+		usage(AIM_EXIT_USAGE);
+	}
+}
+
+/* ---- a record out ---- */
+
+/* Actions that fail the run (exit 1); drift only when sync -n reports. */
+static int
+is_failure(struct cli *c, const char *action)
+{
+	return strcmp(action, "failed") == 0 || strcmp(action, "kept") == 0 ||
+	    (strcmp(action, "drift") == 0 &&
+	    (c->flags & AIM_INSTALL_DRY_RUN));
+}
+
+/* One record in words: its action, its message, how long it took. */
+static void
+show(struct cli *c, json_t *rec)
+{
+	const char *a = json_string_value(json_object_get(rec, "action"));
+	const char *m = json_string_value(json_object_get(rec, "message"));
+	int64_t ms = json_integer_value(json_object_get(rec, "duration_ms"));
+	const char *col = "";
+	json_t *w;
+	char dur[32];
+	size_t i;
+
+	if (c->color)
+		col = is_failure(c, a) ? "\033[31m" : strncmp(a, "would", 5)
+		    == 0 || strcmp(a, "drift") == 0 ? "\033[33m" :
+		    strcmp(a, "unchanged") == 0 || strcmp(a, "in_sync") == 0 ||
+		    strcmp(a, "skipped") == 0 ? "" : "\033[32m";
+	aim_duration(dur, sizeof(dur), ms);
+	printf("%s%-13s%s %s", col, a, *col ? "\033[0m" : "", m ? m : "");
+	if (ms >= 100)
+		printf(" (%s)", dur);
+	putchar('\n');
+	json_array_foreach(json_object_get(rec, "warnings"), i, w)
+		printf("              warning: %s\n", json_string_value(w));
+}
+
+/* Keep what the record changed (lock, audit), then write it out. */
+static void
+report(struct cli *c, json_t *rec)
+{
+	const char *a = json_string_value(json_object_get(rec, "action"));
+	char *why = NULL;
+
+	if (aim_install_apply(&c->in, rec, &why) == -1)
+		warnx("can't log %s of %s in %s", a, json_string_value(
+		    json_object_get(rec, "tool_id")), why);
+	free(why);
+	if (a != NULL && is_failure(c, a))
+		aim_exit_raise(&c->status, AIM_EXIT_FAILED);
+	if (c->json)
+		aim_emit(stdout, rec);
+	else
+		show(c, rec);
+	fflush(stdout);
+}
+
+/* ---- the jobs ---- */
+
+static json_t *
+one(struct cli *c, const char *id)
+{
+	switch (c->what) {
+	case INSTALL: return aim_install_tool(&c->in, id, 0);
+	case UPGRADE: return aim_install_tool(&c->in, id, 1);
+	case UNINSTALL: return aim_install_remove(&c->in, id);
+	case ROLLBACK: return aim_install_rollback(&c->in, id);
+	default:
+		if (c->flags & AIM_INSTALL_DRY_RUN)
+			return aim_install_drift(&c->in, id);
+		return aim_install_tool(&c->in, id, 0);
+	}
+}
+
+/*
+ * A worker for one tool: its record, as one JSON line, on fd.  Each
+ * worker sets up its own child handling (aim_proc_setup), so that two
+ * workers never share the SIGCHLD self-pipe.
+ */
+static void __attribute__((noreturn))
+worker(struct cli *c, const char *id, int fd)
+{
+	json_t *rec;
+	char *text;
+
+	if (aim_proc_setup() == -1)
+		_exit(AIM_EXIT_IO);
+	rec = one(c, id);
+	text = json_dumps(rec, JSON_COMPACT);
+	(void)aim_write_full(fd, text, strlen(text));
+	_exit(0);
+}
+
+struct running {
+	pid_t	 pid;
+	int	 fd;
+	const char *id;
+};
+
+/* Read a finished worker's record and report it. */
+static void
+collect(struct cli *c, struct running *r)
+{
+	char *buf = aim_xmalloc(RECORD_MAX_BYTES);
+	ssize_t n = aim_read_full(r->fd, buf, RECORD_MAX_BYTES - 1);
+	json_t *rec;
+
+	close(r->fd);
+	rec = n > 0 ? json_loadb(buf, (size_t)n, 0, NULL) : NULL;
+	if (rec == NULL)
+		rec = json_pack("{s:s, s:s, s:s}", "tool_id", r->id, "action",
+		    "failed", "message", "its worker died without a record");
+	report(c, rec);
+	json_decref(rec);
+	free(buf);
+}
+
+/*
+ * The tools' jobs, c->jobs at a time: each in a forked worker that
+ * writes its record on a pipe, read whole once it is done; records,
+ * aim.lock and the audit trail are this process's alone.
+ */
+static void
+run_parallel(struct cli *c, const char **ids, size_t n)
+{
+	struct running *r = aim_xmalloc(c->jobs * sizeof(*r));
+	size_t next = 0, nrun = 0, i;
+	int fds[2], st;
+	pid_t pid;
+
+	fflush(stdout);
+	while (next < n || nrun > 0) {
+		while (next < n && nrun < (size_t)c->jobs) {
+			if (pipe(fds) == -1 || (pid = fork()) == -1)
+				err(AIM_EXIT_IO, "can't start a worker");
+			if (pid == 0) {
+				close(fds[0]);
+				worker(c, ids[next], fds[1]);
+			}
+			close(fds[1]);
+			r[nrun].pid = pid;
+			r[nrun].fd = fds[0];
+			r[nrun++].id = ids[next++];
+		}
+		/* Drain every pipe first: a worker may block on a full one. */
+		if ((pid = waitpid(-1, &st, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(AIM_EXIT_IO, "waitpid");
+		}
+		for (i = 0; i < nrun && r[i].pid != pid; i++)
+			;
+		if (i == nrun)
+			continue;
+		collect(c, &r[i]);
+		r[i] = r[--nrun];
+	}
+	free(r);
+}
+
+static void
+run_jobs(struct cli *c, const char **ids, size_t n)
+{
+	json_t *rec;
+	size_t i;
+
+	if (c->jobs > 1 && n > 1) {
+		run_parallel(c, ids, n);
+		return;
+	}
+	if (aim_proc_setup() == -1)
+		err(AIM_EXIT_IO, "can't set up signals");
+	for (i = 0; i < n; i++) {
+		rec = one(c, ids[i]);
+		report(c, rec);
+		json_decref(rec);
+	}
+}
+
+/* The tools named, or every tool with an install object. */
+static const char **
+tools_wanted(struct cli *c, int argc, char *argv[], size_t *n)
+{
+	const char **ids;
+	const char *id;
+	json_t *t;
+	int i;
+
+	*n = 0;
+	if (argc > 0) {
+		ids = aim_xmalloc(argc * sizeof(*ids));
+		for (i = 0; i < argc; i++)
+			ids[(*n)++] = argv[i];
+		return ids;
+	}
+	ids = aim_xmalloc((json_object_size(c->ctx.reg.tools) + 1) *
+	    sizeof(*ids));
+	json_object_foreach(c->ctx.reg.tools, id, t)
+		if (json_is_object(json_object_get(t, "install")))
+			ids[(*n)++] = id;
+	return ids;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cli c;
+	const char **ids;
+	char *why = NULL;
+	size_t n, k;
+	int ch;
+
+	aim_std_fds();
+	memset(&c, 0, sizeof(c));
+	c.jobs = 1;
+	argv[0] = (char *)progname;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:ab:c:hj:LnJr:V", longs,
+	    NULL)) != -1)
+		take(&c, ch);
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage(AIM_EXIT_USAGE);
+	for (k = 0; commands[k] != NULL && strcmp(commands[k], argv[0]) != 0;
+	    k++)
+		;
+	if (commands[k] == NULL) {
+		warnx("unknown command '%s'", argv[0]);
+		usage(AIM_EXIT_USAGE);
+	}
+	c.what = (enum what)k;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":ab:c:hj:LnJr:V", longs,
+	    NULL)) != -1)
+		take(&c, ch);
+	argc -= optind;
+	argv += optind;
+	if ((c.what == UNINSTALL || c.what == ROLLBACK) && argc == 0) {
+		warnx("%s: name the tools", commands[k]);
+		usage(AIM_EXIT_USAGE);
+	}
+	if (c.what == INSTALL && argc == 0 && !c.all) {
+		warnx("install: name the tools, or --all");
+		usage(AIM_EXIT_USAGE);
+	}
+	if ((c.all && argc > 0) || (c.what == SYNC && argc > 0)) {
+		warnx("%s: tools or --all, not both", commands[k]);
+		usage(AIM_EXIT_USAGE);
+	}
+	if (!isatty(STDOUT_FILENO))
+		c.json = 1;
+	c.color = !c.json && aim_show_color(STDOUT_FILENO);
+	if (sodium_init() == -1)
+		errx(AIM_EXIT_IO, "can't initialise libsodium");
+	aim_setup_load(&c.ctx, &c.opt, NULL, AIM_SETUP_REGISTRY);
+	if (c.ctx.registry_dir == NULL)
+		errx(AIM_EXIT_CONFIG, "%s", c.ctx.not_found);
+	if (!c.ctx.config_ok || !c.ctx.registry_ok) {
+		aim_problems_print(&c.ctx.probs);
+		exit(AIM_EXIT_CONFIG);
+	}
+	if (aim_install_open(&c.in, &c.ctx, c.bin_dir, c.flags, &why) == -1)
+		errx(AIM_EXIT_CONFIG, "%s", why);
+	ids = tools_wanted(&c, argc, argv, &n);
+	run_jobs(&c, ids, n);
+	free(ids);
+	if (aim_install_lock_write(&c.in, &why) == -1) {
+		warnx("%s", why);
+		aim_exit_raise(&c.status, AIM_EXIT_IO);
+	}
+	free(why);
+	aim_install_close(&c.in);
+	aim_setup_free(&c.ctx);
+	if (aim_close_stdout() == -1)
+		aim_exit_raise(&c.status, AIM_EXIT_IO);
+	return c.status;
+}
