@@ -136,16 +136,40 @@ plan_of(char *const argv[])
 }
 
 /*
- * Is text (a version) the highest so far that satisfies pin (NULL: any)?
- * best holds the best's text and *bv its parse.
+ * The upstream part of a Debian version (deb-version(7)): without its
+ * epoch ("1:") and its Debian revision (from the last '-'), so that
+ * 2.1.0-1 reads as 2.1.0, not as a prerelease.
  */
 static void
-consider(const char *text, const char *pin, struct aim_semver *bv,
+upstream(const char *text, char *buf, size_t n)
+{
+	const char *colon = strchr(text, ':');
+	char *dash;
+
+	if (colon != NULL && strspn(text, "0123456789") == (size_t)(colon -
+	    text))
+		text = colon + 1;
+	snprintf(buf, n, "%s", text);
+	if ((dash = strrchr(buf, '-')) != NULL)
+		*dash = '\0';
+}
+
+/*
+ * Is text (a version; a Debian one when deb) the highest so far that
+ * satisfies pin (NULL: any)?  best holds the best's text, *bv its parse.
+ */
+static void
+consider(const char *text, const char *pin, int deb, struct aim_semver *bv,
     char *best, size_t n)
 {
 	struct aim_semver v;
+	char up[VERSION_BYTES];
 
-	if (aim_semver_find(text, strlen(text), &v, NULL, 0) == -1)
+	if (deb)
+		upstream(text, up, sizeof(up));
+	else
+		snprintf(up, sizeof(up), "%s", text);
+	if (aim_semver_find(up, strlen(up), &v, NULL, 0) == -1)
 		return;
 	if (aim_semver_satisfies(&v, pin ? pin : "*", NULL) != 1)
 		return;
@@ -153,6 +177,24 @@ consider(const char *text, const char *pin, struct aim_semver *bv,
 		*bv = v;
 		snprintf(best, n, "%s", text);
 	}
+}
+
+/*
+ * The action of a change from j->current to j->version: installed
+ * (nothing before), upgraded (newer), downgraded.
+ */
+static const char *
+change(struct job *j, int deb)
+{
+	struct aim_semver a, b;
+	char x[VERSION_BYTES] = "", y[VERSION_BYTES] = "";
+
+	if (*j->current == '\0')
+		return "installed";
+	consider(j->current, NULL, deb, &a, x, sizeof(x));
+	consider(j->version, NULL, deb, &b, y, sizeof(y));
+	return *x && *y && aim_semver_cmp(&b, &a) < 0 ? "downgraded" :
+	    "upgraded";
 }
 
 /* A copy of the environment with PATH starting with dir. */
@@ -367,11 +409,11 @@ npm_resolve(struct job *j)
 	vs = json_loadb(p.out, p.out_len, JSON_DECODE_ANY, NULL);
 	*j->version = '\0';
 	if (json_is_string(vs))
-		consider(json_string_value(vs), j->pin, &bv, j->version,
+		consider(json_string_value(vs), j->pin, 0, &bv, j->version,
 		    sizeof(j->version));
 	json_array_foreach(vs, i, x)
 		if (json_is_string(x))
-			consider(json_string_value(x), j->pin, &bv,
+			consider(json_string_value(x), j->pin, 0, &bv,
 			    j->version, sizeof(j->version));
 	if (*j->version != '\0')
 		rc = 0;
@@ -385,24 +427,39 @@ npm_resolve(struct job *j)
 	return rc;
 }
 
-/* The version to install: the lock's, a tarball's pin, or resolved. */
+/*
+ * An exact pin, MAJOR.MINOR.PATCH with nothing else (npm's "1.2.3"), into
+ * j->version: it names one version, so none need be looked up.  1 or 0.
+ */
+static int
+exact_pin(struct job *j)
+{
+	struct aim_semver v;
+	const char *p = j->pin;
+
+	if (p == NULL || strspn(p, "0123456789.") != strlen(p) ||
+	    aim_semver_find(p, strlen(p), &v, NULL, 0) == -1 ||
+	    strchr(p, '.') == NULL || strchr(strchr(p, '.') + 1, '.') == NULL) {
+		*j->version = '\0';
+		return 0;
+	}
+	snprintf(j->version, sizeof(j->version), "%s", p);
+	return 1;
+}
+
+/* The version to install: the lock's, an exact pin, or resolved. */
 static int
 npm_target(struct job *j)
 {
-	struct aim_semver v;
-
 	if (j->in->locked)
 		return locked_version(j);
+	if (exact_pin(j))
+		return 0;
 	if (!is_tarball(j->pkg))
 		return npm_resolve(j);
-	if (j->pin == NULL || aim_semver_find(j->pin, strlen(j->pin), &v,
-	    j->version, sizeof(j->version)) == -1 ||
-	    strspn(j->pin, "0123456789.") != strlen(j->pin)) {
-		say(j, "a tarball needs an exact version pin, not %s",
-		    j->pin ? j->pin : "none");
-		return -1;
-	}
-	return 0;
+	say(j, "a tarball needs an exact version pin, not %s",
+	    j->pin ? j->pin : "none");
+	return -1;
 }
 
 /*
@@ -681,9 +738,14 @@ npm_job(struct job *j, int upgrade)
 		    "would %s %s %s", *j->current ? "upgrade" : "install",
 		    j->id, j->version);
 	}
-	if (complete(j->dir, j->version))
+	if (complete(j->dir, j->version)) {
 		stamp_integrity(j, j->version);
-	else if (npm_fetch(j, verdir) == -1) {
+		if (locked_digest(j, "integrity", json_string_value(
+		    json_object_get(j->rec, "integrity"))) == -1) {
+			free(verdir);
+			return fail(j);
+		}
+	} else if (npm_fetch(j, verdir) == -1) {
 		free(verdir);
 		return fail(j);
 	}
@@ -694,8 +756,8 @@ npm_job(struct job *j, int upgrade)
 	npm_link_bins(j, verdir);
 	npm_prune(j);
 	free(verdir);
-	r = done(j, *j->current ? "upgraded" : "installed", "%s %s%s%s",
-	    j->id, j->version, *j->current ? ", was " : "", j->current);
+	r = done(j, change(j, 0), "%s %s%s%s", j->id, j->version,
+	    *j->current ? ", was " : "", j->current);
 	return r;
 }
 
@@ -810,10 +872,10 @@ apt_job(struct job *j, int upgrade)
 		*j->version = '\0';
 		json_array_foreach(vs, i, x)
 			consider(json_string_value(json_object_get(x,
-			    "version")), j->pin, &bv, j->version,
+			    "version")), j->pin, 1, &bv, j->version,
 			    sizeof(j->version));
 		if (!upgrade && *j->current != '\0')
-			consider(j->current, j->pin, &bv, j->version,
+			consider(j->current, j->pin, 1, &bv, j->version,
 			    sizeof(j->version));
 	}
 	sha = apt_sha256(vs, j->version);
@@ -842,9 +904,8 @@ apt_job(struct job *j, int upgrade)
 	if (apt_get(j, j->version, NULL) == 0 &&
 	    check_version(j, environ) == 0) {
 		json_decref(vs);
-		return done(j, *j->current ? "upgraded" : "installed",
-		    "%s %s%s%s", j->id, j->version, *j->current ? ", was " :
-		    "", j->current);
+		return done(j, change(j, 1), "%s %s%s%s", j->id, j->version,
+		    *j->current ? ", was " : "", j->current);
 	}
 	/* apt's rollback: the previous version again, if apt still has it. */
 	snprintf(kept, sizeof(kept), "%s", j->why);
@@ -869,18 +930,13 @@ other_job(struct job *j)
 	char *which = aim_which(j->source, NULL), *spec, **envp = environ;
 	char *argv[6] = { (char *)j->source, "install", NULL, NULL, NULL,
 	    NULL };
-	struct aim_semver v;
 	struct aim_proc p;
 	int exact;
 
 	free(which);
 	if (which == NULL)
 		return done(j, "skipped", "%s is not on PATH", j->source);
-	exact = j->pin != NULL && aim_semver_find(j->pin, strlen(j->pin), &v,
-	    j->version, sizeof(j->version)) == 0 &&
-	    strspn(j->pin, "0123456789.") == strlen(j->pin);
-	if (!exact)
-		*j->version = '\0';
+	exact = exact_pin(j);
 	if (strcmp(j->source, "pipx") == 0) {
 		spec = exact ? aim_xsprintf("%s==%s", j->pkg, j->version) :
 		    aim_xstrdup(j->pkg);
@@ -1057,9 +1113,11 @@ aim_install_rollback(struct aim_install *in, const char *id)
 		stamp_integrity(&j, prev);
 		if (npm_activate(&j, link) == -1)
 			r = fail(&j);
-		else
+		else {
+			npm_link_bins(&j, link);
 			r = done(&j, "rolled_back", "%s %s, was %s", id, prev,
 			    j.current);
+		}
 		free(link);
 	}
 	free(j.dir);
@@ -1139,6 +1197,7 @@ aim_install_remove(struct aim_install *in, const char *id)
 json_t *
 aim_install_drift(struct aim_install *in, const char *id)
 {
+	char up[VERSION_BYTES];
 	struct aim_semver v;
 	struct job j;
 	json_t *r, *e;
@@ -1163,8 +1222,12 @@ aim_install_drift(struct aim_install *in, const char *id)
 		    "apt tools", id);
 	if (*j.current == '\0')
 		return done(&j, "drift", "%s is not installed", id);
-	if (j.pin != NULL && (aim_semver_find(j.current, strlen(j.current),
-	    &v, NULL, 0) == -1 || aim_semver_satisfies(&v, j.pin, NULL) != 1))
+	if (strcmp(j.source, "apt") == 0)
+		upstream(j.current, up, sizeof(up));
+	else
+		snprintf(up, sizeof(up), "%s", j.current);
+	if (j.pin != NULL && (aim_semver_find(up, strlen(up), &v, NULL,
+	    0) == -1 || aim_semver_satisfies(&v, j.pin, NULL) != 1))
 		return done(&j, "drift", "%s %s does not satisfy the pin %s",
 		    id, j.current, j.pin);
 	if (lv != NULL && strcmp(lv, j.current) != 0)
@@ -1179,7 +1242,8 @@ event_kind(const char *action)
 {
 	static const char *const map[][2] = {
 		{ "installed", "tool_install" }, { "failed", "tool_install" },
-		{ "upgraded", "tool_upgrade" }, { "kept", "tool_rollback" },
+		{ "upgraded", "tool_upgrade" },
+		{ "downgraded", "tool_upgrade" }, { "kept", "tool_rollback" },
 		{ "rolled_back", "tool_rollback" },
 		{ "uninstalled", "tool_uninstall" },
 	};
@@ -1209,6 +1273,7 @@ aim_install_apply(struct aim_install *in, json_t *rec, char **why)
 		json_object_del(tools, id);
 	else if (strcmp(action, "installed") == 0 ||
 	    strcmp(action, "upgraded") == 0 ||
+	    strcmp(action, "downgraded") == 0 ||
 	    strcmp(action, "rolled_back") == 0)
 		json_object_set_new(tools, id, json_pack("{s:O, s:O, s:O, "
 		    "s:O*, s:O*}", "source", json_object_get(rec, "source"),
