@@ -12,6 +12,7 @@ load helper
 
 # Found now, before common_setup moves HOME.
 NPM_CACHE=${AIM_TOOLS_CACHE:-$HOME/.cache/aim-test-tools}/npm-cache
+AJV=${AJV:-${AIM_TOOLS_CACHE:-$HOME/.cache/aim-test-tools}/node_modules/.bin/ajv}
 export npm_config_cache=$NPM_CACHE npm_config_prefer_offline=true \
     npm_config_update_notifier=false npm_config_fund=false
 
@@ -272,6 +273,24 @@ setup() {
 	assert_success
 	assert_output --partial '"action":"uninstalled"'
 	run command -v tree
+	assert_failure
+}
+
+@test "aim.lock and the records are valid against schemas/lock.json and schemas/install.json" {
+	use tpl2
+	[ -x "$AJV" ] || skip "ajv-cli not installed: no $AJV"
+	cp "$W/reg/aim.lock" lock.json
+	cp "$BATS_FILE_TMPDIR/install.out" r1.json
+	cp "$BATS_FILE_TMPDIR/upgrade.out" r2.json
+	pin 1.0.3
+	ai sync -n | split -l 1 -d --additional-suffix=.json - s || true
+	ai upgrade -n mkdirp-b >r3.json
+	run "$AJV" validate --spec=draft2020 --strict-types=true --strict-tuples=true --errors=text -s "$TOP/schemas/lock.json" -d lock.json
+	assert_success
+	run "$AJV" validate --spec=draft2020 --strict-types=true --strict-tuples=true --errors=text -s "$TOP/schemas/install.json" -d 'r*.json' -d 's*.json'
+	assert_success
+	echo '{"version": 1, "tools": {"a": {"source": "brew", "package": "a", "version": "1"}}}' >bad.json
+	run "$AJV" validate --spec=draft2020 --errors=text -s "$TOP/schemas/lock.json" -d bad.json
 	assert_failure
 }
 
