@@ -32,14 +32,15 @@ static const struct option longs[] = {
 	{ "jobs", required_argument, NULL, 'j' },
 	{ "json", no_argument, NULL, 'J' },
 	{ "locked", no_argument, NULL, 'L' },
+	{ "no-input", no_argument, NULL, 'I' },
 	{ "registry", required_argument, NULL, 'r' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
 
-enum what { INSTALL, UPGRADE, UNINSTALL, ROLLBACK, SYNC };
+enum what { INSTALL, UPGRADE, UNINSTALL, ROLLBACK, SYNC, BOOTSTRAP };
 static const char *const commands[] = { "install", "upgrade", "uninstall",
-    "rollback", "sync", NULL };
+    "rollback", "sync", "bootstrap", NULL };
 
 struct cli {
 	struct aim_options opt;
@@ -48,7 +49,8 @@ struct cli {
 	enum what what;
 	const char *bin_dir;
 	unsigned flags;
-	int	 all, jobs, json, color, status;
+	int	 all, jobs, json, color, status, no_input;
+	json_t	*installed, *failed;	/* bootstrap's tool ids */
 };
 
 static void __attribute__((noreturn))
@@ -62,8 +64,10 @@ usage(int status)
 	    "[tool ...]\n"
 	    "       %s uninstall [-n] [--bin-dir dir] [--json] tool ...\n"
 	    "       %s rollback [-n] [--bin-dir dir] [--json] tool ...\n"
-	    "       %s sync [-nL] [-j jobs] [--bin-dir dir] [--json]\n",
-	    progname, progname, progname, progname, progname);
+	    "       %s sync [-nL] [-j jobs] [--bin-dir dir] [--json]\n"
+	    "       %s bootstrap [-nL] [-j jobs] [--bin-dir dir] [--json] "
+	    "[--no-input]\n",
+	    progname, progname, progname, progname, progname, progname);
 	if (status == 0)
 		fprintf(f, "\noptions:\n"
 		    "  -a, --all             install: every tool with an "
@@ -76,6 +80,8 @@ usage(int status)
 		    "  -L, --locked          install aim.lock's versions "
 		    "exactly\n"
 		    "  -n, --dry-run         the plan only: change nothing\n"
+		    "      --no-input        bootstrap: list missing secrets, "
+		    "ask nothing\n"
 		    "  -r, --registry=DIR    use the registry in DIR\n"
 		    "  -V, --version         print the version and exit\n"
 		    "\nSee %s(1).\n", progname);
@@ -102,6 +108,7 @@ take(struct cli *c, int ch)
 		}
 		c->jobs = (int)n;
 		break;
+	case 'I': c->no_input = 1; break;
 	case 'J': c->json = 1; break;
 	case 'L': c->flags |= AIM_INSTALL_LOCKED; break;
 	case 'n': c->flags |= AIM_INSTALL_DRY_RUN; break;
@@ -122,11 +129,16 @@ take(struct cli *c, int ch)
 
 /* ---- a record out ---- */
 
-/* Actions that fail the run (exit 1); drift only when sync -n reports. */
+/*
+ * Actions that fail the run (exit 1); drift only when sync -n reports; a
+ * secret still missing after bootstrap.
+ */
 static int
 is_failure(struct cli *c, const char *action)
 {
 	return strcmp(action, "failed") == 0 || strcmp(action, "kept") == 0 ||
+	    strcmp(action, "missing_secret") == 0 ||
+	    strcmp(action, "unchecked_secret") == 0 ||
 	    (strcmp(action, "drift") == 0 &&
 	    (c->flags & AIM_INSTALL_DRY_RUN));
 }
@@ -170,6 +182,15 @@ report(struct cli *c, json_t *rec)
 	free(why);
 	if (a != NULL && is_failure(c, a))
 		aim_exit_raise(&c->status, AIM_EXIT_FAILED);
+	if (c->what == BOOTSTRAP && a != NULL && json_object_get(rec,
+	    "source") != NULL && (strcmp(a, "failed") == 0 ||
+	    strcmp(a, "kept") == 0))
+		json_array_append(c->failed, json_object_get(rec, "tool_id"));
+	else if (c->what == BOOTSTRAP && a != NULL && (strcmp(a,
+	    "installed") == 0 || strcmp(a, "upgraded") == 0 ||
+	    strcmp(a, "downgraded") == 0))
+		json_array_append(c->installed, json_object_get(rec,
+		    "tool_id"));
 	if (c->json)
 		aim_emit(stdout, rec);
 	else
@@ -187,6 +208,7 @@ one(struct cli *c, const char *id)
 	case UPGRADE: return aim_install_tool(&c->in, id, 1);
 	case UNINSTALL: return aim_install_remove(&c->in, id);
 	case ROLLBACK: return aim_install_rollback(&c->in, id);
+	case BOOTSTRAP: return aim_install_tool(&c->in, id, 0);
 	default:
 		if (c->flags & AIM_INSTALL_DRY_RUN)
 			return aim_install_drift(&c->in, id);
@@ -323,6 +345,156 @@ tools_wanted(struct cli *c, int argc, char *argv[], size_t *n)
 	return ids;
 }
 
+/* ---- bootstrap ---- */
+
+/*
+ * The health checks (aim-scan(1) "health") with the tools' records in
+ * *tools; returns the summary's overall_status, and the checks in
+ * *checks (new references).
+ */
+static const char *
+health(struct cli *c, json_t **tools, json_t **checks)
+{
+	static char status[32];
+	json_t *sum;
+
+	*tools = aim_scan_tools(&c->ctx, 0);
+	*checks = aim_health_checks(&c->ctx, *tools);
+	sum = aim_health_summary(*checks);
+	snprintf(status, sizeof(status), "%s", json_string_value(
+	    json_object_get(sum, "overall_status")));
+	json_decref(sum);
+	return status;
+}
+
+/* aim-secret set NAME, on this terminal: 0 when it stored it. */
+static int
+ask_secret(const char *name)
+{
+	char *dir = aim_self_dir(), *prog = NULL;
+	char *argv[] = { "aim-secret", "set", (char *)name, NULL };
+	pid_t pid;
+	int st;
+
+	if (dir != NULL)
+		prog = aim_xsprintf("%s/aim-secret", dir);
+	free(dir);
+	if (prog != NULL && access(prog, X_OK) == -1) {
+		free(prog);
+		prog = NULL;
+	}
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		execvp(prog ? prog : "aim-secret", argv);
+		_exit(127);
+	}
+	free(prog);
+	while (pid > 0 && waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/*
+ * The vault secrets the registry's tools name and the vault lacks (the
+ * health check "secrets"): asked for on a terminal unless --no-input or
+ * -n, else listed.  Records missing_secret, secret_set or, when the
+ * vault cannot be opened unattended, unchecked_secret.  Returns how many
+ * were set.
+ */
+static int
+secrets(struct cli *c, json_t *checks)
+{
+	json_t *d = NULL, *x, *ids, *rec, *sec;
+	const char *name, *kind = "missing_secret";
+	int ask, set = 0;
+	size_t i;
+
+	json_array_foreach(checks, i, x)
+		if (strcmp(json_string_value(json_object_get(x, "name")),
+		    "secrets") == 0)
+			d = json_object_get(x, "details");
+	sec = json_object_get(d, "missing");
+	if (sec == NULL && (sec = json_object_get(d, "needed")) != NULL)
+		kind = "unchecked_secret";
+	ask = !c->no_input && !(c->flags & AIM_INSTALL_DRY_RUN) &&
+	    isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
+	    strcmp(kind, "missing_secret") == 0;
+	json_object_foreach(sec, name, ids) {
+		rec = json_pack("{s:O, s:s, s:s}", "tool_id", json_array_get(ids,
+		    0), "action", kind, "secret", name);
+		if (ask && ask_secret(name) == 0) {
+			json_object_set_new(rec, "action",
+			    json_string("secret_set"));
+			set++;
+		}
+		json_object_set_new(rec, "message", json_sprintf("%s: %s%s",
+		    name, strcmp(json_string_value(json_object_get(rec,
+		    "action")), "secret_set") == 0 ? "stored in the vault" :
+		    strcmp(kind, "unchecked_secret") == 0 ? "not checked: the "
+		    "vault does not open unattended" : "not in the vault; "
+		    "aim secret set ", strcmp(json_string_value(
+		    json_object_get(rec, "action")), "missing_secret") == 0 ?
+		    name : ""));
+		report(c, rec);
+		json_decref(rec);
+	}
+	return set;
+}
+
+/*
+ * aim-install(1) "bootstrap": health, the tools the capabilities lack,
+ * the secrets, health again, a summary record.
+ */
+static void
+bootstrap(struct cli *c)
+{
+	json_t *tools, *checks, *want, *x, *sum;
+	const char *before, **ids;
+	char after[32];
+	size_t i, n;
+	int set;
+
+	c->installed = json_array();
+	c->failed = json_array();
+	before = health(c, &tools, &checks);
+	json_decref(checks);
+	want = aim_install_lacking(&c->in, tools);
+	json_decref(tools);
+	n = json_array_size(want);
+	ids = aim_xmalloc((n + 1) * sizeof(*ids));
+	json_array_foreach(want, i, x)
+		ids[i] = json_string_value(x);
+	sum = json_pack("{s:s, s:s}", "action", "bootstrap", "health_before",
+	    before);
+	run_jobs(c, ids, n);
+	free(ids);
+	json_decref(want);
+	snprintf(after, sizeof(after), "%s", health(c, &tools, &checks));
+	set = secrets(c, checks);
+	json_decref(checks);
+	json_decref(tools);
+	if (set > 0) {
+		snprintf(after, sizeof(after), "%s", health(c, &tools,
+		    &checks));
+		json_decref(checks);
+		json_decref(tools);
+	}
+	json_object_set_new(sum, "health_after", json_string(after));
+	json_object_set(sum, "installed", c->installed);
+	json_object_set(sum, "failed", c->failed);
+	json_object_set_new(sum, "secrets_set", json_integer(set));
+	json_object_set_new(sum, "changed", json_boolean(
+	    json_array_size(c->installed) > 0 || set > 0));
+	json_object_set_new(sum, "message", json_array_size(c->installed) ==
+	    0 && set == 0 ? json_sprintf("nothing changed; health %s", after) :
+	    json_sprintf("%zu installed, %d secrets stored; health %s, was %s",
+	    json_array_size(c->installed), set, after, before));
+	report(c, sum);
+	json_decref(sum);
+	json_decref(c->installed);
+	json_decref(c->failed);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -337,7 +509,7 @@ main(int argc, char *argv[])
 	c.jobs = 1;
 	argv[0] = (char *)progname;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:ab:c:hj:LnJr:V", longs,
+	while ((ch = getopt_long(argc, argv, "+:ab:c:hj:LnJIr:V", longs,
 	    NULL)) != -1)
 		take(&c, ch);
 	argc -= optind;
@@ -353,7 +525,7 @@ main(int argc, char *argv[])
 	}
 	c.what = (enum what)k;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":ab:c:hj:LnJr:V", longs,
+	while ((ch = getopt_long(argc, argv, ":ab:c:hj:LnJIr:V", longs,
 	    NULL)) != -1)
 		take(&c, ch);
 	argc -= optind;
@@ -366,7 +538,8 @@ main(int argc, char *argv[])
 		warnx("install: name the tools, or --all");
 		usage(AIM_EXIT_USAGE);
 	}
-	if ((c.all && argc > 0) || (c.what == SYNC && argc > 0)) {
+	if ((c.all && argc > 0) || ((c.what == SYNC || c.what == BOOTSTRAP) &&
+	    argc > 0)) {
 		warnx("%s: tools or --all, not both", commands[k]);
 		usage(AIM_EXIT_USAGE);
 	}
@@ -375,7 +548,9 @@ main(int argc, char *argv[])
 	c.color = !c.json && aim_show_color(STDOUT_FILENO);
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
-	aim_setup_load(&c.ctx, &c.opt, NULL, AIM_SETUP_REGISTRY);
+	aim_setup_load(&c.ctx, &c.opt, NULL, c.what == BOOTSTRAP ?
+	    AIM_SETUP_REGISTRY | AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR |
+	    AIM_SETUP_FALLBACK : AIM_SETUP_REGISTRY);
 	if (c.ctx.registry_dir == NULL)
 		errx(AIM_EXIT_CONFIG, "%s", c.ctx.not_found);
 	if (!c.ctx.config_ok || !c.ctx.registry_ok) {
@@ -384,9 +559,15 @@ main(int argc, char *argv[])
 	}
 	if (aim_install_open(&c.in, &c.ctx, c.bin_dir, c.flags, &why) == -1)
 		errx(AIM_EXIT_CONFIG, "%s", why);
-	ids = tools_wanted(&c, argc, argv, &n);
-	run_jobs(&c, ids, n);
-	free(ids);
+	if (c.what == BOOTSTRAP) {
+		if (aim_proc_setup() == -1)
+			err(AIM_EXIT_IO, "can't set up signals");
+		bootstrap(&c);
+	} else {
+		ids = tools_wanted(&c, argc, argv, &n);
+		run_jobs(&c, ids, n);
+		free(ids);
+	}
 	if (aim_install_lock_write(&c.in, &why) == -1) {
 		warnx("%s", why);
 		aim_exit_raise(&c.status, AIM_EXIT_IO);

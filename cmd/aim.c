@@ -43,6 +43,7 @@ static const struct {
 	{ "uninstall", "remove tools aim installed (aim-install uninstall)" },
 	{ "rollback", "back to a tool's previous version (aim-install rollback)" },
 	{ "sync", "installed versions made to match the pins (aim-install sync)" },
+	{ "bootstrap", "health, missing tools and secrets, health again (aim-install bootstrap)" },
 };
 
 static void __attribute__((noreturn))
@@ -570,6 +571,7 @@ static const struct {
 	{ "uninstall", "install" },
 	{ "rollback", "install" },
 	{ "sync", "install" },
+	{ "bootstrap", "install" },
 };
 
 int

@@ -393,16 +393,16 @@ _aim_install()
 	COMPREPLY=()
 	_aim_parse "$2" "-c:file --config:file -r:dir --registry:dir \
 	    -j:none --jobs:none --bin-dir:dir" \
-	    "install upgrade uninstall rollback sync"
+	    "install upgrade uninstall rollback sync bootstrap"
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"
 	elif [[ -z $_aim_sub && $_aim_cur != -* ]]; then
-		_aim_reply install upgrade uninstall rollback sync
+		_aim_reply install upgrade uninstall rollback sync bootstrap
 	elif [[ $_aim_cur == -* ]]; then
 		_aim_reply -a --all --bin-dir -c --config -j --jobs --json \
-		    -L --locked -n --dry-run -r --registry -h --help \
-		    -V --version
-	elif [[ $_aim_sub != sync ]]; then
+		    -L --locked -n --dry-run --no-input -r --registry \
+		    -h --help -V --version
+	elif [[ $_aim_sub != sync && $_aim_sub != bootstrap ]]; then
 		_aim_arg tool
 	fi
 }
@@ -480,7 +480,7 @@ _aim()
 		COMP_WORDS[0]=${top%aim}aim-secret
 		_aim_secret aim-secret "$2" "$3"
 		;;
-	install | upgrade | uninstall | rollback | sync)
+	install | upgrade | uninstall | rollback | sync | bootstrap)
 		COMP_WORDS=("${top%aim}aim-install" "${COMP_WORDS[@]}")
 		COMP_WORDS[1]=$sub
 		COMP_CWORD=$((COMP_CWORD + 1))

@@ -369,6 +369,15 @@ json_t	*aim_install_drift(struct aim_install *in, const char *id);
 int	 aim_install_apply(struct aim_install *in, json_t *rec, char **why);
 
 /*
+ * The tools to install so that every capability of the rules has a ready
+ * tool (aim-install(1) "bootstrap"): for each capability none of whose
+ * chain (primary, then fallback) is "ready" in tools (aim_scan_tools'
+ * records, borrowed), the first tool of the chain with an install
+ * object, once each.  New array of tool ids (borrowed strings copied).
+ */
+json_t	*aim_install_lacking(struct aim_install *in, json_t *tools);
+
+/*
  * Write aim.lock when a record changed it: sorted, indented JSON through
  * aim_write_atomic.  0, or -1 with a malloc'd *why ("can't write ...").
  */

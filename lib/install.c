@@ -536,7 +536,9 @@ npm_link_bins(struct job *j, const char *verdir)
 		cmd = json_string_value(x);
 		if (cmd == NULL || strchr(cmd, '/') != NULL)
 			continue;
-		have = aim_xsprintf("%s/node_modules/.bin/%s", verdir, cmd);
+		have = verdir != NULL ? aim_xsprintf("%s/node_modules/.bin/%s",
+		    verdir, cmd) : aim_xsprintf("%s/current/node_modules/.bin/%s",
+		    j->dir, cmd);
 		name = aim_xsprintf("%s/%s", j->in->bin_dir, cmd);
 		target = aim_xsprintf("%s/current/node_modules/.bin/%s",
 		    j->dir, cmd);
@@ -710,6 +712,8 @@ npm_job(struct job *j, int upgrade)
 	    aim_semver_satisfies(&v, j->pin, NULL) == 1))) {
 		rec_set(j, "version", j->current);
 		stamp_integrity(j, j->current);
+		if (!j->in->dry_run)
+			npm_link_bins(j, NULL);	/* a link gone is made again */
 		return done(j, "unchanged", "%s %s satisfies %s", j->id,
 		    j->current, j->pin ? j->pin : "no pin");
 	}
@@ -1312,4 +1316,48 @@ aim_install_lock_write(struct aim_install *in, char **why)
 		    strerror(errno));
 	free(text);
 	return rc;
+}
+
+json_t *
+aim_install_lacking(struct aim_install *in, json_t *tools)
+{
+	json_t *rules = in->setup->reg.rules, *r, *chain, *x, *t, *out;
+	const char *cap, *id, *pick, *st;
+	size_t i, k;
+
+	out = json_array();
+	json_object_foreach(rules, cap, r) {
+		chain = json_array();
+		if (json_is_string(json_object_get(r, "primary")))
+			json_array_append(chain, json_object_get(r, "primary"));
+		json_array_foreach(json_object_get(r, "fallback"), i, x)
+			if (json_is_string(x))
+				json_array_append(chain, x);
+		pick = NULL;
+		json_array_foreach(chain, i, x) {
+			id = json_string_value(x);
+			json_array_foreach(tools, k, t) {
+				st = json_string_value(json_object_get(t,
+				    "status"));
+				if (strcmp(json_string_value(json_object_get(t,
+				    "tool_id")), id) == 0 && st != NULL &&
+				    strcmp(st, "ready") == 0)
+					break;
+			}
+			if (k < json_array_size(tools))
+				break;		/* served */
+			if (pick == NULL && json_is_object(json_object_get(
+			    aim_registry_tool(&in->setup->reg, id), "install")))
+				pick = id;
+		}
+		if (i == json_array_size(chain) && pick != NULL) {
+			json_array_foreach(out, k, x)
+				if (strcmp(json_string_value(x), pick) == 0)
+					break;
+			if (k == json_array_size(out))
+				json_array_append_new(out, json_string(pick));
+		}
+		json_decref(chain);
+	}
+	return out;
 }

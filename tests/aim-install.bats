@@ -276,6 +276,29 @@ setup() {
 	assert_failure
 }
 
+@test "bootstrap: installs what a capability lacks, lists the missing secrets (--no-input: exit 1); a second run changes nothing, exit 0" {
+	[ -f "$BATS_FILE_TMPDIR/tpl1/reg/aim.lock" ] || skip "npm is not installed"
+	W=$BATS_TEST_TMPDIR/w
+	mkdir -p "$W/reg/AIM_audit" "$W/bin"
+	cp -R "$FIX/install/registry/." "$W/reg/"
+	f=$W/reg/AIM_registry.json
+	jq '.tools.mkdirp.secrets = {MK_TOKEN: "mk/token"}' "$f" >r && mv r "$f"
+	export XDG_DATA_HOME=$W/data PATH=$W/bin:$PATH AIM_VAULT=$W/vault AIM_VAULT_KEYFILE=$W/key
+	aim-secret init --keyfile "$W/key"
+	run aim bootstrap -r "$W/reg" --bin-dir "$W/bin" --no-input
+	assert_failure 1
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 0 --partial '"tool_id":"mkdirp","source":"npm","package":"mkdirp","pin":"1.0.3","previous":null,"version":"1.0.3"'
+	assert_line --index 1 '{"tool_id":"mkdirp","action":"missing_secret","secret":"mk/token","message":"mk/token: not in the vault; aim secret set mk/token"}'
+	run jq -c '[.action, .installed, .changed]' <<<"${lines[2]}"
+	assert_output '["bootstrap",["mkdirp"],true]'
+	printf tok | aim-secret set mk/token
+	run aim bootstrap -r "$W/reg" --bin-dir "$W/bin" --no-input
+	assert_success
+	run jq -r '[.action, .changed, .message] | @tsv' <<<"$output"
+	assert_output --regexp $'^bootstrap\tfalse\tnothing changed; health (healthy|degraded)$'
+}
+
 @test "aim.lock and the records are valid against schemas/lock.json and schemas/install.json" {
 	use tpl2
 	[ -x "$AJV" ] || skip "ajv-cli not installed: no $AJV"
@@ -285,6 +308,8 @@ setup() {
 	pin 1.0.3
 	ai sync -n | split -l 1 -d --additional-suffix=.json - s || true
 	ai upgrade -n mkdirp-b >r3.json
+	echo '{"tool_id":"a","action":"missing_secret","secret":"a/b","message":"m"}' >r4.json
+	echo '{"action":"bootstrap","health_before":"unhealthy","health_after":"degraded","installed":["a"],"failed":[],"secrets_set":0,"changed":true,"message":"m"}' >r5.json
 	run "$AJV" validate --spec=draft2020 --strict-types=true --strict-tuples=true --errors=text -s "$TOP/schemas/lock.json" -d lock.json
 	assert_success
 	run "$AJV" validate --spec=draft2020 --strict-types=true --strict-tuples=true --errors=text -s "$TOP/schemas/install.json" -d 'r*.json' -d 's*.json'

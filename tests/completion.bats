@@ -54,8 +54,8 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit health init install invoke metrics resolve \
-	    rollback run scan secret status sync uninstall upgrade)"
+	assert_output "$(lines audit bootstrap health init install invoke metrics \
+	    resolve rollback run scan secret status sync uninstall upgrade)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
 	assert_output "$(lines scan secret status sync)"
@@ -138,7 +138,7 @@ lines() {
 
 @test "bash and zsh: aim-install and aim install: the commands, the options --help lists, tool ids" {
 	run comp _aim_install aim-install ''
-	assert_output "$(lines install upgrade uninstall rollback sync)"
+	assert_output "$(lines install upgrade uninstall rollback sync bootstrap)"
 	run comp _aim aim upgrade -r "$REG" ''
 	assert_output "$(lines alpha beta-lint gamma)"
 	run comp _aim_install aim-install -r "$REG" uninstall g
@@ -149,7 +149,7 @@ lines() {
 	    "$(_aim_help_opts aim-install | LC_ALL=C sort -u)"
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim-install '
-	assert_output "$(lines install rollback sync uninstall upgrade)"
+	assert_output "$(lines bootstrap install rollback sync uninstall upgrade)"
 	run zcomp "aim-install install -r $REG a"
 	assert_output alpha
 	run zcomp 'aim upgrade --l'
@@ -413,8 +413,8 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit health init install invoke metrics resolve \
-	    rollback run scan secret status sync uninstall upgrade)"
+	assert_output "$(lines audit bootstrap health init install invoke metrics \
+	    resolve rollback run scan secret status sync uninstall upgrade)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'
