@@ -284,16 +284,19 @@ setup() {
 	f=$W/reg/AIM_registry.json
 	jq '.tools.mkdirp.secrets = {MK_TOKEN: "mk/token"}' "$f" >r && mv r "$f"
 	export XDG_DATA_HOME=$W/data PATH=$W/bin:$PATH AIM_VAULT=$W/vault AIM_VAULT_KEYFILE=$W/key
+	# The bin directory from the configuration (aim-registry(5) bin_dir).
+	echo '{"bin_dir": "%AIM_REGISTRY_PATH%/../bin"}' >"$W/reg/aim_config.json"
 	aim-secret init --keyfile "$W/key"
-	run aim bootstrap -r "$W/reg" --bin-dir "$W/bin" --no-input
+	run aim bootstrap -r "$W/reg" --no-input
 	assert_failure 1
 	assert_equal "${#lines[@]}" 3
 	assert_line --index 0 --partial '"tool_id":"mkdirp","source":"npm","package":"mkdirp","pin":"1.0.3","previous":null,"version":"1.0.3"'
 	assert_line --index 1 '{"tool_id":"mkdirp","action":"missing_secret","secret":"mk/token","message":"mk/token: not in the vault; aim secret set mk/token"}'
 	run jq -c '[.action, .installed, .changed]' <<<"${lines[2]}"
 	assert_output '["bootstrap",["mkdirp"],true]'
+	assert_equal "$(mkdirp --version)" 1.0.3
 	printf tok | aim-secret set mk/token
-	run aim bootstrap -r "$W/reg" --bin-dir "$W/bin" --no-input
+	run aim bootstrap -r "$W/reg" --no-input
 	assert_success
 	run jq -r '[.action, .changed, .message] | @tsv' <<<"$output"
 	assert_output --regexp $'^bootstrap\tfalse\tnothing changed; health (healthy|degraded)$'
