@@ -4,6 +4,7 @@
  * atomic symlink switches between, apt packages at a pinned version, the
  * other managers when they are on PATH, and aim.lock.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -36,6 +37,7 @@ struct job {
 	const char *id, *source, *pkg, *pin;
 	json_t	*tool, *rec;
 	char	*dir;			/* tools_dir/id */
+	int	 lockfd;		/* dir/.lock, flock'ed; or -1 */
 	char	 current[VERSION_BYTES];	/* active version, or "" */
 	char	 version[VERSION_BYTES];	/* the one wanted */
 	char	 why[1024];
@@ -289,8 +291,14 @@ done(struct job *j, const char *action, const char *fmt, ...)
 static json_t *
 fail(struct job *j)
 {
-	if (j->dir != NULL)
-		(void)rmdir(j->dir);	/* only when this run left it empty */
+	/* A first install that failed leaves no directory behind. */
+	if (j->dir != NULL && *j->current == '\0' && j->lockfd != -1) {
+		char *lk = aim_xsprintf("%s/.lock", j->dir);
+
+		(void)unlink(lk);
+		free(lk);
+		(void)rmdir(j->dir);
+	}
 	if (*j->current != '\0')
 		return done(j, "kept", "kept %s %s: %s", j->id, j->current,
 		    j->why);
@@ -693,6 +701,32 @@ stamp_integrity(struct job *j, const char *version)
 	json_decref(st);
 }
 
+/*
+ * One aim-install at a time on a tool: an exclusive flock(2) of
+ * tools/<tool>/.lock, held until the job ends, so that two runs never
+ * switch or prune the same tool at once.  0, or -1 with j->why.
+ */
+static int
+job_lock(struct job *j)
+{
+	char *path = aim_xsprintf("%s/.lock", j->dir);
+	int rc = -1;
+
+	if (aim_mkdirs(j->dir) == -1)
+		say(j, "can't create %s: %s", j->dir, strerror(errno));
+	else if ((j->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) == -1)
+		say(j, "can't open %s: %s", path, strerror(errno));
+	else {
+		while ((rc = flock(j->lockfd, LOCK_EX)) == -1 && errno == EINTR)
+			;
+		if (rc == -1)
+			say(j, "can't lock %s: %s", path, strerror(errno));
+	}
+	free(path);
+	return rc;
+}
+
 static json_t *
 npm_job(struct job *j, int upgrade)
 {
@@ -701,6 +735,8 @@ npm_job(struct job *j, int upgrade)
 	json_t *r;
 
 	j->dir = aim_xsprintf("%s/%s", j->in->tools_dir, j->id);
+	if (!j->in->dry_run && job_lock(j) == -1)
+		return fail(j);
 	link_version(j->dir, "current", j->current, sizeof(j->current));
 	if (*j->current != '\0' && !complete(j->dir, j->current))
 		*j->current = '\0';
@@ -1046,6 +1082,7 @@ job_init(struct job *j, struct aim_install *in, const char *id)
 	json_t *install;
 
 	memset(j, 0, sizeof(*j));
+	j->lockfd = -1;
 	j->in = in;
 	j->id = id;
 	j->rec = json_pack("{s:s}", "tool_id", id);
@@ -1082,6 +1119,8 @@ aim_install_tool(struct aim_install *in, const char *id, int upgrade)
 		else
 			r = other_job(&j);
 	}
+	if (j.lockfd != -1)
+		close(j.lockfd);
 	free(j.dir);
 	json_object_set_new(r, "duration_ms", json_integer(aim_now_ms() - t0));
 	return r;
