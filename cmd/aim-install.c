@@ -495,54 +495,74 @@ bootstrap(struct cli *c)
 	json_decref(c->failed);
 }
 
+/*
+ * The command line: options before the command and anywhere after it
+ * (aim(7) COMMAND LINES); the command's operands from argv[*ind].
+ */
+static void
+parse(struct cli *c, int argc, char *argv[], int *ind)
+{
+	const char *cmd;
+	size_t k;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:ab:c:hj:LnJIr:V", longs,
+	    NULL)) != -1)
+		take(c, ch);
+	if (optind == argc)
+		usage(AIM_EXIT_USAGE);
+	cmd = argv[optind];
+	for (k = 0; commands[k] != NULL && strcmp(commands[k], cmd) != 0; k++)
+		;
+	if (commands[k] == NULL) {
+		warnx("unknown command '%s'", cmd);
+		usage(AIM_EXIT_USAGE);
+	}
+	c->what = (enum what)k;
+	argc -= optind;
+	argv += optind;
+	*ind = optind;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":ab:c:hj:LnJIr:V", longs,
+	    NULL)) != -1)
+		take(c, ch);
+	*ind += optind;
+	argc -= optind;
+	if ((c->what == UNINSTALL || c->what == ROLLBACK) && argc == 0) {
+		warnx("%s: name the tools", cmd);
+		usage(AIM_EXIT_USAGE);
+	}
+	if (c->what == INSTALL && argc == 0 && !c->all) {
+		warnx("install: name the tools, or --all");
+		usage(AIM_EXIT_USAGE);
+	}
+	if ((c->what == SYNC || c->what == BOOTSTRAP) && argc > 0) {
+		warnx("%s: every tool, none named", cmd);
+		usage(AIM_EXIT_USAGE);
+	}
+	if (c->all && argc > 0) {
+		warnx("%s: tools or --all, not both", cmd);
+		usage(AIM_EXIT_USAGE);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct cli c;
 	const char **ids;
 	char *why = NULL;
-	size_t n, k;
-	int ch;
+	size_t n;
+	int ind;
 
 	aim_std_fds();
 	memset(&c, 0, sizeof(c));
 	c.jobs = 1;
 	argv[0] = (char *)progname;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:ab:c:hj:LnJIr:V", longs,
-	    NULL)) != -1)
-		take(&c, ch);
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		usage(AIM_EXIT_USAGE);
-	for (k = 0; commands[k] != NULL && strcmp(commands[k], argv[0]) != 0;
-	    k++)
-		;
-	if (commands[k] == NULL) {
-		warnx("unknown command '%s'", argv[0]);
-		usage(AIM_EXIT_USAGE);
-	}
-	c.what = (enum what)k;
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, ":ab:c:hj:LnJIr:V", longs,
-	    NULL)) != -1)
-		take(&c, ch);
-	argc -= optind;
-	argv += optind;
-	if ((c.what == UNINSTALL || c.what == ROLLBACK) && argc == 0) {
-		warnx("%s: name the tools", commands[k]);
-		usage(AIM_EXIT_USAGE);
-	}
-	if (c.what == INSTALL && argc == 0 && !c.all) {
-		warnx("install: name the tools, or --all");
-		usage(AIM_EXIT_USAGE);
-	}
-	if ((c.all && argc > 0) || ((c.what == SYNC || c.what == BOOTSTRAP) &&
-	    argc > 0)) {
-		warnx("%s: tools or --all, not both", commands[k]);
-		usage(AIM_EXIT_USAGE);
-	}
+	parse(&c, argc, argv, &ind);
+	argc -= ind;
+	argv += ind;
 	if (!isatty(STDOUT_FILENO))
 		c.json = 1;
 	c.color = !c.json && aim_show_color(STDOUT_FILENO);

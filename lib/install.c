@@ -727,11 +727,56 @@ job_lock(struct job *j)
 	return rc;
 }
 
+/* Does the active version satisfy the pin (any, without one)? */
+static int
+current_fits(struct job *j)
+{
+	struct aim_semver v;
+
+	return *j->current != '\0' && (j->pin == NULL ||
+	    (aim_semver_find(j->current, strlen(j->current), &v, NULL,
+	    0) == 0 && aim_semver_satisfies(&v, j->pin, NULL) == 1));
+}
+
+/* -n: the npm command that would run, in the record's "plan". */
+static json_t *
+npm_plan(struct job *j, const char *verdir)
+{
+	char *spec = npm_spec(j);
+	char *argv[] = NPM_ARGV(verdir, spec);
+
+	json_object_set_new(j->rec, "plan", plan_of(argv));
+	free(spec);
+	return done(j, *j->current ? "would_upgrade" : "would_install",
+	    "would %s %s %s", *j->current ? "upgrade" : "install", j->id,
+	    j->version);
+}
+
+/*
+ * Make dir/version complete and active: a complete one (an earlier
+ * upgrade's, kept as previous) is checked against --locked, else fetched.
+ */
+static int
+npm_switch(struct job *j, const char *verdir)
+{
+	if (complete(j->dir, j->version)) {
+		stamp_integrity(j, j->version);
+		if (locked_digest(j, "integrity", json_string_value(
+		    json_object_get(j->rec, "integrity"))) == -1)
+			return -1;
+	} else if (npm_fetch(j, verdir) == -1)
+		return -1;
+	if (npm_activate(j, verdir) == -1)
+		return -1;
+	npm_link_bins(j, verdir);
+	npm_prune(j);
+	return 0;
+}
+
 static json_t *
 npm_job(struct job *j, int upgrade)
 {
-	char *verdir, *spec;
-	struct aim_semver v;
+	char *verdir;
 	json_t *r;
 
 	j->dir = aim_xsprintf("%s/%s", j->in->tools_dir, j->id);
@@ -742,10 +787,7 @@ npm_job(struct job *j, int upgrade)
 		*j->current = '\0';
 	rec_set(j, "previous", j->current);
 	/* install leaves a version that satisfies the pin as it is. */
-	if (!upgrade && !j->in->locked && *j->current != '\0' &&
-	    (j->pin == NULL || (aim_semver_find(j->current,
-	    strlen(j->current), &v, NULL, 0) == 0 &&
-	    aim_semver_satisfies(&v, j->pin, NULL) == 1))) {
+	if (!upgrade && !j->in->locked && current_fits(j)) {
 		rec_set(j, "version", j->current);
 		stamp_integrity(j, j->current);
 		if (!j->in->dry_run)
@@ -765,39 +807,14 @@ npm_job(struct job *j, int upgrade)
 		    j->id, j->current);
 	}
 	verdir = aim_xsprintf("%s/%s", j->dir, j->version);
-	if (j->in->dry_run) {
-		spec = npm_spec(j);
-		{
-			char *argv[] = NPM_ARGV(verdir, spec);
-
-			json_object_set_new(j->rec, "plan", plan_of(argv));
-		}
-		free(spec);
-		free(verdir);
-		return done(j, *j->current ? "would_upgrade" : "would_install",
-		    "would %s %s %s", *j->current ? "upgrade" : "install",
-		    j->id, j->version);
-	}
-	if (complete(j->dir, j->version)) {
-		stamp_integrity(j, j->version);
-		if (locked_digest(j, "integrity", json_string_value(
-		    json_object_get(j->rec, "integrity"))) == -1) {
-			free(verdir);
-			return fail(j);
-		}
-	} else if (npm_fetch(j, verdir) == -1) {
-		free(verdir);
-		return fail(j);
-	}
-	if (npm_activate(j, verdir) == -1) {
-		free(verdir);
-		return fail(j);
-	}
-	npm_link_bins(j, verdir);
-	npm_prune(j);
+	if (j->in->dry_run)
+		r = npm_plan(j, verdir);
+	else if (npm_switch(j, verdir) == -1)
+		r = fail(j);
+	else
+		r = done(j, change(j, 0), "%s %s%s%s", j->id, j->version,
+		    *j->current ? ", was " : "", j->current);
 	free(verdir);
-	r = done(j, change(j, 0), "%s %s%s%s", j->id, j->version,
-	    *j->current ? ", was " : "", j->current);
 	return r;
 }
 

@@ -347,6 +347,10 @@ setup() {
 	assert_output --partial '"action":"skipped"'
 	run aim-install -r "$FIX/install/registry" sync -n mkdirp
 	assert_failure 2
+	assert_line 'aim-install: sync: every tool, none named'
+	run aim-install -r "$FIX/install/registry" install -a mkdirp
+	assert_failure 2
+	assert_line 'aim-install: install: tools or --all, not both'
 	run -4 sh -c 'aim-install -r "$1" install -n ok1 >/dev/full' sh "$REGS/chain"
 	run aim install --help
 	assert_success
