@@ -907,76 +907,90 @@ apt_get(struct job *j, const char *version, json_t *plan_to)
 	return rc;
 }
 
-static json_t *
-apt_job(struct job *j, int upgrade)
+/*
+ * The version to install: the lock's, else the highest apt has that
+ * satisfies the pin (the installed one counts too, for install).  0, or
+ * -1 with j->why.
+ */
+static int
+apt_target(struct job *j, json_t *vs, int upgrade)
 {
-	json_t *vs = apt_versions(j), *x;
 	struct aim_semver bv;
-	char kept[sizeof(j->why)];
-	const char *sha;
+	json_t *x;
 	size_t i;
 
-	if (vs == NULL)
-		return fail(j);
-	apt_current(j);
-	rec_set(j, "previous", j->current);
-	if (j->in->locked) {
-		if (locked_version(j) == -1) {
-			json_decref(vs);
-			return fail(j);
-		}
-	} else {
-		*j->version = '\0';
-		json_array_foreach(vs, i, x)
-			consider(json_string_value(json_object_get(x,
-			    "version")), j->pin, 1, &bv, j->version,
-			    sizeof(j->version));
-		if (!upgrade && *j->current != '\0')
-			consider(j->current, j->pin, 1, &bv, j->version,
-			    sizeof(j->version));
-	}
-	sha = apt_sha256(vs, j->version);
-	rec_set(j, "version", j->version);
-	rec_set(j, "sha256", sha);
-	if (*j->version == '\0')
-		say(j, "apt has no version of %s that satisfies the pin %s",
-		    j->pkg, j->pin ? j->pin : "*");
-	else if (strcmp(j->current, j->version) == 0 &&
-	    locked_digest(j, "sha256", sha) == 0) {
-		json_decref(vs);
-		return done(j, "unchanged", "%s %s is the version wanted",
-		    j->id, j->current);
-	}
-	if (*j->version == '\0' || locked_digest(j, "sha256", sha) == -1) {
-		json_decref(vs);
-		return fail(j);
-	}
-	if (j->in->dry_run) {
-		(void)apt_get(j, j->version, j->rec);
-		json_decref(vs);
-		return done(j, *j->current ? "would_upgrade" : "would_install",
-		    "would %s %s %s", *j->current ? "upgrade" : "install",
-		    j->id, j->version);
-	}
-	if (apt_get(j, j->version, NULL) == 0 &&
-	    check_version(j, environ) == 0) {
-		json_decref(vs);
-		return done(j, change(j, 1), "%s %s%s%s", j->id, j->version,
-		    *j->current ? ", was " : "", j->current);
-	}
-	/* apt's rollback: the previous version again, if apt still has it. */
+	if (j->in->locked)
+		return locked_version(j);
+	*j->version = '\0';
+	json_array_foreach(vs, i, x)
+		consider(json_string_value(json_object_get(x, "version")),
+		    j->pin, 1, &bv, j->version, sizeof(j->version));
+	if (!upgrade && *j->current != '\0')
+		consider(j->current, j->pin, 1, &bv, j->version,
+		    sizeof(j->version));
+	if (*j->version != '\0')
+		return 0;
+	say(j, "apt has no version of %s that satisfies the pin %s", j->pkg,
+	    j->pin ? j->pin : "*");
+	return -1;
+}
+
+/*
+ * apt's rollback after a failed check: the previous version installed
+ * again, if apt still has it ("kept"); else "failed", saying so.
+ */
+static json_t *
+apt_put_back(struct job *j, json_t *vs)
+{
+	char kept[sizeof(j->why)];
+
 	snprintf(kept, sizeof(kept), "%s", j->why);
 	if (*j->current != '\0' && apt_sha256(vs, j->current) != NULL &&
 	    apt_get(j, j->current, NULL) == 0) {
 		snprintf(j->why, sizeof(j->why), "%s", kept);
-		json_decref(vs);
 		return fail(j);
 	}
 	if (*j->current != '\0')
 		say(j, "%s; apt no longer has %s %s to put back", kept,
 		    j->pkg, j->current);
-	json_decref(vs);
 	return done(j, "failed", "%s %s: %s", j->id, j->version, j->why);
+}
+
+static json_t *
+apt_job(struct job *j, int upgrade)
+{
+	json_t *vs = apt_versions(j), *r;
+	const char *sha;
+
+	if (vs == NULL)
+		return fail(j);
+	apt_current(j);
+	rec_set(j, "previous", j->current);
+	if (apt_target(j, vs, upgrade) == -1) {
+		json_decref(vs);
+		return fail(j);
+	}
+	sha = apt_sha256(vs, j->version);
+	rec_set(j, "version", j->version);
+	rec_set(j, "sha256", sha);
+	if (locked_digest(j, "sha256", sha) == -1)
+		r = fail(j);
+	else if (strcmp(j->current, j->version) == 0)
+		r = done(j, "unchanged", "%s %s is the version wanted", j->id,
+		    j->current);
+	else if (j->in->dry_run) {
+		(void)apt_get(j, j->version, j->rec);
+		r = done(j, *j->current ? "would_upgrade" : "would_install",
+		    "would %s %s %s", *j->current ? "upgrade" : "install",
+		    j->id, j->version);
+	} else if (apt_get(j, j->version, NULL) == 0 &&
+	    check_version(j, environ) == 0)
+		r = done(j, change(j, 1), "%s %s%s%s", j->id, j->version,
+		    *j->current ? ", was " : "", j->current);
+	else
+		r = apt_put_back(j, vs);
+	json_decref(vs);
+	return r;
 }
 
 /* ---- pipx, cargo, go: run when on PATH, no rollback ---- */
