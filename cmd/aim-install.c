@@ -50,6 +50,7 @@ struct cli {
 	const char *bin_dir;
 	unsigned flags;
 	int	 all, jobs, json, color, status, no_input;
+	int	 progress;		/* stderr is a terminal, words out */
 	json_t	*installed, *failed;	/* bootstrap's tool ids */
 };
 
@@ -296,8 +297,13 @@ run_parallel(struct cli *c, const char **ids, size_t n)
 			;
 		if (i == nrun)
 			continue;
+		if (c->progress)
+			fprintf(stderr, "\r\033[K");
 		collect(c, &r[i]);
 		r[i] = r[--nrun];
+		if (c->progress && (next < n || nrun > 0))
+			fprintf(stderr, "%zu of %zu done ...", next - nrun,
+			    n);
 	}
 	free(r);
 }
@@ -315,7 +321,12 @@ run_jobs(struct cli *c, const char **ids, size_t n)
 	if (aim_proc_setup() == -1)
 		err(AIM_EXIT_IO, "can't set up signals");
 	for (i = 0; i < n; i++) {
+		/* Progress on a terminal: the line goes when the record comes. */
+		if (c->progress)
+			fprintf(stderr, "%s %s ...", commands[c->what], ids[i]);
 		rec = one(c, ids[i]);
+		if (c->progress)
+			fprintf(stderr, "\r\033[K");
 		report(c, rec);
 		json_decref(rec);
 	}
@@ -566,6 +577,7 @@ main(int argc, char *argv[])
 	if (!isatty(STDOUT_FILENO))
 		c.json = 1;
 	c.color = !c.json && aim_show_color(STDOUT_FILENO);
+	c.progress = !c.json && isatty(STDERR_FILENO);
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
 	aim_setup_load(&c.ctx, &c.opt, NULL, c.what == BOOTSTRAP ?

@@ -118,6 +118,16 @@ setup() {
 	assert_equal "$(grep -c _aim_tool_rollback.json <<<"$output") $(grep -c _aim_tool_upgrade.json <<<"$output")" "2 1"
 }
 
+@test "on a terminal: a line in words per tool, progress on stderr, colour unless NO_COLOR" {
+	use tpl2
+	script -qec "aim-install -r $W/reg --bin-dir $W/bin rollback mkdirp" /dev/null >screen.raw
+	# The progress line, then its erasure, then the record in green.
+	assert_equal "$(cat -v screen.raw)" "rollback mkdirp ...^M^[[K^[[32mrolled_back  ^[[0m mkdirp 1.0.3, was 1.0.4^M"
+	run -1 env NO_COLOR=1 script -qec "aim-install -r $W/reg --bin-dir $W/bin sync -n" /dev/null
+	assert_equal "$(printf '%s' "$output" | tr -d '\r' | sed 's/^.*\x1b\[K//')" "in_sync       mkdirp 1.0.3
+drift         mkdirp-b is not installed"
+}
+
 @test "a version whose versionCommand does not satisfy the pin is rolled back: the old one stays active, exit 1" {
 	use tpl2
 	source_npm "$BATS_FILE_TMPDIR/pkgs/aim-fake-mkdirp-2.0.0.tgz"
