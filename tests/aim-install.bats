@@ -62,6 +62,11 @@ setup_file() {
 		pin '^1.0.3'
 		XDG_DATA_HOME=$W/data HOME=$W ai upgrade mkdirp >"$T/upgrade.out"
 	) >"$T/setup.log" 2>&1 || {
+		# Offline with a cold npm cache is a skip, not a failure.
+		if ! npm view mkdirp@1.0.4 version >/dev/null 2>&1; then
+			: >"$T/offline"
+			return 0
+		fi
 		echo "# making the worlds failed:" >&3
 		sed 's/^/# /' "$T/setup.log" >&3
 		return 1
@@ -70,6 +75,7 @@ setup_file() {
 
 # use WORLD: a copy of tpl1 or tpl2 of our own in $W, its data there.
 use() {
+	[ ! -f "$BATS_FILE_TMPDIR/offline" ] || skip "the npm registry is unreachable and mkdirp is not in $NPM_CACHE"
 	[ -f "$BATS_FILE_TMPDIR/$1/reg/aim.lock" ] || skip "npm is not installed"
 	W=$BATS_TEST_TMPDIR/w
 	cp -a "$BATS_FILE_TMPDIR/$1" "$W"
@@ -287,8 +293,8 @@ drift         mkdirp-b is not installed"
 }
 
 @test "bootstrap: installs what a capability lacks, lists the missing secrets (--no-input: exit 1); a second run changes nothing, exit 0" {
-	[ -f "$BATS_FILE_TMPDIR/tpl1/reg/aim.lock" ] || skip "npm is not installed"
-	W=$BATS_TEST_TMPDIR/w
+	use tpl1
+	rm -rf "$W"
 	mkdir -p "$W/reg/AIM_audit" "$W/bin"
 	cp -R "$FIX/install/registry/." "$W/reg/"
 	f=$W/reg/AIM_registry.json
