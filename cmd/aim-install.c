@@ -219,8 +219,8 @@ one(struct cli *c, const char *id)
 
 /*
  * A worker for one tool: its record, as one JSON line, on fd.  Each
- * worker sets up its own child handling (aim_proc_setup), so that two
- * workers never share the SIGCHLD self-pipe.
+ * worker has its own SIGCHLD self-pipe (aim_proc_forked), so that two
+ * workers never take each other's wake-ups.
  */
 static void __attribute__((noreturn))
 worker(struct cli *c, const char *id, int fd)
@@ -228,7 +228,7 @@ worker(struct cli *c, const char *id, int fd)
 	json_t *rec;
 	char *text;
 
-	if (aim_proc_setup() == -1)
+	if (aim_proc_forked() == -1)
 		_exit(AIM_EXIT_IO);
 	rec = one(c, id);
 	text = json_dumps(rec, JSON_COMPACT);
