@@ -38,6 +38,12 @@ static const struct {
 	{ "secret", "the encrypted secret vault (aim-secret; also secrets)" },
 	{ "init", "a registry for this project, from the tools found (aim-init)" },
 	{ "metrics", "the audit trail as Prometheus metrics (aim-audit metrics)" },
+	{ "install", "install the registry's tools at their pins (aim-install)" },
+	{ "upgrade", "the newest versions the pins allow (aim-install upgrade)" },
+	{ "uninstall", "remove tools aim installed (aim-install uninstall)" },
+	{ "rollback", "back to a tool's previous version (aim-install rollback)" },
+	{ "sync", "installed versions made to match the pins (aim-install sync)" },
+	{ "bootstrap", "health, missing tools and secrets, health again (aim-install bootstrap)" },
 };
 
 static void __attribute__((noreturn))
@@ -560,6 +566,12 @@ static const struct {
 } aliases[] = {
 	{ "health", "scan" },
 	{ "metrics", "audit" },
+	{ "install", "install" },
+	{ "upgrade", "install" },
+	{ "uninstall", "install" },
+	{ "rollback", "install" },
+	{ "sync", "install" },
+	{ "bootstrap", "install" },
 };
 
 int

@@ -1,5 +1,5 @@
 # bash completion for aim(1) and aim-resolve, aim-invoke, aim-audit,
-# aim-secret, aim-scan, aim-init, aim-run.  Installed as
+# aim-secret, aim-scan, aim-init, aim-run, aim-install.  Installed as
 # share/bash-completion/completions/aim
 # (the other names are symlinks to it); to try it from the source tree:
 #   . completion/aim.bash
@@ -384,6 +384,29 @@ _aim_run()
 	fi
 }
 
+# aim-install command [options] [tool ...]: the command, then its options
+# and the registry's tool ids.
+_aim_install()
+{
+	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
+	local -A _aim_opt=()
+	COMPREPLY=()
+	_aim_parse "$2" "-c:file --config:file -r:dir --registry:dir \
+	    -j:none --jobs:none --bin-dir:dir" \
+	    "install upgrade uninstall rollback sync bootstrap"
+	if [[ -n $_aim_want ]]; then
+		_aim_arg "$_aim_want"
+	elif [[ -z $_aim_sub && $_aim_cur != -* ]]; then
+		_aim_reply install upgrade uninstall rollback sync bootstrap
+	elif [[ $_aim_cur == -* ]]; then
+		_aim_reply -a --all --bin-dir -c --config -j --jobs --json \
+		    -L --locked -n --dry-run --no-input -r --registry \
+		    -h --help -V --version
+	elif [[ $_aim_sub != sync && $_aim_sub != bootstrap ]]; then
+		_aim_arg tool
+	fi
+}
+
 # _aim_commands: the commands of `aim --help` (static when that fails)
 # and NAME for each aim-NAME program on PATH.
 _aim_commands()
@@ -457,6 +480,12 @@ _aim()
 		COMP_WORDS[0]=${top%aim}aim-secret
 		_aim_secret aim-secret "$2" "$3"
 		;;
+	install | upgrade | uninstall | rollback | sync | bootstrap)
+		COMP_WORDS=("${top%aim}aim-install" "${COMP_WORDS[@]}")
+		COMP_WORDS[1]=$sub
+		COMP_CWORD=$((COMP_CWORD + 1))
+		_aim_install aim-install "$2" "$3"
+		;;
 	*)
 		if [[ $_aim_cur == -* ]]; then
 			_aim_reply_lines < <(_aim_help_opts "$(_aim_cmd aim)" \
@@ -476,3 +505,4 @@ complete -F _aim_secret aim-secret
 complete -F _aim_scan aim-scan
 complete -F _aim_init aim-init
 complete -F _aim_run aim-run
+complete -F _aim_install aim-install

@@ -436,6 +436,14 @@ struct aim_proc {
 int	 aim_proc_setup(void);
 
 /*
+ * In a child forked to run children of its own (aim-install(1) -j): its
+ * own self-pipe in place of the one inherited, so that no two processes
+ * drain each other's SIGCHLD wake-ups, then aim_proc_setup.  0 or -1
+ * (errno).
+ */
+int	 aim_proc_forked(void);
+
+/*
  * Start argv (argv[0] absolute, or searched in envp's PATH) with envp and
  * the bytes of input on its stdin.  Returns 0 with the child running, or
  * -1 when it could not start: then p->state is AIM_PROC_DONE and

@@ -147,6 +147,18 @@ json_t	*aim_scan_problems(const struct aim_setup *c, size_t from,
 json_t	*aim_scan_tools(struct aim_setup *c, unsigned flags);
 
 /*
+ * One tool's versionCommand asked now, as aim_scan_tools asks it, but
+ * with envp (whose PATH decides which binary answers: aim-install(1)
+ * asks the version it has just installed, before it switches to it) and
+ * never from or into the cache.  Returns a new {version (string or
+ * null), version_output, version_error, pin, pin_status (ok | drift |
+ * unpinned | invalid), warnings[]} as in a tool record; a tool without
+ * a versionCommand gets version_error "no versionCommand".
+ */
+json_t	*aim_scan_version(struct aim_setup *c, json_t *tool,
+	    char *const envp[]);
+
+/*
  * The health checks (aim-scan(1) "health"):
  * required_commands, ai_tools, adapters, registry, pins, vault, secrets
  * (the vault secrets tools name, through aim_vault_open_unattended),
@@ -249,6 +261,13 @@ int	 aim_clean_line(void *c, const struct aim_line *line,
  * (AIM_EXIT_FAILED) or failed (AIM_EXIT_IO), said on stderr too.
  */
 void	 aim_clean_run(struct aim_clean *c);
+
+/*
+ * rm -r of name in dirfd (AT_FDCWD or an open directory), never following
+ * a symlink: a link inside goes, not what it points to.  0, or -1 with
+ * the first errno (opendir(3), unlinkat(2)); what could go is gone.
+ */
+int	 aim_remove_tree(int dirfd, const char *name);
 void	 aim_clean_free(struct aim_clean *c);
 
 /*
@@ -265,5 +284,103 @@ int	 aim_clean_cache_verdict(const struct aim_clean *c, json_t *rec,
  * hold one.  0 removable, or 1 with why (len bytes).
  */
 int	 aim_clean_vcs_guard(const char *path, char *why, size_t len);
+
+/* ---- install.c: tools installed from the registry (aim-install(1)) ---- */
+
+#define AIM_INSTALL_DRY_RUN	0x1	/* -n: the plan, nothing changed */
+#define AIM_INSTALL_LOCKED	0x2	/* --locked: aim.lock exactly */
+
+/*
+ * Where installs go and what aim.lock holds (aim-install(1) FILES, "The
+ * lockfile"): npm tools under tools_dir/<tool>/<version>, with current
+ * and previous symlinks beside them; their programs linked in bin_dir.
+ */
+struct aim_install {
+	struct aim_setup *setup;	/* borrowed: a loaded registry */
+	char	*tools_dir;		/* $XDG_DATA_HOME/aim/tools */
+	char	*bin_dir;		/* --bin-dir > bin_dir > ~/.local/bin */
+	char	*lock_path;		/* <registry>/aim.lock */
+	json_t	*lock;			/* {version: 1, tools: {id: entry}} */
+	int	 dry_run, locked, lock_dirty;
+};
+
+/*
+ * Set in up for s's registry (registry_ok), bin_dir (NULL: the config's,
+ * else ~/.local/bin) and flags; aim.lock is read (missing: empty).
+ * Returns 0, or -1 with a malloc'd *why: "<lock>:L:C: <parse error>",
+ * "<lock>: no \"tools\" object", "HOME is not set: ...".  Free with
+ * aim_install_close (after -1 too).
+ */
+int	 aim_install_open(struct aim_install *in, struct aim_setup *s,
+	    const char *bin_dir, unsigned flags, char **why);
+void	 aim_install_close(struct aim_install *in);
+
+/*
+ * Install tool id at the version its pin resolves to (aim-install(1)
+ * "How a tool is installed"): with upgrade 0 an installed version that
+ * satisfies the pin stays; with in->locked, aim.lock's version and
+ * digest, or a failure.  npm: `npm install --prefix DIR PKG@VER`, its
+ * versionCommand asked from there and checked against the pin, then the
+ * stamp written and current switched (rename(2) of a new symlink): any
+ * failure before leaves the old version active.  apt: `apt-get install
+ * PKG=VER`, the previous version put back on a failed check when apt has
+ * it.  Returns a new record {tool_id, action, source, package, pin,
+ * version, previous, message, integrity | sha256, reported, bin[],
+ * plan[], note, warnings[], duration_ms}; action: installed, upgraded,
+ * unchanged, would_install, would_upgrade, kept (failed, the old version
+ * still active), failed, skipped (no install object; a manager not on
+ * PATH).  Nothing is written to aim.lock or the audit trail here:
+ * aim_install_apply does that with the record.
+ */
+json_t	*aim_install_tool(struct aim_install *in, const char *id,
+	    int upgrade);
+
+/*
+ * npm tools: make the previous version (the "previous" link) current
+ * again.  A record as above: rolled_back, would_roll_back, or kept
+ * ("no previous version to go back to").  New reference.
+ */
+json_t	*aim_install_rollback(struct aim_install *in, const char *id);
+
+/*
+ * Remove tool id: npm, its directory and aim's links in bin_dir; apt,
+ * `apt-get remove -y PKG`.  A record: uninstalled, would_uninstall,
+ * unchanged (not installed), failed, skipped (other managers).
+ */
+json_t	*aim_install_remove(struct aim_install *in, const char *id);
+
+/*
+ * The installed version against the pin and aim.lock, changing nothing:
+ * a record {tool_id, action: in_sync | drift | skipped, version, pin,
+ * locked, message} (aim-install(1) "sync").
+ */
+json_t	*aim_install_drift(struct aim_install *in, const char *id);
+
+/*
+ * What a record changed, kept: aim.lock's entry of the tool set
+ * (installed, upgraded, rolled_back: {source, package, version,
+ * integrity | sha256}) or removed (uninstalled), and a management event
+ * on the audit trail (aim_audit_event_here): tool_install, tool_upgrade,
+ * tool_rollback (kept, rolled_back), tool_uninstall, with {tool_id,
+ * action, source, package, version, previous, message} (aim-audit(1)
+ * "Events").  Returns 0, or -1 with a malloc'd *why when the event could
+ * not be written.
+ */
+int	 aim_install_apply(struct aim_install *in, json_t *rec, char **why);
+
+/*
+ * The tools to install so that every capability of the rules has a ready
+ * tool (aim-install(1) "bootstrap"): for each capability none of whose
+ * chain (primary, then fallback) is "ready" in tools (aim_scan_tools'
+ * records, borrowed), the first tool of the chain with an install
+ * object, once each.  New array of tool ids (borrowed strings copied).
+ */
+json_t	*aim_install_lacking(struct aim_install *in, json_t *tools);
+
+/*
+ * Write aim.lock when a record changed it: sorted, indented JSON through
+ * aim_write_atomic.  0, or -1 with a malloc'd *why ("can't write ...").
+ */
+int	 aim_install_lock_write(struct aim_install *in, char **why);
 
 #endif /* AIM_SETUP_H */

@@ -35,7 +35,8 @@ static const char zero_hex[AIM_HASH_HEX_BYTES + 1] =
 
 static const char *const event_kinds[] = {
 	"secret_set", "secret_get", "secret_delete", "health_check",
-	"scan_execute", "config_update", "error", NULL
+	"scan_execute", "config_update", "error", "tool_install",
+	"tool_upgrade", "tool_rollback", "tool_uninstall", NULL
 };
 
 /* ---- small helpers ---- */

@@ -293,9 +293,8 @@ aim_clean_line(void *arg, const struct aim_line *line, const char *source)
 	return 0;
 }
 
-/* rm -r of name in dirfd without following a symlink.  0 or -1 (errno). */
-static int
-remove_tree(int dirfd, const char *name)
+int
+aim_remove_tree(int dirfd, const char *name)
 {
 	struct dirent *d;
 	struct stat st;
@@ -309,7 +308,7 @@ remove_tree(int dirfd, const char *name)
 			continue;
 		if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
-		if (S_ISDIR(st.st_mode) ? remove_tree(fd, d->d_name) :
+		if (S_ISDIR(st.st_mode) ? aim_remove_tree(fd, d->d_name) :
 		    unlinkat(fd, d->d_name, 0)) {
 			if (!saved)
 				saved = errno;
@@ -348,7 +347,7 @@ clean_cache(struct aim_clean *c, struct aim_clean_item *it)
 		r = result("would_remove", "cache", path, bytes, NULL);
 	} else {
 		rc = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ?
-		    remove_tree(AT_FDCWD, path) : unlink(path);
+		    aim_remove_tree(AT_FDCWD, path) : unlink(path);
 		if (rc == -1) {
 			snprintf(why, sizeof(why), "%s", strerror(errno));
 			warnx("%s: can't remove: %s", path, why);

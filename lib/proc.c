@@ -59,6 +59,19 @@ aim_proc_setup(void)
 	return sigaction(SIGCHLD, &sa, NULL);
 }
 
+int
+aim_proc_forked(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (chld_pipe[i] != -1) {
+			close(chld_pipe[i]);
+			chld_pipe[i] = -1;
+		}
+	return aim_proc_setup();
+}
+
 static void
 close_fd(int *fd)
 {

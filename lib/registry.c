@@ -473,12 +473,26 @@ static const struct member tool_members[] = {
 	{ "passEnv", W_STRINGS, NULL, 0 },
 	{ "secrets", W_STRMAP, NULL, 0 },
 	{ "version", W_STRING, NULL, 0 },
+	{ "install", W_OBJECT, NULL, 0 },
 	{ "weight", W_NATNUM, NULL, 0 },
 	{ "cost", W_NATNUM, NULL, 0 },
 	{ "max_retries", W_NATINT, NULL, 0 },
 	/* An OpenAI-compatible endpoint's adapter reads these (aim-registry(5)). */
 	{ "endpoint", W_STRING, NULL, 0 },
 	{ "models", W_STRINGS, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * The install object (aim-registry(5) "The install object"): one package
+ * manager and the package it installs.
+ */
+static const struct member install_members[] = {
+	{ "npm", W_STRING, NULL, 0 },
+	{ "apt", W_STRING, NULL, 0 },
+	{ "pipx", W_STRING, NULL, 0 },
+	{ "cargo", W_STRING, NULL, 0 },
+	{ "go", W_STRING, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -748,6 +762,7 @@ static const struct config_key config_keys[] = {
 	{ "actor", W_STRING, CFG(actor), 0, "pipeline", NULL, 0 },
 	{ "audit_dir", W_STRING, CFG(audit_dir), 0, NULL, NULL, 1 },
 	{ "central_cache", W_STRING, CFG(central_cache), 0, NULL, NULL, 1 },
+	{ "bin_dir", W_STRING, CFG(bin_dir), 0, NULL, NULL, 1 },
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 #undef CFG
@@ -893,6 +908,7 @@ aim_config_free(struct aim_config *cfg)
 	free(cfg->actor);
 	free(cfg->audit_dir);
 	free(cfg->central_cache);
+	free(cfg->bin_dir);
 	json_decref(cfg->scan_roots);
 	json_decref(cfg->cache_patterns);
 	json_decref(cfg->required_commands);
@@ -1003,6 +1019,42 @@ check_adapter(struct jfile *f, json_t *tool, const char *id,
 	path[2] = NULL;
 }
 
+/*
+ * A tool's install object names exactly one source, a package name that
+ * is not empty (aim-registry(5) "The install object").
+ */
+static void
+check_install(struct jfile *f, json_t *tool, const char *id,
+    const char **path, struct aim_problems *unknown)
+{
+	json_t *in = json_object_get(tool, "install"), *pkg;
+	const struct member *m;
+	char prefix[300];
+	size_t n = 0;
+
+	if (!json_is_object(in))
+		return;		/* its type is said already */
+	path[2] = "install";
+	path[3] = NULL;
+	snprintf(prefix, sizeof(prefix), "tool '%s': install.", id);
+	check_members(f, in, install_members, prefix, path, 3, unknown);
+	for (m = install_members; m->key != NULL; m++) {
+		if ((pkg = json_object_get(in, m->key)) == NULL)
+			continue;
+		n++;
+		if (json_is_string(pkg) && *json_string_value(pkg) == '\0') {
+			path[3] = m->key;
+			jproblem(f, path, 0, "tool '%s': install.%s is empty",
+			    id, m->key);
+			path[3] = NULL;
+		}
+	}
+	if (n != 1)
+		jproblem(f, path, 1, "tool '%s': install must name one of "
+		    "npm, apt, pipx, cargo, go (it names %zu)", id, n);
+	path[2] = NULL;
+}
+
 static void
 check_registry_types(struct jfile *f, json_t *root,
     struct aim_problems *unknown)
@@ -1031,6 +1083,7 @@ check_registry_types(struct jfile *f, json_t *root,
 		}
 		check_members(f, t, tool_members, prefix, path, 2, unknown);
 		check_adapter(f, t, id, path, unknown);
+		check_install(f, t, id, path, unknown);
 	}
 }
 

@@ -514,6 +514,40 @@ aim_scan_tools(struct aim_setup *c, unsigned flags)
 	return out;
 }
 
+json_t *
+aim_scan_version(struct aim_setup *c, json_t *tool, char *const envp[])
+{
+	struct aim_proc_limits lim;
+	struct aim_proc *one;
+	struct probe pr;
+	json_t *rec;
+
+	rec = json_pack("{s:s, s:n, s:[]}", "status", "ready", "version",
+	    "warnings");
+	if (!probe_init(c, tool, rec, &pr)) {
+		json_object_set_new(rec, "version_error",
+		    json_string("no versionCommand"));
+		warning(rec, "%s", "no versionCommand");
+	} else {
+		memset(&lim, 0, sizeof(lim));
+		lim.timeout_ms = c->cfg.version_timeout_ms;
+		lim.kill_grace_ms = c->cfg.kill_grace_ms;
+		lim.max_stdout_bytes = VERSION_OUT_BYTES;
+		lim.stderr_tail_bytes = VERSION_OUT_BYTES;
+		one = &pr.p;
+		if (aim_proc_spawn(one, pr.argv, envp, "", 0, &lim) == 0)
+			while (one->state != AIM_PROC_DONE)
+				if (aim_proc_wait(&one, 1, NULL, 0, -1) == -1 &&
+				    errno != EINTR)
+					break;
+		(void)probe_answer(&pr, lim.timeout_ms);
+		probe_free(&pr);
+	}
+	pin_status(tool, rec);
+	json_object_del(rec, "status");
+	return rec;
+}
+
 /* ---- health ---- */
 
 static json_t *

@@ -54,10 +54,11 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit health init invoke metrics resolve run scan secret status)"
+	assert_output "$(lines audit bootstrap health init install invoke metrics \
+	    resolve rollback run scan secret status sync uninstall upgrade)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
-	assert_output "$(lines scan secret status)"
+	assert_output "$(lines scan secret status sync)"
 	run comp _aim aim f
 	assert_output fx
 }
@@ -133,6 +134,26 @@ lines() {
 	# The same words as aim-run --help lists.
 	assert_equal "$(comp _aim_run aim-run - | LC_ALL=C sort -u)" \
 	    "$(_aim_help_opts aim-run | LC_ALL=C sort -u)"
+}
+
+@test "bash and zsh: aim-install and aim install: the commands, the options --help lists, tool ids" {
+	run comp _aim_install aim-install ''
+	assert_output "$(lines install upgrade uninstall rollback sync bootstrap)"
+	run comp _aim aim upgrade -r "$REG" ''
+	assert_output "$(lines alpha beta-lint gamma)"
+	run comp _aim_install aim-install -r "$REG" uninstall g
+	assert_output gamma
+	run comp _aim_install aim-install sync ''
+	assert_output ''
+	assert_equal "$(comp _aim_install aim-install install - | LC_ALL=C sort -u)" \
+	    "$(_aim_help_opts aim-install | LC_ALL=C sort -u)"
+	command -v zsh >/dev/null || skip "zsh not installed"
+	run zcomp 'aim-install '
+	assert_output "$(lines bootstrap install rollback sync uninstall upgrade)"
+	run zcomp "aim-install install -r $REG a"
+	assert_output alpha
+	run zcomp 'aim upgrade --l'
+	assert_output --locked
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
@@ -356,7 +377,7 @@ lines() {
 
 @test "bash: the completions are registered for each command" {
 	run complete -p aim aim-resolve aim-invoke aim-audit aim-secret aim-scan \
-	    aim-init aim-run
+	    aim-init aim-run aim-install
 	assert_success
 	assert_output "$(lines 'complete -F _aim aim' \
 	    'complete -F _aim_resolve aim-resolve' \
@@ -365,7 +386,8 @@ lines() {
 	    'complete -F _aim_secret aim-secret' \
 	    'complete -F _aim_scan aim-scan' \
 	    'complete -F _aim_init aim-init' \
-	    'complete -F _aim_run aim-run')"
+	    'complete -F _aim_run aim-run' \
+	    'complete -F _aim_install aim-install')"
 }
 
 @test "bash: aim.bash is shellcheck-clean" {
@@ -391,7 +413,8 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit health init invoke metrics resolve run scan secret status)"
+	assert_output "$(lines audit bootstrap health init install invoke metrics \
+	    resolve rollback run scan secret status sync uninstall upgrade)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'
