@@ -128,21 +128,6 @@ aim_env_put(char **env, const char *name, const char *value, size_t len)
 	return env;
 }
 
-void
-aim_strv_free(char **v)
-{
-	char **p;
-
-	if (v == NULL)
-		return;
-	/* An environment may carry secrets: wipe, then free. */
-	for (p = v; *p != NULL; p++) {
-		explicit_bzero(*p, strlen(*p));
-		free(*p);
-	}
-	free(v);
-}
-
 char *
 aim_adapter_input(json_t *rec, int64_t timeout_ms, size_t *len)
 {

@@ -184,8 +184,6 @@ json_t	*aim_registry_tool(const struct aim_registry *reg, const char *tool_id);
 char	**aim_adapter_env(json_t *pass_env, const char *tool_id,
 	    const char *capability, const char *request_id, int64_t timeout_ms,
 	    const char *registry_dir);
-/* Wipes every string (it may hold a secret), then frees the vector. */
-void	 aim_strv_free(char **v);
 
 /*
  * Set name=value (len bytes, no NUL inside) in an environment vector from

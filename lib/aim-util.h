@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -233,6 +234,27 @@ int	 aim_mkdirs(const char *dir);
  * create DIR: reason".
  */
 int	 aim_mkdirs_parent(const char *path, char **dir);
+
+/*
+ * The names in the open directory d (read from where it stands; "." and
+ * ".." left out), those keep accepts when keep is not NULL, sorted by
+ * strcmp: a walk in this order gives the same answer on every file
+ * system, whatever order readdir(3) has.  A NULL-terminated, malloc'd
+ * vector (aim_strv_free); NULL with errno when readdir fails.  d stays
+ * open.  Used by the audit chain's day directories (aim-audit(1) "Audit
+ * directory") and by aim-scan(1) "clean".
+ */
+char	**aim_dir_sorted(DIR *d, int (*keep)(const char *name));
+
+/*
+ * Free a NULL-terminated vector of malloc'd strings (NULL is fine), each
+ * string wiped first: an environment vector may carry secrets
+ * (aim-secret(1) SECURITY CONSIDERATIONS).
+ */
+void	 aim_strv_free(char **v);
+
+/* qsort(3) order of an array of strings: strcmp of what each points to. */
+int	 aim_strcmp_p(const void *a, const void *b);
 
 /*
  * Is path a private regular file: not a symlink, owned by the effective

@@ -35,11 +35,10 @@ char	*aim_chain_append_locked(struct aim_chain *c, json_t *entry,
 
 /*
  * The day directories ("YYYY-MM-DD", aim-audit(1) "Audit directory") of
- * dir, sorted, NULL-terminated, malloc'd (aim_chain_days_free); NULL with
+ * dir, sorted, NULL-terminated, malloc'd (aim_strv_free); NULL with
  * *err an errno when dir can't be read.
  */
 char	**aim_chain_days(const char *dir, int *err);
-void	 aim_chain_days_free(char **days);
 
 /* Does path start with "YYYY-MM-DD/", as a scanned entry's does?  1 or 0. */
 int	 aim_chain_is_day_path(const char *path);

@@ -299,51 +299,22 @@ aim_chain_is_day_path(const char *path)
 	return is_day(day);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The day directories of dir, sorted; NULL-terminated, malloc'd. */
 char **
 aim_chain_days(const char *dir, int *err)
 {
 	DIR *d;
-	struct dirent *de;
-	char **v = NULL;
-	size_t n = 0, cap = 0;
+	char **v;
 
 	*err = 0;
 	if ((d = opendir(dir)) == NULL) {
 		*err = errno;
 		return NULL;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (!is_day(de->d_name))
-			continue;
-		if (n + 2 > cap) {
-			cap = cap ? cap * 2 : 16;
-			v = aim_xrealloc(v, cap * sizeof(*v));
-		}
-		v[n++] = aim_xstrdup(de->d_name);
-	}
+	if ((v = aim_dir_sorted(d, is_day)) == NULL)
+		*err = errno;
 	closedir(d);
-	if (v == NULL)
-		v = aim_xmalloc(sizeof(*v));
-	v[n] = NULL;
-	qsort(v, n, sizeof(*v), cmp_str);
 	return v;
-}
-
-void
-aim_chain_days_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
 }
 
 static void
@@ -477,7 +448,7 @@ aim_chain_scan(const char *dir, struct aim_scan *s, const char *since_day,
 		}
 		closedir(d);
 	}
-	aim_chain_days_free(days);
+	aim_strv_free(days);
 	if (s->n > 0)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
 	return rc;

@@ -116,29 +116,32 @@ opendir_at(int at, const char *name, int *fd)
  * depth?  1 with its path in buf (which holds name's path on entry), 0, or
  * -1 (errno) with the directory that could not be read in buf: a tree that
  * can't be looked into is not known to be safe.  Symlinks are not followed.
+ * Names are looked at in sorted order, so that the one named is the same
+ * on every file system.
  */
 static int
 holds_vcs(int dirfd, const char *name, char *buf, size_t len)
 {
-	struct dirent *d;
 	struct stat st;
-	size_t n = strlen(buf);
+	size_t n = strlen(buf), i;
+	char **names;
 	DIR *dir;
 	int fd, found = 0, saved;
 
 	if ((dir = opendir_at(dirfd, name, &fd)) == NULL)
 		return -1;
-	while (!found && (d = readdir(dir)) != NULL) {
-		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-			continue;
-		snprintf(buf + n, len - n, "/%s", d->d_name);
-		if (aim_path_vcs(d->d_name) != NULL)
+	if ((names = aim_dir_sorted(dir, NULL)) == NULL)
+		found = -1;
+	for (i = 0; found == 0 && names[i] != NULL; i++) {
+		snprintf(buf + n, len - n, "/%s", names[i]);
+		if (aim_path_vcs(names[i]) != NULL)
 			found = 1;
-		else if (fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		else if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(st.st_mode))
-			found = holds_vcs(fd, d->d_name, buf, len);
+			found = holds_vcs(fd, names[i], buf, len);
 	}
 	saved = errno;
+	aim_strv_free(names);
 	closedir(dir);
 	errno = saved;
 	if (found == 0)

@@ -396,7 +396,7 @@ aim_chain_prune(const char *dir, int64_t days, int dry_run, json_t **report,
 out:
 	json_decref(deleted);
 	aim_chain_scan_free(&s);
-	aim_chain_days_free(list);
+	aim_strv_free(list);
 	aim_chain_unlock(&c);
 	aim_chain_close(&c);
 	return rc;

@@ -115,12 +115,6 @@ labels(const char *n1, const char *v1, const char *n2, const char *v2,
 	return buf;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The keys of obj, sorted (borrowed strings in a malloc'd array). */
 static const char **
 sorted_keys(json_t *obj, size_t *n)
@@ -133,7 +127,7 @@ sorted_keys(json_t *obj, size_t *n)
 	*n = 0;
 	json_object_foreach(obj, key, v)
 		k[(*n)++] = key;
-	qsort(k, *n, sizeof(*k), cmp_str);
+	qsort(k, *n, sizeof(*k), aim_strcmp_p);
 	return k;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -691,6 +692,58 @@ aim_xsprintf(const char *fmt, ...)
 	s = aim_vxsprintf(fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+int
+aim_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char **
+aim_dir_sorted(DIR *d, int (*keep)(const char *name))
+{
+	struct dirent *de;
+	char **v = aim_xmalloc(sizeof(*v));
+	size_t n = 0, cap = 1;
+	int saved;
+
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    (keep != NULL && !keep(de->d_name)))
+			continue;
+		if (n + 2 > cap) {
+			cap *= 2;
+			v = aim_xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = aim_xstrdup(de->d_name);
+	}
+	v[n] = NULL;
+	if (errno != 0) {
+		saved = errno;
+		aim_strv_free(v);
+		errno = saved;
+		return NULL;
+	}
+	qsort(v, n, sizeof(*v), aim_strcmp_p);
+	return v;
+}
+
+void
+aim_strv_free(char **v)
+{
+	char **p;
+
+	if (v == NULL)
+		return;
+	/* An environment may carry secrets: wipe, then free. */
+	for (p = v; *p != NULL; p++) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+	}
+	free(v);
 }
 
 int

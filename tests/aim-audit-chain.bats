@@ -712,7 +712,7 @@ at() {
 	records r 1 | aim-audit -d "$D" >/dev/null
 	run --separate-stderr aim-audit query -d "$D" --kind secret_sett
 	assert_equal "$status" 2
-	assert_equal "$stderr" "aim-audit: --kind secret_sett: want one of invocation, prune, secret_set, secret_get, secret_delete, health_check, scan_execute, config_update, error"
+	assert_equal "$stderr" "aim-audit: --kind secret_sett: want one of invocation, prune, secret_set, secret_get, secret_delete, health_check, scan_execute, config_update, error, tool_install, tool_upgrade, tool_rollback, tool_uninstall"
 	assert_equal "$output" ""
 	for k in invocation prune secret_set error; do
 		run aim-audit query -d "$D" --kind "$k"
