@@ -18,22 +18,26 @@ LINES=$FIX/lines
 OUT=$BATS_FILE_TMPDIR
 
 setup_file() {
-	[ -x "$AJV" ] || return 0
 	# The tests only read what is made here: one at a time, they cost less
 	# than the processes that would run them in parallel.
 	# shellcheck disable=SC2034 # read by bats
 	BATS_NO_PARALLELIZE_WITHIN_FILE=true
+	[ -x "$AJV" ] || return 0
 	# In a subshell, so that nothing set here leaks into the tests; in the
-	# background, so that set -e holds inside it.  Leaks are the business of
-	# the binaries' own suites: here only the records matter.
+	# background, so that set -e holds inside it.
 	(
 		set -e
 		export HOME=$OUT/home
-		export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 		mkdir -p "$HOME"
 		unset AIM_REGISTRY_PATH AIM_CONFIG AIM_AUDIT_DIR XDG_CONFIG_HOME XDG_STATE_HOME
 		cd "$OUT"
-		generate
+		# Leaks are the business of the binaries' own suites: here
+		# only the records matter.  queue_scan and queue_secret run
+		# theirs with leak detection, as a test would.
+		(
+			export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+			generate
+		)
 		run_queues
 		ajv_batch
 	) >"$OUT/generate.log" 2>&1 &
@@ -270,11 +274,16 @@ setup() {
 	common_setup
 }
 
+# queued KEY: queue_KEY did not fail.
+queued() {
+	[ ! -e "$OUT/$1.failed" ] || fail "queue_$1: $(cat "$OUT/$1.log")"
+}
+
 # ajv_results KEY: the answers to queue_KEY's commands, in order:
 # ${ajv_status[i]}, ${ajv_output[i]} and ${ajv_what[i]} (q_line's WHAT).
 ajv_results() {
 	local st what out all=
-	[ ! -e "$OUT/$1.failed" ] || fail "queue_$1: $(cat "$OUT/$1.log")"
+	queued "$1"
 	[ -s "$OUT/ajv/$1" ] || fail "queue_$1 queued nothing"
 	ajv_status=() ajv_what=()
 	while IFS=$'\t' read -r st what out; do
@@ -567,6 +576,7 @@ queue_secret() {
 
 @test "aim-secret list records and a missing_secret result are valid" {
 	[ -x "$AJV" ] || skip "ajv-cli not installed"
+	queued secret
 	cd "$OUT/secret"
 	assert_equal "$(wc -l <list.jsonl)" 2
 	assert_equal "$(gojq -c '.attempts[0] | [.reason, .message]' r.json)" '["missing_secret","missing_secret: no/such"]'
@@ -805,6 +815,7 @@ EOF
 
 @test "aim-scan's finding records are valid finding records, every kind" {
 	[ -x "$AJV" ] || skip "ajv-cli not installed"
+	queued scan
 	run gojq -sc '[.[].finding] | unique' "$OUT/scan/scan.jsonl"
 	assert_output '["cache","clean","duplicate","health","health_summary","tool"]'
 	run gojq -sc '[.[] | select(.finding == "tool") | .pin_status] | unique' "$OUT/scan/scan.jsonl"
