@@ -27,6 +27,9 @@ setup_file() {
 	# background, so that set -e holds inside it.
 	(
 		set -e
+		# Without bats's tracing, whose traps run at every command
+		# (they doubled run_queues' CPU): its log says what failed.
+		trap - DEBUG ERR
 		export HOME=$OUT/home
 		mkdir -p "$HOME"
 		unset AIM_REGISTRY_PATH AIM_CONFIG AIM_AUDIT_DIR XDG_CONFIG_HOME XDG_STATE_HOME
