@@ -204,8 +204,8 @@ EOF
 # run_queues: runs every queue_KEY function, each in a directory KEY of its
 # own, where it makes the files its test reads and queues that test's
 # ajv-cli commands under KEY.  One that fails leaves KEY.failed and its
-# output in KEY.log, for its test to fail with (ajv_results); the others
-# go on.
+# output in KEY.log, for its test to fail with (queued); the others go
+# on.
 run_queues() {
 	local f k
 	: >ajv-queue
@@ -245,8 +245,8 @@ q_validate() {
 }
 
 # q_line WHAT COMMAND ARGS...: queues the command; WHAT is "-", or for a
-# validation the number of data files and the schema's name.  Data files
-# are named from $OUT, where the batch runs.
+# validation the number of data files and the schema's name.  Relative
+# paths are made absolute: the batch runs in $OUT, not in KEY.
 q_line() {
 	local what=$1 c=$2 a args=() IFS=$'\t'
 	shift 2
@@ -292,7 +292,7 @@ ajv_results() {
 	while IFS=$'\t' read -r st what out; do
 		ajv_status+=("$st")
 		ajv_what+=("$what")
-		all+=$out
+		all+=$out$'\n'
 	done <"$OUT/ajv/$1"
 	mapfile -d '' ajv_output < <(gojq -j '. + "\u0000"' <<<"$all")
 	[ ${#ajv_output[@]} -eq ${#ajv_status[@]} ] || fail "ajv/$1: ${#ajv_status[@]} statuses, ${#ajv_output[@]} outputs"
