@@ -23,13 +23,14 @@ else
 B	= build
 endif
 
-BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run aim
+BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run \
+	aim-cache aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
-	init patterns invoke show findings declare
+	init patterns invoke show findings declare rcache
 UNITS	= test-unit test-scan test-patterns test-findings test-declare
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
-	man/aim-scan.1 man/aim-init.1 man/aim-run.1 man/aim.1
+	man/aim-scan.1 man/aim-init.1 man/aim-run.1 man/aim-cache.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
@@ -117,11 +118,12 @@ bench: test-deps
 	bench/status $(B)
 	bench/adapters $(B)
 	bench/declarative $(B)
+	bench/rcache $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
 # symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy patterns redact
-# proc findings; L2 registry adapter declare; L3 state vault audit dups;
+# proc findings; L2 registry adapter declare; L3 state vault audit dups rcache;
 # L4 route chain verify keys trail; L5 setup scan clean init.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
@@ -136,9 +138,10 @@ lint: test-deps depcheck
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh examples/script-adapters/AIM_*.sh \
 		tests/fixtures/adapters/*.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
-		tests/fixtures/declarative/stand-in
+		tests/fixtures/declarative/stand-in tests/fixtures/rcache/rc-tool \
+		tests/fixtures/rcache/AIM_gen.sh
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative tests/fixtures/crush/crush \
+		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/rcache tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
 		tools/longest
 

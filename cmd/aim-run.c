@@ -34,7 +34,8 @@ usage(int status)
 	    "[-p prompt]\n"
 	    "               [-r registry] [-t tool] [--deadline=ms] "
 	    "[--json]\n"
-	    "               [--timeout=ms] capability [file ...]\n");
+	    "               [--no-cache] [--timeout=ms] capability "
+	    "[file ...]\n");
 	if (status == 0)
 		printf("  -c, --config=FILE        read the configuration from "
 		    "FILE\n"
@@ -49,6 +50,8 @@ usage(int status)
 		    "(with --each)\n"
 		    "      --json               JSON Lines even on a terminal\n"
 		    "  -n, --dry-run            print the plan, run nothing\n"
+		    "      --no-cache           neither use nor fill the result "
+		    "cache\n"
 		    "  -p, --prompt=TEXT        the prompt; - reads it from "
 		    "the standard input\n"
 		    "  -r, --registry=DIR       use the registry in DIR\n"
@@ -73,7 +76,7 @@ struct ask {
 	const char *tool;
 	char	**files;
 	int	 nfiles;
-	int	 each, json, dry_run, strict;
+	int	 each, json, dry_run, strict, no_cache;
 	long	 jobs;
 	int64_t	 deadline_ms, timeout_ms;	/* 0: not given */
 };
@@ -139,7 +142,7 @@ ms_arg(const char *opt, const char *s)
 	return v;
 }
 
-enum { O_DEADLINE = 256, O_JSON, O_TIMEOUT };
+enum { O_DEADLINE = 256, O_JSON, O_NO_CACHE, O_TIMEOUT };
 
 /* The value of -j: 1 to JOBS_MAX, else a usage error. */
 static long
@@ -200,6 +203,9 @@ option(struct ask *a, int ch, const char **prompt)
 	case O_JSON:
 		a->json = 1;
 		break;
+	case O_NO_CACHE:
+		a->no_cache = 1;
+		break;
 	case O_TIMEOUT:
 		a->timeout_ms = ms_arg("--timeout", optarg);
 		break;
@@ -220,6 +226,7 @@ parse(struct ask *a, int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "prompt", required_argument, NULL, 'p' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "strict", no_argument, NULL, 's' },
@@ -489,6 +496,9 @@ run(struct run *r)
 		if ((r->next == r->nreq || aim_invoke_interrupted(r->iv)) &&
 		    aim_invoke_pending(r->iv) == 0)
 			break;
+		/* Requests that ended at once (cache hits) made room. */
+		if (r->next < r->nreq && aim_invoke_room(r->iv))
+			continue;
 		wait_and_step(r);
 	}
 	live_clear(r);
@@ -549,6 +559,7 @@ main(int argc, char *argv[])
 	io.jobs = ask.jobs;
 	io.strict = ask.strict;
 	io.dry_run = ask.dry_run;
+	io.no_cache = ask.no_cache;
 	io.done = on_done;
 	io.arg = &r;
 	r.iv = aim_invoke_new(&r.set.cfg, &io);

@@ -38,6 +38,7 @@ static const struct {
 	{ "secret", "the encrypted secret vault (aim-secret; also secrets)" },
 	{ "init", "a registry for this project, from the tools found (aim-init)" },
 	{ "metrics", "the audit trail as Prometheus metrics (aim-audit metrics)" },
+	{ "cache", "the result cache: stats, clear, prune (aim-cache)" },
 };
 
 static void __attribute__((noreturn))

@@ -81,6 +81,7 @@ struct aim_config {
 	char	*central_cache;		/* NULL: $XDG_CACHE_HOME, else ~/.cache */
 	json_t	*required_commands;	/* ["git"] */
 	int64_t	 version_timeout_ms;	/* 5000 (original: 5 s limit) */
+	int64_t	 cache_max_bytes;	/* 512 MiB: aim-cache(1) "Size" */
 };
 
 /* A loaded registry: the two files as jansson trees plus where they came from. */

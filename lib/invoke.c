@@ -52,6 +52,9 @@ struct job {
 	struct aim_proc_limits lim;	/* the attempt's limits */
 	const char *source;	/* the input's name, for stderr */
 	long	 lineno;		/* its line there */
+	/* The result cache's key of cur, and its files, NULL: not cached. */
+	unsigned char rkey[AIM_HASH_BYTES];
+	json_t	*rfiles;
 };
 
 /* The error patterns of a registry met, loaded once (p NULL: none). */
@@ -78,6 +81,7 @@ struct aim_invoke {
 	json_t	*said;		/* state problems said already */
 	struct registry_patterns *pcache;
 	size_t	 npcache;
+	struct aim_rcache rcache;	/* results kept (aim-cache(1)) */
 };
 
 /* Is v the string s? */
@@ -113,6 +117,7 @@ job_free(struct job *j)
 {
 	declare_clear(j);
 	json_decref(j->rec);
+	json_decref(j->rfiles);
 	free(j->input);
 	aim_strv_free(j->env);
 	free(j->argv);
@@ -417,10 +422,18 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 	j->tries++;
 	until = record_outcome(iv, j, j->tool_id, cls);
 	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
+		if (j->rfiles != NULL)
+			(void)aim_rcache_put(&iv->rcache, j->rkey, output,
+			    j->rfiles);
+		json_decref(j->rfiles);
+		j->rfiles = NULL;
 		json_array_append_new(j->attempts, attempt);
 		finish_job(iv, j, json_string(j->tool_id), output);
 		return 1;
 	}
+	/* A retry starts from what the failure left: not a run to keep. */
+	json_decref(j->rfiles);
+	j->rfiles = NULL;
 	if (until != 0) {
 		aim_iso_ms(until, iso);
 		json_object_set_new(attempt, "cooldown_until", json_string(iso));
@@ -657,6 +670,50 @@ attempt_spawn(struct aim_invoke *iv, struct job *j, int64_t now,
 	return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
 }
 
+/*
+ * Is j->cur's result one to keep (aim-cache(1) "What is cached")?  The
+ * request's "cache" when it has one, else its candidate's (the rule's or
+ * the tool's "cache": true); never with --no-cache.
+ */
+static int
+cacheable(struct aim_invoke *iv, struct job *j)
+{
+	json_t *ask = json_object_get(j->rec, "cache");
+
+	if (iv->rcache.dir == NULL)
+		return 0;
+	return json_is_boolean(ask) ? json_is_true(ask) :
+	    json_is_true(json_object_get(j->cur, "cache"));
+}
+
+/*
+ * The first attempt of a cacheable j->cur looks for its result: a hit
+ * restores the files, ends the job with the result marked "cached", its
+ * one attempt too, and runs nothing (1).  Else 0, the key kept to store
+ * what the run gives.
+ */
+static int
+cache_hit(struct aim_invoke *iv, struct job *j)
+{
+	int64_t t0 = aim_now_ms();
+	json_t *result;
+
+	json_decref(j->rfiles);
+	j->rfiles = NULL;
+	if (!cacheable(iv, j) ||
+	    aim_rcache_key(j->rec, j->cur, j->rkey, &j->rfiles) == -1 ||
+	    (result = aim_rcache_get(&iv->rcache, j->rkey)) == NULL)
+		return 0;
+	json_decref(j->rfiles);
+	j->rfiles = NULL;
+	json_object_set_new(result, "cached", json_true());
+	json_array_append_new(j->attempts, json_pack("{s:s, s:s, s:b, s:I}",
+	    "tool_id", j->tool_id, "outcome", "success", "cached", 1,
+	    "duration_ms", (json_int_t)(aim_now_ms() - t0)));
+	finish_job(iv, j, json_string(j->tool_id), result);
+	return 1;
+}
+
 /* A finished run of a declarative attempt, as aim_declare_output reads it. */
 static json_t *
 run_result(const struct aim_proc *p)
@@ -804,6 +861,11 @@ declare_begin(struct aim_invoke *iv, struct job *j,
 		declare_clear(j);
 		return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
 	}
+	/* Only a request the tool takes is looked for: a miss means a run. */
+	if (j->tries == 0 && cache_hit(iv, j)) {
+		declare_clear(j);
+		return 1;
+	}
 	j->snap = aim_snapshot_take(json_object_get(json_object_get(j->rec,
 	    "payload"), "files"));
 	j->ran = json_array();
@@ -846,6 +908,8 @@ try_start(struct aim_invoke *iv, struct job *j)
 		return rc;
 	if (json_is_object(json_object_get(j->cur, "adapter")))
 		return declare_begin(iv, j, &lim);
+	if (j->tries == 0 && cache_hit(iv, j))
+		return 1;
 	return attempt_spawn(iv, j, now, &lim);
 }
 
@@ -1272,6 +1336,7 @@ struct aim_invoke *
 aim_invoke_new(const struct aim_config *cfg, const struct aim_invoke_opts *opt)
 {
 	struct aim_invoke *iv = aim_xmalloc(sizeof(*iv));
+	const char *no_cache;
 	char *why = NULL;
 
 	memset(iv, 0, sizeof(*iv));
@@ -1286,6 +1351,10 @@ aim_invoke_new(const struct aim_config *cfg, const struct aim_invoke_opts *opt)
 	iv->said = json_object();
 	iv->state_ok = aim_state_init(&iv->state, &why) == 0;
 	state_warn(iv, why);
+	no_cache = getenv("AIM_NO_CACHE");
+	aim_rcache_init(&iv->rcache, cfg->cache_max_bytes, opt->no_cache ||
+	    (no_cache != NULL && *no_cache != '\0' &&
+	    strcmp(no_cache, "0") != 0));
 	return iv;
 }
 
@@ -1309,6 +1378,7 @@ aim_invoke_free(struct aim_invoke *iv)
 		aim_vault_close(&iv->vault);
 	free(iv->vault_why);
 	aim_state_free(&iv->state);
+	aim_rcache_close(&iv->rcache);
 	json_decref(iv->said);
 	free(iv);
 }
