@@ -63,6 +63,33 @@ bytes_arg(const char *s)
 	return v;
 }
 
+/* One option of getopt_long into a. */
+static void
+option(struct ask *a, int ch)
+{
+	switch (ch) {
+	case 'c':
+		a->opt.config = optarg;
+		break;
+	case 'h':
+		usage(0);
+	case 'r':
+		a->opt.registry = optarg;
+		break;
+	case 'V':
+		printf("%s %s\n", progname, AIM_VERSION);
+		exit(0);
+	case O_JSON:
+		a->json = 1;
+		break;
+	case O_MAX_BYTES:
+		a->max_bytes = bytes_arg(optarg);
+		break;
+	default:
+		usage(AIM_EXIT_USAGE);
+	}
+}
+
 static void
 parse(struct ask *a, int argc, char *argv[])
 {
@@ -78,29 +105,8 @@ parse(struct ask *a, int argc, char *argv[])
 	int ch;
 
 	a->max_bytes = -1;
-	while ((ch = getopt_long(argc, argv, "c:hr:V", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			a->opt.config = optarg;
-			break;
-		case 'h':
-			usage(0);
-		case 'r':
-			a->opt.registry = optarg;
-			break;
-		case 'V':
-			printf("%s %s\n", progname, AIM_VERSION);
-			exit(0);
-		case O_JSON:
-			a->json = 1;
-			break;
-		case O_MAX_BYTES:
-			a->max_bytes = bytes_arg(optarg);
-			break;
-		default:
-			usage(AIM_EXIT_USAGE);
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "c:hr:V", longopts, NULL)) != -1)
+		option(a, ch);
 	argc -= optind;
 	argv += optind;
 	if (argc != 1) {

@@ -397,6 +397,21 @@ classify_texts(struct aim_invoke *iv, struct job *j, json_t *attempt)
 }
 
 /*
+ * After an attempt of j->cur that looked in the result cache: a success
+ * is kept there (aim_rcache_put refuses the rest); a retry starts from
+ * what the failure left, so it is not looked for or kept.
+ */
+static void
+cache_keep(struct aim_invoke *iv, struct job *j, json_t *output)
+{
+	if (j->rfiles == NULL)
+		return;
+	(void)aim_rcache_put(&iv->rcache, j->rkey, output, j->rfiles);
+	json_decref(j->rfiles);
+	j->rfiles = NULL;
+}
+
+/*
  * Judge a finished attempt of j->cur: success ends the job (1); a failure
  * worth retrying schedules the retry (0: waiting); else the chain moves on
  * (-1).  Steals attempt and output.
@@ -414,6 +429,7 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 		close(j->slot_fd);
 		j->slot_fd = -1;
 	}
+	cache_keep(iv, j, output);
 	cls = aim_attempt_classify(attempt, output);
 	if (cls != NULL && strcmp(cls, "unclassified") == 0)
 		cls = classify_texts(iv, j, attempt);
@@ -422,18 +438,10 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 	j->tries++;
 	until = record_outcome(iv, j, j->tool_id, cls);
 	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
-		if (j->rfiles != NULL)
-			(void)aim_rcache_put(&iv->rcache, j->rkey, output,
-			    j->rfiles);
-		json_decref(j->rfiles);
-		j->rfiles = NULL;
 		json_array_append_new(j->attempts, attempt);
 		finish_job(iv, j, json_string(j->tool_id), output);
 		return 1;
 	}
-	/* A retry starts from what the failure left: not a run to keep. */
-	json_decref(j->rfiles);
-	j->rfiles = NULL;
 	if (until != 0) {
 		aim_iso_ms(until, iso);
 		json_object_set_new(attempt, "cooldown_until", json_string(iso));

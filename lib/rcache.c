@@ -465,21 +465,6 @@ stats_flush(struct aim_rcache *rc)
 	rc->hits = rc->misses = rc->stores = 0;
 }
 
-void
-aim_rcache_close(struct aim_rcache *rc)
-{
-	json_t *report = NULL;
-
-	if (rc->dir == NULL)
-		return;
-	stats_flush(rc);
-	if (rc->stored_any)
-		(void)aim_rcache_prune(rc->dir, rc->max_bytes, &report, NULL);
-	json_decref(report);
-	free(rc->dir);
-	rc->dir = NULL;
-}
-
 /* ---- the whole cache: walk, prune, clear, stats ---- */
 
 /* A file of the cache as the walk found it. */
@@ -679,21 +664,33 @@ report_end(json_t *r, struct rc_list *ents, struct rc_list *blobs)
 	    "removed_entries")));
 }
 
-int
-aim_rcache_prune(const char *dir, int64_t max_bytes, json_t **report,
-    char **why)
+/*
+ * aim_rcache_prune; when not all, a cache within max_bytes is left as
+ * it is, unread: what every run that stored pays is a walk of stat(2)s.
+ */
+static void
+prune(const char *dir, int64_t max_bytes, int all, json_t **report)
 {
 	struct rc_list ents = { NULL, 0, 0, 0 }, blobs = { NULL, 0, 0, 0 };
 
 	*report = report_new(dir);
 	list_files(dir, "entries", &ents);
 	list_files(dir, "blobs", &blobs);
-	read_entries(&ents);
-	evict(&ents, &blobs, max_bytes, *report);
+	if (all || ents.bytes + blobs.bytes > max_bytes) {
+		read_entries(&ents);
+		evict(&ents, &blobs, max_bytes, *report);
+	}
 	json_object_set_new(*report, "max_bytes", json_integer(max_bytes));
 	report_end(*report, &ents, &blobs);
 	list_free(&ents);
 	list_free(&blobs);
+}
+
+int
+aim_rcache_prune(const char *dir, int64_t max_bytes, json_t **report,
+    char **why)
+{
+	prune(dir, max_bytes, 1, report);
 	return 0;
 }
 
@@ -745,4 +742,19 @@ aim_rcache_stats(const char *dir, int64_t max_bytes)
 	list_free(&ents);
 	list_free(&blobs);
 	return s;
+}
+
+void
+aim_rcache_close(struct aim_rcache *rc)
+{
+	json_t *report = NULL;
+
+	if (rc->dir == NULL)
+		return;
+	stats_flush(rc);
+	if (rc->stored_any)
+		prune(rc->dir, rc->max_bytes, 0, &report);
+	json_decref(report);
+	free(rc->dir);
+	rc->dir = NULL;
 }
