@@ -535,7 +535,7 @@ cmd_status(int argc, char **argv)
 	aim_setup_load(&st.ctx, &opt, NULL, AIM_SETUP_REGISTRY |
 	    AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
 	st.tools = aim_scan_tools(&st.ctx, flags);
-	st.checks = aim_health_checks(&st.ctx, st.tools);
+	st.checks = aim_health_checks(&st.ctx, st.tools, flags);
 	out = json_object();
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		sections[i].fill(&st, out);

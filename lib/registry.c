@@ -744,6 +744,7 @@ static const struct config_key config_keys[] = {
 	    NULL, 0 },
 	{ "cache_max_bytes", W_NATINT, CFG(cache_max_bytes), 536870912, NULL,
 	    NULL, 0 },
+	{ "health_cache_ms", W_NATINT, CFG(health_cache_ms), 0, NULL, NULL, 0 },
 	{ "scan_roots", W_STRINGS, CFG(scan_roots), 0, NULL, no_strings, 0 },
 	{ "cache_patterns", W_STRINGS, CFG(cache_patterns), 0, NULL,
 	    default_cache_patterns, 0 },

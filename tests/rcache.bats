@@ -250,3 +250,27 @@ files() {
 	run -1 --separate-stderr aim-resolve -r reg <<<'{"capability": "formatting", "payload": {}, "cache": 1}'
 	assert_equal "$stderr" "aim-resolve: <stdin>:1: \"cache\" must be true or false"
 }
+
+# audit_status: the status of the audit_dir check in $output.
+audit_status() {
+	grep '"name":"audit_dir"' <<<"$output" | grep -o '"status":"[a-z]*"'
+}
+
+@test "health_cache_ms: health gives its checks again within it; --no-cache, and 0 by default, check afresh" {
+	# The first run's event makes the audit directory, 0700.
+	run -1 aim-scan -r reg health
+	chmod 777 reg/AIM_audit
+	run -1 aim-scan -r reg health
+	assert_equal "$(audit_status)" '"status":"fail"'
+	chmod 700 reg/AIM_audit
+	echo '{"health_cache_ms": 600000}' >reg/aim_config.json
+	run -1 aim-scan -r reg health
+	assert_equal "$(audit_status)" '"status":"pass"'
+	chmod 777 reg/AIM_audit
+	run -1 aim-scan -r reg health
+	assert_equal "$(audit_status)" '"status":"pass"'
+	cp "$HOME/.cache/aim/health.json" kept.json
+	run -1 aim-scan -r reg --no-cache health
+	assert_equal "$(audit_status)" '"status":"fail"'
+	cmp kept.json "$HOME/.cache/aim/health.json"
+}
