@@ -605,3 +605,23 @@ EOF
 	assert_equal "$(jq -c .ok "$OUT/verify.jsonl" | tr '\n' ' ')" "true false "
 	assert_equal "$(jq -c 'has("entry")' "$OUT/prune.jsonl" | tr '\n' ' ')" "false true "
 }
+
+@test "the result cache's records are valid: a cache candidate, a cached result, its audit entry" {
+	mkdir -p reg/AIM_cross-tool
+	cp "$FIX/rcache/AIM_registry.json" reg/
+	cp "$FIX/rcache/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+	local i
+	for i in 1 2; do
+		echo text >f1
+		echo '{"capability": "formatting", "payload": {"files": ["f1"]}}' |
+		    PATH=$FIX/rcache:$PATH aim-resolve -r reg >routed.json
+		PATH=$FIX/rcache:$PATH aim-invoke <routed.json >result.json
+	done
+	aim-audit -d audit <result.json >/dev/null
+	assert_equal "$(jq -c '[.route.candidates[0].cache, .result.cached, .attempts[0].cached]' result.json)" \
+	    '[true,true,true]'
+	mkdir e && cp audit/*/*.json e/
+	validate "$SCHEMAS/routed.json" routed.json
+	validate "$SCHEMAS/result.json" result.json
+	validate "$SCHEMAS/audit-entry.json" e
+}
