@@ -322,22 +322,23 @@ void	 aim_rcache_close(struct aim_rcache *rc);
  * its argv names (a script adapter), the capability, the canonical
  * payload, the working directory and the content of each payload.files
  * (aim-cache(1) "The key").  *files (new reference) gets [{path, hash
- * (hex, absent for a missing file)}] for aim_rcache_put.  0, or -1 when
- * a payload file cannot be read, is not a regular file or is over 64 MiB
- * (such a run is not cached).
+ * (hex, absent for a missing file)}] for aim_rcache_get and _put.  0, or
+ * -1 when a payload file cannot be read, is a symlink or not a regular
+ * file, or is over 64 MiB (such a run is not cached).
  */
 int	 aim_rcache_key(json_t *rec, json_t *cand,
 	    unsigned char key[AIM_HASH_BYTES], json_t **files);
 
 /*
  * The result stored under key (new reference), its files written back as
- * the tool left them (each atomically, mode kept), the entry's mtime
- * touched (its last use, for eviction); or NULL: a miss.  An entry that
- * does not parse or whose blob is missing or damaged is a miss, and is
- * removed.  Counts a hit or a miss.
+ * the tool left them (each atomically, mode kept; only those of files,
+ * aim_rcache_key's, borrowed), the entry's mtime touched (its last use,
+ * for eviction); or NULL: a miss.  An entry that does not parse, names a
+ * file outside files, or whose blob is missing or damaged is a miss, and
+ * is removed.  Counts a hit or a miss.
  */
 json_t	*aim_rcache_get(struct aim_rcache *rc,
-	    const unsigned char key[AIM_HASH_BYTES]);
+	    const unsigned char key[AIM_HASH_BYTES], json_t *files);
 
 /*
  * Store result (borrowed) of a successful run under key, with the new

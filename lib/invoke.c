@@ -709,8 +709,9 @@ cache_hit(struct aim_invoke *iv, struct job *j)
 	json_decref(j->rfiles);
 	j->rfiles = NULL;
 	if (!cacheable(iv, j) ||
-	    aim_rcache_key(j->rec, j->cur, j->rkey, &j->rfiles) == -1 ||
-	    (result = aim_rcache_get(&iv->rcache, j->rkey)) == NULL)
+	    aim_rcache_key(j->rec, j->cur, j->rkey, &j->rfiles) == -1)
+		return 0;
+	if ((result = aim_rcache_get(&iv->rcache, j->rkey, j->rfiles)) == NULL)
 		return 0;
 	json_decref(j->rfiles);
 	j->rfiles = NULL;

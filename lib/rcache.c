@@ -69,7 +69,8 @@ feed_json(crypto_generichash_state *st, const char *tag, json_t *v)
 
 /*
  * The content hash of the regular file path into out: 1, 0 when there is
- * no such file, -1 when it cannot be read or is not a regular file.
+ * no such file, -1 when it cannot be read or is not a regular file (a
+ * symlink too: a hit would put a file in its place).
  */
 static int
 file_hash(const char *path, unsigned char out[AIM_HASH_BYTES])
@@ -78,7 +79,8 @@ file_hash(const char *path, unsigned char out[AIM_HASH_BYTES])
 	int64_t len;
 	int fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    O_NOFOLLOW)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    sb.st_size > RC_FILE_MAX_BYTES) {
@@ -245,13 +247,27 @@ blob_read(const char *dir, const char *hex, size_t *len)
 	return buf;
 }
 
+/* Is the path s one of files' paths? */
+static int
+among(json_t *files, const char *s)
+{
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(files, i, f)
+		if (strcmp(json_string_value(json_object_get(f, "path")), s) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Put each file of entry e back as the tool left it, each replaced
- * atomically, its mode kept.  0, or -1 (a blob missing or damaged, or a
- * write failed) with the files before it restored.
+ * atomically, its mode kept.  0, or -1 (a blob missing or damaged, a
+ * path not among the request's files, or a write failed) with the files
+ * before it restored.
  */
 static int
-restore(const char *dir, json_t *e)
+restore(const char *dir, json_t *e, json_t *files)
 {
 	const char *path, *hex;
 	struct stat sb;
@@ -263,7 +279,9 @@ restore(const char *dir, json_t *e)
 	json_array_foreach(json_object_get(e, "files"), i, f) {
 		path = json_string_value(json_object_get(f, "path"));
 		hex = json_string_value(json_object_get(f, "blob"));
-		if ((buf = blob_read(dir, hex, &len)) == NULL)
+		/* Never a file the request did not name, whatever the entry says. */
+		if (!among(files, path) ||
+		    (buf = blob_read(dir, hex, &len)) == NULL)
 			return -1;
 		if (stat(path, &sb) == 0)
 			rc = aim_write_atomic(path, buf, len, sb.st_mode & 07777,
@@ -279,7 +297,8 @@ restore(const char *dir, json_t *e)
 }
 
 json_t *
-aim_rcache_get(struct aim_rcache *rc, const unsigned char key[AIM_HASH_BYTES])
+aim_rcache_get(struct aim_rcache *rc, const unsigned char key[AIM_HASH_BYTES],
+    json_t *files)
 {
 	char hex[AIM_HASH_HEX_BYTES + 1], *path, *text;
 	json_t *e = NULL, *result = NULL;
@@ -294,7 +313,7 @@ aim_rcache_get(struct aim_rcache *rc, const unsigned char key[AIM_HASH_BYTES])
 		e = json_loadb(text, len, 0, NULL);
 		free(text);
 		/* Half-written, damaged or its blobs gone: a miss, removed. */
-		if (!entry_valid(e) || restore(rc->dir, e) == -1)
+		if (!entry_valid(e) || restore(rc->dir, e, files) == -1)
 			unlink(path);
 		else {
 			result = json_incref(json_object_get(e, "result"));
@@ -309,19 +328,6 @@ aim_rcache_get(struct aim_rcache *rc, const unsigned char key[AIM_HASH_BYTES])
 	else
 		rc->misses++;
 	return result;
-}
-
-/* Is the path s one of files' paths? */
-static int
-among(json_t *files, const char *s)
-{
-	json_t *f;
-	size_t i;
-
-	json_array_foreach(files, i, f)
-		if (strcmp(json_string_value(json_object_get(f, "path")), s) == 0)
-			return 1;
-	return 0;
 }
 
 /*

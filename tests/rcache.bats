@@ -136,6 +136,23 @@ files() {
 	assert_equal "$(cat f1)" $'TEXT 1\nMORE'
 }
 
+@test "a payload file that is a symlink is not cached; an entry naming a file the request does not is a miss" {
+	files 2
+	ln -s f1 link
+	each formatting link
+	[ ! -d "$C/entries" ]
+	each formatting f2
+	local e
+	e=$(echo "$C"/entries/*/*.json)
+	jq -c '.files[0].path = "f1"' "$e" >e.json && mv e.json "$e"
+	cp f1 f1.before
+	cp orig/f2 .
+	each formatting f2
+	assert_equal "$(runs)" 3
+	assert_equal "$(cached)" '[null,null]'
+	cmp f1 f1.before
+}
+
 @test "two writers at once leave a whole cache; the same output is stored once" {
 	local i a=() b=()
 	for ((i = 1; i <= 12; i++)); do
