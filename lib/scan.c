@@ -874,7 +874,8 @@ check_audit(struct aim_setup *c)
  * tools as scanned (their versions, paths and statuses), hashed.
  */
 static void
-health_key(struct aim_setup *c, json_t *tools, char hex[AIM_HASH_HEX_BYTES + 1])
+health_key(struct aim_setup *c, json_t *tools,
+    char hex[AIM_HASH_HEX_BYTES + 1])
 {
 	unsigned char h[AIM_HASH_BYTES];
 	json_t *k = json_pack("{s:s?, s:s?, s:O}", "registry", c->reg.dir,

@@ -63,8 +63,10 @@ files() {
 	# The same result as the run gave, files_modified included.
 	assert_equal "$(jq -c '.result.content.files_modified' out.jsonl)" \
 	    $'["f1"]\n["f2"]'
-	# The audit entries carry it too.
+	# The audit entries carry it too, and the words say so.
 	assert_equal "$(cat audit/*/*fmt* | grep -c '"cached": true')" 4
+	run -0 --separate-stderr aim-audit -H -d audit2 out.jsonl
+	assert_equal "$(grep -c 'done by fmt in .*, from the cache$' <<<"$stderr")" 2
 }
 
 @test "after a one-file change only that file runs again" {
