@@ -14,35 +14,69 @@
 
 static const char *progname = "aim-cache";
 
+/*
+ * The global options, then the commands and their own options (struct
+ * aim_subcmd, cli.c), for the convention of aim(7) COMMAND LINES.
+ */
+#define GLOBALS_SYNOPSIS "[-c config] [-r registry] [--json]"
+#define GLOBAL_SHORTS	"c:hr:V"
+enum { O_JSON = 256, O_MAX_BYTES };
+static const struct option global_longs[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "registry", required_argument, NULL, 'r' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+static const char global_help[] =
+    "  -c, --config config      read cache_max_bytes from config\n"
+    "  -h, --help               print this help and exit\n"
+    "      --json               one JSON object, even on a terminal\n"
+    "  -r, --registry registry  take aim_config.json from registry\n"
+    "  -V, --version            print the version and exit\n";
+static const struct option prune_longs[] = {
+	{ "max-bytes", required_argument, NULL, O_MAX_BYTES },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option no_longs[] = {
+	{ NULL, 0, NULL, 0 }
+};
+static const struct aim_subcmd subcmds[] = {
+	{ "stats", "", no_longs, "stats", "" },
+	{ "clear", "", no_longs, "clear", "" },
+	{ "prune", "", prune_longs, "prune [--max-bytes n]",
+	    "  --max-bytes n            prune: to n bytes, not "
+	    "cache_max_bytes\n" },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+/*
+ * The usage on stderr and exit status; with status 0 (-h, --help) on
+ * stdout, followed by every option, one line each, and the manual page.
+ */
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout,
-	    "usage: %s [-hV] [-c config] [-r registry] [--json] stats\n"
-	    "       %s [-hV] [-c config] [-r registry] [--json] clear\n"
-	    "       %s [-hV] [-c config] [-r registry] [--json] prune "
-	    "[--max-bytes n]\n", progname, progname, progname);
-	if (status == 0)
-		printf("  -c, --config=config      read cache_max_bytes from "
-		    "config\n"
-		    "  -h, --help               print this help and exit\n"
-		    "      --json               one JSON object, even on a "
-		    "terminal\n"
-		    "      --max-bytes=n        prune: to n bytes, not "
-		    "cache_max_bytes\n"
-		    "  -r, --registry=registry  take aim_config.json from "
-		    "registry\n"
-		    "  -V, --version            print the version and exit\n"
-		    "See aim-cache(1).\n");
+	FILE *f = status ? stderr : stdout;
+	int i;
+
+	fprintf(f, "usage: %s [-hV] " GLOBALS_SYNOPSIS " command\n", progname);
+	for (i = 0; subcmds[i].name != NULL; i++)
+		fprintf(f, "       %s %s\n", progname, subcmds[i].synopsis);
+	if (status == 0) {
+		fprintf(f, "\n%s", global_help);
+		for (i = 0; subcmds[i].name != NULL; i++)
+			fputs(subcmds[i].help, f);
+		fprintf(f, "\nSee %s(1).\n", progname);
+	}
 	exit(status);
 }
-
-enum { O_JSON = 256, O_MAX_BYTES };
 
 /* What the command line asks. */
 struct ask {
 	struct aim_options opt;
-	const char *command;
+	const struct aim_subcmd *cmd;
 	int	 json;
 	int64_t	 max_bytes;	/* --max-bytes, -1: not given */
 };
@@ -63,15 +97,21 @@ bytes_arg(const char *s)
 	return v;
 }
 
-/* One option of getopt_long into a. */
+/*
+ * One option of getopt_long into a: before the command (cur NULL) the
+ * global ones, after it its own too; -h there is the command's help.
+ */
 static void
-option(struct ask *a, int ch)
+option(struct ask *a, const struct aim_subcmd *cur, char *argv[], int ch)
 {
 	switch (ch) {
 	case 'c':
 		a->opt.config = optarg;
 		break;
 	case 'h':
+		if (cur != NULL)
+			aim_subcmd_help(progname, GLOBALS_SYNOPSIS, cur,
+			    global_help);
 		usage(0);
 	case 'r':
 		a->opt.registry = optarg;
@@ -86,6 +126,7 @@ option(struct ask *a, int ch)
 		a->max_bytes = bytes_arg(optarg);
 		break;
 	default:
+		aim_subcmd_bad_option(progname, subcmds, cur, argv, ch);
 		usage(AIM_EXIT_USAGE);
 	}
 }
@@ -93,37 +134,33 @@ option(struct ask *a, int ch)
 static void
 parse(struct ask *a, int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "max-bytes", required_argument, NULL, O_MAX_BYTES },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static struct option longs[8];
+	size_t n = 0, i;
 	int ch;
 
 	a->max_bytes = -1;
-	while ((ch = getopt_long(argc, argv, "c:hr:V", longopts, NULL)) != -1)
-		option(a, ch);
-	argc -= optind;
-	argv += optind;
-	if (argc != 1) {
-		warnx(argc == 0 ? "no command: stats, clear or prune" :
-		    "one command only, not '%s'", argv[argc > 0]);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:" GLOBAL_SHORTS, global_longs,
+	    NULL)) != -1)
+		option(a, NULL, argv, ch);
+	if (optind == argc) {
+		warnx("no command: stats, clear or prune");
 		usage(AIM_EXIT_USAGE);
 	}
-	a->command = argv[0];
-	if (strcmp(a->command, "stats") != 0 &&
-	    strcmp(a->command, "clear") != 0 &&
-	    strcmp(a->command, "prune") != 0) {
-		warnx("'%s' is not a command: stats, clear or prune",
-		    a->command);
+	if ((a->cmd = aim_subcmd_find(subcmds, argv[optind])) == NULL) {
+		warnx("unknown command '%s'", argv[optind]);
 		usage(AIM_EXIT_USAGE);
 	}
-	if (a->max_bytes != -1 && strcmp(a->command, "prune") != 0) {
-		warnx("--max-bytes is an option of prune");
+	for (i = 0; global_longs[i].name != NULL; i++)
+		longs[n++] = global_longs[i];
+	for (i = 0; a->cmd->longs[i].name != NULL; i++)
+		longs[n++] = a->cmd->longs[i];
+	optind++;
+	while ((ch = getopt_long(argc, argv, ":" GLOBAL_SHORTS, longs,
+	    NULL)) != -1)
+		option(a, a->cmd, argv, ch);
+	if (optind < argc) {
+		warnx("%s takes no operand: '%s'", a->cmd->name, argv[optind]);
 		usage(AIM_EXIT_USAGE);
 	}
 }
@@ -192,9 +229,9 @@ main(int argc, char *argv[])
 		errx(AIM_EXIT_IO, "no cache directory: set XDG_CACHE_HOME or "
 		    "HOME");
 	human = !ask.json && isatty(STDOUT_FILENO);
-	if (strcmp(ask.command, "stats") == 0)
+	if (strcmp(ask.cmd->name, "stats") == 0)
 		out = aim_rcache_stats(dir, set.cfg.cache_max_bytes);
-	else if (strcmp(ask.command, "clear") == 0) {
+	else if (strcmp(ask.cmd->name, "clear") == 0) {
 		if (aim_rcache_clear(dir, &out, &why) == -1) {
 			warnx("%s", why);
 			aim_exit_raise(&status, AIM_EXIT_IO);
@@ -204,10 +241,10 @@ main(int argc, char *argv[])
 		    ask.max_bytes : set.cfg.cache_max_bytes, &out, NULL);
 	if (!human)
 		(void)aim_emit(stdout, out);
-	else if (strcmp(ask.command, "stats") == 0)
+	else if (strcmp(ask.cmd->name, "stats") == 0)
 		show_stats(out);
 	else
-		show_removed(strcmp(ask.command, "clear") == 0 ? "cleared" :
+		show_removed(strcmp(ask.cmd->name, "clear") == 0 ? "cleared" :
 		    "pruned", out);
 	json_decref(out);
 	free(why);

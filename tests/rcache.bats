@@ -255,15 +255,20 @@ files() {
 @test "aim-cache: usage errors exit 2, a bad request's cache is an error, output to a full disk exits 4" {
 	run -2 --separate-stderr aim-cache
 	assert_equal "${stderr_lines[0]}" "aim-cache: no command: stats, clear or prune"
-	assert_equal "${stderr_lines[1]}" "usage: aim-cache [-hV] [-c config] [-r registry] [--json] stats"
+	assert_equal "${stderr_lines[1]}" "usage: aim-cache [-hV] [-c config] [-r registry] [--json] command"
+	assert_equal "${stderr_lines[4]}" "       aim-cache prune [--max-bytes n]"
 	run -2 --separate-stderr aim-cache frob
-	assert_equal "${stderr_lines[0]}" "aim-cache: 'frob' is not a command: stats, clear or prune"
+	assert_equal "${stderr_lines[0]}" "aim-cache: unknown command 'frob'"
 	run -2 --separate-stderr aim-cache prune --max-bytes=-1
 	assert_equal "${stderr_lines[0]}" "aim-cache: --max-bytes -1: want a number of bytes, 0 or more"
 	run -2 --separate-stderr aim-cache stats --max-bytes 5
-	assert_equal "${stderr_lines[0]}" "aim-cache: --max-bytes is an option of prune"
+	assert_equal "$stderr" "aim-cache: --max-bytes is an option of prune: aim-cache prune --max-bytes"
+	run -2 --separate-stderr aim-cache clear now
+	assert_equal "${stderr_lines[0]}" "aim-cache: clear takes no operand: 'now'"
 	run -0 aim-cache --help
 	assert_equal "${lines[-1]}" "See aim-cache(1)."
+	run -0 aim-cache prune --help
+	assert_equal "${lines[0]}" "usage: aim-cache [-c config] [-r registry] [--json] prune [--max-bytes n]"
 	run -4 --separate-stderr sh -c 'aim-cache stats >/dev/full'
 	assert_equal "$stderr" "aim-cache: writing output failed"
 	run -1 --separate-stderr aim-resolve -r reg <<<'{"capability": "formatting", "payload": {}, "cache": 1}'
