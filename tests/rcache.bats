@@ -178,6 +178,10 @@ files() {
 	assert_equal "$(runs)" 24
 	assert_equal "$(grep -c '"cached":true' out.jsonl)" 24
 	assert_equal "$(sort -u a1 b12)" SAME
+	# Hits end together: their entries are group commits, a whole chain.
+	assert_equal "$(find audit -name '*.json' | wc -l)" 24
+	assert_equal "$(jq -r .audit.path out.jsonl | sort -u | wc -l)" 24
+	run -0 aim-audit -d audit verify
 	# aim-invoke too takes more records as hits end them at once.
 	for i in 1 2; do
 		for f in "${a[@]}" "${b[@]}"; do
