@@ -23,13 +23,16 @@
 
 #define JOBS_MAX	1024
 
+enum { O_NO_CACHE = 256 };
+
 static const char *progname = "aim-invoke";
 
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: %s [-Hnsu] [-c config] [-j jobs] [-r registry] [file ...]\n",
+	    "usage: %s [-Hnsu] [-c config] [-j jobs] [-r registry] "
+	    "[--no-cache] [file ...]\n",
 	    progname);
 	if (status == 0)
 		printf("  -c, --config=config      read the configuration from "
@@ -40,6 +43,8 @@ usage(int status)
 		    "  -j, --jobs=jobs          work on up to jobs records at "
 		    "once (1 to %d)\n"
 		    "  -n, --dry-run            print the plan, run nothing\n"
+		    "      --no-cache           neither use nor fill the result "
+		    "cache\n"
 		    "  -r, --registry=registry  take aim_config.json from "
 		    "registry\n"
 		    "  -s, --strict             no fallback: the first "
@@ -110,15 +115,17 @@ input_next(struct input *in)
  * Take in records while the engine has room.  Not aim_each_line: that
  * loop blocks in read(2) and owns the whole stream, while this one takes
  * lines only as the engine has room, between polls that also serve the
- * children and signals.  Returns when the engine is full, the input is
- * done, or the current file has no whole line yet.
+ * children and signals.  Returns 1 when the engine is full, 0 when the
+ * input is done or the current file has no whole line yet.
  */
-static void
+static int
 input_take(struct aim_invoke *iv, struct input *in)
 {
 	struct aim_line line;
 
-	while (!in->done && aim_invoke_room(iv)) {
+	while (!in->done) {
+		if (!aim_invoke_room(iv))
+			return 1;
 		if (in->fd == -1 && input_next(in) != 1)
 			continue;
 		if (aim_lines_get(&in->r, &line)) {
@@ -137,6 +144,7 @@ input_take(struct aim_invoke *iv, struct input *in)
 		}
 		break;	/* wait for more input */
 	}
+	return 0;
 }
 
 /*
@@ -218,6 +226,7 @@ run(struct run *r, char **files, int nfiles, size_t line_max)
 {
 	static char *std_input[] = { "-" };
 	struct input in;
+	int full;
 
 	memset(&in, 0, sizeof(in));
 	in.files = nfiles > 0 ? files : std_input;
@@ -227,7 +236,7 @@ run(struct run *r, char **files, int nfiles, size_t line_max)
 	in.line_max = line_max;
 	in.status = &r->status;
 	for (;;) {
-		input_take(r->iv, &in);
+		full = input_take(r->iv, &in);
 		aim_invoke_flush(r->iv);
 		if (ferror(stdout) && !aim_invoke_interrupted(r->iv))
 			/* Nobody reads us any more: stop cleanly. */
@@ -235,6 +244,9 @@ run(struct run *r, char **files, int nfiles, size_t line_max)
 		if ((in.done || aim_invoke_interrupted(r->iv)) &&
 		    aim_invoke_pending(r->iv) == 0)
 			break;
+		/* Records that ended at once (cache hits) made room: take more. */
+		if (full && aim_invoke_room(r->iv))
+			continue;
 		wait_and_step(r, &in);
 	}
 	input_close(&in);
@@ -294,6 +306,7 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "human", no_argument, NULL, 'H' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "unordered", no_argument, NULL, 'u' },
@@ -347,6 +360,9 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("%s %s\n", progname, AIM_VERSION);
 			return 0;
+		case O_NO_CACHE:
+			io.no_cache = 1;
+			break;
 		default:
 			usage(AIM_EXIT_USAGE);
 		}

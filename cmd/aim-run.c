@@ -34,7 +34,8 @@ usage(int status)
 	    "[-p prompt]\n"
 	    "               [-r registry] [-t tool] [--deadline=ms] "
 	    "[--json]\n"
-	    "               [--timeout=ms] capability [file ...]\n");
+	    "               [--no-cache] [--timeout=ms] capability "
+	    "[file ...]\n");
 	if (status == 0)
 		printf("  -c, --config=FILE        read the configuration from "
 		    "FILE\n"
@@ -49,6 +50,8 @@ usage(int status)
 		    "(with --each)\n"
 		    "      --json               JSON Lines even on a terminal\n"
 		    "  -n, --dry-run            print the plan, run nothing\n"
+		    "      --no-cache           neither use nor fill the result "
+		    "cache\n"
 		    "  -p, --prompt=TEXT        the prompt; - reads it from "
 		    "the standard input\n"
 		    "  -r, --registry=DIR       use the registry in DIR\n"
@@ -73,7 +76,7 @@ struct ask {
 	const char *tool;
 	char	**files;
 	int	 nfiles;
-	int	 each, json, dry_run, strict;
+	int	 each, json, dry_run, strict, no_cache;
 	long	 jobs;
 	int64_t	 deadline_ms, timeout_ms;	/* 0: not given */
 };
@@ -90,6 +93,8 @@ struct run {
 	int	 live_shown;	/* it is on the screen now */
 	int	 nreq, next;	/* requests to make, the next one */
 	int	 status;
+	json_t	**done;		/* records done, not yet audited and out */
+	size_t	 ndone, capdone;
 };
 
 /* The read end of the signals' pipe (aim_signals_catch). */
@@ -139,7 +144,7 @@ ms_arg(const char *opt, const char *s)
 	return v;
 }
 
-enum { O_DEADLINE = 256, O_JSON, O_TIMEOUT };
+enum { O_DEADLINE = 256, O_JSON, O_NO_CACHE, O_TIMEOUT };
 
 /* The value of -j: 1 to JOBS_MAX, else a usage error. */
 static long
@@ -200,6 +205,9 @@ option(struct ask *a, int ch, const char **prompt)
 	case O_JSON:
 		a->json = 1;
 		break;
+	case O_NO_CACHE:
+		a->no_cache = 1;
+		break;
 	case O_TIMEOUT:
 		a->timeout_ms = ms_arg("--timeout", optarg);
 		break;
@@ -220,6 +228,7 @@ parse(struct ask *a, int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "prompt", required_argument, NULL, 'p' },
 		{ "registry", required_argument, NULL, 'r' },
 		{ "strict", no_argument, NULL, 's' },
@@ -429,22 +438,72 @@ say_failed(json_t *rec, const char *capability)
 	free(files);
 }
 
-/* The engine's done: audit the record, then show or write it. */
+/*
+ * The audit entries of n records done together (cache hits end many at
+ * once) as one group commit (aim-audit(1) "Group commit"); the part that
+ * cannot commit together, and a group of one, one by one, as audit does.
+ */
+static void
+audit_group(struct run *r, json_t **recs, size_t n)
+{
+	json_t **entries;
+	struct aim_chain *c;
+	char iso[32], **paths, *why = NULL;
+	size_t i = 0, k;
+
+	if (n == 1 || (c = aim_setup_chain(&r->set, &why)) == NULL) {
+		free(why);
+		for (; i < n; i++)
+			audit(r, recs[i]);
+		return;
+	}
+	entries = aim_xmalloc(n * sizeof(*entries));
+	paths = aim_xmalloc(n * sizeof(*paths));
+	aim_utc_stamp(iso, NULL, NULL);
+	for (k = 0; k < n; k++)
+		entries[k] = aim_audit_entry(recs[k], iso, r->set.cfg.actor);
+	/* Each call commits the group, or its part before a new day. */
+	while (i < n && (k = aim_chain_append_group(c, entries + i, n - i,
+	    paths + i, &why)) > 0)
+		for (; k > 0; k--, i++) {
+			json_object_set_new(recs[i], "audit", json_pack(
+			    "{s:s}", "path", paths[i]));
+			free(paths[i]);
+		}
+	free(why);
+	for (; i < n; i++)
+		audit(r, recs[i]);
+	for (k = 0; k < n; k++)
+		json_decref(entries[k]);
+	free(entries);
+	free(paths);
+}
+
+/* The engine's done: kept, to be audited with the others done with it. */
 static void
 on_done(void *arg, json_t *rec, const char *source, long lineno)
 {
 	struct run *r = arg;
-	json_t *res = json_object_get(rec, "result");
-	int failed;
 
 	(void)source;
 	(void)lineno;
+	if (r->ndone == r->capdone) {
+		r->capdone = r->capdone * 2 + 16;
+		r->done = aim_xrealloc(r->done, r->capdone * sizeof(*r->done));
+	}
+	r->done[r->ndone++] = json_incref(rec);
+}
+
+/* An audited record, shown in words or written as a line. */
+static void
+put(struct run *r, json_t *rec)
+{
+	json_t *res = json_object_get(rec, "result");
+	int failed;
+
 	failed = json_object_get(rec, "error") != NULL ||
 	    (json_object_get(rec, "plan") == NULL &&
 	    !json_is_true(json_object_get(res, "success")));
-	live_clear(r);
-	if (!r->ask->dry_run)
-		audit(r, rec);
 	if (r->human) {
 		aim_show_record(stdout, rec, r->color);
 		fflush(stdout);
@@ -456,6 +515,29 @@ on_done(void *arg, json_t *rec, const char *source, long lineno)
 	}
 	if (failed)
 		aim_exit_raise(&r->status, AIM_EXIT_FAILED);
+}
+
+/*
+ * The records done since the last call: audited, at most audit_group_max
+ * together, then put out, each only once its entry is durable.
+ */
+static void
+drain(struct run *r)
+{
+	size_t i, k, n, max = r->set.cfg.audit_group_max;
+
+	if (r->ndone > 0)
+		live_clear(r);
+	for (i = 0; i < r->ndone; i += n) {
+		n = r->ndone - i < max ? r->ndone - i : max;
+		if (!r->ask->dry_run)
+			audit_group(r, r->done + i, n);
+		for (k = i; k < i + n; k++) {
+			put(r, r->done[k]);
+			json_decref(r->done[k]);
+		}
+	}
+	r->ndone = 0;
 }
 
 /* Wait for the engine, a signal or the next redraw; then step. */
@@ -484,11 +566,15 @@ run(struct run *r)
 			r->next++;
 		}
 		aim_invoke_flush(r->iv);
+		drain(r);
 		if (ferror(stdout) && !aim_invoke_interrupted(r->iv))
 			aim_invoke_interrupt(r->iv, SIGPIPE);
 		if ((r->next == r->nreq || aim_invoke_interrupted(r->iv)) &&
 		    aim_invoke_pending(r->iv) == 0)
 			break;
+		/* Requests that ended at once (cache hits) made room. */
+		if (r->next < r->nreq && aim_invoke_room(r->iv))
+			continue;
 		wait_and_step(r);
 	}
 	live_clear(r);
@@ -549,6 +635,7 @@ main(int argc, char *argv[])
 	io.jobs = ask.jobs;
 	io.strict = ask.strict;
 	io.dry_run = ask.dry_run;
+	io.no_cache = ask.no_cache;
 	io.done = on_done;
 	io.arg = &r;
 	r.iv = aim_invoke_new(&r.set.cfg, &io);
@@ -558,6 +645,7 @@ main(int argc, char *argv[])
 		aim_exit_raise(&r.status, AIM_EXIT_IO);
 	status = aim_invoke_exit(r.iv, r.status);
 	aim_invoke_free(r.iv);
+	free(r.done);
 	aim_router_free(&r.router);
 	aim_setup_free(&r.set);
 	free(ask.prompt);

@@ -276,7 +276,7 @@ cmd_health(struct scan *sc)
 	size_t i;
 
 	tools = aim_scan_tools(&sc->ctx, sc->scan_flags);
-	checks = aim_health_checks(&sc->ctx, tools);
+	checks = aim_health_checks(&sc->ctx, tools, sc->scan_flags);
 	sum = aim_health_summary(checks);
 	json_array_foreach(checks, i, c) {
 		emit(sc, c);

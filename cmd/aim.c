@@ -44,6 +44,7 @@ static const struct {
 	{ "rollback", "back to a tool's previous version (aim-install rollback)" },
 	{ "sync", "installed versions made to match the pins (aim-install sync)" },
 	{ "bootstrap", "health, missing tools and secrets, health again (aim-install bootstrap)" },
+	{ "cache", "the result cache: stats, clear, prune (aim-cache)" },
 };
 
 static void __attribute__((noreturn))
@@ -540,7 +541,7 @@ cmd_status(int argc, char **argv)
 	aim_setup_load(&st.ctx, &opt, NULL, AIM_SETUP_REGISTRY |
 	    AIM_SETUP_CHECK | AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
 	st.tools = aim_scan_tools(&st.ctx, flags);
-	st.checks = aim_health_checks(&st.ctx, st.tools);
+	st.checks = aim_health_checks(&st.ctx, st.tools, flags);
 	out = json_object();
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		sections[i].fill(&st, out);

@@ -1,5 +1,5 @@
 # bash completion for aim(1) and aim-resolve, aim-invoke, aim-audit,
-# aim-secret, aim-scan, aim-init, aim-run, aim-install.  Installed as
+# aim-secret, aim-scan, aim-init, aim-run, aim-install, aim-cache.  Installed as
 # share/bash-completion/completions/aim
 # (the other names are symlinks to it); to try it from the source tree:
 #   . completion/aim.bash
@@ -231,8 +231,9 @@ _aim_invoke()
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"
 	elif [[ $_aim_cur == -* ]]; then
-		_aim_reply -c --config -j --jobs -n --dry-run -r --registry \
-		    -s --strict -u --unordered -h --help -V --version
+		_aim_reply -c --config -j --jobs -n --dry-run --no-cache \
+		    -r --registry -s --strict -u --unordered -h --help \
+		    -V --version
 	else
 		_aim_arg file
 	fi
@@ -375,8 +376,9 @@ _aim_run()
 		_aim_arg "$_aim_want"
 	elif [[ $_aim_cur == -* ]]; then
 		_aim_reply -c --config -d --audit-dir --deadline -e --each \
-		    -j --jobs --json -n --dry-run -p --prompt -r --registry \
-		    -s --strict -t --tool --timeout -h --help -V --version
+		    -j --jobs --json -n --dry-run --no-cache -p --prompt \
+		    -r --registry -s --strict -t --tool --timeout -h --help \
+		    -V --version
 	elif ((_aim_npos == 0)); then
 		_aim_arg capability
 	else
@@ -407,6 +409,24 @@ _aim_install()
 	fi
 }
 
+# aim-cache [options] stats|clear|prune: the command, then nothing.
+_aim_cache()
+{
+	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
+	local -A _aim_opt=()
+	COMPREPLY=()
+	_aim_parse "$2" "-c:file --config:file -r:dir --registry:dir \
+	    --max-bytes:none"
+	if [[ -n $_aim_want ]]; then
+		_aim_arg "$_aim_want"
+	elif [[ $_aim_cur == -* ]]; then
+		_aim_reply -c --config --json --max-bytes -r --registry \
+		    -h --help -V --version
+	elif ((_aim_npos == 0)); then
+		_aim_reply stats clear prune
+	fi
+}
+
 # _aim_commands: the commands of `aim --help` (static when that fails)
 # and NAME for each aim-NAME program on PATH.
 _aim_commands()
@@ -414,7 +434,7 @@ _aim_commands()
 	local c
 	c=$("$(_aim_cmd aim)" --help </dev/null 2>/dev/null |
 	    sed -n '/^commands:/,/^$/s/^  \([a-z][-a-z0-9]*\) .*/\1/p')
-	[[ -n $c ]] || c=$'run\nstatus\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit\nmetrics'
+	[[ -n $c ]] || c=$'run\nstatus\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit\nmetrics\ninstall\nupgrade\nuninstall\nrollback\nsync\nbootstrap\ncache'
 	{
 		printf '%s\n' "$c"
 		compgen -c aim- | sed 's/^aim-//'
@@ -473,7 +493,7 @@ _aim()
 		COMP_CWORD=$((COMP_CWORD + 1))
 		_aim_audit aim-audit "$2" "$3"
 		;;
-	resolve | invoke | audit | secret | scan | init | run)
+	resolve | invoke | audit | secret | scan | init | run | cache)
 		_aim_"$sub" aim-"$sub" "$2" "$3"
 		;;
 	secrets)
@@ -506,3 +526,4 @@ complete -F _aim_scan aim-scan
 complete -F _aim_init aim-init
 complete -F _aim_run aim-run
 complete -F _aim_install aim-install
+complete -F _aim_cache aim-cache

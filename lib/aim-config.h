@@ -82,6 +82,8 @@ struct aim_config {
 	json_t	*required_commands;	/* ["git"] */
 	int64_t	 version_timeout_ms;	/* 5000 (original: 5 s limit) */
 	char	*bin_dir;		/* aim-install(1): NULL: ~/.local/bin */
+	int64_t	 cache_max_bytes;	/* 512 MiB: aim-cache(1) "Size" */
+	int64_t	 health_cache_ms;	/* 0: aim-scan(1) "Health cache" */
 };
 
 /* A loaded registry: the two files as jansson trees plus where they came from. */

@@ -485,7 +485,8 @@ int	 aim_show_color(int fd);
 
 /*
  * rec for a person, on fp: a heading (capability, files, how it ended,
- * who served it, how long), the attempts when more than one ran or it
+ * who served it, how long, "from the cache" for result.cached), the
+ * attempts when more than one ran or it
  * failed (outcome, tool, class or reason, time, message), the plan of a
  * dry run, then from result.content the files (files_modified,
  * files_created, files_deleted, lines_added/lines_removed), findings (a

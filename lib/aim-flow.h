@@ -303,14 +303,16 @@ int	 aim_chain_prune(const char *dir, int64_t days, int dry_run,
  * What an engine is asked to do (aim-invoke(1) DESCRIPTION): jobs records under
  * way at once (at least 1); strict: the first candidate only; dry_run:
  * plan, run nothing (the record gains "plan"); unordered: hand records
- * over as they finish rather than in the order they came.  done is called
+ * over as they finish rather than in the order they came; no_cache: the
+ * result cache is neither read nor written (aim-cache(1); so too with
+ * AIM_NO_CACHE set to anything but "" or "0").  done is called
  * with each finished record (borrowed, redacted, freed after the call:
  * json_incref to keep it), the source and line it came from.  A record
  * that ran and failed has "attempts" and result.success false.
  */
 struct aim_invoke_opts {
 	size_t	 jobs;
-	int	 strict, dry_run, unordered;
+	int	 strict, dry_run, unordered, no_cache;
 	void	(*done)(void *arg, json_t *rec, const char *source,
 		    long lineno);
 	void	*arg;

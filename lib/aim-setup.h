@@ -164,9 +164,14 @@ json_t	*aim_scan_version(struct aim_setup *c, json_t *tool,
  * (the vault secrets tools name, through aim_vault_open_unattended),
  * audit_dir, each
  * {finding:"health", name, status: pass|warn|fail, message, details};
- * tools is aim_scan_tools()'s array (borrowed).  New array.
+ * tools is aim_scan_tools()'s array (borrowed).  With health_cache_ms
+ * above 0 the checks are taken from $XDG_CACHE_HOME/aim/health.json when
+ * made less than that long ago for the same registry, config and tools
+ * (aim-scan(1) "Health cache"), and kept there when made; flags
+ * AIM_SCAN_NO_CACHE makes them afresh and leaves the file alone.  New
+ * array.
  */
-json_t	*aim_health_checks(struct aim_setup *c, json_t *tools);
+json_t	*aim_health_checks(struct aim_setup *c, json_t *tools, unsigned flags);
 
 /*
  * {finding:"health_summary", timestamp, overall_status: healthy |

@@ -281,4 +281,99 @@ json_t	*aim_dups_find(const char *const *roots, size_t nroots,
 int	 aim_hash_fd(int fd, unsigned char out[AIM_HASH_BYTES],
 	    int64_t *len_bytes);
 
+/* ---- rcache.c: the result cache (aim-cache(1)) ---- */
+
+/*
+ * One process's use of the result cache, $XDG_CACHE_HOME/aim/results/
+ * (else ~/.cache/aim/results/): entries/xx/<key>.json {"version": 1,
+ * "stored_ms", "result", "files": [{"path", "blob"}]}, blobs/xx/<BLAKE2b
+ * of the content> and stats.json {"hits", "misses", "stores"}
+ * (aim-cache(1) FILES).  Every file is written to a temporary name and
+ * renamed, so concurrent processes see an entry whole or not at all.
+ */
+struct aim_rcache {
+	char	*dir;		/* NULL: off */
+	int64_t	 max_bytes;	/* cache_max_bytes */
+	int64_t	 hits, misses, stores;	/* not yet in stats.json */
+	int	 stored_any;	/* prune at the close */
+};
+
+/* The cache directory (malloc'd), or NULL when neither XDG_CACHE_HOME nor HOME is set. */
+char	*aim_rcache_dir(void);
+
+/*
+ * Ready rc; off (--no-cache, AIM_NO_CACHE) or max_bytes 0 leaves it off:
+ * every lookup a miss not counted, nothing stored.  No I/O.
+ */
+void	 aim_rcache_init(struct aim_rcache *rc, int64_t max_bytes, int off);
+
+/*
+ * Add the counts to stats.json and, when this process stored anything,
+ * prune to max_bytes (aim_rcache_prune).  Failures are silent: the cache
+ * is soft.  rc is off afterwards.
+ */
+void	 aim_rcache_close(struct aim_rcache *rc);
+
+/*
+ * The key of running candidate cand (borrowed; aim-resolve(1) OUTPUT) on
+ * routed record rec (borrowed): BLAKE2b-256 over the tool id, the binary
+ * it detected (path, inode, size, mtime), its argv, its adapter object
+ * as canonical JSON (sorted keys, compact), the content of every file
+ * its argv names (a script adapter), the capability, the canonical
+ * payload, the working directory and the content of each payload.files
+ * (aim-cache(1) "The key").  *files (new reference) gets [{path, hash
+ * (hex, absent for a missing file)}] for aim_rcache_get and _put.  0, or
+ * -1 when a payload file cannot be read, is a symlink or not a regular
+ * file, or is over 64 MiB (such a run is not cached).
+ */
+int	 aim_rcache_key(json_t *rec, json_t *cand,
+	    unsigned char key[AIM_HASH_BYTES], json_t **files);
+
+/*
+ * The result stored under key (new reference), its files written back as
+ * the tool left them (each atomically, mode kept; only those of files,
+ * aim_rcache_key's, borrowed), the entry's mtime touched (its last use,
+ * for eviction); or NULL: a miss.  An entry that does not parse, names a
+ * file outside files, or whose blob is missing or damaged is a miss, and
+ * is removed.  Counts a hit or a miss.
+ */
+json_t	*aim_rcache_get(struct aim_rcache *rc,
+	    const unsigned char key[AIM_HASH_BYTES], json_t *files);
+
+/*
+ * Store result (borrowed) of a successful run under key, with the new
+ * content of each of files (aim_rcache_key's, borrowed) that changed.
+ * 0, or -1 not stored: the cache is off, the result is not a success, its
+ * content.files_modified names a file outside files (aim-cache(1) "What
+ * is cached"), a file went or a write failed.
+ */
+int	 aim_rcache_put(struct aim_rcache *rc,
+	    const unsigned char key[AIM_HASH_BYTES], json_t *result,
+	    json_t *files);
+
+/*
+ * Evict from the cache in dir the least recently used entries until the
+ * rest and their blobs take at most max_bytes, then the blobs no entry
+ * names and the entries that do not read.  *report (new reference):
+ * {dir, removed_entries, removed_blobs, freed_bytes, max_bytes,
+ * size_bytes, entries} (aim-cache(1) "prune").  Returns 0; why is for
+ * later use and untouched.
+ */
+int	 aim_rcache_prune(const char *dir, int64_t max_bytes, json_t **report,
+	    char **why);
+
+/*
+ * Remove every entry, blob and the counters of the cache in dir; *report
+ * as aim_rcache_prune's, without max_bytes.  0, or -1 with a malloc'd
+ * *why when the counters file could not be removed.
+ */
+int	 aim_rcache_clear(const char *dir, json_t **report, char **why);
+
+/*
+ * The cache in dir (aim-cache(1) "stats"), new reference: {dir, entries,
+ * blobs, size_bytes, max_bytes, hits, misses, stores, hit_rate (hits over
+ * lookups, null before the first)}.
+ */
+json_t	*aim_rcache_stats(const char *dir, int64_t max_bytes);
+
 #endif /* AIM_STORE_H */

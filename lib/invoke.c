@@ -52,6 +52,9 @@ struct job {
 	struct aim_proc_limits lim;	/* the attempt's limits */
 	const char *source;	/* the input's name, for stderr */
 	long	 lineno;		/* its line there */
+	/* The result cache's key of cur, and its files, NULL: not cached. */
+	unsigned char rkey[AIM_HASH_BYTES];
+	json_t	*rfiles;
 };
 
 /* The error patterns of a registry met, loaded once (p NULL: none). */
@@ -78,6 +81,7 @@ struct aim_invoke {
 	json_t	*said;		/* state problems said already */
 	struct registry_patterns *pcache;
 	size_t	 npcache;
+	struct aim_rcache rcache;	/* results kept (aim-cache(1)) */
 };
 
 /* Is v the string s? */
@@ -113,6 +117,7 @@ job_free(struct job *j)
 {
 	declare_clear(j);
 	json_decref(j->rec);
+	json_decref(j->rfiles);
 	free(j->input);
 	aim_strv_free(j->env);
 	free(j->argv);
@@ -392,6 +397,21 @@ classify_texts(struct aim_invoke *iv, struct job *j, json_t *attempt)
 }
 
 /*
+ * After an attempt of j->cur that looked in the result cache: a success
+ * is kept there (aim_rcache_put refuses the rest); a retry starts from
+ * what the failure left, so it is not looked for or kept.
+ */
+static void
+cache_keep(struct aim_invoke *iv, struct job *j, json_t *output)
+{
+	if (j->rfiles == NULL)
+		return;
+	(void)aim_rcache_put(&iv->rcache, j->rkey, output, j->rfiles);
+	json_decref(j->rfiles);
+	j->rfiles = NULL;
+}
+
+/*
  * Judge a finished attempt of j->cur: success ends the job (1); a failure
  * worth retrying schedules the retry (0: waiting); else the chain moves on
  * (-1).  Steals attempt and output.
@@ -409,6 +429,7 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 		close(j->slot_fd);
 		j->slot_fd = -1;
 	}
+	cache_keep(iv, j, output);
 	cls = aim_attempt_classify(attempt, output);
 	if (cls != NULL && strcmp(cls, "unclassified") == 0)
 		cls = classify_texts(iv, j, attempt);
@@ -657,6 +678,51 @@ attempt_spawn(struct aim_invoke *iv, struct job *j, int64_t now,
 	return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
 }
 
+/*
+ * Is j->cur's result one to keep (aim-cache(1) "What is cached")?  The
+ * request's "cache" when it has one, else its candidate's (the rule's or
+ * the tool's "cache": true); never with --no-cache.
+ */
+static int
+cacheable(struct aim_invoke *iv, struct job *j)
+{
+	json_t *ask = json_object_get(j->rec, "cache");
+
+	if (iv->rcache.dir == NULL)
+		return 0;
+	return json_is_boolean(ask) ? json_is_true(ask) :
+	    json_is_true(json_object_get(j->cur, "cache"));
+}
+
+/*
+ * The first attempt of a cacheable j->cur looks for its result: a hit
+ * restores the files, ends the job with the result marked "cached", its
+ * one attempt too, and runs nothing (1).  Else 0, the key kept to store
+ * what the run gives.
+ */
+static int
+cache_hit(struct aim_invoke *iv, struct job *j)
+{
+	int64_t t0 = aim_now_ms();
+	json_t *result;
+
+	json_decref(j->rfiles);
+	j->rfiles = NULL;
+	if (!cacheable(iv, j) ||
+	    aim_rcache_key(j->rec, j->cur, j->rkey, &j->rfiles) == -1)
+		return 0;
+	if ((result = aim_rcache_get(&iv->rcache, j->rkey, j->rfiles)) == NULL)
+		return 0;
+	json_decref(j->rfiles);
+	j->rfiles = NULL;
+	json_object_set_new(result, "cached", json_true());
+	json_array_append_new(j->attempts, json_pack("{s:s, s:s, s:b, s:I}",
+	    "tool_id", j->tool_id, "outcome", "success", "cached", 1,
+	    "duration_ms", (json_int_t)(aim_now_ms() - t0)));
+	finish_job(iv, j, json_string(j->tool_id), result);
+	return 1;
+}
+
 /* A finished run of a declarative attempt, as aim_declare_output reads it. */
 static json_t *
 run_result(const struct aim_proc *p)
@@ -804,6 +870,11 @@ declare_begin(struct aim_invoke *iv, struct job *j,
 		declare_clear(j);
 		return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
 	}
+	/* Only a request the tool takes is looked for: a miss means a run. */
+	if (j->tries == 0 && cache_hit(iv, j)) {
+		declare_clear(j);
+		return 1;
+	}
 	j->snap = aim_snapshot_take(json_object_get(json_object_get(j->rec,
 	    "payload"), "files"));
 	j->ran = json_array();
@@ -846,6 +917,8 @@ try_start(struct aim_invoke *iv, struct job *j)
 		return rc;
 	if (json_is_object(json_object_get(j->cur, "adapter")))
 		return declare_begin(iv, j, &lim);
+	if (j->tries == 0 && cache_hit(iv, j))
+		return 1;
 	return attempt_spawn(iv, j, now, &lim);
 }
 
@@ -1272,6 +1345,7 @@ struct aim_invoke *
 aim_invoke_new(const struct aim_config *cfg, const struct aim_invoke_opts *opt)
 {
 	struct aim_invoke *iv = aim_xmalloc(sizeof(*iv));
+	const char *no_cache;
 	char *why = NULL;
 
 	memset(iv, 0, sizeof(*iv));
@@ -1286,6 +1360,10 @@ aim_invoke_new(const struct aim_config *cfg, const struct aim_invoke_opts *opt)
 	iv->said = json_object();
 	iv->state_ok = aim_state_init(&iv->state, &why) == 0;
 	state_warn(iv, why);
+	no_cache = getenv("AIM_NO_CACHE");
+	aim_rcache_init(&iv->rcache, cfg->cache_max_bytes, opt->no_cache ||
+	    (no_cache != NULL && *no_cache != '\0' &&
+	    strcmp(no_cache, "0") != 0));
 	return iv;
 }
 
@@ -1309,6 +1387,7 @@ aim_invoke_free(struct aim_invoke *iv)
 		aim_vault_close(&iv->vault);
 	free(iv->vault_why);
 	aim_state_free(&iv->state);
+	aim_rcache_close(&iv->rcache);
 	json_decref(iv->said);
 	free(iv);
 }

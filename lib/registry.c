@@ -477,6 +477,7 @@ static const struct member tool_members[] = {
 	{ "weight", W_NATNUM, NULL, 0 },
 	{ "cost", W_NATNUM, NULL, 0 },
 	{ "max_retries", W_NATINT, NULL, 0 },
+	{ "cache", W_BOOL, NULL, 0 },
 	/* An OpenAI-compatible endpoint's adapter reads these (aim-registry(5)). */
 	{ "endpoint", W_STRING, NULL, 0 },
 	{ "models", W_STRINGS, NULL, 0 },
@@ -550,6 +551,7 @@ static const struct member rule_members[] = {
 	{ "min_attempt_ms", W_NATINT, NULL, 0 },
 	{ "max_retries", W_NATINT, NULL, 0 },
 	{ "context_requirements", W_OBJECT, NULL, 0 },
+	{ "cache", W_BOOL, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -754,6 +756,9 @@ static const struct config_key config_keys[] = {
 	    NULL, NULL, 0 },
 	{ "version_timeout_ms", W_POSINT, CFG(version_timeout_ms), 5000, NULL,
 	    NULL, 0 },
+	{ "cache_max_bytes", W_NATINT, CFG(cache_max_bytes), 536870912, NULL,
+	    NULL, 0 },
+	{ "health_cache_ms", W_NATINT, CFG(health_cache_ms), 0, NULL, NULL, 0 },
 	{ "scan_roots", W_STRINGS, CFG(scan_roots), 0, NULL, no_strings, 0 },
 	{ "cache_patterns", W_STRINGS, CFG(cache_patterns), 0, NULL,
 	    default_cache_patterns, 0 },

@@ -162,6 +162,11 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 			v = json_object_get(rule, "max_retries");
 		if (json_integer_value(v) > 0)
 			json_object_set(c, "max_retries", v);
+		/* Results worth keeping (aim-cache(1)): the rule over the tool. */
+		if (!json_is_boolean(v = json_object_get(rule, "cache")))
+			v = json_object_get(tool, "cache");
+		if (json_is_true(v))
+			json_object_set_new(c, "cache", json_true());
 		ca = json_object_get(json_object_get(rt->reg->rules_json,
 		    "conflict_resolution"), "concurrent_access");
 		if ((v = json_object_get(ca, "max_concurrent")) != NULL) {
@@ -513,6 +518,8 @@ aim_request_invalid(json_t *req, size_t limit, char *buf, size_t n)
 		return "\"tool_id\" must be a string";
 	if ((v = json_object_get(req, "actor")) != NULL && !json_is_string(v))
 		return "\"actor\" must be a string";
+	if ((v = json_object_get(req, "cache")) != NULL && !json_is_boolean(v))
+		return "\"cache\" must be true or false";
 	if ((v = json_object_get(req, "timeout_ms")) != NULL &&
 	    (!json_is_integer(v) || json_integer_value(v) <= 0 ||
 	    json_integer_value(v) > TIMEOUT_MAX_MS))

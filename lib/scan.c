@@ -903,8 +903,65 @@ check_audit(struct aim_setup *c)
 	return r;
 }
 
-json_t *
-aim_health_checks(struct aim_setup *c, json_t *tools)
+/*
+ * The key of a health cache entry: the registry, the config and the
+ * tools as scanned (their versions, paths and statuses), hashed.
+ */
+static void
+health_key(struct aim_setup *c, json_t *tools,
+    char hex[AIM_HASH_HEX_BYTES + 1])
+{
+	unsigned char h[AIM_HASH_BYTES];
+	json_t *k = json_pack("{s:s?, s:s?, s:O}", "registry", c->reg.dir,
+	    "config", c->cfg.path, "tools", tools);
+	char *s = json_dumps(k, JSON_SORT_KEYS | JSON_COMPACT);
+
+	aim_hash(s, strlen(s), h);
+	aim_hex(h, sizeof(h), hex);
+	free(s);
+	json_decref(k);
+}
+
+/* The checks kept at path for key, made less than ttl_ms ago, or NULL. */
+static json_t *
+health_cached(const char *path, const char *key, int64_t ttl_ms)
+{
+	json_t *e = NULL, *checks = NULL;
+	int64_t age_ms;
+	char *text;
+	size_t len;
+
+	if (aim_read_file(AT_FDCWD, path, 0, 16 << 20, &text, &len) == 0) {
+		e = json_loadb(text, len, 0, NULL);
+		free(text);
+	}
+	age_ms = aim_wall_ms() - json_integer_value(json_object_get(e,
+	    "at_ms"));
+	if (json_is_array(json_object_get(e, "checks")) && age_ms >= 0 &&
+	    age_ms < ttl_ms && json_is_string(json_object_get(e, "key")) &&
+	    strcmp(json_string_value(json_object_get(e, "key")), key) == 0)
+		checks = json_incref(json_object_get(e, "checks"));
+	json_decref(e);
+	return checks;
+}
+
+/* Keep checks for key at path: soft, so no fsync, and a failure is silent. */
+static void
+health_keep(const char *path, const char *key, json_t *checks)
+{
+	json_t *e = json_pack("{s:i, s:s, s:I, s:O}", "version", 1, "key", key,
+	    "at_ms", (json_int_t)aim_wall_ms(), "checks", checks);
+	char *text = json_dumps(e, JSON_COMPACT);
+
+	(void)aim_mkdirs_parent(path, NULL);
+	(void)aim_write_atomic(path, text, strlen(text), 0600,
+	    AIM_WRITE_NOSYNC, NULL);
+	free(text);
+	json_decref(e);
+}
+
+static json_t *
+health_run(struct aim_setup *c, json_t *tools)
 {
 	json_t *a = json_array();
 
@@ -917,6 +974,27 @@ aim_health_checks(struct aim_setup *c, json_t *tools)
 	json_array_append_new(a, check_secrets(c));
 	json_array_append_new(a, check_audit(c));
 	return a;
+}
+
+json_t *
+aim_health_checks(struct aim_setup *c, json_t *tools, unsigned flags)
+{
+	char key[AIM_HASH_HEX_BYTES + 1], *path = NULL;
+	json_t *checks = NULL;
+
+	if (c->cfg.health_cache_ms > 0 && !(flags & AIM_SCAN_NO_CACHE) &&
+	    (path = aim_xdg_path("XDG_CACHE_HOME", ".cache",
+	    "health.json")) != NULL) {
+		health_key(c, tools, key);
+		checks = health_cached(path, key, c->cfg.health_cache_ms);
+	}
+	if (checks == NULL) {
+		checks = health_run(c, tools);
+		if (path != NULL)
+			health_keep(path, key, checks);
+	}
+	free(path);
+	return checks;
 }
 
 json_t *

@@ -158,6 +158,9 @@ heading(const struct out *o, json_t *rec)
 		if (depth > 0)
 			fprintf(o->fp, ", fallback %lld down the chain",
 			    (long long)depth);
+		/* No tool ran: aim-cache(1). */
+		if (json_is_true(json_object_get(res, "cached")))
+			fputs(", from the cache", o->fp);
 	} else {
 		paint(o, C_BAD, "failed");
 		msg = str(res, "message");

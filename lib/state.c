@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -96,8 +97,18 @@ load(struct aim_state *st, int fd, char **why)
 	json_error_t e;
 	json_t *v;
 	char buf[PATH_MAX + 256];
+	int dfd = dup(fd);
+	FILE *f = dfd == -1 ? NULL : fdopen(dfd, "r");
 
-	v = json_loadfd(fd, JSON_REJECT_DUPLICATES, &e);
+	/* Through stdio: json_loadfd reads a byte a read(2). */
+	if (f != NULL) {
+		v = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+		fclose(f);
+	} else {
+		if (dfd != -1)
+			close(dfd);
+		v = json_loadfd(fd, JSON_REJECT_DUPLICATES, &e);
+	}
 	/* A version 1 file: its keys name no registry, so they go. */
 	if (json_is_object(v) && json_integer_value(json_object_get(v,
 	    "version")) == 1 && json_is_object(json_object_get(v, "tools"))) {

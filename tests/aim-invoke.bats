@@ -23,12 +23,12 @@ outcome() {
 	run --separate-stderr aim-invoke --help
 	assert_success
 	assert_equal "$stderr" ""
-	assert_equal "${lines[0]}" "usage: aim-invoke [-Hnsu] [-c config] [-j jobs] [-r registry] [file ...]"
-	assert_equal "${#lines[@]}" 11
-	for opt in "-c, --config=config " "-H, --human " "-h, --help " "-j, --jobs=jobs " "-n, --dry-run " "-r, --registry=registry " "-s, --strict " "-u, --unordered " "-V, --version "; do
+	assert_equal "${lines[0]}" "usage: aim-invoke [-Hnsu] [-c config] [-j jobs] [-r registry] [--no-cache] [file ...]"
+	assert_equal "${#lines[@]}" 12
+	for opt in "-c, --config=config " "-H, --human " "-h, --help " "-j, --jobs=jobs " "-n, --dry-run " "    --no-cache " "-r, --registry=registry " "-s, --strict " "-u, --unordered " "-V, --version "; do
 		assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c -- "^  $opt")" 1
 	done
-	assert_equal "${lines[10]}" "See aim-invoke(1)."
+	assert_equal "${lines[11]}" "See aim-invoke(1)."
 }
 
 @test "-V and --version print the version" {
@@ -43,7 +43,7 @@ outcome() {
 	run --separate-stderr aim-invoke -x
 	assert_equal "$status" 2
 	assert_equal "$output" ""
-	assert_equal "${stderr_lines[1]}" "usage: aim-invoke [-Hnsu] [-c config] [-j jobs] [-r registry] [file ...]"
+	assert_equal "${stderr_lines[1]}" "usage: aim-invoke [-Hnsu] [-c config] [-j jobs] [-r registry] [--no-cache] [file ...]"
 }
 
 @test "-j rejects 0 and non-numbers with exit 2" {

@@ -37,7 +37,7 @@ audited() {
 	assert_equal "${lines[0]}" "$USAGE"
 	for opt in "-c, --config=FILE " "-d, --audit-dir=DIR " "    --deadline=MS " \
 	    "-e, --each " "-h, --help " "-j, --jobs=N " "    --json " \
-	    "-n, --dry-run " "-p, --prompt=TEXT " "-r, --registry=DIR " \
+	    "-n, --dry-run " "    --no-cache " "-p, --prompt=TEXT " "-r, --registry=DIR " \
 	    "-s, --strict " "-t, --tool=TOOL " "    --timeout=MS " "-V, --version "; do
 		assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c -- "^  $opt")" 1
 	done

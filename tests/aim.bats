@@ -28,7 +28,7 @@ EOF
 	run -0 aim --help
 	assert_line --index 0 'usage: aim [-hV] command [argument ...]'
 	for sub in status health scan resolve invoke audit secret init metrics \
-	    install upgrade uninstall rollback sync bootstrap; do
+	    install upgrade uninstall rollback sync bootstrap cache; do
 		assert_line --regexp "^  $sub +"
 	done
 	run -2 aim

@@ -54,7 +54,7 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit bootstrap health init install invoke metrics \
+	assert_output "$(lines audit bootstrap cache health init install invoke metrics \
 	    resolve rollback run scan secret status sync uninstall upgrade)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
@@ -126,12 +126,12 @@ lines() {
 	run comp _aim_run aim-run --
 	assert_success
 	assert_output "$(lines --config --audit-dir --deadline --each --jobs \
-	    --json --dry-run --prompt --registry --strict --tool --timeout \
-	    --help --version)"
+	    --json --dry-run --no-cache --prompt --registry --strict --tool \
+	    --timeout --help --version)"
 	run comp _aim aim run -
 	assert_output "$(lines -c --config -d --audit-dir --deadline -e --each \
-	    -j --jobs --json -n --dry-run -p --prompt -r --registry -s --strict \
-	    -t --tool --timeout -h --help -V --version)"
+	    -j --jobs --json -n --dry-run --no-cache -p --prompt -r --registry \
+	    -s --strict -t --tool --timeout -h --help -V --version)"
 	# The same words as aim-run --help lists.
 	assert_equal "$(comp _aim_run aim-run - | LC_ALL=C sort -u)" \
 	    "$(_aim_help_opts aim-run | LC_ALL=C sort -u)"
@@ -161,8 +161,8 @@ lines() {
 	run comp _aim aim resolve --c
 	assert_output "$(lines --config --check)"
 	run comp _aim aim invoke -
-	assert_output "$(lines -c --config -j --jobs -n --dry-run -r --registry \
-	    -s --strict -u --unordered -h --help -V --version)"
+	assert_output "$(lines -c --config -j --jobs -n --dry-run --no-cache \
+	    -r --registry -s --strict -u --unordered -h --help -V --version)"
 	run comp _aim aim health -
 	assert_output "$(lines -H --human --no-cache -W --warn-ok -c --config -r --registry)"
 	run comp _aim aim secrets ''
@@ -378,7 +378,7 @@ lines() {
 
 @test "bash: the completions are registered for each command" {
 	run complete -p aim aim-resolve aim-invoke aim-audit aim-secret aim-scan \
-	    aim-init aim-run aim-install
+	    aim-init aim-run aim-install aim-cache
 	assert_success
 	assert_output "$(lines 'complete -F _aim aim' \
 	    'complete -F _aim_resolve aim-resolve' \
@@ -388,7 +388,8 @@ lines() {
 	    'complete -F _aim_scan aim-scan' \
 	    'complete -F _aim_init aim-init' \
 	    'complete -F _aim_run aim-run' \
-	    'complete -F _aim_install aim-install')"
+	    'complete -F _aim_install aim-install' \
+	    'complete -F _aim_cache aim-cache')"
 }
 
 @test "bash: aim.bash is shellcheck-clean" {
@@ -414,7 +415,7 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit bootstrap health init install invoke metrics \
+	assert_output "$(lines audit bootstrap cache health init install invoke metrics \
 	    resolve rollback run scan secret status sync uninstall upgrade)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
@@ -467,8 +468,8 @@ zcomp() {
 	assert_output "$(lines alpha beta-lint gamma)"
 	run zcomp 'aim-run --'
 	assert_output "$(lines --audit-dir --config --deadline --dry-run --each \
-	    --help --jobs --json --prompt --registry --strict --timeout --tool \
-	    --version)"
+	    --help --jobs --json --no-cache --prompt --registry --strict \
+	    --timeout --tool --version)"
 	mkdir w && touch w/main.c && cd w
 	run zcomp "aim run -r $REG formatting "
 	assert_output main.c

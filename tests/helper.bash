@@ -42,7 +42,8 @@ common_setup() {
 	# A world of our own: no registry, config or audit dir leaks in.
 	export HOME=$BATS_TEST_TMPDIR/home
 	mkdir -p "$HOME"
-	unset AIM_REGISTRY_PATH AIM_CONFIG AIM_AUDIT_DIR XDG_CONFIG_HOME XDG_STATE_HOME
+	unset AIM_REGISTRY_PATH AIM_CONFIG AIM_AUDIT_DIR XDG_CONFIG_HOME XDG_STATE_HOME \
+	    XDG_CACHE_HOME AIM_NO_CACHE
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 

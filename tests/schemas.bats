@@ -852,3 +852,28 @@ queue_audit_outputs() {
 	assert_equal "$(gojq -c .ok "$OUT/verify.jsonl" | tr '\n' ' ')" "true false "
 	assert_equal "$(gojq -c 'has("entry")' "$OUT/prune.jsonl" | tr '\n' ' ')" "false true "
 }
+
+queue_result_cache() {
+	mkdir -p reg/AIM_cross-tool
+	cp "$FIX/rcache/AIM_registry.json" reg/
+	cp "$FIX/rcache/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+	local i
+	# The first run stores, the second is a hit.
+	for i in 1 2; do
+		echo text >f1
+		echo '{"capability": "formatting", "payload": {"files": ["f1"]}}' |
+		    PATH=$FIX/rcache:$PATH aim-resolve -r reg >routed.json
+		PATH=$FIX/rcache:$PATH aim-invoke <routed.json >result.json
+	done
+	aim-audit -d audit <result.json >/dev/null
+	mkdir e && cp audit/*/*.json e/
+	q_validate "$SCHEMAS/routed.json" routed.json
+	q_validate "$SCHEMAS/result.json" result.json
+	q_validate "$SCHEMAS/audit-entry.json" e
+}
+
+@test "the result cache's records are valid: a cache candidate, a cached result, its audit entry" {
+	validated result_cache 3
+	assert_equal "$(gojq -c '[.route.candidates[0].cache, .result.cached, .attempts[0].cached]' "$OUT/result_cache/result.json")" \
+	    '[true,true,true]'
+}

@@ -751,6 +751,64 @@ test_file_io(void)
 	rmdir(dir);
 }
 
+/*
+ * The result cache's key (aim-cache(1) "The key"): canonical payload,
+ * the files by content, the tool; a symlink is not keyed.
+ */
+static void
+test_rcache_key(void)
+{
+	unsigned char k1[AIM_HASH_BYTES], k2[AIM_HASH_BYTES];
+	unsigned char k3[AIM_HASH_BYTES], k4[AIM_HASH_BYTES];
+	char dir[] = "/tmp/aim-rcache-XXXXXX";
+	json_t *r1, *r2, *r3, *cand, *f1, *f2;
+	int top = open(".", O_RDONLY | O_DIRECTORY);
+
+	if (top == -1 || mkdtemp(dir) == NULL || chdir(dir) == -1) {
+		ok(0, "rcache: a directory to work in");
+		return;
+	}
+	(void)aim_write_atomic("a.c", "x\n", 2, 0644, AIM_WRITE_NOSYNC, NULL);
+	(void)symlink("a.c", "l.c");
+	r1 = json_loads("{\"capability\": \"f\", \"payload\": {\"files\": "
+	    "[\"a.c\"], \"b\": 1, \"a\": 2}}", 0, NULL);
+	r2 = json_loads("{\"payload\": {\"a\": 2, \"b\": 1, \"files\": "
+	    "[\"a.c\"]}, \"capability\": \"f\"}", 0, NULL);
+	r3 = json_loads("{\"capability\": \"f\", \"payload\": {\"files\": "
+	    "[\"l.c\"]}}", 0, NULL);
+	cand = json_loads("{\"tool_id\": \"t\", \"argv\": [\"true\"], "
+	    "\"adapter\": {\"argv\": [\"true\", \"{files}\"]}}", 0, NULL);
+	ok(aim_rcache_key(r1, cand, k1, &f1) == 0 &&
+	    aim_rcache_key(r2, cand, k2, &f2) == 0 &&
+	    memcmp(k1, k2, sizeof(k1)) == 0,
+	    "rcache: the payload's key order is not in the key");
+	json_decref(f2);
+	json_object_set_new(cand, "tool_id", json_string("u"));
+	ok(aim_rcache_key(r1, cand, k4, &f2) == 0 &&
+	    memcmp(k1, k4, sizeof(k1)) != 0, "rcache: another tool, another key");
+	json_decref(f2);
+	json_object_set_new(cand, "tool_id", json_string("t"));
+	(void)aim_write_atomic("a.c", "y\n", 2, 0644, AIM_WRITE_NOSYNC, NULL);
+	ok(aim_rcache_key(r1, cand, k3, &f2) == 0 &&
+	    memcmp(k1, k3, sizeof(k1)) != 0 &&
+	    json_string_length(json_object_get(json_array_get(f1, 0),
+	    "hash")) == AIM_HASH_HEX_BYTES,
+	    "rcache: a file's new content, a new key");
+	json_decref(f2);
+	ok(aim_rcache_key(r3, cand, k3, &f2) == -1 && f2 == NULL,
+	    "rcache: a symlink in the payload is not keyed");
+	json_decref(f1);
+	json_decref(r1);
+	json_decref(r2);
+	json_decref(r3);
+	json_decref(cand);
+	unlink("a.c");
+	unlink("l.c");
+	(void)fchdir(top);
+	close(top);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -770,6 +828,7 @@ main(void)
 	test_duration();
 	test_write_errors();
 	test_file_io();
+	test_rcache_key();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
