@@ -361,7 +361,7 @@ tools_wanted(struct cli *c, int argc, char *argv[], size_t *n)
 /*
  * The health checks (aim-scan(1) "health") with the tools' records in
  * *tools; returns the summary's overall_status, and the checks in
- * *checks (new references).
+ * *checks (new references); checked afresh, never from the health cache.
  */
 static const char *
 health(struct cli *c, json_t **tools, json_t **checks)
@@ -370,7 +370,7 @@ health(struct cli *c, json_t **tools, json_t **checks)
 	json_t *sum;
 
 	*tools = aim_scan_tools(&c->ctx, 0);
-	*checks = aim_health_checks(&c->ctx, *tools);
+	*checks = aim_health_checks(&c->ctx, *tools, AIM_SCAN_NO_CACHE);
 	sum = aim_health_summary(*checks);
 	snprintf(status, sizeof(status), "%s", json_string_value(
 	    json_object_get(sum, "overall_status")));
