@@ -112,6 +112,16 @@ int	 aim_read_file(int dirfd, const char *path, int flags,
 	    size_t limit_bytes, char **buf, size_t *len);
 
 /*
+ * The JSON text of the file path (aim_read_file's flags and limit_bytes,
+ * no AIM_READ_SECRET), parsed; a new reference, or NULL with errno:
+ * aim_read_file's, or EINVAL when the text is not JSON.  For the files aim
+ * keeps for itself and may find half-written or gone (the caches of
+ * aim-scan(1) "Version cache" and aim-cache(1), an install's stamp): any
+ * failure is an absent file to them.
+ */
+json_t	*aim_json_read(const char *path, int flags, size_t limit_bytes);
+
+/*
  * write(2) all n_bytes of buf, going on after short writes and EINTR.
  * Returns 0, or -1 with errno: write(2)'s, or EIO when it wrote nothing
  * and said no error, so a message with strerror(errno) is always true.

@@ -496,17 +496,11 @@ npm_spec(struct job *j)
 static char *
 npm_integrity(const char *verdir)
 {
-	char *path = aim_xsprintf("%s/package-lock.json", verdir), *text;
+	char *path = aim_xsprintf("%s/package-lock.json", verdir);
 	char *key, *out = NULL;
 	const char *name, *s;
-	json_t *lock = NULL, *deps, *x;
-	size_t len;
+	json_t *lock = aim_json_read(path, 0, LOCK_MAX_BYTES), *deps, *x;
 
-	if (aim_read_file(AT_FDCWD, path, 0, LOCK_MAX_BYTES, &text,
-	    &len) == 0) {
-		lock = json_loadb(text, len, 0, NULL);
-		free(text);
-	}
 	free(path);
 	deps = json_object_get(json_object_get(json_object_get(lock,
 	    "packages"), ""), "dependencies");
@@ -686,15 +680,9 @@ npm_activate(struct job *j, const char *verdir)
 static void
 stamp_integrity(struct job *j, const char *version)
 {
-	char *path = aim_xsprintf("%s/%s/" STAMP, j->dir, version), *text;
-	json_t *st = NULL;
-	size_t len;
+	char *path = aim_xsprintf("%s/%s/" STAMP, j->dir, version);
+	json_t *st = aim_json_read(path, 0, LOCK_MAX_BYTES);
 
-	if (aim_read_file(AT_FDCWD, path, 0, LOCK_MAX_BYTES, &text,
-	    &len) == 0) {
-		st = json_loadb(text, len, 0, NULL);
-		free(text);
-	}
 	free(path);
 	json_object_set(j->rec, "integrity", json_object_get(st,
 	    "integrity") ? json_object_get(st, "integrity") : json_null());

@@ -300,18 +300,16 @@ json_t *
 aim_rcache_get(struct aim_rcache *rc, const unsigned char key[AIM_HASH_BYTES],
     json_t *files)
 {
-	char hex[AIM_HASH_HEX_BYTES + 1], *path, *text;
-	json_t *e = NULL, *result = NULL;
-	size_t len;
+	char hex[AIM_HASH_HEX_BYTES + 1], *path;
+	json_t *e, *result = NULL;
 
 	if (rc->dir == NULL)
 		return NULL;
 	aim_hex(key, AIM_HASH_BYTES, hex);
 	path = rc_path(rc->dir, "entries", hex, ".json");
-	if (aim_read_file(AT_FDCWD, path, AIM_READ_NOFOLLOW, RC_ENTRY_MAX_BYTES,
-	    &text, &len) == 0) {
-		e = json_loadb(text, len, 0, NULL);
-		free(text);
+	/* Read but not JSON (EINVAL) is damaged too; unreadable is a miss. */
+	if ((e = aim_json_read(path, AIM_READ_NOFOLLOW, RC_ENTRY_MAX_BYTES)) !=
+	    NULL || errno == EINVAL) {
 		/* Half-written, damaged or its blobs gone: a miss, removed. */
 		if (!entry_valid(e) || restore(rc->dir, e, files) == -1)
 			unlink(path);
@@ -571,15 +569,11 @@ static void
 read_entries(struct rc_list *l)
 {
 	json_t *e, *f;
-	size_t i, k, len;
-	char *text;
+	size_t i, k;
 
 	for (i = 0; i < l->n; i++) {
-		if (aim_read_file(AT_FDCWD, l->v[i].path, AIM_READ_NOFOLLOW,
-		    RC_ENTRY_MAX_BYTES, &text, &len) == -1)
-			continue;
-		e = json_loadb(text, len, 0, NULL);
-		free(text);
+		e = aim_json_read(l->v[i].path, AIM_READ_NOFOLLOW,
+		    RC_ENTRY_MAX_BYTES);
 		if (entry_valid(e)) {
 			l->v[i].blobs = json_array();
 			json_array_foreach(json_object_get(e, "files"), k, f)

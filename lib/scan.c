@@ -250,15 +250,8 @@ probe_answer(struct probe *pr, int64_t timeout_ms)
 static json_t *
 cache_read(const char *path)
 {
-	json_t *c = NULL;
-	char *text;
-	size_t len;
+	json_t *c = path != NULL ? aim_json_read(path, 0, 16 << 20) : NULL;
 
-	if (path != NULL && aim_read_file(AT_FDCWD, path, 0, 16 << 20, &text,
-	    &len) == 0) {
-		c = json_loadb(text, len, 0, NULL);
-		free(text);
-	}
 	if (!json_is_object(json_object_get(c, "probes")) ||
 	    json_integer_value(json_object_get(c, "version")) != 1) {
 		json_decref(c);
@@ -926,15 +919,9 @@ health_key(struct aim_setup *c, json_t *tools,
 static json_t *
 health_cached(const char *path, const char *key, int64_t ttl_ms)
 {
-	json_t *e = NULL, *checks = NULL;
+	json_t *e = aim_json_read(path, 0, 16 << 20), *checks = NULL;
 	int64_t age_ms;
-	char *text;
-	size_t len;
 
-	if (aim_read_file(AT_FDCWD, path, 0, 16 << 20, &text, &len) == 0) {
-		e = json_loadb(text, len, 0, NULL);
-		free(text);
-	}
 	age_ms = aim_wall_ms() - json_integer_value(json_object_get(e,
 	    "at_ms"));
 	if (json_is_array(json_object_get(e, "checks")) && age_ms >= 0 &&

@@ -466,6 +466,23 @@ fail:
 	return -1;
 }
 
+json_t *
+aim_json_read(const char *path, int flags, size_t limit_bytes)
+{
+	json_t *j;
+	char *text;
+	size_t len;
+
+	if (aim_read_file(AT_FDCWD, path, flags & ~AIM_READ_SECRET,
+	    limit_bytes, &text, &len) == -1)
+		return NULL;
+	j = json_loadb(text, len, 0, NULL);
+	free(text);
+	if (j == NULL)
+		errno = EINVAL;
+	return j;
+}
+
 int
 aim_write_full(int fd, const void *buf, size_t n)
 {
