@@ -26,7 +26,7 @@ endif
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
-	init patterns invoke show findings declare
+	init patterns invoke show findings declare worktree
 UNITS	= test-unit test-scan test-patterns test-findings test-declare
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim-run.1 man/aim.1
@@ -121,8 +121,8 @@ bench: test-deps
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
 # symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy patterns redact
-# proc findings; L2 registry adapter declare; L3 state vault audit dups;
-# L4 route chain verify keys trail; L5 setup scan clean init.
+# proc findings; L2 registry adapter declare; L3 state vault audit dups
+# worktree; L4 route chain verify keys trail; L5 setup scan clean init.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
 

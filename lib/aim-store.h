@@ -1,8 +1,8 @@
 /*
  * aim-store.h: layer 3 of libaim, what persists: shared state, the vault,
- * audit entries, duplicate files.  lib/LAYERS gives the table: a module
- * includes its own layer's header, which includes the lower ones, and calls
- * nothing above it.
+ * audit entries, duplicate files, worktrees.  lib/LAYERS gives the table:
+ * a module includes its own layer's header, which includes the lower
+ * ones, and calls nothing above it.
  */
 #ifndef AIM_STORE_H
 #define AIM_STORE_H
@@ -280,5 +280,117 @@ json_t	*aim_dups_find(const char *const *roots, size_t nroots,
  */
 int	 aim_hash_fd(int fd, unsigned char out[AIM_HASH_BYTES],
 	    int64_t *len_bytes);
+
+/* ---- worktree.c: a candidate's copy of the tree (aim-fanout(1)) ---- */
+
+/*
+ * The tree a fan-out starts from (aim-fanout(1) "Worktrees", aim-apply(1)
+ * "Base check").  In a git work tree: its top, the working directory's
+ * place below it (prefix, "" or "dir/"), the common git directory, HEAD
+ * (40 hex digits) and tree, the git tree id of what git add -A would
+ * record (tracked and untracked files, ignored ones left out).  Outside
+ * git: git_dir NULL, head "", and tree a BLAKE2b-256 (hex) of every
+ * entry's name, mode, size and modification time.
+ */
+struct aim_base {
+	char	*top;		/* absolute */
+	char	*prefix;
+	char	*git_dir;	/* absolute, or NULL outside git */
+	char	 head[65];
+	char	 tree[AIM_HASH_HEX_BYTES + 1];
+};
+
+/*
+ * Read the base of the tree holding directory dir.  In git, the state's
+ * tree is written with an index of its own (a copy of the user's, in
+ * the worktrees' directory, removed after), so its objects join the
+ * repository's object store and the user's index is untouched.  0, or
+ * -1 with a malloc'd *why ("DIR: no commit yet: a worktree needs HEAD",
+ * "git add: ...").  aim_base_free afterwards when 0.
+ */
+int	 aim_base_read(struct aim_base *b, const char *dir, char **why);
+void	 aim_base_free(struct aim_base *b);
+
+/*
+ * The directory every worktree lives under (aim-fanout(1) FILES):
+ * $XDG_STATE_HOME/aim/worktrees, else ~/.local/state/aim/worktrees.
+ * Malloc'd, or NULL when neither variable is set.
+ */
+char	*aim_worktree_root(void);
+
+/*
+ * What goes into a worktree besides the tree: link and copy, JSON arrays
+ * of paths relative to the top (borrowed, may be NULL), symlinked or
+ * copied (cp -a --reflink=auto) in when the user's tree has them (the
+ * ignored files a build needs: .env, node_modules); setup, a command run
+ * with sh -c in the worktree's working directory after them, or NULL.
+ */
+struct aim_worktree_opts {
+	json_t	*link;
+	json_t	*copy;
+	const char *setup;
+};
+
+/* One candidate's copy (aim-fanout(1) "Worktrees"). */
+struct aim_worktree {
+	char	*dir;		/* <root>/<pid>-<n>: all of it */
+	char	*tree;		/* dir/tree: the copy's top */
+	char	*cwd;		/* tree + the base's prefix */
+	char	*git_dir;	/* the repository's common directory, in git */
+	int	 git;
+	char	*git_env[3];	/* outside git: GIT_DIR=dir/git, GIT_WORK_TREE */
+	char	 base[AIM_HASH_HEX_BYTES + 1];	/* the tree id diffs start from */
+};
+
+/*
+ * Make a copy of b's tree under a new directory <root>/<pid>-<n> (mode
+ * 0700; pid is ours, for aim_worktree_sweep): in git, git worktree add
+ * --detach --no-checkout at HEAD, the state's tree checked out (git
+ * read-tree -u --reset) and the index reset to HEAD, so the tool sees
+ * the user's uncommitted and untracked files as uncommitted and
+ * untracked; outside git, cp -a --reflink=auto and a git directory of
+ * its own beside the copy (dir/git) holding the first state.  Then o's
+ * links, copies and setup.  0, or -1 with a malloc'd *why and nothing
+ * left behind ("git worktree: ...", "setup command failed: ...",
+ * "X: not a path inside the tree").
+ */
+int	 aim_worktree_add(struct aim_worktree *wt, const struct aim_base *b,
+	    const struct aim_worktree_opts *o, char **why);
+
+/*
+ * Remove wt's directory (never through a symlink) and, in git, prune the
+ * repository's worktree list (git worktree prune); wt is freed either
+ * way.  0, or -1 with a malloc'd *why when why is not NULL.
+ */
+int	 aim_worktree_remove(struct aim_worktree *wt, char **why);
+
+/*
+ * The changes made in wt since its base (git add -A in the copy, then git
+ * diff --cached --binary with a/ and b/ prefixes whatever the user's
+ * configuration says), a patch git apply takes: *diff malloc'd (""
+ * when nothing changed), *len its bytes.  0, or -1 with a malloc'd *why.
+ */
+int	 aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
+	    char **why);
+
+/* Files and lines a diff changes (binary files count as files only). */
+struct aim_diff_stat {
+	int64_t	 files;
+	int64_t	 lines_added;
+	int64_t	 lines_removed;
+};
+void	 aim_diff_stat(const char *diff, size_t len, struct aim_diff_stat *st);
+
+/* Bytes of disk the files under path take (st_blocks, as du(1) counts). */
+int64_t	 aim_disk_bytes(const char *path);
+
+/*
+ * Remove the leftovers of runs that died (SIGKILL, a crash): each
+ * <pid>-* under the root whose process is gone (kill(2) says ESRCH),
+ * then prune the worktree list of its repository.  A live process's
+ * are never touched.  Returns how many were removed; *why (malloc'd, or
+ * NULL) names the first that could not be.
+ */
+int	 aim_worktree_sweep(char **why);
 
 #endif /* AIM_STORE_H */
