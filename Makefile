@@ -23,7 +23,8 @@ else
 B	= build
 endif
 
-BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run aim
+BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run \
+	aim-fanout aim-apply aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
 	init patterns invoke show findings declare worktree

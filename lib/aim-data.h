@@ -436,6 +436,14 @@ struct aim_proc {
 int	 aim_proc_setup(void);
 
 /*
+ * In a child of fork(2) that runs children of its own (aim-fanout(1)
+ * DESCRIPTION: one process per candidate): a SIGCHLD self-pipe of its
+ * own, so that its siblings' exits neither wake it nor are drained by
+ * it.  Returns aim_proc_setup's answer.
+ */
+int	 aim_proc_forked(void);
+
+/*
  * Start argv (argv[0] absolute, or searched in envp's PATH) with envp and
  * the bytes of input on its stdin.  Returns 0 with the child running, or
  * -1 when it could not start: then p->state is AIM_PROC_DONE and

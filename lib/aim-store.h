@@ -232,7 +232,9 @@ int	 aim_vault_keyfile_create(const char *path, char **why);
 /*
  * The audit entry of a record (borrowed): timestamp (iso), actor, tool_id
  * ("none" when the record has none), capability, payload, result, id,
- * attempts, contract, plus error for error records; redacted.  New ref.
+ * attempts, contract, plus error for error records, and the record's
+ * fanout and apply objects (aim-fanout(1) OUTPUT, aim-apply(1) OUTPUT);
+ * redacted.  New ref.
  */
 json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
 	    const char *default_actor);
@@ -380,6 +382,35 @@ struct aim_diff_stat {
 	int64_t	 lines_removed;
 };
 void	 aim_diff_stat(const char *diff, size_t len, struct aim_diff_stat *st);
+
+/*
+ * The files whose content differs between b's tree and tree (another
+ * state of the same git work tree, from aim_base_read): a new JSON array
+ * of paths relative to the top (aim-apply(1) "Base check"); always empty
+ * outside git, where the state's hash names no file.  NULL with a
+ * malloc'd *why when git failed.
+ */
+json_t	*aim_base_changes(const struct aim_base *b, const char *tree,
+	    char **why);
+
+/*
+ * The files a diff (len bytes) changes, as git apply --numstat names
+ * them (the new name of a rename), run in top: a new JSON array, or
+ * NULL with a malloc'd *why ("git apply: corrupt patch at line 3").
+ */
+json_t	*aim_diff_files(const char *top, const char *diff, size_t len,
+	    char **why);
+
+/*
+ * Apply a diff to the working tree at top, all of it or nothing
+ * (aim-apply(1) DESCRIPTION): git apply --check first, then git apply
+ * (working files only; the index is left as it was); check_only stops
+ * after the check.  An empty diff is applied at once.  0, or -1 with a
+ * malloc'd *why (git apply's last line: "git apply: calc.sh: patch does
+ * not apply").
+ */
+int	 aim_diff_apply(const char *top, const char *diff, size_t len,
+	    int check_only, char **why);
 
 /* Bytes of disk the files under path take (st_blocks, as du(1) counts). */
 int64_t	 aim_disk_bytes(const char *path);

@@ -59,6 +59,17 @@ aim_proc_setup(void)
 	return sigaction(SIGCHLD, &sa, NULL);
 }
 
+int
+aim_proc_forked(void)
+{
+	if (chld_pipe[0] != -1) {
+		close(chld_pipe[0]);
+		close(chld_pipe[1]);
+		chld_pipe[0] = chld_pipe[1] = -1;
+	}
+	return aim_proc_setup();
+}
+
 static void
 close_fd(int *fd)
 {

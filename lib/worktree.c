@@ -689,3 +689,70 @@ aim_worktree_sweep(char **why)
 	free(root);
 	return n;
 }
+
+json_t *
+aim_base_changes(const struct aim_base *b, const char *tree, char **why)
+{
+	char *df[] = { "git", "-C", b->top, "diff", "--name-only", "-z",
+	    "--no-renames", (char *)b->tree, (char *)tree, NULL };
+	json_t *files;
+	char *out, *p;
+	size_t len;
+
+	if (b->git_dir == NULL)
+		return json_array();
+	if (run(df, NULL, NULL, 0, &out, &len, why) == -1)
+		return NULL;
+	files = json_array();
+	for (p = out; p < out + len; p += strlen(p) + 1)
+		json_array_append_new(files, json_string(p));
+	free(out);
+	return files;
+}
+
+json_t *
+aim_diff_files(const char *top, const char *diff, size_t len, char **why)
+{
+	char *ns[] = { "git", "-C", (char *)top, "apply", "--numstat", "-z",
+	    NULL };
+	json_t *files;
+	char *out, *p, *tab;
+	size_t n;
+
+	if (len == 0)
+		return json_array();
+	if (run(ns, NULL, diff, len, &out, &n, why) == -1)
+		return NULL;
+	files = json_array();
+	/* "added\tremoved\tpath\0", a rename "added\tremoved\t\0from\0to\0". */
+	for (p = out; p < out + n; p += strlen(p) + 1) {
+		if ((tab = strrchr(p, '\t')) == NULL)
+			continue;
+		if (tab[1] == '\0') {
+			p += strlen(p) + 1;	/* from */
+			if (p >= out + n)
+				break;
+			p += strlen(p) + 1;	/* to */
+			if (p >= out + n)
+				break;
+			json_array_append_new(files, json_string(p));
+		} else
+			json_array_append_new(files, json_string(tab + 1));
+	}
+	free(out);
+	return files;
+}
+
+int
+aim_diff_apply(const char *top, const char *diff, size_t len, int check_only,
+    char **why)
+{
+	char *check[] = { "git", "-C", (char *)top, "apply", "--check", NULL };
+	char *apply[] = { "git", "-C", (char *)top, "apply", NULL };
+
+	if (len == 0)
+		return 0;
+	if (run(check, NULL, diff, len, NULL, NULL, why) == -1)
+		return -1;
+	return check_only ? 0 : run(apply, NULL, diff, len, NULL, NULL, why);
+}
