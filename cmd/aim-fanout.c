@@ -251,6 +251,9 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 	    chdir(k->wt.cwd) == -1)
 		_exit(1);
 	r = engine_run(f, one_record(rec, k, b));
+	/* Orphaned: the copy is the next sweep's; touch it no more. */
+	if (getppid() != parent)
+		_exit(1);
 	o = cand_object(k, r, aim_now_ms() - t0);
 	if (json_is_true(json_object_get(json_object_get(r, "result"),
 	    "success")) && f->verify != NULL)
@@ -551,12 +554,8 @@ cands_clean(struct fan *f, struct cand *ks, size_t n)
 			if (ks[i].out != NULL)
 				json_object_set_new(ks[i].out, "worktree",
 				    json_string(ks[i].wt.cwd));
-			free(ks[i].wt.dir);
-			free(ks[i].wt.tree);
-			free(ks[i].wt.cwd);
-			free(ks[i].wt.git_dir);
-			free(ks[i].wt.git_env[0]);
-			free(ks[i].wt.git_env[1]);
+			if (aim_worktree_keep(&ks[i].wt) == -1)
+				warn("can't mark a worktree kept");
 		} else if (aim_worktree_remove(&ks[i].wt, &why) == -1) {
 			warnx("%s", why);
 			free(why);

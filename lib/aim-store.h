@@ -367,6 +367,13 @@ int	 aim_worktree_add(struct aim_worktree *wt, const struct aim_base *b,
 int	 aim_worktree_remove(struct aim_worktree *wt, char **why);
 
 /*
+ * Leave wt for the user (aim-fanout(1) --keep): a file "keep" in its
+ * directory tells aim_worktree_sweep to pass it by; wt is freed.  0, or
+ * -1 with errno when the mark could not be written.
+ */
+int	 aim_worktree_keep(struct aim_worktree *wt);
+
+/*
  * The changes made in wt since its base (git add -A in the copy, then git
  * diff --cached --binary with a/ and b/ prefixes whatever the user's
  * configuration says), a patch git apply takes: *diff malloc'd (""
@@ -419,7 +426,7 @@ int64_t	 aim_disk_bytes(const char *path);
  * Remove the leftovers of runs that died (SIGKILL, a crash): each
  * <pid>-* under the root whose process is gone (kill(2) says ESRCH),
  * then prune the worktree list of its repository.  A live process's
- * are never touched.  Returns how many were removed; *why (malloc'd, or
+ * and those kept (aim_worktree_keep) are never touched.  Returns how many were removed; *why (malloc'd, or
  * NULL) names the first that could not be.
  */
 int	 aim_worktree_sweep(char **why);

@@ -544,6 +544,23 @@ prune(const char *gd)
 }
 
 int
+aim_worktree_keep(struct aim_worktree *wt)
+{
+	char *mark = aim_xsprintf("%s/keep", wt->dir);
+	int rc = aim_write_file_new(mark, "", 0, 0600, AIM_WRITE_NOSYNC, NULL);
+
+	free(mark);
+	free(wt->dir);
+	free(wt->tree);
+	free(wt->cwd);
+	free(wt->git_dir);
+	free(wt->git_env[0]);
+	free(wt->git_env[1]);
+	memset(wt, 0, sizeof(*wt));
+	return rc;
+}
+
+int
 aim_worktree_remove(struct aim_worktree *wt, char **why)
 {
 	int rc = 0;
@@ -672,6 +689,13 @@ aim_worktree_sweep(char **why)
 		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
 		path = aim_xsprintf("%s/%s", root, e->d_name);
+		tree = aim_xsprintf("%s/keep", path);
+		if (access(tree, F_OK) == 0) {
+			free(tree);
+			free(path);
+			continue;
+		}
+		free(tree);
 		tree = aim_xsprintf("%s/tree", path);
 		gd = owner_git_dir(tree);
 		if (rm_tree(path) == -1 && *why == NULL)
