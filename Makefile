@@ -30,6 +30,7 @@ LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy 
 	init patterns invoke show findings declare worktree
 UNITS	= test-unit test-scan test-patterns test-findings test-declare
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
+	man/aim-fanout.1 man/aim-apply.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim-run.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
@@ -135,7 +136,7 @@ lint: test-deps depcheck
 	@test -f /usr/share/man/mandoc.db || makewhatis /usr/share/man
 	MANPATH=$(CURDIR)/build/man:/usr/share/man mandoc -Tlint -Wstyle $(MAN1) $(MAN5) $(MAN7)
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh examples/script-adapters/AIM_*.sh \
-		tests/fixtures/adapters/*.sh \
+		tests/fixtures/adapters/*.sh tests/fixtures/fanout/tool.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
 		tests/fixtures/declarative/stand-in
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \

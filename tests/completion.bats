@@ -54,12 +54,13 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit health init invoke metrics resolve run scan secret status)"
+	assert_output "$(lines apply audit fanout health init invoke metrics resolve run \
+	    scan secret status)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
 	assert_output "$(lines scan secret status)"
 	run comp _aim aim f
-	assert_output fx
+	assert_output "$(lines fanout fx)"
 }
 
 @test "bash: aim completes its options, and those of status" {
@@ -133,6 +134,15 @@ lines() {
 	# The same words as aim-run --help lists.
 	assert_equal "$(comp _aim_run aim-run - | LC_ALL=C sort -u)" \
 	    "$(_aim_help_opts aim-run | LC_ALL=C sort -u)"
+}
+
+@test "bash: aim-fanout and aim-apply: their options as --help lists them; -o's orders" {
+	assert_equal "$(comp _aim_fanout aim-fanout - | LC_ALL=C sort -u)" \
+	    "$(_aim_help_opts aim-fanout | LC_ALL=C sort -u)"
+	assert_equal "$(comp _aim_apply aim-apply - | LC_ALL=C sort -u)" \
+	    "$(_aim_help_opts aim-apply | LC_ALL=C sort -u)"
+	run comp _aim aim fanout -o l
+	assert_output lowest-cost
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
@@ -391,7 +401,8 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit health init invoke metrics resolve run scan secret status)"
+	assert_output "$(lines apply audit fanout health init invoke metrics resolve run \
+	    scan secret status)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'
