@@ -119,6 +119,7 @@ bench: test-deps
 	bench/status $(B)
 	bench/adapters $(B)
 	bench/declarative $(B)
+	bench/fanout $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
@@ -140,7 +141,8 @@ lint: test-deps depcheck
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
 		tests/fixtures/declarative/stand-in
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative tests/fixtures/crush/crush \
+		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/fanout \
+		tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
 		tools/longest
 

@@ -63,6 +63,7 @@ struct fan {
 	const struct aim_config *cfg;
 	struct aim_worktree_opts wo;
 	const char *verify;	/* --verify, or NULL */
+	const char *cmd;	/* this record's: --verify, else route.verify */
 	const char *order;	/* smallest-diff, lowest-cost, fastest */
 	json_t	*tools;		/* -t: names, or NULL */
 	long	 count;		/* -n, 0: all */
@@ -165,7 +166,7 @@ verify_run(const struct fan *f)
 {
 	struct aim_proc_limits lim = { f->cfg->timeout_ms,
 	    f->cfg->kill_grace_ms, (size_t)16 << 20, VERIFY_TAIL };
-	char *script = aim_xsprintf("exec 2>&1\n%s", f->verify);
+	char *script = aim_xsprintf("exec 2>&1\n%s", f->cmd);
 	char *argv[] = { "sh", "-c", script, NULL };
 	extern char **environ;
 	struct aim_proc p;
@@ -174,7 +175,7 @@ verify_run(const struct fan *f)
 
 	aim_proc_run(&p, argv, environ, NULL, 0, &lim);
 	ok = !p.spawn_errno && !p.timed_out && WIFEXITED(p.status);
-	v = json_pack("{s:s, s:b, s:b, s:I}", "command", f->verify, "passed",
+	v = json_pack("{s:s, s:b, s:b, s:I}", "command", f->cmd, "passed",
 	    ok && WEXITSTATUS(p.status) == 0, "timed_out", p.timed_out,
 	    "duration_ms", (json_int_t)p.duration_ms);
 	json_object_set_new(v, "exit_code", ok ? json_integer(
@@ -256,7 +257,7 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 		_exit(1);
 	o = cand_object(k, r, aim_now_ms() - t0);
 	if (json_is_true(json_object_get(json_object_get(r, "result"),
-	    "success")) && f->verify != NULL)
+	    "success")) && f->cmd != NULL)
 		json_object_set_new(o, "verify", verify_run(f));
 	diff_add(k, o);
 	s = json_dumps(o, JSON_COMPACT);
@@ -440,7 +441,7 @@ static char *
 why_won(const struct fan *f, json_t *w, size_t m)
 {
 	char d[32];
-	const char *pass = f->verify ? "passed verify" : "succeeded";
+	const char *pass = f->cmd ? "passed verify" : "succeeded";
 	int64_t nl, nf;
 
 	if (strcmp(f->order, "fastest") == 0) {
@@ -575,6 +576,8 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 	int64_t t0 = aim_now_ms(), disk;
 	size_t i;
 
+	f->cmd = f->verify ? f->verify : json_string_value(json_object_get(
+	    json_object_get(rec, "route"), "verify"));
 	cands_prepare(f, ks, n, b);
 	for (i = 0; i < n; i++)
 		if (ks[i].have_wt && !f->signal &&
@@ -595,7 +598,7 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 	}
 	fo = json_pack("{s:{s:s, s:s, s:s, s:s}, s:s, s:s?, s:o, s:I, s:I, "
 	    "s:b}", "base", "top", b->top, "prefix", b->prefix, "head",
-	    b->head, "tree", b->tree, "order", f->order, "verify", f->verify,
+	    b->head, "tree", b->tree, "order", f->order, "verify", f->cmd,
 	    "candidates", cands, "wall_ms", (json_int_t)(aim_now_ms() - t0),
 	    "disk_bytes", (json_int_t)disk, "kept", f->keep);
 	record_finish(f, rec, fo);

@@ -536,6 +536,7 @@ static const struct member rule_members[] = {
 	{ "min_attempt_ms", W_NATINT, NULL, 0 },
 	{ "max_retries", W_NATINT, NULL, 0 },
 	{ "context_requirements", W_OBJECT, NULL, 0 },
+	{ "verify", W_STRING, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 

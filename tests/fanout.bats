@@ -175,6 +175,10 @@ aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 	assert_equal "$(jq -c '[.fanout.candidates[].tool_id]' <<<"$output")" '["fixer"]'
 	run -0 aim-fanout -o lowest-cost -n 2 in.jsonl
 	assert_equal "$(jq -r .fanout.why <<<"$output")" 'succeeded; lowest cost ($0.01) of 2'
+	# The capability rule's verify, through the route.
+	sed 's/"strategy"/"verify":"sh test.sh","strategy"/' in.jsonl >v.jsonl
+	run -0 aim-fanout -o lowest-cost -n 2 v.jsonl
+	assert_equal "$(jq -r .fanout.why <<<"$output")" 'passed verify; lowest cost ($0.02) of 1'
 	assert_equal "$(worktrees_left)" "0 0"
 }
 
