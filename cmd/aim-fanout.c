@@ -59,6 +59,24 @@ usage(int status)
 /* The read end of the signals' pipe (aim_signals_catch). */
 static int sig_fd = -1;
 
+/* The catcher's actions, armed only while a record has worktrees. */
+static const int caught[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction catcher[3], inherited[3];
+
+/*
+ * Catch SIGINT, SIGTERM and SIGHUP (on) or give them back the actions we
+ * were started with (off): between records there is nothing to clean
+ * up, and a blocking read of the input must not outlive a ^C.
+ */
+static void
+signals_arm(int on)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		sigaction(caught[i], on ? &catcher[i] : &inherited[i], NULL);
+}
+
 struct fan {
 	const struct aim_config *cfg;
 	struct aim_worktree_opts wo;
@@ -522,7 +540,12 @@ cands_prepare(struct fan *f, struct cand *ks, size_t n,
 	size_t i, ready = 0;
 	char *why;
 
-	for (i = 0; i < n && !f->signal; i++) {
+	for (i = 0; i < n; i++) {
+		/* git runs to the end of each step: look between them. */
+		if (f->signal == 0)
+			f->signal = aim_signal_taken(sig_fd);
+		if (f->signal)
+			break;
 		if (aim_worktree_add(&ks[i].wt, b, &f->wo, &why) == 0) {
 			ks[i].have_wt = 1;
 			ready++;
@@ -578,6 +601,7 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 
 	f->cmd = f->verify ? f->verify : json_string_value(json_object_get(
 	    json_object_get(rec, "route"), "verify"));
+	signals_arm(1);
 	cands_prepare(f, ks, n, b);
 	for (i = 0; i < n; i++)
 		if (ks[i].have_wt && !f->signal &&
@@ -587,6 +611,9 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 			    strerror(errno));
 	cands_wait(f, ks, n);
 	disk = cands_clean(f, ks, n);
+	signals_arm(0);
+	if (f->signal == 0)
+		f->signal = aim_signal_taken(sig_fd);
 	cands = json_array();
 	for (i = 0; i < n; i++) {
 		if (ks[i].out == NULL)
@@ -778,8 +805,15 @@ main(int argc, char *argv[])
 	f.cfg = &set.cfg;
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
+	for (ch = 0; ch < 3; ch++)
+		sigaction(caught[ch], NULL, &inherited[ch]);
 	if (aim_proc_setup() == -1 || (sig_fd = aim_signals_catch()) == -1)
 		err(AIM_EXIT_IO, "setup");
+	for (ch = 0; ch < 3; ch++)
+		sigaction(caught[ch], NULL, &catcher[ch]);
+	signals_arm(0);
+	if ((ch = aim_signal_taken(sig_fd)) != 0)
+		return AIM_EXIT_SIGNAL + ch;
 	/* A crashed run's copies go first (aim-fanout(1) "Worktrees"). */
 	aim_worktree_sweep(&why);
 	if (why != NULL) {

@@ -196,7 +196,7 @@ aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 }
 
 @test "SIGTERM: the candidates are cut short, the worktrees removed, the record written, exit 143" {
-	rec 30000 sleeper fixer >in.jsonl
+	rec 30000 sleeper >in.jsonl
 	FANOUT_MARK=$PWD/../mark aim-fanout in.jsonl >../out.jsonl 2>/dev/null &
 	pid=$!
 	for _ in $(seq 200); do [ -e ../mark ] && break; sleep 0.02; done
@@ -204,8 +204,20 @@ aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 	st=0
 	wait "$pid" || st=$?
 	assert_equal "$st" 143
-	assert_equal "$(jq -c '[.fanout.candidates[].status], .fanout.winner' ../out.jsonl | tr '\n' ' ')" '["interrupted","success"] "fixer" '
+	assert_equal "$(jq -c '[.fanout.candidates[].status], .fanout.winner' ../out.jsonl | tr '\n' ' ')" '["interrupted"] null '
 	assert_equal "$(worktrees_left)" "0 0"
+}
+
+@test "SIGTERM while waiting for input: exit 143 at once" {
+	mkfifo ../in
+	aim-fanout ../in >/dev/null 2>&1 &
+	pid=$!
+	exec 7>../in
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	exec 7>&-
+	assert_equal "$st" 143
 }
 
 @test "kill -9 leaves worktrees; the next run sweeps them, never a live run's" {
