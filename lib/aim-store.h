@@ -382,7 +382,11 @@ int	 aim_worktree_keep(struct aim_worktree *wt);
 int	 aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
 	    char **why);
 
-/* Files and lines a diff changes (binary files count as files only). */
+/*
+ * Files and lines a diff changes: "diff --git" headers, and the lines
+ * of its hunks that start with + or - (a binary file counts as a file
+ * only); aim-fanout(1) OUTPUT: files_changed, lines_added, lines_removed.
+ */
 struct aim_diff_stat {
 	int64_t	 files;
 	int64_t	 lines_added;
@@ -419,7 +423,11 @@ json_t	*aim_diff_files(const char *top, const char *diff, size_t len,
 int	 aim_diff_apply(const char *top, const char *diff, size_t len,
 	    int check_only, char **why);
 
-/* Bytes of disk the files under path take (st_blocks, as du(1) counts). */
+/*
+ * Bytes of disk everything under path takes, st_blocks as du(1) counts
+ * them, symlinks not followed (aim-fanout(1) OUTPUT: disk_bytes); what
+ * cannot be read counts 0.
+ */
 int64_t	 aim_disk_bytes(const char *path);
 
 /*
