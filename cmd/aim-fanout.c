@@ -251,24 +251,32 @@ cand_object(struct cand *k, json_t *r, int64_t ms)
 }
 
 /*
- * A candidate's process: in its copy, the tool through the engine, then
- * verify and the diff; the candidate object down fd.  Never returns.
+ * A candidate's process: its copy made, then in it the tool through the
+ * engine, verify and the diff; the candidate object down fd.  Never
+ * returns.
  */
 static void __attribute__((noreturn))
 cand_child(struct fan *f, json_t *rec, struct cand *k,
     const struct aim_base *b, pid_t parent, int fd)
 {
 	json_t *r, *o;
-	int64_t t0 = aim_now_ms();
-	char *s;
+	int64_t t0;
+	char *s, *why = NULL;
 
 	/* Our parent gone (kill -9): stop the tool, leave the sweep the rest. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(1);
-	if (aim_proc_forked() == -1 || (sig_fd = aim_signals_catch()) == -1 ||
-	    chdir(k->wt.cwd) == -1)
+	if (aim_proc_forked() == -1 || (sig_fd = aim_signals_catch()) == -1)
 		_exit(1);
+	if (aim_worktree_fill(&k->wt, b, &f->wo, &why) == -1 ||
+	    chdir(k->wt.cwd) == -1) {
+		o = json_pack("{s:s, s:s, s:s}", "tool_id", k->tool_id,
+		    "status", "error", "message", why ? why : strerror(errno));
+		s = json_dumps(o, JSON_COMPACT);
+		_exit(s != NULL && aim_write_full(fd, s, strlen(s)) == 0 ? 0 : 1);
+	}
+	t0 = aim_now_ms();
 	r = engine_run(f, one_record(rec, k, b));
 	/* Orphaned: the copy is the next sweep's; touch it no more. */
 	if (getppid() != parent)
@@ -532,7 +540,7 @@ record_finish(const struct fan *f, json_t *rec, json_t *fo)
 	json_object_set_new(rec, "fanout", fo);
 }
 
-/* Each candidate's copy: made, or the candidate ends with why not. */
+/* Each candidate's copy's place: made, or the candidate ends with why not. */
 static size_t
 cands_prepare(struct fan *f, struct cand *ks, size_t n,
     const struct aim_base *b)
@@ -546,7 +554,7 @@ cands_prepare(struct fan *f, struct cand *ks, size_t n,
 			f->signal = aim_signal_taken(sig_fd);
 		if (f->signal)
 			break;
-		if (aim_worktree_add(&ks[i].wt, b, &f->wo, &why) == 0) {
+		if (aim_worktree_new(&ks[i].wt, b, &why) == 0) {
 			ks[i].have_wt = 1;
 			ready++;
 			continue;

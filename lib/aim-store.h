@@ -345,18 +345,29 @@ struct aim_worktree {
 };
 
 /*
- * Make a copy of b's tree under a new directory <root>/<pid>-<n> (mode
- * 0700; pid is ours, for aim_worktree_sweep): in git, git worktree add
+ * The place of a copy of b's tree: a new directory <root>/<pid>-<n>
+ * (mode 0700; pid is ours, for aim_worktree_sweep) and wt's names; the
+ * copy itself is aim_worktree_fill's, which may run in another process
+ * (aim-fanout(1) DESCRIPTION: each candidate's process fills its own, so
+ * the copies are made at once).  0, or -1 with a malloc'd *why ("can't
+ * create X: ...", outside git "X: the worktrees' directory is inside
+ * it").  aim_worktree_remove or aim_worktree_keep afterwards when 0.
+ */
+int	 aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
+	    char **why);
+
+/*
+ * Make the copy in wt (from aim_worktree_new): in git, git worktree add
  * --detach --no-checkout at HEAD, the state's tree checked out (git
  * read-tree -u --reset) and the index reset to HEAD, so the tool sees
  * the user's uncommitted and untracked files as uncommitted and
  * untracked; outside git, cp -a --reflink=auto and a git directory of
  * its own beside the copy (dir/git) holding the first state.  Then o's
- * links, copies and setup.  0, or -1 with a malloc'd *why and nothing
- * left behind ("git worktree: ...", "setup command failed: ...",
- * "X: not a path inside the tree").
+ * links, copies and setup (aim-fanout(1) "Worktrees").  0, or -1 with a
+ * malloc'd *why ("git worktree: ...", "setup command failed: ...", "X:
+ * not a path inside the tree"); aim_worktree_remove cleans up either way.
  */
-int	 aim_worktree_add(struct aim_worktree *wt, const struct aim_base *b,
+int	 aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
 	    const struct aim_worktree_opts *o, char **why);
 
 /*

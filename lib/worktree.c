@@ -497,8 +497,8 @@ setup_run(struct aim_worktree *wt, const char *cmd, char **why)
 }
 
 int
-aim_worktree_add(struct aim_worktree *wt, const struct aim_base *b,
-    const struct aim_worktree_opts *o, char **why)
+aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
+    char **why)
 {
 	char *root = aim_worktree_root();
 	size_t n;
@@ -521,13 +521,19 @@ aim_worktree_add(struct aim_worktree *wt, const struct aim_base *b,
 	if (wt->git)
 		wt->git_dir = aim_xstrdup(b->git_dir);
 	wt->cwd = aim_xsprintf("%s/%s", wt->tree, b->prefix);
+	return 0;
+}
+
+int
+aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
+    const struct aim_worktree_opts *o, char **why)
+{
+	*why = NULL;
 	if ((wt->git ? git_copy(wt, b, why) : plain_copy(wt, b, why)) == -1 ||
 	    bring_in(wt, b, o->link, 1, why) == -1 ||
 	    bring_in(wt, b, o->copy, 0, why) == -1 ||
-	    (o->setup != NULL && setup_run(wt, o->setup, why) == -1)) {
-		aim_worktree_remove(wt, NULL);
+	    (o->setup != NULL && setup_run(wt, o->setup, why) == -1))
 		return -1;
-	}
 	return 0;
 }
 
