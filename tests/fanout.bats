@@ -19,7 +19,8 @@ setup() {
 	git init -q && git add . && git commit -qm base
 }
 
-# rec TIMEOUT_MS TOOL...: one routed record whose candidates are TOOLs.
+# rec TIMEOUT_MS TOOL[:MS]...: one routed record whose candidates are
+# TOOLs, each with timeout_ms MS, else TIMEOUT_MS.
 rec() {
 	local ms=$1 sep= t
 	shift
@@ -27,8 +28,9 @@ rec() {
 	printf '"route":{"capability":"fix","strategy":"ordered",'
 	printf '"registry":"/nonexistent","candidates":['
 	for t in "$@"; do
+		[[ $t == *:* ]] || t=$t:$ms
 		printf '%s{"tool_id":"%s","status":"ready","argv":["%s"],"timeout_ms":%s,"pass_env":["FANOUT_MARK"]}' \
-		    "$sep" "$t" "$TOOL" "$ms"
+		    "$sep" "${t%:*}" "$TOOL" "${t#*:}"
 		sep=,
 	done
 	printf ']}}\n'
@@ -58,7 +60,7 @@ worktrees_left() {
 }
 
 @test "the fixing tool wins over the breaking and the timed-out one; apply leaves exactly its diff; no worktree left" {
-	rec 300 breaker fixer sleeper >../in.jsonl
+	rec 10000 breaker fixer sleeper:300 >../in.jsonl
 	run -0 --separate-stderr aim-fanout --verify 'sh test.sh' ../in.jsonl
 	echo "$output" >../fan.jsonl
 	run -0 jq -r '.fanout | .winner, .why,
@@ -85,7 +87,7 @@ false"
 	echo note >notes.txt
 	echo secret >.env
 	echo .env >.gitignore
-	rec 5000 peek fixer >../in.jsonl
+	rec 10000 peek fixer >../in.jsonl
 	run -0 --separate-stderr aim-fanout --verify 'sh test.sh' ../in.jsonl
 	echo "$output" >../fan.jsonl
 	run -0 jq -r '.fanout.candidates[0].result.message, .fanout.winner' ../fan.jsonl
@@ -101,7 +103,7 @@ fixer"
 	mkdir node_modules && echo lib >node_modules/m.js
 	echo KEY=1 >.env
 	git add .gitignore && git commit -qm ignore
-	rec 5000 peek >../in.jsonl
+	rec 10000 peek >../in.jsonl
 	run -0 --separate-stderr aim-fanout -k --link node_modules --copy .env \
 	    --copy missing --setup 'echo set-up >notes.txt' ../in.jsonl
 	d=$(jq -r '.fanout.candidates[0].worktree' <<<"$output")
@@ -116,14 +118,14 @@ KEY=1"
 }
 
 @test "a failing --setup: the candidate is an error, its worktree gone" {
-	rec 5000 fixer >in.jsonl
+	rec 10000 fixer >in.jsonl
 	run -1 --separate-stderr aim-fanout --setup 'echo no >&2; exit 3' in.jsonl
 	assert_equal "$(jq -c '.fanout.candidates[0] | [.status, .message]' <<<"$output")" '["error","setup command failed: no"]'
 	assert_equal "$(worktrees_left)" "0 0"
 }
 
 @test "apply refuses when the tree changed since the fan-out, naming the files; nothing is applied" {
-	rec 5000 fixer >in.jsonl
+	rec 10000 fixer >in.jsonl
 	aim-fanout in.jsonl >../fan.jsonl
 	echo '# mine' >>calc.sh
 	run -1 --separate-stderr aim-apply ../fan.jsonl
@@ -142,7 +144,7 @@ KEY=1"
 }
 
 @test "apply: -n checks only, -t picks another candidate, no winner and bad records are errors (exit 1)" {
-	rec 5000 fixer breaker >in.jsonl
+	rec 10000 fixer breaker >in.jsonl
 	aim-fanout --verify 'sh test.sh' in.jsonl >../fan.jsonl
 	run -0 aim-apply -n ../fan.jsonl
 	assert_equal "$(jq -c .apply <<<"$output")" '{"tool_id":"fixer","applied":false,"files":["calc.sh"]}'
@@ -161,14 +163,14 @@ aim-apply: ../none.jsonl:3: no "fanout": pipe records through aim-fanout first'
 }
 
 @test "fanout: bad records become error records (exit 1); -t and -n choose the candidates; -o orders" {
-	{ echo '[1]'; echo '{"id":"a"}'; rec 5000 fixer | sed 's/"ready"/"not_installed"/'
+	{ echo '[1]'; echo '{"id":"a"}'; rec 10000 fixer | sed 's/"ready"/"not_installed"/'
 	  echo '{"id":"e","error":{"code":"c"}}'; } >in.jsonl
 	run -1 --separate-stderr aim-fanout in.jsonl
 	assert_equal "$stderr" 'aim-fanout: in.jsonl:1: a record must be a JSON object
 aim-fanout: in.jsonl:2: no "route.candidates": pipe requests through aim-resolve first
 aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 	assert_equal "$(jq -r .error.code <<<"$output" | tr '\n' ' ')" "invalid_record invalid_record no_candidate c "
-	rec 5000 fixer breaker peek >in.jsonl
+	rec 10000 fixer breaker peek >in.jsonl
 	run -0 aim-fanout -t peek,breaker in.jsonl
 	assert_equal "$(jq -c '[.fanout.candidates[].tool_id], .fanout.winner' <<<"$output" | tr '\n' ' ')" '["breaker","peek"] "breaker" '
 	run -0 aim-fanout -n 1 in.jsonl
@@ -184,7 +186,7 @@ aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 
 @test "outside git: a plain copy per candidate, the diff against it, applied" {
 	rm -rf .git
-	rec 5000 fixer >in.jsonl
+	rec 10000 fixer >in.jsonl
 	run -0 --separate-stderr aim-fanout --verify 'sh test.sh' in.jsonl
 	echo "$output" >../fan.jsonl
 	assert_equal "$(jq -r '.fanout | .winner + " [" + .base.head + "]"' ../fan.jsonl)" "fixer []"
@@ -235,14 +237,14 @@ aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 }
 
 @test "audit: the fan-out record's entry carries the candidates, the winner and why" {
-	rec 5000 fixer >in.jsonl
+	rec 10000 fixer >in.jsonl
 	run -0 sh -c 'aim-fanout in.jsonl | aim-audit -d ../audit'
 	run -0 jq -r '[.tool_id, .fanout.winner, .fanout.candidates[0].files_changed] | join(" ")' ../audit/*/*.json
 	assert_output "fixer fixer 1"
 }
 
 @test "a closed or full stdout is exit 4" {
-	rec 5000 fixer >in.jsonl
+	rec 10000 fixer >in.jsonl
 	run -4 --separate-stderr sh -c 'aim-fanout in.jsonl >/dev/full'
 	run -4 --separate-stderr sh -c 'aim-apply in.jsonl >&-'
 	assert_equal "$stderr" "aim-apply: standard output is closed"
