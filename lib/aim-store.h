@@ -299,6 +299,7 @@ struct aim_base {
 	char	*prefix;
 	char	*git_dir;	/* absolute, or NULL outside git */
 	char	 head[65];
+	char	 head_tree[65];	/* HEAD's tree id, "" outside git */
 	char	 tree[AIM_HASH_HEX_BYTES + 1];
 };
 
@@ -358,10 +359,10 @@ int	 aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
 
 /*
  * Make the copy in wt (from aim_worktree_new): in git, git worktree add
- * --detach --no-checkout at HEAD, the state's tree checked out (git
- * read-tree -u --reset) and the index reset to HEAD, so the tool sees
- * the user's uncommitted and untracked files as uncommitted and
- * untracked; outside git, cp -a --reflink=auto and a git directory of
+ * --detach at HEAD, then the diff of HEAD's tree to the state's applied
+ * to the working files (git apply), so the tool sees the user's
+ * uncommitted and untracked files as uncommitted and untracked; outside
+ * git, cp -a --reflink=auto and a git directory of
  * its own beside the copy (dir/git) holding the first state.  Then o's
  * links, copies and setup (aim-fanout(1) "Worktrees").  0, or -1 with a
  * malloc'd *why ("git worktree: ...", "setup command failed: ...", "X:
@@ -371,9 +372,9 @@ int	 aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
 	    const struct aim_worktree_opts *o, char **why);
 
 /*
- * Remove wt's directory (never through a symlink) and, in git, prune the
- * repository's worktree list (git worktree prune); wt is freed either
- * way.  0, or -1 with a malloc'd *why when why is not NULL.
+ * Remove wt: in git, git worktree remove --force; then its directory
+ * (never through a symlink), and git worktree prune when git's remove
+ * failed; wt is freed either way.  0, or -1 with a malloc'd *why when why is not NULL.
  */
 int	 aim_worktree_remove(struct aim_worktree *wt, char **why);
 

@@ -288,42 +288,47 @@ git_state(struct aim_base *b, const char *index, char **why)
 int
 aim_base_read(struct aim_base *b, const char *dir, char **why)
 {
-	char *rp[] = { "git", "-C", (char *)dir, "rev-parse", "--show-toplevel",
+	char *rp[] = { "git", "-C", NULL, "rev-parse", "--show-toplevel",
 	    "--show-prefix", "--git-common-dir", "--git-path", "index", NULL };
-	char *head[] = { "git", "-C", NULL, "rev-parse", "--verify", "-q",
-	    "HEAD^{commit}", NULL };
+	char *head[] = { "git", "-C", NULL, "rev-parse", "HEAD^{commit}",
+	    "HEAD^{tree}", NULL };
 	char *out = NULL, *line[4], *index, *ignored = NULL;
 	int rc;
 
 	memset(b, 0, sizeof(*b));
+	/* git names the directories from dir: absolute, so are they. */
+	if ((rp[2] = realpath(dir, NULL)) == NULL) {
+		*why = aim_xsprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
 	if (run(rp, NULL, NULL, 0, &out, NULL, &ignored) == -1 ||
 	    split_lines(out, line, 4) != 4) {
 		free(ignored);
 		free(out);
-		if ((b->top = realpath(dir, NULL)) == NULL) {
-			*why = aim_xsprintf("%s: %s", dir, strerror(errno));
-			return -1;
-		}
+		b->top = rp[2];
 		b->prefix = aim_xstrdup("");
 		stat_state(b->top, b->tree);
 		return 0;
 	}
 	b->top = aim_xstrdup(line[0]);
 	b->prefix = aim_xstrdup(line[1]);
-	b->git_dir = aim_abspath(line[2], dir);
-	index = aim_abspath(line[3], dir);
+	b->git_dir = aim_abspath(line[2], rp[2]);
+	index = aim_abspath(line[3], rp[2]);
+	free(rp[2]);
 	free(out);
 	head[2] = b->top;
-	if (run(head, NULL, NULL, 0, &out, NULL, &ignored) == -1) {
+	if (run(head, NULL, NULL, 0, &out, NULL, &ignored) == -1 ||
+	    split_lines(out, line, 2) != 2) {
 		free(ignored);
+		free(out);
 		*why = aim_xsprintf("%s: no commit yet: a worktree needs HEAD",
 		    b->top);
 		free(index);
 		aim_base_free(b);
 		return -1;
 	}
-	out[strcspn(out, "\n")] = '\0';
-	snprintf(b->head, sizeof(b->head), "%s", out);
+	snprintf(b->head, sizeof(b->head), "%s", line[0]);
+	snprintf(b->head_tree, sizeof(b->head_tree), "%s", line[1]);
 	free(out);
 	rc = git_state(b, index, why);
 	free(index);
@@ -400,20 +405,34 @@ bring_in(struct aim_worktree *wt, const struct aim_base *b, json_t *list,
 	return 0;
 }
 
-/* The copy of a git work tree: HEAD checked out, then the state's files. */
+/*
+ * The copy of a git work tree: HEAD checked out, then the state's
+ * changes, HEAD's tree to the state's, applied to the working files only
+ * (untracked ones stay untracked); nothing more when the two are one.
+ */
 static int
 git_copy(struct aim_worktree *wt, const struct aim_base *b, char **why)
 {
 	char *add[] = { "git", "-C", b->top, "worktree", "add", "--detach",
-	    "--no-checkout", "-q", wt->tree, (char *)b->head, NULL };
-	char *rt[] = { "git", "-C", wt->tree, "read-tree", "-u", "--reset",
-	    (char *)b->tree, NULL };
-	char *reset[] = { "git", "-C", wt->tree, "reset", "-q", NULL };
+	    "-q", wt->tree, (char *)b->head, NULL };
+	char *df[] = { "git", "-C", b->top, "diff", "--binary", "--no-color",
+	    "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
+	    (char *)b->head_tree, (char *)b->tree, NULL };
+	char *ap[] = { "git", "-C", wt->tree, "apply", "--whitespace=nowarn",
+	    NULL };
+	char *diff = NULL;
+	size_t len = 0;
+	int rc;
 
 	snprintf(wt->base, sizeof(wt->base), "%s", b->tree);
-	return run(add, NULL, NULL, 0, NULL, NULL, why) == 0 &&
-	    run(rt, NULL, NULL, 0, NULL, NULL, why) == 0 &&
-	    run(reset, NULL, NULL, 0, NULL, NULL, why) == 0 ? 0 : -1;
+	if (run(add, NULL, NULL, 0, NULL, NULL, why) == -1)
+		return -1;
+	if (strcmp(b->head_tree, b->tree) == 0)
+		return 0;
+	rc = run(df, NULL, NULL, 0, &diff, &len, why) == 0 &&
+	    (len == 0 || run(ap, NULL, diff, len, NULL, NULL, why) == 0) ? 0 : -1;
+	free(diff);
+	return rc;
 }
 
 /*
@@ -529,8 +548,15 @@ aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
     const struct aim_worktree_opts *o, char **why)
 {
 	*why = NULL;
-	if ((wt->git ? git_copy(wt, b, why) : plain_copy(wt, b, why)) == -1 ||
-	    bring_in(wt, b, o->link, 1, why) == -1 ||
+	if ((wt->git ? git_copy(wt, b, why) : plain_copy(wt, b, why)) == -1)
+		return -1;
+	/* A working directory git does not track (empty) is made too. */
+	if (aim_mkdirs(wt->cwd) == -1) {
+		*why = aim_xsprintf("can't create %s: %s", wt->cwd,
+		    strerror(errno));
+		return -1;
+	}
+	if (bring_in(wt, b, o->link, 1, why) == -1 ||
 	    bring_in(wt, b, o->copy, 0, why) == -1 ||
 	    (o->setup != NULL && setup_run(wt, o->setup, why) == -1))
 		return -1;
@@ -569,8 +595,16 @@ aim_worktree_keep(struct aim_worktree *wt)
 int
 aim_worktree_remove(struct aim_worktree *wt, char **why)
 {
+	char *rm[] = { "git", "-C", wt->git_dir, "worktree", "remove",
+	    "--force", wt->tree, NULL };
+	char *w = NULL;
 	int rc = 0;
 
+	/* One process where it can: git's own remove needs no prune after. */
+	if (wt->git && wt->tree != NULL &&
+	    run(rm, NULL, NULL, 0, NULL, NULL, &w) == 0)
+		wt->git = 0;
+	free(w);
 	if (wt->dir != NULL && rm_tree(wt->dir) == -1) {
 		rc = -1;
 		if (why != NULL)

@@ -117,6 +117,13 @@ KEY=1"
 	assert_equal "$(worktrees_left)" "1 1"
 }
 
+@test "from a directory below the top (untracked, empty): the tool runs in the same place of its copy" {
+	rec 10000 peek >../in.jsonl
+	mkdir -p sub/dir && cd sub/dir
+	run -0 --separate-stderr aim-fanout ../../../in.jsonl
+	assert_equal "$(jq -c '.fanout | [.base.prefix, .candidates[0].status]' <<<"$output")" '["sub/dir/","success"]'
+}
+
 @test "a failing --setup: the candidate is an error, its worktree gone" {
 	rec 10000 fixer >in.jsonl
 	run -1 --separate-stderr aim-fanout --setup 'echo no >&2; exit 3' in.jsonl
