@@ -717,8 +717,37 @@ tools_list(const char *s)
 	return a;
 }
 
-int
-main(int argc, char *argv[])
+/* -n's argument, or a usage error. */
+static long
+count_arg(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || *end != '\0' || n < 1 || n > CANDS_MAX) {
+		warnx("-n %s: want a number from 1 to %d", s, CANDS_MAX);
+		usage(AIM_EXIT_USAGE);
+	}
+	return n;
+}
+
+/* -o's argument, or a usage error. */
+static const char *
+order_arg(const char *s)
+{
+	if (strcmp(s, "smallest-diff") != 0 && strcmp(s, "lowest-cost") != 0 &&
+	    strcmp(s, "fastest") != 0) {
+		warnx("-o %s: want smallest-diff, lowest-cost or fastest", s);
+		usage(AIM_EXIT_USAGE);
+	}
+	return s;
+}
+
+/* The options into f and opt; returns optind. */
+static int
+parse(int argc, char *argv[], struct fan *f, struct aim_options *opt)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -735,11 +764,83 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:hkn:o:r:t:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			json_array_append_new(f->wo.copy, json_string(optarg));
+			break;
+		case 'c':
+			opt->config = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'k':
+			f->keep = 1;
+			break;
+		case 'L':
+			json_array_append_new(f->wo.link, json_string(optarg));
+			break;
+		case 'n':
+			f->count = count_arg(optarg);
+			break;
+		case 'o':
+			f->order = order_arg(optarg);
+			break;
+		case 'r':
+			opt->registry = optarg;
+			break;
+		case 'S':
+			f->wo.setup = optarg;
+			break;
+		case 't':
+			json_decref(f->tools);
+			f->tools = tools_list(optarg);
+			break;
+		case 'V':
+			printf("%s %s\n", progname, AIM_VERSION);
+			exit(0);
+		case 'v':
+			f->verify = optarg;
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	return optind;
+}
+
+/*
+ * The signals: caught (aim_signals_catch) only while a record has
+ * worktrees (signals_arm).  A signal that came in the meantime: its exit
+ * status, else 0.
+ */
+static int
+signals_setup(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		sigaction(caught[i], NULL, &inherited[i]);
+	if (aim_proc_setup() == -1 || (sig_fd = aim_signals_catch()) == -1)
+		err(AIM_EXIT_IO, "setup");
+	for (i = 0; i < 3; i++)
+		sigaction(caught[i], NULL, &catcher[i]);
+	signals_arm(0);
+	i = aim_signal_taken(sig_fd);
+	return i ? AIM_EXIT_SIGNAL + i : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
 	struct aim_options opt = { NULL, NULL };
 	struct aim_setup set;
 	struct fan f;
-	char *end, *why = NULL;
-	int ch;
+	char *why = NULL;
+	int n;
 
 	if (aim_std_fds() == -1)
 		errx(AIM_EXIT_IO, "standard output is closed");
@@ -748,80 +849,17 @@ main(int argc, char *argv[])
 	f.wo.link = json_array();
 	f.wo.copy = json_array();
 	argv[0] = (char *)progname;
-	while ((ch = getopt_long(argc, argv, "c:hkn:o:r:t:V", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'C':
-			json_array_append_new(f.wo.copy, json_string(optarg));
-			break;
-		case 'c':
-			opt.config = optarg;
-			break;
-		case 'h':
-			usage(0);
-		case 'k':
-			f.keep = 1;
-			break;
-		case 'L':
-			json_array_append_new(f.wo.link, json_string(optarg));
-			break;
-		case 'n':
-			errno = 0;
-			f.count = strtol(optarg, &end, 10);
-			if (errno || *end != '\0' || f.count < 1 ||
-			    f.count > CANDS_MAX) {
-				warnx("-n %s: want a number from 1 to %d",
-				    optarg, CANDS_MAX);
-				usage(AIM_EXIT_USAGE);
-			}
-			break;
-		case 'o':
-			if (strcmp(optarg, "smallest-diff") != 0 &&
-			    strcmp(optarg, "lowest-cost") != 0 &&
-			    strcmp(optarg, "fastest") != 0) {
-				warnx("-o %s: want smallest-diff, lowest-cost "
-				    "or fastest", optarg);
-				usage(AIM_EXIT_USAGE);
-			}
-			f.order = optarg;
-			break;
-		case 'r':
-			opt.registry = optarg;
-			break;
-		case 'S':
-			f.wo.setup = optarg;
-			break;
-		case 't':
-			json_decref(f.tools);
-			f.tools = tools_list(optarg);
-			break;
-		case 'V':
-			printf("%s %s\n", progname, AIM_VERSION);
-			return 0;
-		case 'v':
-			f.verify = optarg;
-			break;
-		default:
-			usage(AIM_EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	n = parse(argc, argv, &f, &opt);
+	argc -= n;
+	argv += n;
 
 	aim_setup_load(&set, &opt, NULL, AIM_SETUP_WARN);
 	f.status = set.status;
 	f.cfg = &set.cfg;
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
-	for (ch = 0; ch < 3; ch++)
-		sigaction(caught[ch], NULL, &inherited[ch]);
-	if (aim_proc_setup() == -1 || (sig_fd = aim_signals_catch()) == -1)
-		err(AIM_EXIT_IO, "setup");
-	for (ch = 0; ch < 3; ch++)
-		sigaction(caught[ch], NULL, &catcher[ch]);
-	signals_arm(0);
-	if ((ch = aim_signal_taken(sig_fd)) != 0)
-		return AIM_EXIT_SIGNAL + ch;
+	if ((n = signals_setup()) != 0)
+		return n;
 	/* A crashed run's copies go first (aim-fanout(1) "Worktrees"). */
 	aim_worktree_sweep(&why);
 	if (why != NULL) {
