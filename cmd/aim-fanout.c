@@ -540,30 +540,30 @@ record_finish(const struct fan *f, json_t *rec, json_t *fo)
 	json_object_set_new(rec, "fanout", fo);
 }
 
-/* Each candidate's copy's place: made, or the candidate ends with why not. */
-static size_t
+/*
+ * Each candidate's copy's place (the copy is its process's to make), or
+ * the candidate ends with why not; none after a signal.
+ */
+static void
 cands_prepare(struct fan *f, struct cand *ks, size_t n,
     const struct aim_base *b)
 {
-	size_t i, ready = 0;
+	size_t i;
 	char *why;
 
 	for (i = 0; i < n; i++) {
-		/* git runs to the end of each step: look between them. */
 		if (f->signal == 0)
 			f->signal = aim_signal_taken(sig_fd);
 		if (f->signal)
-			break;
+			return;
 		if (aim_worktree_new(&ks[i].wt, b, &why) == 0) {
 			ks[i].have_wt = 1;
-			ready++;
 			continue;
 		}
 		ks[i].out = json_pack("{s:s, s:s, s:s}", "tool_id",
 		    ks[i].tool_id, "status", "error", "message", why);
 		free(why);
 	}
-	return ready;
 }
 
 /* Disk use, then the copies removed (unless --keep). */
