@@ -286,6 +286,9 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 	    "success")) && f->cmd != NULL)
 		json_object_set_new(o, "verify", verify_run(f));
 	diff_add(k, o);
+	/* Walked here, while the diff's walk left it in the cache, and at once. */
+	json_object_set_new(o, "disk_bytes", json_integer(aim_disk_bytes(
+	    k->wt.dir)));
 	s = json_dumps(o, JSON_COMPACT);
 	_exit(s != NULL && aim_write_full(fd, s, strlen(s)) == 0 ? 0 : 1);
 }
@@ -566,22 +569,19 @@ cands_prepare(struct fan *f, struct cand *ks, size_t n,
 	}
 }
 
-/* Disk use, then the copies removed (unless --keep). */
+/* The copies removed (unless --keep); the disk they took, in all. */
 static int64_t
 cands_clean(struct fan *f, struct cand *ks, size_t n)
 {
-	int64_t total = 0, bytes;
+	int64_t total = 0;
 	size_t i;
 	char *why = NULL;
 
 	for (i = 0; i < n; i++) {
 		if (!ks[i].have_wt)
 			continue;
-		bytes = aim_disk_bytes(ks[i].wt.dir);
-		total += bytes;
-		if (ks[i].out != NULL)
-			json_object_set_new(ks[i].out, "disk_bytes",
-			    json_integer(bytes));
+		total += json_integer_value(json_object_get(ks[i].out,
+		    "disk_bytes"));
 		if (f->keep) {
 			if (ks[i].out != NULL)
 				json_object_set_new(ks[i].out, "worktree",
