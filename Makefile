@@ -24,14 +24,14 @@ B	= build
 endif
 
 BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run \
-	aim-install aim-cache aim
+	aim-install aim-cache aim-fanout aim-apply aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
-	init patterns invoke show findings declare install rcache
+	init patterns invoke show findings declare install rcache worktree
 UNITS	= test-unit test-scan test-patterns test-findings test-declare
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim-run.1 man/aim-install.1 \
-	man/aim-cache.1 man/aim.1
+	man/aim-cache.1 man/aim-fanout.1 man/aim-apply.1 man/aim.1
 MAN5	= man/aim-registry.5
 MAN7	= man/aim.7 man/aim-adapter.7
 
@@ -121,12 +121,14 @@ bench: test-deps
 	bench/declarative $(B)
 	bench/install $(B)
 	bench/rcache $(B)
+	bench/fanout $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
 # symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy patterns redact
-# proc findings; L2 registry adapter declare; L3 state vault audit dups rcache;
-# L4 route chain verify keys trail; L5 setup scan clean init install.
+# proc findings; L2 registry adapter declare; L3 state vault audit dups
+# rcache worktree; L4 route chain verify keys trail; L5 setup scan clean
+# init install.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
 
@@ -143,14 +145,15 @@ lint-man: test-deps
 
 lint-adapters: test-deps
 	shellcheck -s sh examples/.AIM_ai-tools-registry/AIM_adapters/*.sh examples/script-adapters/AIM_*.sh \
-		tests/fixtures/adapters/*.sh \
+		tests/fixtures/adapters/*.sh tests/fixtures/fanout/tool.sh \
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
 		tests/fixtures/declarative/stand-in tests/fixtures/rcache/rc-tool \
 		tests/fixtures/rcache/AIM_gen.sh
 
 lint-scripts: test-deps
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache tests/fixtures/crush/crush \
+		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache \
+		bench/fanout tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
 		tools/longest
 

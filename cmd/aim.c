@@ -34,6 +34,8 @@ static const struct {
 	{ "scan", "tools, pins, duplicate files, caches, clean (aim-scan)" },
 	{ "resolve", "requests to routed records (aim-resolve)" },
 	{ "invoke", "routed records to results (aim-invoke)" },
+	{ "fanout", "routed records to all candidates at once, a winner (aim-fanout)" },
+	{ "apply", "a fan-out's winning diff to the working tree (aim-apply)" },
 	{ "audit", "one audit entry per record (aim-audit)" },
 	{ "secret", "the encrypted secret vault (aim-secret; also secrets)" },
 	{ "init", "a registry for this project, from the tools found (aim-init)" },

@@ -1,5 +1,6 @@
-# bash completion for aim(1) and aim-resolve, aim-invoke, aim-audit,
-# aim-secret, aim-scan, aim-init, aim-run, aim-install, aim-cache.  Installed as
+# bash completion for aim(1) and aim-resolve, aim-invoke, aim-fanout,
+# aim-apply, aim-audit, aim-secret, aim-scan, aim-init, aim-run, aim-install,
+# aim-cache.  Installed as
 # share/bash-completion/completions/aim
 # (the other names are symlinks to it); to try it from the source tree:
 #   . completion/aim.bash
@@ -239,6 +240,41 @@ _aim_invoke()
 	fi
 }
 
+_aim_fanout()
+{
+	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
+	local -A _aim_opt=()
+	COMPREPLY=()
+	_aim_parse "$2" "-c:file --config:file -r:dir --registry:dir \
+	    -n:none --count:none -o:set=smallest-diff,lowest-cost,fastest \
+	    --order:set=smallest-diff,lowest-cost,fastest -t:tool --tools:tool \
+	    --copy:file --link:file --setup:none --verify:none"
+	if [[ -n $_aim_want ]]; then
+		_aim_arg "$_aim_want"
+	elif [[ $_aim_cur == -* ]]; then
+		_aim_reply -c --config --copy -k --keep --link -n --count \
+		    -o --order -r --registry --setup -t --tools --verify \
+		    -h --help -V --version
+	else
+		_aim_arg file
+	fi
+}
+
+_aim_apply()
+{
+	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
+	local -A _aim_opt=()
+	COMPREPLY=()
+	_aim_parse "$2" "-t:tool --tool:tool"
+	if [[ -n $_aim_want ]]; then
+		_aim_arg "$_aim_want"
+	elif [[ $_aim_cur == -* ]]; then
+		_aim_reply -n --dry-run -t --tool -h --help -V --version
+	else
+		_aim_arg file
+	fi
+}
+
 _aim_audit()
 {
 	local _aim_cur _aim_want _aim_sub _aim_npos _aim_seen
@@ -434,7 +470,7 @@ _aim_commands()
 	local c
 	c=$("$(_aim_cmd aim)" --help </dev/null 2>/dev/null |
 	    sed -n '/^commands:/,/^$/s/^  \([a-z][-a-z0-9]*\) .*/\1/p')
-	[[ -n $c ]] || c=$'run\nstatus\nhealth\nscan\nresolve\ninvoke\naudit\nsecret\ninit\nmetrics\ninstall\nupgrade\nuninstall\nrollback\nsync\nbootstrap\ncache'
+	[[ -n $c ]] || c=$'run\nstatus\nhealth\nscan\nresolve\ninvoke\nfanout\napply\naudit\nsecret\ninit\nmetrics\ninstall\nupgrade\nuninstall\nrollback\nsync\nbootstrap\ncache'
 	{
 		printf '%s\n' "$c"
 		compgen -c aim- | sed 's/^aim-//'
@@ -493,7 +529,7 @@ _aim()
 		COMP_CWORD=$((COMP_CWORD + 1))
 		_aim_audit aim-audit "$2" "$3"
 		;;
-	resolve | invoke | audit | secret | scan | init | run | cache)
+	resolve | invoke | fanout | apply | audit | secret | scan | init | run | cache)
 		_aim_"$sub" aim-"$sub" "$2" "$3"
 		;;
 	secrets)
@@ -520,6 +556,8 @@ _aim()
 complete -F _aim aim
 complete -F _aim_resolve aim-resolve
 complete -F _aim_invoke aim-invoke
+complete -F _aim_fanout aim-fanout
+complete -F _aim_apply aim-apply
 complete -F _aim_audit aim-audit
 complete -F _aim_secret aim-secret
 complete -F _aim_scan aim-scan

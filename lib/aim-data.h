@@ -436,10 +436,11 @@ struct aim_proc {
 int	 aim_proc_setup(void);
 
 /*
- * In a child forked to run children of its own (aim-install(1) -j): its
- * own self-pipe in place of the one inherited, so that no two processes
- * drain each other's SIGCHLD wake-ups, then aim_proc_setup.  0 or -1
- * (errno).
+ * In a child of fork(2) that runs children of its own (aim-install(1) -j:
+ * one process per tool; aim-fanout(1) DESCRIPTION: one per candidate): a
+ * SIGCHLD self-pipe of its own in place of the one inherited, so that its
+ * siblings' exits neither wake it nor are drained by it.  Returns
+ * aim_proc_setup's answer: 0 or -1 (errno).
  */
 int	 aim_proc_forked(void);
 

@@ -1,8 +1,8 @@
 /*
  * aim-store.h: layer 3 of libaim, what persists: shared state, the vault,
- * audit entries, duplicate files.  lib/LAYERS gives the table: a module
- * includes its own layer's header, which includes the lower ones, and calls
- * nothing above it.
+ * audit entries, duplicate files, worktrees.  lib/LAYERS gives the table:
+ * a module includes its own layer's header, which includes the lower
+ * ones, and calls nothing above it.
  */
 #ifndef AIM_STORE_H
 #define AIM_STORE_H
@@ -232,7 +232,9 @@ int	 aim_vault_keyfile_create(const char *path, char **why);
 /*
  * The audit entry of a record (borrowed): timestamp (iso), actor, tool_id
  * ("none" when the record has none), capability, payload, result, id,
- * attempts, contract, plus error for error records; redacted.  New ref.
+ * attempts, contract, plus error for error records, and the record's
+ * fanout and apply objects (aim-fanout(1) OUTPUT, aim-apply(1) OUTPUT);
+ * redacted.  New ref.
  */
 json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
 	    const char *default_actor);
@@ -375,5 +377,173 @@ int	 aim_rcache_clear(const char *dir, json_t **report, char **why);
  * lookups, null before the first)}.
  */
 json_t	*aim_rcache_stats(const char *dir, int64_t max_bytes);
+
+/* ---- worktree.c: a candidate's copy of the tree (aim-fanout(1)) ---- */
+
+/*
+ * The tree a fan-out starts from (aim-fanout(1) "Worktrees", aim-apply(1)
+ * "Base check").  In a git work tree: its top, the working directory's
+ * place below it (prefix, "" or "dir/"), the common git directory, HEAD
+ * (40 hex digits) and tree, the git tree id of what git add -A would
+ * record (tracked and untracked files, ignored ones left out).  Outside
+ * git: git_dir NULL, head "", and tree a BLAKE2b-256 (hex) of every
+ * entry's name, mode, size and modification time.
+ */
+struct aim_base {
+	char	*top;		/* absolute */
+	char	*prefix;
+	char	*git_dir;	/* absolute, or NULL outside git */
+	char	 head[65];
+	char	 head_tree[65];	/* HEAD's tree id, "" outside git */
+	char	 tree[AIM_HASH_HEX_BYTES + 1];
+};
+
+/*
+ * Read the base of the tree holding directory dir.  In git, the state's
+ * tree is written with an index of its own (a copy of the user's, in
+ * the worktrees' directory, removed after), so its objects join the
+ * repository's object store and the user's index is untouched.  0, or
+ * -1 with a malloc'd *why ("DIR: no commit yet: a worktree needs HEAD",
+ * "git add: ...").  aim_base_free afterwards when 0.
+ */
+int	 aim_base_read(struct aim_base *b, const char *dir, char **why);
+void	 aim_base_free(struct aim_base *b);
+
+/*
+ * The directory every worktree lives under (aim-fanout(1) FILES):
+ * $XDG_STATE_HOME/aim/worktrees, else ~/.local/state/aim/worktrees.
+ * Malloc'd, or NULL when neither variable is set.
+ */
+char	*aim_worktree_root(void);
+
+/*
+ * What goes into a worktree besides the tree: link and copy, JSON arrays
+ * of paths relative to the top (borrowed, may be NULL), symlinked or
+ * copied (cp -a --reflink=auto) in when the user's tree has them (the
+ * ignored files a build needs: .env, node_modules); setup, a command run
+ * with sh -c in the worktree's working directory after them, or NULL.
+ */
+struct aim_worktree_opts {
+	json_t	*link;
+	json_t	*copy;
+	const char *setup;
+};
+
+/* One candidate's copy (aim-fanout(1) "Worktrees"). */
+struct aim_worktree {
+	char	*dir;		/* <root>/<pid>-<n>: all of it */
+	char	*tree;		/* dir/tree: the copy's top */
+	char	*cwd;		/* tree + the base's prefix */
+	char	*git_dir;	/* the repository's common directory, in git */
+	int	 git;
+	char	*git_env[3];	/* outside git: GIT_DIR=dir/git, GIT_WORK_TREE */
+	char	 base[AIM_HASH_HEX_BYTES + 1];	/* the tree id diffs start from */
+};
+
+/*
+ * The place of a copy of b's tree: a new directory <root>/<pid>-<n>
+ * (mode 0700; pid is ours, for aim_worktree_sweep) and wt's names; the
+ * copy itself is aim_worktree_fill's, which may run in another process
+ * (aim-fanout(1) DESCRIPTION: each candidate's process fills its own, so
+ * the copies are made at once).  0, or -1 with a malloc'd *why ("can't
+ * create X: ...", outside git "X: the worktrees' directory is inside
+ * it").  aim_worktree_remove or aim_worktree_keep afterwards when 0.
+ */
+int	 aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
+	    char **why);
+
+/*
+ * Make the copy in wt (from aim_worktree_new): in git, git worktree add
+ * --detach at HEAD, then the diff of HEAD's tree to the state's applied
+ * to the working files (git apply), so the tool sees the user's
+ * uncommitted and untracked files as uncommitted and untracked; outside
+ * git, cp -a --reflink=auto and a git directory of
+ * its own beside the copy (dir/git) holding the first state.  Then o's
+ * links, copies and setup (aim-fanout(1) "Worktrees").  0, or -1 with a
+ * malloc'd *why ("git worktree: ...", "setup command failed: ...", "X:
+ * not a path inside the tree"); aim_worktree_remove cleans up either way.
+ */
+int	 aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
+	    const struct aim_worktree_opts *o, char **why);
+
+/*
+ * Remove wt: in git, git worktree remove --force; then its directory
+ * (never through a symlink), and git worktree prune when git's remove
+ * failed; wt is freed either way.  0, or -1 with a malloc'd *why when why is not NULL.
+ */
+int	 aim_worktree_remove(struct aim_worktree *wt, char **why);
+
+/*
+ * Leave wt for the user (aim-fanout(1) --keep): a file "keep" in its
+ * directory tells aim_worktree_sweep to pass it by; wt is freed.  0, or
+ * -1 with errno when the mark could not be written.
+ */
+int	 aim_worktree_keep(struct aim_worktree *wt);
+
+/*
+ * The changes made in wt since its base (git add -A in the copy, then git
+ * diff --cached --binary with a/ and b/ prefixes whatever the user's
+ * configuration says), a patch git apply takes: *diff malloc'd (""
+ * when nothing changed), *len its bytes.  0, or -1 with a malloc'd *why.
+ */
+int	 aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
+	    char **why);
+
+/*
+ * Files and lines a diff changes: "diff --git" headers, and the lines
+ * of its hunks that start with + or - (a binary file counts as a file
+ * only); aim-fanout(1) OUTPUT: files_changed, lines_added, lines_removed.
+ */
+struct aim_diff_stat {
+	int64_t	 files;
+	int64_t	 lines_added;
+	int64_t	 lines_removed;
+};
+void	 aim_diff_stat(const char *diff, size_t len, struct aim_diff_stat *st);
+
+/*
+ * The files whose content differs between b's tree and tree (another
+ * state of the same git work tree, from aim_base_read): a new JSON array
+ * of paths relative to the top (aim-apply(1) "Base check"); always empty
+ * outside git, where the state's hash names no file.  NULL with a
+ * malloc'd *why when git failed.
+ */
+json_t	*aim_base_changes(const struct aim_base *b, const char *tree,
+	    char **why);
+
+/*
+ * The files a diff (len bytes) changes, as git apply --numstat names
+ * them (the new name of a rename), run in top: a new JSON array, or
+ * NULL with a malloc'd *why ("git apply: corrupt patch at line 3").
+ */
+json_t	*aim_diff_files(const char *top, const char *diff, size_t len,
+	    char **why);
+
+/*
+ * Apply a diff to the working tree at top, all of it or nothing
+ * (aim-apply(1) DESCRIPTION): git apply --check first, then git apply
+ * (working files only; the index is left as it was); check_only stops
+ * after the check.  An empty diff is applied at once.  0, or -1 with a
+ * malloc'd *why (git apply's last line: "git apply: calc.sh: patch does
+ * not apply").
+ */
+int	 aim_diff_apply(const char *top, const char *diff, size_t len,
+	    int check_only, char **why);
+
+/*
+ * Bytes of disk everything under path takes, st_blocks as du(1) counts
+ * them, symlinks not followed (aim-fanout(1) OUTPUT: disk_bytes); what
+ * cannot be read counts 0.
+ */
+int64_t	 aim_disk_bytes(const char *path);
+
+/*
+ * Remove the leftovers of runs that died (SIGKILL, a crash): each
+ * <pid>-* under the root whose process is gone (kill(2) says ESRCH),
+ * then prune the worktree list of its repository.  A live process's
+ * and those kept (aim_worktree_keep) are never touched.  Returns how many were removed; *why (malloc'd, or
+ * NULL) names the first that could not be.
+ */
+int	 aim_worktree_sweep(char **why);
 
 #endif /* AIM_STORE_H */

@@ -59,6 +59,11 @@ aim_audit_entry(json_t *rec, const char *iso, const char *default_actor)
 	json_object_set_new(e, "contract", json_string(AIM_CONTRACT));
 	if (err != NULL)
 		json_object_set_new(e, "error", json_deep_copy(err));
+	/* What a fan-out ran and chose, what an apply did (aim-fanout(1)). */
+	if ((v = json_object_get(rec, "fanout")) != NULL)
+		json_object_set_new(e, "fanout", json_deep_copy(v));
+	if ((v = json_object_get(rec, "apply")) != NULL)
+		json_object_set_new(e, "apply", json_deep_copy(v));
 	aim_redact(e);
 	return e;
 }

@@ -552,6 +552,7 @@ static const struct member rule_members[] = {
 	{ "max_retries", W_NATINT, NULL, 0 },
 	{ "context_requirements", W_OBJECT, NULL, 0 },
 	{ "cache", W_BOOL, NULL, 0 },
+	{ "verify", W_STRING, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 

@@ -490,6 +490,8 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 	}
 	if (json_is_false(json_object_get(rule, "fallback")))
 		json_object_set_new(route, "fallback", json_false());
+	if (json_is_string(json_object_get(rule, "verify")))
+		json_object_set(route, "verify", json_object_get(rule, "verify"));
 	json_object_set_new(req, "route", route);
 	return 0;
 }

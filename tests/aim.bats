@@ -27,8 +27,8 @@ EOF
 @test "aim --help lists the subcommands; no command is a usage error" {
 	run -0 aim --help
 	assert_line --index 0 'usage: aim [-hV] command [argument ...]'
-	for sub in status health scan resolve invoke audit secret init metrics \
-	    install upgrade uninstall rollback sync bootstrap cache; do
+	for sub in status health scan resolve invoke fanout apply audit secret \
+	    init metrics install upgrade uninstall rollback sync bootstrap cache; do
 		assert_line --regexp "^  $sub +"
 	done
 	run -2 aim

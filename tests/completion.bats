@@ -54,13 +54,13 @@ lines() {
 @test "bash: aim completes its commands, from aim --help and aim-* on PATH" {
 	run comp _aim aim ''
 	assert_success
-	assert_output "$(lines audit bootstrap cache health init install invoke metrics \
-	    resolve rollback run scan secret status sync uninstall upgrade)"
+	assert_output "$(lines apply audit bootstrap cache fanout health init install invoke \
+	    metrics resolve rollback run scan secret status sync uninstall upgrade)"
 	PATH=$CFX/bin:$PATH
 	run comp _aim aim s
 	assert_output "$(lines scan secret status sync)"
 	run comp _aim aim f
-	assert_output fx
+	assert_output "$(lines fanout fx)"
 }
 
 @test "bash: aim completes its options, and those of status" {
@@ -155,6 +155,15 @@ lines() {
 	assert_output alpha
 	run zcomp 'aim upgrade --l'
 	assert_output --locked
+}
+
+@test "bash: aim-fanout and aim-apply: their options as --help lists them; -o's orders" {
+	assert_equal "$(comp _aim_fanout aim-fanout - | LC_ALL=C sort -u)" \
+	    "$(_aim_help_opts aim-fanout | LC_ALL=C sort -u)"
+	assert_equal "$(comp _aim_apply aim-apply - | LC_ALL=C sort -u)" \
+	    "$(_aim_help_opts aim-apply | LC_ALL=C sort -u)"
+	run comp _aim aim fanout -o l
+	assert_output lowest-cost
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
@@ -415,8 +424,8 @@ zcomp() {
 @test "zsh: commands, options and their arguments" {
 	command -v zsh >/dev/null || skip "zsh not installed"
 	run zcomp 'aim '
-	assert_output "$(lines audit bootstrap cache health init install invoke metrics \
-	    resolve rollback run scan secret status sync uninstall upgrade)"
+	assert_output "$(lines apply audit bootstrap cache fanout health init install invoke \
+	    metrics resolve rollback run scan secret status sync uninstall upgrade)"
 	run zcomp 'aim-scan '
 	assert_output "$(lines caches clean dups health tools)"
 	run zcomp 'aim health -'

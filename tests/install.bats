@@ -27,14 +27,16 @@ tree() {
 # from the source tree's lists.
 expected() {
 	local p=$1 f
-	for f in aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run aim-install aim-cache aim; do
+	for f in aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run \
+	    aim-install aim-cache aim-fanout aim-apply aim; do
 		echo "755 f $p/bin/$f"
 	done
 	for f in "$TOP"/man/*.[157]; do
 		echo "644 f $p/share/man/man${f##*.}/${f##*/}"
 	done
 	echo "644 f $p/share/bash-completion/completions/aim"
-	for f in aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run aim-install aim-cache; do
+	for f in aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run \
+	    aim-install aim-cache aim-fanout aim-apply; do
 		echo "777 l $p/share/bash-completion/completions/$f"
 	done
 	echo "644 f $p/share/zsh/site-functions/_aim"

@@ -809,6 +809,42 @@ test_rcache_key(void)
 	rmdir(dir);
 }
 
+/* aim_diff_stat: what aim-fanout(1) OUTPUT counts of a diff. */
+static void
+test_diff_stat(void)
+{
+	static const char diff[] =
+	    "diff --git a/a.c b/a.c\n"
+	    "index 1..2 100644\n"
+	    "--- a/a.c\n"
+	    "+++ b/a.c\n"
+	    "@@ -1,2 +1,2 @@\n"
+	    " keep\n"
+	    "-old\n"
+	    "+new\n"
+	    "+more\n"
+	    "diff --git a/img.png b/img.png\n"
+	    "new file mode 100644\n"
+	    "GIT binary patch\n"
+	    "literal 3\n"
+	    "KcmZ?wU;qFB0RR91\n"
+	    "\n"
+	    "diff --git a/gone.c b/gone.c\n"
+	    "deleted file mode 100644\n"
+	    "--- a/gone.c\n"
+	    "+++ /dev/null\n"
+	    "@@ -1 +0,0 @@\n"
+	    "--- a line that starts with two dashes\n";
+	struct aim_diff_stat st;
+
+	aim_diff_stat(diff, strlen(diff), &st);
+	ok(st.files == 3 && st.lines_added == 2 && st.lines_removed == 2,
+	    "diff stat: 3 files (one binary), 2 lines added, 2 removed");
+	aim_diff_stat("", 0, &st);
+	ok(st.files == 0 && st.lines_added == 0 && st.lines_removed == 0,
+	    "diff stat: an empty diff changes nothing");
+}
+
 int
 main(void)
 {
@@ -829,6 +865,7 @@ main(void)
 	test_write_errors();
 	test_file_io();
 	test_rcache_key();
+	test_diff_stat();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }

@@ -1,0 +1,881 @@
+/*
+ * aim-fanout: routed records in, one fan-out record out each.  Runs a
+ * record's ready candidates at once, each in its own copy of the working
+ * tree (lib/worktree.c) and its own process, verifies each, and names a
+ * winner (aim-fanout(1)).
+ */
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "aim.h"
+
+#define CANDS_MAX	64
+/* The tail of a verify command's output kept in the record. */
+#define VERIFY_TAIL	2000
+
+static const char *progname = "aim-fanout";
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [-k] [-c config] [-n count] [-o order] [-r registry] "
+	    "[-t tool,...]\n"
+	    "                  [--copy=path] [--link=path] [--setup=cmd] "
+	    "[--verify=cmd] [file ...]\n", progname);
+	if (status == 0)
+		printf("  -c, --config=FILE        read the configuration from "
+		    "FILE\n"
+		    "      --copy=PATH          copy PATH into each worktree\n"
+		    "  -h, --help               print this help and exit\n"
+		    "  -k, --keep               keep the worktrees\n"
+		    "      --link=PATH          symlink PATH into each worktree\n"
+		    "  -n, --count=N            run the first N ready "
+		    "candidates\n"
+		    "  -o, --order=ORDER        smallest-diff, lowest-cost or "
+		    "fastest\n"
+		    "  -r, --registry=DIR       take aim_config.json from DIR\n"
+		    "      --setup=CMD          run CMD in each worktree first\n"
+		    "  -t, --tools=TOOL,...     run these candidates only\n"
+		    "  -V, --version            print the version and exit\n"
+		    "      --verify=CMD         run CMD in each worktree after "
+		    "the tool\n"
+		    "See aim-fanout(1).\n");
+	exit(status);
+}
+
+/* The read end of the signals' pipe (aim_signals_catch). */
+static int sig_fd = -1;
+
+/* The catcher's actions, armed only while a record has worktrees. */
+static const int caught[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction catcher[3], inherited[3];
+
+/*
+ * Catch SIGINT, SIGTERM and SIGHUP (on) or give them back the actions we
+ * were started with (off): between records there is nothing to clean
+ * up, and a blocking read of the input must not outlive a ^C.
+ */
+static void
+signals_arm(int on)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		sigaction(caught[i], on ? &catcher[i] : &inherited[i], NULL);
+}
+
+struct fan {
+	const struct aim_config *cfg;
+	struct aim_worktree_opts wo;
+	const char *verify;	/* --verify, or NULL */
+	const char *cmd;	/* this record's: --verify, else route.verify */
+	const char *order;	/* smallest-diff, lowest-cost, fastest */
+	json_t	*tools;		/* -t: names, or NULL */
+	long	 count;		/* -n, 0: all */
+	int	 keep;
+	int	 signal;	/* the one that cut us short, or 0 */
+	int	 status;
+};
+
+/* One candidate at work: its copy, its process, what it answered. */
+struct cand {
+	json_t	*c;		/* the route's candidate (borrowed) */
+	const char *tool_id;
+	struct aim_worktree wt;
+	int	 have_wt;
+	pid_t	 pid;
+	int	 fd;		/* the answer's pipe, -1 when read */
+	char	*buf;
+	size_t	 len, cap;
+	json_t	*out;		/* the record's candidate object */
+};
+
+/* ---- in the candidate's process ---- */
+
+struct one {
+	json_t	*rec;		/* the engine's record, or NULL */
+};
+
+static void
+one_done(void *arg, json_t *rec, const char *source, long lineno)
+{
+	struct one *o = arg;
+
+	(void)source, (void)lineno;
+	o->rec = json_incref(rec);
+}
+
+/*
+ * The record the engine runs here: the routed one with k's candidate
+ * alone, payload files named absolutely inside the user's tree moved to
+ * the same place in the copy.
+ */
+static json_t *
+one_record(json_t *rec, struct cand *k, const struct aim_base *b)
+{
+	json_t *one = json_deep_copy(rec), *files, *f;
+	size_t i, n = strlen(b->top);
+	const char *s;
+
+	json_object_set_new(json_object_get(one, "route"), "candidates",
+	    json_pack("[O]", k->c));
+	files = json_object_get(json_object_get(one, "payload"), "files");
+	json_array_foreach(files, i, f) {
+		s = json_string_value(f);
+		if (s != NULL && strncmp(s, b->top, n) == 0 && s[n] == '/')
+			json_array_set_new(files, i, json_sprintf("%s%s",
+			    k->wt.tree, s + n));
+	}
+	return one;
+}
+
+/* Run the one-candidate record through the engine, here. */
+static json_t *
+engine_run(const struct fan *f, json_t *one)
+{
+	struct aim_invoke_opts io;
+	struct aim_invoke *iv;
+	struct pollfd pfd;
+	struct one o = { NULL };
+	int sig;
+
+	memset(&io, 0, sizeof(io));
+	io.jobs = 1;
+	io.strict = 1;
+	io.done = one_done;
+	io.arg = &o;
+	iv = aim_invoke_new(f->cfg, &io);
+	aim_invoke_add(iv, one, "<fanout>", 1);
+	for (;;) {
+		aim_invoke_flush(iv);
+		if (aim_invoke_pending(iv) == 0)
+			break;
+		pfd = (struct pollfd){ sig_fd, POLLIN, 0 };
+		if (aim_invoke_poll(iv, &pfd, 1, -1) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents && (sig = aim_signal_taken(sig_fd)) != 0 &&
+		    !aim_invoke_interrupted(iv))
+			aim_invoke_interrupt(iv, sig);
+		aim_invoke_step(iv);
+	}
+	aim_invoke_free(iv);
+	return o.rec;
+}
+
+/*
+ * --verify: cmd with sh -c here, stderr with stdout: {command, passed,
+ * exit_code, timed_out, duration_ms, output: the tail}.
+ */
+static json_t *
+verify_run(const struct fan *f)
+{
+	struct aim_proc_limits lim = { f->cfg->timeout_ms,
+	    f->cfg->kill_grace_ms, (size_t)16 << 20, VERIFY_TAIL };
+	char *script = aim_xsprintf("exec 2>&1\n%s", f->cmd);
+	char *argv[] = { "sh", "-c", script, NULL };
+	extern char **environ;
+	struct aim_proc p;
+	json_t *v;
+	int ok;
+
+	aim_proc_run(&p, argv, environ, NULL, 0, &lim);
+	ok = !p.spawn_errno && !p.timed_out && WIFEXITED(p.status);
+	v = json_pack("{s:s, s:b, s:b, s:I}", "command", f->cmd, "passed",
+	    ok && WEXITSTATUS(p.status) == 0, "timed_out", p.timed_out,
+	    "duration_ms", (json_int_t)p.duration_ms);
+	json_object_set_new(v, "exit_code", ok ? json_integer(
+	    WEXITSTATUS(p.status)) : json_null());
+	json_object_set_new(v, "output", aim_json_text(p.out, p.out_len,
+	    VERIFY_TAIL, 1));
+	aim_proc_free(&p);
+	free(script);
+	return v;
+}
+
+/* The diff of k's copy and its figures, into the candidate object o. */
+static void
+diff_add(struct cand *k, json_t *o)
+{
+	struct aim_diff_stat st;
+	char *diff, *why = NULL;
+	size_t len;
+
+	if (aim_worktree_diff(&k->wt, &diff, &len, &why) == -1) {
+		json_object_set_new(o, "diff_error", json_string(why));
+		free(why);
+		return;
+	}
+	aim_diff_stat(diff, len, &st);
+	json_object_set_new(o, "diff", aim_json_text(diff, len, len, 0));
+	json_object_set_new(o, "files_changed", json_integer(st.files));
+	json_object_set_new(o, "lines_added", json_integer(st.lines_added));
+	json_object_set_new(o, "lines_removed", json_integer(st.lines_removed));
+	free(diff);
+}
+
+/* The candidate object from the engine's record r (borrowed). */
+static json_t *
+cand_object(struct cand *k, json_t *r, int64_t ms)
+{
+	json_t *res = json_object_get(r, "result"), *a, *content;
+	const char *status = "failure";
+
+	a = json_array_get(json_object_get(r, "attempts"),
+	    json_array_size(json_object_get(r, "attempts")) - 1);
+	if (json_is_true(json_object_get(res, "success")))
+		status = "success";
+	else if (json_is_string(json_object_get(a, "outcome")))
+		status = json_string_value(json_object_get(a, "outcome"));
+	else if (json_object_get(r, "error") != NULL)
+		status = "error";
+	content = json_object_get(res, "content");
+	return json_pack("{s:s, s:s, s:O*, s:O*, s:O*, s:I, s:O*, s:O*}",
+	    "tool_id", k->tool_id, "status", status, "result", res,
+	    "attempts", json_object_get(r, "attempts"), "error",
+	    json_object_get(r, "error"), "duration_ms", (json_int_t)ms,
+	    "usage", json_object_get(content, "usage"), "cost_usd",
+	    json_object_get(content, "cost_usd"));
+}
+
+/*
+ * A candidate's process: its copy made, then in it the tool through the
+ * engine, verify and the diff; the candidate object down fd.  Never
+ * returns.
+ */
+static void __attribute__((noreturn))
+cand_child(struct fan *f, json_t *rec, struct cand *k,
+    const struct aim_base *b, pid_t parent, int fd)
+{
+	json_t *r, *o;
+	int64_t t0;
+	char *s, *why = NULL;
+
+	/* Our parent gone (kill -9): stop the tool, leave the sweep the rest. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(1);
+	if (aim_proc_forked() == -1 || (sig_fd = aim_signals_catch()) == -1)
+		_exit(1);
+	if (aim_worktree_fill(&k->wt, b, &f->wo, &why) == -1 ||
+	    chdir(k->wt.cwd) == -1) {
+		o = json_pack("{s:s, s:s, s:s}", "tool_id", k->tool_id,
+		    "status", "error", "message", why ? why : strerror(errno));
+		s = json_dumps(o, JSON_COMPACT);
+		_exit(s != NULL && aim_write_full(fd, s, strlen(s)) == 0 ? 0 : 1);
+	}
+	t0 = aim_now_ms();
+	r = engine_run(f, one_record(rec, k, b));
+	/* Orphaned: the copy is the next sweep's; touch it no more. */
+	if (getppid() != parent)
+		_exit(1);
+	o = cand_object(k, r, aim_now_ms() - t0);
+	if (json_is_true(json_object_get(json_object_get(r, "result"),
+	    "success")) && f->cmd != NULL)
+		json_object_set_new(o, "verify", verify_run(f));
+	diff_add(k, o);
+	/* Walked here, while the diff's walk left it in the cache, and at once. */
+	json_object_set_new(o, "disk_bytes", json_integer(aim_disk_bytes(
+	    k->wt.dir)));
+	s = json_dumps(o, JSON_COMPACT);
+	_exit(s != NULL && aim_write_full(fd, s, strlen(s)) == 0 ? 0 : 1);
+}
+
+/* ---- in aim-fanout ---- */
+
+/* Start k's process: 0, or -1 with errno (k->out says so). */
+static int
+cand_start(struct fan *f, json_t *rec, struct cand *k,
+    const struct aim_base *b)
+{
+	int p[2];
+	pid_t me = getpid();
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	fflush(NULL);
+	if ((k->pid = fork()) == -1) {
+		close(p[0]), close(p[1]);
+		return -1;
+	}
+	if (k->pid == 0) {
+		close(p[0]);
+		cand_child(f, rec, k, b, me, p[1]);
+	}
+	close(p[1]);
+	k->fd = p[0];
+	return 0;
+}
+
+/* Read what k's process wrote so far; at its end, reap it. */
+static void
+cand_read(struct cand *k)
+{
+	ssize_t n;
+	int st;
+
+	if (k->cap - k->len < 65536) {
+		k->cap = k->cap * 2 + 65536;
+		k->buf = aim_xrealloc(k->buf, k->cap);
+	}
+	n = read(k->fd, k->buf + k->len, k->cap - k->len - 1);
+	if (n > 0) {
+		k->len += n;
+		return;
+	}
+	if (n == -1 && errno == EINTR)
+		return;
+	close(k->fd);
+	k->fd = -1;
+	while (waitpid(k->pid, &st, 0) == -1 && errno == EINTR)
+		;
+	k->buf = aim_xrealloc(k->buf, k->len + 1);
+	k->buf[k->len] = '\0';
+	if ((k->out = json_loads(k->buf, 0, NULL)) == NULL)
+		k->out = json_pack("{s:s, s:s, s:s}", "tool_id", k->tool_id,
+		    "status", "error", "message", WIFSIGNALED(st) ?
+		    aim_signame(WTERMSIG(st)) : "its process gave no answer");
+}
+
+/* Wait for every candidate's answer, passing a signal on to them. */
+static void
+cands_wait(struct fan *f, struct cand *ks, size_t n)
+{
+	struct pollfd pfd[CANDS_MAX + 1];
+	size_t i, m;
+	int sig, told = 0;
+
+	for (;;) {
+		pfd[0] = (struct pollfd){ sig_fd, POLLIN, 0 };
+		for (i = 0, m = 1; i < n; i++)
+			if (ks[i].fd != -1)
+				pfd[m++] = (struct pollfd){ ks[i].fd, POLLIN, 0 };
+		if (m == 1)
+			return;
+		if (poll(pfd, m, -1) == -1 && errno != EINTR)
+			err(AIM_EXIT_IO, "poll");
+		if (pfd[0].revents && (sig = aim_signal_taken(sig_fd)) != 0 &&
+		    f->signal == 0)
+			f->signal = sig;
+		if (f->signal && !told) {
+			for (i = 0; i < n; i++)
+				if (ks[i].fd != -1)
+					kill(ks[i].pid, SIGTERM);
+			told = 1;
+		}
+		for (i = 0, m = 1; i < n; i++)
+			if (ks[i].fd != -1 && pfd[m++].revents)
+				cand_read(&ks[i]);
+	}
+}
+
+/* Is tool among -t's names (any when there is no -t)? */
+static int
+tool_wanted(const struct fan *f, const char *tool)
+{
+	json_t *v;
+	size_t i;
+
+	if (f->tools == NULL)
+		return 1;
+	json_array_foreach(f->tools, i, v)
+		if (strcmp(json_string_value(v), tool) == 0)
+			return 1;
+	return 0;
+}
+
+/* The ready candidates of rec to run (-t, -n), into ks; how many. */
+static size_t
+cands_pick(const struct fan *f, json_t *rec, struct cand *ks)
+{
+	json_t *c, *list = json_object_get(json_object_get(rec, "route"),
+	    "candidates");
+	const char *tool;
+	size_t i, n = 0;
+
+	json_array_foreach(list, i, c) {
+		tool = json_string_value(json_object_get(c, "tool_id"));
+		if (tool == NULL || !json_is_array(json_object_get(c, "argv")) ||
+		    strcmp(json_string_value(json_object_get(c, "status")) ?
+		    json_string_value(json_object_get(c, "status")) : "",
+		    "ready") != 0 || !tool_wanted(f, tool))
+			continue;
+		if ((f->count > 0 && (long)n == f->count) || n == CANDS_MAX)
+			break;
+		memset(&ks[n], 0, sizeof(ks[n]));
+		ks[n].c = c;
+		ks[n].tool_id = tool;
+		ks[n].fd = -1;
+		n++;
+	}
+	return n;
+}
+
+static int64_t
+int_of(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* May a candidate win: it succeeded and, with --verify, passed. */
+static int
+may_win(json_t *o)
+{
+	json_t *v = json_object_get(o, "verify");
+
+	return strcmp(json_string_value(json_object_get(o, "status")),
+	    "success") == 0 && json_object_get(o, "diff") != NULL &&
+	    (v == NULL || json_is_true(json_object_get(v, "passed")));
+}
+
+/* a before b in -o's order (candidates that changed something first)? */
+static int
+better(const struct fan *f, json_t *a, json_t *b)
+{
+	int64_t da = int_of(a, "lines_added") + int_of(a, "lines_removed");
+	int64_t db = int_of(b, "lines_added") + int_of(b, "lines_removed");
+	json_t *ca = json_object_get(a, "cost_usd");
+	json_t *cb = json_object_get(b, "cost_usd");
+
+	if ((int_of(a, "files_changed") > 0) != (int_of(b, "files_changed") > 0))
+		return int_of(a, "files_changed") > 0;
+	if (strcmp(f->order, "lowest-cost") == 0 && json_is_number(ca) !=
+	    json_is_number(cb))
+		return json_is_number(ca);
+	if (strcmp(f->order, "lowest-cost") == 0 && json_is_number(ca) &&
+	    json_number_value(ca) != json_number_value(cb))
+		return json_number_value(ca) < json_number_value(cb);
+	if (strcmp(f->order, "fastest") == 0 &&
+	    int_of(a, "duration_ms") != int_of(b, "duration_ms"))
+		return int_of(a, "duration_ms") < int_of(b, "duration_ms");
+	if (da != db)
+		return da < db;
+	return int_of(a, "duration_ms") < int_of(b, "duration_ms");
+}
+
+/* What made w the winner, among m that might win. */
+static char *
+why_won(const struct fan *f, json_t *w, size_t m)
+{
+	char d[32];
+	const char *pass = f->cmd ? "passed verify" : "succeeded";
+	int64_t nl, nf;
+
+	if (strcmp(f->order, "fastest") == 0) {
+		aim_duration(d, sizeof(d), int_of(w, "duration_ms"));
+		return aim_xsprintf("%s; fastest (%s) of %zu", pass, d, m);
+	}
+	if (strcmp(f->order, "lowest-cost") == 0 &&
+	    json_is_number(json_object_get(w, "cost_usd")))
+		return aim_xsprintf("%s; lowest cost ($%g) of %zu", pass,
+		    json_number_value(json_object_get(w, "cost_usd")), m);
+	nl = int_of(w, "lines_added") + int_of(w, "lines_removed");
+	nf = int_of(w, "files_changed");
+	return aim_xsprintf("%s; smallest diff (%lld line%s in %lld file%s) "
+	    "of %zu", pass, (long long)nl, nl == 1 ? "" : "s", (long long)nf,
+	    nf == 1 ? "" : "s", m);
+}
+
+/* Name the winner of cands (an array) in fo: "winner", "why". */
+static json_t *
+choose(const struct fan *f, json_t *fo, json_t *cands)
+{
+	json_t *o, *w = NULL;
+	size_t i, m = 0, ok = 0;
+	char *why;
+
+	json_array_foreach(cands, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "status")),
+		    "success") == 0)
+			ok++;
+		if (!may_win(o))
+			continue;
+		m++;
+		if (w == NULL || better(f, o, w))
+			w = o;
+	}
+	if (w == NULL)
+		why = ok == 0 ? aim_xstrdup("no candidate succeeded") :
+		    aim_xsprintf("none of the %zu that succeeded passed verify",
+		    ok);
+	else
+		why = why_won(f, w, m);
+	json_object_set_new(fo, "winner", w ? json_copy(json_object_get(w,
+	    "tool_id")) : json_null());
+	json_object_set_new(fo, "why", json_string(why));
+	free(why);
+	return w;
+}
+
+/*
+ * The fan-out record: rec with tool_id and result the winner's, every
+ * candidate's attempts, and "fanout" (aim-fanout(1) OUTPUT).
+ */
+static void
+record_finish(const struct fan *f, json_t *rec, json_t *fo)
+{
+	json_t *cands = json_object_get(fo, "candidates"), *o, *w, *all;
+	size_t i;
+
+	all = json_array();
+	json_array_foreach(cands, i, o)
+		json_array_extend(all, json_object_get(o, "attempts"));
+	json_object_set_new(rec, "attempts", all);
+	if ((w = choose(f, fo, cands)) != NULL) {
+		json_object_set(rec, "tool_id", json_object_get(w, "tool_id"));
+		json_object_set(rec, "result", json_object_get(w, "result"));
+	} else
+		json_object_set_new(rec, "result", json_pack("{s:b, s:O, s:n}",
+		    "success", 0, "message", json_object_get(fo, "why"),
+		    "content"));
+	json_object_set_new(rec, "fanout", fo);
+}
+
+/*
+ * Each candidate's copy's place (the copy is its process's to make), or
+ * the candidate ends with why not; none after a signal.
+ */
+static void
+cands_prepare(struct fan *f, struct cand *ks, size_t n,
+    const struct aim_base *b)
+{
+	size_t i;
+	char *why;
+
+	for (i = 0; i < n; i++) {
+		if (f->signal == 0)
+			f->signal = aim_signal_taken(sig_fd);
+		if (f->signal)
+			return;
+		if (aim_worktree_new(&ks[i].wt, b, &why) == 0) {
+			ks[i].have_wt = 1;
+			continue;
+		}
+		ks[i].out = json_pack("{s:s, s:s, s:s}", "tool_id",
+		    ks[i].tool_id, "status", "error", "message", why);
+		free(why);
+	}
+}
+
+/* The copies removed (unless --keep); the disk they took, in all. */
+static int64_t
+cands_clean(struct fan *f, struct cand *ks, size_t n)
+{
+	int64_t total = 0;
+	size_t i;
+	char *why = NULL;
+
+	for (i = 0; i < n; i++) {
+		if (!ks[i].have_wt)
+			continue;
+		total += json_integer_value(json_object_get(ks[i].out,
+		    "disk_bytes"));
+		if (f->keep) {
+			if (ks[i].out != NULL)
+				json_object_set_new(ks[i].out, "worktree",
+				    json_string(ks[i].wt.cwd));
+			if (aim_worktree_keep(&ks[i].wt) == -1)
+				warn("can't mark a worktree kept");
+		} else if (aim_worktree_remove(&ks[i].wt, &why) == -1) {
+			warnx("%s", why);
+			free(why);
+			why = NULL;
+			aim_exit_raise(&f->status, AIM_EXIT_IO);
+		}
+	}
+	return total;
+}
+
+/* Run rec's candidates (there are n in ks) and fill the record. */
+static void
+fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
+    const struct aim_base *b)
+{
+	json_t *fo, *cands;
+	int64_t t0 = aim_now_ms(), disk;
+	size_t i;
+
+	f->cmd = f->verify ? f->verify : json_string_value(json_object_get(
+	    json_object_get(rec, "route"), "verify"));
+	signals_arm(1);
+	cands_prepare(f, ks, n, b);
+	for (i = 0; i < n; i++)
+		if (ks[i].have_wt && !f->signal &&
+		    cand_start(f, rec, &ks[i], b) == -1)
+			ks[i].out = json_pack("{s:s, s:s, s:s}", "tool_id",
+			    ks[i].tool_id, "status", "error", "message",
+			    strerror(errno));
+	cands_wait(f, ks, n);
+	disk = cands_clean(f, ks, n);
+	signals_arm(0);
+	if (f->signal == 0)
+		f->signal = aim_signal_taken(sig_fd);
+	cands = json_array();
+	for (i = 0; i < n; i++) {
+		if (ks[i].out == NULL)
+			ks[i].out = json_pack("{s:s, s:s, s:s}", "tool_id",
+			    ks[i].tool_id, "status", "interrupted", "message",
+			    aim_signame(f->signal));
+		json_array_append_new(cands, ks[i].out);
+		free(ks[i].buf);
+	}
+	fo = json_pack("{s:{s:s, s:s, s:s, s:s}, s:s, s:s?, s:o, s:I, s:I, "
+	    "s:b}", "base", "top", b->top, "prefix", b->prefix, "head",
+	    b->head, "tree", b->tree, "order", f->order, "verify", f->cmd,
+	    "candidates", cands, "wall_ms", (json_int_t)(aim_now_ms() - t0),
+	    "disk_bytes", (json_int_t)disk, "kept", f->keep);
+	record_finish(f, rec, fo);
+}
+
+/* Say a record we could not fan out, and make it an error record. */
+static void
+bad_record(struct fan *f, json_t *rec, const char *source, long lineno,
+    const char *code, const char *msg)
+{
+	warnx("%s:%ld: %s", source, lineno, msg);
+	aim_error_record(rec, "fanout", code, lineno, "%s", msg);
+	aim_exit_raise(&f->status, AIM_EXIT_FAILED);
+}
+
+/* One record in, one out (aim-fanout(1) DESCRIPTION). */
+static int
+on_line(void *arg, const struct aim_line *line, const char *source)
+{
+	struct fan *f = arg;
+	struct cand ks[CANDS_MAX];
+	struct aim_base b;
+	json_t *rec;
+	size_t n;
+	char *why;
+	int is_err, rc;
+
+	if (f->signal)
+		return 1;
+	if (line->too_long) {
+		is_err = 1;
+		rec = aim_bad_line_record(line, "fanout", "invalid_record",
+		    "record is longer than the line limit");
+	} else
+		rec = aim_parse_record(line, "fanout", "a record",
+		    "invalid_record", &is_err);
+	if (is_err) {
+		warnx("%s:%ld: %s", source, line->lineno, json_string_value(
+		    json_object_get(json_object_get(rec, "error"), "message")));
+		aim_exit_raise(&f->status, AIM_EXIT_FAILED);
+	} else if (json_object_get(rec, "error") != NULL)
+		aim_exit_raise(&f->status, AIM_EXIT_FAILED);
+	else if (!json_is_array(json_object_get(json_object_get(rec, "route"),
+	    "candidates")))
+		bad_record(f, rec, source, line->lineno, "invalid_record",
+		    "no \"route.candidates\": pipe requests through "
+		    "aim-resolve first");
+	else if ((n = cands_pick(f, rec, ks)) == 0)
+		bad_record(f, rec, source, line->lineno, "no_candidate",
+		    "no ready candidate to fan out to");
+	else if (aim_base_read(&b, ".", &why) == -1) {
+		bad_record(f, rec, source, line->lineno, "no_worktree", why);
+		free(why);
+	} else {
+		fan_out(f, rec, ks, n, &b);
+		aim_base_free(&b);
+		if (!json_is_true(json_object_get(json_object_get(rec,
+		    "result"), "success")))
+			aim_exit_raise(&f->status, AIM_EXIT_FAILED);
+	}
+	rc = aim_emit(stdout, rec);
+	json_decref(rec);
+	if (rc == -1)
+		aim_exit_raise(&f->status, AIM_EXIT_IO);
+	return rc == -1 || f->signal;
+}
+
+/* -t's comma-separated list as a JSON array. */
+static json_t *
+tools_list(const char *s)
+{
+	json_t *a = json_array();
+	size_t n;
+
+	while (*s != '\0') {
+		n = strcspn(s, ",");
+		if (n > 0)
+			json_array_append_new(a, json_stringn(s, n));
+		s += n + (s[n] == ',');
+	}
+	return a;
+}
+
+/* -n's argument, or a usage error. */
+static long
+count_arg(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || *end != '\0' || n < 1 || n > CANDS_MAX) {
+		warnx("-n %s: want a number from 1 to %d", s, CANDS_MAX);
+		usage(AIM_EXIT_USAGE);
+	}
+	return n;
+}
+
+/* -o's argument, or a usage error. */
+static const char *
+order_arg(const char *s)
+{
+	if (strcmp(s, "smallest-diff") != 0 && strcmp(s, "lowest-cost") != 0 &&
+	    strcmp(s, "fastest") != 0) {
+		warnx("-o %s: want smallest-diff, lowest-cost or fastest", s);
+		usage(AIM_EXIT_USAGE);
+	}
+	return s;
+}
+
+/* The options into f and opt; returns optind. */
+static int
+parse(int argc, char *argv[], struct fan *f, struct aim_options *opt)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "copy", required_argument, NULL, 'C' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "link", required_argument, NULL, 'L' },
+		{ "order", required_argument, NULL, 'o' },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "setup", required_argument, NULL, 'S' },
+		{ "tools", required_argument, NULL, 't' },
+		{ "verify", required_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:hkn:o:r:t:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			json_array_append_new(f->wo.copy, json_string(optarg));
+			break;
+		case 'c':
+			opt->config = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'k':
+			f->keep = 1;
+			break;
+		case 'L':
+			json_array_append_new(f->wo.link, json_string(optarg));
+			break;
+		case 'n':
+			f->count = count_arg(optarg);
+			break;
+		case 'o':
+			f->order = order_arg(optarg);
+			break;
+		case 'r':
+			opt->registry = optarg;
+			break;
+		case 'S':
+			f->wo.setup = optarg;
+			break;
+		case 't':
+			json_decref(f->tools);
+			f->tools = tools_list(optarg);
+			break;
+		case 'V':
+			printf("%s %s\n", progname, AIM_VERSION);
+			exit(0);
+		case 'v':
+			f->verify = optarg;
+			break;
+		default:
+			usage(AIM_EXIT_USAGE);
+		}
+	}
+	return optind;
+}
+
+/*
+ * The signals: caught (aim_signals_catch) only while a record has
+ * worktrees (signals_arm).  A signal that came in the meantime: its exit
+ * status, else 0.
+ */
+static int
+signals_setup(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		sigaction(caught[i], NULL, &inherited[i]);
+	if (aim_proc_setup() == -1 || (sig_fd = aim_signals_catch()) == -1)
+		err(AIM_EXIT_IO, "setup");
+	for (i = 0; i < 3; i++)
+		sigaction(caught[i], NULL, &catcher[i]);
+	signals_arm(0);
+	i = aim_signal_taken(sig_fd);
+	return i ? AIM_EXIT_SIGNAL + i : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct aim_options opt = { NULL, NULL };
+	struct aim_setup set;
+	struct fan f;
+	char *why = NULL;
+	int n;
+
+	if (aim_std_fds() == -1)
+		errx(AIM_EXIT_IO, "standard output is closed");
+	memset(&f, 0, sizeof(f));
+	f.order = "smallest-diff";
+	f.wo.link = json_array();
+	f.wo.copy = json_array();
+	argv[0] = (char *)progname;
+	n = parse(argc, argv, &f, &opt);
+	argc -= n;
+	argv += n;
+
+	aim_setup_load(&set, &opt, NULL, AIM_SETUP_WARN);
+	f.status = set.status;
+	f.cfg = &set.cfg;
+	if (sodium_init() == -1)
+		errx(AIM_EXIT_IO, "can't initialise libsodium");
+	if ((n = signals_setup()) != 0)
+		return n;
+	/* A crashed run's copies go first (aim-fanout(1) "Worktrees"). */
+	aim_worktree_sweep(&why);
+	if (why != NULL) {
+		warnx("%s", why);
+		free(why);
+	}
+	if (aim_each_line(argv, argc, aim_invoke_line_max(&set.cfg), on_line,
+	    &f) == -1)
+		aim_exit_raise(&f.status, AIM_EXIT_IO);
+	if (aim_close_stdout() == -1)
+		aim_exit_raise(&f.status, AIM_EXIT_IO);
+	json_decref(f.tools);
+	json_decref(f.wo.link);
+	json_decref(f.wo.copy);
+	aim_setup_free(&set);
+	if (f.signal)
+		return AIM_EXIT_SIGNAL + f.signal;
+	return f.status;
+}

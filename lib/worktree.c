@@ -1,0 +1,822 @@
+/*
+ * worktree.c: isolated copies of a working tree, one per fan-out
+ * candidate, under one directory of aim's (aim-fanout(1) "Worktrees"):
+ * a git worktree at the state the user sees, or a plain copy outside git;
+ * their diffs, their disk use, and the sweep of a crashed run's leftovers.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <dirent.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aim-store.h"
+
+extern char **environ;
+
+/* git and cp on a large tree: generous, but never forever. */
+#define RUN_TIMEOUT_MS	600000
+/* A diff or a listing larger than this is refused, not truncated. */
+#define RUN_OUT_MAX	((size_t)256 << 20)
+/* An index copied for the state's tree. */
+#define INDEX_MAX	((size_t)1 << 30)
+
+static unsigned worktree_seq;
+
+/* environ with the NAME=value strings of add in place of their namesakes. */
+static char **
+env_with(char *const add[])
+{
+	size_t n = 0, k = 0, i, j, len;
+	char **env;
+	int dup;
+
+	while (environ[n] != NULL)
+		n++;
+	for (j = 0; add != NULL && add[j] != NULL; j++)
+		;
+	env = aim_xmalloc((n + j + 1) * sizeof(char *));
+	for (i = 0; i < n; i++) {
+		dup = 0;
+		for (j = 0; add != NULL && add[j] != NULL; j++) {
+			len = strcspn(add[j], "=") + 1;
+			if (strncmp(environ[i], add[j], len) == 0)
+				dup = 1;
+		}
+		if (!dup)
+			env[k++] = environ[i];
+	}
+	for (j = 0; add != NULL && add[j] != NULL; j++)
+		env[k++] = add[j];
+	env[k] = NULL;
+	return env;
+}
+
+/*
+ * Run argv with environ plus add and input on its stdin: 0 when it
+ * exited 0, *out its stdout (malloc'd, NUL-terminated) when out is not
+ * NULL; else -1 and *why "LABEL: <stderr's last line>" ("exit status
+ * N" when it said nothing), LABEL "git SUB" for git (SUB: argv[3],
+ * after -C dir), else argv[0].
+ */
+static int
+run(char *const argv[], char *const add[], const char *input,
+    size_t input_len, char **out, size_t *out_len, char **why)
+{
+	struct aim_proc_limits lim = { RUN_TIMEOUT_MS, 2000, RUN_OUT_MAX, 2048 };
+	struct aim_proc p;
+	char **env = env_with(add), *e, *nl, label[64];
+	int rc;
+
+	rc = aim_proc_run(&p, argv, env, input, input_len, &lim);
+	free(env);
+	if (rc == 0 && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 &&
+	    !p.out_overflow) {
+		if (out != NULL) {
+			*out = p.out;
+			p.out = NULL;
+		}
+		if (out_len != NULL)
+			*out_len = p.out_len;
+		aim_proc_free(&p);
+		return 0;
+	}
+	if (strcmp(argv[0], "git") == 0 && argv[1] && argv[2] && argv[3])
+		snprintf(label, sizeof(label), "git %s", argv[3]);
+	else
+		snprintf(label, sizeof(label), "%s", argv[0]);
+	e = p.err;
+	while (p.err_len > 0 && (e[p.err_len - 1] == '\n' ||
+	    e[p.err_len - 1] == ' '))
+		e[--p.err_len] = '\0';
+	if ((nl = strrchr(e, '\n')) != NULL)
+		e = nl + 1;
+	if (p.spawn_errno)
+		*why = aim_xsprintf("%s: %s", label, strerror(p.spawn_errno));
+	else if (p.out_overflow)
+		*why = aim_xsprintf("%s: output over %zu bytes", label,
+		    RUN_OUT_MAX);
+	else if (*e != '\0')
+		*why = aim_xsprintf("%s: %s", label, e);
+	else
+		*why = aim_xsprintf("%s: exit status %d", label,
+		    WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 +
+		    WTERMSIG(p.status));
+	aim_proc_free(&p);
+	return -1;
+}
+
+char *
+aim_worktree_root(void)
+{
+	return aim_xdg_path("XDG_STATE_HOME", ".local/state", "worktrees");
+}
+
+/* Remove path and everything below it, never through a symlink. */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)f;
+	if (flag == FTW_DP)
+		return rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
+	return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+}
+
+static int
+rm_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	return nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The lines of s split in place: up to n, empty ones kept; how many. */
+static size_t
+split_lines(char *s, char **v, size_t n)
+{
+	size_t k = 0;
+	char *nl;
+
+	while (k < n && *s != '\0') {
+		v[k++] = s;
+		if ((nl = strchr(s, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		s = nl + 1;
+	}
+	return k;
+}
+
+/* Lines of path, size and mtime, sorted, for a tree outside git. */
+struct stat_list {
+	char	**v;
+	size_t	 n, cap;
+	size_t	 root_len;
+};
+
+static int
+stat_visit(const struct aim_walk_entry *e, void *arg)
+{
+	struct stat_list *l = arg;
+
+	if (e->depth == 0)
+		return AIM_WALK_CONTINUE;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = aim_xrealloc(l->v, l->cap * sizeof(char *));
+	}
+	l->v[l->n++] = aim_xsprintf("%s %o %lld %lld.%09ld",
+	    e->path + l->root_len, (unsigned)e->st->st_mode,
+	    (long long)e->st->st_size, (long long)e->st->st_mtim.tv_sec,
+	    e->st->st_mtim.tv_nsec);
+	return AIM_WALK_CONTINUE;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The state of a directory outside git: a hash of every entry's name,
+ * mode, size and modification time (content is not read: a change that
+ * keeps the size and the mtime goes unseen).
+ */
+static void
+stat_state(const char *top, char hex[AIM_HASH_HEX_BYTES + 1])
+{
+	struct stat_list l = { NULL, 0, 0, strlen(top) };
+	struct aim_walk w;
+	unsigned char h[AIM_HASH_BYTES];
+	size_t i, len = 0;
+	char *all, *p;
+
+	memset(&w, 0, sizeof(w));
+	w.visit = stat_visit;
+	w.visit_arg = &l;
+	aim_walk(&w, top);
+	qsort(l.v, l.n, sizeof(char *), str_cmp);
+	for (i = 0; i < l.n; i++)
+		len += strlen(l.v[i]) + 1;
+	p = all = aim_xmalloc(len + 1);
+	for (i = 0; i < l.n; i++) {
+		p = stpcpy(p, l.v[i]);
+		*p++ = '\n';
+		free(l.v[i]);
+	}
+	free(l.v);
+	aim_hash(all, len, h);
+	free(all);
+	aim_hex(h, AIM_HASH_BYTES, hex);
+}
+
+/* Copy file from to a new file to (mode 0600). */
+static int
+copy_file(const char *from, const char *to)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (aim_read_file(AT_FDCWD, from, 0, INDEX_MAX, &buf, &len) == -1)
+		return -1;
+	rc = aim_write_file_new(to, buf, len, 0600, AIM_WRITE_NOSYNC, NULL);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The tree id of the working tree of b as git add -A sees it (tracked
+ * and untracked files, not ignored ones), through an index of our own
+ * started from a copy of the real one, so that only changed files are
+ * hashed and the user's index is left alone.
+ */
+static int
+git_state(struct aim_base *b, const char *index, char **why)
+{
+	char *tmp, *root, *env[2], *out = NULL;
+	char *add[] = { "git", "-C", b->top, "add", "-A", NULL };
+	char *wt[] = { "git", "-C", b->top, "write-tree", NULL };
+	int rc = -1;
+
+	if ((root = aim_worktree_root()) == NULL) {
+		*why = aim_xstrdup("no XDG_STATE_HOME nor HOME for the worktrees");
+		return -1;
+	}
+	if (aim_mkdirs(root) == -1) {
+		*why = aim_xsprintf("can't create %s: %s", root, strerror(errno));
+		free(root);
+		return -1;
+	}
+	tmp = aim_xsprintf("%s/%ld-index-%u", root, (long)getpid(),
+	    worktree_seq++);
+	free(root);
+	unlink(tmp);
+	if (copy_file(index, tmp) == -1 && errno != ENOENT) {
+		*why = aim_xsprintf("can't copy %s: %s", index, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	env[0] = aim_xsprintf("GIT_INDEX_FILE=%s", tmp);
+	env[1] = NULL;
+	if (run(add, env, NULL, 0, NULL, NULL, why) == 0 &&
+	    run(wt, env, NULL, 0, &out, NULL, why) == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(b->tree, sizeof(b->tree), "%s", out);
+		rc = 0;
+	}
+	free(out);
+	free(env[0]);
+	unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int
+aim_base_read(struct aim_base *b, const char *dir, char **why)
+{
+	char *rp[] = { "git", "-C", NULL, "rev-parse", "--show-toplevel",
+	    "--show-prefix", "--git-common-dir", "--git-path", "index", NULL };
+	char *head[] = { "git", "-C", NULL, "rev-parse", "HEAD^{commit}",
+	    "HEAD^{tree}", NULL };
+	char *out = NULL, *line[4], *index, *ignored = NULL;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	/* git names the directories from dir: absolute, so are they. */
+	if ((rp[2] = realpath(dir, NULL)) == NULL) {
+		*why = aim_xsprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (run(rp, NULL, NULL, 0, &out, NULL, &ignored) == -1 ||
+	    split_lines(out, line, 4) != 4) {
+		free(ignored);
+		free(out);
+		b->top = rp[2];
+		b->prefix = aim_xstrdup("");
+		stat_state(b->top, b->tree);
+		return 0;
+	}
+	b->top = aim_xstrdup(line[0]);
+	b->prefix = aim_xstrdup(line[1]);
+	b->git_dir = aim_abspath(line[2], rp[2]);
+	index = aim_abspath(line[3], rp[2]);
+	free(rp[2]);
+	free(out);
+	head[2] = b->top;
+	if (run(head, NULL, NULL, 0, &out, NULL, &ignored) == -1 ||
+	    split_lines(out, line, 2) != 2) {
+		free(ignored);
+		free(out);
+		*why = aim_xsprintf("%s: no commit yet: a worktree needs HEAD",
+		    b->top);
+		free(index);
+		aim_base_free(b);
+		return -1;
+	}
+	snprintf(b->head, sizeof(b->head), "%s", line[0]);
+	snprintf(b->head_tree, sizeof(b->head_tree), "%s", line[1]);
+	free(out);
+	rc = git_state(b, index, why);
+	free(index);
+	if (rc == -1)
+		aim_base_free(b);
+	return rc;
+}
+
+void
+aim_base_free(struct aim_base *b)
+{
+	free(b->top);
+	free(b->prefix);
+	free(b->git_dir);
+	memset(b, 0, sizeof(*b));
+}
+
+/* A path of the list a relative one staying inside the tree? */
+static int
+path_inside(const char *p)
+{
+	const char *s;
+
+	if (*p == '\0' || *p == '/')
+		return 0;
+	for (s = p; (s = strstr(s, "..")) != NULL; s += 2)
+		if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+			return 0;
+	return 1;
+}
+
+/*
+ * The ignored files a build needs (aim-fanout(1) --link, --copy): each
+ * path of list that exists in the user's tree, symlinked (link) or
+ * copied with cp -a --reflink=auto into the same place of the copy.
+ */
+static int
+bring_in(struct aim_worktree *wt, const struct aim_base *b, json_t *list,
+    int link, char **why)
+{
+	char *cp[] = { "cp", "-a", "--reflink=auto", "--", NULL, NULL, NULL };
+	char *from, *to;
+	struct stat st;
+	json_t *v;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(list, i, v) {
+		if (!path_inside(json_string_value(v))) {
+			*why = aim_xsprintf("%s: not a path inside the tree",
+			    json_string_value(v));
+			return -1;
+		}
+		from = aim_xsprintf("%s/%s", b->top, json_string_value(v));
+		to = aim_xsprintf("%s/%s", wt->tree, json_string_value(v));
+		if (lstat(from, &st) == 0 && lstat(to, &st) == -1) {
+			if (aim_mkdirs_parent(to, NULL) == -1)
+				rc = -1;
+			else if (link)
+				rc = symlink(from, to);
+			else {
+				cp[4] = from, cp[5] = to;
+				rc = run(cp, NULL, NULL, 0, NULL, NULL, why);
+			}
+			if (rc == -1 && *why == NULL)
+				*why = aim_xsprintf("can't %s %s: %s", link ?
+				    "link" : "copy", to, strerror(errno));
+		}
+		free(from);
+		free(to);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The copy of a git work tree: HEAD checked out, then the state's
+ * changes, HEAD's tree to the state's, applied to the working files only
+ * (untracked ones stay untracked); nothing more when the two are one.
+ */
+static int
+git_copy(struct aim_worktree *wt, const struct aim_base *b, char **why)
+{
+	char *add[] = { "git", "-C", b->top, "worktree", "add", "--detach",
+	    "-q", wt->tree, (char *)b->head, NULL };
+	char *df[] = { "git", "-C", b->top, "diff", "--binary", "--no-color",
+	    "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
+	    (char *)b->head_tree, (char *)b->tree, NULL };
+	char *ap[] = { "git", "-C", wt->tree, "apply", "--whitespace=nowarn",
+	    NULL };
+	char *diff = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(wt->base, sizeof(wt->base), "%s", b->tree);
+	if (run(add, NULL, NULL, 0, NULL, NULL, why) == -1)
+		return -1;
+	if (strcmp(b->head_tree, b->tree) == 0)
+		return 0;
+	rc = run(df, NULL, NULL, 0, &diff, &len, why) == 0 &&
+	    (len == 0 || run(ap, NULL, diff, len, NULL, NULL, why) == 0) ? 0 : -1;
+	free(diff);
+	return rc;
+}
+
+/*
+ * The copy of a directory outside git, and a git directory of its own
+ * beside it (dir/git) holding its first state, for the diff.
+ */
+static int
+plain_copy(struct aim_worktree *wt, const struct aim_base *b, char **why)
+{
+	char *src = aim_xsprintf("%s/.", b->top), *out = NULL;
+	char *cp[] = { "cp", "-a", "--reflink=auto", "--", src, wt->tree, NULL };
+	char *init[] = { "git", "init", "-q", NULL };
+	char *add[] = { "git", "-C", wt->tree, "add", "-A", NULL };
+	char *wtree[] = { "git", "-C", wt->tree, "write-tree", NULL };
+	int rc;
+
+	wt->git_env[0] = aim_xsprintf("GIT_DIR=%s/git", wt->dir);
+	wt->git_env[1] = aim_xsprintf("GIT_WORK_TREE=%s", wt->tree);
+	wt->git_env[2] = NULL;
+	rc = run(cp, NULL, NULL, 0, NULL, NULL, why) == 0 &&
+	    run(init, wt->git_env, NULL, 0, NULL, NULL, why) == 0 &&
+	    run(add, wt->git_env, NULL, 0, NULL, NULL, why) == 0 &&
+	    run(wtree, wt->git_env, NULL, 0, &out, NULL, why) == 0 ? 0 : -1;
+	free(src);
+	if (rc == 0) {
+		out[strcspn(out, "\n")] = '\0';
+		snprintf(wt->base, sizeof(wt->base), "%s", out);
+	}
+	free(out);
+	return rc;
+}
+
+/* A new directory root/<pid>-<n> of ours; 0, or -1 with *why. */
+static int
+make_dir(struct aim_worktree *wt, char **why)
+{
+	char *root = aim_worktree_root();
+
+	if (root == NULL) {
+		*why = aim_xstrdup("no XDG_STATE_HOME nor HOME for the worktrees");
+		return -1;
+	}
+	if (aim_mkdirs(root) == -1) {
+		*why = aim_xsprintf("can't create %s: %s", root, strerror(errno));
+		free(root);
+		return -1;
+	}
+	for (;;) {
+		wt->dir = aim_xsprintf("%s/%ld-%u", root, (long)getpid(),
+		    worktree_seq++);
+		if (mkdir(wt->dir, 0700) == 0)
+			break;
+		if (errno != EEXIST) {
+			*why = aim_xsprintf("can't create %s: %s", wt->dir,
+			    strerror(errno));
+			free(wt->dir);
+			wt->dir = NULL;
+			free(root);
+			return -1;
+		}
+		free(wt->dir);
+	}
+	free(root);
+	wt->tree = aim_xsprintf("%s/tree", wt->dir);
+	return 0;
+}
+
+/* Run the setup command with sh -c in the copy's working directory. */
+static int
+setup_run(struct aim_worktree *wt, const char *cmd, char **why)
+{
+	char *sh[] = { "sh", "-c", "cd \"$1\" && eval \"$2\"", "sh", wt->cwd,
+	    (char *)cmd, NULL };
+	char *w = NULL;
+
+	if (run(sh, NULL, NULL, 0, NULL, NULL, &w) == 0)
+		return 0;
+	*why = aim_xsprintf("setup command failed: %s", w + 4);
+	free(w);
+	return -1;
+}
+
+int
+aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
+    char **why)
+{
+	char *root = aim_worktree_root();
+	size_t n;
+	int inside;
+
+	memset(wt, 0, sizeof(*wt));
+	*why = NULL;
+	n = strlen(b->top);
+	inside = root != NULL && strncmp(root, b->top, n) == 0 &&
+	    (root[n] == '/' || n == 1) && b->git_dir == NULL;
+	free(root);
+	if (inside) {
+		*why = aim_xsprintf("%s: the worktrees' directory is inside it",
+		    b->top);
+		return -1;
+	}
+	if (make_dir(wt, why) == -1)
+		return -1;
+	wt->git = b->git_dir != NULL;
+	if (wt->git)
+		wt->git_dir = aim_xstrdup(b->git_dir);
+	wt->cwd = aim_xsprintf("%s/%s", wt->tree, b->prefix);
+	return 0;
+}
+
+int
+aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
+    const struct aim_worktree_opts *o, char **why)
+{
+	*why = NULL;
+	if ((wt->git ? git_copy(wt, b, why) : plain_copy(wt, b, why)) == -1)
+		return -1;
+	/* A working directory git does not track (empty) is made too. */
+	if (aim_mkdirs(wt->cwd) == -1) {
+		*why = aim_xsprintf("can't create %s: %s", wt->cwd,
+		    strerror(errno));
+		return -1;
+	}
+	if (bring_in(wt, b, o->link, 1, why) == -1 ||
+	    bring_in(wt, b, o->copy, 0, why) == -1 ||
+	    (o->setup != NULL && setup_run(wt, o->setup, why) == -1))
+		return -1;
+	return 0;
+}
+
+/* git worktree prune in the repository whose common directory is gd. */
+static void
+prune(const char *gd)
+{
+	char *arg = aim_xsprintf("--git-dir=%s", gd), *why = NULL;
+	char *pr[] = { "git", arg, "worktree", "prune", NULL };
+
+	(void)run(pr, NULL, NULL, 0, NULL, NULL, &why);
+	free(why);
+	free(arg);
+}
+
+int
+aim_worktree_keep(struct aim_worktree *wt)
+{
+	char *mark = aim_xsprintf("%s/keep", wt->dir);
+	int rc = aim_write_file_new(mark, "", 0, 0600, AIM_WRITE_NOSYNC, NULL);
+
+	free(mark);
+	free(wt->dir);
+	free(wt->tree);
+	free(wt->cwd);
+	free(wt->git_dir);
+	free(wt->git_env[0]);
+	free(wt->git_env[1]);
+	memset(wt, 0, sizeof(*wt));
+	return rc;
+}
+
+int
+aim_worktree_remove(struct aim_worktree *wt, char **why)
+{
+	char *rm[] = { "git", "-C", wt->git_dir, "worktree", "remove",
+	    "--force", wt->tree, NULL };
+	char *w = NULL;
+	int rc = 0;
+
+	/* One process where it can: git's own remove needs no prune after. */
+	if (wt->git && wt->tree != NULL &&
+	    run(rm, NULL, NULL, 0, NULL, NULL, &w) == 0)
+		wt->git = 0;
+	free(w);
+	if (wt->dir != NULL && rm_tree(wt->dir) == -1) {
+		rc = -1;
+		if (why != NULL)
+			*why = aim_xsprintf("can't remove %s: %s", wt->dir,
+			    strerror(errno));
+	}
+	if (wt->git && rc == 0)
+		prune(wt->git_dir);
+	free(wt->dir);
+	free(wt->tree);
+	free(wt->cwd);
+	free(wt->git_dir);
+	free(wt->git_env[0]);
+	free(wt->git_env[1]);
+	memset(wt, 0, sizeof(*wt));
+	return rc;
+}
+
+int
+aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
+    char **why)
+{
+	char *add[] = { "git", "-C", wt->tree, "add", "-A", NULL };
+	char *df[] = { "git", "-C", wt->tree, "diff", "--cached", "--binary",
+	    "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
+	    wt->base, NULL };
+	char **env = wt->git ? NULL : wt->git_env;
+
+	*diff = NULL;
+	if (run(add, env, NULL, 0, NULL, NULL, why) == -1 ||
+	    run(df, env, NULL, 0, diff, len, why) == -1)
+		return -1;
+	return 0;
+}
+
+void
+aim_diff_stat(const char *diff, size_t len, struct aim_diff_stat *st)
+{
+	const char *p = diff, *end = diff + len, *nl;
+	int hunk = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', end - p)) == NULL)
+			nl = end;
+		if (nl - p >= 11 && memcmp(p, "diff --git ", 11) == 0) {
+			st->files++;
+			hunk = 0;
+		} else if (nl - p >= 2 && p[0] == '@' && p[1] == '@')
+			hunk = 1;
+		else if (hunk && *p == '+')
+			st->lines_added++;
+		else if (hunk && *p == '-')
+			st->lines_removed++;
+	}
+}
+
+static int
+du_visit(const struct aim_walk_entry *e, void *arg)
+{
+	*(int64_t *)arg += (int64_t)e->st->st_blocks * 512;
+	return AIM_WALK_CONTINUE;
+}
+
+int64_t
+aim_disk_bytes(const char *path)
+{
+	struct aim_walk w;
+	int64_t n = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.visit = du_visit;
+	w.visit_arg = &n;
+	aim_walk(&w, path);
+	return n;
+}
+
+/* The common git directory a worktree at tree belongs to, or NULL. */
+static char *
+owner_git_dir(const char *tree)
+{
+	char *dotgit = aim_xsprintf("%s/.git", tree), *buf = NULL, *p, *gd;
+	size_t len;
+
+	if (aim_read_file(AT_FDCWD, dotgit, AIM_READ_NOFOLLOW, 65536, &buf,
+	    &len) == -1 || strncmp(buf, "gitdir: ", 8) != 0) {
+		free(dotgit);
+		free(buf);
+		return NULL;
+	}
+	free(dotgit);
+	buf[strcspn(buf, "\n")] = '\0';
+	/* <common>/worktrees/<name>: the common directory is two up. */
+	if ((p = strrchr(buf, '/')) != NULL)
+		*p = '\0';
+	if ((p = strrchr(buf, '/')) != NULL)
+		*p = '\0';
+	gd = aim_xstrdup(buf + 8);
+	free(buf);
+	return gd;
+}
+
+int
+aim_worktree_sweep(char **why)
+{
+	char *root = aim_worktree_root(), *path, *tree, *gd;
+	struct dirent *e;
+	DIR *d;
+	long pid;
+	char *end;
+	int n = 0;
+
+	*why = NULL;
+	if (root == NULL || (d = opendir(root)) == NULL) {
+		free(root);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		pid = strtol(e->d_name, &end, 10);
+		if (end == e->d_name || *end != '-' || pid <= 0 ||
+		    pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = aim_xsprintf("%s/%s", root, e->d_name);
+		tree = aim_xsprintf("%s/keep", path);
+		if (access(tree, F_OK) == 0) {
+			free(tree);
+			free(path);
+			continue;
+		}
+		free(tree);
+		tree = aim_xsprintf("%s/tree", path);
+		gd = owner_git_dir(tree);
+		if (rm_tree(path) == -1 && *why == NULL)
+			*why = aim_xsprintf("can't remove %s: %s", path,
+			    strerror(errno));
+		else
+			n++;
+		if (gd != NULL)
+			prune(gd);
+		free(gd);
+		free(tree);
+		free(path);
+	}
+	closedir(d);
+	free(root);
+	return n;
+}
+
+json_t *
+aim_base_changes(const struct aim_base *b, const char *tree, char **why)
+{
+	char *df[] = { "git", "-C", b->top, "diff", "--name-only", "-z",
+	    "--no-renames", (char *)b->tree, (char *)tree, NULL };
+	json_t *files;
+	char *out, *p;
+	size_t len;
+
+	if (b->git_dir == NULL)
+		return json_array();
+	if (run(df, NULL, NULL, 0, &out, &len, why) == -1)
+		return NULL;
+	files = json_array();
+	for (p = out; p < out + len; p += strlen(p) + 1)
+		json_array_append_new(files, json_string(p));
+	free(out);
+	return files;
+}
+
+json_t *
+aim_diff_files(const char *top, const char *diff, size_t len, char **why)
+{
+	char *ns[] = { "git", "-C", (char *)top, "apply", "--numstat", "-z",
+	    NULL };
+	json_t *files;
+	char *out, *p, *tab;
+	size_t n;
+
+	if (len == 0)
+		return json_array();
+	if (run(ns, NULL, diff, len, &out, &n, why) == -1)
+		return NULL;
+	files = json_array();
+	/* "added\tremoved\tpath\0", a rename "added\tremoved\t\0from\0to\0". */
+	for (p = out; p < out + n; p += strlen(p) + 1) {
+		if ((tab = strrchr(p, '\t')) == NULL)
+			continue;
+		if (tab[1] == '\0') {
+			p += strlen(p) + 1;	/* from */
+			if (p >= out + n)
+				break;
+			p += strlen(p) + 1;	/* to */
+			if (p >= out + n)
+				break;
+			json_array_append_new(files, json_string(p));
+		} else
+			json_array_append_new(files, json_string(tab + 1));
+	}
+	free(out);
+	return files;
+}
+
+int
+aim_diff_apply(const char *top, const char *diff, size_t len, int check_only,
+    char **why)
+{
+	char *check[] = { "git", "-C", (char *)top, "apply", "--check", NULL };
+	char *apply[] = { "git", "-C", (char *)top, "apply", NULL };
+
+	if (len == 0)
+		return 0;
+	if (run(check, NULL, diff, len, NULL, NULL, why) == -1)
+		return -1;
+	return check_only ? 0 : run(apply, NULL, diff, len, NULL, NULL, why);
+}
