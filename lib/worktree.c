@@ -647,9 +647,9 @@ aim_diff_stat(const char *diff, size_t len, struct aim_diff_stat *st)
 	int hunk = 0;
 
 	memset(st, 0, sizeof(*st));
-	for (; p < end; p = nl + 1) {
+	for (; p < end; p = nl + (nl < end)) {
 		if ((nl = memchr(p, '\n', end - p)) == NULL)
-			nl = end;
+			nl = end;	/* the last line, without its newline */
 		if (nl - p >= 11 && memcmp(p, "diff --git ", 11) == 0) {
 			st->files++;
 			hunk = 0;
