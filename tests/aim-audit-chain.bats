@@ -734,10 +734,10 @@ at() {
 	run aim-audit stats -d "$D"
 	assert_success
 	size=$(cat "$D"/*/*.json | wc -c)
-	assert_equal "$(jq -c 'del(.dir) | .by_tool.t.success_rate |= (. * 11 | round)' <<<"$output")" "{\"entries\":11,\"size_bytes\":$size,\"oldest\":\"2026-11-18T11:06:40.123456Z\",\"newest\":\"2026-11-18T11:06:40.123456Z\",\"by_kind\":{\"invocation\":11},\"by_outcome\":{\"success\":10,\"failure\":1},\"unserved\":1,\"by_tool\":{\"t\":{\"attempts\":11,\"success\":10,\"failure\":1,\"skipped\":0,\"by_outcome\":{\"exit\":1},\"by_error_class\":{},\"served\":10,\"success_rate\":10,\"duration_ms\":{\"p50\":6,\"p90\":10,\"p99\":100,\"min\":1,\"max\":100}}},\"by_capability\":{\"c\":10,\"k\":1}}"
+	assert_equal "$(jq -c -S 'del(.dir) | .by_tool.t.success_rate |= (. * 11 | round)' <<<"$output")" "{\"by_capability\":{\"c\":10,\"k\":1},\"by_kind\":{\"invocation\":11},\"by_outcome\":{\"failure\":1,\"success\":10},\"by_tool\":{\"t\":{\"attempts\":11,\"by_error_class\":{},\"by_outcome\":{\"exit\":1},\"duration_ms\":{\"max\":100,\"min\":1,\"p50\":6,\"p90\":10,\"p99\":100},\"failure\":1,\"served\":10,\"skipped\":0,\"success\":10,\"success_rate\":10}},\"entries\":11,\"newest\":\"2026-11-18T11:06:40.123456Z\",\"oldest\":\"2026-11-18T11:06:40.123456Z\",\"size_bytes\":$size,\"unserved\":1}"
 	run aim-audit stats -d "$PWD/empty"
 	assert_success
-	assert_equal "$(jq -c 'del(.dir)' <<<"$output")" '{"entries":0,"size_bytes":0,"oldest":null,"newest":null,"by_kind":{},"by_outcome":{},"unserved":0,"by_tool":{},"by_capability":{}}'
+	assert_equal "$(jq -c -S 'del(.dir)' <<<"$output")" '{"by_capability":{},"by_kind":{},"by_outcome":{},"by_tool":{},"entries":0,"newest":null,"oldest":null,"size_bytes":0,"unserved":0}'
 }
 
 @test "stats: every attempt counts for its tool; a record every tool failed is unserved, never a tool none" {
@@ -757,10 +757,10 @@ at() {
 	aim-audit -d "$D" in.jsonl >/dev/null || true
 	run aim-audit stats -d "$D"
 	assert_success
-	assert_equal "$(jq -c '[.by_outcome, .unserved, (.by_tool | keys)]' <<<"$output")" '[{"failure":1,"success":1,"error":1},2,["a","b","c"]]'
-	assert_equal "$(jq -c .by_tool.a <<<"$output")" '{"attempts":2,"success":0,"failure":2,"skipped":0,"by_outcome":{"timeout":1,"exit":1},"by_error_class":{"timeout":1,"transient":1},"served":0,"success_rate":0,"duration_ms":{"p50":10,"p90":50,"p99":50,"min":10,"max":50}}'
-	assert_equal "$(jq -c '.by_tool.b | .success_rate |= (. * 3 | round)' <<<"$output")" '{"attempts":3,"success":1,"failure":2,"skipped":0,"by_outcome":{"failure":2},"by_error_class":{"rate_limit":2},"served":1,"success_rate":1,"duration_ms":{"p50":7,"p90":20,"p99":20,"min":5,"max":20}}'
-	assert_equal "$(jq -c .by_tool.c <<<"$output")" '{"attempts":0,"success":0,"failure":0,"skipped":1,"by_outcome":{},"by_error_class":{},"served":0,"success_rate":null,"duration_ms":null}'
+	assert_equal "$(jq -c -S '[.by_outcome, .unserved, (.by_tool | keys)]' <<<"$output")" '[{"error":1,"failure":1,"success":1},2,["a","b","c"]]'
+	assert_equal "$(jq -c -S .by_tool.a <<<"$output")" '{"attempts":2,"by_error_class":{"timeout":1,"transient":1},"by_outcome":{"exit":1,"timeout":1},"duration_ms":{"max":50,"min":10,"p50":10,"p90":50,"p99":50},"failure":2,"served":0,"skipped":0,"success":0,"success_rate":0}'
+	assert_equal "$(jq -c -S '.by_tool.b | .success_rate |= (. * 3 | round)' <<<"$output")" '{"attempts":3,"by_error_class":{"rate_limit":2},"by_outcome":{"failure":2},"duration_ms":{"max":20,"min":5,"p50":7,"p90":20,"p99":20},"failure":2,"served":1,"skipped":0,"success":1,"success_rate":1}'
+	assert_equal "$(jq -c -S .by_tool.c <<<"$output")" '{"attempts":0,"by_error_class":{},"by_outcome":{},"duration_ms":null,"failure":0,"served":0,"skipped":1,"success":0,"success_rate":null}'
 }
 
 @test "aim-secret set, get and rm put events on the chain, never the value" {

@@ -161,7 +161,7 @@ today() {
 	assert_failure 1
 	assert_equal "${#lines[@]}" 4
 	printf '%s\n' "$output" >out.jsonl
-	assert_equal "$(jq -cS 'del(.audit)' out.jsonl)" "$(jq -cS . in.jsonl)"
+	assert_equal "$(jq -c -S 'del(.audit)' out.jsonl)" "$(jq -c -S . in.jsonl)"
 	run jq -c '.audit | keys' out.jsonl
 	assert_output "$(for i in 1 2 3 4; do echo '["path"]'; done)"
 	# Each path is a distinct file holding that record's entry.
@@ -455,7 +455,7 @@ modes() {
 	run aim-audit -d audit invoked.jsonl
 	assert_success
 	# The record on stdout is not redacted: only audit files are.
-	assert_equal "$(jq -cS 'del(.audit)' <<<"$output")" "$(jq -cS . invoked.jsonl)"
+	assert_equal "$(jq -c -S 'del(.audit)' <<<"$output")" "$(jq -c -S . invoked.jsonl)"
 	assert_equal "$(jq -r .payload.api_key <<<"$output")" k-canary-1
 	path=$(jq -r .audit.path <<<"$output")
 	run jq -c '.payload' "$path"
@@ -474,7 +474,7 @@ modes() {
 	msg="can't create $PWD/afile/audit: Not a directory"
 	assert_equal "$stderr" "aim-audit: <stdin>:1: $msg"
 	# The record still passes through, with the reason instead of a path.
-	assert_equal "$(jq -cS 'del(.audit)' <<<"$output")" "$(jq -cS . in.jsonl)"
+	assert_equal "$(jq -c -S 'del(.audit)' <<<"$output")" "$(jq -c -S . in.jsonl)"
 	run jq -r '.audit | keys[0], .error' <<<"$output"
 	assert_line --index 0 error
 	assert_line --index 1 "$msg"

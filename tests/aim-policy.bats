@@ -1034,6 +1034,6 @@ teardown() {
 	rm -f "$LOG"
 	invoke -n
 	assert_success
-	assert_equal "$(jq -c '.plan[0]' out.jsonl)" "{\"tool_id\":\"a\",\"action\":\"skip\",\"reason\":\"cooldown\",\"until\":\"$until\"}"
+	assert_equal "$(jq -c -S '.plan[0]' out.jsonl)" "{\"action\":\"skip\",\"reason\":\"cooldown\",\"tool_id\":\"a\",\"until\":\"$until\"}"
 	assert_file_not_exists "$LOG"
 }

@@ -26,6 +26,29 @@ REGS=$FIX/registries
 # that source it with "sh -c" (so that $0 is not an adapter beside them).
 export AIM_PATTERNS=$TOP/examples/.AIM_ai-tools-registry/AIM_adapters/error-patterns
 
+# jq: gojq when it is installed (Debian's gojq, in TEST_DEPS for the
+# adapter kit), real jq otherwise.  jq 1.6 compiles its builtins at every
+# start (25-40 ms of CPU), gojq starts in ~3 ms, and the suites start jq
+# some 2,000 times a run.  It reaches the jq the tests run in bash (run,
+# pipes, $(...)), not "sh -c 'jq ...'" or scripts.  What differs:
+# gojq writes object keys sorted and iterates objects (.[], keys_unsorted,
+# to_entries, with_entries) in sorted key order where jq keeps insertion
+# order, so a test of the order of the keys our programs write calls
+# "command jq"; its error messages and some exit codes differ (invalid
+# JSON input exits 5, jq 1.6 4); numbers print exactly (1e+20 is
+# 100000000000000000000, 3e-05 is 0.00003); it has no --seq, and no -S
+# (it always sorts), so a lone -S is dropped here: a test that compares
+# objects without their key order writes "jq -c -S" and sorted keys.
+if command -v gojq >/dev/null; then
+	jq() {
+		local a args=()
+		for a; do
+			[ "$a" = -S ] || args+=("$a")
+		done
+		gojq "${args[@]}"
+	}
+fi
+
 # stress N: how many rounds a stress test makes: N, or a quarter of N in
 # the ASan+UBSan run (AIM_TEST_SAN=1, set by tests/check), where every
 # process start costs ten times as much and memory errors, not counts,
