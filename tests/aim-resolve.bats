@@ -127,7 +127,9 @@ See aim-resolve(1)."
 	run jq -c '.route | [.capability, .strategy, .registry, (.candidates | length)]' <<<"$output"
 	assert_output "[\"code_generation\",\"ordered\",\"$CHAIN\",3]"
 	run aim-resolve -r "$CHAIN" in.jsonl
-	run jq -c '.route.candidates[]' <<<"$output"
+	# A candidate's fields in the order aim-resolve writes them: real jq
+	# (gojq sorts keys).
+	run command jq -c '.route.candidates[]' <<<"$output"
 	assert_line --index 0 '{"tool_id":"missing","status":"not_installed","reason":"aim-no-such-tool: not found on PATH"}'
 	assert_line --index 1 "{\"tool_id\":\"ok1\",\"status\":\"ready\",\"argv\":[\"$CHAIN/AIM_adapters/ok.sh\"],\"timeout_ms\":2000,\"detected\":\"$SH\"}"
 	assert_line --index 2 "{\"tool_id\":\"ok2\",\"status\":\"ready\",\"argv\":[\"$CHAIN/AIM_adapters/ok.sh\"],\"timeout_ms\":2000,\"detected\":\"$SH\"}"
@@ -157,7 +159,8 @@ See aim-resolve(1)."
 	after=$(date +%s%3N)
 	assert_success
 	printf '%s\n' "$output" >out.jsonl
-	run jq -r 'keys_unsorted[0]' out.jsonl
+	# Key order: real jq (gojq iterates keys sorted).
+	run command jq -r 'keys_unsorted[0]' out.jsonl
 	assert_output "$(printf 'id\nid\nid')"
 	mapfile -t ids < <(jq -r .id out.jsonl)
 	for id in "${ids[@]}"; do

@@ -428,7 +428,8 @@ passphrase_fixture() {
 	assert_equal "${#lines[@]}" 2
 	refute_output --partial CANARY
 	refute_output --partial value-
-	run jq -c '[keys_unsorted, .name, .description]' <<<"$output"
+	# The order of the fields: real jq (gojq iterates keys sorted).
+	run command jq -c '[keys_unsorted, .name, .description]' <<<"$output"
 	assert_line --index 0 '[["name","description","created_at","updated_at"],"anthropic/api_key","the first"]'
 	assert_line --index 1 '[["name","description","created_at","updated_at"],"github/token",""]'
 	for f in created_at updated_at; do
@@ -868,8 +869,8 @@ passphrase_fixture() {
 	assert_equal "$(hexat "$V" 0 44)" "${MAGIC_HEX}01000000$(printf '0%.0s' {1..64})"
 	export AIM_VAULT_KEYFILE=$PWD/new.key
 	get_is openai/api_key sk-fixture-passphrase-vault
-	run jq -c . < <(aim-secret list)
-	assert_output '{"name":"openai/api_key","description":"in the passphrase fixture","created_at":"2026-11-18T11:06:40Z","updated_at":"2026-11-18T11:07:22Z"}'
+	run jq -c -S . < <(aim-secret list)
+	assert_output '{"created_at":"2026-11-18T11:06:40Z","description":"in the passphrase fixture","name":"openai/api_key","updated_at":"2026-11-18T11:07:22Z"}'
 }
 
 # ---- the frozen format ----
@@ -1134,8 +1135,8 @@ no_canary() {
 	req m1 missing_chain >in.jsonl
 	pipeline
 	assert_equal "${st[*]}" "0 0 0 0"
-	run jq -c '.attempts[0]' out.jsonl
-	assert_output '{"tool_id":"needs_missing","outcome":"skipped","reason":"missing_secret","message":"missing_secret: openai/api_key","error_class":"auth"}'
+	run jq -c -S '.attempts[0]' out.jsonl
+	assert_output '{"error_class":"auth","message":"missing_secret: openai/api_key","outcome":"skipped","reason":"missing_secret","tool_id":"needs_missing"}'
 	run jq -c '[.tool_id, .attempts[1].outcome, (.result.content.env | has("OPENAI_API_KEY"), has("ANTHROPIC_API_KEY"))]' out.jsonl
 	assert_output '["plainenv","success",false,false]'
 	no_canary out.jsonl invoke.jsonl err.txt audit
@@ -1151,8 +1152,8 @@ no_canary() {
 	} || true
 	assert_equal "${st[*]}" "0 1"
 	why="vault $V opens with a key file: set AIM_VAULT_KEYFILE"
-	run jq -c 'select(.id == "k1") | [.attempts[0], .result.success]' out.jsonl
-	assert_output "[{\"tool_id\":\"vaulted\",\"outcome\":\"skipped\",\"reason\":\"missing_secret\",\"message\":\"missing_secret: anthropic/api_key ($why)\",\"error_class\":\"auth\"},false]"
+	run jq -c -S 'select(.id == "k1") | [.attempts[0], .result.success]' out.jsonl
+	assert_output "[{\"error_class\":\"auth\",\"message\":\"missing_secret: anthropic/api_key ($why)\",\"outcome\":\"skipped\",\"reason\":\"missing_secret\",\"tool_id\":\"vaulted\"},false]"
 	run jq -c 'select(.id == "k2") | [.attempts[0].message, .tool_id]' out.jsonl
 	assert_output "[\"missing_secret: openai/api_key ($why)\",\"plainenv\"]"
 	run jq -c 'select(.id == "k3") | [.attempts[0].reason, .tool_id]' out.jsonl
