@@ -219,8 +219,8 @@ See aim-resolve(1)."
 	run --separate-stderr aim-resolve -r "$CHAIN" in.jsonl
 	assert_failure 1
 	assert_equal "$stderr" "aim-resolve: in.jsonl:1: tool 'nope' not found in AIM registry"
-	run jq -c '[.id, .tool_id, .error, has("route")]' <<<"$output"
-	assert_output '["u","nope",{"stage":"resolve","code":"unknown_tool","message":"tool '"'nope'"' not found in AIM registry","line":1},false]'
+	run jq -c -S '[.id, .tool_id, .error, has("route")]' <<<"$output"
+	assert_output '["u","nope",{"code":"unknown_tool","line":1,"message":"tool '"'nope'"' not found in AIM registry","stage":"resolve"},false]'
 }
 
 @test "an unknown capability is an unknown_capability error record, exit 1" {
@@ -229,8 +229,8 @@ See aim-resolve(1)."
 	assert_failure 1
 	K="known: code_generation, lb, ghost, noadapter_chain"
 	assert_equal "$stderr" "aim-resolve: in.jsonl:1: unknown capability 'teleport'; $K"
-	run jq -c '[.id, .capability, .error]' <<<"$output"
-	assert_output '["t","teleport",{"stage":"resolve","code":"unknown_capability","message":"unknown capability '"'teleport'"'; '"$K"'","line":1}]'
+	run jq -c -S '[.id, .capability, .error]' <<<"$output"
+	assert_output '["t","teleport",{"code":"unknown_capability","line":1,"message":"unknown capability '"'teleport'"'; '"$K"'","stage":"resolve"}]'
 	# A near miss gets the nearest one.
 	run --separate-stderr aim-resolve -r "$CHAIN" <<<"$(req code_generaton; req LB)"
 	assert_failure 1
@@ -247,8 +247,8 @@ aim-resolve: <stdin>:2: unknown capability 'LB'; did you mean 'lb'? $K"
 	run --separate-stderr aim-resolve -r "$CHAIN" < <(req ghost)
 	assert_success
 	assert_equal "$stderr" ""
-	run jq -c '.route.candidates' <<<"$output"
-	assert_output '[{"tool_id":"phantom","status":"unknown_tool","reason":"tool '"'phantom'"' not found in AIM registry"}]'
+	run jq -c -S '.route.candidates' <<<"$output"
+	assert_output '[{"reason":"tool '"'phantom'"' not found in AIM registry","status":"unknown_tool","tool_id":"phantom"}]'
 }
 
 @test "an installed tool whose adapter is missing is no_adapter with the reason" {
@@ -463,14 +463,15 @@ check_mixed_output() {	# the records in $output
 @test "an over-long line is a payload_too_large record holding its first 256 bytes; the next line still routes" {
 	echo '{"max_payload_bytes": 100}' >cfg.json
 	# Longer than 4 * 100 + 65536 bytes.
-	jq -nc '{id:"huge", capability:"lb", payload:{x:("b" * 70000)}}' >in.jsonl
+	# Keys in sorted order, as gojq and jq both write them.
+	jq -nc '{capability:"lb", id:"huge", payload:{x:("b" * 70000)}}' >in.jsonl
 	req lb '{id:"after"}' >>in.jsonl
 	run --separate-stderr aim-resolve -c cfg.json -r "$CHAIN" in.jsonl
 	assert_failure 1
 	assert_equal "$stderr" "aim-resolve: in.jsonl:1: request is longer than 65936 bytes; payload limit is 100 bytes"
 	assert_equal "${#lines[@]}" 2
 	second=${lines[1]}
-	run jq -c '[.error.code, .error.line, (.input | length), (.input | startswith("{\"id\":\"huge\""))]' <<<"${lines[0]}"
+	run jq -c '[.error.code, .error.line, (.input | length), (.input | startswith("{\"capability\":\"lb\",\"id\":\"huge\""))]' <<<"${lines[0]}"
 	assert_output '["payload_too_large",1,256,true]'
 	assert_equal "$(jq -r '.id' <<<"$second")" after
 }
@@ -658,8 +659,8 @@ seed_home() {
 	# aim-invoke runs it through the stand-in pwsh.
 	PATH="$FIX/bin:$PATH" run aim-invoke routed.jsonl
 	assert_success
-	run jq -c '[.tool_id, [.attempts[] | .outcome], .result]' <<<"$output"
-	assert_output '["aider",["skipped","success"],{"success":true,"message":"Code generation completed successfully","content":{"files_modified":["src/main.py"],"lines_added":15,"exit_code":0}}]'
+	run jq -c -S '[.tool_id, [.attempts[] | .outcome], .result]' <<<"$output"
+	assert_output '["aider",["skipped","success"],{"content":{"exit_code":0,"files_modified":["src/main.py"],"lines_added":15},"message":"Code generation completed successfully","success":true}]'
 }
 
 @test "the seed registry found through HOME, %USERPROFILE% falling back to HOME" {
