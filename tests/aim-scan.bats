@@ -281,17 +281,17 @@ healthy() {
 ["health_summary",null,null]
 EOF
 	run -0 aim-scan -r "$T/reg" health
-	run jq -c 'select(.finding == "health_summary") | [.overall_status, .summary]' <<<"$output"
-	assert_output '["healthy",{"pass":8,"warn":0,"fail":0}]'
+	run jq -c -S 'select(.finding == "health_summary") | [.overall_status, .summary]' <<<"$output"
+	assert_output '["healthy",{"fail":0,"pass":8,"warn":0}]'
 }
 
 @test "health: a warning is degraded, exit 1; --warn-ok accepts it" {
 	healthy
 	rm "$AIM_VAULT"
 	run -1 aim-scan -r "$T/reg" health
-	run jq -c 'select(.name == "vault" or .finding == "health_summary") | [.status // .overall_status, .message // .summary]' <<<"$output"
+	run jq -c -S 'select(.name == "vault" or .finding == "health_summary") | [.status // .overall_status, .message // .summary]' <<<"$output"
 	assert_line --index 0 "[\"warn\",\"no vault at $T/vault (aim-secret init creates one)\"]"
-	assert_line --index 1 '["degraded",{"pass":7,"warn":1,"fail":0}]'
+	assert_line --index 1 '["degraded",{"fail":0,"pass":7,"warn":1}]'
 	run -0 aim-scan -r "$T/reg" health --warn-ok
 }
 
@@ -354,7 +354,9 @@ EOF
 
 @test "health: secrets: every vault secret a tool names must be in the vault; a vault that asks is a warning" {
 	healthy
-	registry "$T/reg" "$(jq -n --argjson a "$(tool aim-fx-fresh)" --argjson b "$(tool aim-fx-stale)" \
+	# The secrets in the order written (the message lists them so): real
+	# jq (gojq sorts keys).
+	registry "$T/reg" "$(command jq -n --argjson a "$(tool aim-fx-fresh)" --argjson b "$(tool aim-fx-stale)" \
 	    '{a: ($a + {secrets: {KEY: "anthropic/api_key", GH: "github/token"}}),
 	      b: ($b + {secrets: {KEY: "anthropic/api_key", OAI: "openai/api_key"}})}')"
 	# No tool names a secret: pass (healthy() checks that).
@@ -449,7 +451,8 @@ EOF
 
 @test "dups --no-hash: the same groups, compared byte for byte, hash null" {
 	dup_tree
-	aim-scan dups -m 1 t | jq -c '.hash = null' >want.jsonl || true
+	# The same bytes, fields in aim-scan's order: real jq (gojq sorts keys).
+	aim-scan dups -m 1 t | command jq -c '.hash = null' >want.jsonl || true
 	run -1 aim-scan dups --no-hash -m 1 t
 	assert_output "$(cat want.jsonl)"
 }
