@@ -64,8 +64,8 @@ outcome() {
 @test "the adapter gets the V1 request on stdin" {
 	invoke_one echo "$ADAPTERS/echo-request.sh" 4321 '{"prompt":"p","files":["a.c"]}'
 	assert_success
-	run jq -c '.result.content.request' out.jsonl
-	assert_output '{"contract":"AIM_INTEGRATION_V1","id":"echo","capability":"test","payload":{"prompt":"p","files":["a.c"]},"timeout_ms":4321}'
+	run jq -c -S '.result.content.request' out.jsonl
+	assert_output '{"capability":"test","contract":"AIM_INTEGRATION_V1","id":"echo","payload":{"files":["a.c"],"prompt":"p"},"timeout_ms":4321}'
 }
 
 @test "the adapter environment is built from the allowlist, passEnv and AIM_*" {
@@ -199,8 +199,8 @@ outcome() {
 	      {tool_id:"claude", status:"ready", argv:[$d+"/nonzero-success.sh"], timeout_ms:2000}]}}' >in.jsonl
 	run --separate-stderr aim-invoke in.jsonl
 	assert_failure 1
-	run jq -c '[.tool_id, .result]' <<<"$output"
-	assert_output "[null,{\"success\":false,\"message\":\"All tools failed for capability 'code_generation': jules: not installed; ghost: not found in AIM registry; aider: timed out after 1 s; claude: exited with code 3: something went wrong\",\"content\":null}]"
+	run jq -c -S '[.tool_id, .result]' <<<"$output"
+	assert_output "[null,{\"content\":null,\"message\":\"All tools failed for capability 'code_generation': jules: not installed; ghost: not found in AIM registry; aider: timed out after 1 s; claude: exited with code 3: something went wrong\",\"success\":false}]"
 }
 
 @test "error records and finished results pass through untouched" {
