@@ -122,8 +122,8 @@ today() {
 	[[ ${BASH_REMATCH[2]} == "${BASH_REMATCH[1]}"T* ]] || fail "day directory and stamp disagree: $path"
 	assert_equal "$(find audit -type f -name '*.json' | wc -l)" 1
 	assert_file_exists "$path"
-	run jq -c '[.actor, .tool_id, .capability, .payload, .result, .id, .attempts, .contract, has("error")]' "$path"
-	assert_output '["pipeline","t","c",{"prompt":"p"},{"success":true,"message":"done","content":{"n":1}},"r1",[{"tool_id":"t","outcome":"success","exit_code":0,"duration_ms":1}],"AIM_INTEGRATION_V1",false]'
+	run jq -c -S '[.actor, .tool_id, .capability, .payload, .result, .id, .attempts, .contract, has("error")]' "$path"
+	assert_output '["pipeline","t","c",{"prompt":"p"},{"content":{"n":1},"message":"done","success":true},"r1",[{"duration_ms":1,"exit_code":0,"outcome":"success","tool_id":"t"}],"AIM_INTEGRATION_V1",false]'
 	run jq -r .timestamp "$path"
 	assert_output --regexp "$ISO_RE"
 }
@@ -146,8 +146,12 @@ today() {
 	run frozen aim-audit -d audit in.jsonl
 	assert_success
 	assert_equal "$(jq -r .audit.path <<<"$output")" "$PWD/audit/2026-11-18/2026-11-18T11-06-40-123456_t_c.json"
-	run jq -c . audit/2026-11-18/2026-11-18T11-06-40-123456_t_c.json
-	assert_output '{"timestamp":"2026-11-18T11:06:40.123456Z","actor":"pipeline","tool_id":"t","capability":"c","payload":{"prompt":"p"},"result":{"success":true,"message":"done","content":{"n":1}},"id":"r1","attempts":[{"tool_id":"t","outcome":"success","exit_code":0,"duration_ms":1}],"contract":"AIM_INTEGRATION_V1","seq":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}'
+	run jq -c -S . audit/2026-11-18/2026-11-18T11-06-40-123456_t_c.json
+	assert_output '{"actor":"pipeline","attempts":[{"duration_ms":1,"exit_code":0,"outcome":"success","tool_id":"t"}],"capability":"c","contract":"AIM_INTEGRATION_V1","id":"r1","payload":{"prompt":"p"},"prev":"0000000000000000000000000000000000000000000000000000000000000000","result":{"content":{"n":1},"message":"done","success":true},"seq":1,"timestamp":"2026-11-18T11:06:40.123456Z","tool_id":"t"}'
+	# The entry's fields in aim-audit's order: real jq (gojq iterates keys
+	# sorted).
+	run command jq -c keys_unsorted audit/2026-11-18/2026-11-18T11-06-40-123456_t_c.json
+	assert_output '["timestamp","actor","tool_id","capability","payload","result","id","attempts","contract","seq","prev"]'
 }
 
 @test "every record passes through unchanged except for the added audit.path naming its entry" {
@@ -182,8 +186,8 @@ today() {
 	assert_equal "$stderr" ""
 	path=$(jq -r .audit.path <<<"$output")
 	[[ $path =~ /${STAMP_RE}_none_teleport\.json$ ]] || fail "bad path $path"
-	run jq -c '[.actor, .tool_id, .capability, .payload, .result, .id, .attempts, .contract, .error]' "$path"
-	assert_output '["me","none","teleport",{"a":1},{"success":false,"message":"unknown capability '"'teleport'"'","content":null},"e",[],"AIM_INTEGRATION_V1",{"stage":"resolve","code":"unknown_capability","message":"unknown capability '"'teleport'"'","line":7}]'
+	run jq -c -S '[.actor, .tool_id, .capability, .payload, .result, .id, .attempts, .contract, .error]' "$path"
+	assert_output '["me","none","teleport",{"a":1},{"content":null,"message":"unknown capability '"'teleport'"'","success":false},"e",[],"AIM_INTEGRATION_V1",{"code":"unknown_capability","line":7,"message":"unknown capability '"'teleport'"'","stage":"resolve"}]'
 }
 
 @test "an error record whose request named a tool is still logged as tool none" {
@@ -458,8 +462,8 @@ modes() {
 	assert_equal "$(jq -c -S 'del(.audit)' <<<"$output")" "$(jq -c -S . invoked.jsonl)"
 	assert_equal "$(jq -r .payload.api_key <<<"$output")" k-canary-1
 	path=$(jq -r .audit.path <<<"$output")
-	run jq -c '.payload' "$path"
-	assert_output '{"api_key":"[REDACTED]","password":"[REDACTED]","GITHUB_TOKEN":"[REDACTED]","apiKey":"[REDACTED]","X-Api-Key":"[REDACTED]","max_tokens":77,"key":"plain","keys":["k"],"empty_token":"","null_secret":null}'
+	run jq -c -S '.payload' "$path"
+	assert_output '{"GITHUB_TOKEN":"[REDACTED]","X-Api-Key":"[REDACTED]","apiKey":"[REDACTED]","api_key":"[REDACTED]","empty_token":"","key":"plain","keys":["k"],"max_tokens":77,"null_secret":null,"password":"[REDACTED]"}'
 	# ok.sh echoes the payload: the copy in the result is redacted too.
 	assert_equal "$(jq -c '.result.content.echo' "$path")" "$(jq -c .payload "$path")"
 	run grep -rE -- '-canary-[0-9]' audit
