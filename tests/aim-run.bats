@@ -121,8 +121,8 @@ audited() {
 
 @test "-p gives the prompt, -p - reads it from stdin; the tool's answer, tokens and cost are in the record" {
 	run -0 --separate-stderr aim-run -t ai -p 'add a test' code_generation a.c
-	run jq -c '[.payload.prompt, .tool_id, .result.content.response, .result.content.usage, .result.content.cost_usd]' <<<"$output"
-	assert_output '["add a test","ai","Hello from ai\nprompt: add a test",{"input_tokens":12,"output_tokens":34,"cached_input_tokens":5},0.0123]'
+	run jq -c -S '[.payload.prompt, .tool_id, .result.content.response, .result.content.usage, .result.content.cost_usd]' <<<"$output"
+	assert_output '["add a test","ai","Hello from ai\nprompt: add a test",{"cached_input_tokens":5,"input_tokens":12,"output_tokens":34},0.0123]'
 	printf 'from\nstdin\n' | {
 		run -0 --separate-stderr aim-run -t ai -p - code_generation
 		assert_equal "$(jq -c .payload <<<"$output")" '{"prompt":"from\nstdin\n"}'
