@@ -45,9 +45,9 @@ init() {
 	    '.tools.shellcheck == $t[0].tools.shellcheck and .tools.shellcheck.adapter' \
 	    "$R/AIM_registry.json"
 	assert_success
-	run jq -c '.capabilities | map_values([.primary] + .fallback)' \
+	run jq -c -S '.capabilities | map_values([.primary] + .fallback)' \
 	    "$R/AIM_cross-tool/AIM_coordination-rules.json"
-	assert_output '{"code_generation":["claude","codex"],"refactoring":["claude","codex"],"linting":["shellcheck"],"version":["claude","codex"]}'
+	assert_output '{"code_generation":["claude","codex"],"linting":["shellcheck"],"refactoring":["claude","codex"],"version":["claude","codex"]}'
 	# The rest of each rule and of the rules is the template's.
 	run jq -c '.capabilities.code_generation.timeout_ms, .security.max_file_count' \
 	    "$R/AIM_cross-tool/AIM_coordination-rules.json"
@@ -105,11 +105,11 @@ aim_config.json 644"
 @test "init -j: one JSON object naming what it found, missed and wrote" {
 	cd proj
 	run -0 init --json
-	run jq -c '.tools[0], .missing[0], .missing[15], .uncovered, (.written | length)' <<<"$output"
-	assert_line --index 0 "{\"tool_id\":\"claude\",\"name\":\"Claude Code\",\"path\":\"$STUBS/claude\",\"capabilities\":[\"code_generation\",\"refactoring\",\"version\"]}"
-	assert_line --index 1 '{"tool_id":"gemini","name":"Gemini CLI","why":"gemini: not found on PATH"}'
+	run jq -c -S '.tools[0], .missing[0], .missing[15], .uncovered, (.written | length)' <<<"$output"
+	assert_line --index 0 "{\"capabilities\":[\"code_generation\",\"refactoring\",\"version\"],\"name\":\"Claude Code\",\"path\":\"$STUBS/claude\",\"tool_id\":\"claude\"}"
+	assert_line --index 1 '{"name":"Gemini CLI","tool_id":"gemini","why":"gemini: not found on PATH"}'
 	# curl is there, but an endpoint is never taken as found.
-	assert_line --index 2 '{"tool_id":"ollama","name":"Ollama (any OpenAI-compatible endpoint)","why":"an endpoint (http://localhost:11434/v1): add it when it serves (aim-registry(5))"}'
+	assert_line --index 2 '{"name":"Ollama (any OpenAI-compatible endpoint)","tool_id":"ollama","why":"an endpoint (http://localhost:11434/v1): add it when it serves (aim-registry(5))"}'
 	assert_line --index 3 '["formatting"]'
 	assert_line --index 4 '9'
 }
