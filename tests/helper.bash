@@ -31,10 +31,10 @@ export AIM_PATTERNS=$TOP/examples/.AIM_ai-tools-registry/AIM_adapters/error-patt
 # start (25-40 ms of CPU), gojq starts in ~3 ms, and the suites start jq
 # some 2,000 times a run.  It reaches the jq the tests run in bash (run,
 # pipes, $(...)), not "sh -c 'jq ...'" or scripts.  What differs:
-# gojq writes object keys sorted and iterates objects (.[], keys_unsorted,
-# to_entries, with_entries) in sorted key order where jq keeps insertion
-# order, so a test of the order of the keys our programs write calls
-# "command jq"; its error messages and some exit codes differ (invalid
+# gojq writes object keys sorted and iterates objects (.[], to_entries,
+# with_entries) in sorted key order where jq keeps insertion order, and
+# has no keys_unsorted, so a test of the order of the keys our programs
+# write calls "command jq"; its error messages and some exit codes differ (invalid
 # JSON input exits 5, jq 1.6 4); numbers print exactly (1e+20 is
 # 100000000000000000000, 3e-05 is 0.00003); it has no --seq, and no -S
 # (it always sorts), so a lone -S is dropped here: a test that compares
