@@ -76,7 +76,7 @@ true
 false"
 	assert_equal "$(worktrees_left)" "0 0"
 	run -0 --separate-stderr aim-apply ../fan.jsonl
-	assert_equal "$(jq -c .apply <<<"$output")" '{"tool_id":"fixer","applied":true,"files":["calc.sh"]}'
+	assert_equal "$(jq -c -S .apply <<<"$output")" '{"applied":true,"files":["calc.sh"],"tool_id":"fixer"}'
 	assert_equal "$(git status --porcelain)" " M calc.sh"
 	assert_equal "$(git diff)" "$(jq -r '.fanout.candidates[1].diff' ../fan.jsonl | sed '$d')"
 	run -0 sh test.sh
@@ -137,7 +137,7 @@ KEY=1"
 	echo '# mine' >>calc.sh
 	run -1 --separate-stderr aim-apply ../fan.jsonl
 	assert_equal "$stderr" "aim-apply: ../fan.jsonl:1: conflict: the tree changed since the fan-out: calc.sh"
-	assert_equal "$(jq -c .apply <<<"$output")" '{"tool_id":"fixer","applied":false,"reason":"conflict","message":"the tree changed since the fan-out: calc.sh","conflicts":["calc.sh"]}'
+	assert_equal "$(jq -c -S .apply <<<"$output")" '{"applied":false,"conflicts":["calc.sh"],"message":"the tree changed since the fan-out: calc.sh","reason":"conflict","tool_id":"fixer"}'
 	assert_equal "$(git diff --stat | tail -1)" " 1 file changed, 1 insertion(+)"
 	git checkout -q calc.sh
 	echo new >new.txt
@@ -154,7 +154,7 @@ KEY=1"
 	rec 10000 fixer breaker >in.jsonl
 	aim-fanout --verify 'sh test.sh' in.jsonl >../fan.jsonl
 	run -0 aim-apply -n ../fan.jsonl
-	assert_equal "$(jq -c .apply <<<"$output")" '{"tool_id":"fixer","applied":false,"files":["calc.sh"]}'
+	assert_equal "$(jq -c -S .apply <<<"$output")" '{"applied":false,"files":["calc.sh"],"tool_id":"fixer"}'
 	assert_equal "$(git status --porcelain)" "?? in.jsonl"
 	run -0 aim-apply -t breaker ../fan.jsonl
 	assert_equal "$(git status --porcelain | tr '\n' ' ')" " M calc.sh ?? extra.txt ?? in.jsonl "
