@@ -377,3 +377,31 @@ drift         mkdirp-b is not installed"
 	assert_success
 	assert_line --partial 'usage: aim-install install'
 }
+
+# others: $W a world for the pipx, cargo and go tools of
+# tests/fixtures/install/others, whose managers are the stand-ins there
+# (offline), their programs made in $W/bin, which is on PATH.
+others() {
+	W=$BATS_TEST_TMPDIR/o
+	mkdir -p "$W/reg/AIM_audit" "$W/bin"
+	cp -R "$FIX/install/others/AIM_registry.json" "$FIX/install/others/AIM_cross-tool" "$W/reg/"
+	export PATH=$FIX/install/others/stubs:$W/bin:$PATH XDG_DATA_HOME=$W/data \
+	    STUB_LOG=$W/log STUB_BIN=$W/bin STUB_MEET=$W
+}
+
+@test "two aim-install runs at once on different tools both end up in aim.lock" {
+	others
+	mkfifo "$W/f1" "$W/f2"
+	# Each run's manager waits for the other's: both read aim.lock first.
+	STUB_ROLE=1 timeout 20 aim-install -r "$W/reg" --bin-dir "$W/bin" install pyt >a.out &
+	STUB_ROLE=2 timeout 20 aim-install -r "$W/reg" --bin-dir "$W/bin" install rst >b.out
+	wait $!
+	run jq -sc '[.[] | [.tool_id, .action, .version]]' a.out b.out
+	assert_output '[["pyt","installed","1.2.3"],["rst","installed","0.4.0"]]'
+	run jq -c '.tools | map_values([.source, .package, .version])' "$W/reg/aim.lock"
+	assert_output '{"pyt":["pipx","pyt","1.2.3"],"rst":["cargo","rst","0.4.0"]}'
+	# A later run adds its own and keeps theirs.
+	ai install gt >/dev/null
+	run jq -c '.tools | map_values(.version)' "$W/reg/aim.lock"
+	assert_output '{"gt":"1.0.0","pyt":"1.2.3","rst":"0.4.0"}'
+}
