@@ -389,6 +389,21 @@ others() {
 	    STUB_LOG=$W/log STUB_BIN=$W/bin STUB_MEET=$W
 }
 
+@test "-n plans of pipx, cargo and go: the command each would run, exact pin or newest; nothing run" {
+	others
+	run ai install -n pyt pyr rst rsr gt gtr
+	assert_success
+	run jq -c '[.tool_id, .action, .version, .plan]' <<<"$output"
+	assert_output '["pyt","would_install","1.2.3",["pipx","install","--force","pyt==1.2.3"]]
+["pyr","would_install",null,["pipx","install","--force","pyr"]]
+["rst","would_install","0.4.0",["cargo","install","rst","--version","0.4.0"]]
+["rsr","would_install",null,["cargo","install","rsr","--version","*"]]
+["gt","would_install","1.0.0",["go","install","example.com/cmd/gt@v1.0.0"]]
+["gtr","would_install",null,["go","install","example.com/cmd/gtr@latest"]]'
+	[ ! -e "$W/log" ] || fail "a manager ran: $(cat "$W/log")"
+	[ ! -e "$W/reg/aim.lock" ] || fail "aim.lock written"
+}
+
 @test "two aim-install runs at once on different tools both end up in aim.lock" {
 	others
 	mkfifo "$W/f1" "$W/f2"
