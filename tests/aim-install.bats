@@ -420,3 +420,37 @@ others() {
 	run jq -c '.tools | map_values(.version)' "$W/reg/aim.lock"
 	assert_output '{"gt":"1.0.0","pyt":"1.2.3","rst":"0.4.0"}'
 }
+
+# secret_world: the others world whose pyt names the vault secret
+# pyt/token, with a configuration that puts bin_dir in $W/bin.
+secret_world() {
+	others
+	local f=$W/reg/AIM_registry.json
+	jq '.tools.pyt.secrets = {PYT_TOKEN: "pyt/token"}' "$f" >"$f.new" && mv "$f.new" "$f"
+	echo '{"bin_dir": "%AIM_REGISTRY_PATH%/../bin"}' >"$W/reg/aim_config.json"
+	export AIM_VAULT=$W/vault
+}
+
+@test "bootstrap on a terminal asks for a missing secret with aim-secret set and stores it" {
+	secret_world
+	export AIM_VAULT_KEYFILE=$W/key
+	aim-secret init --keyfile "$W/key"
+	coproc S { timeout 20 script -qec "aim bootstrap -r $W/reg" /dev/null; }
+	# Typed once the prompt shows (read blocks: no polling).
+	while IFS= read -r -d : -u "${S[0]}" chunk; do
+		[[ $chunk != *"value for pyt/token" ]] || break
+	done
+	printf 'tok\n' >&"${S[1]}"
+	screen=$(cat <&"${S[0]}")
+	wait "$S_PID" || true
+	[[ $screen == *"secret_set"*"pyt/token: stored in the vault"* ]] || fail "screen: $screen"
+	run aim-secret get pyt/token
+	assert_output tok
+}
+
+@test "bootstrap with a passphrase vault: unchecked_secret, and the message says why and how to look" {
+	secret_world
+	aim-secret init --passphrase-fd 3 3<<<"a passphrase"
+	run aim bootstrap -r "$W/reg" --json
+	assert_line --index 1 '{"tool_id":"pyt","action":"unchecked_secret","secret":"pyt/token","message":"pyt/token: not checked: the vault does not open unattended (a passphrase, or a key file without AIM_VAULT_KEYFILE); aim secret list asks and shows what it holds"}'
+}
