@@ -454,3 +454,23 @@ secret_world() {
 	run aim bootstrap -r "$W/reg" --json
 	assert_line --index 1 '{"tool_id":"pyt","action":"unchecked_secret","secret":"pyt/token","message":"pyt/token: not checked: the vault does not open unattended (a passphrase, or a key file without AIM_VAULT_KEYFILE); aim secret list asks and shows what it holds"}'
 }
+
+@test "pipx: a real PyPI package (pyflakes 3.2.0) into a pipx home of our own, checked and locked (needs pipx and PyPI)" {
+	command -v pipx >/dev/null 2>&1 || skip "pipx is not installed (apt-get install pipx)"
+	timeout 10 curl -sf -o /dev/null https://pypi.org/simple/pyflakes/ || skip "PyPI is unreachable"
+	W=$BATS_TEST_TMPDIR/p
+	mkdir -p "$W/reg/AIM_audit" "$W/reg/AIM_cross-tool" "$W/bin"
+	echo '{"tools": {"pyflakes": {"name": "pyflakes", "detectCommands": ["pyflakes"],
+	    "versionCommand": ["pyflakes", "--version"], "capabilities": ["linting"],
+	    "install": {"pipx": "pyflakes"}, "version": "3.2.0",
+	    "adapter": {"argv": ["pyflakes", "{files}"]}}}}' >"$W/reg/AIM_registry.json"
+	echo '{"capabilities": {"linting": {"primary": "pyflakes"}}}' \
+	    >"$W/reg/AIM_cross-tool/AIM_coordination-rules.json"
+	export PIPX_HOME=$W/pipx PIPX_BIN_DIR=$W/bin PATH=$W/bin:$PATH
+	run ai install pyflakes
+	assert_success
+	run jq -c '[.action, .version, .reported]' <<<"$output"
+	assert_output '["installed","3.2.0","3.2.0"]'
+	run jq -c '.tools.pyflakes | [.source, .package, .version]' "$W/reg/aim.lock"
+	assert_output '["pipx","pyflakes","3.2.0"]'
+}
