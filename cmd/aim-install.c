@@ -442,7 +442,9 @@ secrets(struct cli *c, json_t *checks)
 		    name, strcmp(json_string_value(json_object_get(rec,
 		    "action")), "secret_set") == 0 ? "stored in the vault" :
 		    strcmp(kind, "unchecked_secret") == 0 ? "not checked: the "
-		    "vault does not open unattended" : "not in the vault; "
+		    "vault does not open unattended (a passphrase, or a key "
+		    "file without AIM_VAULT_KEYFILE); aim secret list asks "
+		    "and shows what it holds" : "not in the vault; "
 		    "aim secret set ", strcmp(json_string_value(
 		    json_object_get(rec, "action")), "missing_secret") == 0 ?
 		    name : ""));

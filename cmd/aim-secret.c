@@ -195,8 +195,9 @@ ask_tty(const char *prompt, size_t max, size_t *len)
 	quiet = old;
 	quiet.c_lflag &= ~(ECHO | ECHONL);
 	quiet.c_lflag |= ICANON;
-	(void)write(fd, prompt, strlen(prompt));
+	/* The prompt after the flush: what is typed once it shows is kept. */
 	tcsetattr(fd, TCSAFLUSH, &quiet);
+	(void)write(fd, prompt, strlen(prompt));
 	while (read(fd, &c, 1) == 1 && c != '\n' && c != '\r')
 		if (off++ < max)
 			buf[off - 1] = c;

@@ -306,6 +306,7 @@ struct aim_install {
 	char	*bin_dir;		/* --bin-dir > bin_dir > ~/.local/bin */
 	char	*lock_path;		/* <registry>/aim.lock */
 	json_t	*lock;			/* {version: 1, tools: {id: entry}} */
+	json_t	*changes;		/* this run's: {id: entry, or null} */
 	int	 dry_run, locked, lock_dirty;
 };
 
@@ -383,8 +384,12 @@ int	 aim_install_apply(struct aim_install *in, json_t *rec, char **why);
 json_t	*aim_install_lacking(struct aim_install *in, json_t *tools);
 
 /*
- * Write aim.lock when a record changed it: sorted, indented JSON through
- * aim_write_atomic.  0, or -1 with a malloc'd *why ("can't write ...").
+ * Write aim.lock when a record changed it (aim-install(1) "The
+ * lockfile"): under an flock(2) of <lock>.lock, aim.lock read afresh and
+ * this run's changes (the tools its records name) applied over it, so
+ * that concurrent aim-install runs keep each other's; sorted, indented
+ * JSON through aim_write_atomic.  0, or -1 with a malloc'd *why ("can't
+ * open|lock|write ...", or aim.lock's parse error as aim_install_open's).
  */
 int	 aim_install_lock_write(struct aim_install *in, char **why);
 

@@ -689,6 +689,17 @@ stamp_integrity(struct job *j, const char *version)
 	json_decref(st);
 }
 
+/* An exclusive flock(2) of fd, waited for: 0, or -1 with errno. */
+static int
+flock_wait(int fd)
+{
+	int rc;
+
+	while ((rc = flock(fd, LOCK_EX)) == -1 && errno == EINTR)
+		;
+	return rc;
+}
+
 /*
  * One aim-install at a time on a tool: an exclusive flock(2) of
  * tools/<tool>/.lock, held until the job ends, so that two runs never
@@ -705,12 +716,8 @@ job_lock(struct job *j)
 	else if ((j->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
 	    0600)) == -1)
 		say(j, "can't open %s: %s", path, strerror(errno));
-	else {
-		while ((rc = flock(j->lockfd, LOCK_EX)) == -1 && errno == EINTR)
-			;
-		if (rc == -1)
-			say(j, "can't lock %s: %s", path, strerror(errno));
-	}
+	else if ((rc = flock_wait(j->lockfd)) == -1)
+		say(j, "can't lock %s: %s", path, strerror(errno));
 	free(path);
 	return rc;
 }
@@ -1032,33 +1039,20 @@ other_job(struct job *j)
 
 /* ---- the library's face ---- */
 
-int
-aim_install_open(struct aim_install *in, struct aim_setup *s,
-    const char *bin_dir, unsigned flags, char **why)
+/*
+ * aim.lock into in->lock, afresh (missing: empty).  0, or -1 with a
+ * malloc'd *why: "<lock>: <errno>", "<lock>:L:C: <parse error>" or
+ * "<lock>: no \"tools\" object".
+ */
+static int
+lock_read(struct aim_install *in, char **why)
 {
-	const char *home = getenv("HOME");
 	json_error_t e;
 	char *text;
 	size_t len;
 
-	memset(in, 0, sizeof(*in));
-	in->setup = s;
-	in->dry_run = (flags & AIM_INSTALL_DRY_RUN) != 0;
-	in->locked = (flags & AIM_INSTALL_LOCKED) != 0;
-	in->tools_dir = aim_xdg_path("XDG_DATA_HOME", ".local/share",
-	    "tools");
-	if (bin_dir != NULL)
-		in->bin_dir = aim_abspath(bin_dir, NULL);
-	else if (s->cfg.bin_dir != NULL)
-		in->bin_dir = aim_xstrdup(s->cfg.bin_dir);
-	else if (home != NULL && *home == '/')
-		in->bin_dir = aim_xsprintf("%s/.local/bin", home);
-	if (in->tools_dir == NULL || in->bin_dir == NULL) {
-		*why = aim_xstrdup("HOME is not set: no tools or bin "
-		    "directory");
-		return -1;
-	}
-	in->lock_path = aim_xsprintf("%s/aim.lock", s->registry_dir);
+	json_decref(in->lock);
+	in->lock = NULL;
 	if (aim_read_file(AT_FDCWD, in->lock_path, 0, LOCK_MAX_BYTES, &text,
 	    &len) == -1) {
 		if (errno != ENOENT) {
@@ -1083,6 +1077,34 @@ aim_install_open(struct aim_install *in, struct aim_setup *s,
 	return 0;
 }
 
+int
+aim_install_open(struct aim_install *in, struct aim_setup *s,
+    const char *bin_dir, unsigned flags, char **why)
+{
+	const char *home = getenv("HOME");
+
+	memset(in, 0, sizeof(*in));
+	in->setup = s;
+	in->dry_run = (flags & AIM_INSTALL_DRY_RUN) != 0;
+	in->locked = (flags & AIM_INSTALL_LOCKED) != 0;
+	in->tools_dir = aim_xdg_path("XDG_DATA_HOME", ".local/share",
+	    "tools");
+	if (bin_dir != NULL)
+		in->bin_dir = aim_abspath(bin_dir, NULL);
+	else if (s->cfg.bin_dir != NULL)
+		in->bin_dir = aim_xstrdup(s->cfg.bin_dir);
+	else if (home != NULL && *home == '/')
+		in->bin_dir = aim_xsprintf("%s/.local/bin", home);
+	if (in->tools_dir == NULL || in->bin_dir == NULL) {
+		*why = aim_xstrdup("HOME is not set: no tools or bin "
+		    "directory");
+		return -1;
+	}
+	in->lock_path = aim_xsprintf("%s/aim.lock", s->registry_dir);
+	in->changes = json_object();
+	return lock_read(in, why);
+}
+
 void
 aim_install_close(struct aim_install *in)
 {
@@ -1090,6 +1112,7 @@ aim_install_close(struct aim_install *in)
 	free(in->bin_dir);
 	free(in->lock_path);
 	json_decref(in->lock);
+	json_decref(in->changes);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -1331,18 +1354,22 @@ aim_install_apply(struct aim_install *in, json_t *rec, char **why)
 	if (action == NULL || id == NULL || json_object_get(rec,
 	    "source") == NULL || (kind = event_kind(action)) == NULL)
 		return 0;
-	if (strcmp(action, "uninstalled") == 0)
+	if (strcmp(action, "uninstalled") == 0) {
 		json_object_del(tools, id);
-	else if (strcmp(action, "installed") == 0 ||
+		json_object_set_new(in->changes, id, json_null());
+	} else if (strcmp(action, "installed") == 0 ||
 	    strcmp(action, "upgraded") == 0 ||
 	    strcmp(action, "downgraded") == 0 ||
-	    strcmp(action, "rolled_back") == 0)
-		json_object_set_new(tools, id, json_pack("{s:O, s:O, s:O, "
-		    "s:O*, s:O*}", "source", json_object_get(rec, "source"),
-		    "package", json_object_get(rec, "package"), "version",
+	    strcmp(action, "rolled_back") == 0) {
+		d = json_pack("{s:O, s:O, s:O, s:O*, s:O*}", "source",
+		    json_object_get(rec, "source"), "package",
+		    json_object_get(rec, "package"), "version",
 		    json_object_get(rec, "version"), "integrity",
 		    json_object_get(rec, "integrity"), "sha256",
-		    json_object_get(rec, "sha256")));
+		    json_object_get(rec, "sha256"));
+		json_object_set(tools, id, d);
+		json_object_set_new(in->changes, id, d);
+	}
 	d = json_pack("{s:s, s:s, s:O?, s:O?, s:O?, s:O?, s:O?}", "tool_id",
 	    id, "action", action, "source", json_object_get(rec, "source"),
 	    "package", json_object_get(rec, "package"), "version",
@@ -1354,16 +1381,14 @@ aim_install_apply(struct aim_install *in, json_t *rec, char **why)
 	return rc == -1 ? -1 : 0;
 }
 
-int
-aim_install_lock_write(struct aim_install *in, char **why)
+/* in->lock written whole through aim_write_atomic; 0, or -1 with *why. */
+static int
+lock_store(struct aim_install *in, char **why)
 {
 	struct aim_write_fail f;
 	char *text;
 	int rc;
 
-	*why = NULL;
-	if (!in->lock_dirty)
-		return 0;
 	text = json_dumps(in->lock, JSON_INDENT(2) | JSON_SORT_KEYS);
 	text = aim_xrealloc(text, strlen(text) + 2);
 	strcat(text, "\n");
@@ -1373,6 +1398,44 @@ aim_install_lock_write(struct aim_install *in, char **why)
 		*why = aim_xsprintf("can't write %s: %s", in->lock_path,
 		    strerror(errno));
 	free(text);
+	return rc;
+}
+
+/*
+ * Under aim.lock.lock's flock(2): aim.lock read afresh, so that another
+ * aim-install's changes since this one began stay, then this run's
+ * changes (the tools it touched) over it, written whole.
+ */
+int
+aim_install_lock_write(struct aim_install *in, char **why)
+{
+	const char *id;
+	json_t *tools, *e;
+	char *lk;
+	int fd, rc = -1;
+
+	*why = NULL;
+	if (!in->lock_dirty)
+		return 0;
+	lk = aim_xsprintf("%s.lock", in->lock_path);
+	if ((fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0644)) == -1)
+		*why = aim_xsprintf("can't open %s: %s", lk, strerror(errno));
+	else if (flock_wait(fd) == -1)
+		*why = aim_xsprintf("can't lock %s: %s", lk, strerror(errno));
+	else if (lock_read(in, why) == 0) {
+		tools = json_object_get(in->lock, "tools");
+		json_object_foreach(in->changes, id, e) {
+			if (json_is_null(e))
+				json_object_del(tools, id);
+			else
+				json_object_set(tools, id, e);
+		}
+		rc = lock_store(in, why);
+	}
+	if (fd != -1)
+		close(fd);	/* the flock goes with it */
+	free(lk);
 	return rc;
 }
 

@@ -39,6 +39,7 @@ struct job {
 	int64_t	 started_ms;	/* the running attempt's start, monotonic */
 	int	 slot_fd;	/* the concurrency slot held, or -1 */
 	int	 nofallback;	/* --strict or the rule's fallback: false */
+	int	 refused;	/* this attempt was turned away before any run */
 	struct aim_proc proc;
 	char	*input, **env;
 	char	**argv;		/* its strings are borrowed from rec */
@@ -186,9 +187,11 @@ record_outcome(struct aim_invoke *iv, struct job *j, const char *tool_id,
 	struct aim_state *st;
 	char *why = NULL;
 	int64_t until = 0;
-	int changed = 1;
+	int changed = 1, refused = j->refused;
 
-	if ((st = state(iv)) == NULL)
+	j->refused = 0;
+	/* No tool ran: nothing for the breaker or least_recent_failure. */
+	if (refused || (st = state(iv)) == NULL)
 		return 0;
 	if (cls == NULL && !aim_state_needs_success(st, reg, tool_id))
 		return 0;	/* the common case: no lock, no write */
@@ -868,6 +871,7 @@ declare_begin(struct aim_invoke *iv, struct job *j,
 		    json_object_get(output, "message"), "duration_ms", 0);
 		free(why);
 		declare_clear(j);
+		j->refused = 1;
 		return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
 	}
 	/* Only a request the tool takes is looked for: a miss means a run. */

@@ -377,3 +377,100 @@ drift         mkdirp-b is not installed"
 	assert_success
 	assert_line --partial 'usage: aim-install install'
 }
+
+# others: $W a world for the pipx, cargo and go tools of
+# tests/fixtures/install/others, whose managers are the stand-ins there
+# (offline), their programs made in $W/bin, which is on PATH.
+others() {
+	W=$BATS_TEST_TMPDIR/o
+	mkdir -p "$W/reg/AIM_audit" "$W/bin"
+	cp -R "$FIX/install/others/AIM_registry.json" "$FIX/install/others/AIM_cross-tool" "$W/reg/"
+	export PATH=$FIX/install/others/stubs:$W/bin:$PATH XDG_DATA_HOME=$W/data \
+	    STUB_LOG=$W/log STUB_BIN=$W/bin STUB_MEET=$W
+}
+
+@test "-n plans of pipx, cargo and go: the command each would run, exact pin or newest; nothing run" {
+	others
+	run ai install -n pyt pyr rst rsr gt gtr
+	assert_success
+	run jq -c '[.tool_id, .action, .version, .plan]' <<<"$output"
+	assert_output '["pyt","would_install","1.2.3",["pipx","install","--force","pyt==1.2.3"]]
+["pyr","would_install",null,["pipx","install","--force","pyr"]]
+["rst","would_install","0.4.0",["cargo","install","rst","--version","0.4.0"]]
+["rsr","would_install",null,["cargo","install","rsr","--version","*"]]
+["gt","would_install","1.0.0",["go","install","example.com/cmd/gt@v1.0.0"]]
+["gtr","would_install",null,["go","install","example.com/cmd/gtr@latest"]]'
+	[ ! -e "$W/log" ] || fail "a manager ran: $(cat "$W/log")"
+	[ ! -e "$W/reg/aim.lock" ] || fail "aim.lock written"
+}
+
+@test "two aim-install runs at once on different tools both end up in aim.lock" {
+	others
+	mkfifo "$W/f1" "$W/f2"
+	# Each run's manager waits for the other's: both read aim.lock first.
+	STUB_ROLE=1 timeout 20 aim-install -r "$W/reg" --bin-dir "$W/bin" install pyt >a.out &
+	STUB_ROLE=2 timeout 20 aim-install -r "$W/reg" --bin-dir "$W/bin" install rst >b.out
+	wait $!
+	run jq -sc '[.[] | [.tool_id, .action, .version]]' a.out b.out
+	assert_output '[["pyt","installed","1.2.3"],["rst","installed","0.4.0"]]'
+	run jq -c '.tools | map_values([.source, .package, .version])' "$W/reg/aim.lock"
+	assert_output '{"pyt":["pipx","pyt","1.2.3"],"rst":["cargo","rst","0.4.0"]}'
+	# A later run adds its own and keeps theirs.
+	ai install gt >/dev/null
+	run jq -c '.tools | map_values(.version)' "$W/reg/aim.lock"
+	assert_output '{"gt":"1.0.0","pyt":"1.2.3","rst":"0.4.0"}'
+}
+
+# secret_world: the others world whose pyt names the vault secret
+# pyt/token, with a configuration that puts bin_dir in $W/bin.
+secret_world() {
+	others
+	local f=$W/reg/AIM_registry.json
+	jq '.tools.pyt.secrets = {PYT_TOKEN: "pyt/token"}' "$f" >"$f.new" && mv "$f.new" "$f"
+	echo '{"bin_dir": "%AIM_REGISTRY_PATH%/../bin"}' >"$W/reg/aim_config.json"
+	export AIM_VAULT=$W/vault
+}
+
+@test "bootstrap on a terminal asks for a missing secret with aim-secret set and stores it" {
+	secret_world
+	export AIM_VAULT_KEYFILE=$W/key
+	aim-secret init --keyfile "$W/key"
+	coproc S { timeout 20 script -qec "aim bootstrap -r $W/reg" /dev/null; }
+	# Typed once the prompt shows (read blocks: no polling).
+	while IFS= read -r -d : -u "${S[0]}" chunk; do
+		[[ $chunk != *"value for pyt/token" ]] || break
+	done
+	printf 'tok\n' >&"${S[1]}"
+	screen=$(cat <&"${S[0]}")
+	wait "$S_PID" || true
+	[[ $screen == *"secret_set"*"pyt/token: stored in the vault"* ]] || fail "screen: $screen"
+	run aim-secret get pyt/token
+	assert_output tok
+}
+
+@test "bootstrap with a passphrase vault: unchecked_secret, and the message says why and how to look" {
+	secret_world
+	aim-secret init --passphrase-fd 3 3<<<"a passphrase"
+	run aim bootstrap -r "$W/reg" --json
+	assert_line --index 1 '{"tool_id":"pyt","action":"unchecked_secret","secret":"pyt/token","message":"pyt/token: not checked: the vault does not open unattended (a passphrase, or a key file without AIM_VAULT_KEYFILE); aim secret list asks and shows what it holds"}'
+}
+
+@test "pipx: a real PyPI package (pyflakes 3.2.0) into a pipx home of our own, checked and locked (needs pipx and PyPI)" {
+	command -v pipx >/dev/null 2>&1 || skip "pipx is not installed (apt-get install pipx)"
+	timeout 10 curl -sf -o /dev/null https://pypi.org/simple/pyflakes/ || skip "PyPI is unreachable"
+	W=$BATS_TEST_TMPDIR/p
+	mkdir -p "$W/reg/AIM_audit" "$W/reg/AIM_cross-tool" "$W/bin"
+	echo '{"tools": {"pyflakes": {"name": "pyflakes", "detectCommands": ["pyflakes"],
+	    "versionCommand": ["pyflakes", "--version"], "capabilities": ["linting"],
+	    "install": {"pipx": "pyflakes"}, "version": "3.2.0",
+	    "adapter": {"argv": ["pyflakes", "{files}"]}}}}' >"$W/reg/AIM_registry.json"
+	echo '{"capabilities": {"linting": {"primary": "pyflakes"}}}' \
+	    >"$W/reg/AIM_cross-tool/AIM_coordination-rules.json"
+	export PIPX_HOME=$W/pipx PIPX_BIN_DIR=$W/bin PATH=$W/bin:$PATH
+	run ai install pyflakes
+	assert_success
+	run jq -c '[.action, .version, .reported]' <<<"$output"
+	assert_output '["installed","3.2.0","3.2.0"]'
+	run jq -c '.tools.pyflakes | [.source, .package, .version]' "$W/reg/aim.lock"
+	assert_output '["pipx","pyflakes","3.2.0"]'
+}

@@ -174,7 +174,7 @@ stand_in() {
 
 # ---- the chain, failures ----
 
-@test "a file of another type is refused as bad_request; the next tool serves" {
+@test "a file of another type is refused as bad_request, which runs no tool and writes no state; the next tool serves" {
 	need shfmt
 	need black
 	need shellcheck
@@ -184,6 +184,8 @@ stand_in() {
 	assert_success
 	run jq -c '[.tool_id, [.attempts[] | [.tool_id, .outcome, .error_class, .message]]]' <<<"$output"
 	assert_output '["black",[["clang-format","failure","bad_request","not a file of the tool'"'"'s types: a.py"],["shfmt","failure","bad_request","not a file of the tool'"'"'s types: a.py"],["black","success",null,"1 file(s) modified"]]]'
+	# Nothing for the circuit breakers or least_recent_failure.
+	[ ! -e "$HOME/.local/state/aim/state.json" ] || fail "state.json: $(cat "$HOME/.local/state/aim/state.json")"
 	printf -- '---\na:  1\n' >a.yaml
 	run --separate-stderr aim run --json -r "$EX" -d audit linting a.yaml
 	assert_success
