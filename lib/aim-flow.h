@@ -30,8 +30,9 @@ void	 aim_router_free(struct aim_router *rt);
  * Route one request (borrowed; validated: "capability" string, "payload"
  * object).  On success adds "route" {capability, strategy, registry,
  * candidates[], and deadline_ms + min_attempt_ms when a deadline applies,
- * fallback: false when the rule turns fallback off, verify: the rule's
- * verify command, aim-fanout(1) "Verify and choose"} to req and returns 0.
+ * fallback: false when the rule turns fallback off, verify and max_rounds:
+ * the rule's verify command and its rounds, aim-invoke(1) "Verify and
+ * retry" and aim-fanout(1) "Verify and choose"} to req and returns 0.
  * strategy: ordered, direct, or a load-balancing strategy (round_robin,
  * weighted, least_recent_failure, cheapest; aim-resolve(1) "Routing").
  * Candidate statuses: ready, cooldown (with until, until_ms),

@@ -553,6 +553,7 @@ static const struct member rule_members[] = {
 	{ "context_requirements", W_OBJECT, NULL, 0 },
 	{ "cache", W_BOOL, NULL, 0 },
 	{ "verify", W_STRING, NULL, 0 },
+	{ "max_rounds", W_POSINT, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 

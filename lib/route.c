@@ -492,6 +492,9 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		json_object_set_new(route, "fallback", json_false());
 	if (json_is_string(json_object_get(rule, "verify")))
 		json_object_set(route, "verify", json_object_get(rule, "verify"));
+	if (json_is_integer(json_object_get(rule, "max_rounds")))
+		json_object_set(route, "max_rounds", json_object_get(rule,
+		    "max_rounds"));
 	json_object_set_new(req, "route", route);
 	return 0;
 }

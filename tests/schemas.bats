@@ -877,3 +877,29 @@ queue_result_cache() {
 	assert_equal "$(gojq -c '[.route.candidates[0].cache, .result.cached, .attempts[0].cached]' "$OUT/result_cache/result.json")" \
 	    '[true,true,true]'
 }
+
+queue_verify_rounds() {
+	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
+	cp "$FIX/workflow/AIM_registry.json" reg/
+	cp "$FIX/workflow/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+	cp "$FIX/workflow/AIM_ai.sh" reg/AIM_adapters/
+	echo start >a.txt
+	# Rounds that fail verify, then a fallback that passes.
+	echo '{"capability": "stuck", "payload": {"prompt": "p", "files": ["a.txt"]}}' |
+	    aim-resolve -r reg >routed.json
+	aim-invoke <routed.json >result.json
+	aim-audit -d audit <result.json >/dev/null
+	aim-audit stats -d audit >stats.json
+	mkdir e && cp audit/*/*.json e/
+	q_validate "$SCHEMAS/routed.json" routed.json
+	q_validate "$SCHEMAS/result.json" result.json
+	q_validate "$SCHEMAS/audit-entry.json" e
+	q_validate "$SCHEMAS/audit-stats.json" stats.json
+	q_validate "$SCHEMAS/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+}
+
+@test "verify-and-retry records are valid: the route's verify and max_rounds, rounds that failed verify, their audit entry and stats" {
+	validated verify_rounds 5
+	assert_equal "$(gojq -c '[.route.max_rounds, [.attempts[] | .outcome, .round, .verify.status]]' "$OUT/verify_rounds/result.json")" \
+	    '[2,["verify_failed",1,"failed","verify_failed",2,"failed","success",1,"passed"]]'
+}
