@@ -41,6 +41,9 @@ rounds() {
 	# Both rounds are audited, in the one entry of the request.
 	run -0 jq -c '[.attempts[].round]' audit/*/*fixer_fixing.json
 	assert_output '[1,2]'
+	# In words, the round that failed says what the check said.
+	run -0 --separate-stderr aim-audit -H -d audit2 out.json
+	assert_equal "$(grep -c '^  verify_failed fixer .* a\.txt:broken $' <<<"$stderr")" 1
 }
 
 @test "a tool that never passes runs max_rounds times, then the chain falls back" {
