@@ -66,6 +66,12 @@ struct job {
 	int	 verifying;	/* proc is the verify command */
 	json_t	*vattempt, *voutput;	/* the success it judges */
 	char	*vtold;		/* what the last failed verify said */
+	/* A request of steps (aim-invoke(1) "Workflows"): rec is a step's. */
+	json_t	*wrec;		/* owned: the whole record, or NULL */
+	size_t	 step;		/* the index of the step rec runs */
+	int	 step_next;	/* it ended: advance starts the next */
+	int	 stopped;	/* a step failed without continue_on_failure */
+	json_t	*changed;	/* the files the steps changed so far */
 };
 
 /* The error patterns of a registry met, loaded once (p NULL: none). */
@@ -131,6 +137,8 @@ job_free(struct job *j)
 	json_decref(j->rfiles);
 	json_decref(j->vattempt);
 	json_decref(j->voutput);
+	json_decref(j->wrec);
+	json_decref(j->changed);
 	free(j->vtold);
 	free(j->input);
 	aim_strv_free(j->env);
@@ -139,6 +147,8 @@ job_free(struct job *j)
 		close(j->slot_fd);
 	free(j);
 }
+
+static int	step_end(struct aim_invoke *, struct job *);
 
 static void
 finish_job(struct aim_invoke *iv, struct job *j, json_t *tool_id, json_t *result)
@@ -158,6 +168,12 @@ finish_job(struct aim_invoke *iv, struct job *j, json_t *tool_id, json_t *result
 	}
 	j->cur = NULL;
 	j->wake_ms = 0;
+	/* A step ended: the next starts from advance, not from down here. */
+	if (j->wrec != NULL && step_end(iv, j)) {
+		j->step_next = 1;
+		j->wake_ms = aim_now_ms();
+		return;
+	}
 	j->done = 1;
 	if (j->active) {
 		j->active = 0;
@@ -1146,6 +1162,8 @@ finish_interrupted(struct aim_invoke *iv, struct job *j)
 	    "success", 0, "message", msg, "content"));
 }
 
+static void	step_start(struct aim_invoke *, struct job *);
+
 /* Move a job on until it runs a child, waits, or is finished. */
 static void
 advance(struct aim_invoke *iv, struct job *j)
@@ -1153,6 +1171,11 @@ advance(struct aim_invoke *iv, struct job *j)
 	const char *cap;
 
 	j->wake_ms = 0;
+	if (j->step_next) {
+		j->step_next = 0;
+		step_start(iv, j);
+		return;
+	}
 	for (;;) {
 		if (iv->interrupted) {
 			finish_interrupted(iv, j);
@@ -1335,7 +1358,7 @@ job_bad(struct job *j)
 
 /* Set j off through its candidates: planned, running or waiting. */
 static void
-job_start(struct aim_invoke *iv, struct job *j)
+job_run(struct aim_invoke *iv, struct job *j)
 {
 	json_t *route = json_object_get(j->rec, "route");
 
@@ -1357,9 +1380,188 @@ job_start(struct aim_invoke *iv, struct job *j)
 	}
 	j->attempts = json_array();
 	json_object_set_new(j->rec, "attempts", j->attempts);
-	j->active = 1;
-	iv->active++;
+	if (!j->active) {
+		j->active = 1;
+		iv->active++;
+	}
 	advance(iv, j);
+}
+
+/* Add the strings of files not in set yet to set. */
+static void
+files_add(json_t *set, json_t *files)
+{
+	json_t *f, *g;
+	size_t i, k;
+
+	json_array_foreach(files, i, f) {
+		json_array_foreach(set, k, g)
+			if (json_equal(f, g))
+				break;
+		if (json_is_string(f) && k == json_array_size(set))
+			json_array_append(set, f);
+	}
+}
+
+/*
+ * The record of step j->step of j->wrec: its capability, route and
+ * prompt, the request's files and those the steps before changed.
+ */
+static json_t *
+step_record(struct job *j)
+{
+	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
+	    j->step), *payload, *files, *rec, *v;
+
+	payload = json_deep_copy(json_object_get(j->wrec, "payload"));
+	if ((v = json_object_get(step, "prompt")) != NULL)
+		json_object_set(payload, "prompt", v);
+	files = json_array();
+	files_add(files, json_object_get(payload, "files"));
+	files_add(files, j->changed);
+	if (json_array_size(files) > 0)
+		json_object_set(payload, "files", files);
+	json_decref(files);
+	rec = json_pack("{s:O*, s:O, s:o, s:O*, s:O}", "id", json_object_get(
+	    j->wrec, "id"), "capability", json_object_get(step, "capability"),
+	    "payload", payload, "actor", json_object_get(j->wrec, "actor"),
+	    "route", json_object_get(step, "route"));
+	if ((v = json_object_get(j->wrec, "cache")) != NULL)
+		json_object_set(rec, "cache", v);
+	return rec;
+}
+
+/* Run step j->step of j->wrec, as a record of its own would run. */
+static void
+step_start(struct aim_invoke *iv, struct job *j)
+{
+	json_decref(j->rec);
+	j->rec = step_record(j);
+	j->next = j->depth = 0;
+	j->cur = NULL;
+	j->tries = 0;
+	j->deadline_ms = 0;
+	job_run(iv, j);
+}
+
+/*
+ * The end of a workflow: j->wrec becomes the record, with "result"
+ * {success: every step ran and each succeeded or may fail, message,
+ * content: {files_modified: what the steps changed}, null on failure}
+ * and "tool_id", the last tool that served a step (null on failure).
+ */
+static void
+steps_end(struct aim_invoke *iv, struct job *j)
+{
+	json_t *steps = json_object_get(j->wrec, "steps"), *st, *tool = NULL;
+	size_t i, ran = j->step, ok = 0;
+	int success;
+	char *msg;
+
+	json_array_foreach(steps, i, st)
+		if (i < ran && json_is_true(json_object_get(json_object_get(st,
+		    "result"), "success"))) {
+			ok++;
+			tool = json_object_get(st, "tool_id");
+		}
+	success = !j->stopped && !iv->interrupted && ok > 0 &&
+	    ran == json_array_size(steps);
+	if (success)
+		msg = aim_xsprintf("%zu of %zu steps succeeded", ok, ran);
+	else
+		msg = aim_xsprintf("step %zu (%s) failed: %s", ran - 1,
+		    json_string_value(json_object_get(json_array_get(steps,
+		    ran - 1), "capability")), json_string_value(
+		    json_object_get(json_object_get(json_array_get(steps,
+		    ran - 1), "result"), "message")));
+	json_object_set_new(j->wrec, "tool_id", success ? json_incref(tool) :
+	    json_null());
+	/* A failure's content is null (aim-adapter(7)): the steps hold theirs. */
+	json_object_set_new(j->wrec, "result", json_pack("{s:b, s:s%, s:o}",
+	    "success", success, "message", msg, strlen(msg), "content",
+	    success ? json_pack("{s:O}", "files_modified", j->changed) :
+	    json_null()));
+	free(msg);
+	json_decref(j->rec);
+	j->rec = j->wrec;
+	j->wrec = NULL;
+}
+
+/*
+ * Step j->step ended (j->rec has its result): its tool, attempts and
+ * result go into the step, its attempts, marked with "step", into the
+ * record's, the files it changed to the next steps.  1 when the next
+ * step is to run; else the workflow ends (0).
+ */
+static int
+step_end(struct aim_invoke *iv, struct job *j)
+{
+	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
+	    j->step), *res = json_object_get(j->rec, "result"), *a, *content;
+	size_t i;
+
+	json_object_set(step, "tool_id", json_object_get(j->rec, "tool_id"));
+	json_object_set(step, "attempts", j->attempts);
+	json_object_set(step, "result", res);
+	json_array_foreach(j->attempts, i, a) {
+		a = json_copy(a);
+		json_object_set_new(a, "step", json_integer(j->step));
+		json_array_append_new(json_object_get(j->wrec, "attempts"), a);
+	}
+	content = json_object_get(res, "content");
+	files_add(j->changed, json_object_get(content, "files_modified"));
+	files_add(j->changed, json_object_get(content, "files_created"));
+	if (!json_is_true(json_object_get(res, "success")) &&
+	    !json_is_true(json_object_get(step, "continue_on_failure")))
+		j->stopped = 1;
+	j->step++;
+	if (!j->stopped && !iv->interrupted &&
+	    j->step < json_array_size(json_object_get(j->wrec, "steps")))
+		return 1;
+	steps_end(iv, j);
+	return 0;
+}
+
+/*
+ * --dry-run of a request of steps: each step gets the plan of its route;
+ * the record's own "plan" is empty (no candidates of its own).
+ */
+static void
+plan_steps(struct aim_invoke *iv, struct job *j)
+{
+	json_t *rec = j->rec, *st;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "steps"), i, st) {
+		j->rec = st;
+		j->cands = json_object_get(json_object_get(st, "route"),
+		    "candidates");
+		j->nofallback = iv->opt.strict || json_is_false(
+		    json_object_get(json_object_get(st, "route"), "fallback"));
+		plan(iv, j);
+	}
+	j->rec = rec;
+	json_object_set_new(rec, "plan", json_array());
+}
+
+/* Set j off: a request of steps (aim-resolve(1) "Workflows") by its first. */
+static void
+job_start(struct aim_invoke *iv, struct job *j)
+{
+	if (!str_is(json_object_get(json_object_get(j->rec, "route"),
+	    "strategy"), "steps")) {
+		job_run(iv, j);
+		return;
+	}
+	if (iv->opt.dry_run) {
+		plan_steps(iv, j);
+		return;
+	}
+	j->wrec = j->rec;
+	j->rec = NULL;
+	j->changed = json_array();
+	json_object_set_new(j->wrec, "attempts", json_array());
+	step_start(iv, j);
 }
 
 void

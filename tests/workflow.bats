@@ -1,11 +1,18 @@
 #!/usr/bin/env bats
 # Verify-and-retry (aim-invoke(1) "Verify and retry"): a rule's verify
 # checks each success of an AI tool; a failure runs the tool again told
-# why, up to max_rounds, then the chain moves on.  The tools are the
-# stand-in tests/fixtures/workflow/AIM_ai.sh, which writes a.txt and
-# logs each request it gets in reg/runs.log.
+# why, up to max_rounds, then the chain moves on.  Workflows
+# (aim-invoke(1) "Workflows"): a request's steps, or a workflow of the
+# rules, run in order on the files.  The tools are stand-ins in
+# tests/fixtures/workflow: AIM_ai.sh, an AI tool that writes a.txt (and
+# b.txt) and logs each request in reg/runs.log; wf-tool, a formatter and
+# a linter behind adapter objects, which log their runs there too.
 
 load helper
+
+setup_file() {
+	export PATH="$FIX/workflow:$PATH"
+}
 
 setup() {
 	common_setup
@@ -75,4 +82,75 @@ rounds() {
 	sed -i 's/"max_rounds": 2/"max_rounds": 0/' reg/AIM_cross-tool/AIM_coordination-rules.json
 	run -3 --separate-stderr fix stuck
 	assert_equal "$stderr" "aim-run: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:5:74: capability 'stuck': max_rounds must be a positive integer"
+}
+
+# steps REQUEST: REQUEST through aim-resolve and aim-invoke, the record in
+# out.json; then its summary: each step's tool and success, and each
+# attempt's step, one line.
+steps() {
+	echo "$1" >req.json
+	aim-resolve -r reg <req.json | aim-invoke >out.json
+}
+summary() {
+	jq -c '[.result.success, [.steps[] | [.tool_id, .result.success]],
+	    [.attempts[].step]]' out.json
+}
+
+@test "a workflow of the rules: refactor, then format and lint what it changed too" {
+	run -0 steps '{"workflow": "tidy", "payload": {"files": ["a.txt"]}}'
+	assert_equal "$(summary)" '[true,[["refactorer",true],["fmt",true],["lint",true]],[0,1,2]]'
+	# The formatter and the linter had the file the refactoring made.
+	assert_equal "$(grep -v '^{' reg/runs.log)" $'upper a.txt b.txt\nlint a.txt b.txt'
+	assert_equal "$(cat a.txt b.txt)" $'REFACTORED\nNEW CODE'
+	# --dry-run: each step's plan; nothing runs.
+	assert_equal "$(aim-resolve -r reg req.json | aim-invoke -n | jq -c '[.plan, [.steps[].plan[] | .tool_id + " " + .action]]')" \
+	    '[[],["refactorer run","fmt run","lint run"]]'
+	assert_equal "$(jq -c '[.capability, .tool_id, .result.content.files_modified]' out.json)" \
+	    '["tidy","lint",["a.txt","b.txt"]]'
+	# One audit entry: every step's attempts, the steps without routes.
+	run -0 aim-audit -d audit out.json
+	assert_equal "$(jq -c '[[.attempts[].step], [.steps[] | keys | join(",")]]' audit/*/*_lint_tidy.json)" \
+	    '[[0,1,2],["capability,prompt,result,tool_id","capability,result,tool_id","capability,result,tool_id"]]'
+}
+
+@test "a failed middle step stops the chain; continue_on_failure goes on" {
+	local req='{"steps": [{"capability": "refactoring", "prompt": "p"}, {"capability": "breaking"STEP}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}'
+	run -1 steps "${req/STEP/}"
+	assert_equal "$(summary)" '[false,[["refactorer",true],[null,false],[null,null]],[0,1]]'
+	assert_equal "$(jq -r .result.message out.json)" "step 1 (breaking) failed: All tools failed for capability 'breaking': bad: broken"
+	assert_equal "$(cat a.txt)" refactored
+	run -0 steps "${req/STEP/, \"continue_on_failure\": true}"
+	assert_equal "$(summary)" '[true,[["refactorer",true],[null,false],["fmt",true]],[0,1,2]]'
+	assert_equal "$(cat a.txt)" REFACTORED
+}
+
+@test "bad steps are error records naming the step" {
+	printf '%s\n' '{"steps": [{"capability": "formatting"}, {"capability": "nope"}], "payload": {}}' \
+	    '{"steps": [], "payload": {}}' '{"steps": "x", "payload": {}}' \
+	    '{"steps": [{"capability": "formatting"}, 3], "payload": {}}' \
+	    '{"steps": [{"prompt": "p"}], "payload": {}}' \
+	    '{"steps": [{"capability": "formatting", "promt": "p"}], "payload": {}}' \
+	    '{"steps": [{"capability": "refactoring"}], "payload": {}}' \
+	    '{"workflow": "nah", "payload": {}}' \
+	    '{"workflow": "tidy", "steps": [], "payload": {}}' >req.jsonl
+	run -1 --separate-stderr aim-resolve -r reg req.jsonl
+	assert_equal "$(jq -r '.error.code' <<<"$output" | sort | uniq -c | tr -s ' ')" \
+	    $' 7 invalid_request\n 1 missing_context\n 1 unknown_capability'
+	assert_equal "$stderr" "aim-resolve: req.jsonl:1: steps[1]: unknown capability 'nope'
+aim-resolve: req.jsonl:2: \"steps\" must not be empty
+aim-resolve: req.jsonl:3: \"steps\" must be an array
+aim-resolve: req.jsonl:4: steps[1] must be an object
+aim-resolve: req.jsonl:5: steps[0]: missing \"capability\"
+aim-resolve: req.jsonl:6: steps[0]: unknown member \"promt\"
+aim-resolve: req.jsonl:7: steps[0]: missing_context: prompt
+aim-resolve: req.jsonl:8: unknown workflow 'nah'
+aim-resolve: req.jsonl:9: \"steps\" and \"workflow\" exclude each other"
+}
+
+@test "a workflow of the rules is checked when they load" {
+	sed -i 's/{"capability": "linting"}/{"capability": "linting", "continue_on_failure": 1}/' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json
+	echo '{"workflow": "tidy", "payload": {}}' >req.json
+	run -3 --separate-stderr aim-resolve -r reg req.json
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:17:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
 }
