@@ -132,6 +132,8 @@ one_record(json_t *rec, struct cand *k, const struct aim_base *b)
 
 	json_object_set_new(json_object_get(one, "route"), "candidates",
 	    json_pack("[O]", k->c));
+	/* Verify runs here once, after the engine, to choose: no rounds. */
+	json_object_del(json_object_get(one, "route"), "verify");
 	files = json_object_get(json_object_get(one, "payload"), "files");
 	json_array_foreach(files, i, f) {
 		s = json_string_value(f);

@@ -149,6 +149,17 @@ int	 aim_registry_load(struct aim_registry *reg, const char *dir,
 void	 aim_registry_free(struct aim_registry *reg);
 
 /*
+ * Why steps, a workflow's steps (aim-registry(5) "workflows", a request's
+ * "steps", aim-resolve(1) "Workflows"), cannot run, or NULL: an array of
+ * at least one {capability: a non-empty string, prompt: a string,
+ * continue_on_failure: a boolean}, each capability a member of caps (the
+ * rules' capabilities; NULL: not looked up).  The message (malloc'd)
+ * names the step by its index from 0, "steps[1]: ..."; *unknown is 1
+ * when it is an unknown capability's.
+ */
+char	*aim_steps_invalid(json_t *steps, json_t *caps, int *unknown);
+
+/*
  * The deeper checks of aim-resolve --check, on a loaded registry: rules
  * naming tools the registry lacks, tools routed for a capability they do
  * not declare, adapters missing or not executable, tools without

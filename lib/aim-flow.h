@@ -28,10 +28,14 @@ void	 aim_router_free(struct aim_router *rt);
 
 /*
  * Route one request (borrowed; validated: "capability" string, "payload"
- * object).  On success adds "route" {capability, strategy, registry,
+ * object).  A request of "steps" or a "workflow" has each step routed
+ * into its "steps" and a route of strategy "steps" without candidates
+ * (aim-resolve(1) "Workflows"); a step that cannot be routed fails it
+ * with its code, the message naming the step ("steps[1]: ...").  On success adds "route" {capability, strategy, registry,
  * candidates[], and deadline_ms + min_attempt_ms when a deadline applies,
- * fallback: false when the rule turns fallback off, verify: the rule's
- * verify command, aim-fanout(1) "Verify and choose"} to req and returns 0.
+ * fallback: false when the rule turns fallback off, verify and max_rounds:
+ * the rule's verify command and its rounds, aim-invoke(1) "Verify and
+ * retry" and aim-fanout(1) "Verify and choose"} to req and returns 0.
  * strategy: ordered, direct, or a load-balancing strategy (round_robin,
  * weighted, least_recent_failure, cheapest; aim-resolve(1) "Routing").
  * Candidate statuses: ready, cooldown (with until, until_ms),
@@ -343,6 +347,8 @@ int	 aim_invoke_room(const struct aim_invoke *iv);
  * results pass through untouched; a record that cannot run (no route, a
  * candidate without tool_id, a ready one without argv) becomes an
  * invalid_record error record, said on stderr as "source:lineno: why".
+ * A record of steps (route.strategy "steps") runs them one after another
+ * and comes out once, as aim-invoke(1) "Workflows" says.
  * Call only when aim_invoke_room says so.
  */
 void	 aim_invoke_add(struct aim_invoke *iv, json_t *rec,

@@ -233,8 +233,9 @@ int	 aim_vault_keyfile_create(const char *path, char **why);
  * The audit entry of a record (borrowed): timestamp (iso), actor, tool_id
  * ("none" when the record has none), capability, payload, result, id,
  * attempts, contract, plus error for error records, and the record's
- * fanout and apply objects (aim-fanout(1) OUTPUT, aim-apply(1) OUTPUT);
- * redacted.  New ref.
+ * fanout and apply objects (aim-fanout(1) OUTPUT, aim-apply(1) OUTPUT)
+ * and a workflow's steps without their routes and attempts (the entry's
+ * attempts carry "step"; aim-invoke(1) "Workflows"); redacted.  New ref.
  */
 json_t	*aim_audit_entry(json_t *rec, const char *iso_timestamp,
 	    const char *default_actor);

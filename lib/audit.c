@@ -19,6 +19,22 @@
 
 /* ---- entries ---- */
 
+/* The steps of a workflow's record, for its entry: without route, attempts. */
+static json_t *
+steps_entry(json_t *steps)
+{
+	json_t *out = json_array(), *st, *o;
+	size_t i;
+
+	json_array_foreach(steps, i, st) {
+		o = json_deep_copy(st);
+		json_object_del(o, "route");
+		json_object_del(o, "attempts");
+		json_array_append_new(out, o);
+	}
+	return out;
+}
+
 json_t *
 aim_audit_entry(json_t *rec, const char *iso, const char *default_actor)
 {
@@ -64,6 +80,9 @@ aim_audit_entry(json_t *rec, const char *iso, const char *default_actor)
 		json_object_set_new(e, "fanout", json_deep_copy(v));
 	if ((v = json_object_get(rec, "apply")) != NULL)
 		json_object_set_new(e, "apply", json_deep_copy(v));
+	/* One entry per workflow: its steps' attempts are the entry's. */
+	if ((v = json_object_get(rec, "steps")) != NULL)
+		json_object_set_new(e, "steps", steps_entry(v));
 	aim_redact(e);
 	return e;
 }

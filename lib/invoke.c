@@ -20,6 +20,12 @@
 #define SLOT_POLL_MS	50
 /* The kill grace of an attempt the deadline cuts short: SIGKILL this soon. */
 #define DEADLINE_GRACE_MS	50
+/* A verify rule's rounds when it names none (aim-registry(5) max_rounds). */
+#define VERIFY_ROUNDS	3
+/* The tail of a verify command's output kept, and told the next round. */
+#define VERIFY_TAIL	2048
+
+extern char **environ;
 
 /* One input record on its way through its candidates. */
 struct job {
@@ -56,6 +62,17 @@ struct job {
 	/* The result cache's key of cur, and its files, NULL: not cached. */
 	unsigned char rkey[AIM_HASH_BYTES];
 	json_t	*rfiles;
+	/* Verify-and-retry (aim-invoke(1) "Verify and retry"). */
+	int	 round;		/* of cur, from 1 */
+	int	 verifying;	/* proc is the verify command */
+	json_t	*vattempt, *voutput;	/* the success it judges */
+	char	*vtold;		/* what the last failed verify said */
+	/* A request of steps (aim-invoke(1) "Workflows"): rec is a step's. */
+	json_t	*wrec;		/* owned: the whole record, or NULL */
+	size_t	 step;		/* the index of the step rec runs */
+	int	 step_next;	/* it ended: advance starts the next */
+	int	 stopped;	/* a step failed without continue_on_failure */
+	json_t	*changed;	/* the files the steps changed so far */
 };
 
 /* The error patterns of a registry met, loaded once (p NULL: none). */
@@ -119,6 +136,11 @@ job_free(struct job *j)
 	declare_clear(j);
 	json_decref(j->rec);
 	json_decref(j->rfiles);
+	json_decref(j->vattempt);
+	json_decref(j->voutput);
+	json_decref(j->wrec);
+	json_decref(j->changed);
+	free(j->vtold);
 	free(j->input);
 	aim_strv_free(j->env);
 	free(j->argv);
@@ -126,6 +148,8 @@ job_free(struct job *j)
 		close(j->slot_fd);
 	free(j);
 }
+
+static int	step_end(struct aim_invoke *, struct job *);
 
 static void
 finish_job(struct aim_invoke *iv, struct job *j, json_t *tool_id, json_t *result)
@@ -145,6 +169,12 @@ finish_job(struct aim_invoke *iv, struct job *j, json_t *tool_id, json_t *result
 	}
 	j->cur = NULL;
 	j->wake_ms = 0;
+	/* A step ended: the next starts from advance, not from down here. */
+	if (j->wrec != NULL && step_end(iv, j)) {
+		j->step_next = 1;
+		j->wake_ms = aim_now_ms();
+		return;
+	}
 	j->done = 1;
 	if (j->active) {
 		j->active = 0;
@@ -338,6 +368,9 @@ pick(struct aim_invoke *iv, struct job *j)
 		j->depth = j->next - 1;
 		j->tries = 0;
 		j->slot_since = 0;
+		j->round = 1;
+		free(j->vtold);
+		j->vtold = NULL;
 		return 1;
 	}
 	return 0;
@@ -415,6 +448,174 @@ cache_keep(struct aim_invoke *iv, struct job *j, json_t *output)
 }
 
 /*
+ * The verify command of j's route for an attempt of j->cur, or NULL: a
+ * declarative adapter's tool (a formatter, a linter) is not verified,
+ * an adapter program's (an AI tool's) is (aim-invoke(1) "Verify and
+ * retry").
+ */
+static const char *
+verify_cmd(struct job *j)
+{
+	if (json_is_object(json_object_get(j->cur, "adapter")))
+		return NULL;
+	return json_string_value(json_object_get(json_object_get(j->rec,
+	    "route"), "verify"));
+}
+
+/* The rounds the route allows j->cur (aim-registry(5) max_rounds). */
+static int64_t
+verify_rounds(struct job *j)
+{
+	int64_t n = int_member(json_object_get(j->rec, "route"), "max_rounds");
+
+	return n > 0 ? n : VERIFY_ROUNDS;
+}
+
+/*
+ * The files verify is given: those the tool says it changed (content's
+ * files_modified and files_created, aim-adapter(7) "Content of an AI
+ * coding tool"), else the request's payload files.  Borrowed or new: a
+ * new reference either way.
+ */
+static json_t *
+verify_files(struct job *j, json_t *output)
+{
+	json_t *content = json_object_get(output, "content"), *files;
+
+	files = json_array();
+	json_array_extend(files, json_object_get(content, "files_modified"));
+	json_array_extend(files, json_object_get(content, "files_created"));
+	if (json_array_size(files) == 0)
+		json_array_extend(files, json_object_get(json_object_get(
+		    j->rec, "payload"), "files"));
+	return files;
+}
+
+/*
+ * A finished verify command: {status: passed, failed, timeout or error
+ * (it could not start), exit: its status or null, output_tail: the last
+ * VERIFY_TAIL bytes of its output, duration_ms}.
+ */
+static json_t *
+verify_object(const struct aim_proc *p)
+{
+	int exited = !p->spawn_errno && !p->timed_out && WIFEXITED(p->status);
+	const char *status = p->spawn_errno ? "error" : p->timed_out ?
+	    "timeout" : exited && WEXITSTATUS(p->status) == 0 ? "passed" :
+	    "failed";
+	json_t *v = json_pack("{s:s, s:I}", "status", status, "duration_ms",
+	    (json_int_t)p->duration_ms);
+
+	json_object_set_new(v, "exit", exited ?
+	    json_integer(WEXITSTATUS(p->status)) : json_null());
+	json_object_set_new(v, "output_tail", p->spawn_errno ?
+	    json_string(strerror(p->spawn_errno)) : aim_json_text(p->err,
+	    p->err_len, VERIFY_TAIL, 1));
+	return v;
+}
+
+/* What the next round's prompt is told of the failed verify v. */
+static char *
+verify_told(struct job *j, json_t *v)
+{
+	json_t *exit = json_object_get(v, "exit");
+	char how[32];
+
+	if (json_is_integer(exit))
+		snprintf(how, sizeof(how), "exit %lld",
+		    (long long)json_integer_value(exit));
+	else
+		snprintf(how, sizeof(how), "%s", json_string_value(
+		    json_object_get(v, "status")));
+	return aim_xsprintf("The check `%s` failed (%s) after your changes; "
+	    "fix what it reports.  Its output ends:\n%s", verify_cmd(j), how,
+	    json_string_value(json_object_get(v, "output_tail")));
+}
+
+/*
+ * Verify v judges the success j holds: passed, the job ends with it (1);
+ * else the attempt is a round that failed verify, and the same tool runs
+ * again told why, or after max_rounds the chain moves on (-1 either way:
+ * j->cur is kept for another round).
+ */
+static int
+verify_judge(struct aim_invoke *iv, struct job *j, json_t *v)
+{
+	json_t *attempt = j->vattempt, *output = j->voutput, *content;
+
+	j->vattempt = j->voutput = NULL;
+	json_object_set_new(attempt, "round", json_integer(j->round));
+	json_object_set(attempt, "verify", v);
+	if (str_is(json_object_get(v, "status"), "passed")) {
+		json_decref(v);
+		json_array_append_new(j->attempts, attempt);
+		finish_job(iv, j, json_string(j->tool_id), output);
+		return 1;
+	}
+	json_object_set_new(attempt, "outcome", json_string(iv->interrupted ?
+	    "interrupted" : "verify_failed"));
+	content = json_object_get(output, "content");
+	if (content != NULL && !json_is_null(content))
+		json_object_set(attempt, "content", content);
+	json_decref(output);
+	json_array_append_new(j->attempts, attempt);
+	free(j->vtold);
+	j->vtold = verify_told(j, v);
+	json_decref(v);
+	if (iv->interrupted || j->round >= verify_rounds(j))
+		j->cur = NULL;
+	j->round++;
+	j->tries = 0;
+	return -1;
+}
+
+/*
+ * Start the verify command of a success of j->cur (attempt and output
+ * stolen): sh -c CMD with the changed files as its arguments ("$@"), in
+ * the working directory, its stdout with its stderr; within the attempt's
+ * timeout and the deadline.  0 while it runs, else verify_judge's answer.
+ */
+static int
+verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
+    json_t *output)
+{
+	struct aim_proc_limits lim = { iv->cfg->timeout_ms,
+	    iv->cfg->kill_grace_ms, VERIFY_TAIL, VERIFY_TAIL };
+	json_t *files = verify_files(j, output), *f;
+	char *script = aim_xsprintf("exec 1>&2\n%s", verify_cmd(j));
+	char **argv = aim_xmalloc((json_array_size(files) + 5) * sizeof(char *));
+	size_t i, n = 0;
+	int64_t now = aim_now_ms();
+	int rc;
+
+	j->vattempt = attempt;
+	j->voutput = output;
+	if (j->deadline_ms != 0 && j->deadline_ms - now < lim.timeout_ms)
+		lim.timeout_ms = j->deadline_ms > now ? j->deadline_ms - now : 1;
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = script;
+	argv[n++] = "aim-verify";
+	json_array_foreach(files, i, f)
+		if (json_is_string(f))
+			argv[n++] = (char *)json_string_value(f);
+	argv[n] = NULL;
+	rc = aim_proc_spawn(&j->proc, argv, environ, NULL, 0, &lim);
+	free(argv);
+	free(script);
+	json_decref(files);
+	if (rc == 0) {
+		j->running = j->verifying = 1;
+		j->started_ms = now;
+		iv->running++;
+		return 0;
+	}
+	rc = verify_judge(iv, j, verify_object(&j->proc));
+	aim_proc_free(&j->proc);
+	return rc;
+}
+
+/*
  * Judge a finished attempt of j->cur: success ends the job (1); a failure
  * worth retrying schedules the retry (0: waiting); else the chain moves on
  * (-1).  Steals attempt and output.
@@ -441,6 +642,8 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 	j->tries++;
 	until = record_outcome(iv, j, j->tool_id, cls);
 	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
+		if (verify_cmd(j) != NULL)
+			return verify_start(iv, j, attempt, output);
 		json_array_append_new(j->attempts, attempt);
 		finish_job(iv, j, json_string(j->tool_id), output);
 		return 1;
@@ -644,6 +847,28 @@ env_build(struct aim_invoke *iv, struct job *j, int64_t timeout_ms)
 }
 
 /*
+ * The request a round after a failed verify sees: its prompt followed by
+ * what verify said (a new reference; j->rec itself when no verify failed).
+ */
+static json_t *
+round_request(struct job *j)
+{
+	json_t *rec, *payload;
+	const char *prompt;
+
+	if (j->vtold == NULL)
+		return json_incref(j->rec);
+	payload = json_copy(json_object_get(j->rec, "payload"));
+	prompt = json_string_value(json_object_get(payload, "prompt"));
+	json_object_set_new(payload, "prompt", prompt != NULL && *prompt ?
+	    json_sprintf("%s\n\n%s", prompt, j->vtold) :
+	    json_string(j->vtold));
+	rec = json_copy(j->rec);
+	json_object_set_new(rec, "payload", payload);
+	return rec;
+}
+
+/*
  * Run j->argv with j->env and the adapter's input: 1 running.  Out of
  * descriptors while children run, it waits for one to end (0, the slot
  * given back); any other failure is judged as an attempt by after_attempt.
@@ -652,12 +877,14 @@ static int
 attempt_spawn(struct aim_invoke *iv, struct job *j, int64_t now,
     const struct aim_proc_limits *lim)
 {
-	json_t *attempt, *output;
+	json_t *attempt, *output, *rec;
 	size_t input_len;
 	int rc;
 
 	free(j->input);
-	j->input = aim_adapter_input(j->rec, lim->timeout_ms, &input_len);
+	rec = round_request(j);
+	j->input = aim_adapter_input(rec, lim->timeout_ms, &input_len);
+	json_decref(rec);
 	rc = aim_proc_spawn(&j->proc, j->argv, j->env, j->input, input_len,
 	    lim);
 	/* The child has its copy: secrets leave our memory now. */
@@ -691,7 +918,8 @@ cacheable(struct aim_invoke *iv, struct job *j)
 {
 	json_t *ask = json_object_get(j->rec, "cache");
 
-	if (iv->rcache.dir == NULL)
+	/* A verified result is judged afresh: the check may have changed. */
+	if (iv->rcache.dir == NULL || verify_cmd(j) != NULL)
 		return 0;
 	return json_is_boolean(ask) ? json_is_true(ask) :
 	    json_is_true(json_object_get(j->cur, "cache"));
@@ -938,6 +1166,8 @@ finish_interrupted(struct aim_invoke *iv, struct job *j)
 	    "success", 0, "message", msg, "content"));
 }
 
+static void	step_start(struct aim_invoke *, struct job *);
+
 /* Move a job on until it runs a child, waits, or is finished. */
 static void
 advance(struct aim_invoke *iv, struct job *j)
@@ -945,6 +1175,11 @@ advance(struct aim_invoke *iv, struct job *j)
 	const char *cap;
 
 	j->wake_ms = 0;
+	if (j->step_next) {
+		j->step_next = 0;
+		step_start(iv, j);
+		return;
+	}
 	for (;;) {
 		if (iv->interrupted) {
 			finish_interrupted(iv, j);
@@ -971,9 +1206,18 @@ child_done(struct aim_invoke *iv, struct job *j)
 {
 	json_t *attempt, *output;
 	char msg[64];
+	int rc;
 
 	j->running = 0;
 	iv->running--;
+	if (j->verifying) {
+		j->verifying = 0;
+		rc = verify_judge(iv, j, verify_object(&j->proc));
+		aim_proc_free(&j->proc);
+		if (rc == -1)
+			advance(iv, j);
+		return;
+	}
 	if (j->runs != NULL && !iv->interrupted) {
 		if (declare_child_done(iv, j) == -1)
 			advance(iv, j);
@@ -1118,7 +1362,7 @@ job_bad(struct job *j)
 
 /* Set j off through its candidates: planned, running or waiting. */
 static void
-job_start(struct aim_invoke *iv, struct job *j)
+job_run(struct aim_invoke *iv, struct job *j)
 {
 	json_t *route = json_object_get(j->rec, "route");
 
@@ -1140,9 +1384,188 @@ job_start(struct aim_invoke *iv, struct job *j)
 	}
 	j->attempts = json_array();
 	json_object_set_new(j->rec, "attempts", j->attempts);
-	j->active = 1;
-	iv->active++;
+	if (!j->active) {
+		j->active = 1;
+		iv->active++;
+	}
 	advance(iv, j);
+}
+
+/* Add the strings of files not in set yet to set. */
+static void
+files_add(json_t *set, json_t *files)
+{
+	json_t *f, *g;
+	size_t i, k;
+
+	json_array_foreach(files, i, f) {
+		json_array_foreach(set, k, g)
+			if (json_equal(f, g))
+				break;
+		if (json_is_string(f) && k == json_array_size(set))
+			json_array_append(set, f);
+	}
+}
+
+/*
+ * The record of step j->step of j->wrec: its capability, route and
+ * prompt, the request's files and those the steps before changed.
+ */
+static json_t *
+step_record(struct job *j)
+{
+	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
+	    j->step), *payload, *files, *rec, *v;
+
+	payload = json_deep_copy(json_object_get(j->wrec, "payload"));
+	if ((v = json_object_get(step, "prompt")) != NULL)
+		json_object_set(payload, "prompt", v);
+	files = json_array();
+	files_add(files, json_object_get(payload, "files"));
+	files_add(files, j->changed);
+	if (json_array_size(files) > 0)
+		json_object_set(payload, "files", files);
+	json_decref(files);
+	rec = json_pack("{s:O*, s:O, s:o, s:O*, s:O}", "id", json_object_get(
+	    j->wrec, "id"), "capability", json_object_get(step, "capability"),
+	    "payload", payload, "actor", json_object_get(j->wrec, "actor"),
+	    "route", json_object_get(step, "route"));
+	if ((v = json_object_get(j->wrec, "cache")) != NULL)
+		json_object_set(rec, "cache", v);
+	return rec;
+}
+
+/* Run step j->step of j->wrec, as a record of its own would run. */
+static void
+step_start(struct aim_invoke *iv, struct job *j)
+{
+	json_decref(j->rec);
+	j->rec = step_record(j);
+	j->next = j->depth = 0;
+	j->cur = NULL;
+	j->tries = 0;
+	j->deadline_ms = 0;
+	job_run(iv, j);
+}
+
+/*
+ * The end of a workflow: j->wrec becomes the record, with "result"
+ * {success: every step ran and each succeeded or may fail, message,
+ * content: {files_modified: what the steps changed}, null on failure}
+ * and "tool_id", the last tool that served a step (null on failure).
+ */
+static void
+steps_end(struct aim_invoke *iv, struct job *j)
+{
+	json_t *steps = json_object_get(j->wrec, "steps"), *st, *tool = NULL;
+	size_t i, ran = j->step, ok = 0;
+	int success;
+	char *msg;
+
+	json_array_foreach(steps, i, st)
+		if (i < ran && json_is_true(json_object_get(json_object_get(st,
+		    "result"), "success"))) {
+			ok++;
+			tool = json_object_get(st, "tool_id");
+		}
+	success = !j->stopped && !iv->interrupted && ok > 0 &&
+	    ran == json_array_size(steps);
+	if (success)
+		msg = aim_xsprintf("%zu of %zu steps succeeded", ok, ran);
+	else
+		msg = aim_xsprintf("step %zu (%s) failed: %s", ran - 1,
+		    json_string_value(json_object_get(json_array_get(steps,
+		    ran - 1), "capability")), json_string_value(
+		    json_object_get(json_object_get(json_array_get(steps,
+		    ran - 1), "result"), "message")));
+	json_object_set_new(j->wrec, "tool_id", success ? json_incref(tool) :
+	    json_null());
+	/* A failure's content is null (aim-adapter(7)): the steps hold theirs. */
+	json_object_set_new(j->wrec, "result", json_pack("{s:b, s:s%, s:o}",
+	    "success", success, "message", msg, strlen(msg), "content",
+	    success ? json_pack("{s:O}", "files_modified", j->changed) :
+	    json_null()));
+	free(msg);
+	json_decref(j->rec);
+	j->rec = j->wrec;
+	j->wrec = NULL;
+}
+
+/*
+ * Step j->step ended (j->rec has its result): its tool, attempts and
+ * result go into the step, its attempts, marked with "step", into the
+ * record's, the files it changed to the next steps.  1 when the next
+ * step is to run; else the workflow ends (0).
+ */
+static int
+step_end(struct aim_invoke *iv, struct job *j)
+{
+	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
+	    j->step), *res = json_object_get(j->rec, "result"), *a, *content;
+	size_t i;
+
+	json_object_set(step, "tool_id", json_object_get(j->rec, "tool_id"));
+	json_object_set(step, "attempts", j->attempts);
+	json_object_set(step, "result", res);
+	json_array_foreach(j->attempts, i, a) {
+		a = json_copy(a);
+		json_object_set_new(a, "step", json_integer(j->step));
+		json_array_append_new(json_object_get(j->wrec, "attempts"), a);
+	}
+	content = json_object_get(res, "content");
+	files_add(j->changed, json_object_get(content, "files_modified"));
+	files_add(j->changed, json_object_get(content, "files_created"));
+	if (!json_is_true(json_object_get(res, "success")) &&
+	    !json_is_true(json_object_get(step, "continue_on_failure")))
+		j->stopped = 1;
+	j->step++;
+	if (!j->stopped && !iv->interrupted &&
+	    j->step < json_array_size(json_object_get(j->wrec, "steps")))
+		return 1;
+	steps_end(iv, j);
+	return 0;
+}
+
+/*
+ * --dry-run of a request of steps: each step gets the plan of its route;
+ * the record's own "plan" is empty (no candidates of its own).
+ */
+static void
+plan_steps(struct aim_invoke *iv, struct job *j)
+{
+	json_t *rec = j->rec, *st;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "steps"), i, st) {
+		j->rec = st;
+		j->cands = json_object_get(json_object_get(st, "route"),
+		    "candidates");
+		j->nofallback = iv->opt.strict || json_is_false(
+		    json_object_get(json_object_get(st, "route"), "fallback"));
+		plan(iv, j);
+	}
+	j->rec = rec;
+	json_object_set_new(rec, "plan", json_array());
+}
+
+/* Set j off: a request of steps (aim-resolve(1) "Workflows") by its first. */
+static void
+job_start(struct aim_invoke *iv, struct job *j)
+{
+	if (!str_is(json_object_get(json_object_get(j->rec, "route"),
+	    "strategy"), "steps")) {
+		job_run(iv, j);
+		return;
+	}
+	if (iv->opt.dry_run) {
+		plan_steps(iv, j);
+		return;
+	}
+	j->wrec = j->rec;
+	j->rec = NULL;
+	j->changed = json_array();
+	json_object_set_new(j->wrec, "attempts", json_array());
+	step_start(iv, j);
 }
 
 void

@@ -535,6 +535,7 @@ static const struct member fields_members[] = {
 
 static const struct member rules_members[] = {
 	{ "capabilities", W_OBJECT, NULL, 0 },
+	{ "workflows", W_OBJECT, NULL, 0 },
 	{ "security", W_OBJECT, NULL, 0 },
 	{ "conflict_resolution", W_OBJECT, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
@@ -553,6 +554,7 @@ static const struct member rule_members[] = {
 	{ "context_requirements", W_OBJECT, NULL, 0 },
 	{ "cache", W_BOOL, NULL, 0 },
 	{ "verify", W_STRING, NULL, 0 },
+	{ "max_rounds", W_POSINT, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1118,6 +1120,32 @@ want_one_of(struct jfile *f, json_t *obj, const char *key,
 	path[depth] = NULL;
 }
 
+/* The rules' workflows: each a list of steps (aim_steps_invalid). */
+static void
+check_workflows(struct jfile *f, json_t *root, json_t *caps,
+    const char **path)
+{
+	json_t *wfs = json_object_get(root, "workflows"), *w;
+	const char *name;
+	char *why;
+	int unknown;
+
+	if (wfs == NULL)
+		return;
+	path[0] = "workflows";
+	if (want(f, wfs, W_OBJECT, "workflows", path) == 0)
+		json_object_foreach(wfs, name, w) {
+			path[1] = name;
+			if ((why = aim_steps_invalid(w, caps, &unknown)) !=
+			    NULL)
+				jproblem(f, path, 0, "workflow '%s': %s", name,
+				    why);
+			free(why);
+		}
+	path[1] = NULL;
+	path[0] = NULL;
+}
+
 static void
 check_rules_types(struct jfile *f, json_t *root, struct aim_problems *unknown)
 {
@@ -1155,6 +1183,7 @@ check_rules_types(struct jfile *f, json_t *root, struct aim_problems *unknown)
 	}
 	path[1] = NULL;
 	path[0] = NULL;
+	check_workflows(f, root, caps, path);
 	if ((sec = json_object_get(root, "security")) != NULL) {
 		path[0] = "security";
 		if (want(f, sec, W_OBJECT, "security", path) == 0)
@@ -1364,4 +1393,52 @@ aim_registry_check(const struct aim_registry *reg, struct aim_problems *probs)
 	}
 	aim_problems_append(probs, &reg->unknown);
 	return rf.nprob + tf.nprob + reg->unknown.n;
+}
+
+/* The members a step may have, and what each must be. */
+static const char *
+step_member_invalid(const char *key, json_t *v)
+{
+	if (strcmp(key, "capability") == 0)
+		return json_string_length(v) > 0 ? NULL :
+		    "\"capability\" must be a non-empty string";
+	if (strcmp(key, "prompt") == 0)
+		return json_is_string(v) ? NULL : "\"prompt\" must be a string";
+	if (strcmp(key, "continue_on_failure") == 0)
+		return json_is_boolean(v) ? NULL :
+		    "\"continue_on_failure\" must be true or false";
+	return "";
+}
+
+char *
+aim_steps_invalid(json_t *steps, json_t *caps, int *unknown)
+{
+	json_t *step, *v;
+	const char *key, *why, *cap;
+	size_t i;
+
+	*unknown = 0;
+	if (!json_is_array(steps))
+		return aim_xstrdup("\"steps\" must be an array");
+	if (json_array_size(steps) == 0)
+		return aim_xstrdup("\"steps\" must not be empty");
+	json_array_foreach(steps, i, step) {
+		if (!json_is_object(step))
+			return aim_xsprintf("steps[%zu] must be an object", i);
+		if ((cap = json_string_value(json_object_get(step,
+		    "capability"))) == NULL)
+			return aim_xsprintf("steps[%zu]: missing "
+			    "\"capability\"", i);
+		json_object_foreach(step, key, v)
+			if ((why = step_member_invalid(key, v)) != NULL)
+				return *why ? aim_xsprintf("steps[%zu]: %s", i,
+				    why) : aim_xsprintf("steps[%zu]: unknown "
+				    "member \"%s\"", i, key);
+		if (caps != NULL && json_object_get(caps, cap) == NULL) {
+			*unknown = 1;
+			return aim_xsprintf("steps[%zu]: unknown capability "
+			    "'%s'", i, cap);
+		}
+	}
+	return NULL;
 }

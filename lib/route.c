@@ -401,10 +401,84 @@ layered(json_t *req, json_t *rule, const char *key, int64_t dflt)
 	return dflt;
 }
 
+/* The request of one step: req's, with the step's capability and prompt. */
+static json_t *
+step_request(json_t *req, json_t *step)
+{
+	json_t *sub = json_deep_copy(req), *prompt;
+
+	json_object_del(sub, "steps");
+	json_object_del(sub, "workflow");
+	json_object_set(sub, "capability", json_object_get(step, "capability"));
+	if ((prompt = json_object_get(step, "prompt")) != NULL)
+		json_object_set(json_object_get(sub, "payload"), "prompt",
+		    prompt);
+	return sub;
+}
+
+/*
+ * A request of steps, its own or its workflow's: each step routed as a
+ * request of its capability would be, into the record's "steps"; the
+ * route's strategy is "steps", its candidates none (aim-resolve(1)
+ * "Workflows").  A step that cannot be routed fails the whole request,
+ * its message naming the step.
+ */
+static int
+route_steps(struct aim_router *rt, json_t *req, const char **code,
+    char **message, json_t **details)
+{
+	const char *name = json_string_value(json_object_get(req, "workflow"));
+	json_t *steps = json_object_get(req, "steps"), *step, *sub, *out, *o;
+	size_t i;
+	char *why;
+	int unknown;
+
+	if (name != NULL && (steps = json_object_get(json_object_get(
+	    rt->reg->rules_json, "workflows"), name)) == NULL) {
+		*code = "invalid_request";
+		*message = aim_xsprintf("unknown workflow '%s'", name);
+		return -1;
+	}
+	if ((why = aim_steps_invalid(steps, rt->reg->rules, &unknown)) != NULL) {
+		*code = unknown ? "unknown_capability" : "invalid_request";
+		*message = why;
+		return -1;
+	}
+	out = json_array();
+	json_array_foreach(steps, i, step) {
+		sub = step_request(req, step);
+		if (aim_route(rt, sub, code, message, details) == -1) {
+			why = aim_xsprintf("steps[%zu]: %s", i, *message);
+			free(*message);
+			*message = why;
+			json_decref(sub);
+			json_decref(out);
+			return -1;
+		}
+		o = json_deep_copy(step);
+		json_object_set(o, "route", json_object_get(sub, "route"));
+		json_array_append_new(out, o);
+		json_decref(sub);
+	}
+	if (json_object_get(req, "capability") == NULL)
+		json_object_set_new(req, "capability", json_string(name ?
+		    name : "steps"));
+	json_object_set_new(req, "steps", out);
+	json_object_set_new(req, "route", json_pack("{s:O, s:s, s:s, s:[]}",
+	    "capability", json_object_get(req, "capability"), "strategy",
+	    "steps", "registry", rt->reg->dir, "candidates"));
+	return 0;
+}
+
 int
 aim_route(struct aim_router *rt, json_t *req, const char **code,
     char **message, json_t **details)
 {
+	if (json_object_get(req, "steps") != NULL ||
+	    json_object_get(req, "workflow") != NULL) {
+		*details = NULL;
+		return route_steps(rt, req, code, message, details);
+	}
 	const char *cap, *tool_id, *strategy = "ordered";
 	json_t *rule = NULL, *ids, *cands, *route, *v, *payload;
 	int64_t timeout_ms, deadline_ms;
@@ -492,6 +566,9 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		json_object_set_new(route, "fallback", json_false());
 	if (json_is_string(json_object_get(rule, "verify")))
 		json_object_set(route, "verify", json_object_get(rule, "verify"));
+	if (json_is_integer(json_object_get(rule, "max_rounds")))
+		json_object_set(route, "max_rounds", json_object_get(rule,
+		    "max_rounds"));
 	json_object_set_new(req, "route", route);
 	return 0;
 }
@@ -502,12 +579,22 @@ aim_request_invalid(json_t *req, size_t limit, char *buf, size_t n)
 	json_t *v;
 	size_t size;
 
+	if ((v = json_object_get(req, "workflow")) != NULL &&
+	    json_string_length(v) == 0)
+		return "\"workflow\" must be a non-empty string";
+	if (v != NULL && json_object_get(req, "steps") != NULL)
+		return "\"steps\" and \"workflow\" exclude each other";
+	if ((v != NULL || json_object_get(req, "steps") != NULL) &&
+	    json_object_get(req, "tool_id") != NULL)
+		return "\"tool_id\" is for a request without steps";
+	/* A request of steps is named by its routing when it names none. */
 	v = json_object_get(req, "capability");
-	if (v == NULL)
+	if (v == NULL && json_object_get(req, "steps") == NULL &&
+	    json_object_get(req, "workflow") == NULL)
 		return "missing \"capability\"";
-	if (!json_is_string(v))
+	if (v != NULL && !json_is_string(v))
 		return "\"capability\" must be a string";
-	if (json_string_length(v) == 0)
+	if (v != NULL && json_string_length(v) == 0)
 		return "\"capability\" must not be empty";
 	v = json_object_get(req, "payload");
 	if (v == NULL)

@@ -170,7 +170,11 @@ heading(const struct out *o, json_t *rec)
 	fputc('\n', o->fp);
 }
 
-/* One attempt: "  failed   claude  auth  0.8 s  Invalid API key". */
+/*
+ * One attempt: "  failed   claude  auth  0.8 s  Invalid API key"; a
+ * round that failed verify (aim-invoke(1) "Verify and retry") gives the
+ * check's output.
+ */
 static void
 attempt_line(const struct out *o, json_t *a)
 {
@@ -198,6 +202,10 @@ attempt_line(const struct out *o, json_t *a)
 		paint(o, C_DIM, dur);
 	}
 	msg = str(a, "message");
+	/* A round that failed verify: what the check said, not the tool. */
+	if (strcmp(outcome, "verify_failed") == 0 &&
+	    str(json_object_get(a, "verify"), "output_tail") != NULL)
+		msg = str(json_object_get(a, "verify"), "output_tail");
 	if (msg != NULL && strcmp(outcome, "success") != 0) {
 		fputs("  ", o->fp);
 		put_line(o->fp, msg, 200);

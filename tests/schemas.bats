@@ -877,3 +877,57 @@ queue_result_cache() {
 	assert_equal "$(gojq -c '[.route.candidates[0].cache, .result.cached, .attempts[0].cached]' "$OUT/result_cache/result.json")" \
 	    '[true,true,true]'
 }
+
+queue_verify_rounds() {
+	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
+	cp "$FIX/workflow/AIM_registry.json" reg/
+	cp "$FIX/workflow/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+	cp "$FIX/workflow/AIM_ai.sh" reg/AIM_adapters/
+	echo start >a.txt
+	# Rounds that fail verify, then a fallback that passes.
+	echo '{"capability": "stuck", "payload": {"prompt": "p", "files": ["a.txt"]}}' |
+	    aim-resolve -r reg >routed.json
+	aim-invoke <routed.json >result.json
+	aim-audit -d audit <result.json >/dev/null
+	aim-audit stats -d audit >stats.json
+	mkdir e && cp audit/*/*.json e/
+	q_validate "$SCHEMAS/routed.json" routed.json
+	q_validate "$SCHEMAS/result.json" result.json
+	q_validate "$SCHEMAS/audit-entry.json" e
+	q_validate "$SCHEMAS/audit-stats.json" stats.json
+	q_validate "$SCHEMAS/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+}
+
+@test "verify-and-retry records are valid: the route's verify and max_rounds, rounds that failed verify, their audit entry and stats" {
+	validated verify_rounds 5
+	assert_equal "$(gojq -c '[.route.max_rounds, [.attempts[] | .outcome, .round, .verify.status]]' "$OUT/verify_rounds/result.json")" \
+	    '[2,["verify_failed",1,"failed","verify_failed",2,"failed","success",1,"passed"]]'
+}
+
+queue_workflow() {
+	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
+	cp "$FIX/workflow/AIM_registry.json" reg/
+	cp "$FIX/workflow/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+	cp "$FIX/workflow/AIM_ai.sh" reg/AIM_adapters/
+	echo start >a.txt
+	# A named workflow that succeeds, steps whose middle one fails.
+	printf '%s\n' '{"workflow": "tidy", "payload": {"files": ["a.txt"]}}' \
+	    '{"steps": [{"capability": "refactoring", "prompt": "p"}, {"capability": "breaking"}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}' >req.jsonl
+	PATH=$FIX/workflow:$PATH aim-resolve -r reg <req.jsonl >routed.jsonl
+	PATH=$FIX/workflow:$PATH want 1 aim-invoke <routed.jsonl >result.jsonl
+	want 1 aim-audit -d audit <result.jsonl >/dev/null
+	mkdir e && cp audit/*/*.json e/
+	records q req.jsonl
+	records r routed.jsonl
+	records s result.jsonl
+	q_validate "$SCHEMAS/request.json" q
+	q_validate "$SCHEMAS/routed.json" r
+	q_validate "$SCHEMAS/result.json" s
+	q_validate "$SCHEMAS/audit-entry.json" e
+}
+
+@test "workflow records are valid: requests of steps, their routed and result records, their audit entries" {
+	validated workflow 4
+	assert_equal "$(gojq -c '[.result.success, [.steps[].result.success], [.attempts[].step]]' "$OUT/workflow/result.jsonl")" \
+	    $'[true,[true,true,true],[0,1,2]]\n[false,[true,false,null],[0,1]]'
+}
