@@ -108,3 +108,41 @@ serve() {
 	assert_line 'spend         paid $6.30 today of $6.00 ($0.00 left)'
 	assert_line '              cheap $0.25 today'
 }
+
+@test "aim-audit stats: cost and tokens by day and tool; metrics spend from the attempts" {
+	serve $DAY1 3 | at $DAY1 aim-audit -d "$PWD/audit" >/dev/null
+	serve $DAY2 1 | at $DAY2 aim-audit -d "$PWD/audit" >/dev/null
+	run -0 --separate-stderr aim-audit -d "$PWD/audit" stats
+	assert_equal "$(jq -c '[.cost_usd, .spend_by_day]' <<<"$output")" \
+	    '[9.7,{"2026-12-03":{"paid":{"cost_usd":6.3,"input_tokens":2000000,"output_tokens":200000},"cheap":{"cost_usd":0.25,"input_tokens":10,"output_tokens":10}},"2026-12-04":{"paid":{"cost_usd":3.15,"input_tokens":1000000,"output_tokens":100000}}}]'
+	run -0 aim-audit -d "$PWD/audit" metrics
+	assert_line 'aim_spend_usd_total{tool="cheap"} 0.25'
+	assert_line 'aim_tokens_total{tool="paid",type="input"} 3000000'
+	# With the registry, the state's gauges: the day after, 2.85 left.
+	run -0 at $DAY2 aim-audit -r "$BUD" -d "$PWD/audit" metrics
+	assert_line 'aim_cooldowns_open 0'
+	assert_line 'aim_budget_remaining_usd{tool="paid"} 2.8500000000000001'
+	if command -v promtool >/dev/null; then
+		printf '%s\n' "$output" >m.prom
+		run -0 promtool check metrics <m.prom
+	fi
+}
+
+@test "several -d: verify each chain on its own, query and stats merge them, each entry saying its directory" {
+	serve $DAY1 1 | at $DAY1 aim-audit -d "$PWD/a1" >/dev/null
+	serve $DAY2 1 | at $DAY2 aim-audit -d "$PWD/a2" >/dev/null
+	run -0 --separate-stderr aim-audit verify -d a1 -d a2
+	assert_equal "$(jq -c '[.ok, .dir, .entries]' <<<"$output")" \
+	    "$(printf '%s\n' "[true,\"$PWD/a1\",1]" "[true,\"$PWD/a2\",1]")"
+	run -0 aim-audit query -d a2 -d a1
+	assert_equal "$(jq -c '[.timestamp[:10], .audit_dir]' <<<"$output")" \
+	    "$(printf '%s\n' "[\"2026-12-03\",\"$PWD/a1\"]" "[\"2026-12-04\",\"$PWD/a2\"]")"
+	run -0 aim-audit stats -d a1 -d a2
+	assert_equal "$(jq -c '[.entries, .dirs, .cost_usd]' <<<"$output")" "[2,[\"$PWD/a1\",\"$PWD/a2\"],6.3]"
+	# A damaged chain fails alone; another command takes one -d.
+	rm a2/*/*.json
+	run -1 --separate-stderr aim-audit verify -d a1 -d a2
+	assert_equal "$(jq -c .ok <<<"$output")" "$(printf '%s\n' true false)"
+	run -2 --separate-stderr aim-audit prune -d a1 -d a2
+	assert_equal "${stderr%%$'\n'*}" "aim-audit: prune: one -d only (verify, query and stats take several)"
+}
