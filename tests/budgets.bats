@@ -146,3 +146,15 @@ serve() {
 	run -2 --separate-stderr aim-audit prune -d a1 -d a2
 	assert_equal "${stderr%%$'\n'*}" "aim-audit: prune: one -d only (verify, query and stats take several)"
 }
+
+@test "examples/fleet: GNU parallel shards a stream, each shard its own chain; verify and stats over all of them" {
+	command -v parallel >/dev/null || skip "GNU parallel not installed"
+	for i in 1 2 3 4 5 6; do echo "{\"id\":\"f$i\",\"capability\":\"code\",\"payload\":{}}"; done >req.jsonl
+	run -0 --separate-stderr env OUT="$PWD/out" "$TOP/examples/fleet/run-parallel.sh" -j 2 -n 2 -r "$BUD" <req.jsonl
+	assert_equal "$stderr" ""
+	# Three shards of two, each ended 0 in the job log.
+	assert_equal "$(awk 'NR > 1 { print $7 }' out/joblog | sort | uniq -c | tr -s ' ')" " 3 0"
+	assert_equal "$(cat out/results-*.jsonl | jq -r .id | sort | tr '\n' ' ')" "f1 f2 f3 f4 f5 f6 "
+	assert_equal "$(jq -c .ok out/verify.jsonl | tr '\n' ' ')" "true true true "
+	assert_equal "$(jq -c '[.entries, (.dirs | length)]' out/stats.json)" "[6,3]"
+}
