@@ -1150,16 +1150,51 @@ count_attempt(json_t *tools, struct durations **dv, size_t *ntools, json_t *a)
 	}
 }
 
+/*
+ * Each tool's success_rate and duration percentiles from its counts and
+ * the durations dv kept for it (aim-audit(1) stats); dv freed.
+ */
+static void
+tool_summaries(json_t *tools, struct durations *dv)
+{
+	struct durations *x;
+	const char *key;
+	json_t *t, *d;
+	int64_t n_ok, n_all;
+
+	json_object_foreach(tools, key, t) {
+		x = &dv[json_integer_value(json_object_get(t, "_dv"))];
+		json_object_del(t, "_dv");
+		n_ok = json_integer_value(json_object_get(t, "success"));
+		n_all = json_integer_value(json_object_get(t, "attempts"));
+		json_object_set_new(t, "success_rate", n_all > 0 ?
+		    json_real((double)n_ok / (double)n_all) : json_null());
+		if (x->n > 0) {
+			qsort(x->v, x->n, sizeof(*x->v), cmp_i64);
+			d = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+			    "p50", (json_int_t)percentile(x->v, x->n, 50),
+			    "p90", (json_int_t)percentile(x->v, x->n, 90),
+			    "p99", (json_int_t)percentile(x->v, x->n, 99),
+			    "min", (json_int_t)x->v[0],
+			    "max", (json_int_t)x->v[x->n - 1]);
+		} else
+			d = json_null();
+		json_object_set_new(t, "duration_ms", d);
+		free(x->v);
+	}
+	free(dv);
+}
+
 static int
 cmd_stats(int argc, char *argv[])
 {
 	struct aim_scan s;
 	struct sub sb;
-	json_t *out, *kinds, *tools, *caps, *outcomes, *t, *e, *d, *a, *by_day;
+	json_t *out, *kinds, *tools, *caps, *outcomes, *e, *d, *a, *by_day;
 	const char *ts, *oldest = NULL, *newest = NULL, *tool, *o, *key;
-	struct durations *dv = NULL, *x;
+	struct durations *dv = NULL;
 	double cost_usd = 0;
-	int64_t size = 0, n_ok, n_all, unserved = 0;
+	int64_t size = 0, unserved = 0;
 	size_t i, j, ntools = 0;
 	int ch, status = 0;
 
@@ -1204,27 +1239,7 @@ cmd_stats(int argc, char *argv[])
 		    json_string_value(json_object_get(e, "tool_id"))) != NULL)
 			count(tool_entry(tools, &dv, &ntools, tool), "served");
 	}
-	json_object_foreach(tools, key, t) {
-		x = &dv[json_integer_value(json_object_get(t, "_dv"))];
-		json_object_del(t, "_dv");
-		n_ok = json_integer_value(json_object_get(t, "success"));
-		n_all = json_integer_value(json_object_get(t, "attempts"));
-		json_object_set_new(t, "success_rate", n_all > 0 ?
-		    json_real((double)n_ok / (double)n_all) : json_null());
-		if (x->n > 0) {
-			qsort(x->v, x->n, sizeof(*x->v), cmp_i64);
-			d = json_pack("{s:I, s:I, s:I, s:I, s:I}",
-			    "p50", (json_int_t)percentile(x->v, x->n, 50),
-			    "p90", (json_int_t)percentile(x->v, x->n, 90),
-			    "p99", (json_int_t)percentile(x->v, x->n, 99),
-			    "min", (json_int_t)x->v[0],
-			    "max", (json_int_t)x->v[x->n - 1]);
-		} else
-			d = json_null();
-		json_object_set_new(t, "duration_ms", d);
-		free(x->v);
-	}
-	free(dv);
+	tool_summaries(tools, dv);
 	out = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:o, s:o, s:I, s:o, s:o}",
 	    "dir", sb.set.audit_dir, "entries", (json_int_t)s.n, "size_bytes",
 	    (json_int_t)size, "oldest", oldest, "newest", newest,
