@@ -62,6 +62,14 @@ serve() {
 	    '["cheap",[["skipped","budget_exhausted",null,null],["success",null,0.25,"adapter"]]]'
 }
 
+@test "every tool over budget: aim-resolve's all_cooling_down error says when the first is back" {
+	echo '{"budgets": {"paid": {"usd_per_day": 0}, "cheap": {"usd_per_day": 0}}}' >zero.json
+	echo '{"id":"z","capability":"code","payload":{}}' >req.jsonl
+	run -1 --separate-stderr at $DAY1 aim-resolve -r "$BUD" -c zero.json req.jsonl
+	assert_equal "$(jq -c '.error | [.code, .tool_id, .until, .retry_after_ms]' <<<"$output")" \
+	    '["all_cooling_down","paid","2026-12-04T00:00:00.000Z",43199877]'
+}
+
 @test "over budget at invoke time: a route made before the budget ran out skips the tool with until" {
 	for i in 1 2 3; do echo "{\"id\":\"r$i\",\"capability\":\"code\",\"payload\":{}}"; done >req.jsonl
 	at $DAY1 aim-resolve -r "$BUD" req.jsonl >routed.jsonl
