@@ -156,7 +156,9 @@ lint-scripts: test-deps
 		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache \
 		bench/fanout tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
-		tools/longest
+		tools/longest \
+		examples/fleet/shard.sh examples/fleet/run-parallel.sh examples/fleet/slurm-array.sh
+	yamllint examples/fleet/k8s-indexed-job.yaml
 
 # Besides the programs and the pages (aim(1) FILES): the bash completion
 # (one file, aim; the other commands are symlinks to it), the zsh one, the

@@ -352,9 +352,17 @@ audit_one(void *arg, const struct aim_line *line, const char *source)
 
 /* ---- subcommands ---- */
 
+/* The most -d a verify, query or stats takes (aim-audit(1) "Several"). */
+#define MAX_DIRS	64
+
 struct sub {
 	struct aim_options opt;
-	const char *opt_dir;
+	const char *opt_dir;	/* the first -d */
+	const char *dirs[MAX_DIRS];	/* the others, as given */
+	size_t	 ndirs;
+	int	 own_dir;	/* a -d after the command */
+	int	 several;	/* the command takes the others */
+	char	*abs[MAX_DIRS + 1];	/* every directory, absolute */
 	struct aim_setup set;	/* config and audit directory */
 	int	 status;
 };
@@ -406,7 +414,15 @@ common_opt(struct sub *sb, int ch)
 		sb->opt.config = optarg;
 		return 1;
 	case 'd':
-		sb->opt_dir = optarg;
+		/* The first -d stands for the global one, the others add. */
+		if (!sb->own_dir) {
+			sb->opt_dir = optarg;
+			sb->own_dir = 1;
+		} else if (sb->ndirs == MAX_DIRS)
+			errx(AIM_EXIT_USAGE, "-d: at most %d directories",
+			    MAX_DIRS + 1);
+		else
+			sb->dirs[sb->ndirs++] = optarg;
 		return 1;
 	case 'r':
 		sb->opt.registry = optarg;
@@ -428,12 +444,76 @@ sub_init(struct sub *sb)
 static void
 sub_setup(struct sub *sb)
 {
+	size_t k;
+
+	if (sb->ndirs > 0 && !sb->several)
+		errx(AIM_EXIT_USAGE, "%s: one -d only (verify, query and stats "
+		    "take several)", cur->name);
 	aim_setup_load(&sb->set, &sb->opt, sb->opt_dir, AIM_SETUP_WARN |
 	    AIM_SETUP_AUDIT_DIR | AIM_SETUP_FALLBACK);
 	aim_exit_raise(&sb->status, sb->set.status);
 	if (sb->set.audit_dir == NULL)
 		errx(AIM_EXIT_CONFIG, "no audit directory: set AIM_AUDIT_DIR "
 		    "or use -d");
+	sb->abs[0] = aim_xstrdup(sb->set.audit_dir);
+	for (k = 0; k < sb->ndirs; k++)
+		sb->abs[k + 1] = aim_abspath(sb->dirs[k], NULL);
+}
+
+/* Oldest first across the chains: by timestamp, then as scanned. */
+static int
+cmp_stamp(const void *a, const void *b)
+{
+	const struct aim_scan_entry *x = a, *y = b;
+	const char *tx = json_string_value(json_object_get(x->json,
+	    "timestamp")), *ty = json_string_value(json_object_get(y->json,
+	    "timestamp"));
+	int c = strcmp(tx ? tx : "", ty ? ty : "");
+
+	return c != 0 ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Every directory's entries from since_day to until_day (NULL: no bound)
+ * into s, parsed.  With several, each entry gains "audit_dir", its
+ * directory, and they are merged oldest first (aim-audit(1) "Several
+ * directories").  0, or AIM_EXIT_IO with a warning per directory that
+ * could not be read.
+ */
+static int
+scan_dirs(struct sub *sb, struct aim_scan *s, const char *since_day,
+    const char *until_day)
+{
+	struct aim_scan one;
+	char *why = NULL;
+	size_t k, i;
+	int status = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (k = 0; k <= sb->ndirs; k++) {
+		if (aim_chain_scan(sb->abs[k], &one, since_day, until_day, 1,
+		    &why) == -1) {
+			warnx("%s", why);
+			free(why);
+			why = NULL;
+			status = AIM_EXIT_IO;
+		}
+		if (sb->ndirs == 0) {
+			*s = one;
+			return status;
+		}
+		for (i = 0; i < one.n; i++)
+			if (one.v[i].json != NULL)
+				json_object_set_new(one.v[i].json, "audit_dir",
+				    json_string(sb->abs[k]));
+		s->v = aim_xrealloc(s->v, (s->n + one.n + 1) * sizeof(*s->v));
+		memcpy(s->v + s->n, one.v, one.n * sizeof(*s->v));
+		s->n += one.n;
+		s->cap = s->n;
+		free(one.v);
+	}
+	qsort(s->v, s->n, sizeof(*s->v), cmp_stamp);
+	return status;
 }
 
 /*
@@ -444,19 +524,17 @@ sub_setup(struct sub *sb)
 static int
 sub_scan(struct sub *sb, struct aim_scan *s)
 {
-	char *why = NULL;
-
 	sub_setup(sb);
-	if (aim_chain_scan(sb->set.audit_dir, s, NULL, NULL, 1, &why) == 0)
-		return 0;
-	warnx("%s", why);
-	free(why);
-	return AIM_EXIT_IO;
+	return scan_dirs(sb, s, NULL, NULL);
 }
 
 static int
 sub_done(struct sub *sb, int status)
 {
+	size_t k;
+
+	for (k = 0; k <= MAX_DIRS; k++)
+		free(sb->abs[k]);
 	aim_exit_raise(&status, sb->status);
 	aim_setup_free(&sb->set);
 	if (aim_close_stdout() == -1)
@@ -545,20 +623,70 @@ cmd_checkpoint(int argc, char *argv[])
 	return sub_done(&sb, 0);
 }
 
+/*
+ * Verify the chain of dir, and the checkpoints cps against it (pk their
+ * key); print its one line (aim-audit(1) verify).  The exit status.
+ */
+static int
+verify_dir(const char *dir, const char **cps, size_t ncp,
+    const unsigned char *pk)
+{
+	struct aim_checkpoint cp;
+	struct aim_verify vr;
+	char *why = NULL, hex[AIM_HASH_HEX_BYTES + 1];
+	size_t i, checked = 0;
+	json_t *out;
+	int status = 0;
+
+	memset(&vr, 0, sizeof(vr));
+	if (aim_chain_verify(dir, &vr, &why) == -1) {
+		warnx("%s", why);
+		free(why);
+		aim_verify_free(&vr);
+		return AIM_EXIT_IO;
+	}
+	for (i = 0; i < ncp; i++) {
+		if (aim_checkpoint_read(cps[i], pk, &cp, &why) == -1) {
+			warnx("%s: %s", cps[i], why);
+			if (strncmp(why, "can't read", 10) == 0)
+				aim_exit_raise(&status, AIM_EXIT_IO);
+			free(why);
+			why = NULL;
+			vr.problems++;
+			continue;
+		}
+		if (aim_verify_checkpoint(&vr, cps[i], &cp) == 0)
+			checked++;
+	}
+	aim_hex(vr.head_hash, AIM_HASH_BYTES, hex);
+	out = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I}",
+	    "ok", vr.problems == 0, "dir", dir,
+	    "entries", (json_int_t)vr.entries,
+	    "first_seq", (json_int_t)vr.first_seq,
+	    "last_seq", (json_int_t)vr.last_seq,
+	    "head_seq", (json_int_t)vr.head_seq, "head", hex,
+	    "checkpoints", (json_int_t)checked,
+	    "problems", (json_int_t)vr.problems);
+	aim_emit(stdout, out);
+	json_decref(out);
+	if (vr.problems > 0)
+		aim_exit_raise(&status, AIM_EXIT_FAILED);
+	aim_verify_free(&vr);
+	return status;
+}
+
 static int
 cmd_verify(int argc, char *argv[])
 {
 	unsigned char pk[AIM_PUBKEY_BYTES];
-	struct aim_checkpoint cp;
-	struct aim_verify vr;
 	struct sub sb;
 	const char *pubkey = NULL, **cps;
-	char *why = NULL, *path, hex[AIM_HASH_HEX_BYTES + 1];
-	size_t ncp = 0, i, checked = 0;
-	json_t *out;
+	char *why = NULL, *path;
+	size_t ncp = 0, k;
 	int ch, status = 0;
 
 	sub_init(&sb);
+	sb.several = 1;
 	cps = aim_xmalloc((size_t)(argc + 1) * sizeof(*cps));
 	while ((ch = sub_getopt(argc, argv)) != -1) {
 		if (common_opt(&sb, ch))
@@ -575,6 +703,9 @@ cmd_verify(int argc, char *argv[])
 		usage(AIM_EXIT_USAGE);
 	for (; optind < argc; optind++)
 		cps[ncp++] = argv[optind];
+	/* A checkpoint belongs to one chain. */
+	if (ncp > 0 && sb.ndirs > 0)
+		errx(AIM_EXIT_USAGE, "verify: checkpoints with one -d only");
 	sub_setup(&sb);
 	if (ncp > 0) {
 		if (pubkey != NULL)
@@ -593,41 +724,9 @@ cmd_verify(int argc, char *argv[])
 		}
 		free(path);
 	}
-	memset(&vr, 0, sizeof(vr));
-	if (aim_chain_verify(sb.set.audit_dir, &vr, &why) == -1) {
-		warnx("%s", why);
-		free(why);
-		aim_verify_free(&vr);
-		free(cps);
-		return sub_done(&sb, AIM_EXIT_IO);
-	}
-	for (i = 0; i < ncp; i++) {
-		if (aim_checkpoint_read(cps[i], pk, &cp, &why) == -1) {
-			warnx("%s: %s", cps[i], why);
-			if (strncmp(why, "can't read", 10) == 0)
-				aim_exit_raise(&status, AIM_EXIT_IO);
-			free(why);
-			why = NULL;
-			vr.problems++;
-			continue;
-		}
-		if (aim_verify_checkpoint(&vr, cps[i], &cp) == 0)
-			checked++;
-	}
-	aim_hex(vr.head_hash, AIM_HASH_BYTES, hex);
-	out = json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I}",
-	    "ok", vr.problems == 0, "dir", sb.set.audit_dir,
-	    "entries", (json_int_t)vr.entries,
-	    "first_seq", (json_int_t)vr.first_seq,
-	    "last_seq", (json_int_t)vr.last_seq,
-	    "head_seq", (json_int_t)vr.head_seq, "head", hex,
-	    "checkpoints", (json_int_t)checked,
-	    "problems", (json_int_t)vr.problems);
-	aim_emit(stdout, out);
-	json_decref(out);
-	if (vr.problems > 0)
-		aim_exit_raise(&status, AIM_EXIT_FAILED);
-	aim_verify_free(&vr);
+	/* Each chain on its own: one line each, the worst status. */
+	for (k = 0; k <= sb.ndirs; k++)
+		aim_exit_raise(&status, verify_dir(sb.abs[k], cps, ncp, pk));
 	free(cps);
 	return sub_done(&sb, status);
 }
@@ -854,12 +953,14 @@ cmd_query(int argc, char *argv[])
 	struct filter f;
 	struct aim_scan s;
 	struct sub sb;
-	char sday[11], uday[11], *why = NULL, *end, full[8192];
+	char sday[11], uday[11], *end, full[8192];
+	const char *dir;
 	long long last = 0;
 	size_t i, *hit, nhit = 0;
 	int ch, status = 0;
 
 	sub_init(&sb);
+	sb.several = 1;
 	memset(&f, 0, sizeof(f));
 	while ((ch = sub_getopt(argc, argv)) != -1) {
 		if (common_opt(&sb, ch))
@@ -909,12 +1010,8 @@ cmd_query(int argc, char *argv[])
 		snprintf(sday, sizeof(sday), "%.10s", f.since);
 	if (f.until)
 		snprintf(uday, sizeof(uday), "%.10s", f.until);
-	if (aim_chain_scan(sb.set.audit_dir, &s, f.since ? sday : NULL,
-	    f.until ? uday : NULL, 1, &why) == -1) {
-		warnx("%s", why);
-		free(why);
-		status = AIM_EXIT_IO;
-	}
+	status = scan_dirs(&sb, &s, f.since ? sday : NULL, f.until ? uday :
+	    NULL);
 	if (f.csv)
 		fputs("seq,timestamp,kind,actor,tool_id,capability,id,outcome,"
 		    "duration_ms,path\r\n", stdout);
@@ -925,8 +1022,10 @@ cmd_query(int argc, char *argv[])
 			hit[nhit++] = i;
 	for (i = last > 0 && (size_t)last < nhit ? nhit - (size_t)last : 0;
 	    i < nhit && !ferror(stdout); i++) {
-		snprintf(full, sizeof(full), "%s/%s", sb.set.audit_dir,
-		    s.v[hit[i]].path);
+		dir = json_string_value(json_object_get(s.v[hit[i]].json,
+		    "audit_dir"));
+		snprintf(full, sizeof(full), "%s/%s", dir ? dir :
+		    sb.set.audit_dir, s.v[hit[i]].path);
 		if (f.csv)
 			csv_row(s.v[hit[i]].json, full);
 		else
@@ -986,6 +1085,33 @@ tool_entry(json_t *tools, struct durations **dv, size_t *ntools,
 	return t;
 }
 
+/*
+ * Add a record's spend (aim_entry_spend) to by_day's day of ts, its cost
+ * to *total_usd (aim-audit(1) stats).
+ */
+static void
+count_spend(json_t *by_day, const char *ts, json_t *e, double *total_usd)
+{
+	json_t *spend = aim_entry_spend(e), *t, *v, *day, *into, *x;
+	const char *tool, *key;
+	char d[11];
+
+	snprintf(d, sizeof(d), "%s", ts != NULL ? ts : "");
+	json_object_foreach(spend, tool, t) {
+		if ((day = json_object_get(by_day, d)) == NULL)
+			json_object_set_new(by_day, d, day = json_object());
+		if ((into = json_object_get(day, tool)) == NULL)
+			json_object_set_new(day, tool, into = json_object());
+		json_object_foreach(t, key, v) {
+			x = json_object_get(into, key);
+			json_object_set_new(into, key, json_real(
+			    json_number_value(x) + json_number_value(v)));
+		}
+		*total_usd += json_number_value(json_object_get(t, "cost_usd"));
+	}
+	json_decref(spend);
+}
+
 /* The per-tool counts of one attempt into by_tool (aim-audit(1) stats). */
 static void
 count_attempt(json_t *tools, struct durations **dv, size_t *ntools, json_t *a)
@@ -1024,56 +1150,18 @@ count_attempt(json_t *tools, struct durations **dv, size_t *ntools, json_t *a)
 	}
 }
 
-static int
-cmd_stats(int argc, char *argv[])
+/*
+ * Each tool's success_rate and duration percentiles from its counts and
+ * the durations dv kept for it (aim-audit(1) stats); dv freed.
+ */
+static void
+tool_summaries(json_t *tools, struct durations *dv)
 {
-	struct aim_scan s;
-	struct sub sb;
-	json_t *out, *kinds, *tools, *caps, *outcomes, *t, *e, *d, *a;
-	const char *ts, *oldest = NULL, *newest = NULL, *tool, *o, *key;
-	struct durations *dv = NULL, *x;
-	int64_t size = 0, n_ok, n_all, unserved = 0;
-	size_t i, j, ntools = 0;
-	int ch, status = 0;
+	struct durations *x;
+	const char *key;
+	json_t *t, *d;
+	int64_t n_ok, n_all;
 
-	sub_init(&sb);
-	while ((ch = sub_getopt(argc, argv)) != -1)
-		if (!common_opt(&sb, ch))
-			usage(AIM_EXIT_USAGE);
-	if (optind != argc)
-		usage(AIM_EXIT_USAGE);
-	status = sub_scan(&sb, &s);
-	kinds = json_object();
-	tools = json_object();
-	caps = json_object();
-	outcomes = json_object();
-	for (i = 0; i < s.n; i++) {
-		size += (int64_t)s.v[i].size_bytes;
-		if ((e = s.v[i].json) == NULL)
-			continue;
-		ts = json_string_value(json_object_get(e, "timestamp"));
-		if (ts != NULL && (oldest == NULL || strcmp(ts, oldest) < 0))
-			oldest = ts;
-		if (ts != NULL && (newest == NULL || strcmp(ts, newest) > 0))
-			newest = ts;
-		count(kinds, aim_entry_kind(e));
-		if (json_object_get(e, "kind") != NULL)
-			continue;
-		o = aim_entry_outcome(e);
-		count(outcomes, o);
-		if ((key = json_string_value(json_object_get(e,
-		    "capability"))) != NULL)
-			count(caps, key);
-		/* Every attempt counts for its own tool. */
-		json_array_foreach(json_object_get(e, "attempts"), j, a)
-			count_attempt(tools, &dv, &ntools, a);
-		/* A record no tool served is no tool's, not a tool "none". */
-		if (strcmp(o, "failure") == 0 || strcmp(o, "error") == 0)
-			unserved++;
-		else if (strcmp(o, "success") == 0 && (tool =
-		    json_string_value(json_object_get(e, "tool_id"))) != NULL)
-			count(tool_entry(tools, &dv, &ntools, tool), "served");
-	}
 	json_object_foreach(tools, key, t) {
 		x = &dv[json_integer_value(json_object_get(t, "_dv"))];
 		json_object_del(t, "_dv");
@@ -1095,11 +1183,79 @@ cmd_stats(int argc, char *argv[])
 		free(x->v);
 	}
 	free(dv);
+}
+
+static int
+cmd_stats(int argc, char *argv[])
+{
+	struct aim_scan s;
+	struct sub sb;
+	json_t *out, *kinds, *tools, *caps, *outcomes, *e, *d, *a, *by_day;
+	const char *ts, *oldest = NULL, *newest = NULL, *tool, *o, *key;
+	struct durations *dv = NULL;
+	double cost_usd = 0;
+	int64_t size = 0, unserved = 0;
+	size_t i, j, ntools = 0;
+	int ch, status = 0;
+
+	sub_init(&sb);
+	sb.several = 1;
+	while ((ch = sub_getopt(argc, argv)) != -1)
+		if (!common_opt(&sb, ch))
+			usage(AIM_EXIT_USAGE);
+	if (optind != argc)
+		usage(AIM_EXIT_USAGE);
+	status = sub_scan(&sb, &s);
+	kinds = json_object();
+	tools = json_object();
+	caps = json_object();
+	outcomes = json_object();
+	by_day = json_object();
+	for (i = 0; i < s.n; i++) {
+		size += (int64_t)s.v[i].size_bytes;
+		if ((e = s.v[i].json) == NULL)
+			continue;
+		ts = json_string_value(json_object_get(e, "timestamp"));
+		if (ts != NULL && (oldest == NULL || strcmp(ts, oldest) < 0))
+			oldest = ts;
+		if (ts != NULL && (newest == NULL || strcmp(ts, newest) > 0))
+			newest = ts;
+		count(kinds, aim_entry_kind(e));
+		if (json_object_get(e, "kind") != NULL)
+			continue;
+		o = aim_entry_outcome(e);
+		count(outcomes, o);
+		if ((key = json_string_value(json_object_get(e,
+		    "capability"))) != NULL)
+			count(caps, key);
+		/* Every attempt counts for its own tool. */
+		json_array_foreach(json_object_get(e, "attempts"), j, a)
+			count_attempt(tools, &dv, &ntools, a);
+		count_spend(by_day, ts, e, &cost_usd);
+		/* A record no tool served is no tool's, not a tool "none". */
+		if (strcmp(o, "failure") == 0 || strcmp(o, "error") == 0)
+			unserved++;
+		else if (strcmp(o, "success") == 0 && (tool =
+		    json_string_value(json_object_get(e, "tool_id"))) != NULL)
+			count(tool_entry(tools, &dv, &ntools, tool), "served");
+	}
+	tool_summaries(tools, dv);
 	out = json_pack("{s:s, s:I, s:I, s:s?, s:s?, s:o, s:o, s:I, s:o, s:o}",
 	    "dir", sb.set.audit_dir, "entries", (json_int_t)s.n, "size_bytes",
 	    (json_int_t)size, "oldest", oldest, "newest", newest,
 	    "by_kind", kinds, "by_outcome", outcomes, "unserved",
 	    (json_int_t)unserved, "by_tool", tools, "by_capability", caps);
+	/* A trail that says nothing of cost keeps the shape it had. */
+	if (json_object_size(by_day) > 0) {
+		json_object_set_new(out, "cost_usd", json_real(cost_usd));
+		json_object_set(out, "spend_by_day", by_day);
+	}
+	json_decref(by_day);
+	if (sb.ndirs > 0) {
+		json_object_set_new(out, "dirs", d = json_array());
+		for (i = 0; i <= sb.ndirs; i++)
+			json_array_append_new(d, json_string(sb.abs[i]));
+	}
 	if (oldest == NULL)
 		json_object_set_new(out, "oldest", json_null());
 	if (newest == NULL)
@@ -1130,7 +1286,8 @@ cmd_metrics(int argc, char *argv[])
 	if (optind != argc)
 		usage(AIM_EXIT_USAGE);
 	status = sub_scan(&sb, &s);
-	text = aim_metrics_text(&s, &len);
+	text = aim_metrics_text(&s, sb.set.registry_dir, sb.set.cfg.budgets,
+	    &len);
 	/* Through a rename, as node_exporter's textfile collector wants. */
 	if (textfile != NULL) {
 		if (aim_write_atomic(textfile, text, len, 0644, 0, NULL) == -1) {

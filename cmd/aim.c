@@ -482,6 +482,75 @@ print_cooldowns(json_t *out)
 		    json_string_value(json_object_get(c, "tool_id")));
 }
 
+/* Add tool_id's line to list: what it spent today against its budget. */
+static void
+spend_line(json_t *list, struct aim_state *state, const char *registry_dir,
+    json_t *budgets, const char *tool_id, int64_t now)
+{
+	double spent, limit;
+
+	(void)aim_state_budget_exhausted(state, registry_dir, budgets, tool_id,
+	    now, &spent, &limit);
+	if (spent == 0 && limit < 0)
+		return;
+	json_array_append_new(list, json_pack("{s:s, s:f, s:o, s:o}",
+	    "tool_id", tool_id, "spent_usd", spent, "usd_per_day", limit < 0 ?
+	    json_null() : json_real(limit), "left_usd", limit < 0 ?
+	    json_null() : json_real(spent < limit ? limit - spent : 0)));
+}
+
+/*
+ * Spend today against the budgets (aim-invoke(1) "Budgets"): the tools
+ * with a budget, then the registry's others that spent today.
+ */
+static void
+fill_spend(struct status *st, json_t *out)
+{
+	struct aim_state state;
+	json_t *list = json_array(), *budgets = st->ctx.cfg.budgets, *v;
+	const char *id;
+	char *why = NULL;
+	int64_t now = aim_wall_ms();
+
+	if (aim_state_init(&state, &why) == 0 &&
+	    aim_state_refresh(&state, &why) == 0) {
+		json_object_foreach(budgets, id, v)
+			spend_line(list, &state, st->ctx.registry_dir, budgets,
+			    id, now);
+		json_object_foreach(st->ctx.reg.tools, id, v)
+			if (json_object_get(budgets, id) == NULL)
+				spend_line(list, &state, st->ctx.registry_dir,
+				    budgets, id, now);
+	}
+	json_object_set_new(out, "spend", list);
+	if (why != NULL)
+		json_object_set_new(out, "spend_error", json_string(why));
+	free(why);
+	aim_state_free(&state);
+}
+
+static void
+print_spend(json_t *out)
+{
+	json_t *list = json_object_get(out, "spend"), *c, *limit;
+	const char *err = json_string_value(json_object_get(out,
+	    "spend_error"));
+	size_t i;
+
+	/* No budget and nothing spent: no line, as before budgets. */
+	if (err != NULL)
+		printf("%-13s %s\n", "spend", err);
+	json_array_foreach(list, i, c) {
+		printf("%-13s %s $%.2f today", i ? "" : "spend",
+		    json_string_value(json_object_get(c, "tool_id")),
+		    json_number_value(json_object_get(c, "spent_usd")));
+		if (json_is_number(limit = json_object_get(c, "usd_per_day")))
+			printf(" of $%.2f ($%.2f left)", json_number_value(limit),
+			    json_number_value(json_object_get(c, "left_usd")));
+		printf("\n");
+	}
+}
+
 static const struct {
 	void	(*fill)(struct status *, json_t *);
 	void	(*print)(json_t *);
@@ -491,6 +560,7 @@ static const struct {
 	{ fill_capabilities, print_capabilities },
 	{ fill_health, print_health },
 	{ fill_cooldowns, print_cooldowns },
+	{ fill_spend, print_spend },
 	{ fill_audit, print_audit },
 };
 

@@ -341,6 +341,44 @@ aim_adapter_skipped(json_t *candidate)
 	return a;
 }
 
+/* A non-negative number member of obj, else 0. */
+static double
+num_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_number(v) && json_number_value(v) > 0 ?
+	    json_number_value(v) : 0;
+}
+
+double
+aim_attempt_cost(json_t *content, json_t *price, const char **from)
+{
+	json_t *usage = json_object_get(content, "usage");
+	json_t *v = json_object_get(content, "cost_usd");
+	double in, cached, cached_price;
+
+	*from = NULL;
+	if (json_is_number(v) && json_number_value(v) >= 0) {
+		*from = "adapter";
+		return json_number_value(v);
+	}
+	if (!json_is_object(price) || !json_is_object(usage))
+		return -1;
+	in = num_member(usage, "input_tokens");
+	cached = num_member(usage, "cached_input_tokens");
+	if (cached > in)
+		cached = in;
+	/* No price for cached tokens: they cost what the others do. */
+	cached_price = json_is_number(json_object_get(price,
+	    "cached_input_per_mtok")) ? num_member(price,
+	    "cached_input_per_mtok") : num_member(price, "input_per_mtok");
+	*from = "price";
+	return ((in - cached) * num_member(price, "input_per_mtok") +
+	    cached * cached_price + num_member(usage, "output_tokens") *
+	    num_member(price, "output_per_mtok")) / 1e6;
+}
+
 /*
  * The short reason an attempt failed, for the aggregated message
  * ("not installed", "timed out after 30 s", "exited with code 2: ...").

@@ -84,6 +84,7 @@ struct aim_config {
 	char	*bin_dir;		/* aim-install(1): NULL: ~/.local/bin */
 	int64_t	 cache_max_bytes;	/* 512 MiB: aim-cache(1) "Size" */
 	int64_t	 health_cache_ms;	/* 0: aim-scan(1) "Health cache" */
+	json_t	*budgets;		/* {}: {"<tool>": {"usd_per_day": N}} */
 };
 
 /* A loaded registry: the two files as jansson trees plus where they came from. */
@@ -258,6 +259,17 @@ json_t	*aim_adapter_argv(const char *registry_dir, json_t *tool,
 
 /* The skipped attempt for a candidate that is not ready. */
 json_t	*aim_adapter_skipped(json_t *candidate);
+
+/*
+ * What an attempt cost in US dollars (aim-invoke(1) "Cost"): content's
+ * "cost_usd" when the adapter gave one (*from "adapter"), else its
+ * "usage" tokens ({"input_tokens", "output_tokens",
+ * "cached_input_tokens"}, input counting the cached ones) times the
+ * tool's "price" ({"input_per_mtok", "output_per_mtok",
+ * "cached_input_per_mtok"}, aim-registry(5) "The price object"; *from
+ * "price").  Both borrowed, either may be NULL.  -1 when neither says.
+ */
+double	 aim_attempt_cost(json_t *content, json_t *price, const char **from);
 
 /*
  * The result when every candidate failed: {"success":false,"message":

@@ -420,17 +420,30 @@ const char *aim_entry_kind(json_t *entry);
 const char *aim_entry_outcome(json_t *entry);
 
 /*
+ * What the entry of a record spent, by tool (aim-audit(1) "stats"): a new
+ * {"<tool>": {"cost_usd": N, "input_tokens": N, "output_tokens": N}},
+ * each member only when known.  Cost: the attempts' cost_usd
+ * (aim-invoke(1) "Cost"), each for its own tool; an older record without
+ * them, the serving tool's content.cost_usd.  Tokens: the serving tool's
+ * content.usage (aim-adapter(7)).  {} for events and errors.
+ */
+json_t	*aim_entry_spend(json_t *entry);
+
+/*
  * The trail s (aim_chain_scan with keep_json) in the Prometheus text
  * format (aim-audit(1) "metrics" lists the families): aim_audit_entries,
  * aim_audit_size_bytes, aim_audit_unreadable_entries,
  * aim_audit_newest_timestamp_seconds, aim_requests_total{capability,
  * outcome}, aim_fallbacks_total{capability}, aim_attempts_total{tool,
  * outcome,error_class}, aim_attempt_duration_seconds{tool} (a histogram),
- * aim_tokens_total{tool,type}, aim_spend_usd_total{tool} (from the
- * serving tool's content.usage and content.cost_usd, aim-adapter(7)) and
- * aim_events_total{kind}; series sorted by labels.  Malloc'd text, *len
+ * aim_tokens_total{tool,type}, aim_spend_usd_total{tool} (from
+ * aim_entry_spend) and aim_events_total{kind}; with registry_dir
+ * (NULL: none) and its state readable, aim_cooldowns_open and
+ * aim_budget_remaining_usd{tool} for each tool of budgets (aim_config's,
+ * borrowed); series sorted by labels.  Malloc'd text, *len
  * its bytes; exits on out of memory as aim_xmalloc does.
  */
-char	*aim_metrics_text(const struct aim_scan *s, size_t *len);
+char	*aim_metrics_text(const struct aim_scan *s, const char *registry_dir,
+	    json_t *budgets, size_t *len);
 
 #endif /* AIM_FLOW_H */

@@ -115,6 +115,32 @@ int64_t	 aim_state_next(struct aim_state *st, const char *registry_dir,
 	    const char *counter);
 
 /*
+ * Spend (aim-invoke(1) "Budgets"): US dollars added up per UTC day, in
+ * the registry's "spend": {"YYYY-MM-DD": {"tools": {"<id>": usd},
+ * "capabilities": {"<name>": usd}}}.  Add usd to tool_id's and
+ * capability's (NULL: none) day of now_ms (call locked); days older than
+ * a week go.
+ */
+void	 aim_state_spend_add(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, const char *capability, double usd,
+	    int64_t now_ms);
+
+/* What tool_id spent in the UTC day of now_ms, in US dollars. */
+double	 aim_state_spent(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, int64_t now_ms);
+
+/*
+ * Is tool_id over its budget (budgets: aim_config's {"<tool>":
+ * {"usd_per_day": N}}, borrowed; aim-registry(5) "aim_config.json")?
+ * The end of the UTC day (wall ms) when what it spent that day reached
+ * usd_per_day, else 0.  *spent gets the day's spend, *limit usd_per_day
+ * or -1 when the tool has no budget.
+ */
+int64_t	 aim_state_budget_exhausted(struct aim_state *st,
+	    const char *registry_dir, json_t *budgets, const char *tool_id,
+	    int64_t now_ms, double *spent, double *limit);
+
+/*
  * Take one of max_concurrent slots of tool_id of registry_dir shared by
  * every process ($XDG_STATE_HOME/aim/slots/<tool>.<h>.<i>.lock, h the
  * first 16 hex digits of the BLAKE2b-256 of registry_dir; flock LOCK_NB;

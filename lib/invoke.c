@@ -190,6 +190,17 @@ job_registry(struct job *j)
 	    "route"), "registry"));
 }
 
+/* The capability a record asked for (route.capability, else its own). */
+static const char *
+job_capability(struct job *j)
+{
+	const char *cap = json_string_value(json_object_get(json_object_get(
+	    j->rec, "route"), "capability"));
+
+	return cap != NULL ? cap : json_string_value(json_object_get(j->rec,
+	    "capability"));
+}
+
 /* Say a state problem once; the request goes on without the state. */
 static void
 state_warn(struct aim_invoke *iv, char *why)
@@ -240,6 +251,37 @@ record_outcome(struct aim_invoke *iv, struct job *j, const char *tool_id,
 	if (aim_state_unlock(st, changed, &why) == -1)
 		state_warn(iv, why);
 	return until;
+}
+
+/*
+ * What an attempt of j->cur cost (aim-invoke(1) "Cost"), on the attempt
+ * as cost_usd and cost_from, and added to the tool's spend of the day.
+ */
+static void
+record_cost(struct aim_invoke *iv, struct job *j, json_t *attempt,
+    json_t *output)
+{
+	struct aim_state *st;
+	const char *from;
+	char *why = NULL;
+	double usd = aim_attempt_cost(json_object_get(output, "content"),
+	    json_object_get(j->cur, "price"), &from);
+
+	if (usd < 0)
+		return;
+	json_object_set_new(attempt, "cost_usd", json_real(usd));
+	json_object_set_new(attempt, "cost_from", json_string(from));
+	if (usd == 0 || (st = state(iv)) == NULL)
+		return;
+	if (aim_state_lock(st, &why) == -1) {
+		state_warn(iv, why);
+		return;
+	}
+	state_warn(iv, why);
+	aim_state_spend_add(st, job_registry(j), j->tool_id,
+	    job_capability(j), usd, aim_wall_ms());
+	if (aim_state_unlock(st, 1, &why) == -1)
+		state_warn(iv, why);
 }
 
 /*
@@ -335,6 +377,31 @@ cooling(struct aim_invoke *iv, struct job *j, const char *tool_id)
 }
 
 /*
+ * Has tool_id spent its budget today (aim-invoke(1) "Budgets")?  Then its
+ * skipped attempt, with until the end of the UTC day, and 1.
+ */
+static int
+over_budget(struct aim_invoke *iv, struct job *j, json_t *c,
+    const char *tool_id)
+{
+	struct aim_state *st = state(iv);
+	double spent, limit;
+	int64_t until;
+	char iso[32];
+
+	if (st == NULL || (until = aim_state_budget_exhausted(st,
+	    job_registry(j), iv->cfg->budgets, tool_id, aim_wall_ms(), &spent,
+	    &limit)) == 0)
+		return 0;
+	aim_iso_ms(until, iso);
+	skip(j, c, "budget_exhausted", "spent $%.4f of its $%.4f a day; until "
+	    "%s", spent, limit, iso);
+	json_object_set_new(json_array_get(j->attempts,
+	    json_array_size(j->attempts) - 1), "until", json_string(iso));
+	return 1;
+}
+
+/*
  * Take the next candidate worth trying as j->cur, recording the others as
  * skipped.  0 when the chain is exhausted.
  */
@@ -364,6 +431,9 @@ pick(struct aim_invoke *iv, struct job *j)
 			skip(j, c, "cooldown", "cooling down until %s", iso);
 			continue;
 		}
+		if (over_budget(iv, j, c, json_string_value(json_object_get(c,
+		    "tool_id"))))
+			continue;
 		j->cur = c;
 		j->depth = j->next - 1;
 		j->tries = 0;
@@ -641,6 +711,7 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 		json_object_set_new(attempt, "retry", json_integer(j->tries));
 	j->tries++;
 	until = record_outcome(iv, j, j->tool_id, cls);
+	record_cost(iv, j, attempt, output);
 	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
 		if (verify_cmd(j) != NULL)
 			return verify_start(iv, j, attempt, output);
@@ -824,13 +895,9 @@ argv_build(struct job *j)
 static int
 env_build(struct aim_invoke *iv, struct job *j, int64_t timeout_ms)
 {
-	json_t *route = json_object_get(j->rec, "route");
-	const char *cap;
+	const char *cap = job_capability(j);
 	char *missing;
 
-	cap = json_string_value(json_object_get(route, "capability"));
-	if (cap == NULL)
-		cap = json_string_value(json_object_get(j->rec, "capability"));
 	aim_strv_free(j->env);
 	j->env = aim_adapter_env(json_object_get(j->cur, "pass_env"),
 	    j->tool_id, cap, json_string_value(json_object_get(j->rec, "id")),
@@ -1186,11 +1253,7 @@ advance(struct aim_invoke *iv, struct job *j)
 			return;
 		}
 		if (j->cur == NULL && !pick(iv, j)) {
-			cap = json_string_value(json_object_get(json_object_get(
-			    j->rec, "route"), "capability"));
-			if (cap == NULL)
-				cap = json_string_value(json_object_get(j->rec,
-				    "capability"));
+			cap = job_capability(j);
 			finish_job(iv, j, json_null(), aim_all_failed(cap ?
 			    cap : "?", j->attempts));
 			return;

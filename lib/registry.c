@@ -478,6 +478,7 @@ static const struct member tool_members[] = {
 	{ "cost", W_NATNUM, NULL, 0 },
 	{ "max_retries", W_NATINT, NULL, 0 },
 	{ "cache", W_BOOL, NULL, 0 },
+	{ "price", W_OBJECT, NULL, 0 },
 	/* An OpenAI-compatible endpoint's adapter reads these (aim-registry(5)). */
 	{ "endpoint", W_STRING, NULL, 0 },
 	{ "models", W_STRINGS, NULL, 0 },
@@ -494,6 +495,14 @@ static const struct member install_members[] = {
 	{ "pipx", W_STRING, NULL, 0 },
 	{ "cargo", W_STRING, NULL, 0 },
 	{ "go", W_STRING, NULL, 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* US dollars a million tokens (aim-registry(5) "The price object"). */
+static const struct member price_members[] = {
+	{ "input_per_mtok", W_NATNUM, NULL, 0 },
+	{ "output_per_mtok", W_NATNUM, NULL, 0 },
+	{ "cached_input_per_mtok", W_NATNUM, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -703,6 +712,12 @@ no_strings(void)
 }
 
 static json_t *
+no_object(void)
+{
+	return json_object();
+}
+
+static json_t *
 default_required_commands(void)
 {
 	return json_pack("[s]", "git");
@@ -711,7 +726,7 @@ default_required_commands(void)
 /*
  * The keys of aim_config.json, one row each (aim-registry(5)
  * "aim_config.json" documents every one): its type and bounds (W_POSINT
- * > 0, W_NATINT >= 0, W_STRING, W_STRINGS), where struct aim_config keeps
+ * > 0, W_NATINT >= 0, W_STRING, W_STRINGS, W_OBJECT), where struct aim_config keeps
  * it, its default.  A W_STRING that is_path names a file: expanded
  * (aim-registry(5) "Expansion") and made absolute against the registry.
  * The order is that of the checks, and of aim_closest's ties.
@@ -722,7 +737,7 @@ struct config_key {
 	size_t	 off;
 	int64_t	 def;			/* W_POSINT, W_NATINT */
 	const char *def_string;		/* W_STRING: NULL or a copy */
-	json_t	*(*def_strings)(void);	/* W_STRINGS: a new array */
+	json_t	*(*def_strings)(void);	/* W_STRINGS, W_OBJECT: a new one */
 	int	 is_path;
 };
 
@@ -767,6 +782,7 @@ static const struct config_key config_keys[] = {
 	    default_cache_patterns, 0 },
 	{ "required_commands", W_STRINGS, CFG(required_commands), 0, NULL,
 	    default_required_commands, 0 },
+	{ "budgets", W_OBJECT, CFG(budgets), 0, NULL, no_object, 0 },
 	{ "actor", W_STRING, CFG(actor), 0, "pipeline", NULL, 0 },
 	{ "audit_dir", W_STRING, CFG(audit_dir), 0, NULL, NULL, 1 },
 	{ "central_cache", W_STRING, CFG(central_cache), 0, NULL, NULL, 1 },
@@ -785,7 +801,7 @@ config_defaults(struct aim_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (k = config_keys; k < config_keys + NCONFIG_KEYS; k++) {
-		if (k->w == W_STRINGS)
+		if (k->w == W_STRINGS || k->w == W_OBJECT)
 			*SLOT(json_t *, cfg, k) = k->def_strings();
 		else if (k->w == W_STRING)
 			*SLOT(char *, cfg, k) = k->def_string == NULL ? NULL :
@@ -802,7 +818,7 @@ config_set(struct aim_config *cfg, const struct config_key *k, json_t *v,
 {
 	char *x;
 
-	if (k->w == W_STRINGS) {
+	if (k->w == W_STRINGS || k->w == W_OBJECT) {
 		json_decref(*SLOT(json_t *, cfg, k));
 		*SLOT(json_t *, cfg, k) = json_copy(v);
 	} else if (k->w == W_STRING) {
@@ -844,6 +860,38 @@ config_unknown(struct jfile *f, json_t *root)
 		jproblem(f, path, 1, "unknown key \"%s\"%s%s%s", key,
 		    near ? "; did you mean '" : "", near ? near : "",
 		    near ? "'?" : "");
+	}
+}
+
+/*
+ * "budgets": {"<tool>": {"usd_per_day": N}} (aim-registry(5)
+ * "aim_config.json"): each member an object with a non-negative number.
+ */
+static void
+config_budgets(struct jfile *f, json_t *budgets)
+{
+	const char *path[4] = { "budgets", NULL, NULL, NULL }, *id, *key;
+	json_t *b, *v;
+
+	json_object_foreach(budgets, id, b) {
+		path[1] = id;
+		path[2] = NULL;
+		if (!json_is_object(b) || json_object_get(b, "usd_per_day") ==
+		    NULL) {
+			jproblem(f, path, 0, "budgets: '%s' must be an object "
+			    "with \"usd_per_day\"", id);
+			continue;
+		}
+		json_object_foreach(b, key, v) {
+			path[2] = key;
+			if (strcmp(key, "usd_per_day") != 0)
+				jproblem(f, path, 1, "budgets: '%s': unknown "
+				    "member '%s'", id, key);
+			else if (!json_is_number(v) || json_number_value(v) < 0)
+				jproblem(f, path, 0, "budgets: '%s': "
+				    "usd_per_day must be a non-negative "
+				    "number", id);
+		}
 	}
 }
 
@@ -902,6 +950,7 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 		    want(&f, v, k->w, k->key, path) == 0)
 			config_set(cfg, k, v, registry_dir);
 	}
+	config_budgets(&f, cfg->budgets);
 	config_unknown(&f, root);
 out:
 	json_decref(root);
@@ -920,6 +969,7 @@ aim_config_free(struct aim_config *cfg)
 	json_decref(cfg->scan_roots);
 	json_decref(cfg->cache_patterns);
 	json_decref(cfg->required_commands);
+	json_decref(cfg->budgets);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -1063,6 +1113,27 @@ check_install(struct jfile *f, json_t *tool, const char *id,
 	path[2] = NULL;
 }
 
+/* The price object: its members, of which input and output are needed. */
+static void
+check_price(struct jfile *f, json_t *tool, const char *id,
+    const char **path, struct aim_problems *unknown)
+{
+	json_t *pr = json_object_get(tool, "price");
+	char prefix[300];
+
+	if (!json_is_object(pr))
+		return;		/* its type is said already */
+	path[2] = "price";
+	path[3] = NULL;
+	snprintf(prefix, sizeof(prefix), "tool '%s': price.", id);
+	check_members(f, pr, price_members, prefix, path, 3, unknown);
+	if (json_object_get(pr, "input_per_mtok") == NULL ||
+	    json_object_get(pr, "output_per_mtok") == NULL)
+		jproblem(f, path, 0, "tool '%s': price needs input_per_mtok "
+		    "and output_per_mtok", id);
+	path[2] = NULL;
+}
+
 static void
 check_registry_types(struct jfile *f, json_t *root,
     struct aim_problems *unknown)
@@ -1092,6 +1163,7 @@ check_registry_types(struct jfile *f, json_t *root,
 		check_members(f, t, tool_members, prefix, path, 2, unknown);
 		check_adapter(f, t, id, path, unknown);
 		check_install(f, t, id, path, unknown);
+		check_price(f, t, id, path, unknown);
 	}
 }
 

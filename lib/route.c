@@ -107,6 +107,30 @@ cached_which(void *arg, const char *command)
 	return path;
 }
 
+/*
+ * Mark c budget_exhausted when tool_id spent its budget today
+ * (aim-resolve(1) "Candidates"), with until and the malloc'd *why.
+ */
+static int
+over_budget(struct aim_router *rt, struct aim_state *st, json_t *c,
+    const char *tool_id, int64_t now, char **why)
+{
+	double spent, limit;
+	int64_t until;
+	char iso[32];
+
+	if ((until = aim_state_budget_exhausted(st, rt->reg->dir,
+	    rt->cfg->budgets, tool_id, now, &spent, &limit)) == 0)
+		return 0;
+	aim_iso_ms(until, iso);
+	json_object_set_new(c, "status", json_string("budget_exhausted"));
+	json_object_set_new(c, "until", json_string(iso));
+	json_object_set_new(c, "until_ms", json_integer(until));
+	*why = aim_xsprintf("spent $%.4f of its $%.4f a day; until %s", spent,
+	    limit, iso);
+	return 1;
+}
+
 static json_t *
 candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
     json_t *rule)
@@ -142,6 +166,9 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 		    json_string_value(v) : "");
 		json_decref(argv);
 		free(found);
+	} else if (st != NULL && over_budget(rt, st, c, tool_id, now, &why)) {
+		json_decref(argv);
+		free(found);
 	} else {
 		json_object_set_new(c, "status", json_string("ready"));
 		json_object_set_new(c, "argv", argv);
@@ -167,6 +194,9 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 			v = json_object_get(tool, "cache");
 		if (json_is_true(v))
 			json_object_set_new(c, "cache", json_true());
+		/* aim-invoke prices the attempt's usage with it. */
+		if (json_is_object(v = json_object_get(tool, "price")))
+			json_object_set(c, "price", v);
 		ca = json_object_get(json_object_get(rt->reg->rules_json,
 		    "conflict_resolution"), "concurrent_access");
 		if ((v = json_object_get(ca, "max_concurrent")) != NULL) {

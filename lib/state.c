@@ -425,6 +425,91 @@ aim_state_next(struct aim_state *st, const char *registry_dir,
 	return n;
 }
 
+/* ---- spend (aim-invoke(1) "Budgets") ---- */
+
+/* Days of spend kept: today's and the week before, for aim status. */
+#define SPEND_KEEP_DAYS	8
+#define DAY_MS		(24LL * 3600 * 1000)
+
+/* The UTC day of wall_ms as "YYYY-MM-DD". */
+static void
+utc_day(int64_t wall_ms, char out[16])
+{
+	time_t t = wall_ms / 1000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* Borrowed: the day's {"tools":{}, "capabilities":{}} (see create). */
+static json_t *
+spend_day(struct aim_state *st, const char *registry_dir, int64_t now_ms,
+    int create)
+{
+	char day[16];
+
+	utc_day(now_ms, day);
+	return member_object(registry_part(st, registry_dir, "spend", create),
+	    day, create);
+}
+
+/* Add usd to obj's member key, a number. */
+static void
+add_usd(json_t *obj, const char *key, double usd)
+{
+	json_t *v = json_object_get(obj, key);
+
+	json_object_set_new(obj, key, json_real((json_is_number(v) ?
+	    json_number_value(v) : 0) + usd));
+}
+
+void
+aim_state_spend_add(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, const char *capability, double usd,
+    int64_t now_ms)
+{
+	json_t *spend = registry_part(st, registry_dir, "spend", 1), *d;
+	const char *day;
+	char oldest[16];
+	void *tmp;
+
+	/* Days past keeping go: the keys sort as the days do. */
+	utc_day(now_ms - (SPEND_KEEP_DAYS - 1) * DAY_MS, oldest);
+	json_object_foreach_safe(spend, tmp, day, d)
+		if (strcmp(day, oldest) < 0)
+			json_object_del(spend, day);
+	d = spend_day(st, registry_dir, now_ms, 1);
+	add_usd(member_object(d, "tools", 1), tool_id, usd);
+	if (capability != NULL)
+		add_usd(member_object(d, "capabilities", 1), capability, usd);
+}
+
+double
+aim_state_spent(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, int64_t now_ms)
+{
+	json_t *v = json_object_get(member_object(spend_day(st, registry_dir,
+	    now_ms, 0), "tools", 0), tool_id);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+int64_t
+aim_state_budget_exhausted(struct aim_state *st, const char *registry_dir,
+    json_t *budgets, const char *tool_id, int64_t now_ms, double *spent,
+    double *limit)
+{
+	json_t *v = json_object_get(json_object_get(budgets, tool_id),
+	    "usd_per_day");
+
+	*limit = json_is_number(v) ? json_number_value(v) : -1;
+	*spent = aim_state_spent(st, registry_dir, tool_id, now_ms);
+	if (*limit < 0 || *spent < *limit)
+		return 0;
+	return (now_ms / DAY_MS + 1) * DAY_MS;
+}
+
 /* ---- concurrency slots ---- */
 
 int

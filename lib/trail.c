@@ -182,22 +182,77 @@ observe(struct metrics *m, const char *tool, double s)
 	    json_array_get(h, NBUCKETS + 1)) + 1);
 }
 
+/* Add v to the number member key of obj. */
+static void
+add_member(json_t *obj, const char *key, double v)
+{
+	json_t *x = json_object_get(obj, key);
+
+	json_object_set_new(obj, key, json_real((json_is_number(x) ?
+	    json_number_value(x) : 0) + v));
+}
+
+/* Borrowed: out's object for tool, made when missing. */
+static json_t *
+spend_tool(json_t *out, const char *tool)
+{
+	json_t *t = json_object_get(out, tool);
+
+	if (t == NULL)
+		json_object_set_new(out, tool, t = json_object());
+	return t;
+}
+
+json_t *
+aim_entry_spend(json_t *e)
+{
+	static const char *const tok[] = { "input_tokens", "output_tokens",
+	    NULL };
+	const char *tool = json_string_value(json_object_get(e, "tool_id"));
+	json_t *out = json_object(), *a, *v, *content;
+	size_t i;
+	int priced = 0;
+
+	json_array_foreach(json_object_get(e, "attempts"), i, a) {
+		const char *t = json_string_value(json_object_get(a,
+		    "tool_id"));
+
+		if (t != NULL && json_is_number(v = json_object_get(a,
+		    "cost_usd"))) {
+			add_member(spend_tool(out, t), "cost_usd",
+			    json_number_value(v));
+			priced = 1;
+		}
+	}
+	if (strcmp(aim_entry_outcome(e), "success") != 0 || tool == NULL)
+		return out;
+	content = json_object_get(json_object_get(e, "result"), "content");
+	for (i = 0; tok[i] != NULL; i++)
+		if (json_is_number(v = json_object_get(json_object_get(content,
+		    "usage"), tok[i])))
+			add_member(spend_tool(out, tool), tok[i],
+			    json_number_value(v));
+	if (!priced && json_is_number(v = json_object_get(content,
+	    "cost_usd")))
+		add_member(spend_tool(out, tool), "cost_usd",
+		    json_number_value(v));
+	return out;
+}
+
 /* What one entry of a record adds. */
 static void
 count_record(struct metrics *m, json_t *e)
 {
 	const char *cap = json_string_value(json_object_get(e, "capability"));
 	const char *tool = json_string_value(json_object_get(e, "tool_id"));
-	const char *outcome = aim_entry_outcome(e), *o;
-	json_t *a, *d, *content, *usage, *v;
+	const char *outcome = aim_entry_outcome(e), *o, *t;
+	json_t *a, *d, *spend, *x, *v;
 	size_t i, tried = 0;
 
 	series(m->requests, labels("capability", cap, "outcome", outcome,
 	    NULL, NULL), 1);
 	json_array_foreach(json_object_get(e, "attempts"), i, a) {
-		const char *t = json_string_value(json_object_get(a,
-		    "tool_id"));
-
+		t = json_string_value(json_object_get(a, "tool_id"));
 		if (t == NULL || (o = json_string_value(json_object_get(a,
 		    "outcome"))) == NULL)
 			continue;
@@ -211,22 +266,22 @@ count_record(struct metrics *m, json_t *e)
 		if (json_is_integer(d) && json_integer_value(d) >= 0)
 			observe(m, t, (double)json_integer_value(d) / 1000);
 	}
-	if (strcmp(outcome, "success") != 0 || tool == NULL)
-		return;
-	if (tried > 1)
+	if (strcmp(outcome, "success") == 0 && tool != NULL && tried > 1)
 		series(m->fallbacks, labels("capability", cap, NULL, NULL,
 		    NULL, NULL), 1);
-	content = json_object_get(json_object_get(e, "result"), "content");
-	usage = json_object_get(content, "usage");
-	if (json_is_number(v = json_object_get(usage, "input_tokens")))
-		series(m->tokens, labels("tool", tool, "type", "input", NULL,
-		    NULL), json_number_value(v));
-	if (json_is_number(v = json_object_get(usage, "output_tokens")))
-		series(m->tokens, labels("tool", tool, "type", "output", NULL,
-		    NULL), json_number_value(v));
-	if (json_is_number(v = json_object_get(content, "cost_usd")))
-		series(m->spend, labels("tool", tool, NULL, NULL, NULL, NULL),
-		    json_number_value(v));
+	spend = aim_entry_spend(e);
+	json_object_foreach(spend, t, x) {
+		if (json_is_number(v = json_object_get(x, "input_tokens")))
+			series(m->tokens, labels("tool", t, "type", "input",
+			    NULL, NULL), json_number_value(v));
+		if (json_is_number(v = json_object_get(x, "output_tokens")))
+			series(m->tokens, labels("tool", t, "type", "output",
+			    NULL, NULL), json_number_value(v));
+		if (json_is_number(v = json_object_get(x, "cost_usd")))
+			series(m->spend, labels("tool", t, NULL, NULL, NULL,
+			    NULL), json_number_value(v));
+	}
+	json_decref(spend);
 }
 
 static void
@@ -260,8 +315,52 @@ print_histogram(FILE *f, json_t *hist)
 	free(k);
 }
 
+/*
+ * The gauges of the shared state of registry_dir, when there is one and
+ * it can be read: cooldowns open now, and what each tool with a budget
+ * may still spend today.
+ */
+static void
+state_families(FILE *f, const char *registry_dir, json_t *budgets)
+{
+	struct aim_state st;
+	json_t *cooling, *left = json_object(), *v, *list;
+	const char *tool;
+	char *why = NULL;
+	double spent, limit;
+	int64_t now = aim_wall_ms();
+
+	if (registry_dir == NULL || aim_state_init(&st, &why) == -1 ||
+	    aim_state_refresh(&st, &why) == -1) {
+		free(why);
+		if (registry_dir != NULL)
+			aim_state_free(&st);
+		json_decref(left);
+		return;
+	}
+	free(why);
+	list = aim_state_cooldowns(&st, registry_dir, now);
+	cooling = json_object();
+	add(cooling, "", (double)json_array_size(list));
+	json_decref(list);
+	json_object_foreach(budgets, tool, v) {
+		(void)aim_state_budget_exhausted(&st, registry_dir, budgets,
+		    tool, now, &spent, &limit);
+		series(left, labels("tool", tool, NULL, NULL, NULL, NULL),
+		    spent < limit ? limit - spent : 0);
+	}
+	family(f, "aim_cooldowns_open", "gauge", "Tools of the registry "
+	    "cooling down now.", cooling);
+	family(f, "aim_budget_remaining_usd", "gauge", "What each tool with "
+	    "a budget may still spend this UTC day, in US dollars.", left);
+	json_decref(cooling);
+	json_decref(left);
+	aim_state_free(&st);
+}
+
 char *
-aim_metrics_text(const struct aim_scan *s, size_t *len)
+aim_metrics_text(const struct aim_scan *s, const char *registry_dir,
+    json_t *budgets, size_t *len)
 {
 	struct metrics m;
 	json_t *trail = json_object(), *newest = json_object(), *e;
@@ -318,10 +417,11 @@ aim_metrics_text(const struct aim_scan *s, size_t *len)
 	print_histogram(f, m.hist);
 	family(f, "aim_tokens_total", "counter", "Tokens the serving tool "
 	    "reported, by tool and type.", m.tokens);
-	family(f, "aim_spend_usd_total", "counter", "Cost the serving tool "
-	    "reported, in US dollars.", m.spend);
+	family(f, "aim_spend_usd_total", "counter", "What attempts cost, "
+	    "in US dollars.", m.spend);
 	family(f, "aim_events_total", "counter", "Management events, by "
 	    "kind.", m.events);
+	state_families(f, registry_dir, budgets);
 	if (fclose(f) != 0)
 		err(AIM_EXIT_IO, "out of memory");
 	json_decref(trail);

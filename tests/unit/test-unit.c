@@ -845,6 +845,38 @@ test_diff_stat(void)
 	    "diff stat: an empty diff changes nothing");
 }
 
+/* aim-invoke(1) "Cost": the adapter's cost first, else usage x price. */
+static void
+test_attempt_cost(void)
+{
+	json_t *price = json_pack("{s:i, s:i}", "input_per_mtok", 2,
+	    "output_per_mtok", 10);
+	json_t *usage = json_pack("{s:{s:i, s:i, s:i}}", "usage",
+	    "input_tokens", 1000, "output_tokens", 100, "cached_input_tokens",
+	    400);
+	json_t *own = json_pack("{s:f, s:{s:i}}", "cost_usd", 0.5, "usage",
+	    "input_tokens", 1);
+	const char *from;
+	double c;
+
+	c = aim_attempt_cost(usage, price, &from);
+	/* No cached price: the cached tokens cost what input does. */
+	ok(c > 0.002999 && c < 0.003001 && strcmp(from, "price") == 0,
+	    "cost: usage x price, cached at the input price");
+	json_object_set_new(price, "cached_input_per_mtok", json_real(0.5));
+	c = aim_attempt_cost(usage, price, &from);
+	ok(c > 0.002399 && c < 0.002401, "cost: cached tokens at their price");
+	c = aim_attempt_cost(own, price, &from);
+	ok(c == 0.5 && strcmp(from, "adapter") == 0,
+	    "cost: the adapter's cost_usd wins");
+	ok(aim_attempt_cost(usage, NULL, &from) < 0 && from == NULL &&
+	    aim_attempt_cost(NULL, price, &from) < 0,
+	    "cost: none without a price or usage");
+	json_decref(price);
+	json_decref(usage);
+	json_decref(own);
+}
+
 int
 main(void)
 {
@@ -866,6 +898,7 @@ main(void)
 	test_file_io();
 	test_rcache_key();
 	test_diff_stat();
+	test_attempt_cost();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
