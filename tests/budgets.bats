@@ -49,8 +49,8 @@ serve() {
 	# paid: (500000 x 3 + 500000 x 0.3 + 100000 x 15) / 1e6.
 	assert_equal "$(jq -c '[.tool_id, .attempts[0].cost_usd, .attempts[0].cost_from]' <<<"$output")" \
 	    "$(printf '%s\n' '["paid",3.15,"price"]' '["paid",3.15,"price"]')"
-	run jq -c '.registries[].spend' "$HOME/.local/state/aim/state.json"
-	assert_output '{"2026-12-03":{"tools":{"paid":6.3},"capabilities":{"code":6.3}}}'
+	run jq -c -S '.registries[].spend' "$HOME/.local/state/aim/state.json"
+	assert_output '{"2026-12-03":{"capabilities":{"code":6.3},"tools":{"paid":6.3}}}'
 }
 
 @test "over budget: aim-resolve marks it budget_exhausted until the day ends, aim-invoke skips it, the next tool serves at its own cost" {
@@ -96,7 +96,8 @@ serve() {
 @test "budgets and price: bad members are problems at their line" {
 	mkdir reg
 	cp -r "$BUD"/AIM_cross-tool "$BUD"/AIM_adapters reg/
-	jq '.tools.paid.price = {"input_per_mtok": -1, "out": 2}' "$BUD/AIM_registry.json" >reg/AIM_registry.json
+	# Real jq: the lines named below are those of the registry's own key order.
+	command jq '.tools.paid.price = {"input_per_mtok": -1, "out": 2}' "$BUD/AIM_registry.json" >reg/AIM_registry.json
 	printf '{\n "budgets": {\n  "paid": {"usd_per_day": "x"},\n  "cheap": 3\n }\n}\n' >reg/aim_config.json
 	run -1 --separate-stderr aim-resolve -r reg --check
 	assert_equal "$stderr" "$(printf 'aim-resolve: %s\n' \
@@ -110,8 +111,8 @@ serve() {
 @test "aim status: spend today against the budget, the tools without one that spent" {
 	serve $DAY1 3 >/dev/null
 	run -0 --separate-stderr at $DAY1 aim status -j -r "$BUD"
-	assert_equal "$(jq -c .spend <<<"$output")" \
-	    '[{"tool_id":"paid","spent_usd":6.3,"usd_per_day":6,"left_usd":0},{"tool_id":"cheap","spent_usd":0.25,"usd_per_day":null,"left_usd":null}]'
+	assert_equal "$(jq -c -S .spend <<<"$output")" \
+	    '[{"left_usd":0,"spent_usd":6.3,"tool_id":"paid","usd_per_day":6},{"left_usd":null,"spent_usd":0.25,"tool_id":"cheap","usd_per_day":null}]'
 	run -0 at $DAY1 aim status -r "$BUD"
 	assert_line 'spend         paid $6.30 today of $6.00 ($0.00 left)'
 	assert_line '              cheap $0.25 today'
@@ -121,8 +122,8 @@ serve() {
 	serve $DAY1 3 | at $DAY1 aim-audit -d "$PWD/audit" >/dev/null
 	serve $DAY2 1 | at $DAY2 aim-audit -d "$PWD/audit" >/dev/null
 	run -0 --separate-stderr aim-audit -d "$PWD/audit" stats
-	assert_equal "$(jq -c '[.cost_usd, .spend_by_day]' <<<"$output")" \
-	    '[9.7,{"2026-12-03":{"paid":{"cost_usd":6.3,"input_tokens":2000000,"output_tokens":200000},"cheap":{"cost_usd":0.25,"input_tokens":10,"output_tokens":10}},"2026-12-04":{"paid":{"cost_usd":3.15,"input_tokens":1000000,"output_tokens":100000}}}]'
+	assert_equal "$(jq -c -S '[.cost_usd, .spend_by_day]' <<<"$output")" \
+	    '[9.7,{"2026-12-03":{"cheap":{"cost_usd":0.25,"input_tokens":10,"output_tokens":10},"paid":{"cost_usd":6.3,"input_tokens":2000000,"output_tokens":200000}},"2026-12-04":{"paid":{"cost_usd":3.15,"input_tokens":1000000,"output_tokens":100000}}}]'
 	run -0 aim-audit -d "$PWD/audit" metrics
 	assert_line 'aim_spend_usd_total{tool="cheap"} 0.25'
 	assert_line 'aim_tokens_total{tool="paid",type="input"} 3000000'

@@ -73,8 +73,8 @@ rounds() {
 
 @test "without a verify rule nothing changes: one attempt, no round" {
 	run -0 fix plain
-	assert_equal "$(jq -c '.attempts' out.json)" \
-	    '[{"tool_id":"stubborn","outcome":"success","exit_code":0,"message":"wrote a.txt","duration_ms":'"$(jq .attempts[0].duration_ms out.json)"'}]'
+	assert_equal "$(jq -c -S '.attempts' out.json)" \
+	    '[{"duration_ms":'"$(jq .attempts[0].duration_ms out.json)"',"exit_code":0,"message":"wrote a.txt","outcome":"success","tool_id":"stubborn"}]'
 	assert_equal "$(cat a.txt)" broken
 }
 
