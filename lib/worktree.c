@@ -575,13 +575,10 @@ prune(const char *gd)
 	free(arg);
 }
 
-int
-aim_worktree_keep(struct aim_worktree *wt)
+/* Forget wt: its strings freed, every member zero (the copy stays). */
+static void
+worktree_clear(struct aim_worktree *wt)
 {
-	char *mark = aim_xsprintf("%s/keep", wt->dir);
-	int rc = aim_write_file_new(mark, "", 0, 0600, AIM_WRITE_NOSYNC, NULL);
-
-	free(mark);
 	free(wt->dir);
 	free(wt->tree);
 	free(wt->cwd);
@@ -589,6 +586,16 @@ aim_worktree_keep(struct aim_worktree *wt)
 	free(wt->git_env[0]);
 	free(wt->git_env[1]);
 	memset(wt, 0, sizeof(*wt));
+}
+
+int
+aim_worktree_keep(struct aim_worktree *wt)
+{
+	char *mark = aim_xsprintf("%s/keep", wt->dir);
+	int rc = aim_write_file_new(mark, "", 0, 0600, AIM_WRITE_NOSYNC, NULL);
+
+	free(mark);
+	worktree_clear(wt);
 	return rc;
 }
 
@@ -613,13 +620,7 @@ aim_worktree_remove(struct aim_worktree *wt, char **why)
 	}
 	if (wt->git && rc == 0)
 		prune(wt->git_dir);
-	free(wt->dir);
-	free(wt->tree);
-	free(wt->cwd);
-	free(wt->git_dir);
-	free(wt->git_env[0]);
-	free(wt->git_env[1]);
-	memset(wt, 0, sizeof(*wt));
+	worktree_clear(wt);
 	return rc;
 }
 
