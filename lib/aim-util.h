@@ -275,7 +275,14 @@ int	 aim_strcmp_p(const void *a, const void *b);
  */
 int	 aim_private_file(const char *path, const char *what, char **why);
 
-/* No core dumps and no ptrace by others: PR_SET_DUMPABLE 0, RLIMIT_CORE 0. */
+/*
+ * No core dumps and no ptrace by others: PR_SET_DUMPABLE 0, RLIMIT_CORE 0
+ * (aim-secret(1) SECURITY CONSIDERATIONS).  0, or -1 with errno.  In an
+ * AddressSanitizer build RLIMIT_CORE only: LeakSanitizer's check at exit
+ * ptraces the process from a thread of its own, which a process that is
+ * not dumpable refuses without CAP_SYS_PTRACE, and the check then hung
+ * now and again, spinning until killed.
+ */
 int	 aim_nodump(void);
 
 /* The digest of aim_hash (BLAKE2b-256) in bytes, and in hex digits. */

@@ -21,6 +21,18 @@
 
 #include "aim-util.h"
 
+/* An AddressSanitizer build (gcc says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define AIM_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AIM_ASAN	1
+#endif
+#endif
+#ifndef AIM_ASAN
+#define AIM_ASAN	0
+#endif
+
 void
 aim_exit_raise(int *status, int code)
 {
@@ -395,7 +407,11 @@ aim_nodump(void)
 
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
 		return -1;
+#if AIM_ASAN
+	return 0;
+#else
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 }
 
 ssize_t
