@@ -11,16 +11,15 @@ ZERO=0000000000000000000000000000000000000000000000000000000000000000
 
 setup_file() {
 	# The LD_PRELOAD shims (stopped clock, failing calls) and the kill loop.
-	FROZEN= FAULT= KILL_LOOP=
+	frozen_clock_build
+	FAULT= KILL_LOOP=
 	if command -v cc >/dev/null; then
-		cc -shared -fPIC -o "$BATS_FILE_TMPDIR/frozen-clock.so" "$FIX/frozen-clock.c" &&
-		    FROZEN=$BATS_FILE_TMPDIR/frozen-clock.so
 		cc -shared -fPIC -o "$BATS_FILE_TMPDIR/fault-fs.so" "$FIX/fault-fs.c" -ldl &&
 		    FAULT=$BATS_FILE_TMPDIR/fault-fs.so
 		cc -o "$BATS_FILE_TMPDIR/kill-loop" "$FIX/kill-loop.c" &&
 		    KILL_LOOP=$BATS_FILE_TMPDIR/kill-loop
 	fi
-	export FROZEN FAULT KILL_LOOP
+	export FAULT KILL_LOOP
 }
 
 setup() {
@@ -30,9 +29,7 @@ setup() {
 
 # frozen CMD...: CLOCK_REALTIME stopped at 2026-11-18T11:06:40.123456Z.
 frozen() {
-	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=1795000000 "$@"
+	frozen_at 1795000000 "$@"
 }
 
 # faulty VAR=N... CMD...: run CMD with the fault shim and those failures.
@@ -667,11 +664,9 @@ group_fault() {
 
 # at SECONDS CMD...: CMD with the clock stopped SECONDS before 2026-11-18T11:06:40.123456Z.
 at() {
-	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
 	local t=$((1795000000 - $1))
 	shift
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=$t "$@"
+	frozen_at "$t" "$@"
 }
 
 @test "query: relative --since and --until (Nd, Nh, Nm, today, yesterday) and -n, the newest N oldest first" {

@@ -21,13 +21,8 @@ ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$'
 CANARIES=(sk-ant-api03-CANARY abcdefghijklmnop0123456789 plain-canary-value AKIAABCDEFGHIJKLMNOP)
 
 setup_file() {
-	# The LD_PRELOAD clock that stands still, for name collisions.
-	FROZEN=
-	if command -v cc >/dev/null &&
-	    cc -shared -fPIC -o "$BATS_FILE_TMPDIR/frozen-clock.so" "$FIX/frozen-clock.c"; then
-		FROZEN=$BATS_FILE_TMPDIR/frozen-clock.so
-	fi
-	export FROZEN
+	# The clock that stands still, for name collisions.
+	frozen_clock_build
 }
 
 setup() {
@@ -36,9 +31,7 @@ setup() {
 
 # frozen CMD...: run CMD with CLOCK_REALTIME stopped at 2026-11-18T11:06:40.123456Z.
 frozen() {
-	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=1795000000 "$@"
+	frozen_at 1795000000 "$@"
 }
 
 # result_record ID [SUCCESS]: a finished result record of tool t, capability c.

@@ -9,13 +9,8 @@ load helper
 BUD=$REGS/budget
 
 setup_file() {
-	# The LD_PRELOAD clock that stands still: days made to order.
-	FROZEN=
-	if command -v cc >/dev/null &&
-	    cc -shared -fPIC -o "$BATS_FILE_TMPDIR/frozen-clock.so" "$FIX/frozen-clock.c"; then
-		FROZEN=$BATS_FILE_TMPDIR/frozen-clock.so
-	fi
-	export FROZEN
+	# The clock that stands still: days made to order.
+	frozen_clock_build
 }
 
 setup() {
@@ -24,11 +19,7 @@ setup() {
 
 # at SECONDS CMD...: run CMD with CLOCK_REALTIME stopped at SECONDS.
 at() {
-	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
-	local t=$1
-	shift
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=$t "$@"
+	frozen_at "$@"
 }
 
 # 2026-12-03T12:00:00Z and the day after.

@@ -49,6 +49,28 @@ if command -v gojq >/dev/null; then
 	}
 fi
 
+# frozen_clock_build: for setup_file.  Builds tests/fixtures/frozen-clock.c,
+# the LD_PRELOAD shim whose CLOCK_REALTIME stands still, and exports FROZEN,
+# its path (empty without a C compiler: frozen_at then skips).
+frozen_clock_build() {
+	FROZEN=
+	if command -v cc >/dev/null &&
+	    cc -shared -fPIC -o "$BATS_FILE_TMPDIR/frozen-clock.so" "$FIX/frozen-clock.c"; then
+		FROZEN=$BATS_FILE_TMPDIR/frozen-clock.so
+	fi
+	export FROZEN
+}
+
+# frozen_at SECONDS CMD...: CMD with CLOCK_REALTIME stopped at SECONDS
+# since the epoch.
+frozen_at() {
+	[ -n "$FROZEN" ] || skip "no C compiler for tests/fixtures/frozen-clock.c"
+	local t=$1
+	shift
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=$t "$@"
+}
+
 # stress N: how many rounds a stress test makes: N, or a quarter of N in
 # the ASan+UBSan run (AIM_TEST_SAN=1, set by tests/check), where every
 # process start costs ten times as much and memory errors, not counts,
