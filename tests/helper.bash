@@ -71,6 +71,20 @@ frozen_at() {
 	    LD_PRELOAD=$FROZEN AIM_FROZEN_TIME=$t "$@"
 }
 
+# fixture_registry DIR: a registry in ./reg made of a fixture directory
+# that keeps it flat: DIR/AIM_registry.json, DIR/rules.json (the
+# coordination rules) and DIR/AIM_*.sh (its script adapters).
+fixture_registry() {
+	local f
+	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
+	cp "$1/AIM_registry.json" reg/
+	cp "$1/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+	for f in "$1"/AIM_*.sh; do
+		[ -e "$f" ] && cp "$f" reg/AIM_adapters/
+	done
+	return 0
+}
+
 # stress N: how many rounds a stress test makes: N, or a quarter of N in
 # the ASan+UBSan run (AIM_TEST_SAN=1, set by tests/check), where every
 # process start costs ten times as much and memory errors, not counts,

@@ -14,10 +14,7 @@ setup_file() {
 
 setup() {
 	common_setup
-	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
-	cp "$FIX/rcache/AIM_registry.json" reg/
-	cp "$FIX/rcache/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
-	cp "$FIX/rcache/AIM_gen.sh" reg/AIM_adapters/
+	fixture_registry "$FIX/rcache"
 	C=$HOME/.cache/aim/results
 }
 

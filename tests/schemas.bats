@@ -854,9 +854,7 @@ queue_audit_outputs() {
 }
 
 queue_result_cache() {
-	mkdir -p reg/AIM_cross-tool
-	cp "$FIX/rcache/AIM_registry.json" reg/
-	cp "$FIX/rcache/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
+	fixture_registry "$FIX/rcache"
 	local i
 	# The first run stores, the second is a hit.
 	for i in 1 2; do
@@ -879,10 +877,7 @@ queue_result_cache() {
 }
 
 queue_verify_rounds() {
-	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
-	cp "$FIX/workflow/AIM_registry.json" reg/
-	cp "$FIX/workflow/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
-	cp "$FIX/workflow/AIM_ai.sh" reg/AIM_adapters/
+	fixture_registry "$FIX/workflow"
 	echo start >a.txt
 	# Rounds that fail verify, then a fallback that passes.
 	echo '{"capability": "stuck", "payload": {"prompt": "p", "files": ["a.txt"]}}' |
@@ -905,10 +900,7 @@ queue_verify_rounds() {
 }
 
 queue_workflow() {
-	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
-	cp "$FIX/workflow/AIM_registry.json" reg/
-	cp "$FIX/workflow/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
-	cp "$FIX/workflow/AIM_ai.sh" reg/AIM_adapters/
+	fixture_registry "$FIX/workflow"
 	echo start >a.txt
 	# A named workflow that succeeds, steps whose middle one fails.
 	printf '%s\n' '{"workflow": "tidy", "payload": {"files": ["a.txt"]}}' \

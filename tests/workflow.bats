@@ -16,10 +16,7 @@ setup_file() {
 
 setup() {
 	common_setup
-	mkdir -p reg/AIM_adapters reg/AIM_cross-tool
-	cp "$FIX/workflow/AIM_registry.json" reg/
-	cp "$FIX/workflow/rules.json" reg/AIM_cross-tool/AIM_coordination-rules.json
-	cp "$FIX/workflow/AIM_ai.sh" reg/AIM_adapters/
+	fixture_registry "$FIX/workflow"
 	echo start >a.txt
 }
 
