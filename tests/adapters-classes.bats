@@ -191,6 +191,16 @@ codex_failed() {
 	assert_class content_policy
 }
 
+@test "content_policy: codex's turn with no message and no tool call, exit 0: the refusal it drops" {
+	export OPENAI_API_KEY=sk-test
+	FAKE_STDOUT=$(jq -nc '{type: "thread.started", thread_id: "th-1"},
+	    {type: "turn.started"}, {type: "turn.completed", usage: {input_tokens: 100,
+	     output_tokens: 20}}') FAKE_RC=0 adapter codex
+	assert_class content_policy
+	assert_equal "$(jq -r .message <<<"$output")" \
+	    'refused by the content policy, exit 0: no answer and no tool call (how codex ends a turn the model refused)'
+}
+
 @test "content_policy: ordinary words about policy or safety are not a refusal" {
 	export OPENAI_API_KEY=sk-test
 	FAKE_STDOUT=$(codex_failed 'write to /etc/passwd rejected by the sandbox policy; see docs/safety.md') \
@@ -313,6 +323,7 @@ auth -|Invalid API key · Please run /login
 auth -|unexpected status 401 Unauthorized: Missing bearer or basic authentication in header
 auth -|[API Error: API key not valid. Please pass a valid API key.]
 auth -|{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}
+auth -|You are not allowed to sample from this model
 quota -|Claude AI usage limit reached|1750000000
 quota -|Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.
 quota -|{"error":{"code":"insufficient_quota","type":"insufficient_quota"}}
@@ -342,6 +353,8 @@ transient -|{"type":"error","error":{"type":"overloaded_error","message":"Overlo
 transient -|stream disconnected before completion: error sending request
 transient -|HTTP 502 Bad Gateway
 transient -|TypeError: fetch failed
+transient -|Model stream ended without a finish reason.
+transient -|Failed to finalize chat-completions stream: missing finish_reason for choice 0
 rate_limit 7000|429 Too Many Requests; Retry-After: 7
 rate_limit 20|Rate limit reached. Please try again in 20ms.
 rate_limit 1500|rate limited; try again in 1.5s

@@ -15,14 +15,18 @@
 #   retrying the network until the timeout.
 # version: codex --version
 # Failures mapped (lib.sh, from turn.failed / error, else stderr, else
-#   stdout): "Not logged in", "unexpected status 401 Unauthorized" -> auth;
-#   "You've hit your usage limit", "exceeded your current quota",
+#   stdout): "Not logged in", "unexpected status 401 Unauthorized", "You
+#   are not allowed to sample from this model" (its words for a 403) ->
+#   auth; "You've hit your usage limit", "exceeded your current quota",
 #   insufficient_quota -> quota; "429 Too Many Requests", "rate limit" ->
-#   rate_limit; "exceeds the context window", context_length_exceeded ->
-#   context_too_long; "rejected ... safety system", "content policy" ->
-#   content_policy; "stream disconnected", "waiting for network", 5xx ->
-#   transient; killed at the time budget -> timeout.  "Please try again in
-#   20s" and the like give retry_after_ms.
+#   rate_limit; "exceeds the context window", "ran out of room in the
+#   model's context window", context_length_exceeded -> context_too_long;
+#   "rejected ... safety system", "content policy", and a turn completed
+#   with no message and no tool call (codex drops the model's refusal
+#   and ends the turn so, exit 0) -> content_policy; "stream
+#   disconnected", "waiting for network", 5xx -> transient; killed at the
+#   time budget -> timeout.  "Please try again in 20s" and the like give
+#   retry_after_ms.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
@@ -53,16 +57,23 @@ model=$(sed -n -e '/^\[/q' -e 's/^[[:space:]]*model[[:space:]]*=[[:space:]]*"\([
     "${CODEX_HOME:-$HOME/.codex}/config.toml" 2>/dev/null | head -n 1)
 bad_patches=$(grep -c 'apply_patch verification failed' "$AIM_ERR")
 # One jq prints, as shell assignments (@sh): "completed" when a turn
-# completed; "detail", the last turn.failed's error, else the last
-# error's message ("detail_json" when not a string, printed by jq -r as
-# before); "extra", that content (none when it cannot be made).
-completed='' detail='' detail_json='' extra=''
+# completed; "silent" when it completed with no message, no tool call
+# and no failed patch (codex 0.169 drops a refusal part of the model's
+# answer and completes the turn so); "detail", the last turn.failed's
+# error, else the last error's message ("detail_json" when not a string,
+# printed by jq -r as before); "extra", that content (none when it cannot
+# be made).
+completed='' silent='' detail='' detail_json='' extra=''
 eval "$(aim_jq -nRr --arg model "$model" --argjson bad "${bad_patches:-0}" '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
     [inputs | fromjson? | objects]
     | if any(.type == "turn.completed") then put("completed"; "yes")
       else empty end,
+      (if any(.type == "turn.completed") and $bad == 0
+          and all(.[]; .type != "item.completed"
+                  or (.item.type | IN("reasoning", "todo_list")))
+       then put("silent"; "yes") else empty end),
       (try ((map(select(.type == "turn.failed") | .error.message) | last)
        // (map(select(.type == "error") | .message) | last) // empty
        | if type == "string" then put("detail"; chomp)
@@ -102,6 +113,9 @@ if [ "$AIM_RC" -ne 0 ] || [ -z "$completed" ]; then
 	    detail=$(printf '%s\n' "$detail_json" | aim_jq -r .)
 	aim_fail_run "$(aim_flat "$detail")"
 fi
+# Nothing said and nothing done is how codex shows a refusal: not worth a
+# retry on codex, and no fault of its own (aim-adapter(7) Standard output).
+[ -z "$silent" ] || aim_fail_run "no answer and no tool call (how codex ends a turn the model refused)" content_policy
 printf '%s' "$extra${extra:+
 }" >"$AIM_TMP/extra.json"
 aim_changes "$AIM_TMP/content.json" "$AIM_TMP/extra.json"

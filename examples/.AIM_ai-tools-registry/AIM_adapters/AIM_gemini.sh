@@ -24,7 +24,8 @@
 #   token count ... exceeds the maximum number of tokens" ->
 #   context_too_long; "blocked due to SAFETY", blockReason -> content_policy;
 #   "not running in a trusted directory", 400 INVALID_ARGUMENT ->
-#   bad_request; 5xx, network errors -> transient; killed at the time
+#   bad_request; 5xx, network errors, "Model stream ended without a
+#   finish reason" (a stream cut short, exit 0) -> transient; killed at the time
 #   budget -> timeout, or the class of what it last said (gemini ignores
 #   Retry-After and retries up to "general.maxAttempts" times, 10 by
 #   default, which may not fit the budget).  "Please retry in 12.5s" gives
