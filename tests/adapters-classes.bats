@@ -238,6 +238,12 @@ codex_failed() {
 	assert_class timeout
 	assert_equal "$(jq -r .message <<<"$output")" 'timed out after 1 s: working'
 	assert_equal "$(jq -r .content.exit_code <<<"$output")" 124
+	# Silent on stderr, its stream begun: the last event's name.
+	FAKE_SLEEP=30 FAKE_STDOUT='{"type":"system","subtype":"init","tools":["Bash"]}' \
+	    adapter claude
+	assert_class timeout
+	assert_equal "$(jq -r .message <<<"$output")" \
+	    'timed out after 1 s: no result; the last event: system init'
 }
 
 @test "timeout: a tool killed while waiting out a rate limit stays rate_limit" {

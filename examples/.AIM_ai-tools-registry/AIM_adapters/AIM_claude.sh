@@ -52,9 +52,11 @@ aim_run "$AIM_TMP/prompt.txt" claude -p --output-format stream-json \
 #             when there is no result event
 #   detail    what the result says (with its HTTP status), else what the
 #             last api_retry event waited on
+#   last      with no result, the last event's type and subtype: how far
+#             a run killed at its budget got
 # No stream (the tool died before its first event): nothing to read, and
 # no result, so a failure whose extra goes unused: no jq.
-extra='{}' retry_ms='' result='' detail=''
+extra='{}' retry_ms='' result='' detail='' last=''
 [ ! -s "$AIM_OUT" ] || eval "$(aim_jq -nRr --arg pwd "$(pwd)/" '
     def chomp: until(endswith("\n") | not; .[:-1]);
     def put($k; $v): "\($k)=\($v | @sh)";
@@ -112,13 +114,21 @@ extra='{}' retry_ms='' result='' detail=''
         # waited on.
         ($x.retry | objects | put("detail"; (if .status then
             "HTTP \(.status): " else "" end)
-            + "\(.error // "error"), retrying" | chomp))
+            + "\(.error // "error"), retrying" | chomp)),
+        ($ev | last | objects | put("last";
+            [.type, .subtype] | map(strings) | join(" ")))
       else
         put("result"; if $res.is_error == true then "error" else "ok" end),
         put("detail"; ((($res.api_error_status | numbers | "HTTP \(.): ")
             // "") + ($res.result | tostring)) | chomp)
       end' "$AIM_OUT" 2>/dev/null)"
-[ -n "$result" ] || aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
+if [ -z "$result" ]; then
+	# Without a retry or stderr to tell, the stream's last event says how
+	# far it got (its name, not 400 bytes of it).
+	[ -n "$detail" ] || [ -s "$AIM_ERR" ] || [ -z "$last" ] ||
+	    detail="no result; the last event: $last"
+	aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
+fi
 if [ "$AIM_RC" -ne 0 ] || [ "$result" = error ]; then
 	aim_fail_run "$(aim_flat "$detail")" "" "$retry_ms"
 fi

@@ -53,10 +53,11 @@ if grep -q 'No authentication information found' "$AIM_ERR"; then
 fi
 [ -s "$AIM_TMP/usage.json" ] || echo '{}' >"$AIM_TMP/usage.json"
 # One jq prints, as shell assignments (@sh): "failed" when there is a
-# session.error event, "detail" what the last one says, and "extra", the
+# session.error event, "detail" what the last one says, "last" the last
+# event's type (how far a run killed at its budget got), and "extra", the
 # normalised content (lib.sh; none when it cannot be made, nor when the
 # usage file is not JSON: then a second jq, without it).
-failed='' detail='' extra=''
+failed='' detail='' last='' extra=''
 # shellcheck disable=SC2016
 stream=$events'
     | def chomp: until(endswith("\n") | not; .[:-1]);
@@ -66,6 +67,7 @@ stream=$events'
       (try (map(select(.type == "session.error") | .data) | last // empty
        | ((.statusCode | numbers | "HTTP \(.): ") // "")
          + (.message | tostring) | put("detail"; chomp)) catch empty),
+      (last | objects | .type | strings | put("last"; .)),
       (if $usable then try ((map(select(.type == "tool.execution_start") | .data
            | {key: .toolCallId, value: .toolName}) | from_entries) as $names
     | (map(select(.type == "tool.execution_complete") | .data
@@ -101,6 +103,10 @@ sh=$(aim_jq -nRr --arg pwd "$(pwd)/" --slurpfile usage "$AIM_TMP/usage.json" \
     --argjson usable false "$stream" "$AIM_OUT" 2>/dev/null)
 eval "$sh"
 if [ "$AIM_RC" -ne 0 ] || [ -n "$failed" ]; then
+	# Without an error event or stderr to tell, the last event's name,
+	# not 400 bytes of it.
+	[ -n "$detail" ] || [ -s "$AIM_ERR" ] || [ -z "$last" ] ||
+	    detail="no result; the last event: $last"
 	# The header's wait wins over a wait named in the text.
 	aim_fail_run "$(aim_flat "$detail")" "" "$retry"
 fi
