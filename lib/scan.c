@@ -256,6 +256,16 @@ probe_answer(struct probe *pr, int64_t timeout_ms)
 #define NPM_WALK_MAX		8		/* directories up from the bin */
 #define PACKAGE_JSON_BYTES	(1 << 20)
 
+/* Whether the tool has its versionCommand run always ("versionProbe"). */
+static int
+command_only(const struct probe *pr)
+{
+	const char *probe = json_string_value(json_object_get(pr->tool,
+	    "versionProbe"));
+
+	return probe != NULL && strcmp(probe, "command") == 0;
+}
+
 /* Whether rel, taken in dir, resolves to the file real. */
 static int
 same_file(const char *dir, const char *rel, const char *real)
@@ -340,13 +350,12 @@ static int
 probe_package(struct probe *pr)
 {
 	json_t *install = json_object_get(pr->tool, "install"), *pkg;
-	const char *probe = json_string_value(json_object_get(pr->tool,
-	    "versionProbe")), *npm, *name, *ver, *cmd;
+	const char *npm, *name, *ver, *cmd;
 	char *path, *real, *pj = NULL, buf[64];
 	struct aim_semver v;
 	int as_cmd = 0, ok = 0;
 
-	if ((probe != NULL && strcmp(probe, "command") == 0) ||
+	if (command_only(pr) ||
 	    (install != NULL && json_object_get(install, "npm") == NULL) ||
 	    (path = aim_which(pr->argv[0], NULL)) == NULL)
 		return 0;
@@ -414,13 +423,10 @@ cache_write(const char *path, json_t *cache)
  * tool, since then, asks to be passed over ("versionProbe": "command").
  */
 static int
-stale(struct probe *pr, json_t *hit)
+stale(const struct probe *pr, json_t *hit)
 {
-	const char *probe = json_string_value(json_object_get(pr->tool,
-	    "versionProbe"));
-
 	return json_object_get(hit, "version_file") != NULL &&
-	    probe != NULL && strcmp(probe, "command") == 0;
+	    command_only(pr);
 }
 
 /*
