@@ -141,7 +141,11 @@ json_t	*aim_scan_problems(const struct aim_setup *c, size_t from,
  * inode, size, change time) and the command, so a changed binary is asked
  * again (aim-scan(1) "Version cache"); AIM_SCAN_NO_CACHE asks every tool
  * and leaves the cache alone.  A timed-out or unstartable probe is never
- * cached.  New array.
+ * cached.  A command that is an npm package's bin, of the package the
+ * tool's install object names (or, without one, under the command's own
+ * name), is not run: version comes from that package.json, whose path is
+ * version_file; versionProbe "command" in the registry turns this off
+ * (same section).  New array.
  */
 #define AIM_SCAN_NO_CACHE	0x1
 json_t	*aim_scan_tools(struct aim_setup *c, unsigned flags);

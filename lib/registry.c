@@ -454,6 +454,7 @@ struct member {
 static const char *const strategies[] = { "round_robin", "weighted",
     "least_recent_failure", "cheapest", NULL };
 static const char *const queueing[] = { "queue", "reject", NULL };
+static const char *const version_probes[] = { "auto", "command", NULL };
 
 static const struct member registry_members[] = {
 	{ "tools", W_OBJECT, NULL, 0 },
@@ -465,6 +466,7 @@ static const struct member tool_members[] = {
 	{ "name", W_STRING, NULL, 0 },
 	{ "detectCommands", W_STRINGS, NULL, 0 },
 	{ "versionCommand", W_STRINGS, NULL, 0 },
+	{ "versionProbe", W_STRING, version_probes, 0 },
 	{ "configPaths", W_STRINGS, NULL, 0 },
 	{ "logPaths", W_STRINGS, NULL, 0 },
 	{ "capabilities", W_STRINGS, NULL, 0 },

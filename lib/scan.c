@@ -123,12 +123,14 @@ paths_present(struct aim_setup *c, json_t *list)
 
 /* One tool's versionCommand, under way or answered from the cache. */
 struct probe {
+	json_t	*tool;		/* its registry tool (borrowed) */
 	json_t	*rec;		/* the tool record it fills (borrowed) */
 	char	**argv;		/* expanded versionCommand, NULL-terminated */
 	size_t	 argc;
 	char	*key;		/* its cache key, or NULL: not cacheable */
 	struct aim_proc p;
 	int	 hit;		/* answered from the cache */
+	int	 from_package;	/* answered by a package.json, not run */
 };
 
 /*
@@ -175,6 +177,9 @@ probe_from_cache(struct probe *pr, json_t *hit)
 	if (json_is_string(json_object_get(hit, "version_output")))
 		json_object_set(pr->rec, "version_output",
 		    json_object_get(hit, "version_output"));
+	if (json_is_string(json_object_get(hit, "version_file")))
+		json_object_set(pr->rec, "version_file",
+		    json_object_get(hit, "version_file"));
 	if (json_is_string(err)) {
 		json_object_set(pr->rec, "version_error", err);
 		warning(pr->rec, "%s", json_string_value(err));
@@ -246,6 +251,135 @@ probe_answer(struct probe *pr, int64_t timeout_ms)
 	return p->spawn_errno == 0 && !p->timed_out;
 }
 
+/* ---- the npm fast path: a package's own package.json ---- */
+
+#define NPM_WALK_MAX		8		/* directories up from the bin */
+#define PACKAGE_JSON_BYTES	(1 << 20)
+
+/* Whether the tool has its versionCommand run always ("versionProbe"). */
+static int
+command_only(const struct probe *pr)
+{
+	const char *probe = json_string_value(json_object_get(pr->tool,
+	    "versionProbe"));
+
+	return probe != NULL && strcmp(probe, "command") == 0;
+}
+
+/* Whether rel, taken in dir, resolves to the file real. */
+static int
+same_file(const char *dir, const char *rel, const char *real)
+{
+	char *p = aim_xsprintf("%s/%s", dir, rel), *r = realpath(p, NULL);
+	int same = r != NULL && strcmp(r, real) == 0;
+
+	free(r);
+	free(p);
+	return same;
+}
+
+/*
+ * Whether the "bin" of package pkg in dir names the file real (npm's
+ * package.json "bin": an object of command names, or one string named
+ * after the package, scope dropped); *as_cmd is set when one of the
+ * names it goes by there is cmd.
+ */
+static int
+bin_names(const char *dir, json_t *pkg, const char *real, const char *cmd,
+    int *as_cmd)
+{
+	json_t *bin = json_object_get(pkg, "bin"), *v;
+	const char *name = json_string_value(json_object_get(pkg, "name")), *k;
+	int found = 0;
+
+	*as_cmd = 0;
+	if (json_is_string(bin)) {
+		if (name == NULL || !same_file(dir, json_string_value(bin),
+		    real))
+			return 0;
+		k = strrchr(name, '/');
+		*as_cmd = strcmp(k != NULL ? k + 1 : name, cmd) == 0;
+		return 1;
+	}
+	json_object_foreach(bin, k, v)
+		if (json_is_string(v) && same_file(dir, json_string_value(v),
+		    real)) {
+			found = 1;
+			*as_cmd |= strcmp(k, cmd) == 0;
+		}
+	return found;
+}
+
+/*
+ * The nearest package.json above the file real whose "bin" names it, as
+ * a new reference with its path in *pj_path (malloc'd); NULL when none
+ * is within NPM_WALK_MAX directories.
+ */
+static json_t *
+package_of(const char *real, const char *cmd, char **pj_path, int *as_cmd)
+{
+	char *dir = aim_xstrdup(real), *slash;
+	json_t *pkg = NULL;
+	int depth;
+
+	*pj_path = NULL;
+	for (depth = 0; depth < NPM_WALK_MAX &&
+	    (slash = strrchr(dir, '/')) != NULL && slash != dir; depth++) {
+		*slash = '\0';
+		*pj_path = aim_xsprintf("%s/package.json", dir);
+		pkg = aim_json_read(*pj_path, 0, PACKAGE_JSON_BYTES);
+		if (pkg != NULL && bin_names(dir, pkg, real, cmd, as_cmd))
+			break;
+		json_decref(pkg);
+		pkg = NULL;
+		free(*pj_path);
+		*pj_path = NULL;
+	}
+	free(dir);
+	return pkg;
+}
+
+/*
+ * Answer pr from the package.json of the npm package its command is a
+ * bin of, without starting node (aim-scan(1) "Version cache"): the
+ * package must be the one the tool's install object names, or with no
+ * install object, list the command under its own name.  Returns 1 with
+ * version and version_file set in the record, else 0 (the command runs).
+ */
+static int
+probe_package(struct probe *pr)
+{
+	json_t *install = json_object_get(pr->tool, "install"), *pkg;
+	const char *npm, *name, *ver, *cmd;
+	char *path, *real, *pj = NULL, buf[64];
+	struct aim_semver v;
+	int as_cmd = 0, ok = 0;
+
+	if (command_only(pr) ||
+	    (install != NULL && json_object_get(install, "npm") == NULL) ||
+	    (path = aim_which(pr->argv[0], NULL)) == NULL)
+		return 0;
+	cmd = strrchr(pr->argv[0], '/') != NULL ?
+	    strrchr(pr->argv[0], '/') + 1 : pr->argv[0];
+	real = realpath(path, NULL);
+	pkg = real != NULL ? package_of(real, cmd, &pj, &as_cmd) : NULL;
+	npm = json_string_value(json_object_get(install, "npm"));
+	name = json_string_value(json_object_get(pkg, "name"));
+	ver = json_string_value(json_object_get(pkg, "version"));
+	if (ver != NULL && (npm != NULL ? name != NULL &&
+	    strcmp(npm, name) == 0 : as_cmd) &&
+	    aim_semver_find(ver, strlen(ver), &v, buf, sizeof(buf)) == 0) {
+		json_object_set_new(pr->rec, "version", json_string(buf));
+		json_object_set_new(pr->rec, "version_file", json_string(pj));
+		ok = pr->from_package = 1;
+	}
+	json_decref(pkg);
+	free(pj);
+	free(real);
+	free(path);
+	return ok;
+}
+
 /* The cache as read ({"version":1,"probes":{key:{...,"at_ms"}}}), or {}. */
 static json_t *
 cache_read(const char *path)
@@ -285,8 +419,20 @@ cache_write(const char *path, json_t *cache)
 }
 
 /*
- * Every probe at once: the cached ones answered, the others started
- * together and waited for, so a cold scan takes about its slowest probe.
+ * Whether the cache entry hit answered pr from a package.json that the
+ * tool, since then, asks to be passed over ("versionProbe": "command").
+ */
+static int
+stale(const struct probe *pr, json_t *hit)
+{
+	return json_object_get(hit, "version_file") != NULL &&
+	    command_only(pr);
+}
+
+/*
+ * Every probe at once: the cached ones answered, the npm ones read from
+ * their package.json, the others started together and waited for, so a
+ * cold scan takes about its slowest probe.
  */
 static void
 probes_run(struct aim_setup *c, struct probe *pv, size_t n, unsigned flags)
@@ -310,7 +456,8 @@ probes_run(struct aim_setup *c, struct probe *pv, size_t n, unsigned flags)
 	for (i = 0; i < n; i++) {
 		pv[i].key = probe_key(&pv[i]);
 		if (pv[i].key != NULL && path != NULL &&
-		    (hit = json_object_get(probes, pv[i].key)) != NULL) {
+		    (hit = json_object_get(probes, pv[i].key)) != NULL &&
+		    !stale(&pv[i], hit)) {
 			probe_from_cache(&pv[i], hit);
 			/* Its last use, to the day: a warm scan writes nothing. */
 			if (aim_now_ms() - json_integer_value(json_object_get(
@@ -321,6 +468,8 @@ probes_run(struct aim_setup *c, struct probe *pv, size_t n, unsigned flags)
 			}
 			continue;
 		}
+		if (probe_package(&pv[i]))
+			continue;
 		if (aim_proc_spawn(&pv[i].p, pv[i].argv, environ, "", 0,
 		    &lim) == 0)
 			running[nrun++] = &pv[i].p;
@@ -333,15 +482,18 @@ probes_run(struct aim_setup *c, struct probe *pv, size_t n, unsigned flags)
 		left -= k > 0 ? (size_t)k : 0;
 	}
 	for (i = 0; i < n; i++) {
-		if (pv[i].hit || !probe_answer(&pv[i], lim.timeout_ms) ||
+		if (pv[i].hit || (!pv[i].from_package &&
+		    !probe_answer(&pv[i], lim.timeout_ms)) ||
 		    pv[i].key == NULL || path == NULL)
 			continue;
 		json_object_set_new(probes, pv[i].key, json_pack(
-		    "{s:O, s:O?, s:O?, s:I}", "version",
+		    "{s:O, s:O?, s:O?, s:O?, s:I}", "version",
 		    json_object_get(pv[i].rec, "version"), "version_output",
 		    json_object_get(pv[i].rec, "version_output"),
 		    "version_error", json_object_get(pv[i].rec,
-		    "version_error"), "at_ms", (json_int_t)aim_now_ms()));
+		    "version_error"), "version_file", json_object_get(
+		    pv[i].rec, "version_file"), "at_ms",
+		    (json_int_t)aim_now_ms()));
 		dirty = 1;
 	}
 	if (dirty && path != NULL)
@@ -452,6 +604,7 @@ probe_init(struct aim_setup *c, json_t *tool, json_t *rec, struct probe *pr)
 	if (strcmp(json_string_value(json_object_get(rec, "status")),
 	    "not_installed") == 0 || json_array_size(vc) == 0)
 		return 0;
+	pr->tool = tool;
 	pr->rec = rec;
 	pr->argc = json_array_size(vc);
 	pr->argv = aim_xmalloc((pr->argc + 1) * sizeof(*pr->argv));

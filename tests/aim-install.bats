@@ -2,9 +2,10 @@
 # aim-install: real npm installs of mkdirp 1.0.3 and 1.0.4 (a few kB, no
 # dependencies, `mkdirp --version` prints its version) from the npm
 # registry, npm-packed fixtures that fail (tests/fixtures/install), and
-# apt with the small Debian package tree, as root only.  The npm cache is
-# shared by every run (~/.cache/aim-test-tools/npm-cache), so a rerun
-# asks the network for nothing.  Two worlds are made once, in
+# apt, as root only: the small Debian package tree, and aim-test-dummy
+# from a local repository the test builds, whose 2.0 fails to install.
+# The npm cache is shared by every run (~/.cache/aim-test-tools/npm-cache),
+# so a rerun asks the network for nothing.  Two worlds are made once, in
 # setup_file: tpl1 (mkdirp 1.0.3 installed by aim-install) and tpl2 (then
 # upgraded to 1.0.4); each test works on its own copy.
 
@@ -290,6 +291,68 @@ drift         mkdirp-b is not installed"
 	assert_output --partial '"action":"uninstalled"'
 	run command -v tree
 	assert_failure
+}
+
+# dummy_repo DIR: a local apt repository in DIR of aim-test-dummy 1.0
+# and 2.0, whose /usr/bin/aim-test-dummy prints its version; 2.0's
+# postinst fails.  APT_CONFIG, exported, makes apt read that repository
+# alone, with lists and caches under DIR: apt-get update asks no network,
+# and aim-install's apt-cache and apt-get inherit it.
+dummy_repo() {
+	local d v
+	mkdir -p "$1/pool" "$1/lists/partial" "$1/cache/archives/partial"
+	for v in 1.0:0 2.0:1; do
+		d=$1/src-${v%:*}
+		mkdir -p "$d/DEBIAN" "$d/usr/bin"
+		printf 'Package: aim-test-dummy\nVersion: %s\nArchitecture: all\nMaintainer: aim tests <aim@example.invalid>\nDescription: a package the aim tests install\n' \
+		    "${v%:*}" >"$d/DEBIAN/control"
+		printf '#!/bin/sh\nexit %s\n' "${v#*:}" >"$d/DEBIAN/postinst"
+		printf '#!/bin/sh\necho "aim-test-dummy %s"\n' "${v%:*}" >"$d/usr/bin/aim-test-dummy"
+		chmod 755 "$d/DEBIAN/postinst" "$d/usr/bin/aim-test-dummy"
+		dpkg-deb --build --root-owner-group "$d" "$1/pool/aim-test-dummy_${v%:*}_all.deb" >/dev/null
+	done
+	(cd "$1" && dpkg-scanpackages -m pool >Packages 2>/dev/null)
+	echo "deb [trusted=yes] file:$1 ./" >"$1/sources.list"
+	printf 'Dir::Etc::sourcelist "%s/sources.list";\nDir::Etc::sourceparts "-";\nDir::State::lists "%s/lists";\nDir::Cache "%s/cache";\n' \
+	    "$1" "$1" "$1" >"$1/apt.conf"
+	export APT_CONFIG=$1/apt.conf
+	apt-get update -q >"$1/update.log" 2>&1
+}
+
+teardown() {
+	# The dummy package is ours: purged whatever the test left.
+	if [ -n "${DUMMY:-}" ]; then
+		dpkg --purge aim-test-dummy >/dev/null 2>&1 || true
+	fi
+}
+
+@test "apt: a version whose install fails puts the previous one back, says so, exit 1 (root only)" {
+	[ "$(id -u)" = 0 ] || skip "apt-get install needs root"
+	# apt-get's time, not aim's: the plain run covers it.
+	[ -z "${AIM_TEST_SAN:-}" ] || skip "apt-get's own cost; run in the plain suite"
+	local t
+	for t in apt-get dpkg-deb dpkg-scanpackages; do
+		command -v "$t" >/dev/null || skip "$t is not installed"
+	done
+	dpkg-query -W -f '${db:Status-Abbrev}' aim-test-dummy 2>/dev/null | grep -q '^.i' &&
+		skip "aim-test-dummy is installed already: not ours to remove"
+	W=$BATS_TEST_TMPDIR/w
+	mkdir -p "$W/reg/AIM_audit"
+	cp -R "$FIX/install/apt/AIM_cross-tool" "$FIX/install/apt-dummy/." "$W/reg/"
+	dummy_repo "$BATS_TEST_TMPDIR/repo"
+	DUMMY=1
+	run -0 ai install dummy
+	assert_equal "$(jq -c '[.action, .version, .reported]' <<<"$output")" '["installed","1.0","1.0"]'
+	pin 2.0 dummy
+	run -1 --separate-stderr ai upgrade dummy
+	assert_equal "$(jq -c '[.action, .version, .previous]' <<<"$output")" '["kept","2.0","1.0"]'
+	assert_equal "$(jq -r .message <<<"$output")" \
+	    "kept dummy 1.0: apt-get exited with code 100: E: Sub-process /usr/bin/dpkg returned an error code (1)"
+	assert_equal "$(dpkg-query -W -f '${db:Status-Abbrev}${Version}' aim-test-dummy)" 'ii 1.0'
+	assert_equal "$(aim-test-dummy)" 'aim-test-dummy 1.0'
+	assert_equal "$(jq -r .tools.dummy.version "$W/reg/aim.lock")" 1.0
+	run jq -c '[.kind, .event.action, .event.version]' "$W"/reg/AIM_audit/*/*_aim_tool_rollback.json
+	assert_output '["tool_rollback","kept","2.0"]'
 }
 
 @test "bootstrap: installs what a capability lacks, lists the missing secrets (--no-input: exit 1); a second run changes nothing, exit 0" {

@@ -4,6 +4,8 @@
 load helper
 
 TOOLS=$FIX/tools
+# The npm CLIs of tests/tools-install, found before setup moves HOME.
+NPM_BIN=${AIM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aim-test-tools}/node_modules/.bin
 
 setup() {
 	common_setup
@@ -123,6 +125,87 @@ counting_tool() {
 	cmp before.json "$HOME/.cache/aim/versions.json"
 	run "$AIM_TEST_BUILD/aim" status --no-cache -r "$T/reg" --json
 	assert_equal "$(wc -l <"$T/aim-fx-count.runs")" 4
+}
+
+# npm_tool NAME BIN_KEY PACKAGE VERSION: an npm package PACKAGE at VERSION
+# in $T/node_modules/NAME whose bin BIN_KEY is a counting tool printing
+# "NAME 9.9.9", linked from $T/bin/NAME as npm links it; a package.json
+# without a bin in between, as bundles have, is passed over.
+npm_tool() {
+	local d=$T/node_modules/$1
+	mkdir -p "$d/bin" "$T/bin"
+	printf '#!/bin/sh\necho run >>"%s/%s.runs"\necho "%s 9.9.9"\n' \
+	    "$T" "$1" "$1" >"$d/bin/cli.js"
+	chmod +x "$d/bin/cli.js"
+	printf '{"name": "%s", "version": "%s", "bin": {"%s": "./bin/cli.js"}}\n' \
+	    "$3" "$4" "$2" >"$d/package.json"
+	echo '{"type": "commonjs"}' >"$d/bin/package.json"
+	ln -sf "../node_modules/$1/bin/cli.js" "$T/bin/$1"
+}
+
+@test "tools: an npm CLI's version is its package.json's, not run; another package, another bin name or a broken file runs the command" {
+	npm_tool aim-fx-npm aim-fx-npm @x/npm 1.2.3
+	npm_tool aim-fx-other aim-fx-other @x/other 1.2.3
+	npm_tool aim-fx-bare aim-fx-bare bare 2.0.0
+	npm_tool aim-fx-alias other-name alias 2.0.0
+	npm_tool aim-fx-broken aim-fx-broken @x/broken 1.2.3
+	echo '{broken' >"$T/node_modules/aim-fx-broken/package.json"
+	npm_tool aim-fx-optout aim-fx-optout @x/optout 1.2.3
+	PATH=$T/bin:$PATH
+	registry "$T/reg" "$(jq -n --argjson npm "$(tool aim-fx-npm)" \
+	    --argjson other "$(tool aim-fx-other)" --argjson bare "$(tool aim-fx-bare)" \
+	    --argjson alias "$(tool aim-fx-alias)" --argjson broken "$(tool aim-fx-broken)" \
+	    --argjson optout "$(tool aim-fx-optout)" \
+	    '{npm: ($npm + {install: {npm: "@x/npm"}}),
+	      other: ($other + {install: {npm: "@x/else"}}), bare: $bare,
+	      alias: $alias, broken: ($broken + {install: {npm: "@x/broken"}}),
+	      optout: ($optout + {install: {npm: "@x/optout"}, versionProbe: "command"})}')"
+	run -0 aim-scan -r "$T/reg" tools
+	run jq -rj '"\(.tool_id) \(.version) \(.version_file) \(.version_output)\n"' <<<"$output"
+	assert_output "alias 9.9.9 null aim-fx-alias 9.9.9
+bare 2.0.0 $T/node_modules/aim-fx-bare/package.json null
+broken 9.9.9 null aim-fx-broken 9.9.9
+npm 1.2.3 $T/node_modules/aim-fx-npm/package.json null
+optout 9.9.9 null aim-fx-optout 9.9.9
+other 9.9.9 null aim-fx-other 9.9.9"
+	run ls "$T"
+	refute_line aim-fx-npm.runs
+	refute_line aim-fx-bare.runs
+	# The answer is cached like a command's; turning it off asks anew.
+	run -0 aim-scan -r "$T/reg" tools
+	jq '.tools.npm.versionProbe = "command"' "$T/reg/AIM_registry.json" >"$T/r.json"
+	mv "$T/r.json" "$T/reg/AIM_registry.json"
+	run -0 aim-scan -r "$T/reg" tools
+	run jq -r 'select(.tool_id == "npm") | "\(.version) \(.version_file)"' <<<"$output"
+	assert_output "9.9.9 null"
+	assert_equal "$(wc -l <"$T/aim-fx-npm.runs")" 1
+}
+
+@test "tools: a versionProbe other than auto or command makes the registry unusable" {
+	counting_tool aim-fx-count 1.2.3
+	registry "$T/reg" "{\"count\": $(tool aim-fx-count | jq -c '. + {versionProbe: "package"}')}"
+	run -3 --separate-stderr aim-scan -r "$T/reg" tools
+	assert_equal "$stderr" "aim-scan: $T/reg/AIM_registry.json:1:199: tool 'count': versionProbe must be one of \"auto\", \"command\""
+}
+
+@test "tools: the installed npm CLIs' package.json versions are what their versionCommands say" {
+	local bin=$NPM_BIN
+	[ -x "$bin/prettier" ] && [ -x "$bin/eslint" ] && [ -x "$bin/codex" ] ||
+	    skip "no npm CLIs in $bin (tests/tools-install)"
+	PATH=$bin:$PATH
+	registry "$T/reg" "$(jq -n --argjson p "$(tool prettier)" \
+	    --argjson e "$(tool eslint)" --argjson c "$(tool codex)" \
+	    '{prettier: ($p + {install: {npm: "prettier"}}), eslint: $e,
+	      codex: ($c + {install: {npm: "@openai/codex"}})}')"
+	run -0 aim-scan --no-cache -r "$T/reg" tools
+	run jq -r '"\(.tool_id) \(.version) \(.version_file | test("/package.json$"))"' <<<"$output"
+	fast=$output
+	jq '.tools[].versionProbe = "command"' "$T/reg/AIM_registry.json" >"$T/r.json"
+	mv "$T/r.json" "$T/reg/AIM_registry.json"
+	run -0 aim-scan --no-cache -r "$T/reg" tools
+	run jq -r '"\(.tool_id) \(.version) \(.version_file == null)"' <<<"$output"
+	assert_equal "$fast" "$output"
+	refute_output --partial ' null '
 }
 
 @test "tools: a timed-out version is not cached; a broken cache file is ignored and rewritten" {

@@ -189,6 +189,22 @@ files() {
 	assert_equal "$(grep -c '"cached":true' out.jsonl)" 24
 }
 
+@test "a warm aim run commits the entries of all its hits as one group, more than the engine holds at once" {
+	command -v strace >/dev/null || skip "no strace"
+	# LeakSanitizer cannot run under ptrace(2).
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	files 30
+	each formatting f*
+	cp orig/f* .
+	# -j 1 holds 20 requests at once (jobs * 4 + 16); a group is one syncfs.
+	strace -f -c -o sc.txt -e trace=syncfs \
+	    aim run --json -r reg -d audit -j 1 --each formatting f* >out.jsonl
+	assert_equal "$(runs)" 30
+	assert_equal "$(grep -c '"cached":true' out.jsonl)" 30
+	assert_equal "$(awk '$NF == "syncfs" { print $4 }' sc.txt)" 1
+	run -0 aim-audit -d audit verify
+}
+
 @test "prune keeps the most recently used entries within the size; a hit counts as a use" {
 	files 2
 	each formatting f1
