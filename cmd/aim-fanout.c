@@ -22,8 +22,6 @@
 #include "aim.h"
 
 #define CANDS_MAX	64
-/* The tail of a verify command's output kept in the record. */
-#define VERIFY_TAIL	2000
 
 static const char *progname = "aim-fanout";
 
@@ -178,32 +176,26 @@ engine_run(const struct fan *f, json_t *one)
 }
 
 /*
- * --verify: cmd with sh -c here, stderr with stdout: {command, passed,
- * exit_code, timed_out, duration_ms, output: the tail}.
+ * The check of f->cmd here on what r's tool changed (r borrowed), one
+ * result shape with the engine's (aim_verify_result).
  */
 static json_t *
-verify_run(const struct fan *f)
+verify_run(const struct fan *f, json_t *r)
 {
 	struct aim_proc_limits lim = { f->cfg->timeout_ms,
-	    f->cfg->kill_grace_ms, (size_t)16 << 20, VERIFY_TAIL };
-	char *script = aim_xsprintf("exec 2>&1\n%s", f->cmd);
-	char *argv[] = { "sh", "-c", script, NULL };
+	    f->cfg->kill_grace_ms, AIM_VERIFY_TAIL_BYTES,
+	    AIM_VERIFY_TAIL_BYTES };
+	json_t *files = aim_verify_files(r, json_object_get(r, "result")), *v;
+	char *script, **argv = aim_verify_argv(f->cmd, files, &script);
 	extern char **environ;
 	struct aim_proc p;
-	json_t *v;
-	int ok;
 
 	aim_proc_run(&p, argv, environ, NULL, 0, &lim);
-	ok = !p.spawn_errno && !p.timed_out && WIFEXITED(p.status);
-	v = json_pack("{s:s, s:b, s:b, s:I}", "command", f->cmd, "passed",
-	    ok && WEXITSTATUS(p.status) == 0, "timed_out", p.timed_out,
-	    "duration_ms", (json_int_t)p.duration_ms);
-	json_object_set_new(v, "exit_code", ok ? json_integer(
-	    WEXITSTATUS(p.status)) : json_null());
-	json_object_set_new(v, "output", aim_json_text(p.out, p.out_len,
-	    VERIFY_TAIL, 1));
+	v = aim_verify_result(&p, f->cmd);
 	aim_proc_free(&p);
+	free(argv);
 	free(script);
+	json_decref(files);
 	return v;
 }
 
@@ -286,7 +278,7 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 	o = cand_object(k, r, aim_now_ms() - t0);
 	if (json_is_true(json_object_get(json_object_get(r, "result"),
 	    "success")) && f->cmd != NULL)
-		json_object_set_new(o, "verify", verify_run(f));
+		json_object_set_new(o, "verify", verify_run(f, r));
 	diff_add(k, o);
 	/* Walked here, while the diff's walk left it in the cache, and at once. */
 	json_object_set_new(o, "disk_bytes", json_integer(aim_disk_bytes(
@@ -439,7 +431,8 @@ may_win(json_t *o)
 
 	return strcmp(json_string_value(json_object_get(o, "status")),
 	    "success") == 0 && json_object_get(o, "diff") != NULL &&
-	    (v == NULL || json_is_true(json_object_get(v, "passed")));
+	    (v == NULL || strcmp(json_string_value(json_object_get(v,
+	    "status")), "passed") == 0);
 }
 
 /* a before b in -o's order (candidates that changed something first)? */

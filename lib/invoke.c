@@ -22,8 +22,6 @@
 #define DEADLINE_GRACE_MS	50
 /* A verify rule's rounds when it names none (aim-registry(5) max_rounds). */
 #define VERIFY_ROUNDS	3
-/* The tail of a verify command's output kept, and told the next round. */
-#define VERIFY_TAIL	2048
 
 extern char **environ;
 
@@ -541,14 +539,8 @@ verify_rounds(struct job *j)
 	return n > 0 ? n : VERIFY_ROUNDS;
 }
 
-/*
- * The files verify is given: those the tool says it changed (content's
- * files_modified and files_created, aim-adapter(7) "Content of an AI
- * coding tool"), else the request's payload files.  Borrowed or new: a
- * new reference either way.
- */
-static json_t *
-verify_files(struct job *j, json_t *output)
+json_t *
+aim_verify_files(json_t *rec, json_t *output)
 {
 	json_t *content = json_object_get(output, "content"), *files;
 
@@ -557,30 +549,46 @@ verify_files(struct job *j, json_t *output)
 	json_array_extend(files, json_object_get(content, "files_created"));
 	if (json_array_size(files) == 0)
 		json_array_extend(files, json_object_get(json_object_get(
-		    j->rec, "payload"), "files"));
+		    rec, "payload"), "files"));
 	return files;
 }
 
-/*
- * A finished verify command: {status: passed, failed, timeout or error
- * (it could not start), exit: its status or null, output_tail: the last
- * VERIFY_TAIL bytes of its output, duration_ms}.
- */
-static json_t *
-verify_object(const struct aim_proc *p)
+char **
+aim_verify_argv(const char *cmd, json_t *files, char **script)
+{
+	char **argv = aim_xmalloc((json_array_size(files) + 5) *
+	    sizeof(char *));
+	size_t i, n = 0;
+	json_t *f;
+
+	/* One stream, stderr's tail: what the check printed, in its order. */
+	*script = aim_xsprintf("exec 1>&2\n%s", cmd);
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = *script;
+	argv[n++] = "aim-verify";
+	json_array_foreach(files, i, f)
+		if (json_is_string(f))
+			argv[n++] = (char *)json_string_value(f);
+	argv[n] = NULL;
+	return argv;
+}
+
+json_t *
+aim_verify_result(const struct aim_proc *p, const char *cmd)
 {
 	int exited = !p->spawn_errno && !p->timed_out && WIFEXITED(p->status);
 	const char *status = p->spawn_errno ? "error" : p->timed_out ?
 	    "timeout" : exited && WEXITSTATUS(p->status) == 0 ? "passed" :
 	    "failed";
-	json_t *v = json_pack("{s:s, s:I}", "status", status, "duration_ms",
-	    (json_int_t)p->duration_ms);
+	json_t *v = json_pack("{s:s, s:s, s:I}", "command", cmd, "status",
+	    status, "duration_ms", (json_int_t)p->duration_ms);
 
 	json_object_set_new(v, "exit", exited ?
 	    json_integer(WEXITSTATUS(p->status)) : json_null());
 	json_object_set_new(v, "output_tail", p->spawn_errno ?
 	    json_string(strerror(p->spawn_errno)) : aim_json_text(p->err,
-	    p->err_len, VERIFY_TAIL, 1));
+	    p->err_len, AIM_VERIFY_TAIL_BYTES, 1));
 	return v;
 }
 
@@ -650,11 +658,10 @@ verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
     json_t *output)
 {
 	struct aim_proc_limits lim = { iv->cfg->timeout_ms,
-	    iv->cfg->kill_grace_ms, VERIFY_TAIL, VERIFY_TAIL };
-	json_t *files = verify_files(j, output), *f;
-	char *script = aim_xsprintf("exec 1>&2\n%s", verify_cmd(j));
-	char **argv = aim_xmalloc((json_array_size(files) + 5) * sizeof(char *));
-	size_t i, n = 0;
+	    iv->cfg->kill_grace_ms, AIM_VERIFY_TAIL_BYTES,
+	    AIM_VERIFY_TAIL_BYTES };
+	json_t *files = aim_verify_files(j->rec, output);
+	char *script, **argv = aim_verify_argv(verify_cmd(j), files, &script);
 	int64_t now = aim_now_ms();
 	int rc;
 
@@ -662,14 +669,6 @@ verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
 	j->voutput = output;
 	if (j->deadline_ms != 0 && j->deadline_ms - now < lim.timeout_ms)
 		lim.timeout_ms = j->deadline_ms > now ? j->deadline_ms - now : 1;
-	argv[n++] = "sh";
-	argv[n++] = "-c";
-	argv[n++] = script;
-	argv[n++] = "aim-verify";
-	json_array_foreach(files, i, f)
-		if (json_is_string(f))
-			argv[n++] = (char *)json_string_value(f);
-	argv[n] = NULL;
 	rc = aim_proc_spawn(&j->proc, argv, environ, NULL, 0, &lim);
 	free(argv);
 	free(script);
@@ -680,7 +679,7 @@ verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
 		iv->running++;
 		return 0;
 	}
-	rc = verify_judge(iv, j, verify_object(&j->proc));
+	rc = verify_judge(iv, j, aim_verify_result(&j->proc, verify_cmd(j)));
 	aim_proc_free(&j->proc);
 	return rc;
 }
@@ -1275,7 +1274,8 @@ child_done(struct aim_invoke *iv, struct job *j)
 	iv->running--;
 	if (j->verifying) {
 		j->verifying = 0;
-		rc = verify_judge(iv, j, verify_object(&j->proc));
+		rc = verify_judge(iv, j, aim_verify_result(&j->proc,
+		    verify_cmd(j)));
 		aim_proc_free(&j->proc);
 		if (rc == -1)
 			advance(iv, j);

@@ -64,13 +64,13 @@ worktrees_left() {
 	run -0 --separate-stderr aim-fanout --verify 'sh test.sh' ../in.jsonl
 	echo "$output" >../fan.jsonl
 	run -0 jq -r '.fanout | .winner, .why,
-	    (.candidates[] | [.tool_id, .status, (.verify.passed | tostring),
+	    (.candidates[] | [.tool_id, .status, (.verify.status | tostring),
 	      .files_changed, .lines_added, .lines_removed] | join(" ")),
 	    (.disk_bytes > 0), .kept' ../fan.jsonl
 	assert_output "fixer
 passed verify; smallest diff (2 lines in 1 file) of 1
-breaker success false 2 2 2
-fixer success true 1 1 1
+breaker success failed 2 2 2
+fixer success passed 1 1 1
 sleeper timeout null 0 0 0
 true
 false"
