@@ -80,6 +80,7 @@ struct fan {
 	struct aim_worktree_opts wo;
 	const char *verify;	/* --verify, or NULL */
 	const char *cmd;	/* this record's: --verify, else route.verify */
+	json_t	*vroute;	/* else route.verify naming a capability */
 	const char *order;	/* smallest-diff, lowest-cost, fastest */
 	json_t	*tools;		/* -t: names, or NULL */
 	long	 count;		/* -n, 0: all */
@@ -199,6 +200,24 @@ verify_run(const struct fan *f, json_t *r)
 	return v;
 }
 
+/*
+ * The check of f->vroute, a capability routed through aim, here on what
+ * r's tool changed (r borrowed): through the engine, as aim-invoke's
+ * rounds run it (aim_verify_request, aim_verify_routed).
+ */
+static json_t *
+verify_routed_run(const struct fan *f, json_t *r)
+{
+	int64_t t0 = aim_now_ms();
+	json_t *vr, *v;
+
+	vr = engine_run(f, aim_verify_request(f->vroute, r, json_object_get(r,
+	    "result")));
+	v = aim_verify_routed(vr, aim_now_ms() - t0);
+	json_decref(vr);
+	return v;
+}
+
 /* The diff of k's copy and its figures, into the candidate object o. */
 static void
 diff_add(struct cand *k, json_t *o)
@@ -279,6 +298,9 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 	if (json_is_true(json_object_get(json_object_get(r, "result"),
 	    "success")) && f->cmd != NULL)
 		json_object_set_new(o, "verify", verify_run(f, r));
+	else if (json_is_true(json_object_get(json_object_get(r, "result"),
+	    "success")) && f->vroute != NULL)
+		json_object_set_new(o, "verify", verify_routed_run(f, r));
 	diff_add(k, o);
 	/* Walked here, while the diff's walk left it in the cache, and at once. */
 	json_object_set_new(o, "disk_bytes", json_integer(aim_disk_bytes(
@@ -465,7 +487,8 @@ static char *
 why_won(const struct fan *f, json_t *w, size_t m)
 {
 	char d[32];
-	const char *pass = f->cmd ? "passed verify" : "succeeded";
+	const char *pass = f->cmd || f->vroute ? "passed verify" :
+	    "succeeded";
 	int64_t nl, nf;
 
 	if (strcmp(f->order, "fastest") == 0) {
@@ -604,6 +627,10 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 
 	f->cmd = f->verify ? f->verify : json_string_value(json_object_get(
 	    json_object_get(rec, "route"), "verify"));
+	f->vroute = f->cmd ? NULL : json_object_get(json_object_get(rec,
+	    "route"), "verify");
+	if (!json_is_object(f->vroute))
+		f->vroute = NULL;
 	signals_arm(1);
 	cands_prepare(f, ks, n, b);
 	for (i = 0; i < n; i++)
@@ -631,6 +658,9 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 	    b->head, "tree", b->tree, "order", f->order, "verify", f->cmd,
 	    "candidates", cands, "wall_ms", (json_int_t)(aim_now_ms() - t0),
 	    "disk_bytes", (json_int_t)disk, "kept", f->keep);
+	if (f->vroute != NULL)
+		json_object_set_new(fo, "verify", json_pack("{s:O}",
+		    "capability", json_object_get(f->vroute, "capability")));
 	record_finish(f, rec, fo);
 }
 

@@ -438,6 +438,26 @@ char	**aim_verify_argv(const char *cmd, json_t *files, char **script);
 /* The result (above) of a finished check p of cmd.  New reference. */
 json_t	*aim_verify_result(const struct aim_proc *p, const char *cmd);
 
+/*
+ * The request record of a check naming a capability (verify: a route's
+ * "verify" {capability, route}, aim-resolve(1) puts it there from the
+ * rule; aim-registry(5) verify) after a success output of rec's tool:
+ * rec's id, actor and payload, the files aim_verify_files gives, the
+ * capability and its route: a routed record for the engine.  All
+ * borrowed; a new reference.
+ */
+json_t	*aim_verify_request(json_t *verify, json_t *rec, json_t *output);
+
+/*
+ * The result (above) of a finished check request vrec (borrowed), which
+ * took duration_ms: passed when its result succeeded, timeout when its
+ * last attempt timed out, error when no tool ran, else failed; tool_id
+ * the tool that ran last (or null); exit its exit_code; output_tail its
+ * findings as "file:line: message" lines, else its stderr, else the
+ * result's message.  New reference.
+ */
+json_t	*aim_verify_routed(json_t *vrec, int64_t duration_ms);
+
 /* ---- trail.c: reading the audit trail (aim-audit(1) "Entries") ---- */
 
 /* "invocation" for the entry of a record, else its "kind" (borrowed). */

@@ -188,6 +188,11 @@ aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 	sed 's/"strategy"/"verify":"sh test.sh","strategy"/' in.jsonl >v.jsonl
 	run -0 aim-fanout -o lowest-cost -n 2 v.jsonl
 	assert_equal "$(jq -r .fanout.why <<<"$output")" 'passed verify; lowest cost ($0.02) of 1'
+	# A verify naming a capability: its route's tool runs in each copy.
+	sed 's|"strategy"|"verify":{"capability":"testing","route":{"capability":"testing","strategy":"ordered","registry":"/nonexistent","candidates":[{"tool_id":"tests","status":"ready","argv":["sh","test.sh"],"adapter":{"argv":["sh","test.sh"]}}]}},"strategy"|' in.jsonl >c.jsonl
+	run -0 aim-fanout -n 2 c.jsonl
+	assert_equal "$(jq -c '.fanout | [.verify, .why, [.candidates[].verify | .capability, .tool_id, .status, .exit]]' <<<"$output")" \
+	    '[{"capability":"testing"},"passed verify; smallest diff (2 lines in 1 file) of 1",["testing","tests","passed",0,"testing","tests","failed",1]]'
 	assert_equal "$(worktrees_left)" "0 0"
 }
 

@@ -68,6 +68,29 @@ rounds() {
 	assert_equal "$(jq -c .result.success out.json)" false
 }
 
+@test "verify naming a capability: the linter, routed through aim, fails round 1 and passes round 2" {
+	run -0 fix shouting
+	assert_equal "$(jq -c '.attempts[] | [.tool_id, .outcome, .round,
+	    (.verify | .capability, .tool_id, .status, .exit, .output_tail)]' out.json)" \
+	    '["shouter","verify_failed",1,"linting","lint","failed",1,"a.txt: lower case\n"]
+["shouter","success",2,"linting","lint","passed",0,"0 file(s) modified"]'
+	assert_equal "$(cat a.txt)" LOUD
+	# The linter had the file the tool changed; round 2 was told what it said.
+	assert_equal "$(grep -v '^{' reg/runs.log)" $'lint a.txt\nlint a.txt'
+	assert_equal "$(grep '^{' reg/runs.log | jq -rs '.[1].payload.prompt' | sed -n 3,4p)" \
+	    "The check of capability 'linting' (tool lint) failed (exit 1) after your changes; fix what it reports.  Its output ends:
+a.txt: lower case"
+	# The rules are checked: a capability they lack, one verified by one.
+	sed -i 's/"verify": {"capability":"linting"}/"verify": {"capability":"lintin"}/' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json
+	run -3 --separate-stderr fix shouting
+	assert_equal "$stderr" "aim-run: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:11:17: capability 'shouting': verify: unknown capability 'lintin'"
+	sed -i 's/"verify": {"capability":"lintin"}/"verify": {"capabilty":"linting"}/' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json
+	run -3 --separate-stderr fix shouting
+	assert_equal "$stderr" "aim-run: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:11:17: capability 'shouting': verify must be a command or {\"capability\": NAME}"
+}
+
 @test "without a verify rule nothing changes: one attempt, no round" {
 	run -0 fix plain
 	assert_equal "$(jq -c -S '.attempts' out.json)" \
@@ -149,5 +172,5 @@ aim-resolve: req.jsonl:9: \"steps\" and \"workflow\" exclude each other"
 	    reg/AIM_cross-tool/AIM_coordination-rules.json
 	echo '{"workflow": "tidy", "payload": {}}' >req.json
 	run -3 --separate-stderr aim-resolve -r reg req.json
-	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:17:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:19:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
 }
