@@ -246,13 +246,15 @@ _aim_fanout()
 	local -A _aim_opt=()
 	COMPREPLY=()
 	_aim_parse "$2" "-c:file --config:file -r:dir --registry:dir \
-	    -n:none --count:none -o:set=smallest-diff,lowest-cost,fastest \
-	    --order:set=smallest-diff,lowest-cost,fastest -t:tool --tools:tool \
-	    --copy:file --link:file --setup:none --verify:none"
+	    -n:none --count:none \
+	    -o:set=smallest-diff,lowest-cost,fastest,judge \
+	    --order:set=smallest-diff,lowest-cost,fastest,judge \
+	    -t:tool --tools:tool --copy:file --judge:none --link:file \
+	    --setup:none --verify:none"
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"
 	elif [[ $_aim_cur == -* ]]; then
-		_aim_reply -c --config --copy -k --keep --link -n --count \
+		_aim_reply -c --config --copy --judge -k --keep --link -n --count \
 		    -o --order -r --registry --setup -t --tools --verify \
 		    -h --help -V --version
 	else

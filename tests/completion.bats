@@ -164,6 +164,8 @@ lines() {
 	    "$(_aim_help_opts aim-apply | LC_ALL=C sort -u)"
 	run comp _aim aim fanout -o l
 	assert_output lowest-cost
+	run comp _aim aim fanout -o j
+	assert_output judge
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
