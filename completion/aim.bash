@@ -409,15 +409,16 @@ _aim_run()
 	COMPREPLY=()
 	_aim_parse "$2" "-c:file --config:file -d:dir --audit-dir:dir \
 	    --deadline:none -j:none --jobs:none -p:none --prompt:none \
-	    -r:dir --registry:dir -t:tool --tool:tool --timeout:none"
+	    -r:dir --registry:dir -t:tool --tool:tool --timeout:none \
+	    --steps:none -w:none --workflow:none"
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"
 	elif [[ $_aim_cur == -* ]]; then
 		_aim_reply -c --config -d --audit-dir --deadline -e --each \
 		    -j --jobs --json -n --dry-run --no-cache -p --prompt \
-		    -r --registry -s --strict -t --tool --timeout -h --help \
-		    -V --version
-	elif ((_aim_npos == 0)); then
+		    -r --registry -s --strict --steps -t --tool --timeout \
+		    -w --workflow -h --help -V --version
+	elif ((_aim_npos == 0)) && ! _aim_has --steps -w --workflow; then
 		_aim_arg capability
 	else
 		_aim_arg file

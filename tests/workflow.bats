@@ -133,6 +133,21 @@ summary() {
 	    '[[0,1,2],["capability,prompt,result,tool_id","capability,result,tool_id","capability,result,tool_id"]]'
 }
 
+@test "aim run --steps and -w: the request of steps from the command line; every word a file" {
+	run -0 aim run --json -r reg -d audit -p 'split it up' --steps refactoring,formatting,linting a.txt
+	echo "$output" >out.json
+	assert_equal "$(summary)" '[true,[["refactorer",true],["fmt",true],["lint",true]],[0,1,2]]'
+	assert_equal "$(jq -c '[.capability, [.steps[].capability], .payload]' out.json)" \
+	    '["steps",["refactoring","formatting","linting"],{"files":["a.txt"],"prompt":"split it up"}]'
+	echo start >a.txt
+	run -0 aim run --json -r reg -d audit -w tidy a.txt
+	echo "$output" >out.json
+	assert_equal "$(summary)" '[true,[["refactorer",true],["fmt",true],["lint",true]],[0,1,2]]'
+	assert_equal "$(jq -r .capability out.json)" tidy
+	run -1 --separate-stderr aim run --json -r reg -d audit --steps formatting,nope a.txt
+	assert_equal "$stderr" "aim-run: a.txt: steps: steps[1]: unknown capability 'nope'"
+}
+
 @test "a failed middle step stops the chain; continue_on_failure goes on" {
 	local req='{"steps": [{"capability": "refactoring", "prompt": "p"}, {"capability": "breaking"STEP}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}'
 	run -1 steps "${req/STEP/}"
