@@ -1728,6 +1728,53 @@ steps_end(struct aim_invoke *iv, struct job *j)
 }
 
 /*
+ * Add the files of a step's content (borrowed) to set, those that resolve
+ * inside the working directory; the others, a tool's "../../etc/passwd"
+ * or an absolute path elsewhere, to dropped instead (aim-invoke(1)
+ * "Workflows").
+ */
+static void
+files_add_inside(json_t *set, json_t *files, json_t *dropped)
+{
+	json_t *inside = json_array(), *f;
+	size_t i;
+
+	json_array_foreach(files, i, f)
+		if (json_is_string(f))
+			json_array_append(aim_path_within(json_string_value(f),
+			    ".") ? inside : dropped, f);
+	files_add(set, inside);
+	json_decref(inside);
+}
+
+/*
+ * The step's "error" for the files it did not hand on, said on stderr as
+ * "source:line: steps[N]: ...".
+ */
+static void
+step_dropped(struct job *j, json_t *step, json_t *dropped)
+{
+	char *msg, *list = NULL, *s;
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(dropped, i, f) {
+		s = aim_xsprintf("%s%s%s", list ? list : "", list ? ", " : "",
+		    json_string_value(f));
+		free(list);
+		list = s;
+	}
+	msg = aim_xsprintf("files outside the working directory not handed "
+	    "on: %s", list);
+	warnx("%s:%ld: steps[%zu]: %s", j->source, j->lineno, j->step, msg);
+	json_object_set_new(step, "error", json_pack("{s:s, s:s, s:s, s:O}",
+	    "stage", "invoke", "code", "forbidden_path", "message", msg,
+	    "files", dropped));
+	free(msg);
+	free(list);
+}
+
+/*
  * Step j->step ended (j->rec has its result): its tool, attempts and
  * result go into the step, its attempts, marked with "step", into the
  * record's, the files it changed to the next steps.  1 when the next
@@ -1738,6 +1785,7 @@ step_end(struct aim_invoke *iv, struct job *j)
 {
 	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
 	    j->step), *res = json_object_get(j->rec, "result"), *a, *content;
+	json_t *dropped;
 	size_t i;
 
 	json_object_set(step, "tool_id", json_object_get(j->rec, "tool_id"));
@@ -1749,8 +1797,14 @@ step_end(struct aim_invoke *iv, struct job *j)
 		json_array_append_new(json_object_get(j->wrec, "attempts"), a);
 	}
 	content = json_object_get(res, "content");
-	files_add(j->changed, json_object_get(content, "files_modified"));
-	files_add(j->changed, json_object_get(content, "files_created"));
+	dropped = json_array();
+	files_add_inside(j->changed, json_object_get(content, "files_modified"),
+	    dropped);
+	files_add_inside(j->changed, json_object_get(content, "files_created"),
+	    dropped);
+	if (json_array_size(dropped) > 0)
+		step_dropped(j, step, dropped);
+	json_decref(dropped);
 	if (!json_is_true(json_object_get(res, "success")) &&
 	    !json_is_true(json_object_get(step, "continue_on_failure")))
 		j->stopped = 1;

@@ -148,6 +148,17 @@ summary() {
 	assert_equal "$stderr" "aim-run: a.txt: steps: steps[1]: unknown capability 'nope'"
 }
 
+@test "a step hands on only files inside the working directory: ../, absolute and symlinked ones outside are dropped and named" {
+	ln -s .. up
+	echo b >b.txt
+	run -0 --separate-stderr steps '{"steps": [{"capability": "escaping", "prompt": "p"}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}'
+	assert_equal "$stderr" "aim-invoke: <stdin>:1: steps[0]: files outside the working directory not handed on: ../../etc/passwd, /etc/passwd, up/x.txt"
+	assert_equal "$(jq -c '.steps[0].error | [.code, .files]' out.json)" '["forbidden_path",["../../etc/passwd","/etc/passwd","up/x.txt"]]'
+	# The formatter had the request's file and the one inside, named absolutely.
+	assert_equal "$(grep -v '^{' reg/runs.log)" "upper a.txt $PWD/b.txt"
+	assert_equal "$(jq -c '[.result.success, .result.content.files_modified]' out.json)" "[true,[\"a.txt\",\"$PWD/b.txt\"]]"
+}
+
 @test "a failed middle step stops the chain; continue_on_failure goes on" {
 	local req='{"steps": [{"capability": "refactoring", "prompt": "p"}, {"capability": "breaking"STEP}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}'
 	run -1 steps "${req/STEP/}"
@@ -187,5 +198,5 @@ aim-resolve: req.jsonl:9: \"steps\" and \"workflow\" exclude each other"
 	    reg/AIM_cross-tool/AIM_coordination-rules.json
 	echo '{"workflow": "tidy", "payload": {}}' >req.json
 	run -3 --separate-stderr aim-resolve -r reg req.json
-	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:19:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:20:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
 }
