@@ -209,23 +209,25 @@ judge_says() {
 	assert_equal "$(jq -c '.tool_id, (.fanout | .order, .winner, .why, .judge.tool_id, .judge.answer)' <<<"$output" | tr '\n' ' ')" \
 	    '"breaker" "smallest-diff" "breaker" "judged by referee (capability '"'judge'"'): bolder" "referee" {"why":"bolder","winner":"breaker"} '
 	# It was shown each diff, 64 KiB of them in all, a cut one marked.
-	run -0 jq -r .payload.prompt ../reg/judged.json
-	assert_line '=== candidate fixer ==='
-	assert_line '=== candidate breaker ==='
-	assert_line '-# calc.sh: the arithmetic of the sample project.'
-	assert_line --regexp '^\[diff cut: 21845 of its [0-9]+ bytes shown\]$'
-	# An answer naming no candidate, none at all, a failed judge, none.
-	local order="succeeded; smallest diff (2 lines in 1 file) of 3; the judge (capability 'judge') was not followed"
+	assert_equal "$(jq -r .payload.prompt ../reg/judged.json | grep -E '^(===|-#|\[diff cut)')" \
+	    "=== candidate fixer ===
+=== candidate breaker ===
+-# calc.sh: the arithmetic of the sample project.
+=== candidate bulky ===
+[diff cut: 21845 of its 129017 bytes shown]"
+	# An answer naming no candidate, none at all, a failed judge, none
+	# (two candidates will do).
+	local order="succeeded; smallest diff (2 lines in 1 file) of 2; the judge (capability 'judge') was not followed"
 	judge_says '{"winner": "nobody"}'
-	run -0 aim-fanout -r ../reg -o judge in.jsonl
+	run -0 aim-fanout -n 2 -r ../reg -o judge in.jsonl
 	assert_equal "$(jq -r '.fanout | .winner + " " + .why' <<<"$output")" "fixer $order: it named 'nobody', not a candidate that may win"
 	judge_says 'I cannot decide.'
-	run -0 aim-fanout -r ../reg --judge judge in.jsonl
+	run -0 aim-fanout -n 2 -r ../reg --judge judge in.jsonl
 	assert_equal "$(jq -r '.fanout | .winner + " " + .why + " " + .judge.error' <<<"$output")" "fixer $order: its response holds no JSON object its response holds no JSON object"
 	echo '{"success": false, "message": "no opinion", "content": null}' >../reg/reply.json
-	run -0 aim-fanout -r ../reg -o judge in.jsonl
+	run -0 aim-fanout -n 2 -r ../reg -o judge in.jsonl
 	assert_equal "$(jq -r .fanout.why <<<"$output")" "$order: it failed: All tools failed for capability 'judge': referee: no opinion"
-	run -0 aim-fanout -r ../reg --judge umpire in.jsonl
+	run -0 aim-fanout -n 2 -r ../reg --judge umpire in.jsonl
 	assert_equal "$(jq -r .fanout.why <<<"$output")" "${order/\'judge\'/\'umpire\'}: unknown capability 'umpire'; known: judge"
 }
 
