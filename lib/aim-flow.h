@@ -421,8 +421,9 @@ void	 aim_invoke_each_running(const struct aim_invoke *iv,
 /*
  * The files a check is given: those the tool says it changed (output's
  * content.files_modified and files_created, aim-adapter(7) "Content of
- * an AI coding tool"), else rec's payload.files.  Both borrowed; a new
- * array.
+ * an AI coding tool") that lie inside the working directory
+ * (aim_path_within; aim-invoke(1) "Verify and retry"), else, when it
+ * says none, rec's payload.files.  Both borrowed; a new array.
  */
 json_t	*aim_verify_files(json_t *rec, json_t *output);
 

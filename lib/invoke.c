@@ -570,14 +570,22 @@ verify_rounds(struct job *j)
 json_t *
 aim_verify_files(json_t *rec, json_t *output)
 {
-	json_t *content = json_object_get(output, "content"), *files;
+	json_t *content = json_object_get(output, "content"), *said, *f;
+	json_t *files = json_array();
+	size_t i;
 
-	files = json_array();
-	json_array_extend(files, json_object_get(content, "files_modified"));
-	json_array_extend(files, json_object_get(content, "files_created"));
-	if (json_array_size(files) == 0)
+	said = json_array();
+	json_array_extend(said, json_object_get(content, "files_modified"));
+	json_array_extend(said, json_object_get(content, "files_created"));
+	/* What a tool says it changed outside the tree is not checked there. */
+	json_array_foreach(said, i, f)
+		if (json_is_string(f) && aim_path_within(json_string_value(f),
+		    "."))
+			json_array_append(files, f);
+	if (json_array_size(said) == 0)
 		json_array_extend(files, json_object_get(json_object_get(
 		    rec, "payload"), "files"));
+	json_decref(said);
 	return files;
 }
 

@@ -157,6 +157,11 @@ summary() {
 	# The formatter had the request's file and the one inside, named absolutely.
 	assert_equal "$(grep -v '^{' reg/runs.log)" "upper a.txt $PWD/b.txt"
 	assert_equal "$(jq -c '[.result.success, .result.content.files_modified]' out.json)" "[true,[\"a.txt\",\"$PWD/b.txt\"]]"
+	# A verify command is not given them either.
+	sed -i 's|"escaping": {"primary": "escaper", "fallback": \[\]}|"escaping": {"primary": "escaper", "fallback": [], "verify": "echo \\"$@\\""}|' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json
+	run -0 fix escaping
+	assert_equal "$(jq -r '.attempts[0].verify.output_tail' out.json)" "a.txt $PWD/b.txt"
 }
 
 @test "a failed middle step stops the chain; continue_on_failure goes on" {
