@@ -827,7 +827,8 @@ verify_sub_step(struct aim_invoke *iv, struct job *j, int64_t now)
  * Start the verify command of a success of j->cur (attempt and output
  * stolen): sh -c CMD with the changed files as its arguments ("$@"), in
  * the working directory, its stdout with its stderr; within the attempt's
- * timeout and the deadline.  0 while it runs, else verify_judge's answer.
+ * timeout and the deadline; or the check naming a capability
+ * (verify_sub_start).  0 while it runs, else verify_judge's answer.
  */
 static int
 verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
@@ -836,15 +837,14 @@ verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
 	struct aim_proc_limits lim = { iv->cfg->timeout_ms,
 	    iv->cfg->kill_grace_ms, AIM_VERIFY_TAIL_BYTES,
 	    AIM_VERIFY_TAIL_BYTES };
-	json_t *files = aim_verify_files(j->rec, output);
+	json_t *files;
 	char *script, **argv;
 	int64_t now = aim_now_ms();
 	int rc;
 
-	if (verify_cmd(j) == NULL) {
-		json_decref(files);
+	if (verify_cmd(j) == NULL)
 		return verify_sub_start(iv, j, attempt, output);
-	}
+	files = aim_verify_files(j->rec, output);
 	argv = aim_verify_argv(verify_cmd(j), files, &script);
 	j->vattempt = attempt;
 	j->voutput = output;
