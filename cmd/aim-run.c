@@ -258,6 +258,20 @@ option(struct ask *a, int ch, const char **prompt)
 	}
 }
 
+/* --steps, -w and -t: one of them at most. */
+static void
+steps_check(const struct ask *a)
+{
+	if (a->steps != NULL && a->workflow != NULL) {
+		warnx("--steps and -w exclude each other");
+		usage(AIM_EXIT_USAGE);
+	}
+	if ((a->steps != NULL || a->workflow != NULL) && a->tool != NULL) {
+		warnx("-t is for a request without steps");
+		usage(AIM_EXIT_USAGE);
+	}
+}
+
 static void
 parse(struct ask *a, int argc, char *argv[])
 {
@@ -288,14 +302,7 @@ parse(struct ask *a, int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "c:d:ehj:np:r:st:Vw:", longopts,
 	    NULL)) != -1)
 		option(a, ch, &prompt);
-	if (a->steps != NULL && a->workflow != NULL) {
-		warnx("--steps and -w exclude each other");
-		usage(AIM_EXIT_USAGE);
-	}
-	if ((a->steps != NULL || a->workflow != NULL) && a->tool != NULL) {
-		warnx("-t is for a request without steps");
-		usage(AIM_EXIT_USAGE);
-	}
+	steps_check(a);
 	if (a->steps == NULL && a->workflow == NULL && optind == argc) {
 		warnx("no capability: say what to do, e.g. 'aim run "
 		    "formatting src/main.c'");
