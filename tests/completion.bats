@@ -490,6 +490,9 @@ zcomp() {
 	mkdir w && touch w/main.c && cd w
 	run zcomp "aim run -r $REG formatting "
 	assert_output main.c
+	# --steps: capabilities, one after a comma too.
+	run zcomp "aim-run -r $REG --steps=formatting,l"
+	assert_output linting
 	# With steps or a workflow, every word is a file.
 	run zcomp "aim run -r $REG --steps=formatting,linting "
 	assert_output main.c
