@@ -22,8 +22,8 @@
 #include "aim.h"
 
 #define CANDS_MAX	64
-/* The tail of a verify command's output kept in the record. */
-#define VERIFY_TAIL	2000
+/* The diffs a judge is shown, in all (aim-fanout(1) "The judge"). */
+#define JUDGE_DIFFS_BYTES	65536
 
 static const char *progname = "aim-fanout";
 
@@ -33,19 +33,22 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-k] [-c config] [-n count] [-o order] [-r registry] "
 	    "[-t tool,...]\n"
-	    "                  [--copy=path] [--link=path] [--setup=cmd] "
-	    "[--verify=cmd] [file ...]\n", progname);
+	    "                  [--copy=path] [--judge=capability] "
+	    "[--link=path] [--setup=cmd]\n"
+	    "                  [--verify=cmd] [file ...]\n", progname);
 	if (status == 0)
 		printf("  -c, --config=FILE        read the configuration from "
 		    "FILE\n"
 		    "      --copy=PATH          copy PATH into each worktree\n"
 		    "  -h, --help               print this help and exit\n"
+		    "      --judge=CAPABILITY   a judge of this capability "
+		    "picks the winner\n"
 		    "  -k, --keep               keep the worktrees\n"
 		    "      --link=PATH          symlink PATH into each worktree\n"
 		    "  -n, --count=N            run the first N ready "
 		    "candidates\n"
-		    "  -o, --order=ORDER        smallest-diff, lowest-cost or "
-		    "fastest\n"
+		    "  -o, --order=ORDER        smallest-diff, lowest-cost, "
+		    "fastest or judge\n"
 		    "  -r, --registry=DIR       take aim_config.json from DIR\n"
 		    "      --setup=CMD          run CMD in each worktree first\n"
 		    "  -t, --tools=TOOL,...     run these candidates only\n"
@@ -82,7 +85,12 @@ struct fan {
 	struct aim_worktree_opts wo;
 	const char *verify;	/* --verify, or NULL */
 	const char *cmd;	/* this record's: --verify, else route.verify */
+	json_t	*vroute;	/* else route.verify naming a capability */
 	const char *order;	/* smallest-diff, lowest-cost, fastest */
+	const char *judge;	/* the judge's capability, or NULL: none */
+	struct aim_setup *set;	/* its registry and rules, to route it */
+	struct aim_router router;
+	int	 routing;	/* router set up */
 	json_t	*tools;		/* -t: names, or NULL */
 	long	 count;		/* -n, 0: all */
 	int	 keep;
@@ -144,9 +152,9 @@ one_record(json_t *rec, struct cand *k, const struct aim_base *b)
 	return one;
 }
 
-/* Run the one-candidate record through the engine, here. */
+/* Run a routed record through the engine, here (stolen; strict: -s). */
 static json_t *
-engine_run(const struct fan *f, json_t *one)
+engine_run(const struct fan *f, json_t *one, int strict)
 {
 	struct aim_invoke_opts io;
 	struct aim_invoke *iv;
@@ -156,7 +164,7 @@ engine_run(const struct fan *f, json_t *one)
 
 	memset(&io, 0, sizeof(io));
 	io.jobs = 1;
-	io.strict = 1;
+	io.strict = strict;
 	io.done = one_done;
 	io.arg = &o;
 	iv = aim_invoke_new(f->cfg, &io);
@@ -178,32 +186,44 @@ engine_run(const struct fan *f, json_t *one)
 }
 
 /*
- * --verify: cmd with sh -c here, stderr with stdout: {command, passed,
- * exit_code, timed_out, duration_ms, output: the tail}.
+ * The check of f->cmd here on what r's tool changed (r borrowed), one
+ * result shape with the engine's (aim_verify_result).
  */
 static json_t *
-verify_run(const struct fan *f)
+verify_run(const struct fan *f, json_t *r)
 {
 	struct aim_proc_limits lim = { f->cfg->timeout_ms,
-	    f->cfg->kill_grace_ms, (size_t)16 << 20, VERIFY_TAIL };
-	char *script = aim_xsprintf("exec 2>&1\n%s", f->cmd);
-	char *argv[] = { "sh", "-c", script, NULL };
+	    f->cfg->kill_grace_ms, AIM_VERIFY_TAIL_BYTES,
+	    AIM_VERIFY_TAIL_BYTES };
+	json_t *files = aim_verify_files(r, json_object_get(r, "result")), *v;
+	char *script, **argv = aim_verify_argv(f->cmd, files, &script);
 	extern char **environ;
 	struct aim_proc p;
-	json_t *v;
-	int ok;
 
 	aim_proc_run(&p, argv, environ, NULL, 0, &lim);
-	ok = !p.spawn_errno && !p.timed_out && WIFEXITED(p.status);
-	v = json_pack("{s:s, s:b, s:b, s:I}", "command", f->cmd, "passed",
-	    ok && WEXITSTATUS(p.status) == 0, "timed_out", p.timed_out,
-	    "duration_ms", (json_int_t)p.duration_ms);
-	json_object_set_new(v, "exit_code", ok ? json_integer(
-	    WEXITSTATUS(p.status)) : json_null());
-	json_object_set_new(v, "output", aim_json_text(p.out, p.out_len,
-	    VERIFY_TAIL, 1));
+	v = aim_verify_result(&p, f->cmd);
 	aim_proc_free(&p);
+	free(argv);
 	free(script);
+	json_decref(files);
+	return v;
+}
+
+/*
+ * The check of f->vroute, a capability routed through aim, here on what
+ * r's tool changed (r borrowed): through the engine, as aim-invoke's
+ * rounds run it (aim_verify_request, aim_verify_routed).
+ */
+static json_t *
+verify_routed_run(const struct fan *f, json_t *r)
+{
+	int64_t t0 = aim_now_ms();
+	json_t *vr, *v;
+
+	vr = engine_run(f, aim_verify_request(f->vroute, r, json_object_get(r,
+	    "result")), 0);
+	v = aim_verify_routed(vr, aim_now_ms() - t0);
+	json_decref(vr);
 	return v;
 }
 
@@ -279,14 +299,17 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 		_exit(s != NULL && aim_write_full(fd, s, strlen(s)) == 0 ? 0 : 1);
 	}
 	t0 = aim_now_ms();
-	r = engine_run(f, one_record(rec, k, b));
+	r = engine_run(f, one_record(rec, k, b), 1);
 	/* Orphaned: the copy is the next sweep's; touch it no more. */
 	if (getppid() != parent)
 		_exit(1);
 	o = cand_object(k, r, aim_now_ms() - t0);
 	if (json_is_true(json_object_get(json_object_get(r, "result"),
 	    "success")) && f->cmd != NULL)
-		json_object_set_new(o, "verify", verify_run(f));
+		json_object_set_new(o, "verify", verify_run(f, r));
+	else if (json_is_true(json_object_get(json_object_get(r, "result"),
+	    "success")) && f->vroute != NULL)
+		json_object_set_new(o, "verify", verify_routed_run(f, r));
 	diff_add(k, o);
 	/* Walked here, while the diff's walk left it in the cache, and at once. */
 	json_object_set_new(o, "disk_bytes", json_integer(aim_disk_bytes(
@@ -439,7 +462,8 @@ may_win(json_t *o)
 
 	return strcmp(json_string_value(json_object_get(o, "status")),
 	    "success") == 0 && json_object_get(o, "diff") != NULL &&
-	    (v == NULL || json_is_true(json_object_get(v, "passed")));
+	    (v == NULL || strcmp(json_string_value(json_object_get(v,
+	    "status")), "passed") == 0);
 }
 
 /* a before b in -o's order (candidates that changed something first)? */
@@ -472,7 +496,8 @@ static char *
 why_won(const struct fan *f, json_t *w, size_t m)
 {
 	char d[32];
-	const char *pass = f->cmd ? "passed verify" : "succeeded";
+	const char *pass = f->cmd || f->vroute ? "passed verify" :
+	    "succeeded";
 	int64_t nl, nf;
 
 	if (strcmp(f->order, "fastest") == 0) {
@@ -490,9 +515,162 @@ why_won(const struct fan *f, json_t *w, size_t m)
 	    nf == 1 ? "" : "s", m);
 }
 
+/*
+ * The judge's request: the task's prompt and the diff of each candidate
+ * that may win, JUDGE_DIFFS_BYTES of diffs in all, a cut one marked.
+ */
+static json_t *
+judge_request(json_t *rec, json_t *cands, size_t m)
+{
+	json_t *o, *req;
+	const char *diff, *task;
+	size_t i, len, room = JUDGE_DIFFS_BYTES / (m ? m : 1), blen;
+	char *buf;
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &blen)) == NULL)
+		err(AIM_EXIT_IO, "open_memstream");
+	task = json_string_value(json_object_get(json_object_get(rec,
+	    "payload"), "prompt"));
+	fprintf(fp, "You judge %zu candidate changes, each made by another "
+	    "tool for the same task, and pick the best.\nThe task: %s\n"
+	    "Each candidate's unified diff follows its line \"=== "
+	    "candidate TOOL_ID ===\".\nAnswer with a JSON object alone: "
+	    "{\"winner\": \"<tool_id>\", \"why\": \"<one sentence>\"}\n",
+	    m, task ? task : "(none given)");
+	json_array_foreach(cands, i, o) {
+		if (!may_win(o))
+			continue;
+		diff = json_string_value(json_object_get(o, "diff"));
+		len = json_string_length(json_object_get(o, "diff"));
+		fprintf(fp, "\n=== candidate %s ===\n%.*s", json_string_value(
+		    json_object_get(o, "tool_id")), (int)(len < room ? len :
+		    room), diff);
+		if (len > room)
+			fprintf(fp, "\n[diff cut: %zu of its %zu bytes shown]\n",
+			    room, len);
+	}
+	if (fclose(fp) != 0)
+		err(AIM_EXIT_IO, "open_memstream");
+	req = json_pack("{s:O*, s:s, s:{s:s%}}", "id", json_object_get(rec,
+	    "id"), "capability", "judge", "payload", "prompt", buf, blen);
+	free(buf);
+	return req;
+}
+
+/* Route req (borrowed) to f->judge: 0, or -1 with a malloc'd *why. */
+static int
+judge_route(struct fan *f, json_t *req, char **why)
+{
+	json_t *details = NULL;
+	const char *code;
+
+	json_object_set_new(req, "capability", json_string(f->judge));
+	if (!f->set->registry_ok) {
+		*why = aim_xsprintf("no registry to route it: %s",
+		    f->set->not_found ? f->set->not_found : "it did not load");
+		return -1;
+	}
+	if (!f->routing) {
+		aim_router_init(&f->router, &f->set->reg, &f->set->cfg);
+		f->routing = 1;
+	}
+	if (aim_route(&f->router, req, &code, why, &details) == -1) {
+		json_decref(details);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The candidate the judge's record r (borrowed, may be NULL) names in
+ * its content.response, {"winner", "why"} perhaps in a ```json fence,
+ * among cands, and its why in *jwhy (borrowed from *answer, new); else
+ * NULL with a malloc'd *why.
+ */
+static json_t *
+judge_answer(json_t *r, json_t *cands, json_t **answer, char **why)
+{
+	json_t *res = json_object_get(r, "result"), *o;
+	const char *resp, *a, *z, *winner;
+	size_t i;
+
+	*answer = NULL;
+	if (!json_is_true(json_object_get(res, "success"))) {
+		*why = aim_xsprintf("it failed: %s", json_string_value(
+		    json_object_get(res, "message")) ? json_string_value(
+		    json_object_get(res, "message")) : "no answer");
+		return NULL;
+	}
+	resp = json_string_value(json_object_get(json_object_get(res,
+	    "content"), "response"));
+	if (resp == NULL || (a = strchr(resp, '{')) == NULL ||
+	    (z = strrchr(resp, '}')) == NULL ||
+	    (*answer = json_loadb(a, z - a + 1, 0, NULL)) == NULL ||
+	    !json_is_object(*answer)) {
+		*why = aim_xstrdup("its response holds no JSON object");
+		return NULL;
+	}
+	if ((winner = json_string_value(json_object_get(*answer,
+	    "winner"))) == NULL) {
+		*why = aim_xstrdup("its answer has no \"winner\" string");
+		return NULL;
+	}
+	json_array_foreach(cands, i, o)
+		if (may_win(o) && strcmp(json_string_value(json_object_get(o,
+		    "tool_id")), winner) == 0)
+			return o;
+	*why = aim_xsprintf("it named '%s', not a candidate that may win",
+	    winner);
+	return NULL;
+}
+
+/*
+ * Ask f->judge which of the m candidates that may win does (aim-fanout(1)
+ * "The judge"): its pick, with *why saying so; else w, the order's, and
+ * *why (the order's) says why the judge was not followed.  fo gains
+ * "judge" {capability, tool_id, answer, error, attempts}.
+ */
+static json_t *
+judged(struct fan *f, json_t *rec, json_t *fo, json_t *cands, size_t m,
+    json_t *w, char **why)
+{
+	json_t *req = judge_request(rec, cands, m), *r = NULL, *pick = NULL;
+	json_t *answer = NULL, *info;
+	char *reason = NULL, *s;
+
+	if (judge_route(f, req, &reason) == 0) {
+		r = engine_run(f, req, 0);
+		req = NULL;
+		pick = judge_answer(r, cands, &answer, &reason);
+	}
+	json_decref(req);
+	info = json_pack("{s:s, s:O*, s:O*, s:O*}", "capability", f->judge,
+	    "tool_id", json_object_get(r, "tool_id"), "answer", answer,
+	    "attempts", json_object_get(r, "attempts"));
+	if (pick != NULL) {
+		s = aim_xsprintf("judged by %s (capability '%s'): %s",
+		    json_string_value(json_object_get(r, "tool_id")), f->judge,
+		    json_string_value(json_object_get(answer, "why")) ?
+		    json_string_value(json_object_get(answer, "why")) : "");
+		w = pick;
+	} else {
+		json_object_set_new(info, "error", json_string(reason));
+		s = aim_xsprintf("%s; the judge (capability '%s') was not "
+		    "followed: %s", *why, f->judge, reason);
+	}
+	free(*why);
+	*why = s;
+	free(reason);
+	json_decref(answer);
+	json_decref(r);
+	json_object_set_new(fo, "judge", info);
+	return w;
+}
+
 /* Name the winner of cands (an array) in fo: "winner", "why". */
 static json_t *
-choose(const struct fan *f, json_t *fo, json_t *cands)
+choose(struct fan *f, json_t *rec, json_t *fo, json_t *cands)
 {
 	json_t *o, *w = NULL;
 	size_t i, m = 0, ok = 0;
@@ -514,6 +692,9 @@ choose(const struct fan *f, json_t *fo, json_t *cands)
 		    ok);
 	else
 		why = why_won(f, w, m);
+	/* A judge has a choice to make only between two or more. */
+	if (f->judge != NULL && m > 1)
+		w = judged(f, rec, fo, cands, m, w, &why);
 	json_object_set_new(fo, "winner", w ? json_copy(json_object_get(w,
 	    "tool_id")) : json_null());
 	json_object_set_new(fo, "why", json_string(why));
@@ -526,7 +707,7 @@ choose(const struct fan *f, json_t *fo, json_t *cands)
  * candidate's attempts, and "fanout" (aim-fanout(1) OUTPUT).
  */
 static void
-record_finish(const struct fan *f, json_t *rec, json_t *fo)
+record_finish(struct fan *f, json_t *rec, json_t *fo)
 {
 	json_t *cands = json_object_get(fo, "candidates"), *o, *w, *all;
 	size_t i;
@@ -535,7 +716,7 @@ record_finish(const struct fan *f, json_t *rec, json_t *fo)
 	json_array_foreach(cands, i, o)
 		json_array_extend(all, json_object_get(o, "attempts"));
 	json_object_set_new(rec, "attempts", all);
-	if ((w = choose(f, fo, cands)) != NULL) {
+	if ((w = choose(f, rec, fo, cands)) != NULL) {
 		json_object_set(rec, "tool_id", json_object_get(w, "tool_id"));
 		json_object_set(rec, "result", json_object_get(w, "result"));
 	} else
@@ -611,6 +792,10 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 
 	f->cmd = f->verify ? f->verify : json_string_value(json_object_get(
 	    json_object_get(rec, "route"), "verify"));
+	f->vroute = f->cmd ? NULL : json_object_get(json_object_get(rec,
+	    "route"), "verify");
+	if (!json_is_object(f->vroute))
+		f->vroute = NULL;
 	signals_arm(1);
 	cands_prepare(f, ks, n, b);
 	for (i = 0; i < n; i++)
@@ -638,6 +823,9 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 	    b->head, "tree", b->tree, "order", f->order, "verify", f->cmd,
 	    "candidates", cands, "wall_ms", (json_int_t)(aim_now_ms() - t0),
 	    "disk_bytes", (json_int_t)disk, "kept", f->keep);
+	if (f->vroute != NULL)
+		json_object_set_new(fo, "verify", json_pack("{s:O}",
+		    "capability", json_object_get(f->vroute, "capability")));
 	record_finish(f, rec, fo);
 }
 
@@ -741,7 +929,8 @@ order_arg(const char *s)
 {
 	if (strcmp(s, "smallest-diff") != 0 && strcmp(s, "lowest-cost") != 0 &&
 	    strcmp(s, "fastest") != 0) {
-		warnx("-o %s: want smallest-diff, lowest-cost or fastest", s);
+		warnx("-o %s: want smallest-diff, lowest-cost, fastest or "
+		    "judge", s);
 		usage(AIM_EXIT_USAGE);
 	}
 	return s;
@@ -756,6 +945,7 @@ parse(int argc, char *argv[], struct fan *f, struct aim_options *opt)
 		{ "copy", required_argument, NULL, 'C' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "judge", required_argument, NULL, 'J' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "link", required_argument, NULL, 'L' },
 		{ "order", required_argument, NULL, 'o' },
@@ -779,6 +969,9 @@ parse(int argc, char *argv[], struct fan *f, struct aim_options *opt)
 			break;
 		case 'h':
 			usage(0);
+		case 'J':
+			f->judge = optarg;
+			break;
 		case 'k':
 			f->keep = 1;
 			break;
@@ -789,7 +982,10 @@ parse(int argc, char *argv[], struct fan *f, struct aim_options *opt)
 			f->count = count_arg(optarg);
 			break;
 		case 'o':
-			f->order = order_arg(optarg);
+			if (strcmp(optarg, "judge") == 0 && f->judge == NULL)
+				f->judge = "judge";
+			else if (strcmp(optarg, "judge") != 0)
+				f->order = order_arg(optarg);
 			break;
 		case 'r':
 			opt->registry = optarg;
@@ -855,9 +1051,12 @@ main(int argc, char *argv[])
 	argc -= n;
 	argv += n;
 
-	aim_setup_load(&set, &opt, NULL, AIM_SETUP_WARN);
+	/* The registry and rules only for a judge, which is routed here. */
+	aim_setup_load(&set, &opt, NULL, AIM_SETUP_WARN | (f.judge ?
+	    AIM_SETUP_REGISTRY : 0));
 	f.status = set.status;
 	f.cfg = &set.cfg;
+	f.set = &set;
 	if (sodium_init() == -1)
 		errx(AIM_EXIT_IO, "can't initialise libsodium");
 	if ((n = signals_setup()) != 0)
@@ -876,6 +1075,8 @@ main(int argc, char *argv[])
 	json_decref(f.tools);
 	json_decref(f.wo.link);
 	json_decref(f.wo.copy);
+	if (f.routing)
+		aim_router_free(&f.router);
 	aim_setup_free(&set);
 	if (f.signal)
 		return AIM_EXIT_SIGNAL + f.signal;

@@ -35,7 +35,13 @@ usage(int status)
 	    "               [-r registry] [-t tool] [--deadline=ms] "
 	    "[--json]\n"
 	    "               [--no-cache] [--timeout=ms] capability "
-	    "[file ...]\n");
+	    "[file ...]\n"
+	    "       aim run [-ehnsV] [-c config] [-d audit-dir] [-j jobs] "
+	    "[-p prompt]\n"
+	    "               [-r registry] [--deadline=ms] [--json] "
+	    "[--no-cache]\n"
+	    "               [--timeout=ms] --steps=capability,... | "
+	    "-w workflow [file ...]\n");
 	if (status == 0)
 		printf("  -c, --config=FILE        read the configuration from "
 		    "FILE\n"
@@ -57,11 +63,14 @@ usage(int status)
 		    "  -r, --registry=DIR       use the registry in DIR\n"
 		    "  -s, --strict             no fallback: the first "
 		    "candidate only\n"
+		    "      --steps=CAP,...      run these capabilities one "
+		    "after another\n"
 		    "  -t, --tool=TOOL          ask TOOL, not the "
 		    "capability's chain\n"
 		    "      --timeout=MS         each attempt within MS "
 		    "milliseconds\n"
 		    "  -V, --version            print the version and exit\n"
+		    "  -w, --workflow=NAME      run the rules' workflow NAME\n"
 		    "See aim-run(1).\n");
 	exit(status);
 }
@@ -70,7 +79,9 @@ usage(int status)
 struct ask {
 	struct aim_options opt;	/* -r, -c */
 	const char *audit_dir;	/* -d */
-	const char *capability;
+	const char *capability;	/* NULL with steps or a workflow */
+	json_t	*steps;		/* --steps: [{capability}...], or NULL */
+	const char *workflow;	/* -w */
 	char	*prompt;	/* NULL: none */
 	int	 prompt_stdin;	/* -p -: read it once the limit is known */
 	const char *tool;
@@ -144,7 +155,31 @@ ms_arg(const char *opt, const char *s)
 	return v;
 }
 
-enum { O_DEADLINE = 256, O_JSON, O_NO_CACHE, O_TIMEOUT };
+enum { O_DEADLINE = 256, O_JSON, O_NO_CACHE, O_STEPS, O_TIMEOUT };
+
+/*
+ * --steps' comma-separated capabilities as a request's "steps"
+ * (aim-resolve(1) "Workflows"); an empty one is a usage error.
+ */
+static json_t *
+steps_arg(const char *s)
+{
+	json_t *a = json_array();
+	size_t n;
+
+	for (;;) {
+		n = strcspn(s, ",");
+		if (n == 0) {
+			warnx("--steps %s: an empty capability", optarg);
+			usage(AIM_EXIT_USAGE);
+		}
+		json_array_append_new(a, json_pack("{s:s%}", "capability", s,
+		    n));
+		if (s[n] == '\0')
+			return a;
+		s += n + 1;
+	}
+}
 
 /* The value of -j: 1 to JOBS_MAX, else a usage error. */
 static long
@@ -199,6 +234,13 @@ option(struct ask *a, int ch, const char **prompt)
 	case 'V':
 		printf("%s %s\n", progname, AIM_VERSION);
 		exit(0);
+	case 'w':
+		a->workflow = optarg;
+		break;
+	case O_STEPS:
+		json_decref(a->steps);
+		a->steps = steps_arg(optarg);
+		break;
 	case O_DEADLINE:
 		a->deadline_ms = ms_arg("--deadline", optarg);
 		break;
@@ -212,6 +254,20 @@ option(struct ask *a, int ch, const char **prompt)
 		a->timeout_ms = ms_arg("--timeout", optarg);
 		break;
 	default:
+		usage(AIM_EXIT_USAGE);
+	}
+}
+
+/* --steps, -w and -t: one of them at most. */
+static void
+steps_check(const struct ask *a)
+{
+	if (a->steps != NULL && a->workflow != NULL) {
+		warnx("--steps and -w exclude each other");
+		usage(AIM_EXIT_USAGE);
+	}
+	if ((a->steps != NULL || a->workflow != NULL) && a->tool != NULL) {
+		warnx("-t is for a request without steps");
 		usage(AIM_EXIT_USAGE);
 	}
 }
@@ -231,26 +287,31 @@ parse(struct ask *a, int argc, char *argv[])
 		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "prompt", required_argument, NULL, 'p' },
 		{ "registry", required_argument, NULL, 'r' },
+		{ "steps", required_argument, NULL, O_STEPS },
 		{ "strict", no_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "tool", required_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "workflow", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *prompt = NULL;
 	int ch;
 
 	a->jobs = 1;
-	while ((ch = getopt_long(argc, argv, "c:d:ehj:np:r:st:V", longopts,
+	while ((ch = getopt_long(argc, argv, "c:d:ehj:np:r:st:Vw:", longopts,
 	    NULL)) != -1)
 		option(a, ch, &prompt);
-	if (optind == argc) {
+	steps_check(a);
+	if (a->steps == NULL && a->workflow == NULL && optind == argc) {
 		warnx("no capability: say what to do, e.g. 'aim run "
 		    "formatting src/main.c'");
 		usage(AIM_EXIT_USAGE);
 	}
-	a->capability = argv[optind++];
-	if (*a->capability == '\0') {
+	/* With steps every word is a file: the steps name the capabilities. */
+	if (a->steps == NULL && a->workflow == NULL)
+		a->capability = argv[optind++];
+	if (a->capability != NULL && *a->capability == '\0') {
 		warnx("the capability is empty");
 		usage(AIM_EXIT_USAGE);
 	}
@@ -285,8 +346,15 @@ request(struct run *r, int i)
 	if (a->prompt != NULL)
 		json_object_set_new(payload, "prompt", json_string(a->prompt));
 	aim_uuid7(id);
-	req = json_pack("{s:s, s:s, s:o, s:s}", "id", id, "capability",
-	    a->capability, "payload", payload, "actor", r->set.cfg.actor);
+	req = json_pack("{s:s, s:o, s:s}", "id", id, "payload", payload,
+	    "actor", r->set.cfg.actor);
+	if (a->capability != NULL)
+		json_object_set_new(req, "capability",
+		    json_string(a->capability));
+	if (a->steps != NULL)
+		json_object_set(req, "steps", a->steps);
+	if (a->workflow != NULL)
+		json_object_set_new(req, "workflow", json_string(a->workflow));
 	if (a->tool != NULL)
 		json_object_set_new(req, "tool_id", json_string(a->tool));
 	if (a->deadline_ms > 0)
@@ -509,7 +577,9 @@ put(struct run *r, json_t *rec)
 		fflush(stdout);
 	} else {
 		if (failed && aim_invoke_interrupted(r->iv) != SIGPIPE)
-			say_failed(rec, r->ask->capability);
+			say_failed(rec, json_string_value(json_object_get(rec,
+			    "capability")) ? json_string_value(json_object_get(
+			    rec, "capability")) : "steps");
 		if (aim_emit(stdout, rec) == -1)
 			aim_exit_raise(&r->status, AIM_EXIT_IO);
 	}
@@ -656,5 +726,6 @@ main(int argc, char *argv[])
 	aim_router_free(&r.router);
 	aim_setup_free(&r.set);
 	free(ask.prompt);
+	json_decref(ask.steps);
 	return status;
 }

@@ -246,13 +246,15 @@ _aim_fanout()
 	local -A _aim_opt=()
 	COMPREPLY=()
 	_aim_parse "$2" "-c:file --config:file -r:dir --registry:dir \
-	    -n:none --count:none -o:set=smallest-diff,lowest-cost,fastest \
-	    --order:set=smallest-diff,lowest-cost,fastest -t:tool --tools:tool \
-	    --copy:file --link:file --setup:none --verify:none"
+	    -n:none --count:none \
+	    -o:set=smallest-diff,lowest-cost,fastest,judge \
+	    --order:set=smallest-diff,lowest-cost,fastest,judge \
+	    -t:tool --tools:tool --copy:file --judge:none --link:file \
+	    --setup:none --verify:none"
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"
 	elif [[ $_aim_cur == -* ]]; then
-		_aim_reply -c --config --copy -k --keep --link -n --count \
+		_aim_reply -c --config --copy --judge -k --keep --link -n --count \
 		    -o --order -r --registry --setup -t --tools --verify \
 		    -h --help -V --version
 	else
@@ -407,15 +409,16 @@ _aim_run()
 	COMPREPLY=()
 	_aim_parse "$2" "-c:file --config:file -d:dir --audit-dir:dir \
 	    --deadline:none -j:none --jobs:none -p:none --prompt:none \
-	    -r:dir --registry:dir -t:tool --tool:tool --timeout:none"
+	    -r:dir --registry:dir -t:tool --tool:tool --timeout:none \
+	    --steps:none -w:none --workflow:none"
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"
 	elif [[ $_aim_cur == -* ]]; then
 		_aim_reply -c --config -d --audit-dir --deadline -e --each \
 		    -j --jobs --json -n --dry-run --no-cache -p --prompt \
-		    -r --registry -s --strict -t --tool --timeout -h --help \
-		    -V --version
-	elif ((_aim_npos == 0)); then
+		    -r --registry -s --strict --steps -t --tool --timeout \
+		    -w --workflow -h --help -V --version
+	elif ((_aim_npos == 0)) && ! _aim_has --steps -w --workflow; then
 		_aim_arg capability
 	else
 		_aim_arg file

@@ -291,6 +291,24 @@ int	 aim_security_check(json_t *payload, json_t *security,
 	    const char *cwd, const char *registry_dir, const char **code,
 	    char **message);
 
+/*
+ * The path p names once symlinks and ".." are resolved, as
+ * aim_security_check resolves a payload's files (aim-resolve(1) "Context
+ * and security checks"): a dangling symlink is followed too (it names the
+ * file a tool would create); past the first component that does not exist
+ * the rest is taken as written, ".." still taking one off.  A relative p
+ * is taken against the working directory.  A malloc'd absolute path;
+ * never fails (aborts on memory exhaustion).
+ */
+char	*aim_path_resolve(const char *p);
+
+/*
+ * Is p, resolved (aim_path_resolve), dir or below it, dir resolved too?
+ * 1 or 0.  For the files a workflow's step hands on (aim-invoke(1)
+ * "Workflows").
+ */
+int	 aim_path_within(const char *p, const char *dir);
+
 /* ---- patterns.c: error patterns (aim-adapter(7) ERROR PATTERNS) ---- */
 
 /*

@@ -407,6 +407,58 @@ void	 aim_invoke_each_running(const struct aim_invoke *iv,
 	    void (*fn)(void *arg, json_t *rec, const char *tool_id,
 	    int64_t started_ms), void *arg);
 
+/*
+ * A verify check's result, one shape wherever a check runs (the engine's
+ * rounds, aim-invoke(1) "Verify and retry"; each candidate of
+ * aim-fanout(1) "Verify and choose"): {command (or capability and
+ * tool_id for a check routed through aim), status: passed, failed,
+ * timeout or error (it could not start), exit: the exit status or null,
+ * output_tail: the last AIM_VERIFY_TAIL_BYTES of its stdout and stderr
+ * (for error: why), duration_ms}.  schemas/result.json "verify".
+ */
+#define AIM_VERIFY_TAIL_BYTES	2048
+
+/*
+ * The files a check is given: those the tool says it changed (output's
+ * content.files_modified and files_created, aim-adapter(7) "Content of
+ * an AI coding tool") that lie inside the working directory
+ * (aim_path_within; aim-invoke(1) "Verify and retry"), else, when it
+ * says none, rec's payload.files.  Both borrowed; a new array.
+ */
+json_t	*aim_verify_files(json_t *rec, json_t *output);
+
+/*
+ * The argv of verify command cmd on files (borrowed; strings borrowed
+ * too): sh -c "exec 1>&2<newline>cmd" aim-verify FILE..., so "$@" is the files
+ * and the output is stderr alone (run it with stderr_tail_bytes
+ * AIM_VERIFY_TAIL_BYTES).  The vector is malloc'd, the script in
+ * *script (free both).  Never fails (aborts on memory exhaustion).
+ */
+char	**aim_verify_argv(const char *cmd, json_t *files, char **script);
+
+/* The result (above) of a finished check p of cmd.  New reference. */
+json_t	*aim_verify_result(const struct aim_proc *p, const char *cmd);
+
+/*
+ * The request record of a check naming a capability (verify: a route's
+ * "verify" {capability, route}, aim-resolve(1) puts it there from the
+ * rule; aim-registry(5) verify) after a success output of rec's tool:
+ * rec's id, actor and payload, the files aim_verify_files gives, the
+ * capability and its route: a routed record for the engine.  All
+ * borrowed; a new reference.
+ */
+json_t	*aim_verify_request(json_t *verify, json_t *rec, json_t *output);
+
+/*
+ * The result (above) of a finished check request vrec (borrowed), which
+ * took duration_ms: passed when its result succeeded, timeout when its
+ * last attempt timed out, error when no tool ran, else failed; tool_id
+ * the tool that ran last (or null); exit its exit_code; output_tail its
+ * findings as "file:line: message" lines, else its stderr, else the
+ * result's message.  New reference.
+ */
+json_t	*aim_verify_routed(json_t *vrec, int64_t duration_ms);
+
 /* ---- trail.c: reading the audit trail (aim-audit(1) "Entries") ---- */
 
 /* "invocation" for the entry of a record, else its "kind" (borrowed). */

@@ -22,8 +22,6 @@
 #define DEADLINE_GRACE_MS	50
 /* A verify rule's rounds when it names none (aim-registry(5) max_rounds). */
 #define VERIFY_ROUNDS	3
-/* The tail of a verify command's output kept, and told the next round. */
-#define VERIFY_TAIL	2048
 
 extern char **environ;
 
@@ -67,6 +65,9 @@ struct job {
 	int	 verifying;	/* proc is the verify command */
 	json_t	*vattempt, *voutput;	/* the success it judges */
 	char	*vtold;		/* what the last failed verify said */
+	struct job *vjob;	/* a check routed through aim, running */
+	int64_t	 vstart_ms;	/* when it started */
+	int	 sub;		/* this is one: not counted among jobs */
 	/* A request of steps (aim-invoke(1) "Workflows"): rec is a step's. */
 	json_t	*wrec;		/* owned: the whole record, or NULL */
 	size_t	 step;		/* the index of the step rec runs */
@@ -140,6 +141,8 @@ job_free(struct job *j)
 	json_decref(j->voutput);
 	json_decref(j->wrec);
 	json_decref(j->changed);
+	if (j->vjob != NULL)
+		job_free(j->vjob);
 	free(j->vtold);
 	free(j->input);
 	aim_strv_free(j->env);
@@ -532,6 +535,29 @@ verify_cmd(struct job *j)
 	    "route"), "verify"));
 }
 
+/*
+ * The check of j's route naming a capability, {capability, route}, for an
+ * attempt of j->cur, or NULL (as verify_cmd).
+ */
+static json_t *
+verify_routed(struct job *j)
+{
+	json_t *v = json_object_get(json_object_get(j->rec, "route"),
+	    "verify");
+
+	if (json_is_object(json_object_get(j->cur, "adapter")) ||
+	    !json_is_object(v))
+		return NULL;
+	return v;
+}
+
+/* Does an attempt of j->cur get checked, by a command or a capability? */
+static int
+verify_set(struct job *j)
+{
+	return verify_cmd(j) != NULL || verify_routed(j) != NULL;
+}
+
 /* The rounds the route allows j->cur (aim-registry(5) max_rounds). */
 static int64_t
 verify_rounds(struct job *j)
@@ -541,46 +567,143 @@ verify_rounds(struct job *j)
 	return n > 0 ? n : VERIFY_ROUNDS;
 }
 
-/*
- * The files verify is given: those the tool says it changed (content's
- * files_modified and files_created, aim-adapter(7) "Content of an AI
- * coding tool"), else the request's payload files.  Borrowed or new: a
- * new reference either way.
- */
-static json_t *
-verify_files(struct job *j, json_t *output)
+json_t *
+aim_verify_files(json_t *rec, json_t *output)
 {
-	json_t *content = json_object_get(output, "content"), *files;
+	json_t *content = json_object_get(output, "content"), *said, *f;
+	json_t *files = json_array();
+	size_t i;
 
-	files = json_array();
-	json_array_extend(files, json_object_get(content, "files_modified"));
-	json_array_extend(files, json_object_get(content, "files_created"));
-	if (json_array_size(files) == 0)
+	said = json_array();
+	json_array_extend(said, json_object_get(content, "files_modified"));
+	json_array_extend(said, json_object_get(content, "files_created"));
+	/* What a tool says it changed outside the tree is not checked there. */
+	json_array_foreach(said, i, f)
+		if (json_is_string(f) && aim_path_within(json_string_value(f),
+		    "."))
+			json_array_append(files, f);
+	if (json_array_size(said) == 0)
 		json_array_extend(files, json_object_get(json_object_get(
-		    j->rec, "payload"), "files"));
+		    rec, "payload"), "files"));
+	json_decref(said);
 	return files;
 }
 
-/*
- * A finished verify command: {status: passed, failed, timeout or error
- * (it could not start), exit: its status or null, output_tail: the last
- * VERIFY_TAIL bytes of its output, duration_ms}.
- */
-static json_t *
-verify_object(const struct aim_proc *p)
+char **
+aim_verify_argv(const char *cmd, json_t *files, char **script)
+{
+	char **argv = aim_xmalloc((json_array_size(files) + 5) *
+	    sizeof(char *));
+	size_t i, n = 0;
+	json_t *f;
+
+	/* One stream, stderr's tail: what the check printed, in its order. */
+	*script = aim_xsprintf("exec 1>&2\n%s", cmd);
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = *script;
+	argv[n++] = "aim-verify";
+	json_array_foreach(files, i, f)
+		if (json_is_string(f))
+			argv[n++] = (char *)json_string_value(f);
+	argv[n] = NULL;
+	return argv;
+}
+
+json_t *
+aim_verify_result(const struct aim_proc *p, const char *cmd)
 {
 	int exited = !p->spawn_errno && !p->timed_out && WIFEXITED(p->status);
 	const char *status = p->spawn_errno ? "error" : p->timed_out ?
 	    "timeout" : exited && WEXITSTATUS(p->status) == 0 ? "passed" :
 	    "failed";
-	json_t *v = json_pack("{s:s, s:I}", "status", status, "duration_ms",
-	    (json_int_t)p->duration_ms);
+	json_t *v = json_pack("{s:s, s:s, s:I}", "command", cmd, "status",
+	    status, "duration_ms", (json_int_t)p->duration_ms);
 
 	json_object_set_new(v, "exit", exited ?
 	    json_integer(WEXITSTATUS(p->status)) : json_null());
 	json_object_set_new(v, "output_tail", p->spawn_errno ?
 	    json_string(strerror(p->spawn_errno)) : aim_json_text(p->err,
-	    p->err_len, VERIFY_TAIL, 1));
+	    p->err_len, AIM_VERIFY_TAIL_BYTES, 1));
+	return v;
+}
+
+json_t *
+aim_verify_request(json_t *verify, json_t *rec, json_t *output)
+{
+	json_t *payload = json_deep_copy(json_object_get(rec, "payload"));
+
+	if (payload == NULL)
+		payload = json_object();
+	json_object_set_new(payload, "files", aim_verify_files(rec, output));
+	return json_pack("{s:O*, s:O, s:o, s:O*, s:o}", "id",
+	    json_object_get(rec, "id"), "capability", json_object_get(verify,
+	    "capability"), "payload", payload, "actor", json_object_get(rec,
+	    "actor"), "route", json_deep_copy(json_object_get(verify,
+	    "route")));
+}
+
+/* What a routed check said: its findings, else its stderr or message. */
+static json_t *
+routed_tail(json_t *vrec, json_t *last)
+{
+	json_t *res = json_object_get(vrec, "result"), *fs, *f, *t;
+	char *text = NULL, *line;
+	size_t i, len = 0;
+
+	fs = json_object_get(json_object_get(last, "content"), "findings");
+	if (json_array_size(fs) == 0)
+		fs = json_object_get(json_object_get(res, "content"),
+		    "findings");
+	json_array_foreach(fs, i, f) {
+		line = aim_xsprintf("%s%s:%lld: %s\n", text ? text : "",
+		    json_string_value(json_object_get(f, "file")) ?
+		    json_string_value(json_object_get(f, "file")) : "?",
+		    (long long)json_integer_value(json_object_get(f, "line")),
+		    json_string_value(json_object_get(f, "message")) ?
+		    json_string_value(json_object_get(f, "message")) : "");
+		free(text);
+		text = line;
+	}
+	if (text != NULL) {
+		len = strlen(text);
+		t = aim_json_text(text, len, AIM_VERIFY_TAIL_BYTES, 1);
+		free(text);
+		return t;
+	}
+	t = json_object_get(last, "stderr");
+	if (!json_is_string(t))
+		t = json_object_get(res, "message");
+	return aim_json_text(json_string_value(t) ? json_string_value(t) : "",
+	    json_string_length(t), AIM_VERIFY_TAIL_BYTES, 1);
+}
+
+json_t *
+aim_verify_routed(json_t *vrec, int64_t duration_ms)
+{
+	json_t *attempts = json_object_get(vrec, "attempts"), *last, *v;
+	const char *outcome, *status = "failed";
+
+	last = json_array_get(attempts, json_array_size(attempts) - 1);
+	outcome = json_string_value(json_object_get(last, "outcome"));
+	if (json_is_true(json_object_get(json_object_get(vrec, "result"),
+	    "success")))
+		status = "passed";
+	else if (outcome != NULL && strcmp(outcome, "timeout") == 0)
+		status = "timeout";
+	else if (outcome == NULL || strcmp(outcome, "skipped") == 0)
+		status = "error";
+	v = json_pack("{s:O, s:O*, s:s, s:I}", "capability",
+	    json_object_get(vrec, "capability"), "tool_id", outcome != NULL &&
+	    strcmp(outcome, "skipped") != 0 ? json_object_get(last,
+	    "tool_id") : NULL, "status", status, "duration_ms",
+	    (json_int_t)duration_ms);
+	if (json_object_get(v, "tool_id") == NULL)
+		json_object_set_new(v, "tool_id", json_null());
+	json_object_set_new(v, "exit", json_is_integer(json_object_get(last,
+	    "exit_code")) ? json_copy(json_object_get(last, "exit_code")) :
+	    json_null());
+	json_object_set_new(v, "output_tail", routed_tail(vrec, last));
 	return v;
 }
 
@@ -597,6 +720,14 @@ verify_told(struct job *j, json_t *v)
 	else
 		snprintf(how, sizeof(how), "%s", json_string_value(
 		    json_object_get(v, "status")));
+	if (json_is_string(json_object_get(v, "capability")))
+		return aim_xsprintf("The check of capability '%s' (tool %s) "
+		    "failed (%s) after your changes; fix what it reports.  Its "
+		    "output ends:\n%s", json_string_value(json_object_get(v,
+		    "capability")), json_is_string(json_object_get(v,
+		    "tool_id")) ? json_string_value(json_object_get(v,
+		    "tool_id")) : "none", how, json_string_value(
+		    json_object_get(v, "output_tail")));
 	return aim_xsprintf("The check `%s` failed (%s) after your changes; "
 	    "fix what it reports.  Its output ends:\n%s", verify_cmd(j), how,
 	    json_string_value(json_object_get(v, "output_tail")));
@@ -639,37 +770,86 @@ verify_judge(struct aim_invoke *iv, struct job *j, json_t *v)
 	return -1;
 }
 
+static void	job_run(struct aim_invoke *, struct job *);
+static struct job *job_new(json_t *, const char *, long);
+
+/* The check routed through aim ended: verify_judge's answer on it. */
+static int
+verify_sub_end(struct aim_invoke *iv, struct job *j)
+{
+	json_t *v = aim_verify_routed(j->vjob->rec, aim_now_ms() -
+	    j->vstart_ms);
+
+	job_free(j->vjob);
+	j->vjob = NULL;
+	return verify_judge(iv, j, v);
+}
+
+/*
+ * Start the check of j's route naming a capability on a success of j->cur
+ * (attempt and output stolen): a job of its own, j->vjob, running the
+ * request aim_verify_request makes through its pre-routed candidates.
+ * 0 while it runs, else verify_judge's answer.
+ */
+static int
+verify_sub_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
+    json_t *output)
+{
+	j->vattempt = attempt;
+	j->voutput = output;
+	j->vjob = job_new(aim_verify_request(verify_routed(j), j->rec, output),
+	    j->source, j->lineno);
+	j->vjob->sub = 1;
+	j->vstart_ms = aim_now_ms();
+	job_run(iv, j->vjob);
+	return j->vjob->done ? verify_sub_end(iv, j) : 0;
+}
+
+/* A step of j's check routed through aim (aim_invoke_step's, for it). */
+static void	child_done(struct aim_invoke *, struct job *);
+static void	advance(struct aim_invoke *, struct job *);
+
+static void
+verify_sub_step(struct aim_invoke *iv, struct job *j, int64_t now)
+{
+	struct job *v = j->vjob;
+
+	if (v->running && v->proc.state == AIM_PROC_DONE)
+		child_done(iv, v);
+	else if (!v->running && !v->done && (iv->interrupted ||
+	    (v->wake_ms != 0 && v->wake_ms <= now)))
+		advance(iv, v);
+	if (v->done && verify_sub_end(iv, j) == -1)
+		advance(iv, j);
+}
+
 /*
  * Start the verify command of a success of j->cur (attempt and output
  * stolen): sh -c CMD with the changed files as its arguments ("$@"), in
  * the working directory, its stdout with its stderr; within the attempt's
- * timeout and the deadline.  0 while it runs, else verify_judge's answer.
+ * timeout and the deadline; or the check naming a capability
+ * (verify_sub_start).  0 while it runs, else verify_judge's answer.
  */
 static int
 verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
     json_t *output)
 {
 	struct aim_proc_limits lim = { iv->cfg->timeout_ms,
-	    iv->cfg->kill_grace_ms, VERIFY_TAIL, VERIFY_TAIL };
-	json_t *files = verify_files(j, output), *f;
-	char *script = aim_xsprintf("exec 1>&2\n%s", verify_cmd(j));
-	char **argv = aim_xmalloc((json_array_size(files) + 5) * sizeof(char *));
-	size_t i, n = 0;
+	    iv->cfg->kill_grace_ms, AIM_VERIFY_TAIL_BYTES,
+	    AIM_VERIFY_TAIL_BYTES };
+	json_t *files;
+	char *script, **argv;
 	int64_t now = aim_now_ms();
 	int rc;
 
+	if (verify_cmd(j) == NULL)
+		return verify_sub_start(iv, j, attempt, output);
+	files = aim_verify_files(j->rec, output);
+	argv = aim_verify_argv(verify_cmd(j), files, &script);
 	j->vattempt = attempt;
 	j->voutput = output;
 	if (j->deadline_ms != 0 && j->deadline_ms - now < lim.timeout_ms)
 		lim.timeout_ms = j->deadline_ms > now ? j->deadline_ms - now : 1;
-	argv[n++] = "sh";
-	argv[n++] = "-c";
-	argv[n++] = script;
-	argv[n++] = "aim-verify";
-	json_array_foreach(files, i, f)
-		if (json_is_string(f))
-			argv[n++] = (char *)json_string_value(f);
-	argv[n] = NULL;
 	rc = aim_proc_spawn(&j->proc, argv, environ, NULL, 0, &lim);
 	free(argv);
 	free(script);
@@ -680,7 +860,7 @@ verify_start(struct aim_invoke *iv, struct job *j, json_t *attempt,
 		iv->running++;
 		return 0;
 	}
-	rc = verify_judge(iv, j, verify_object(&j->proc));
+	rc = verify_judge(iv, j, aim_verify_result(&j->proc, verify_cmd(j)));
 	aim_proc_free(&j->proc);
 	return rc;
 }
@@ -713,7 +893,7 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 	until = record_outcome(iv, j, j->tool_id, cls);
 	record_cost(iv, j, attempt, output);
 	if (output != NULL && json_is_true(json_object_get(output, "success"))) {
-		if (verify_cmd(j) != NULL)
+		if (verify_set(j))
 			return verify_start(iv, j, attempt, output);
 		json_array_append_new(j->attempts, attempt);
 		finish_job(iv, j, json_string(j->tool_id), output);
@@ -986,7 +1166,7 @@ cacheable(struct aim_invoke *iv, struct job *j)
 	json_t *ask = json_object_get(j->rec, "cache");
 
 	/* A verified result is judged afresh: the check may have changed. */
-	if (iv->rcache.dir == NULL || verify_cmd(j) != NULL)
+	if (iv->rcache.dir == NULL || verify_set(j))
 		return 0;
 	return json_is_boolean(ask) ? json_is_true(ask) :
 	    json_is_true(json_object_get(j->cur, "cache"));
@@ -1275,7 +1455,8 @@ child_done(struct aim_invoke *iv, struct job *j)
 	iv->running--;
 	if (j->verifying) {
 		j->verifying = 0;
-		rc = verify_judge(iv, j, verify_object(&j->proc));
+		rc = verify_judge(iv, j, aim_verify_result(&j->proc,
+		    verify_cmd(j)));
 		aim_proc_free(&j->proc);
 		if (rc == -1)
 			advance(iv, j);
@@ -1447,7 +1628,7 @@ job_run(struct aim_invoke *iv, struct job *j)
 	}
 	j->attempts = json_array();
 	json_object_set_new(j->rec, "attempts", j->attempts);
-	if (!j->active) {
+	if (!j->active && !j->sub) {
 		j->active = 1;
 		iv->active++;
 	}
@@ -1555,6 +1736,53 @@ steps_end(struct aim_invoke *iv, struct job *j)
 }
 
 /*
+ * Add the files of a step's content (borrowed) to set, those that resolve
+ * inside the working directory; the others, a tool's "../../etc/passwd"
+ * or an absolute path elsewhere, to dropped instead (aim-invoke(1)
+ * "Workflows").
+ */
+static void
+files_add_inside(json_t *set, json_t *files, json_t *dropped)
+{
+	json_t *inside = json_array(), *f;
+	size_t i;
+
+	json_array_foreach(files, i, f)
+		if (json_is_string(f))
+			json_array_append(aim_path_within(json_string_value(f),
+			    ".") ? inside : dropped, f);
+	files_add(set, inside);
+	json_decref(inside);
+}
+
+/*
+ * The step's "error" for the files it did not hand on, said on stderr as
+ * "source:line: steps[N]: ...".
+ */
+static void
+step_dropped(struct job *j, json_t *step, json_t *dropped)
+{
+	char *msg, *list = NULL, *s;
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(dropped, i, f) {
+		s = aim_xsprintf("%s%s%s", list ? list : "", list ? ", " : "",
+		    json_string_value(f));
+		free(list);
+		list = s;
+	}
+	msg = aim_xsprintf("files outside the working directory not handed "
+	    "on: %s", list);
+	warnx("%s:%ld: steps[%zu]: %s", j->source, j->lineno, j->step, msg);
+	json_object_set_new(step, "error", json_pack("{s:s, s:s, s:s, s:O}",
+	    "stage", "invoke", "code", "forbidden_path", "message", msg,
+	    "files", dropped));
+	free(msg);
+	free(list);
+}
+
+/*
  * Step j->step ended (j->rec has its result): its tool, attempts and
  * result go into the step, its attempts, marked with "step", into the
  * record's, the files it changed to the next steps.  1 when the next
@@ -1565,6 +1793,7 @@ step_end(struct aim_invoke *iv, struct job *j)
 {
 	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
 	    j->step), *res = json_object_get(j->rec, "result"), *a, *content;
+	json_t *dropped;
 	size_t i;
 
 	json_object_set(step, "tool_id", json_object_get(j->rec, "tool_id"));
@@ -1576,8 +1805,14 @@ step_end(struct aim_invoke *iv, struct job *j)
 		json_array_append_new(json_object_get(j->wrec, "attempts"), a);
 	}
 	content = json_object_get(res, "content");
-	files_add(j->changed, json_object_get(content, "files_modified"));
-	files_add(j->changed, json_object_get(content, "files_created"));
+	dropped = json_array();
+	files_add_inside(j->changed, json_object_get(content, "files_modified"),
+	    dropped);
+	files_add_inside(j->changed, json_object_get(content, "files_created"),
+	    dropped);
+	if (json_array_size(dropped) > 0)
+		step_dropped(j, step, dropped);
+	json_decref(dropped);
 	if (!json_is_true(json_object_get(res, "success")) &&
 	    !json_is_true(json_object_get(step, "continue_on_failure")))
 		j->stopped = 1;
@@ -1731,6 +1966,13 @@ aim_invoke_flush(struct aim_invoke *iv)
 	iv->qlen = k;
 }
 
+/* The job of j at work now: its check's, while one routed through aim runs. */
+static struct job *
+live(struct job *j)
+{
+	return j->vjob != NULL ? j->vjob : j;
+}
+
 void
 aim_invoke_interrupt(struct aim_invoke *iv, int sig)
 {
@@ -1741,7 +1983,7 @@ aim_invoke_interrupt(struct aim_invoke *iv, int sig)
 		return;
 	iv->interrupted = sig;
 	for (i = 0; i < iv->qlen; i++) {
-		j = iv->queue[(iv->qhead + i) % iv->qcap];
+		j = live(iv->queue[(iv->qhead + i) % iv->qcap]);
 		if (j->running)
 			aim_proc_cancel(&j->proc);
 	}
@@ -1784,7 +2026,7 @@ aim_invoke_poll(struct aim_invoke *iv, struct pollfd *extra, size_t nextra,
 	struct job *j;
 
 	for (i = 0, n = 0; i < iv->qlen; i++) {
-		j = iv->queue[(iv->qhead + i) % iv->qcap];
+		j = live(iv->queue[(iv->qhead + i) % iv->qcap]);
 		if (j->running)
 			iv->procs[n++] = &j->proc;
 		else if (j->wake_ms != 0 && (wake == -1 || j->wake_ms < wake))
@@ -1808,7 +2050,9 @@ aim_invoke_step(struct aim_invoke *iv)
 
 	for (i = 0; i < iv->qlen; i++) {
 		j = iv->queue[(iv->qhead + i) % iv->qcap];
-		if (j->running && j->proc.state == AIM_PROC_DONE)
+		if (j->vjob != NULL)
+			verify_sub_step(iv, j, now);
+		else if (j->running && j->proc.state == AIM_PROC_DONE)
 			child_done(iv, j);
 		else if (!j->running && !j->done && (iv->interrupted ||
 		    (j->wake_ms != 0 && j->wake_ms <= now)))
@@ -1825,7 +2069,7 @@ aim_invoke_each_running(const struct aim_invoke *iv,
 	size_t i;
 
 	for (i = 0; i < iv->qlen; i++) {
-		j = iv->queue[(iv->qhead + i) % iv->qcap];
+		j = live(iv->queue[(iv->qhead + i) % iv->qcap]);
 		if (j->running)
 			fn(arg, j->rec, j->tool_id, j->started_ms);
 	}

@@ -174,17 +174,13 @@ aim_context_missing(json_t *payload, json_t *requirements)
 }
 
 /*
- * The path p names once symlinks and ".." are resolved, walked forward one
- * component at a time: a symlink met on the way is replaced by its target
- * (a dangling one too: it names the file a tool would create), up to 40
- * links as the kernel does; past the first component that does not exist
- * the rest is appended as written, with ".." still taking one off.  No
- * recursion and no buffer per component: a name of thousands of components
- * costs memory in proportion to its length only.  A relative p is taken
- * against the working directory.  Returns a malloc'd absolute path.
+ * Walked forward one component at a time: a symlink met on the way is
+ * replaced by its target, up to 40 links as the kernel does.  No
+ * recursion and no buffer per component: a name of thousands of
+ * components costs memory in proportion to its length only.
  */
-static char *
-resolve(const char *p)
+char *
+aim_path_resolve(const char *p)
 {
 	char *todo, *cur, *cwd, target[PATH_MAX];
 	const char *q;
@@ -257,6 +253,21 @@ resolve(const char *p)
 	if (len == 0)
 		strcpy(cur, "/");
 	return cur;
+}
+
+int
+aim_path_within(const char *p, const char *dir)
+{
+	char *real = aim_path_resolve(p), *top = aim_path_resolve(dir);
+	size_t n = strlen(top);
+	int in;
+
+	/* "/" holds every path; else dir and a '/', or dir itself. */
+	in = strcmp(top, "/") == 0 || (strncmp(real, top, n) == 0 &&
+	    (real[n] == '/' || real[n] == '\0'));
+	free(real);
+	free(top);
+	return in;
 }
 
 /*
@@ -419,7 +430,7 @@ aim_security_check(json_t *payload, json_t *security, const char *cwd,
 		    form++) {
 			abs = form == 0 ? aim_abspath(given, cwd) :
 			    aim_expand(given, registry_dir);
-			real = resolve(abs);
+			real = aim_path_resolve(abs);
 			free(abs);
 			rc = check_file(given, real, allowed, forbidden, cwd,
 			    registry_dir, code, message);

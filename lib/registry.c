@@ -315,14 +315,15 @@ jproblem(struct jfile *f, const char *const *path, int key_pos,
 
 enum want {
 	W_STRING, W_STRINGS, W_OBJECT, W_BOOL, W_POSINT, W_NATINT, W_STRNULL,
-	W_STRMAP, W_NATNUM, W_EXITS
+	W_STRMAP, W_NATNUM, W_EXITS, W_VERIFY
 };
 
 static const char *want_name[] = {
 	"a string", "an array of strings", "an object", "true or false",
 	"a positive integer", "a non-negative integer", "a string or null",
 	"an object of strings", "a non-negative number",
-	"an array of exit codes (0 to 255)"
+	"an array of exit codes (0 to 255)",
+	"a command or {\"capability\": NAME}"
 };
 
 /* Check v (at path, shown as "what") against w; 0 when it fits. */
@@ -354,6 +355,11 @@ want(struct jfile *f, json_t *v, enum want w, const char *what,
 		json_array_foreach(v, i, x)
 			if (!json_is_string(x))
 				ok = 0;
+		break;
+	case W_VERIFY:
+		ok = json_is_string(v) || (json_is_object(v) &&
+		    json_object_size(v) == 1 && json_string_length(
+		    json_object_get(v, "capability")) > 0);
 		break;
 	case W_EXITS:
 		ok = json_is_array(v);
@@ -564,7 +570,7 @@ static const struct member rule_members[] = {
 	{ "max_retries", W_NATINT, NULL, 0 },
 	{ "context_requirements", W_OBJECT, NULL, 0 },
 	{ "cache", W_BOOL, NULL, 0 },
-	{ "verify", W_STRING, NULL, 0 },
+	{ "verify", W_VERIFY, NULL, 0 },
 	{ "max_rounds", W_POSINT, NULL, 0 },
 	{ NULL, 0, NULL, 0 }
 };
@@ -1220,6 +1226,32 @@ check_workflows(struct jfile *f, json_t *root, json_t *caps,
 	path[0] = NULL;
 }
 
+/*
+ * A rule's verify naming a capability: one the rules have, whose own
+ * verify is not a capability too (a check is not checked again;
+ * aim-registry(5) verify).
+ */
+static void
+check_verify_capability(struct jfile *f, json_t *caps, const char *cap,
+    const char **path)
+{
+	const char *vcap = json_string_value(json_object_get(json_object_get(
+	    json_object_get(caps, cap), "verify"), "capability"));
+	json_t *vrule;
+
+	if (vcap == NULL)
+		return;
+	path[2] = "verify";
+	vrule = json_object_get(caps, vcap);
+	if (!json_is_object(vrule))
+		jproblem(f, path, 0, "capability '%s': verify: unknown "
+		    "capability '%s'", cap, vcap);
+	else if (json_is_object(json_object_get(vrule, "verify")))
+		jproblem(f, path, 0, "capability '%s': verify: capability "
+		    "'%s' is verified by a capability itself", cap, vcap);
+	path[2] = NULL;
+}
+
 static void
 check_rules_types(struct jfile *f, json_t *root, struct aim_problems *unknown)
 {
@@ -1254,6 +1286,7 @@ check_rules_types(struct jfile *f, json_t *root, struct aim_problems *unknown)
 			want_one_of(f, json_object_get(r,
 			    "context_requirements"), key, needs, p2, path, 3);
 		path[2] = NULL;
+		check_verify_capability(f, caps, cap, path);
 	}
 	path[1] = NULL;
 	path[0] = NULL;

@@ -500,6 +500,37 @@ route_steps(struct aim_router *rt, json_t *req, const char **code,
 	return 0;
 }
 
+/*
+ * A rule's verify naming a capability: its request, req's own for that
+ * capability, routed now into route's "verify" {capability, route}; the
+ * engine runs it on the changed files (aim-invoke(1) "Verify and
+ * retry").  A check that cannot be routed fails the request, its message
+ * saying "verify: ...".
+ */
+static int
+route_verify(struct aim_router *rt, json_t *req, json_t *verify,
+    json_t *route, const char **code, char **message, json_t **details)
+{
+	json_t *sub = json_deep_copy(req);
+	char *why;
+
+	json_object_del(sub, "tool_id");
+	json_object_set(sub, "capability", json_object_get(verify,
+	    "capability"));
+	if (aim_route(rt, sub, code, message, details) == -1) {
+		why = aim_xsprintf("verify: %s", *message);
+		free(*message);
+		*message = why;
+		json_decref(sub);
+		return -1;
+	}
+	json_object_set_new(route, "verify", json_pack("{s:O, s:O}",
+	    "capability", json_object_get(verify, "capability"), "route",
+	    json_object_get(sub, "route")));
+	json_decref(sub);
+	return 0;
+}
+
 int
 aim_route(struct aim_router *rt, json_t *req, const char **code,
     char **message, json_t **details)
@@ -596,6 +627,12 @@ aim_route(struct aim_router *rt, json_t *req, const char **code,
 		json_object_set_new(route, "fallback", json_false());
 	if (json_is_string(json_object_get(rule, "verify")))
 		json_object_set(route, "verify", json_object_get(rule, "verify"));
+	else if (json_is_object(json_object_get(rule, "verify")) &&
+	    route_verify(rt, req, json_object_get(rule, "verify"), route, code,
+	    message, details) == -1) {
+		json_decref(route);
+		return -1;
+	}
 	if (json_is_integer(json_object_get(rule, "max_rounds")))
 		json_object_set(route, "max_rounds", json_object_get(rule,
 		    "max_rounds"));

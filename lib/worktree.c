@@ -4,6 +4,7 @@
  * a git worktree at the state the user sees, or a plain copy outside git;
  * their diffs, their disk use, and the sweep of a crashed run's leftovers.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -406,6 +407,40 @@ bring_in(struct aim_worktree *wt, const struct aim_base *b, json_t *list,
 }
 
 /*
+ * git reads and writes its list of worktrees with no lock of its own: a
+ * `git worktree add` listing them while another makes its entry fails
+ * ("failed to read .git/worktrees/tree/commondir"), as the candidates of
+ * one fan-out did now and then.  aim's adds, removes and prunes take
+ * turns on <root>.lock, beside the directory; the checkout, the
+ * slow part, is outside it.  The lock's descriptor, or -1 (then no
+ * turns: as before).
+ */
+static int
+list_lock(void)
+{
+	char *root = aim_worktree_root(), *path;
+	int fd;
+
+	if (root == NULL)
+		return -1;
+	path = aim_xsprintf("%s.lock", root);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	free(root);
+	if (fd != -1)
+		while (flock(fd, LOCK_EX) == -1 && errno == EINTR)
+			;
+	return fd;
+}
+
+static void
+list_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);
+}
+
+/*
  * The copy of a git work tree: HEAD checked out, then the state's
  * changes, HEAD's tree to the state's, applied to the working files only
  * (untracked ones stay untracked); nothing more when the two are one.
@@ -414,7 +449,8 @@ static int
 git_copy(struct aim_worktree *wt, const struct aim_base *b, char **why)
 {
 	char *add[] = { "git", "-C", b->top, "worktree", "add", "--detach",
-	    "-q", wt->tree, (char *)b->head, NULL };
+	    "--no-checkout", "-q", wt->tree, (char *)b->head, NULL };
+	char *co[] = { "git", "-C", wt->tree, "reset", "-q", "--hard", NULL };
 	char *df[] = { "git", "-C", b->top, "diff", "--binary", "--no-color",
 	    "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
 	    (char *)b->head_tree, (char *)b->tree, NULL };
@@ -422,10 +458,13 @@ git_copy(struct aim_worktree *wt, const struct aim_base *b, char **why)
 	    NULL };
 	char *diff = NULL;
 	size_t len = 0;
-	int rc;
+	int rc, lk;
 
 	snprintf(wt->base, sizeof(wt->base), "%s", b->tree);
-	if (run(add, NULL, NULL, 0, NULL, NULL, why) == -1)
+	lk = list_lock();
+	rc = run(add, NULL, NULL, 0, NULL, NULL, why);
+	list_unlock(lk);
+	if (rc == -1 || run(co, NULL, NULL, 0, NULL, NULL, why) == -1)
 		return -1;
 	if (strcmp(b->head_tree, b->tree) == 0)
 		return 0;
@@ -605,12 +644,13 @@ aim_worktree_remove(struct aim_worktree *wt, char **why)
 	char *rm[] = { "git", "-C", wt->git_dir, "worktree", "remove",
 	    "--force", wt->tree, NULL };
 	char *w = NULL;
-	int rc = 0;
+	int rc = 0, lk = list_lock();
 
 	/* One process where it can: git's own remove needs no prune after. */
 	if (wt->git && wt->tree != NULL &&
 	    run(rm, NULL, NULL, 0, NULL, NULL, &w) == 0)
 		wt->git = 0;
+	list_unlock(lk);
 	free(w);
 	if (wt->dir != NULL && rm_tree(wt->dir) == -1) {
 		rc = -1;
@@ -618,8 +658,11 @@ aim_worktree_remove(struct aim_worktree *wt, char **why)
 			*why = aim_xsprintf("can't remove %s: %s", wt->dir,
 			    strerror(errno));
 	}
-	if (wt->git && rc == 0)
+	if (wt->git && rc == 0) {
+		lk = list_lock();
 		prune(wt->git_dir);
+		list_unlock(lk);
+	}
 	worktree_clear(wt);
 	return rc;
 }
@@ -716,7 +759,7 @@ aim_worktree_sweep(char **why)
 	DIR *d;
 	long pid;
 	char *end;
-	int n = 0;
+	int n = 0, lk;
 
 	*why = NULL;
 	if (root == NULL || (d = opendir(root)) == NULL) {
@@ -744,8 +787,11 @@ aim_worktree_sweep(char **why)
 			    strerror(errno));
 		else
 			n++;
-		if (gd != NULL)
+		if (gd != NULL) {
+			lk = list_lock();
 			prune(gd);
+			list_unlock(lk);
+		}
 		free(gd);
 		free(tree);
 		free(path);

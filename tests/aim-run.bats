@@ -38,7 +38,8 @@ audited() {
 	for opt in "-c, --config=FILE " "-d, --audit-dir=DIR " "    --deadline=MS " \
 	    "-e, --each " "-h, --help " "-j, --jobs=N " "    --json " \
 	    "-n, --dry-run " "    --no-cache " "-p, --prompt=TEXT " "-r, --registry=DIR " \
-	    "-s, --strict " "-t, --tool=TOOL " "    --timeout=MS " "-V, --version "; do
+	    "-s, --strict " "    --steps=CAP,... " "-t, --tool=TOOL " "    --timeout=MS " \
+	    "-V, --version " "-w, --workflow=NAME "; do
 		assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c -- "^  $opt")" 1
 	done
 	assert_equal "${lines[-1]}" "See aim-run(1)."
@@ -67,6 +68,12 @@ audited() {
 	assert_equal "${stderr_lines[1]}" "$USAGE"
 	run -2 --separate-stderr aim-run ''
 	assert_equal "${stderr_lines[0]}" "aim-run: the capability is empty"
+	run -2 --separate-stderr aim-run --steps formatting -w tidy a.c
+	assert_equal "${stderr_lines[0]}" "aim-run: --steps and -w exclude each other"
+	run -2 --separate-stderr aim-run -w tidy -t fmt a.c
+	assert_equal "${stderr_lines[0]}" "aim-run: -t is for a request without steps"
+	run -2 --separate-stderr aim-run --steps formatting,,linting a.c
+	assert_equal "${stderr_lines[0]}" "aim-run: --steps formatting,,linting: an empty capability"
 	assert_equal "$(audited)" 0
 }
 

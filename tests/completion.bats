@@ -113,6 +113,11 @@ lines() {
 	assert_output "$(lines Makefile main.c)"
 	run comp _aim_run aim-run --each -j 4 formatting m
 	assert_output main.c
+	# With steps or a workflow, every word is a file.
+	run comp _aim_run aim-run --steps formatting,linting m
+	assert_output main.c
+	run comp _aim aim run -w tidy m
+	assert_output main.c
 	# -d wants a directory: no files.
 	run comp _aim_run aim-run -d ''
 	assert_output ''
@@ -126,12 +131,13 @@ lines() {
 	run comp _aim_run aim-run --
 	assert_success
 	assert_output "$(lines --config --audit-dir --deadline --each --jobs \
-	    --json --dry-run --no-cache --prompt --registry --strict --tool \
-	    --timeout --help --version)"
+	    --json --dry-run --no-cache --prompt --registry --strict --steps \
+	    --tool --timeout --workflow --help --version)"
 	run comp _aim aim run -
 	assert_output "$(lines -c --config -d --audit-dir --deadline -e --each \
 	    -j --jobs --json -n --dry-run --no-cache -p --prompt -r --registry \
-	    -s --strict -t --tool --timeout -h --help -V --version)"
+	    -s --strict --steps -t --tool --timeout -w --workflow -h --help \
+	    -V --version)"
 	# The same words as aim-run --help lists.
 	assert_equal "$(comp _aim_run aim-run - | LC_ALL=C sort -u)" \
 	    "$(_aim_help_opts aim-run | LC_ALL=C sort -u)"
@@ -164,6 +170,8 @@ lines() {
 	    "$(_aim_help_opts aim-apply | LC_ALL=C sort -u)"
 	run comp _aim aim fanout -o l
 	assert_output lowest-cost
+	run comp _aim aim fanout -o j
+	assert_output judge
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
@@ -477,9 +485,17 @@ zcomp() {
 	assert_output "$(lines alpha beta-lint gamma)"
 	run zcomp 'aim-run --'
 	assert_output "$(lines --audit-dir --config --deadline --dry-run --each \
-	    --help --jobs --json --no-cache --prompt --registry --strict \
-	    --timeout --tool --version)"
+	    --help --jobs --json --no-cache --prompt --registry --steps \
+	    --strict --timeout --tool --version --workflow)"
 	mkdir w && touch w/main.c && cd w
 	run zcomp "aim run -r $REG formatting "
+	assert_output main.c
+	# --steps: capabilities, one after a comma too.
+	run zcomp "aim-run -r $REG --steps=formatting,l"
+	assert_output linting
+	# With steps or a workflow, every word is a file.
+	run zcomp "aim run -r $REG --steps=formatting,linting "
+	assert_output main.c
+	run zcomp "aim run -r $REG -w tidy "
 	assert_output main.c
 }

@@ -52,7 +52,7 @@ worktrees_left() {
 	run -0 aim-apply -V
 	assert_output --regexp '^aim-apply [0-9]+\.[0-9]+\.[0-9]+$'
 	run -2 --separate-stderr aim-fanout -o biggest
-	assert_equal "${stderr_lines[0]}" "aim-fanout: -o biggest: want smallest-diff, lowest-cost or fastest"
+	assert_equal "${stderr_lines[0]}" "aim-fanout: -o biggest: want smallest-diff, lowest-cost, fastest or judge"
 	run -2 --separate-stderr aim-fanout -n 0
 	assert_equal "${stderr_lines[0]}" "aim-fanout: -n 0: want a number from 1 to 64"
 	run -2 --separate-stderr aim-apply -x
@@ -64,13 +64,13 @@ worktrees_left() {
 	run -0 --separate-stderr aim-fanout --verify 'sh test.sh' ../in.jsonl
 	echo "$output" >../fan.jsonl
 	run -0 jq -r '.fanout | .winner, .why,
-	    (.candidates[] | [.tool_id, .status, (.verify.passed | tostring),
+	    (.candidates[] | [.tool_id, .status, (.verify.status | tostring),
 	      .files_changed, .lines_added, .lines_removed] | join(" ")),
 	    (.disk_bytes > 0), .kept' ../fan.jsonl
 	assert_output "fixer
 passed verify; smallest diff (2 lines in 1 file) of 1
-breaker success false 2 2 2
-fixer success true 1 1 1
+breaker success failed 2 2 2
+fixer success passed 1 1 1
 sleeper timeout null 0 0 0
 true
 false"
@@ -188,7 +188,47 @@ aim-fanout: in.jsonl:3: no ready candidate to fan out to'
 	sed 's/"strategy"/"verify":"sh test.sh","strategy"/' in.jsonl >v.jsonl
 	run -0 aim-fanout -o lowest-cost -n 2 v.jsonl
 	assert_equal "$(jq -r .fanout.why <<<"$output")" 'passed verify; lowest cost ($0.02) of 1'
+	# A verify naming a capability: its route's tool runs in each copy.
+	sed 's|"strategy"|"verify":{"capability":"testing","route":{"capability":"testing","strategy":"ordered","registry":"/nonexistent","candidates":[{"tool_id":"tests","status":"ready","argv":["sh","test.sh"],"adapter":{"argv":["sh","test.sh"]}}]}},"strategy"|' in.jsonl >c.jsonl
+	run -0 aim-fanout -n 2 c.jsonl
+	assert_equal "$(jq -c '.fanout | [.verify, .why, [.candidates[].verify | .capability, .tool_id, .status, .exit]]' <<<"$output")" \
+	    '[{"capability":"testing"},"passed verify; smallest diff (2 lines in 1 file) of 1",["testing","tests","passed",0,"testing","tests","failed",1]]'
 	assert_equal "$(worktrees_left)" "0 0"
+}
+
+# judge_says RESPONSE: the stand-in judge's reply, RESPONSE its content.response.
+judge_says() {
+	jq -nc --arg r "$1" '{success: true, message: "judged", content: {response: $r}}' >../reg/reply.json
+}
+
+@test "--judge: a judge routed through aim picks the winner; a bad answer, a failed or a missing judge falls back to the order" {
+	(cd .. && fixture_registry "$FIX/fanout/judge")
+	rec 10000 fixer breaker bulky >in.jsonl
+	judge_says $'Breaker is bolder.\n```json\n{"winner": "breaker", "why": "bolder"}\n```'
+	run -0 aim-fanout -r ../reg -o judge in.jsonl
+	assert_equal "$(jq -c '.tool_id, (.fanout | .order, .winner, .why, .judge.tool_id, .judge.answer)' <<<"$output" | tr '\n' ' ')" \
+	    '"breaker" "smallest-diff" "breaker" "judged by referee (capability '"'judge'"'): bolder" "referee" {"why":"bolder","winner":"breaker"} '
+	# It was shown each diff, 64 KiB of them in all, a cut one marked.
+	assert_equal "$(jq -r .payload.prompt ../reg/judged.json | grep -E '^(===|-#|\[diff cut)')" \
+	    "=== candidate fixer ===
+=== candidate breaker ===
+-# calc.sh: the arithmetic of the sample project.
+=== candidate bulky ===
+[diff cut: 21845 of its 129017 bytes shown]"
+	# An answer naming no candidate, none at all, a failed judge, none
+	# (two candidates will do).
+	local order="succeeded; smallest diff (2 lines in 1 file) of 2; the judge (capability 'judge') was not followed"
+	judge_says '{"winner": "nobody"}'
+	run -0 aim-fanout -n 2 -r ../reg -o judge in.jsonl
+	assert_equal "$(jq -r '.fanout | .winner + " " + .why' <<<"$output")" "fixer $order: it named 'nobody', not a candidate that may win"
+	judge_says 'I cannot decide.'
+	run -0 aim-fanout -n 2 -r ../reg --judge judge in.jsonl
+	assert_equal "$(jq -r '.fanout | .winner + " " + .why + " " + .judge.error' <<<"$output")" "fixer $order: its response holds no JSON object its response holds no JSON object"
+	echo '{"success": false, "message": "no opinion", "content": null}' >../reg/reply.json
+	run -0 aim-fanout -n 2 -r ../reg -o judge in.jsonl
+	assert_equal "$(jq -r .fanout.why <<<"$output")" "$order: it failed: All tools failed for capability 'judge': referee: no opinion"
+	run -0 aim-fanout -n 2 -r ../reg --judge umpire in.jsonl
+	assert_equal "$(jq -r .fanout.why <<<"$output")" "${order/\'judge\'/\'umpire\'}: unknown capability 'umpire'; known: judge"
 }
 
 @test "outside git: a plain copy per candidate, the diff against it, applied" {

@@ -68,6 +68,29 @@ rounds() {
 	assert_equal "$(jq -c .result.success out.json)" false
 }
 
+@test "verify naming a capability: the linter, routed through aim, fails round 1 and passes round 2" {
+	run -0 fix shouting
+	assert_equal "$(jq -c '.attempts[] | [.tool_id, .outcome, .round,
+	    (.verify | .capability, .tool_id, .status, .exit, .output_tail)]' out.json)" \
+	    '["shouter","verify_failed",1,"linting","lint","failed",1,"a.txt: lower case\n"]
+["shouter","success",2,"linting","lint","passed",0,"0 file(s) modified"]'
+	assert_equal "$(cat a.txt)" LOUD
+	# The linter had the file the tool changed; round 2 was told what it said.
+	assert_equal "$(grep -v '^{' reg/runs.log)" $'lint a.txt\nlint a.txt'
+	assert_equal "$(grep '^{' reg/runs.log | jq -rs '.[1].payload.prompt' | sed -n 3,4p)" \
+	    "The check of capability 'linting' (tool lint) failed (exit 1) after your changes; fix what it reports.  Its output ends:
+a.txt: lower case"
+	# The rules are checked: a capability they lack, one verified by one.
+	sed -i 's/"verify": {"capability":"linting"}/"verify": {"capability":"lintin"}/' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json
+	run -3 --separate-stderr fix shouting
+	assert_equal "$stderr" "aim-run: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:11:17: capability 'shouting': verify: unknown capability 'lintin'"
+	sed -i 's/"verify": {"capability":"lintin"}/"verify": {"capabilty":"linting"}/' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json
+	run -3 --separate-stderr fix shouting
+	assert_equal "$stderr" "aim-run: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:11:17: capability 'shouting': verify must be a command or {\"capability\": NAME}"
+}
+
 @test "without a verify rule nothing changes: one attempt, no round" {
 	run -0 fix plain
 	assert_equal "$(jq -c -S '.attempts' out.json)" \
@@ -110,6 +133,37 @@ summary() {
 	    '[[0,1,2],["capability,prompt,result,tool_id","capability,result,tool_id","capability,result,tool_id"]]'
 }
 
+@test "aim run --steps and -w: the request of steps from the command line; every word a file" {
+	run -0 aim run --json -r reg -d audit -p 'split it up' --steps refactoring,formatting,linting a.txt
+	echo "$output" >out.json
+	assert_equal "$(summary)" '[true,[["refactorer",true],["fmt",true],["lint",true]],[0,1,2]]'
+	assert_equal "$(jq -c '[.capability, [.steps[].capability], .payload]' out.json)" \
+	    '["steps",["refactoring","formatting","linting"],{"files":["a.txt"],"prompt":"split it up"}]'
+	echo start >a.txt
+	run -0 aim run --json -r reg -d audit -w tidy a.txt
+	echo "$output" >out.json
+	assert_equal "$(summary)" '[true,[["refactorer",true],["fmt",true],["lint",true]],[0,1,2]]'
+	assert_equal "$(jq -r .capability out.json)" tidy
+	run -1 --separate-stderr aim run --json -r reg -d audit --steps formatting,nope a.txt
+	assert_equal "$stderr" "aim-run: a.txt: steps: steps[1]: unknown capability 'nope'"
+}
+
+@test "a step hands on only files inside the working directory: ../, absolute and symlinked ones outside are dropped and named" {
+	ln -s .. up
+	echo b >b.txt
+	run -0 --separate-stderr steps '{"steps": [{"capability": "escaping", "prompt": "p"}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}'
+	assert_equal "$stderr" "aim-invoke: <stdin>:1: steps[0]: files outside the working directory not handed on: ../../etc/passwd, /etc/passwd, up/x.txt"
+	assert_equal "$(jq -c '.steps[0].error | [.code, .files]' out.json)" '["forbidden_path",["../../etc/passwd","/etc/passwd","up/x.txt"]]'
+	# The formatter had the request's file and the one inside, named absolutely.
+	assert_equal "$(grep -v '^{' reg/runs.log)" "upper a.txt $PWD/b.txt"
+	assert_equal "$(jq -c '[.result.success, .result.content.files_modified]' out.json)" "[true,[\"a.txt\",\"$PWD/b.txt\"]]"
+	# A verify command is not given them either.
+	sed -i 's|"escaping": {"primary": "escaper", "fallback": \[\]}|"escaping": {"primary": "escaper", "fallback": [], "verify": "echo \\"$@\\""}|' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json
+	run -0 fix escaping
+	assert_equal "$(jq -r '.attempts[0].verify.output_tail' out.json)" "a.txt $PWD/b.txt"
+}
+
 @test "a failed middle step stops the chain; continue_on_failure goes on" {
 	local req='{"steps": [{"capability": "refactoring", "prompt": "p"}, {"capability": "breaking"STEP}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}'
 	run -1 steps "${req/STEP/}"
@@ -149,5 +203,5 @@ aim-resolve: req.jsonl:9: \"steps\" and \"workflow\" exclude each other"
 	    reg/AIM_cross-tool/AIM_coordination-rules.json
 	echo '{"workflow": "tidy", "payload": {}}' >req.json
 	run -3 --separate-stderr aim-resolve -r reg req.json
-	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:17:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:20:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
 }
