@@ -442,7 +442,7 @@ fill_cooldowns(struct status *st, json_t *out)
 	int64_t now = aim_wall_ms();
 
 	/* The cooldowns of the registry in use (keyed by its directory). */
-	if (aim_state_init(&state, &why) == 0 &&
+	if (aim_state_open(&state, &st->ctx.cfg, &why) == 0 &&
 	    aim_state_refresh(&state, &why) == 0) {
 		json_decref(list);
 		list = aim_state_cooldowns(&state, st->ctx.registry_dir, now);
@@ -512,7 +512,7 @@ fill_spend(struct status *st, json_t *out)
 	char *why = NULL;
 	int64_t now = aim_wall_ms();
 
-	if (aim_state_init(&state, &why) == 0 &&
+	if (aim_state_open(&state, &st->ctx.cfg, &why) == 0 &&
 	    aim_state_refresh(&state, &why) == 0) {
 		json_object_foreach(budgets, id, v)
 			spend_line(list, &state, st->ctx.registry_dir, budgets,
