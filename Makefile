@@ -151,7 +151,8 @@ lint-adapters: test-deps
 		tests/fixtures/classes/fake-tool tests/fixtures/tools/bin*/* \
 		tests/fixtures/declarative/stand-in tests/fixtures/rcache/rc-tool \
 		tests/fixtures/rcache/AIM_gen.sh tests/fixtures/install/others/stubs/pipx \
-		tests/fixtures/workflow/AIM_ai.sh tests/fixtures/workflow/wf-tool
+		tests/fixtures/workflow/AIM_ai.sh tests/fixtures/workflow/wf-tool \
+		tests/fixtures/registries/redis/AIM_tool.sh
 
 lint-scripts: test-deps
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
