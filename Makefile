@@ -124,6 +124,7 @@ bench: test-deps
 	bench/install $(B)
 	bench/rcache $(B)
 	bench/fanout $(B)
+	bench/redis-state $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
@@ -156,7 +157,7 @@ lint-adapters: test-deps
 
 lint-scripts: test-deps
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache \
+		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache bench/redis-state \
 		bench/fanout tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
 		tools/longest \

@@ -491,6 +491,8 @@ spend_line(json_t *list, struct aim_state *state, const char *registry_dir,
 
 	(void)aim_state_budget_exhausted(state, registry_dir, budgets, tool_id,
 	    now, &spent, &limit);
+	if (limit < 0)
+		spent = aim_state_spent(state, registry_dir, tool_id, now);
 	if (spent == 0 && limit < 0)
 		return;
 	json_array_append_new(list, json_pack("{s:s, s:f, s:o, s:o}",

@@ -155,8 +155,8 @@ double	 aim_state_spent(struct aim_state *st, const char *registry_dir,
  * Is tool_id over its budget (budgets: aim_config's {"<tool>":
  * {"usd_per_day": N}}, borrowed; aim-registry(5) "aim_config.json")?
  * The end of the UTC day (wall ms) when what it spent that day reached
- * usd_per_day, else 0.  *spent gets the day's spend, *limit usd_per_day
- * or -1 when the tool has no budget.
+ * usd_per_day, else 0.  *spent gets the day's spend (0, not looked up,
+ * when the tool has no budget), *limit usd_per_day or -1 when it has none.
  */
 int64_t	 aim_state_budget_exhausted(struct aim_state *st,
 	    const char *registry_dir, json_t *budgets, const char *tool_id,

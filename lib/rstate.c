@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -183,6 +184,8 @@ aim_rstate_connect(const struct aim_state_url *u, const char *password,
 		return NULL;
 	}
 	redisSetTimeout(r->c, tv);
+	/* Tools are spawned with closefrom(3), but fork(2)s elsewhere too. */
+	(void)fcntl(r->c->fd, F_SETFD, FD_CLOEXEC);
 	snprintf(db, sizeof(db), "%d", u->db);
 	if ((password != NULL && reply_int(rcmdv(r, "AUTH", password, NULL),
 	    &n) == -1) || (u->db != 0 && reply_int(rcmdv(r, "SELECT", db, NULL),

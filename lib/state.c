@@ -685,7 +685,9 @@ aim_state_budget_exhausted(struct aim_state *st, const char *registry_dir,
 	    "usd_per_day");
 
 	*limit = json_is_number(v) ? json_number_value(v) : -1;
-	*spent = aim_state_spent(st, registry_dir, tool_id, now_ms);
+	/* No budget, nothing to look up: a round trip saved on Redis. */
+	*spent = *limit < 0 ? 0 : aim_state_spent(st, registry_dir, tool_id,
+	    now_ms);
 	if (*limit < 0 || *spent < *limit)
 		return 0;
 	return (now_ms / DAY_MS + 1) * DAY_MS;

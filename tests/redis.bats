@@ -83,6 +83,8 @@ rkeys() {
 	# aim status on a third machine, and the reset from a fourth.
 	run -0 machine 3 aim status -r reg --json
 	assert_equal "$(jq -c '[.cooldowns[] | [.tool_id, .class]]' <<<"$output")" '[["a","transient"]]'
+	run -0 machine 3 aim-audit -r reg -d "$BATS_TEST_TMPDIR/m1/audit" metrics
+	assert_line 'aim_cooldowns_open 1'
 	run -0 machine 4 aim-resolve -r reg --reset-cooldown a
 	assert_equal "$(rkeys '*:a:cooldown')" ''
 }
