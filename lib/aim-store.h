@@ -117,7 +117,10 @@ int64_t	 aim_state_failure(struct aim_state *st, const char *registry_dir,
 	    const char *tool_id, const char *error_class, int64_t now_ms,
 	    const struct aim_cooldown_policy *pol);
 
-/* Would a success change anything (failures or a cooldown on record)? */
+/*
+ * Would a success change anything (failures or a cooldown on record)?
+ * On Redis always 1: asking would cost the round trip the DEL saves.
+ */
 int	 aim_state_needs_success(struct aim_state *st,
 	    const char *registry_dir, const char *tool_id);
 
@@ -238,10 +241,9 @@ int	 aim_rstate_failure(struct aim_rstate *r, const char *registry_dir,
 	    const char *tool_id, const char *error_class, int counts,
 	    int64_t now_ms, const struct aim_cooldown_policy *pol,
 	    int64_t cd_ms, int64_t *until);
-int	 aim_rstate_needs_success(struct aim_rstate *r,
-	    const char *registry_dir, const char *tool_id, int *needs);
+/* DEL of failures and cooldown, sent unread (aim_rstate_lease_release). */
 int	 aim_rstate_success(struct aim_rstate *r, const char *registry_dir,
-	    const char *tool_id, int *changed);
+	    const char *tool_id);
 /* *n: the counter's value before this INCR. */
 int	 aim_rstate_next(struct aim_rstate *r, const char *registry_dir,
 	    const char *counter, int64_t *n);
@@ -262,6 +264,10 @@ int	 aim_rstate_lease_acquire(struct aim_rstate *r,
 /* 1 renewed for ttl_ms, 0 the lease is gone, -1. */
 int	 aim_rstate_lease_renew(struct aim_rstate *r, const char *key,
 	    int64_t token, int64_t ttl_ms);
+/*
+ * Sent without waiting: its reply is read before the next command's (or
+ * at aim_rstate_close), so a release costs no round trip of its own.
+ */
 int	 aim_rstate_lease_release(struct aim_rstate *r, const char *key,
 	    int64_t token);
 

@@ -29,6 +29,7 @@ struct aim_rstate {
 	redisContext *c;
 	char	 err[160];	/* why the last call failed */
 	unsigned long seq;	/* makes failure members unique */
+	int	 unread;	/* commands sent whose replies wait */
 };
 
 /*
@@ -90,18 +91,44 @@ static const char renew_lua[] =
 "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
 "return 1\n";
 
+/* The reply read, or NULL with r->err set (a refusal too). */
+static redisReply *
+reply_read(struct aim_rstate *r)
+{
+	void *v = NULL;
+	redisReply *rep;
+
+	if (redisGetReply(r->c, &v) != REDIS_OK || v == NULL) {
+		/* A read that timed out says EAGAIN's words: say ours. */
+		snprintf(r->err, sizeof(r->err), "%s", strcmp(r->c->errstr,
+		    strerror(EAGAIN)) == 0 ? "no answer in 200 ms" :
+		    r->c->errstr[0] ? r->c->errstr : "no reply");
+		return NULL;
+	}
+	rep = v;
+	if (rep->type == REDIS_REPLY_ERROR) {
+		snprintf(r->err, sizeof(r->err), "%s", rep->str);
+		freeReplyObject(rep);
+		/* A refused command leaves the server's state unknown. */
+		r->c->err = REDIS_ERR_OTHER;
+		return NULL;
+	}
+	return rep;
+}
+
 /*
- * The command's reply, or NULL with r->err set.  SIGPIPE is held back
- * while hiredis writes: a server gone away is an error here, never the
- * signal that ends aim-invoke's run.
+ * Send a command (argc 0: only what is buffered); with want, read the
+ * replies of the commands sent unread before it, then its own.  SIGPIPE
+ * is held back while hiredis writes: a server gone away is an error
+ * here, never the signal that ends aim-invoke's run.
  */
 static redisReply *
-rcmd(struct aim_rstate *r, int argc, const char **argv)
+rsend(struct aim_rstate *r, int argc, const char **argv, int want)
 {
 	sigset_t pipe, old, pending;
 	struct timespec zero = { 0, 0 };
-	redisReply *rep;
-	int was_pending;
+	redisReply *rep = NULL;
+	int was_pending, done = 0, ok = 1;
 
 	if (r->c == NULL || r->c->err) {
 		if (r->err[0] == '\0')
@@ -113,26 +140,35 @@ rcmd(struct aim_rstate *r, int argc, const char **argv)
 	pthread_sigmask(SIG_BLOCK, &pipe, &old);
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE);
-	rep = redisCommandArgv(r->c, argc, argv, NULL);
+	if (argc > 0)
+		redisAppendCommandArgv(r->c, argc, argv, NULL);
+	if (!want) {
+		while (!done && (ok = redisBufferWrite(r->c, &done) ==
+		    REDIS_OK))
+			;
+		if (!ok)
+			snprintf(r->err, sizeof(r->err), "%s", r->c->errstr);
+		r->unread += argc > 0 && ok;
+	}
+	for (; want && r->unread > 0 && ok; r->unread--) {
+		if ((rep = reply_read(r)) == NULL)
+			ok = 0;
+		else
+			freeReplyObject(rep);
+	}
+	rep = want && ok && argc > 0 ? reply_read(r) : NULL;
 	sigpending(&pending);
 	if (!was_pending && sigismember(&pending, SIGPIPE))
 		(void)sigtimedwait(&pipe, NULL, &zero);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rep == NULL) {
-		/* A read that timed out says EAGAIN's words: say ours. */
-		snprintf(r->err, sizeof(r->err), "%s", strcmp(r->c->errstr,
-		    strerror(EAGAIN)) == 0 ? "no answer in 200 ms" :
-		    r->c->errstr[0] ? r->c->errstr : "no reply");
-		return NULL;
-	}
-	if (rep->type == REDIS_REPLY_ERROR) {
-		snprintf(r->err, sizeof(r->err), "%s", rep->str);
-		freeReplyObject(rep);
-		/* A refused command leaves the server's state unknown. */
-		r->c->err = REDIS_ERR_OTHER;
-		return NULL;
-	}
 	return rep;
+}
+
+/* The command's reply, or NULL with r->err set. */
+static redisReply *
+rcmd(struct aim_rstate *r, int argc, const char **argv)
+{
+	return rsend(r, argc, argv, 1);
 }
 
 /* rcmd of up to 12 words given as arguments, NULL-terminated. */
@@ -202,6 +238,9 @@ aim_rstate_close(struct aim_rstate *r)
 {
 	if (r == NULL)
 		return;
+	/* What was sent is read: a release is done before we go. */
+	if (r->c != NULL && r->unread > 0)
+		(void)rsend(r, 0, NULL, 1);
 	if (r->c != NULL)
 		redisFree(r->c);
 	free(r);
@@ -363,41 +402,19 @@ aim_rstate_failure(struct aim_rstate *r, const char *registry_dir,
 	return rc;
 }
 
-/* DEL or EXISTS (cmd) of tool_id's failures and cooldown: *n of them. */
-static int
-failures_and_cooldown(struct aim_rstate *r, const char *cmd,
-    const char *registry_dir, const char *tool_id, long long *n)
+int
+aim_rstate_success(struct aim_rstate *r, const char *registry_dir,
+    const char *tool_id)
 {
 	char *f = rkey(registry_dir, tool_id, "failures");
 	char *c = rkey(registry_dir, tool_id, "cooldown");
-	int rc = reply_int(rcmdv(r, cmd, f, c, NULL), n);
+	const char *argv[3] = { "DEL", f, c };
 
+	/* Unread, like a release: a success costs no round trip. */
+	(void)rsend(r, 3, argv, 0);
 	free(f);
 	free(c);
-	return rc;
-}
-
-int
-aim_rstate_needs_success(struct aim_rstate *r, const char *registry_dir,
-    const char *tool_id, int *needs)
-{
-	long long n = 0;
-	int rc = failures_and_cooldown(r, "EXISTS", registry_dir, tool_id,
-	    &n);
-
-	*needs = n > 0;
-	return rc;
-}
-
-int
-aim_rstate_success(struct aim_rstate *r, const char *registry_dir,
-    const char *tool_id, int *changed)
-{
-	long long n = 0;
-	int rc = failures_and_cooldown(r, "DEL", registry_dir, tool_id, &n);
-
-	*changed = n > 0;
-	return rc;
+	return r->c == NULL || r->c->err ? -1 : 0;
 }
 
 int
@@ -509,8 +526,10 @@ aim_rstate_lease_release(struct aim_rstate *r, const char *key,
     int64_t token)
 {
 	char tok[32];
-	long long n;
+	const char *argv[3] = { "ZREM", key, tok };
 
 	snprintf(tok, sizeof(tok), "%lld", (long long)token);
-	return reply_int(rcmdv(r, "ZREM", key, tok, NULL), &n);
+	/* Sent, its reply read with the next command's: one round trip. */
+	(void)rsend(r, 3, argv, 0);
+	return r->c == NULL || r->c->err ? -1 : 0;
 }

@@ -525,9 +525,8 @@ aim_state_success(struct aim_state *st, const char *registry_dir,
 	int changed = 0;
 
 	if (st->redis != NULL) {
-		if (aim_rstate_success(st->redis, registry_dir, tool_id,
-		    &changed) == 0)
-			return changed;
+		if (aim_rstate_success(st->redis, registry_dir, tool_id) == 0)
+			return 1;
 		degrade_rstate(st);
 	}
 	if ((t = tool_entry(st, registry_dir, tool_id, 0)) == NULL)
@@ -543,14 +542,9 @@ aim_state_needs_success(struct aim_state *st, const char *registry_dir,
     const char *tool_id)
 {
 	json_t *t;
-	int needs;
 
-	if (st->redis != NULL) {
-		if (aim_rstate_needs_success(st->redis, registry_dir, tool_id,
-		    &needs) == 0)
-			return needs;
-		degrade_rstate(st);
-	}
+	if (st->redis != NULL)
+		return 1;
 	t = tool_entry(st, registry_dir, tool_id, 0);
 	return json_object_get(t, "failures") != NULL ||
 	    json_object_get(t, "cooldown_until_ms") != NULL;

@@ -87,6 +87,13 @@ rkeys() {
 	assert_line 'aim_cooldowns_open 1'
 	run -0 machine 4 aim-resolve -r reg --reset-cooldown a
 	assert_equal "$(rkeys '*:a:cooldown')" ''
+	# One failure of two allowed on one machine, a success on another:
+	# the window is empty again.
+	config '{"allowed_fails": 2}'
+	serve 1 gen '{"fail":"a"}' 1 >/dev/null
+	assert_equal "$(rkeys '*:a:failures' | wc -l)" 1
+	serve 2 gen '{}' 1 >/dev/null
+	assert_equal "$(rkeys '*:a:failures')" ''
 }
 
 @test "max_concurrent 2 holds across 8 processes of 4 jobs each; every lease is given back" {
