@@ -464,6 +464,22 @@ aim_state_cooldowns(struct aim_state *st, const char *registry_dir,
 	return list;
 }
 
+/* aim_state_failure on Redis: 0 with *until, or -1 (st degraded). */
+static int
+failure_redis(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, const char *error_class, int64_t now_ms,
+    const struct aim_cooldown_policy *pol, int64_t *until)
+{
+	int64_t cd = aim_error_class_long_cooldown(error_class) ?
+	    pol->long_cooldown_ms : pol->cooldown_ms;
+
+	if (aim_rstate_failure(st->redis, registry_dir, tool_id, error_class,
+	    aim_error_class_counts(error_class), now_ms, pol, cd, until) == 0)
+		return 0;
+	degrade_rstate(st);
+	return -1;
+}
+
 int64_t
 aim_state_failure(struct aim_state *st, const char *registry_dir,
     const char *tool_id, const char *error_class, int64_t now_ms,
@@ -473,15 +489,9 @@ aim_state_failure(struct aim_state *st, const char *registry_dir,
 	int64_t until, cd;
 	size_t i;
 
-	if (st->redis != NULL) {
-		cd = aim_error_class_long_cooldown(error_class) ?
-		    pol->long_cooldown_ms : pol->cooldown_ms;
-		if (aim_rstate_failure(st->redis, registry_dir, tool_id,
-		    error_class, aim_error_class_counts(error_class), now_ms,
-		    pol, cd, &until) == 0)
-			return until;
-		degrade_rstate(st);
-	}
+	if (st->redis != NULL && failure_redis(st, registry_dir, tool_id,
+	    error_class, now_ms, pol, &until) == 0)
+		return until;
 	t = tool_entry(st, registry_dir, tool_id, 1);
 	until = int_member(t, "cooldown_until_ms");
 	json_object_set_new(t, "last_failure_ms", json_integer(now_ms));
@@ -721,22 +731,17 @@ lease_acquire(struct aim_state *st, const char *registry_dir,
 	return rc;
 }
 
-int
-aim_slot_acquire(struct aim_state *st, const char *registry_dir,
-    const char *tool_id, int64_t max_concurrent, struct aim_slot *s,
-    char **why)
+/* A slot file of $XDG_STATE_HOME/aim/slots/, flock'd: aim_slot_acquire. */
+static int
+file_slot(const char *registry_dir, const char *tool_id,
+    int64_t max_concurrent, struct aim_slot *s, char **why)
 {
 	unsigned char h[AIM_HASH_BYTES];
 	char *dir, name[NAME_MAX + 1], path[PATH_MAX], hex[17];
 	size_t i;
 	int64_t k;
-	int fd, rc;
+	int fd;
 
-	aim_slot_init(s);
-	*why = NULL;
-	if (st != NULL && st->redis != NULL && (rc = lease_acquire(st,
-	    registry_dir, tool_id, max_concurrent, s)) != -1)
-		return rc;
 	if ((dir = aim_xdg_path("XDG_STATE_HOME", ".local/state", "slots")) ==
 	    NULL) {
 		*why = aim_xstrdup("no state directory: set XDG_STATE_HOME "
@@ -777,6 +782,21 @@ aim_slot_acquire(struct aim_state *st, const char *registry_dir,
 	}
 	free(dir);
 	return 0;
+}
+
+int
+aim_slot_acquire(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, int64_t max_concurrent, struct aim_slot *s,
+    char **why)
+{
+	int rc;
+
+	aim_slot_init(s);
+	*why = NULL;
+	if (st != NULL && st->redis != NULL && (rc = lease_acquire(st,
+	    registry_dir, tool_id, max_concurrent, s)) != -1)
+		return rc;
+	return file_slot(registry_dir, tool_id, max_concurrent, s, why);
 }
 
 void
