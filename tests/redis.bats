@@ -163,8 +163,11 @@ rkeys() {
 	    '{"id":"r5","capability":"gen","payload":{"fail":"a"}}' |
 	    machine 1 aim-resolve -r reg >routed.jsonl
 	run -0 --separate-stderr machine 1 aim-invoke -j 1 -r reg routed.jsonl
-	assert_equal "$(jq -s -c 'map([.id, .tool_id, .state])' <<<"$output")" \
-	    '[["r1","a",null],["r2","a",null],["r3","a","degraded"],["r4","a","degraded"],["r5","b","degraded"]]'
+	# r3's own release and success are sent unread (one round trip an
+	# attempt): whether its end already meets the server gone is the
+	# kernel's timing; from r4 on it is sure.
+	assert_equal "$(jq -s -c 'map([.id, .tool_id, if .id == "r3" then (.state == null or .state == "degraded") else .state end])' <<<"$output")" \
+	    '[["r1","a",null],["r2","a",null],["r3","a",true],["r4","a","degraded"],["r5","b","degraded"]]'
 	assert_regex "$stderr" "^aim-invoke: $REDIS_URL: [^;]+; using the file state \(degraded\)\$"
 	# The failure went to the file state instead.
 	assert_equal "$(jq -c '[.registries[].tools.a.cooldown_class]' "$BATS_TEST_TMPDIR/m1/state/aim/state.json")" '["transient"]'
