@@ -125,7 +125,7 @@ rkeys() {
 
 @test "a lease is renewed past its TTL while the attempt runs; kill -9 of its holder frees it when the TTL runs out" {
 	local pid tool i
-	config '{"state_lease_ttl_ms": 400}'
+	config '{"state_lease_ttl_ms": 500}'
 	sed -i 's/"max_concurrent": 2/"max_concurrent": 1/' reg/AIM_cross-tool/AIM_coordination-rules.json
 	mkfifo hold
 	export AIM_HOLD=$PWD/hold
@@ -142,7 +142,7 @@ rkeys() {
 	done
 	tool=$(awk '$1 == "+" { print $3 }' "$AIM_LOG")
 	[ -n "$tool" ] || fail "the holder never started"
-	# 600 ms, more than the TTL: the holder renewed it.
+	# 600 ms, more than the TTL (each sleep less): the holder renewed it.
 	sleep 0.3
 	sleep 0.3
 	assert_equal "$(redis-cli -p "$REDIS_PORT" zcard "$(rkeys '*:a:leases')")" 1
