@@ -430,7 +430,11 @@ aim_rstate_next(struct aim_rstate *r, const char *registry_dir,
 	return rc;
 }
 
-/* INCRBYFLOAT key usd, the key kept SPEND_TTL_MS; key freed. */
+/*
+ * INCRBYFLOAT key usd, the key kept SPEND_TTL_MS; key freed.  15 digits:
+ * "3.15", not the double's 3.1499999999999999, which Redis adds up in
+ * long double to 6.2999999999999998.
+ */
 static int
 spend_incr(struct aim_rstate *r, char *key, double usd)
 {
@@ -438,7 +442,7 @@ spend_incr(struct aim_rstate *r, char *key, double usd)
 	long long n;
 	int rc;
 
-	snprintf(a, sizeof(a), "%.17g", usd);
+	snprintf(a, sizeof(a), "%.15g", usd);
 	snprintf(ttl, sizeof(ttl), "%lld", SPEND_TTL_MS);
 	rc = reply_int(rcmdv(r, "INCRBYFLOAT", key, a, NULL), &n);
 	if (rc == 0)

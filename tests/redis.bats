@@ -219,3 +219,17 @@ aim-resolve: $REDIS_URL: Connection refused; using the file state (degraded)"
 	run -0 --separate-stderr machine 2 aim-resolve -r reg <<<"$(reqs lb '{}' 1)"
 	assert_equal "$stderr" "aim-resolve: $REDIS_URL: state_password_secret 'redis/none': no such secret in the vault; using the file state (degraded)"
 }
+
+@test "spend adds up across machines: a budget spent on two is exhausted on a third" {
+	rm -rf reg
+	cp -r "$REGS/budget" reg
+	jq -c --arg url "$REDIS_URL" '. + {state_backend: $url}' "$REGS/budget/aim_config.json" >reg/aim_config.json
+	# 3.15 a request on each of two machines: 6.30 of paid's 6 a day.
+	serve 1 code '{}' 1 >/dev/null
+	serve 2 code '{}' 1 >/dev/null
+	run -0 --separate-stderr machine 3 aim-resolve -r reg <<<"$(reqs code '{}' 1)"
+	assert_equal "$(jq -c '[.route.candidates[] | [.tool_id, .status]]' <<<"$output")" '[["paid","budget_exhausted"],["cheap","ready"]]'
+	assert_equal "$(redis-cli -p "$REDIS_PORT" get "$(rkeys '*:paid:spend:*')")" 6.3
+	assert_equal "$(redis-cli -p "$REDIS_PORT" get "$(rkeys '*:code:capability-spend:*')")" 6.3
+	[ "$(redis-cli -p "$REDIS_PORT" pttl "$(rkeys '*:paid:spend:*')")" -gt $((8 * 86400000)) ] || fail "no TTL past the day"
+}
