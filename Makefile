@@ -10,7 +10,7 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wformat-security -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib $(CFLAGS)
-LDLIBS	= -ljansson -lsodium -lexpat -pthread
+LDLIBS	= -ljansson -lsodium -lexpat -lhiredis -pthread
 
 # `make SAN=1 ...` builds with AddressSanitizer and UndefinedBehaviorSanitizer
 # into build-san/ so both builds can live side by side.
@@ -27,7 +27,8 @@ BINS	= aim-resolve aim-invoke aim-audit aim-secret aim-scan aim-init aim-run \
 	aim-install aim-cache aim-fanout aim-apply aim
 LIBSRC	= util cli ndjson jsonpos registry route proc adapter audit vault policy \
 	state semver walk dups scan clean chain verify keys trail setup redact \
-	init patterns invoke show findings declare install rcache worktree
+	init patterns invoke show findings declare install rcache worktree \
+	rstate
 UNITS	= test-unit test-scan test-patterns test-findings test-declare
 MAN1	= man/aim-resolve.1 man/aim-invoke.1 man/aim-audit.1 man/aim-secret.1 \
 	man/aim-scan.1 man/aim-init.1 man/aim-run.1 man/aim-install.1 \
@@ -38,10 +39,11 @@ MAN7	= man/aim.7 man/aim-adapter.7
 # Debian packages the build, the tests and the demo need.  gojq: the
 # adapter kit runs it where it is installed, jq elsewhere (aim-adapter(7)
 # KIT), so that the tests run the kit as users will.
-BUILD_DEPS = gcc make libjansson-dev libsodium-dev libexpat1-dev pkg-config
+BUILD_DEPS = gcc make libjansson-dev libsodium-dev libexpat1-dev libhiredis-dev \
+	pkg-config
 TEST_DEPS = bats bats-assert bats-support bats-file jq gojq mandoc \
 	shellcheck clang-format cppcheck shfmt black yamllint strace parallel \
-	zsh prometheus
+	zsh prometheus redis-server
 BENCH_DEPS = hyperfine time jdupes rmlint fdupes
 
 all: $(BINS:%=$(B)/%)
@@ -122,12 +124,13 @@ bench: test-deps
 	bench/install $(B)
 	bench/rcache $(B)
 	bench/fanout $(B)
+	bench/redis-state $(B)
 
 # lib/ held to its layers (lib/LAYERS; tools/depcheck names each breach):
 # no module includes a higher layer's header or calls a higher layer's
 # symbol.  L0 util cli; L1 ndjson jsonpos semver walk policy patterns redact
 # proc findings; L2 registry adapter declare; L3 state vault audit dups
-# rcache worktree; L4 route chain verify keys trail; L5 setup scan clean
+# rcache worktree rstate; L4 route chain verify keys trail; L5 setup scan clean
 # init install.
 depcheck: $(LIBSRC:%=$(B)/%.o)
 	@tools/depcheck $(B)
@@ -150,11 +153,12 @@ lint-adapters: test-deps
 		tests/fixtures/declarative/stand-in tests/fixtures/rcache/rc-tool \
 		tests/fixtures/rcache/AIM_gen.sh tests/fixtures/install/others/stubs/pipx \
 		tests/fixtures/workflow/AIM_ai.sh tests/fixtures/workflow/wf-tool \
-		tests/fixtures/fanout/judge/AIM_judge.sh
+		tests/fixtures/fanout/judge/AIM_judge.sh \
+		tests/fixtures/registries/redis/AIM_tool.sh
 
 lint-scripts: test-deps
 	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
-		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache \
+		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache bench/redis-state \
 		bench/fanout tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
 		tools/longest \
@@ -231,7 +235,7 @@ FORCE:
 # regression input once, no fuzzing: non-zero on any crash or hang.
 FUZZ_DEPS	= clang
 FUZZ_TARGETS	= request registry adapter redact chain checkpoint vault \
-	semver expand locate patterns findings
+	semver expand locate patterns findings state-url
 FUZZ_SECONDS	?= 60
 FUZZ_JOBS	?= 1	# fuzzers at once (each uses one CPU)
 FUZZ_CC		= clang

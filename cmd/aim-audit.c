@@ -1286,8 +1286,7 @@ cmd_metrics(int argc, char *argv[])
 	if (optind != argc)
 		usage(AIM_EXIT_USAGE);
 	status = sub_scan(&sb, &s);
-	text = aim_metrics_text(&s, sb.set.registry_dir, sb.set.cfg.budgets,
-	    &len);
+	text = aim_metrics_text(&s, sb.set.registry_dir, &sb.set.cfg, &len);
 	/* Through a rename, as node_exporter's textfile collector wants. */
 	if (textfile != NULL) {
 		if (aim_write_atomic(textfile, text, len, 0644, 0, NULL) == -1) {

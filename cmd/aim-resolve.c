@@ -251,13 +251,14 @@ routing_setup(struct resolve *rs)
  * those of the registry in use (dir) only.
  */
 static int
-reset_cooldowns(const char *dir, char **tools, int n)
+reset_cooldowns(const char *dir, const struct aim_config *cfg, char **tools,
+    int n)
 {
 	struct aim_state st;
 	char *why = NULL;
 	int i, status = AIM_EXIT_OK;
 
-	if (aim_state_init(&st, &why) == -1 ||
+	if (aim_state_open(&st, cfg, &why) == -1 ||
 	    aim_state_lock(&st, &why) == -1) {
 		warnx("%s", why);
 		free(why);
@@ -341,7 +342,8 @@ main(int argc, char *argv[])
 			warnx("%s", rs.set.not_found);
 			ch = AIM_EXIT_CONFIG;
 		} else
-			ch = reset_cooldowns(rs.set.registry_dir, argv, argc);
+			ch = reset_cooldowns(rs.set.registry_dir, &rs.set.cfg,
+			    argv, argc);
 		aim_setup_free(&rs.set);
 		return ch;
 	}

@@ -442,7 +442,7 @@ fill_cooldowns(struct status *st, json_t *out)
 	int64_t now = aim_wall_ms();
 
 	/* The cooldowns of the registry in use (keyed by its directory). */
-	if (aim_state_init(&state, &why) == 0 &&
+	if (aim_state_open(&state, &st->ctx.cfg, &why) == 0 &&
 	    aim_state_refresh(&state, &why) == 0) {
 		json_decref(list);
 		list = aim_state_cooldowns(&state, st->ctx.registry_dir, now);
@@ -491,6 +491,8 @@ spend_line(json_t *list, struct aim_state *state, const char *registry_dir,
 
 	(void)aim_state_budget_exhausted(state, registry_dir, budgets, tool_id,
 	    now, &spent, &limit);
+	if (limit < 0)
+		spent = aim_state_spent(state, registry_dir, tool_id, now);
 	if (spent == 0 && limit < 0)
 		return;
 	json_array_append_new(list, json_pack("{s:s, s:f, s:o, s:o}",
@@ -512,7 +514,7 @@ fill_spend(struct status *st, json_t *out)
 	char *why = NULL;
 	int64_t now = aim_wall_ms();
 
-	if (aim_state_init(&state, &why) == 0 &&
+	if (aim_state_open(&state, &st->ctx.cfg, &why) == 0 &&
 	    aim_state_refresh(&state, &why) == 0) {
 		json_object_foreach(budgets, id, v)
 			spend_line(list, &state, st->ctx.registry_dir, budgets,

@@ -85,7 +85,27 @@ struct aim_config {
 	int64_t	 cache_max_bytes;	/* 512 MiB: aim-cache(1) "Size" */
 	int64_t	 health_cache_ms;	/* 0: aim-scan(1) "Health cache" */
 	json_t	*budgets;		/* {}: {"<tool>": {"usd_per_day": N}} */
+	/* aim-registry(5) "State backend" */
+	char	*state_backend;		/* "file", or "redis://host:port/db" */
+	char	*state_password_secret;	/* NULL, or a vault secret's name */
+	int64_t	 state_lease_ttl_ms;	/* 30000: a max_concurrent lease */
 };
+
+/* A parsed "redis://host[:port][/db]" (aim-registry(5) "State backend"). */
+struct aim_state_url {
+	char	 host[256];	/* a name, an IPv4 address or [IPv6] bare */
+	int	 port;		/* 1-65535, 6379 when not given */
+	int	 db;		/* 0-65535, 0 when not given */
+};
+
+/*
+ * Read a state_backend value: "file" returns 0; "redis://host[:port][/db]"
+ * fills *u and returns 1; anything else, and every URL with user
+ * information (a password belongs in the vault, state_password_secret),
+ * returns -1 with a malloc'd *why saying what is wrong.
+ */
+int	 aim_state_url_parse(const char *s, struct aim_state_url *u,
+	    char **why);
 
 /* A loaded registry: the two files as jansson trees plus where they came from. */
 struct aim_registry {

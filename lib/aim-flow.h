@@ -491,11 +491,12 @@ json_t	*aim_entry_spend(json_t *entry);
  * aim_tokens_total{tool,type}, aim_spend_usd_total{tool} (from
  * aim_entry_spend) and aim_events_total{kind}; with registry_dir
  * (NULL: none) and its state readable, aim_cooldowns_open and
- * aim_budget_remaining_usd{tool} for each tool of budgets (aim_config's,
- * borrowed); series sorted by labels.  Malloc'd text, *len
+ * aim_budget_remaining_usd{tool} for each tool of cfg's budgets, from
+ * the state backend cfg names (aim-registry(5) "State backend");
+ * series sorted by labels.  Malloc'd text, *len
  * its bytes; exits on out of memory as aim_xmalloc does.
  */
 char	*aim_metrics_text(const struct aim_scan *s, const char *registry_dir,
-	    json_t *budgets, size_t *len);
+	    const struct aim_config *cfg, size_t *len);
 
 #endif /* AIM_FLOW_H */

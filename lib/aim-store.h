@@ -22,9 +22,18 @@
  * writers hold flock(2) on state.json.lock from aim_state_lock to
  * aim_state_unlock, which replaces the file with rename(2).
  */
+struct aim_rstate;
+
 struct aim_state {
 	char	*path;
 	json_t	*root;
+	/* aim-registry(5) "State backend": Redis, when it answers. */
+	struct aim_rstate *redis;	/* NULL: the file */
+	char	*url;		/* state_backend, for messages */
+	int	 degraded;	/* Redis named, the file used */
+	int	 in_lock;	/* between aim_state_lock and _unlock on Redis */
+	int64_t	 lease_ttl_ms;	/* state_lease_ttl_ms */
+	json_t	*rinfo;		/* aim_state_cooldown's *info from Redis */
 	int	 lock_fd;	/* -1 unless locked */
 	int	 have;		/* the snapshot below is of a file */
 	dev_t	 dev;
@@ -42,6 +51,19 @@ void	 aim_iso_ms(int64_t wall_ms, char out[32]);
 /* Find the state file (no I/O).  0, or -1 with a malloc'd *why (no HOME). */
 int	 aim_state_init(struct aim_state *st, char **why);
 void	 aim_state_free(struct aim_state *st);
+
+/*
+ * aim_state_init, then the backend cfg names (aim-registry(5) "State
+ * backend"; cfg may be NULL: the file): on "redis://..." connect (200 ms
+ * timeouts), with the password of the vault secret state_password_secret.
+ * Returns aim_state_init's 0 or -1; when Redis cannot be used the file
+ * state serves, st->degraded is set and one warning per process says
+ * "URL: reason; using the file state (degraded)" on stderr.  The same
+ * happens when Redis fails any later call: every aim_state_* and aim_slot_*
+ * function below goes on with the file.
+ */
+int	 aim_state_open(struct aim_state *st, const struct aim_config *cfg,
+	    char **why);
 
 /*
  * Bring the snapshot up to date (re-read only when the file changed).
@@ -95,7 +117,10 @@ int64_t	 aim_state_failure(struct aim_state *st, const char *registry_dir,
 	    const char *tool_id, const char *error_class, int64_t now_ms,
 	    const struct aim_cooldown_policy *pol);
 
-/* Would a success change anything (failures or a cooldown on record)? */
+/*
+ * Would a success change anything (failures or a cooldown on record)?
+ * On Redis always 1: asking would cost the round trip the DEL saves.
+ */
 int	 aim_state_needs_success(struct aim_state *st,
 	    const char *registry_dir, const char *tool_id);
 
@@ -133,22 +158,118 @@ double	 aim_state_spent(struct aim_state *st, const char *registry_dir,
  * Is tool_id over its budget (budgets: aim_config's {"<tool>":
  * {"usd_per_day": N}}, borrowed; aim-registry(5) "aim_config.json")?
  * The end of the UTC day (wall ms) when what it spent that day reached
- * usd_per_day, else 0.  *spent gets the day's spend, *limit usd_per_day
- * or -1 when the tool has no budget.
+ * usd_per_day, else 0.  *spent gets the day's spend (0, not looked up,
+ * when the tool has no budget), *limit usd_per_day or -1 when it has none.
  */
 int64_t	 aim_state_budget_exhausted(struct aim_state *st,
 	    const char *registry_dir, json_t *budgets, const char *tool_id,
 	    int64_t now_ms, double *spent, double *limit);
 
+/* A max_concurrent slot held: a flock'd file, or a lease on Redis. */
+struct aim_slot {
+	int	 fd;		/* the flock'd slot file, or -1 */
+	struct aim_state *st;	/* borrowed: the lease's Redis */
+	char	*key;		/* the lease's sorted set, or NULL */
+	int64_t	 token;		/* its fencing token (INCR) */
+	int64_t	 renew_ms;	/* monotonic: renew then (aim_now_ms) */
+};
+
+/* An empty slot (nothing held). */
+void	 aim_slot_init(struct aim_slot *s);
+
 /*
  * Take one of max_concurrent slots of tool_id of registry_dir shared by
- * every process ($XDG_STATE_HOME/aim/slots/<tool>.<h>.<i>.lock, h the
- * first 16 hex digits of the BLAKE2b-256 of registry_dir; flock LOCK_NB;
- * the kernel frees a slot when its holder exits).  Returns 1 with *fd_out
- * to close when done, 0 when every slot is taken, -1 with a malloc'd *why.
+ * every process (aim-invoke(1) "Concurrency").  With st on Redis: a
+ * lease of st->lease_ttl_ms with a fencing token, in the sorted set
+ * aim:<h>:<tool>:leases scored by expiry, which the holder renews
+ * (aim_slot_renew) and a killed holder loses when it runs out.  Else
+ * (st NULL or the file) $XDG_STATE_HOME/aim/slots/<tool>.<h>.<i>.lock,
+ * flock LOCK_NB, which the kernel frees when its holder exits; h is the
+ * first 16 hex digits of the BLAKE2b-256 of registry_dir in both.
+ * Returns 1 with *s held (aim_slot_release), 0 when every slot is taken,
+ * -1 with a malloc'd *why.
  */
-int	 aim_slot_acquire(const char *registry_dir, const char *tool_id,
-	    int64_t max_concurrent, int *fd_out, char **why);
+int	 aim_slot_acquire(struct aim_state *st, const char *registry_dir,
+	    const char *tool_id, int64_t max_concurrent, struct aim_slot *s,
+	    char **why);
+
+/* Is a slot held? */
+int	 aim_slot_held(const struct aim_slot *s);
+
+/*
+ * Renew s's lease when now_ms (monotonic) reached s->renew_ms, every
+ * third of its TTL; a file slot needs none.  A lease Redis lost or let
+ * run out is dropped (the attempt goes on, unlimited).
+ */
+void	 aim_slot_renew(struct aim_slot *s, int64_t now_ms);
+
+/* Give the slot back (close, or ZREM of the lease); s is empty after. */
+void	 aim_slot_release(struct aim_slot *s);
+
+/* ---- rstate.c: the state on Redis (aim-registry(5) "State backend") ---- */
+
+/*
+ * Keys are "aim:<h>:<tool>:<what>", h the first 16 hex digits of the
+ * BLAKE2b-256 of the registry directory: cooldown ("<until ms> <class>",
+ * PX to its end), failures (sorted set of wall ms, PX the window), last
+ * ("<ms> <class>"), spend:<day> (INCRBYFLOAT US dollars), leases and
+ * fence; counters are "aim:<h>:@counter:<name>" (INCR) and a
+ * capability's spend "aim:<h>:<capability>:capability-spend:<day>".
+ * Every function returns 0 (or what it says), or -1 when Redis failed or
+ * refused, aim_rstate_error saying why; the connection is unusable then.
+ * Times are wall ms (aim_wall_ms).
+ */
+struct aim_rstate *aim_rstate_connect(const struct aim_state_url *u,
+	    const char *password, char **why);
+void	 aim_rstate_close(struct aim_rstate *r);
+/* Borrowed: why the last call failed ("Connection refused"). */
+const char *aim_rstate_error(const struct aim_rstate *r);
+/* *until: the cooldown's end, 0 when none at now_ms; cls its class. */
+int	 aim_rstate_cooldown(struct aim_rstate *r, const char *registry_dir,
+	    const char *tool_id, int64_t now_ms, int64_t *until, char *cls,
+	    size_t clslen);
+int	 aim_rstate_last_failure(struct aim_rstate *r,
+	    const char *registry_dir, const char *tool_id, int64_t *ms);
+/* Append aim_state_cooldowns' entries of registry_dir to list. */
+int	 aim_rstate_cooldowns(struct aim_rstate *r, const char *registry_dir,
+	    int64_t now_ms, json_t *list);
+/*
+ * aim_state_failure in one script: counts, whether the class joins the
+ * window; cd_ms the cooldown it opens.  *until: the cooldown end, or 0.
+ */
+int	 aim_rstate_failure(struct aim_rstate *r, const char *registry_dir,
+	    const char *tool_id, const char *error_class, int counts,
+	    int64_t now_ms, const struct aim_cooldown_policy *pol,
+	    int64_t cd_ms, int64_t *until);
+/* DEL of failures and cooldown, sent unread (aim_rstate_lease_release). */
+int	 aim_rstate_success(struct aim_rstate *r, const char *registry_dir,
+	    const char *tool_id);
+/* *n: the counter's value before this INCR. */
+int	 aim_rstate_next(struct aim_rstate *r, const char *registry_dir,
+	    const char *counter, int64_t *n);
+/* day: "YYYY-MM-DD" (UTC); capability may be NULL. */
+int	 aim_rstate_spend_add(struct aim_rstate *r, const char *registry_dir,
+	    const char *tool_id, const char *capability, const char *day,
+	    double usd);
+int	 aim_rstate_spent(struct aim_rstate *r, const char *registry_dir,
+	    const char *tool_id, const char *day, double *usd);
+/*
+ * 1 with a malloc'd *key and *token when a lease of ttl_ms was free, 0
+ * when max_concurrent are held, -1.
+ */
+int	 aim_rstate_lease_acquire(struct aim_rstate *r,
+	    const char *registry_dir, const char *tool_id,
+	    int64_t max_concurrent, int64_t ttl_ms, char **key,
+	    int64_t *token);
+/* 1 renewed for ttl_ms, 0 the lease is gone, -1. */
+int	 aim_rstate_lease_renew(struct aim_rstate *r, const char *key,
+	    int64_t token, int64_t ttl_ms);
+/*
+ * Sent without waiting: its reply is read before the next command's (or
+ * at aim_rstate_close), so a release costs no round trip of its own.
+ */
+int	 aim_rstate_lease_release(struct aim_rstate *r, const char *key,
+	    int64_t token);
 
 /* ---- vault.c: the secret vault (aim-secret(1)) ---- */
 

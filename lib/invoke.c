@@ -41,7 +41,7 @@ struct job {
 	int64_t	 wake_ms;	/* waiting (back-off, a slot) until then */
 	int64_t	 slot_since;	/* queued for a slot since then */
 	int64_t	 started_ms;	/* the running attempt's start, monotonic */
-	int	 slot_fd;	/* the concurrency slot held, or -1 */
+	struct aim_slot slot;	/* the concurrency slot held, if any */
 	int	 nofallback;	/* --strict or the rule's fallback: false */
 	int	 refused;	/* this attempt was turned away before any run */
 	struct aim_proc proc;
@@ -147,8 +147,7 @@ job_free(struct job *j)
 	free(j->input);
 	aim_strv_free(j->env);
 	free(j->argv);
-	if (j->slot_fd != -1)
-		close(j->slot_fd);
+	aim_slot_release(&j->slot);
 	free(j);
 }
 
@@ -166,10 +165,10 @@ finish_job(struct aim_invoke *iv, struct job *j, json_t *tool_id, json_t *result
 		json_object_set_new(j->rec, "degraded",
 		    json_boolean(j->depth > 0));
 	}
-	if (j->slot_fd != -1) {
-		close(j->slot_fd);
-		j->slot_fd = -1;
-	}
+	/* The state named in the config could not be shared: say so. */
+	if (iv->state.degraded)
+		json_object_set_new(j->rec, "state", json_string("degraded"));
+	aim_slot_release(&j->slot);
 	j->cur = NULL;
 	j->wake_ms = 0;
 	/* A step ended: the next starts from advance, not from down here. */
@@ -879,10 +878,7 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 	int64_t wait, ra, now, until, max_retries;
 	char iso[32];
 
-	if (j->slot_fd != -1) {
-		close(j->slot_fd);
-		j->slot_fd = -1;
-	}
+	aim_slot_release(&j->slot);
 	cache_keep(iv, j, output);
 	cls = aim_attempt_classify(attempt, output);
 	if (cls != NULL && strcmp(cls, "unclassified") == 0)
@@ -941,10 +937,7 @@ after_attempt(struct aim_invoke *iv, struct job *j, json_t *attempt,
 static void
 slot_release(struct job *j)
 {
-	if (j->slot_fd != -1) {
-		close(j->slot_fd);
-		j->slot_fd = -1;
-	}
+	aim_slot_release(&j->slot);
 }
 
 /*
@@ -1027,10 +1020,10 @@ slot_take(struct aim_invoke *iv, struct job *j, int64_t now, int64_t timeout_ms)
 	char *why = NULL;
 	int rc;
 
-	if (max <= 0 || j->slot_fd != -1)
+	if (max <= 0 || aim_slot_held(&j->slot))
 		return 1;
-	rc = aim_slot_acquire(job_registry(j), j->tool_id, max, &j->slot_fd,
-	    &why);
+	rc = aim_slot_acquire(iv->state_ok ? &iv->state : NULL,
+	    job_registry(j), j->tool_id, max, &j->slot, &why);
 	if (rc == -1)
 		state_warn(iv, why);
 	if (rc != 0)
@@ -1587,7 +1580,7 @@ job_new(json_t *rec, const char *source, long lineno)
 	struct job *j = aim_xmalloc(sizeof(*j));
 
 	memset(j, 0, sizeof(*j));
-	j->slot_fd = -1;
+	aim_slot_init(&j->slot);
 	j->rec = rec;
 	j->source = source;
 	j->lineno = lineno;
@@ -2027,6 +2020,10 @@ aim_invoke_poll(struct aim_invoke *iv, struct pollfd *extra, size_t nextra,
 
 	for (i = 0, n = 0; i < iv->qlen; i++) {
 		j = live(iv->queue[(iv->qhead + i) % iv->qcap]);
+		/* A running attempt's lease is renewed in time. */
+		if (j->running && j->slot.key != NULL &&
+		    (wake == -1 || j->slot.renew_ms < wake))
+			wake = j->slot.renew_ms;
 		if (j->running)
 			iv->procs[n++] = &j->proc;
 		else if (j->wake_ms != 0 && (wake == -1 || j->wake_ms < wake))
@@ -2050,6 +2047,8 @@ aim_invoke_step(struct aim_invoke *iv)
 
 	for (i = 0; i < iv->qlen; i++) {
 		j = iv->queue[(iv->qhead + i) % iv->qcap];
+		if (live(j)->running)
+			aim_slot_renew(&live(j)->slot, now);
 		if (j->vjob != NULL)
 			verify_sub_step(iv, j, now);
 		else if (j->running && j->proc.state == AIM_PROC_DONE)
@@ -2092,7 +2091,7 @@ aim_invoke_new(const struct aim_config *cfg, const struct aim_invoke_opts *opt)
 	iv->queue = aim_xmalloc(iv->qcap * sizeof(*iv->queue));
 	iv->procs = aim_xmalloc(iv->qcap * sizeof(*iv->procs));
 	iv->said = json_object();
-	iv->state_ok = aim_state_init(&iv->state, &why) == 0;
+	iv->state_ok = aim_state_open(&iv->state, cfg, &why) == 0;
 	state_warn(iv, why);
 	no_cache = getenv("AIM_NO_CACHE");
 	aim_rcache_init(&iv->rcache, cfg->cache_max_bytes, opt->no_cache ||

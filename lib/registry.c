@@ -785,6 +785,8 @@ static const struct config_key config_keys[] = {
 	{ "cache_max_bytes", W_NATINT, CFG(cache_max_bytes), 536870912, NULL,
 	    NULL, 0 },
 	{ "health_cache_ms", W_NATINT, CFG(health_cache_ms), 0, NULL, NULL, 0 },
+	{ "state_lease_ttl_ms", W_POSINT, CFG(state_lease_ttl_ms), 30000, NULL,
+	    NULL, 0 },
 	{ "scan_roots", W_STRINGS, CFG(scan_roots), 0, NULL, no_strings, 0 },
 	{ "cache_patterns", W_STRINGS, CFG(cache_patterns), 0, NULL,
 	    default_cache_patterns, 0 },
@@ -795,6 +797,9 @@ static const struct config_key config_keys[] = {
 	{ "audit_dir", W_STRING, CFG(audit_dir), 0, NULL, NULL, 1 },
 	{ "central_cache", W_STRING, CFG(central_cache), 0, NULL, NULL, 1 },
 	{ "bin_dir", W_STRING, CFG(bin_dir), 0, NULL, NULL, 1 },
+	{ "state_backend", W_STRING, CFG(state_backend), 0, "file", NULL, 0 },
+	{ "state_password_secret", W_STRING, CFG(state_password_secret), 0,
+	    NULL, NULL, 0 },
 };
 #define NCONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 #undef CFG
@@ -903,6 +908,82 @@ config_budgets(struct jfile *f, json_t *budgets)
 	}
 }
 
+/* The digits of *s as a number of at most max; *s moves past them. */
+static int
+url_number(const char **s, int max)
+{
+	long n = 0;
+
+	if (**s < '0' || **s > '9')
+		return -1;
+	while (**s >= '0' && **s <= '9' && n <= max)
+		n = n * 10 + *(*s)++ - '0';
+	return n > max ? -1 : (int)n;
+}
+
+int
+aim_state_url_parse(const char *s, struct aim_state_url *u, char **why)
+{
+	const char *p, *end;
+	size_t n;
+
+	*why = NULL;
+	memset(u, 0, sizeof(*u));
+	if (strcmp(s, "file") == 0)
+		return 0;
+	if (strncmp(s, "redis://", 8) != 0) {
+		*why = aim_xsprintf("\"%s\" is neither \"file\" nor a "
+		    "redis:// URL", s);
+		return -1;
+	}
+	p = s + 8;
+	/* A password in the file would be readable by all who read it. */
+	if (strchr(p, '@') != NULL) {
+		*why = aim_xstrdup("a password must not be written in the URL; "
+		    "name a vault secret in state_password_secret");
+		return -1;
+	}
+	if (*p == '[') {
+		end = strchr(++p, ']');
+		n = end == NULL ? 0 : (size_t)(end - p);
+		if (n == 0 || strspn(p, "0123456789abcdefABCDEF:.") != n)
+			goto bad;
+		end++;
+	} else {
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+		end = p + n;
+	}
+	if (n == 0 || n >= sizeof(u->host))
+		goto bad;
+	memcpy(u->host, p, n);
+	u->port = 6379;
+	p = end;
+	if (*p == ':' && (p++, (u->port = url_number(&p, 65535)) < 1))
+		goto bad;
+	if (*p == '/' && (p++, (u->db = url_number(&p, 65535)) < 0))
+		goto bad;
+	if (*p == '\0')
+		return 1;
+bad:
+	*why = aim_xsprintf("\"%s\" is not redis://host[:port][/db]", s);
+	return -1;
+}
+
+/* state_backend (aim-registry(5) "State backend"), said at its value. */
+static void
+config_state(struct jfile *f, const struct aim_config *cfg)
+{
+	const char *path[2] = { "state_backend", NULL };
+	struct aim_state_url u;
+	char *why;
+
+	if (aim_state_url_parse(cfg->state_backend, &u, &why) == -1) {
+		jproblem(f, path, 0, "state_backend: %s", why);
+		free(why);
+	}
+}
+
 static char *
 config_path(const struct aim_options *opt, const char *registry_dir,
     int *explicit)
@@ -959,6 +1040,7 @@ aim_config_load(struct aim_config *cfg, const struct aim_options *opt,
 			config_set(cfg, k, v, registry_dir);
 	}
 	config_budgets(&f, cfg->budgets);
+	config_state(&f, cfg);
 	config_unknown(&f, root);
 out:
 	json_decref(root);
@@ -974,6 +1056,8 @@ aim_config_free(struct aim_config *cfg)
 	free(cfg->audit_dir);
 	free(cfg->central_cache);
 	free(cfg->bin_dir);
+	free(cfg->state_backend);
+	free(cfg->state_password_secret);
 	json_decref(cfg->scan_roots);
 	json_decref(cfg->cache_patterns);
 	json_decref(cfg->required_commands);

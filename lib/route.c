@@ -26,7 +26,7 @@ aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
 	rt->detect_cache = json_object();
 	rt->cwd = getcwd(NULL, 0);
 	rt->said = json_object();
-	rt->state_ok = aim_state_init(&rt->state, &why) == 0;
+	rt->state_ok = aim_state_open(&rt->state, cfg, &why) == 0;
 	aim_warn_once(rt->said, why);
 }
 

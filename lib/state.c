@@ -1,11 +1,13 @@
 /*
  * state.c: what aim remembers between runs (issue 6): cooldowns and the
  * shared load-balancing counters in $XDG_STATE_HOME/aim/state.json, and the
- * per-tool concurrency slots in $XDG_STATE_HOME/aim/slots/.
+ * per-tool concurrency slots in $XDG_STATE_HOME/aim/slots/; or all of
+ * them on Redis (rstate.c), with this file's as the fallback.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -81,9 +83,96 @@ aim_state_free(struct aim_state *st)
 	if (st->lock_fd != -1)
 		close(st->lock_fd);
 	json_decref(st->root);
+	json_decref(st->rinfo);
+	aim_rstate_close(st->redis);
+	free(st->url);
 	free(st->path);
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = -1;
+}
+
+/*
+ * Redis failed: the file serves from now on, said once per process (a
+ * stream of records would repeat it for each).  Inside a lock the file's
+ * lock is taken, so that the caller's write still lands.
+ */
+static void
+degrade(struct aim_state *st, const char *reason)
+{
+	static int said;
+	char *why = NULL;
+
+	if (!said++)
+		warnx("%s: %s; using the file state (degraded)", st->url,
+		    reason);
+	aim_rstate_close(st->redis);
+	st->redis = NULL;
+	st->degraded = 1;
+	if (st->in_lock) {
+		st->in_lock = 0;
+		(void)aim_state_lock(st, &why);
+	} else
+		(void)aim_state_refresh(st, &why);
+	free(why);
+}
+
+/* degrade with the reason of Redis's last failure. */
+static void
+degrade_rstate(struct aim_state *st)
+{
+	char reason[200];
+
+	snprintf(reason, sizeof(reason), "%s", aim_rstate_error(st->redis));
+	degrade(st, reason);
+}
+
+/* The password of the vault secret name (malloc'd), or NULL with *why. */
+static char *
+vault_password(const char *name, char **why)
+{
+	const struct aim_vault_secret *sec;
+	struct aim_vault v;
+	char *pw = NULL, *vwhy = NULL;
+
+	if (aim_vault_open_unattended(&v, &vwhy) != AIM_VAULT_OK)
+		*why = aim_xsprintf("state_password_secret '%s': %s", name,
+		    vwhy);
+	else if ((sec = aim_vault_get(&v, name)) == NULL)
+		*why = aim_xsprintf("state_password_secret '%s': no such "
+		    "secret in the vault", name);
+	else
+		pw = aim_xstrdup((const char *)sec->value);
+	free(vwhy);
+	aim_vault_close(&v);
+	return pw;
+}
+
+int
+aim_state_open(struct aim_state *st, const struct aim_config *cfg,
+    char **why)
+{
+	struct aim_state_url u;
+	char *pw = NULL, *rwhy = NULL;
+
+	if (aim_state_init(st, why) == -1)
+		return -1;
+	if (cfg == NULL || cfg->state_backend == NULL ||
+	    aim_state_url_parse(cfg->state_backend, &u, &rwhy) != 1) {
+		free(rwhy);
+		return 0;
+	}
+	st->url = aim_xstrdup(cfg->state_backend);
+	st->lease_ttl_ms = cfg->state_lease_ttl_ms;
+	if (cfg->state_password_secret == NULL || (pw = vault_password(
+	    cfg->state_password_secret, &rwhy)) != NULL)
+		st->redis = aim_rstate_connect(&u, pw, &rwhy);
+	if (pw != NULL)
+		explicit_bzero(pw, strlen(pw));
+	free(pw);
+	if (st->redis == NULL)
+		degrade(st, rwhy);
+	free(rwhy);
+	return 0;
 }
 
 /*
@@ -140,6 +229,8 @@ aim_state_refresh(struct aim_state *st, char **why)
 	int fd;
 
 	*why = NULL;
+	if (st->redis != NULL)
+		return 0;	/* nothing to read: Redis is asked each time */
 	if (st->path == NULL)
 		return -1;
 	if ((fd = open(st->path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -177,7 +268,7 @@ aim_state_current(struct aim_state *st, json_t *said)
 	char *why = NULL;
 	int rc;
 
-	if (st->path == NULL)
+	if (st->path == NULL && st->redis == NULL)
 		return NULL;
 	rc = aim_state_refresh(st, &why);
 	aim_warn_once(said, why);
@@ -190,6 +281,11 @@ aim_state_lock(struct aim_state *st, char **why)
 	char lock[PATH_MAX], *dir;
 
 	*why = NULL;
+	/* Each Redis call is atomic itself: nothing to hold. */
+	if (st->redis != NULL) {
+		st->in_lock = 1;
+		return 0;
+	}
 	if (st->path == NULL)
 		return -1;
 	if (aim_mkdirs_parent(st->path, &dir) == -1) {
@@ -224,6 +320,10 @@ aim_state_unlock(struct aim_state *st, int write, char **why)
 	int rc = 0;
 
 	*why = NULL;
+	if (st->redis != NULL) {
+		st->in_lock = 0;
+		return 0;
+	}
 	if (st->lock_fd == -1)
 		return -1;
 	if (write) {
@@ -295,9 +395,25 @@ int64_t
 aim_state_cooldown(struct aim_state *st, const char *registry_dir,
     const char *tool_id, int64_t now_ms, json_t **info)
 {
-	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
-	int64_t until = int_member(t, "cooldown_until_ms");
+	json_t *t;
+	int64_t until;
+	char cls[64];
 
+	if (st->redis != NULL) {
+		if (aim_rstate_cooldown(st->redis, registry_dir, tool_id,
+		    now_ms, &until, cls, sizeof(cls)) == 0) {
+			json_decref(st->rinfo);
+			st->rinfo = json_pack("{s:I, s:s?}", "cooldown_until_ms",
+			    (json_int_t)until, "cooldown_class", cls[0] ? cls :
+			    NULL);
+			if (info != NULL)
+				*info = until ? st->rinfo : NULL;
+			return until;
+		}
+		degrade_rstate(st);
+	}
+	t = tool_entry(st, registry_dir, tool_id, 0);
+	until = int_member(t, "cooldown_until_ms");
 	if (info != NULL)
 		*info = until > now_ms ? t : NULL;
 	return until > now_ms ? until : 0;
@@ -307,6 +423,14 @@ int64_t
 aim_state_last_failure(struct aim_state *st, const char *registry_dir,
     const char *tool_id)
 {
+	int64_t ms;
+
+	if (st->redis != NULL) {
+		if (aim_rstate_last_failure(st->redis, registry_dir, tool_id,
+		    &ms) == 0)
+			return ms;
+		degrade_rstate(st);
+	}
 	return int_member(tool_entry(st, registry_dir, tool_id, 0),
 	    "last_failure_ms");
 }
@@ -320,6 +444,13 @@ aim_state_cooldowns(struct aim_state *st, const char *registry_dir,
 	int64_t until;
 	char iso[32];
 
+	if (st->redis != NULL) {
+		if (aim_rstate_cooldowns(st->redis, registry_dir, now_ms,
+		    list) == 0)
+			return list;
+		json_array_clear(list);
+		degrade_rstate(st);
+	}
 	json_object_foreach(registry_part(st, registry_dir, "tools", 0), id,
 	    t) {
 		if ((until = aim_state_cooldown(st, registry_dir, id, now_ms,
@@ -333,15 +464,36 @@ aim_state_cooldowns(struct aim_state *st, const char *registry_dir,
 	return list;
 }
 
+/* aim_state_failure on Redis: 0 with *until, or -1 (st degraded). */
+static int
+failure_redis(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, const char *error_class, int64_t now_ms,
+    const struct aim_cooldown_policy *pol, int64_t *until)
+{
+	int64_t cd = aim_error_class_long_cooldown(error_class) ?
+	    pol->long_cooldown_ms : pol->cooldown_ms;
+
+	if (aim_rstate_failure(st->redis, registry_dir, tool_id, error_class,
+	    aim_error_class_counts(error_class), now_ms, pol, cd, until) == 0)
+		return 0;
+	degrade_rstate(st);
+	return -1;
+}
+
 int64_t
 aim_state_failure(struct aim_state *st, const char *registry_dir,
     const char *tool_id, const char *error_class, int64_t now_ms,
     const struct aim_cooldown_policy *pol)
 {
-	json_t *t = tool_entry(st, registry_dir, tool_id, 1), *fails, *kept, *x;
-	int64_t until = int_member(t, "cooldown_until_ms"), cd;
+	json_t *t, *fails, *kept, *x;
+	int64_t until, cd;
 	size_t i;
 
+	if (st->redis != NULL && failure_redis(st, registry_dir, tool_id,
+	    error_class, now_ms, pol, &until) == 0)
+		return until;
+	t = tool_entry(st, registry_dir, tool_id, 1);
+	until = int_member(t, "cooldown_until_ms");
 	json_object_set_new(t, "last_failure_ms", json_integer(now_ms));
 	json_object_set_new(t, "last_class", json_string(error_class));
 	if (!aim_error_class_counts(error_class))
@@ -379,10 +531,15 @@ int
 aim_state_success(struct aim_state *st, const char *registry_dir,
     const char *tool_id)
 {
-	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
+	json_t *t;
 	int changed = 0;
 
-	if (t == NULL)
+	if (st->redis != NULL) {
+		if (aim_rstate_success(st->redis, registry_dir, tool_id) == 0)
+			return 1;
+		degrade_rstate(st);
+	}
+	if ((t = tool_entry(st, registry_dir, tool_id, 0)) == NULL)
 		return 0;
 	changed |= json_object_del(t, "failures") == 0;
 	changed |= json_object_del(t, "cooldown_until_ms") == 0;
@@ -394,8 +551,11 @@ int
 aim_state_needs_success(struct aim_state *st, const char *registry_dir,
     const char *tool_id)
 {
-	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
+	json_t *t;
 
+	if (st->redis != NULL)
+		return 1;
+	t = tool_entry(st, registry_dir, tool_id, 0);
 	return json_object_get(t, "failures") != NULL ||
 	    json_object_get(t, "cooldown_until_ms") != NULL;
 }
@@ -404,8 +564,8 @@ int
 aim_state_reset(struct aim_state *st, const char *registry_dir,
     const char *tool_id, int64_t now_ms)
 {
-	json_t *t = tool_entry(st, registry_dir, tool_id, 0);
-	int cooling = int_member(t, "cooldown_until_ms") > now_ms;
+	int cooling = aim_state_cooldown(st, registry_dir, tool_id, now_ms,
+	    NULL) != 0;
 
 	/* Failures go too: a reset tool starts with a clean count. */
 	aim_state_success(st, registry_dir, tool_id);
@@ -416,9 +576,16 @@ int64_t
 aim_state_next(struct aim_state *st, const char *registry_dir,
     const char *counter)
 {
-	json_t *counters = registry_part(st, registry_dir, "counters", 1);
-	int64_t n = int_member(counters, counter);
+	json_t *counters;
+	int64_t n;
 
+	if (st->redis != NULL) {
+		if (aim_rstate_next(st->redis, registry_dir, counter, &n) == 0)
+			return n;
+		degrade_rstate(st);
+	}
+	counters = registry_part(st, registry_dir, "counters", 1);
+	n = int_member(counters, counter);
 	if (n < 0)
 		n = 0;
 	json_object_set_new(counters, counter, json_integer(n + 1));
@@ -469,11 +636,19 @@ aim_state_spend_add(struct aim_state *st, const char *registry_dir,
     const char *tool_id, const char *capability, double usd,
     int64_t now_ms)
 {
-	json_t *spend = registry_part(st, registry_dir, "spend", 1), *d;
+	json_t *spend, *d;
 	const char *day;
 	char oldest[16];
 	void *tmp;
 
+	if (st->redis != NULL) {
+		utc_day(now_ms, oldest);
+		if (aim_rstate_spend_add(st->redis, registry_dir, tool_id,
+		    capability, oldest, usd) == 0)
+			return;
+		degrade_rstate(st);
+	}
+	spend = registry_part(st, registry_dir, "spend", 1);
 	/* Days past keeping go: the keys sort as the days do. */
 	utc_day(now_ms - (SPEND_KEEP_DAYS - 1) * DAY_MS, oldest);
 	json_object_foreach_safe(spend, tmp, day, d)
@@ -489,9 +664,19 @@ double
 aim_state_spent(struct aim_state *st, const char *registry_dir,
     const char *tool_id, int64_t now_ms)
 {
-	json_t *v = json_object_get(member_object(spend_day(st, registry_dir,
-	    now_ms, 0), "tools", 0), tool_id);
+	json_t *v;
+	char day[16];
+	double usd;
 
+	if (st->redis != NULL) {
+		utc_day(now_ms, day);
+		if (aim_rstate_spent(st->redis, registry_dir, tool_id, day,
+		    &usd) == 0)
+			return usd;
+		degrade_rstate(st);
+	}
+	v = json_object_get(member_object(spend_day(st, registry_dir, now_ms,
+	    0), "tools", 0), tool_id);
 	return json_is_number(v) ? json_number_value(v) : 0;
 }
 
@@ -504,7 +689,9 @@ aim_state_budget_exhausted(struct aim_state *st, const char *registry_dir,
 	    "usd_per_day");
 
 	*limit = json_is_number(v) ? json_number_value(v) : -1;
-	*spent = aim_state_spent(st, registry_dir, tool_id, now_ms);
+	/* No budget, nothing to look up: a round trip saved on Redis. */
+	*spent = *limit < 0 ? 0 : aim_state_spent(st, registry_dir, tool_id,
+	    now_ms);
 	if (*limit < 0 || *spent < *limit)
 		return 0;
 	return (now_ms / DAY_MS + 1) * DAY_MS;
@@ -512,9 +699,42 @@ aim_state_budget_exhausted(struct aim_state *st, const char *registry_dir,
 
 /* ---- concurrency slots ---- */
 
+void
+aim_slot_init(struct aim_slot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+}
+
 int
-aim_slot_acquire(const char *registry_dir, const char *tool_id,
-    int64_t max_concurrent, int *fd_out, char **why)
+aim_slot_held(const struct aim_slot *s)
+{
+	return s->fd != -1 || s->key != NULL;
+}
+
+/* A lease on Redis: 1, 0 all held, -1 Redis failed (st degraded). */
+static int
+lease_acquire(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, int64_t max_concurrent, struct aim_slot *s)
+{
+	int rc = aim_rstate_lease_acquire(st->redis, registry_dir, tool_id,
+	    max_concurrent, st->lease_ttl_ms, &s->key, &s->token);
+
+	if (rc == -1) {
+		degrade_rstate(st);
+		return -1;
+	}
+	if (rc == 1) {
+		s->st = st;
+		s->renew_ms = aim_now_ms() + st->lease_ttl_ms / 3;
+	}
+	return rc;
+}
+
+/* A slot file of $XDG_STATE_HOME/aim/slots/, flock'd: aim_slot_acquire. */
+static int
+file_slot(const char *registry_dir, const char *tool_id,
+    int64_t max_concurrent, struct aim_slot *s, char **why)
 {
 	unsigned char h[AIM_HASH_BYTES];
 	char *dir, name[NAME_MAX + 1], path[PATH_MAX], hex[17];
@@ -522,8 +742,6 @@ aim_slot_acquire(const char *registry_dir, const char *tool_id,
 	int64_t k;
 	int fd;
 
-	*fd_out = -1;
-	*why = NULL;
 	if ((dir = aim_xdg_path("XDG_STATE_HOME", ".local/state", "slots")) ==
 	    NULL) {
 		*why = aim_xstrdup("no state directory: set XDG_STATE_HOME "
@@ -556,7 +774,7 @@ aim_slot_acquire(const char *registry_dir, const char *tool_id,
 			return -1;
 		}
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-			*fd_out = fd;
+			s->fd = fd;
 			free(dir);
 			return 1;
 		}
@@ -564,4 +782,53 @@ aim_slot_acquire(const char *registry_dir, const char *tool_id,
 	}
 	free(dir);
 	return 0;
+}
+
+int
+aim_slot_acquire(struct aim_state *st, const char *registry_dir,
+    const char *tool_id, int64_t max_concurrent, struct aim_slot *s,
+    char **why)
+{
+	int rc;
+
+	aim_slot_init(s);
+	*why = NULL;
+	if (st != NULL && st->redis != NULL && (rc = lease_acquire(st,
+	    registry_dir, tool_id, max_concurrent, s)) != -1)
+		return rc;
+	return file_slot(registry_dir, tool_id, max_concurrent, s, why);
+}
+
+void
+aim_slot_renew(struct aim_slot *s, int64_t now_ms)
+{
+	int rc;
+
+	if (s->key == NULL || now_ms < s->renew_ms)
+		return;
+	if (s->st->redis == NULL)
+		rc = -1;
+	else if ((rc = aim_rstate_lease_renew(s->st->redis, s->key, s->token,
+	    s->st->lease_ttl_ms)) == -1)
+		degrade_rstate(s->st);
+	if (rc == 1) {
+		s->renew_ms = now_ms + s->st->lease_ttl_ms / 3;
+		return;
+	}
+	/* Gone (or Redis with it): nothing left to renew or give back. */
+	free(s->key);
+	aim_slot_init(s);
+}
+
+void
+aim_slot_release(struct aim_slot *s)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	/* Redis gone: the lease runs out by itself. */
+	if (s->key != NULL && s->st->redis != NULL &&
+	    aim_rstate_lease_release(s->st->redis, s->key, s->token) == -1)
+		degrade_rstate(s->st);
+	free(s->key);
+	aim_slot_init(s);
 }

@@ -321,7 +321,8 @@ print_histogram(FILE *f, json_t *hist)
  * may still spend today.
  */
 static void
-state_families(FILE *f, const char *registry_dir, json_t *budgets)
+state_families(FILE *f, const char *registry_dir,
+    const struct aim_config *cfg)
 {
 	struct aim_state st;
 	json_t *cooling, *left = json_object(), *v, *list;
@@ -330,7 +331,7 @@ state_families(FILE *f, const char *registry_dir, json_t *budgets)
 	double spent, limit;
 	int64_t now = aim_wall_ms();
 
-	if (registry_dir == NULL || aim_state_init(&st, &why) == -1 ||
+	if (registry_dir == NULL || aim_state_open(&st, cfg, &why) == -1 ||
 	    aim_state_refresh(&st, &why) == -1) {
 		free(why);
 		if (registry_dir != NULL)
@@ -343,8 +344,8 @@ state_families(FILE *f, const char *registry_dir, json_t *budgets)
 	cooling = json_object();
 	add(cooling, "", (double)json_array_size(list));
 	json_decref(list);
-	json_object_foreach(budgets, tool, v) {
-		(void)aim_state_budget_exhausted(&st, registry_dir, budgets,
+	json_object_foreach(cfg->budgets, tool, v) {
+		(void)aim_state_budget_exhausted(&st, registry_dir, cfg->budgets,
 		    tool, now, &spent, &limit);
 		series(left, labels("tool", tool, NULL, NULL, NULL, NULL),
 		    spent < limit ? limit - spent : 0);
@@ -360,7 +361,7 @@ state_families(FILE *f, const char *registry_dir, json_t *budgets)
 
 char *
 aim_metrics_text(const struct aim_scan *s, const char *registry_dir,
-    json_t *budgets, size_t *len)
+    const struct aim_config *cfg, size_t *len)
 {
 	struct metrics m;
 	json_t *trail = json_object(), *newest = json_object(), *e;
@@ -421,7 +422,7 @@ aim_metrics_text(const struct aim_scan *s, const char *registry_dir,
 	    "in US dollars.", m.spend);
 	family(f, "aim_events_total", "counter", "Management events, by "
 	    "kind.", m.events);
-	state_families(f, registry_dir, budgets);
+	state_families(f, registry_dir, cfg);
 	if (fclose(f) != 0)
 		err(AIM_EXIT_IO, "out of memory");
 	json_decref(trail);

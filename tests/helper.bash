@@ -125,3 +125,50 @@ routed_many() {
 	      route:{capability:"test", strategy:"ordered", registry:"/nonexistent",
 	        candidates:[{tool_id:$t, status:"ready", argv:[$a], timeout_ms:$ms}]}}'
 }
+
+# redis_start: a redis-server of the test's own on a free loopback port,
+# its directory in the test's tmp, no persistence; exports REDIS_PORT,
+# REDIS_DIR and REDIS_URL (redis://127.0.0.1:PORT/0) once it answers
+# PING.  Skips when redis-server is missing (make test-deps installs it).
+# Again after redis_stop: the same port.
+redis_start() {
+	local i tries=0
+	command -v redis-server >/dev/null || skip "no redis-server (make test-deps installs it)"
+	mkdir -p "$BATS_TEST_TMPDIR/redis"
+	REDIS_DIR=$(cd "$BATS_TEST_TMPDIR/redis" && pwd -P)
+	while :; do
+		[ -n "${REDIS_PORT:-}" ] || REDIS_PORT=$((20000 + RANDOM % 40000))
+		redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+		    --appendonly no --dir "$REDIS_DIR" --daemonize yes \
+		    --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" 3>&- &&
+		    for i in $(seq 100); do
+			# Ours, not a server of another suite on that port.
+			[ "$(redis-cli -p "$REDIS_PORT" config get dir 2>/dev/null | tail -1)" = "$REDIS_DIR" ] && break 2
+			grep -q 'Address already in use' "$REDIS_DIR/redis.log" 2>/dev/null && break
+			sleep 0.02
+		    done
+		# Taken (by another suite's server, say): another port.
+		tries=$((tries + 1))
+		[ "$tries" -lt 5 ] || fail "redis-server would not start: $(tail -3 "$REDIS_DIR/redis.log")"
+		rm -f "$REDIS_DIR/redis.log" "$REDIS_DIR/redis.pid"
+		REDIS_PORT=
+	done
+	export REDIS_PORT REDIS_DIR REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+}
+
+# redis_stop: the server of redis_start gone (SIGTERM: no password
+# needed), waited for.
+redis_stop() {
+	local pid i
+	[ -n "${REDIS_DIR:-}" ] && [ -f "$REDIS_DIR/redis.pid" ] || return 0
+	pid=$(cat "$REDIS_DIR/redis.pid")
+	kill "$pid" 2>/dev/null
+	# Until the port is closed (kill -0 would wait for the reaping of
+	# a zombie by a PID 1 that may be slow to).
+	for i in $(seq 100); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || break
+		sleep 0.02
+	done
+	rm -f "$REDIS_DIR/redis.pid"
+	return 0
+}

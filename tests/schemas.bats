@@ -533,15 +533,26 @@ queue_registries() {
 
 queue_config() {
 	printf '%s\n' '{"timeout_ms": 7000, "max_payload_bytes": 100, "max_output_bytes": 65536, "stderr_tail_bytes": 0, "kill_grace_ms": 200, "actor": "nightly", "audit_dir": "~/audit", "audit_log_retention_days": 7}' >full.json
-	q_validate "$SCHEMAS/config.json" "$REGS/misbehave/aim_config.json" "$TOP/examples/.AIM_ai-tools-registry/aim_config.json" full.json
+	# The state on Redis: one that answers nobody (port 1), so the
+	# result says "state": "degraded".
+	echo '{"state_backend": "redis://127.0.0.1:1/0", "state_password_secret": "redis/aim", "state_lease_ttl_ms": 5000}' >redis.json
+	q_validate "$SCHEMAS/config.json" "$REGS/misbehave/aim_config.json" "$TOP/examples/.AIM_ai-tools-registry/aim_config.json" full.json redis.json
 	echo '{"timeout": 5}' >typo.json
 	q_ajv validate -s "$SCHEMAS/config.json" -d typo.json
+	echo '{"state_backend": "redis://127.0.0.1:1/0"}' >down.json
+	# shellcheck disable=SC2016 # $a is gojq's
+	gojq -nc --arg a "$ADAPTERS/ok.sh" '{id:"d", capability:"t", payload:{},
+	    route:{capability:"t", strategy:"ordered", registry:"/r", candidates:[
+	      {tool_id:"ok", status:"ready", argv:[$a], timeout_ms:2000}]}}' |
+	    aim-invoke -c down.json >degraded.json 2>/dev/null
+	q_validate "$SCHEMAS/result.json" degraded.json
 }
 
-@test "config files are valid against config.json; a misspelt key is not" {
-	validated config 1
+@test "config files are valid against config.json; a misspelt key is not; a degraded result is valid" {
+	validated config 2
 	ajv_run 1
 	assert_failure
+	assert_equal "$(gojq -c .state "$OUT/config/degraded.json")" '"degraded"'
 }
 
 # check-schemas.sh's ajv-cli commands join the batch; it prints its TAP

@@ -877,6 +877,32 @@ test_attempt_cost(void)
 	json_decref(own);
 }
 
+/* aim-registry(5) "State backend": what state_backend accepts. */
+static void
+test_state_url(void)
+{
+	struct aim_state_url u;
+	char *why;
+
+	ok(aim_state_url_parse("file", &u, &why) == 0 && why == NULL,
+	    "state_backend: file");
+	ok(aim_state_url_parse("redis://10.0.0.5:6380/2", &u, &why) == 1 &&
+	    strcmp(u.host, "10.0.0.5") == 0 && u.port == 6380 && u.db == 2,
+	    "state_backend: host, port and db");
+	ok(aim_state_url_parse("redis://[::1]", &u, &why) == 1 &&
+	    strcmp(u.host, "::1") == 0 && u.port == 6379 && u.db == 0,
+	    "state_backend: [IPv6], the default port and db");
+	ok(aim_state_url_parse("redis://u:pw@h", &u, &why) == -1 &&
+	    strstr(why, "password") != NULL, "state_backend: no password");
+	free(why);
+	ok(aim_state_url_parse("redis://h:65536", &u, &why) == -1,
+	    "state_backend: a port out of range");
+	free(why);
+	ok(aim_state_url_parse("redis://", &u, &why) == -1,
+	    "state_backend: no host");
+	free(why);
+}
+
 int
 main(void)
 {
@@ -899,6 +925,7 @@ main(void)
 	test_rcache_key();
 	test_diff_stat();
 	test_attempt_cost();
+	test_state_url();
 	printf("1..%d\n", ntests);
 	return nfailed != 0;
 }
