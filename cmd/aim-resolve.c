@@ -242,7 +242,7 @@ routing_setup(struct resolve *rs)
 	if (rs->unavailable != NULL)
 		aim_exit_raise(&rs->status, AIM_EXIT_CONFIG);
 
-	rs->payload_limit = aim_payload_limit(&s->reg, &s->cfg);
+	rs->payload_limit = aim_payload_limit(s->reg.security, &s->cfg);
 	aim_router_init(&rs->router, &s->reg, &s->cfg);
 }
 

@@ -677,7 +677,7 @@ setup(struct run *r)
 	if (s->probs.n > 0)
 		aim_problems_print(&s->probs);
 	aim_problems_print(&s->reg.unknown);
-	r->payload_limit = aim_payload_limit(&s->reg, &s->cfg);
+	r->payload_limit = aim_payload_limit(s->reg.security, &s->cfg);
 	aim_router_init(&r->router, &s->reg, &s->cfg);
 }
 

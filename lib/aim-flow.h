@@ -67,11 +67,11 @@ const char *aim_request_invalid(json_t *req, size_t limit_bytes, char *buf,
 
 /*
  * The largest payload a request may carry, bytes: the config's
- * max_payload_bytes, or the rules' security.max_payload_size_bytes when
- * smaller (aim-resolve(1) "Requests").
+ * max_payload_bytes, or the rules' security.max_payload_size_bytes
+ * (security borrowed, may be NULL) when smaller (aim-resolve(1)
+ * "Requests").
  */
-size_t	 aim_payload_limit(const struct aim_registry *reg,
-	    const struct aim_config *cfg);
+size_t	 aim_payload_limit(json_t *security, const struct aim_config *cfg);
 
 /*
  * One tool's candidate as aim_route would list it ({tool_id, status,

@@ -1644,6 +1644,13 @@ files_add(json_t *set, json_t *files)
 	}
 }
 
+/* The rules' security a workflow's steps keep (aim-resolve put it). */
+static json_t *
+steps_security(struct job *j)
+{
+	return json_object_get(json_object_get(j->wrec, "route"), "security");
+}
+
 /*
  * The record of step j->step of j->wrec: its capability, route and
  * prompt, the request's files and those the steps before changed.
@@ -1672,17 +1679,78 @@ step_record(struct job *j)
 	return rec;
 }
 
+/*
+ * Is the record of step j->step, its files the steps before handed on,
+ * one aim-resolve would route: no more files than the rules'
+ * security.max_file_count, no larger a payload than the limit?  0, or -1
+ * with *code ("too_many_files", "payload_too_large") and a malloc'd
+ * *message, aim-resolve's (aim-invoke(1) "Workflows").
+ */
+static int
+step_over_limits(struct aim_invoke *iv, struct job *j, const char **code,
+    char **message)
+{
+	json_t *count = json_pack("{s:O*}", "max_file_count",
+	    json_object_get(steps_security(j), "max_file_count"));
+	char buf[128];
+	const char *why;
+	int rc;
+
+	rc = aim_security_check(json_object_get(j->rec, "payload"), count, "/",
+	    NULL, code, message);
+	json_decref(count);
+	if (rc == -1)
+		return -1;
+	why = aim_request_invalid(j->rec, aim_payload_limit(steps_security(j),
+	    iv->cfg), buf, sizeof(buf));
+	if (why == NULL)
+		return 0;
+	*code = why == buf ? "payload_too_large" : "invalid_request";
+	*message = aim_xstrdup(why);
+	return -1;
+}
+
+/*
+ * Step j->step fails unrun: its "error" {stage, code, message} and a
+ * failed result with message; the record's failure names the step.
+ */
+static void
+step_refuse(struct aim_invoke *iv, struct job *j, const char *code,
+    char *message)
+{
+	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
+	    j->step);
+
+	json_object_set_new(step, "error", json_pack("{s:s, s:s, s:s}",
+	    "stage", "invoke", "code", code, "message", message));
+	j->attempts = json_array();
+	json_object_set_new(j->rec, "attempts", j->attempts);
+	if (!j->active && !j->sub) {
+		j->active = 1;
+		iv->active++;
+	}
+	finish_job(iv, j, json_null(), json_pack("{s:b, s:s, s:n}",
+	    "success", 0, "message", message, "content"));
+	free(message);
+}
+
 /* Run step j->step of j->wrec, as a record of its own would run. */
 static void
 step_start(struct aim_invoke *iv, struct job *j)
 {
+	const char *code;
+	char *message;
+
 	json_decref(j->rec);
 	j->rec = step_record(j);
 	j->next = j->depth = 0;
 	j->cur = NULL;
 	j->tries = 0;
 	j->deadline_ms = 0;
-	job_run(iv, j);
+	if (step_over_limits(iv, j, &code, &message) == -1)
+		step_refuse(iv, j, code, message);
+	else
+		job_run(iv, j);
 }
 
 /*
@@ -1729,50 +1797,96 @@ steps_end(struct aim_invoke *iv, struct job *j)
 }
 
 /*
- * Add the files of a step's content (borrowed) to set, those that resolve
- * inside the working directory; the others, a tool's "../../etc/passwd"
- * or an absolute path elsewhere, to dropped instead (aim-invoke(1)
- * "Workflows").
+ * Would aim-resolve refuse file f (borrowed) by the rules' security
+ * (borrowed; its forbidden_paths and allowed_file_patterns, not the count:
+ * that is the whole payload's)?  cwd is the working directory.
  */
-static void
-files_add_inside(json_t *set, json_t *files, json_t *dropped)
+static int
+file_refused(struct job *j, json_t *security, json_t *f, const char *cwd)
 {
-	json_t *inside = json_array(), *f;
-	size_t i;
+	json_t *one = json_pack("{s:[O]}", "files", f), *sec;
+	const char *code;
+	char *msg;
+	int rc;
 
-	json_array_foreach(files, i, f)
-		if (json_is_string(f))
-			json_array_append(aim_path_within(json_string_value(f),
-			    ".") ? inside : dropped, f);
-	files_add(set, inside);
-	json_decref(inside);
+	if (security == NULL)
+		return 0;
+	sec = json_copy(security);
+	json_object_del(sec, "max_file_count");
+	rc = aim_security_check(one, sec, cwd, job_registry(j), &code, &msg);
+	free(msg);
+	json_decref(sec);
+	json_decref(one);
+	return rc == -1;
 }
 
 /*
- * The step's "error" for the files it did not hand on, said on stderr as
- * "source:line: steps[N]: ...".
+ * Add the files of a step's content (borrowed) to set, those that resolve
+ * inside the working directory and that the rules' security allows; the
+ * others, a tool's "../../etc/passwd" or an absolute path elsewhere, to
+ * outside, and a ".env" the rules forbid to refused (aim-invoke(1)
+ * "Workflows").
  */
 static void
-step_dropped(struct job *j, json_t *step, json_t *dropped)
+files_add_inside(struct job *j, json_t *files, json_t *outside,
+    json_t *refused)
 {
-	char *msg, *list = NULL, *s;
+	json_t *inside = json_array(), *f;
+	char *cwd = getcwd(NULL, 0);
+	size_t i;
+
+	json_array_foreach(files, i, f) {
+		if (!json_is_string(f))
+			continue;
+		if (!aim_path_within(json_string_value(f), "."))
+			json_array_append(outside, f);
+		else if (file_refused(j, steps_security(j), f, cwd ? cwd : "/"))
+			json_array_append(refused, f);
+		else
+			json_array_append(inside, f);
+	}
+	files_add(j->changed, inside);
+	json_decref(inside);
+	free(cwd);
+}
+
+/* "what: a, b", added to msg (malloc'd or NULL) after "; "; files borrowed. */
+static char *
+files_said(char *msg, const char *what, json_t *files)
+{
+	char *s;
 	json_t *f;
 	size_t i;
 
-	json_array_foreach(dropped, i, f) {
-		s = aim_xsprintf("%s%s%s", list ? list : "", list ? ", " : "",
-		    json_string_value(f));
-		free(list);
-		list = s;
+	json_array_foreach(files, i, f) {
+		s = aim_xsprintf("%s%s%s%s", msg ? msg : "", msg ? (i ? ", " :
+		    "; ") : "", i ? "" : what, json_string_value(f));
+		free(msg);
+		msg = s;
 	}
-	msg = aim_xsprintf("files outside the working directory not handed "
-	    "on: %s", list);
+	return msg;
+}
+
+/*
+ * The step's "error" for the files it did not hand on (outside, refused:
+ * borrowed), said on stderr as "source:line: steps[N]: ...".
+ */
+static void
+step_dropped(struct job *j, json_t *step, json_t *outside, json_t *refused)
+{
+	json_t *all = json_copy(outside);
+	char *msg;
+
+	msg = files_said(NULL, "files outside the working directory not "
+	    "handed on: ", outside);
+	msg = files_said(msg, "files the rules' security refuses not handed "
+	    "on: ", refused);
+	json_array_extend(all, refused);
 	warnx("%s:%ld: steps[%zu]: %s", j->source, j->lineno, j->step, msg);
-	json_object_set_new(step, "error", json_pack("{s:s, s:s, s:s, s:O}",
+	json_object_set_new(step, "error", json_pack("{s:s, s:s, s:s, s:o}",
 	    "stage", "invoke", "code", "forbidden_path", "message", msg,
-	    "files", dropped));
+	    "files", all));
 	free(msg);
-	free(list);
 }
 
 /*
@@ -1786,7 +1900,7 @@ step_end(struct aim_invoke *iv, struct job *j)
 {
 	json_t *step = json_array_get(json_object_get(j->wrec, "steps"),
 	    j->step), *res = json_object_get(j->rec, "result"), *a, *content;
-	json_t *dropped;
+	json_t *outside, *refused;
 	size_t i;
 
 	json_object_set(step, "tool_id", json_object_get(j->rec, "tool_id"));
@@ -1798,14 +1912,16 @@ step_end(struct aim_invoke *iv, struct job *j)
 		json_array_append_new(json_object_get(j->wrec, "attempts"), a);
 	}
 	content = json_object_get(res, "content");
-	dropped = json_array();
-	files_add_inside(j->changed, json_object_get(content, "files_modified"),
-	    dropped);
-	files_add_inside(j->changed, json_object_get(content, "files_created"),
-	    dropped);
-	if (json_array_size(dropped) > 0)
-		step_dropped(j, step, dropped);
-	json_decref(dropped);
+	outside = json_array();
+	refused = json_array();
+	files_add_inside(j, json_object_get(content, "files_modified"),
+	    outside, refused);
+	files_add_inside(j, json_object_get(content, "files_created"),
+	    outside, refused);
+	if (json_array_size(outside) + json_array_size(refused) > 0)
+		step_dropped(j, step, outside, refused);
+	json_decref(outside);
+	json_decref(refused);
 	if (!json_is_true(json_object_get(res, "success")) &&
 	    !json_is_true(json_object_get(step, "continue_on_failure")))
 		j->stopped = 1;

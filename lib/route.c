@@ -449,8 +449,8 @@ step_request(json_t *req, json_t *step)
 /*
  * A request of steps, its own or its workflow's: each step routed as a
  * request of its capability would be, into the record's "steps"; the
- * route's strategy is "steps", its candidates none (aim-resolve(1)
- * "Workflows").  A step that cannot be routed fails the whole request,
+ * route's strategy is "steps", its candidates none, its "security" the
+ * rules' (aim-resolve(1) "Workflows").  A step that cannot be routed fails the whole request,
  * its message naming the step.
  */
 static int
@@ -494,9 +494,11 @@ route_steps(struct aim_router *rt, json_t *req, const char **code,
 		json_object_set_new(req, "capability", json_string(name ?
 		    name : "steps"));
 	json_object_set_new(req, "steps", out);
-	json_object_set_new(req, "route", json_pack("{s:O, s:s, s:s, s:[]}",
-	    "capability", json_object_get(req, "capability"), "strategy",
-	    "steps", "registry", rt->reg->dir, "candidates"));
+	/* The engine holds the files one step hands on to these rules. */
+	json_object_set_new(req, "route", json_pack("{s:O, s:s, s:s, s:[], "
+	    "s:O*}", "capability", json_object_get(req, "capability"),
+	    "strategy", "steps", "registry", rt->reg->dir, "candidates",
+	    "security", rt->reg->security));
 	return 0;
 }
 
@@ -696,9 +698,9 @@ aim_request_invalid(json_t *req, size_t limit, char *buf, size_t n)
 }
 
 size_t
-aim_payload_limit(const struct aim_registry *reg, const struct aim_config *cfg)
+aim_payload_limit(json_t *security, const struct aim_config *cfg)
 {
-	json_t *sec = json_object_get(reg->security, "max_payload_size_bytes");
+	json_t *sec = json_object_get(security, "max_payload_size_bytes");
 	size_t limit = cfg->max_payload_bytes;
 
 	if (json_is_integer(sec) && json_integer_value(sec) >= 0 &&

@@ -164,6 +164,27 @@ summary() {
 	assert_equal "$(jq -r '.attempts[0].verify.output_tail' out.json)" "a.txt $PWD/b.txt"
 }
 
+@test "a step hands on no file the rules' security forbids; too many files or bytes fail the next step as aim-resolve would" {
+	local req='{"steps": [{"capability": "leaking", "prompt": "p"}, {"capability": "formatting", "prompt": "make it so"}], "payload": {"files": ["a.txt"]}}'
+	local rules=reg/AIM_cross-tool/AIM_coordination-rules.json
+	run -0 --separate-stderr steps "$req"
+	assert_equal "$stderr" "aim-invoke: <stdin>:1: steps[0]: files the rules' security refuses not handed on: .env, key.pem"
+	assert_equal "$(jq -c '[.steps[0].error.code, .steps[0].error.files, .result.content.files_modified]' out.json)" \
+	    '["forbidden_path",[".env","key.pem"],["a.txt","b.txt"]]'
+	assert_equal "$(grep -v '^{' reg/runs.log)" "upper a.txt b.txt"
+	# Two files where the rules allow one: the formatter never runs.
+	jq '.security.max_file_count = 1' "$rules" >r.json && mv r.json "$rules"
+	run -1 --separate-stderr steps "$req"
+	assert_equal "$(jq -c '.steps[1].error as $e | [$e.stage, $e.code, $e.message, .result.message, [.attempts[].step]]' out.json)" \
+	    '["invoke","too_many_files","payload.files has 2 files, limit 1 (security.max_file_count)","step 1 (formatting) failed: payload.files has 2 files, limit 1 (security.max_file_count)",[0]]'
+	# The payload the formatter would get is 49 bytes; the first step's 32.
+	jq '.security.max_file_count = 5 | .security.max_payload_size_bytes = 40' "$rules" >r.json && mv r.json "$rules"
+	run -1 --separate-stderr steps "$req"
+	assert_equal "$(jq -c '[.steps[1].error.code, .result.message]' out.json)" \
+	    '["payload_too_large","step 1 (formatting) failed: payload is 49 bytes, limit 40"]'
+	assert_equal "$(grep -c '^upper' reg/runs.log)" 1
+}
+
 @test "a failed middle step stops the chain; continue_on_failure goes on" {
 	local req='{"steps": [{"capability": "refactoring", "prompt": "p"}, {"capability": "breaking"STEP}, {"capability": "formatting"}], "payload": {"files": ["a.txt"]}}'
 	run -1 steps "${req/STEP/}"
@@ -203,5 +224,5 @@ aim-resolve: req.jsonl:9: \"steps\" and \"workflow\" exclude each other"
 	    reg/AIM_cross-tool/AIM_coordination-rules.json
 	echo '{"workflow": "tidy", "payload": {}}' >req.json
 	run -3 --separate-stderr aim-resolve -r reg req.json
-	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:20:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
+	assert_equal "$stderr" "aim-resolve: $PWD/reg/AIM_cross-tool/AIM_coordination-rules.json:21:13: workflow 'tidy': steps[2]: \"continue_on_failure\" must be true or false"
 }
