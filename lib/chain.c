@@ -1231,6 +1231,7 @@ group_list(int dfd, const char *name, const char *day, int64_t count)
 	const char *pname;
 	json_t *list;
 	size_t len;
+	int whole;
 
 	if (aim_read_file(dfd, name, AIM_READ_NOFOLLOW, (size_t)count * 4200,
 	    &buf, &len) == -1)
@@ -1245,8 +1246,9 @@ group_list(int dfd, const char *name, const char *day, int64_t count)
 			break;
 		json_array_append_new(list, json_pack("[s,s]", hex, rel));
 	}
+	whole = *p == '\0';	/* read before buf goes */
 	free(buf);
-	if ((int64_t)json_array_size(list) != count || *p != '\0') {
+	if ((int64_t)json_array_size(list) != count || !whole) {
 		json_decref(list);
 		return NULL;
 	}
