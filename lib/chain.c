@@ -789,11 +789,12 @@ struct append {
  * a->rel (relative to c's directory) and a->tmp.  0, or -1 with *why.
  */
 static int
-tmp_name(struct aim_chain *c, struct append *a, unsigned long n, char **why)
+tmp_name(struct aim_chain *c, struct append *a, pid_t pid, unsigned long n,
+    char **why)
 {
 	/* daydir left 200 bytes for these names: a cut is a bug. */
 	if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu", a->day,
-	    (long)getpid(), n) < (int)sizeof(a->rel) &&
+	    (long)pid, n) < (int)sizeof(a->rel) &&
 	    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir, a->rel) <
 	    (int)sizeof(a->tmp))
 		return 0;
@@ -803,11 +804,12 @@ tmp_name(struct aim_chain *c, struct append *a, unsigned long n, char **why)
 
 /*
  * Stamp entry as the next link (timestamp, seq, prev), make its day
- * directory and encode it into a->text.  0, or -1 with *why.
+ * directory unless it is made_day (one stat(2) an entry less in a group)
+ * and encode it into a->text.  0, or -1 with *why.
  */
 static int
 append_encode(struct aim_chain *c, json_t *entry, struct append *a,
-    char **why)
+    const char *made_day, char **why)
 {
 	char iso[32], stamp[32], hex[AIM_HASH_HEX_BYTES + 1];
 
@@ -823,7 +825,8 @@ append_encode(struct aim_chain *c, json_t *entry, struct append *a,
 		return aim_chain_why(why, "can't use %s: %s", c->dir,
 		    strerror(errno));
 	}
-	if (aim_mkdirs(a->daydir) == -1)
+	if ((made_day == NULL || strcmp(a->day, made_day) != 0) &&
+	    aim_mkdirs(a->daydir) == -1)
 		return aim_chain_why(why, "can't create %s: %s", a->daydir,
 		    strerror(errno));
 	if ((a->text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
@@ -850,7 +853,7 @@ append_stage(struct aim_chain *c, struct append *a, char **why)
 
 	a->text = NULL;
 	aim_hash(text, a->len, hash);
-	if (tmp_name(c, a, tmp_counter++, why) == -1) {
+	if (tmp_name(c, a, getpid(), tmp_counter++, why) == -1) {
 		free(text);
 		return -1;
 	}
@@ -950,7 +953,7 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	struct append a;
 
 	a.text = NULL;
-	if (append_encode(c, entry, &a, why) == -1 ||
+	if (append_encode(c, entry, &a, NULL, why) == -1 ||
 	    append_stage(c, &a, why) == -1)
 		return NULL;
 	if (append_name(c, &a, why) == -1)
@@ -1007,6 +1010,7 @@ struct group {
 	struct append *a;
 	unsigned char (*hash)[AIM_HASH_BYTES];	/* each entry's */
 	char	 rel[PATH_MAX], file[PATH_MAX];	/* the group file */
+	pid_t	 pid;		/* the writer's, in its files' names */
 	int64_t	 seq0;		/* the head's seq before */
 	unsigned char hash0[AIM_HASH_BYTES];	/* and its hash */
 	struct head old, h;
@@ -1034,7 +1038,8 @@ group_encode(struct aim_chain *c, struct group *g, json_t **entries,
 
 	for (i = 0; i < n; i++) {
 		g->a[i].text = NULL;
-		if (append_encode(c, entries[i], &g->a[i], why) == -1) {
+		if (append_encode(c, entries[i], &g->a[i], i > 0 ?
+		    g->a[0].day : NULL, why) == -1) {
 			g->n = i;
 			return -1;
 		}
@@ -1097,7 +1102,7 @@ group_write(struct aim_chain *c, struct group *g, unsigned long c0,
 	for (i = 0; i < g->n && rc == 0; i++) {
 		struct append *a = &g->a[i];
 
-		if (tmp_name(c, a, c0 + i, why) == -1)
+		if (tmp_name(c, a, g->pid, c0 + i, why) == -1)
 			rc = -1;
 		else if (aim_write_file_new(a->tmp, a->text, a->len, 0600,
 		    AIM_WRITE_NOSYNC, NULL) == -1)
@@ -1209,8 +1214,9 @@ aim_chain_append_group(struct aim_chain *c, json_t **entries, size_t n,
 		goto out;
 	group_head_back(c, &g);
 	tmp_counter += g.n;
+	g.pid = getpid();
 	if (snprintf(g.rel, sizeof(g.rel), "%s/.group-%ld-%lu", g.a[0].day,
-	    (long)getpid(), c0) >= (int)sizeof(g.rel) ||
+	    (long)g.pid, c0) >= (int)sizeof(g.rel) ||
 	    snprintf(g.file, sizeof(g.file), "%s/%s", c->dir, g.rel) >=
 	    (int)sizeof(g.file)) {
 		errno = ENAMETOOLONG;
