@@ -898,11 +898,9 @@ append_stage(struct aim_chain *c, struct append *a, char **why)
 
 /*
  * Give the temporary file tmp the name final, never replacing a file
- * there (EEXIST).  A rename, not link(2) and unlink(2): an unlinked inode
- * makes every later file creation in its group slower for minutes on ext4
- * without a journal (it is passed over as recently deleted), which cost
- * aim-audit more CPU than all the rest of an entry.  link(2) where the
- * filesystem cannot rename without replacing.  0, or -1 and errno.
+ * there (EEXIST): one rename(2) with RENAME_NOREPLACE where link(2) and
+ * unlink(2) took two calls; those two where the filesystem cannot rename
+ * without replacing.  0, or -1 and errno.
  */
 static int
 name_noreplace(const char *tmp, const char *final)
