@@ -789,11 +789,12 @@ struct append {
  * a->rel (relative to c's directory) and a->tmp.  0, or -1 with *why.
  */
 static int
-tmp_name(struct aim_chain *c, struct append *a, unsigned long n, char **why)
+tmp_name(struct aim_chain *c, struct append *a, pid_t pid, unsigned long n,
+    char **why)
 {
 	/* daydir left 200 bytes for these names: a cut is a bug. */
 	if (snprintf(a->rel, sizeof(a->rel), "%s/.tmp-%ld-%lu", a->day,
-	    (long)getpid(), n) < (int)sizeof(a->rel) &&
+	    (long)pid, n) < (int)sizeof(a->rel) &&
 	    snprintf(a->tmp, sizeof(a->tmp), "%s/%s", c->dir, a->rel) <
 	    (int)sizeof(a->tmp))
 		return 0;
@@ -803,11 +804,12 @@ tmp_name(struct aim_chain *c, struct append *a, unsigned long n, char **why)
 
 /*
  * Stamp entry as the next link (timestamp, seq, prev), make its day
- * directory and encode it into a->text.  0, or -1 with *why.
+ * directory unless it is made_day (one stat(2) an entry less in a group)
+ * and encode it into a->text.  0, or -1 with *why.
  */
 static int
 append_encode(struct aim_chain *c, json_t *entry, struct append *a,
-    char **why)
+    const char *made_day, char **why)
 {
 	char iso[32], stamp[32], hex[AIM_HASH_HEX_BYTES + 1];
 
@@ -823,7 +825,8 @@ append_encode(struct aim_chain *c, json_t *entry, struct append *a,
 		return aim_chain_why(why, "can't use %s: %s", c->dir,
 		    strerror(errno));
 	}
-	if (aim_mkdirs(a->daydir) == -1)
+	if ((made_day == NULL || strcmp(a->day, made_day) != 0) &&
+	    aim_mkdirs(a->daydir) == -1)
 		return aim_chain_why(why, "can't create %s: %s", a->daydir,
 		    strerror(errno));
 	if ((a->text = json_dumps(entry, JSON_INDENT(2))) == NULL) {
@@ -850,7 +853,7 @@ append_stage(struct aim_chain *c, struct append *a, char **why)
 
 	a->text = NULL;
 	aim_hash(text, a->len, hash);
-	if (tmp_name(c, a, tmp_counter++, why) == -1) {
+	if (tmp_name(c, a, getpid(), tmp_counter++, why) == -1) {
 		free(text);
 		return -1;
 	}
@@ -894,11 +897,30 @@ append_stage(struct aim_chain *c, struct append *a, char **why)
 }
 
 /*
- * Link the temporary file to its final name, a->prefix.json; link(2)
- * never replaces: a name taken gets -2, -3, ...  0, or -1 with *why.
+ * Give the temporary file tmp the name final, never replacing a file
+ * there (EEXIST): one rename(2) with RENAME_NOREPLACE where link(2) and
+ * unlink(2) took two calls; those two where the filesystem cannot rename
+ * without replacing.  0, or -1 and errno.
  */
 static int
-append_link(struct aim_chain *c, struct append *a, char **why)
+name_noreplace(const char *tmp, const char *final)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return -1;
+	if (link(tmp, final) == -1)
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
+/*
+ * Give the temporary file its final name, a->prefix.json, never replacing
+ * one: a name taken gets -2, -3, ...  0, or -1 with *why.
+ */
+static int
+append_name(struct aim_chain *c, struct append *a, char **why)
 {
 	int k;
 
@@ -912,10 +934,10 @@ append_link(struct aim_chain *c, struct append *a, char **why)
 			return aim_chain_why(why, "can't name an entry in %s: "
 			    "%s", a->daydir, strerror(errno));
 		}
-		if (link(a->tmp, a->final) == 0)
+		if (name_noreplace(a->tmp, a->final) == 0)
 			return 0;
 		if (errno != EEXIST)
-			return aim_chain_why(why, "can't link %s: %s",
+			return aim_chain_why(why, "can't rename to %s: %s",
 			    a->final, strerror(errno));
 	}
 	errno = EEXIST;
@@ -929,12 +951,11 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	struct append a;
 
 	a.text = NULL;
-	if (append_encode(c, entry, &a, why) == -1 ||
+	if (append_encode(c, entry, &a, NULL, why) == -1 ||
 	    append_stage(c, &a, why) == -1)
 		return NULL;
-	if (append_link(c, &a, why) == -1)
+	if (append_name(c, &a, why) == -1)
 		goto undo;
-	unlink(a.tmp);
 	if (aim_fsync_dir(a.daydir) == -1) {
 		aim_chain_why(why, "can't sync %s: %s", a.daydir,
 		    strerror(errno));
@@ -976,7 +997,7 @@ aim_chain_append(struct aim_chain *c, json_t *entry, char **why)
 
 /*
  * A group of entries committed together: each staged like one append (its
- * own temporary file, linked to its final name), but written without a
+ * own temporary file, renamed to its final name), but written without a
  * sync each; one syncfs(2) makes the files, the group file and the head
  * durable before any entry gets its name, and one sync of the day
  * directory makes the names durable.  Two syncs for the group, where
@@ -987,6 +1008,7 @@ struct group {
 	struct append *a;
 	unsigned char (*hash)[AIM_HASH_BYTES];	/* each entry's */
 	char	 rel[PATH_MAX], file[PATH_MAX];	/* the group file */
+	pid_t	 pid;		/* the writer's, in its files' names */
 	int64_t	 seq0;		/* the head's seq before */
 	unsigned char hash0[AIM_HASH_BYTES];	/* and its hash */
 	struct head old, h;
@@ -1014,7 +1036,8 @@ group_encode(struct aim_chain *c, struct group *g, json_t **entries,
 
 	for (i = 0; i < n; i++) {
 		g->a[i].text = NULL;
-		if (append_encode(c, entries[i], &g->a[i], why) == -1) {
+		if (append_encode(c, entries[i], &g->a[i], i > 0 ?
+		    g->a[0].day : NULL, why) == -1) {
 			g->n = i;
 			return -1;
 		}
@@ -1077,7 +1100,7 @@ group_write(struct aim_chain *c, struct group *g, unsigned long c0,
 	for (i = 0; i < g->n && rc == 0; i++) {
 		struct append *a = &g->a[i];
 
-		if (tmp_name(c, a, c0 + i, why) == -1)
+		if (tmp_name(c, a, g->pid, c0 + i, why) == -1)
 			rc = -1;
 		else if (aim_write_file_new(a->tmp, a->text, a->len, 0600,
 		    AIM_WRITE_NOSYNC, NULL) == -1)
@@ -1100,11 +1123,11 @@ group_write(struct aim_chain *c, struct group *g, unsigned long c0,
 
 /* Take back a group that did not commit: names, files, the head. */
 static void
-group_undo(struct aim_chain *c, struct group *g, size_t linked)
+group_undo(struct aim_chain *c, struct group *g, size_t named)
 {
 	size_t i;
 
-	for (i = 0; i < linked; i++)
+	for (i = 0; i < named; i++)
 		unlink(g->a[i].final);
 	for (i = 0; i < g->n; i++)
 		unlink(g->a[i].tmp);
@@ -1131,7 +1154,7 @@ group_commit(struct aim_chain *c, struct group *g, char **why)
 		return -1;
 	}
 	for (i = 0; i < g->n; i++)
-		if (append_link(c, &g->a[i], why) == -1) {
+		if (append_name(c, &g->a[i], why) == -1) {
 			group_undo(c, g, i);
 			return -1;
 		}
@@ -1142,8 +1165,6 @@ group_commit(struct aim_chain *c, struct group *g, char **why)
 		group_undo(c, g, g->n);
 		return -1;
 	}
-	for (i = 0; i < g->n; i++)
-		unlink(g->a[i].tmp);
 	unlink(g->file);
 	g->h.seq = g->seq0 + g->n;
 	memcpy(g->h.hash, g->h.phash, sizeof(g->h.hash));
@@ -1191,8 +1212,9 @@ aim_chain_append_group(struct aim_chain *c, json_t **entries, size_t n,
 		goto out;
 	group_head_back(c, &g);
 	tmp_counter += g.n;
+	g.pid = getpid();
 	if (snprintf(g.rel, sizeof(g.rel), "%s/.group-%ld-%lu", g.a[0].day,
-	    (long)getpid(), c0) >= (int)sizeof(g.rel) ||
+	    (long)g.pid, c0) >= (int)sizeof(g.rel) ||
 	    snprintf(g.file, sizeof(g.file), "%s/%s", c->dir, g.rel) >=
 	    (int)sizeof(g.file)) {
 		errno = ENAMETOOLONG;
@@ -1231,6 +1253,7 @@ group_list(int dfd, const char *name, const char *day, int64_t count)
 	const char *pname;
 	json_t *list;
 	size_t len;
+	int whole;
 
 	if (aim_read_file(dfd, name, AIM_READ_NOFOLLOW, (size_t)count * 4200,
 	    &buf, &len) == -1)
@@ -1245,8 +1268,9 @@ group_list(int dfd, const char *name, const char *day, int64_t count)
 			break;
 		json_array_append_new(list, json_pack("[s,s]", hex, rel));
 	}
+	whole = *p == '\0';	/* read before buf goes */
 	free(buf);
-	if ((int64_t)json_array_size(list) != count || *p != '\0') {
+	if ((int64_t)json_array_size(list) != count || !whole) {
 		json_decref(list);
 		return NULL;
 	}

@@ -368,8 +368,8 @@ fault() {
 	fault AIM_FAULT_FDATASYNC=2 "can't write $D/\.aim-chain-head: Input/output error"
 }
 
-@test "an injected link failure: exit 4, no entry, chain intact" {
-	fault AIM_FAULT_LINK=2 "can't link $D/[0-9-]{10}/[^ ]+_t_c\.json: No space left on device"
+@test "an injected rename failure: exit 4, no entry, chain intact" {
+	fault AIM_FAULT_RENAMEAT2=2 "can't rename to $D/[0-9-]{10}/[^ ]+_t_c\.json: No space left on device"
 }
 
 # group_fault VAR=N MESSAGE-REGEX: with the chain at seq 1, r1 r2 r3 in one
@@ -400,12 +400,27 @@ group_fault() {
 	group_fault AIM_FAULT_SYNCFS=1 "can't sync $D: Input/output error"
 }
 
-@test "group commit: an injected failure to link its second entry takes the first back too" {
-	group_fault AIM_FAULT_LINK=2 "can't link $D/[0-9-]{10}/[^ ]+_t_c\.json: No space left on device"
+@test "group commit: an injected failure to rename its second entry takes the first back too" {
+	group_fault AIM_FAULT_RENAMEAT2=2 "can't rename to $D/[0-9-]{10}/[^ ]+_t_c\.json: No space left on device"
 }
 
 @test "group commit: an injected failure to sync the day directory takes every name back" {
 	group_fault AIM_FAULT_FSYNC=1 "can't sync $D/[0-9-]{10}: Input/output error"
+}
+
+@test "where the filesystem cannot rename without replacing, link and unlink name the entries" {
+	records r 3 >in3.jsonl
+	echo '{"audit_group_max": 1}' >one.json
+	run --separate-stderr faulty AIM_FAULT_NOREPLACE=1 aim-audit -d "$D" in3.jsonl
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr faulty AIM_FAULT_NOREPLACE=1 aim-audit -c one.json -d "$D" in3.jsonl
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(find "$D" -name '*.json' | wc -l)" 6
+	assert_equal "$(find "$D" -name '.tmp-*' -o -name '.group-*' | wc -l)" 0
+	run -0 aim-audit verify -d "$D"
+	assert_equal "$(jq .last_seq <<<"$output")" 6
 }
 
 @test "group commit: two syncs for a group of 256 entries, where one by one takes three each" {
