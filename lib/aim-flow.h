@@ -16,6 +16,7 @@ struct aim_router {
 	const struct aim_config *cfg;
 	json_t	*lb_counters;	/* counters when the state file is unusable */
 	json_t	*detect_cache;	/* command -> {path|reason, checked_ms} */
+	json_t	*argv_cache;	/* tool id -> {argv|why, at} */
 	char	*cwd;		/* payload.files are relative to it */
 	struct aim_state state;	/* cooldowns and shared counters */
 	int	 state_ok;

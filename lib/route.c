@@ -24,6 +24,7 @@ aim_router_init(struct aim_router *rt, const struct aim_registry *reg,
 	rt->cfg = cfg;
 	rt->lb_counters = json_object();
 	rt->detect_cache = json_object();
+	rt->argv_cache = json_object();
 	rt->cwd = getcwd(NULL, 0);
 	rt->said = json_object();
 	rt->state_ok = aim_state_open(&rt->state, cfg, &why) == 0;
@@ -35,6 +36,7 @@ aim_router_free(struct aim_router *rt)
 {
 	json_decref(rt->lb_counters);
 	json_decref(rt->detect_cache);
+	json_decref(rt->argv_cache);
 	aim_state_free(&rt->state);
 	json_decref(rt->said);
 	free(rt->cwd);
@@ -108,6 +110,35 @@ cached_which(void *arg, const char *command)
 }
 
 /*
+ * aim_adapter_argv for the router, its answers kept for DETECT_TTL_MS as
+ * cached_which keeps the detection's: a declarative adapter's command is
+ * looked up on PATH, and a stream asks for the same tools again and again.
+ */
+static json_t *
+cached_argv(struct aim_router *rt, json_t *tool, const char *tool_id,
+    char **why)
+{
+	json_t *hit = json_object_get(rt->argv_cache, tool_id), *argv;
+	int64_t now = aim_now_ms();
+
+	if (hit == NULL || now - json_integer_value(json_object_get(hit,
+	    "at")) >= DETECT_TTL_MS) {
+		argv = aim_adapter_argv(rt->reg->dir, tool, why);
+		hit = json_pack("{s:I, s:o, s:s?}", "at", (json_int_t)now,
+		    "argv", argv ? argv : json_null(), "why", *why);
+		free(*why);
+		json_object_set_new(rt->argv_cache, tool_id, hit);
+	}
+	*why = NULL;
+	if (json_is_array(argv = json_object_get(hit, "argv")))
+		return json_copy(argv);
+	argv = json_object_get(hit, "why");
+	*why = aim_xstrdup(json_is_string(argv) ? json_string_value(argv) :
+	    "no adapter");
+	return NULL;
+}
+
+/*
  * Mark c budget_exhausted when tool_id spent its budget today
  * (aim-resolve(1) "Candidates"), with until and the malloc'd *why.
  */
@@ -148,7 +179,7 @@ candidate(struct aim_router *rt, const char *tool_id, int64_t timeout_ms,
 	} else if ((found = aim_tool_detect(rt->reg->dir, tool, tool_id, NULL,
 	    &why, cached_which, rt)) == NULL) {
 		json_object_set_new(c, "status", json_string("not_installed"));
-	} else if ((argv = aim_adapter_argv(rt->reg->dir, tool, &why)) == NULL) {
+	} else if ((argv = cached_argv(rt, tool, tool_id, &why)) == NULL) {
 		json_object_set_new(c, "status", json_string("no_adapter"));
 		free(found);
 	} else if ((st = state(rt)) != NULL &&

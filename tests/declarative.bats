@@ -232,6 +232,20 @@ stand_in() {
 	assert_equal "$(cat a.sh b.sh)" $'if [ 1 ]; then echo; fi\nif [ 2 ]; then echo; fi'
 }
 
+@test "a stream of requests looks an adapter's command up on PATH once, not once a request" {
+	command -v strace >/dev/null || skip "no strace"
+	# LeakSanitizer cannot run under ptrace(2).
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	stand_in
+	local n
+	for n in 1 20; do
+		yes '{"capability": "test", "payload": {}}' | head -n "$n" >"req$n"
+		strace -o "st$n" -e trace=newfstatat,stat,access aim-resolve -r reg "req$n" >"routed$n"
+		assert_equal "$(jq -r .route.candidates[0].status "routed$n" | uniq -c | xargs)" "$n ready"
+	done
+	assert_equal "$(grep -c '/stand-in"' st20)" "$(grep -c '/stand-in"' st1)"
+}
+
 @test "{prompt} in an argument, stdin \"prompt\", {cwd}" {
 	stand_in
 	run --separate-stderr aim run --json -r reg -d audit -t record -p 'say hi' test
