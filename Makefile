@@ -98,6 +98,13 @@ test-deps:
 check:
 	@MAKE='$(MAKE)' tests/check
 
+# The CLI x scenario matrix through the real coding CLIs, every cell
+# `make check` leaves out (tests/integration/check-clis; the spec:
+# tests/fixtures/matrix/expected.tsv): ~10 minutes on 2 CPUs.
+check-clis: test-deps
+	@$(MAKE) --no-print-directory all
+	tests/integration/check-clis $(B)
+
 # Only the plain suite: quicker while working.
 check-quick: test-deps
 	@$(MAKE) --no-print-directory all $(UNITS:%=$(B)/%)
@@ -157,7 +164,7 @@ lint-adapters: test-deps
 		tests/fixtures/registries/redis/AIM_tool.sh
 
 lint-scripts: test-deps
-	shellcheck tests/run tests/check tests/tally tests/integration/run bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
+	shellcheck tests/run tests/check tests/tally tests/integration/run tests/integration/check-clis bench/run examples/demo.sh tools/deps.sh tools/depcheck .ci/run \
 		bench/dups bench/audit-chain bench/adapters bench/status bench/kit bench/declarative bench/install bench/rcache bench/redis-state \
 		bench/fanout tests/fixtures/crush/crush \
 		tests/fuzz/mkseeds \
@@ -221,7 +228,7 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps test-deps check check-quick demo bench lint lint-man lint-adapters lint-scripts depcheck install uninstall clean FORCE
+.PHONY: all deps test-deps check check-clis check-quick demo bench lint lint-man lint-adapters lint-scripts depcheck install uninstall clean FORCE
 FORCE:
 .SECONDARY:
 

@@ -349,6 +349,7 @@ content_policy -|{"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"}}
 content_policy -|Invalid prompt: your prompt was flagged as potentially violating our usage policy.
 content_policy -|code: content_policy_violation
 content_policy -|This content violates OpenAI's usage policies
+content_policy -|Request failed due to triggering the model provider's content moderation policy. Please modify your message and try again.
 - -|the build was blocked by a lock file; see docs/safety.md
 - -|added a check for the policy file
 bad_request -|error: unexpected argument '--foo' found
@@ -361,6 +362,7 @@ transient -|HTTP 502 Bad Gateway
 transient -|TypeError: fetch failed
 transient -|Model stream ended without a finish reason.
 transient -|Failed to finalize chat-completions stream: missing finish_reason for choice 0
+transient -|curl: (18) transfer closed with 200 bytes remaining to read
 rate_limit 7000|429 Too Many Requests; Retry-After: 7
 rate_limit 20|Rate limit reached. Please try again in 20ms.
 rate_limit 1500|rate limited; try again in 1.5s

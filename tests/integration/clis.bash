@@ -29,7 +29,8 @@
 #     making the CHANGEs in turn, then answering TEXT; each model turn 120
 #     tokens in (40 cached), 30 out.  edit: "int i;" to "long i;" in
 #     src/main.c; create: NOTES.md, "one\ntwo\n"; delete: web/app.js;
-#     shell_edit: a line appended to src/util.h
+#     shell_edit: a line appended to src/util.h (the command
+#     $ASK_SHELL_EDIT when set)
 # ask_notes         ask "write NOTES.md", the model creating it ("# Notes")
 #     and answering "Created NOTES.md."
 # ask_fails SCENARIO-JSON   ask "edit the file" about src/main.c of the
@@ -128,7 +129,14 @@ ask_steps() {
 		edit) steps+=('{"scenario":"edit","file":"src/main.c","old":"int i;","new":"long i;"}') ;;
 		create) steps+=('{"scenario":"create","file":"NOTES.md","content":"one\ntwo\n"}') ;;
 		delete) steps+=('{"scenario":"delete","file":"web/app.js"}') ;;
-		shell_edit) steps+=('{"scenario":"shell_edit","command":"printf \"/* x */\\n\" >> src/util.h"}') ;;
+		shell_edit)
+			if [ -n "${ASK_SHELL_EDIT:-}" ]; then
+				steps+=("$(jq -nc --arg c "$ASK_SHELL_EDIT" \
+				    '{scenario: "shell_edit", command: $c}')")
+			else
+				steps+=('{"scenario":"shell_edit","command":"printf \"/* x */\\n\" >> src/util.h"}')
+			fi
+			;;
 		*) echo "ask_steps: no change $c" >&2; return 1 ;;
 		esac
 	done

@@ -18,7 +18,8 @@
 # Failures mapped (lib.sh, from the error message, else stderr, else
 #   stdout): "401 ...", "API key" texts -> auth; 429 -> rate_limit; quota
 #   texts -> quota; 5xx, network errors -> transient; 400/404 ->
-#   bad_request; killed at the time budget -> timeout.
+#   bad_request; killed at the time budget -> timeout; no output at all,
+#   exit 0 (a refused turn) -> content_policy.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 case $0 in */*) . "${0%/*}/lib.sh" ;; *) . ./lib.sh ;; esac
@@ -37,13 +38,18 @@ set -- cn
 aim_run "$AIM_TMP/prompt.txt" "$@" --format json --allow Write --allow Edit \
     --allow MultiEdit -p
 
+# cn 1.5 ends a turn the model refused (Chat finish_reason
+# content_filter) with nothing at all on stdout and stderr, exit 0.
+if [ "$AIM_RC" -eq 0 ] && ! [ -s "$AIM_OUT" ] && ! [ -s "$AIM_ERR" ]; then
+	aim_fail content_policy "no answer at all (how cn ends a turn the model refused)"
+fi
 # One jq prints, as shell assignments (@sh): "ok" when the last object
-# says "status": "success" (or there is no output, as jq -e took it), and
-# "extra", the normalised content (lib.sh): the response.
+# says "status": "success", and "extra", the normalised content (lib.sh):
+# the response.
 ok='' extra=''
 eval "$(aim_jq -rs '
     def put($k; $v): "\($k)=\($v | @sh)";
-    if length == 0 or ([.[] | objects | .status == "success"] | last)
+    if ([.[] | objects | .status == "success"] | last)
     then put("ok"; "yes") else empty end,
     (try put("extra"; [.[] | {response: (.response // "" | tostring
         | .[0:4096])} | tojson + "\n"] | add // "") catch empty)' \

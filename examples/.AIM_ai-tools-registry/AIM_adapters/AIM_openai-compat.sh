@@ -27,7 +27,9 @@
 #   says so); 400 with a context text -> context_too_long; other 4xx ->
 #   bad_request; 5xx, connection refused, no such host -> transient; the
 #   Retry-After header gives retry_after_ms; curl killed at the time budget
-#   -> timeout; a diff that does not apply -> bad_request (nothing written).
+#   -> timeout; a diff that does not apply -> bad_request (nothing written);
+#   a refusal (message.refusal, finish_reason content_filter) ->
+#   content_policy.
 # jq programs are in single quotes on purpose:
 # shellcheck disable=SC2016
 set -u
@@ -130,6 +132,14 @@ aim_jq -n --arg m "$model" --rawfile u "$AIM_TMP/prompt.txt" '{model: $m,
 aim_snapshot
 http POST /chat/completions "$AIM_TMP/request.body"
 case $(cat "$AIM_TMP/code") in 2??) ;; *) http_fail "POST $endpoint/chat/completions" ;; esac
+# A refusal (Chat's message.refusal, finish_reason content_filter) is no
+# answer, whatever its text says.
+refusal=$(aim_jq -r '.choices[0] | objects
+    | select(.finish_reason == "content_filter"
+        or (.message.refusal | type) == "string")
+    | .message.refusal // "finish_reason content_filter"' "$AIM_TMP/body" 2>/dev/null)
+[ -z "$refusal" ] ||
+    aim_fail content_policy "refused by the content policy: $(aim_flat "$refusal")"
 # The answer, in one jq, whose status says whether there was one.
 aim_jq -re '.choices[0].message | objects | .content // "" | tostring' \
     "$AIM_TMP/body" >"$AIM_TMP/answer" 2>/dev/null ||
