@@ -7,6 +7,7 @@
  * checks the chain, keys.c signs and prunes it (chain-int.h).
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -1035,19 +1036,23 @@ struct group {
  * files at once, not in turn under the lock.  None (g->nanon 0: the
  * group names temporary files) when the day directory is not there yet
  * (it is made under the lock, where its name is synced before use), or
- * the filesystem has no O_TMPFILE, or /proc is not there to link them.
+ * the filesystem has no O_TMPFILE, or /proc is not there to link them,
+ * or n files would come near the limit of open files.
  */
 static void
 group_open_anon(struct aim_chain *c, struct group *g, size_t n)
 {
 	char iso[32], stamp[32], daydir[PATH_MAX], proc[64], target[16];
+	struct rlimit rl;
 	size_t i;
 	int fd;
 
 	g->anon = aim_xmalloc(n * sizeof(*g->anon));
 	g->nanon = 0;
 	aim_utc_stamp(iso, stamp, g->anon_day);
-	if (snprintf(daydir, sizeof(daydir), "%s/%s", c->dir, g->anon_day) >=
+	/* Files opened in vain are inodes freed, which slow the next ones. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < n + 64 ||
+	    snprintf(daydir, sizeof(daydir), "%s/%s", c->dir, g->anon_day) >=
 	    (int)sizeof(daydir))
 		return;
 	for (i = 0; i < n; i++) {
