@@ -7,6 +7,7 @@
  * checks the chain, keys.c signs and prunes it (chain-int.h).
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -781,6 +782,7 @@ struct append {
 	char	 tmp[PATH_MAX], rel[PATH_MAX], final[PATH_MAX];
 	char	*text;
 	size_t	 len;
+	int	 anon;		/* an O_TMPFILE file to link, or -1: a.tmp */
 	struct head old, h;
 };
 
@@ -900,11 +902,20 @@ append_stage(struct aim_chain *c, struct append *a, char **why)
  * Give the temporary file tmp the name final, never replacing a file
  * there (EEXIST): one rename(2) with RENAME_NOREPLACE where link(2) and
  * unlink(2) took two calls; those two where the filesystem cannot rename
- * without replacing.  0, or -1 and errno.
+ * without replacing.  An anonymous file (anon, O_TMPFILE) is linked
+ * through /proc instead: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH.
+ * 0, or -1 and errno.
  */
 static int
-name_noreplace(const char *tmp, const char *final)
+name_noreplace(const char *tmp, int anon, const char *final)
 {
+	char proc[64];
+
+	if (anon >= 0) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", anon);
+		return linkat(AT_FDCWD, proc, AT_FDCWD, final,
+		    AT_SYMLINK_FOLLOW);
+	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
@@ -934,11 +945,12 @@ append_name(struct aim_chain *c, struct append *a, char **why)
 			return aim_chain_why(why, "can't name an entry in %s: "
 			    "%s", a->daydir, strerror(errno));
 		}
-		if (name_noreplace(a->tmp, a->final) == 0)
+		if (name_noreplace(a->tmp, a->anon, a->final) == 0)
 			return 0;
 		if (errno != EEXIST)
-			return aim_chain_why(why, "can't rename to %s: %s",
-			    a->final, strerror(errno));
+			return aim_chain_why(why, "can't %s to %s: %s",
+			    a->anon >= 0 ? "link" : "rename", a->final,
+			    strerror(errno));
 	}
 	errno = EEXIST;
 	return aim_chain_why(why, "can't name entry in %s: %s", a->daydir,
@@ -951,6 +963,7 @@ aim_chain_append_locked(struct aim_chain *c, json_t *entry, char **why)
 	struct append a;
 
 	a.text = NULL;
+	a.anon = -1;
 	if (append_encode(c, entry, &a, NULL, why) == -1 ||
 	    append_stage(c, &a, why) == -1)
 		return NULL;
@@ -1011,8 +1024,51 @@ struct group {
 	pid_t	 pid;		/* the writer's, in its files' names */
 	int64_t	 seq0;		/* the head's seq before */
 	unsigned char hash0[AIM_HASH_BYTES];	/* and its hash */
+	int	*anon;		/* anonymous files made before the lock */
+	size_t	 nanon;		/* how many (0: named temporary files) */
+	char	 anon_day[16];	/* the day directory they are in */
 	struct head old, h;
 };
+
+/*
+ * Before the lock: an anonymous file (O_TMPFILE, mode 0600) for each of
+ * up to n entries in today's day directory, so that writers create their
+ * files at once, not in turn under the lock.  None (g->nanon 0: the
+ * group names temporary files) when the day directory is not there yet
+ * (it is made under the lock, where its name is synced before use), or
+ * the filesystem has no O_TMPFILE, or /proc is not there to link them,
+ * or n files would come near the limit of open files.
+ */
+static void
+group_open_anon(struct aim_chain *c, struct group *g, size_t n)
+{
+	char iso[32], stamp[32], daydir[PATH_MAX], proc[64], target[16];
+	struct rlimit rl;
+	size_t i;
+	int fd;
+
+	g->anon = aim_xmalloc(n * sizeof(*g->anon));
+	g->nanon = 0;
+	aim_utc_stamp(iso, stamp, g->anon_day);
+	/* Files opened in vain are inodes freed, which slow the next ones. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < n + 64 ||
+	    snprintf(daydir, sizeof(daydir), "%s/%s", c->dir, g->anon_day) >=
+	    (int)sizeof(daydir))
+		return;
+	for (i = 0; i < n; i++) {
+		if ((fd = open(daydir, O_TMPFILE | O_WRONLY | O_CLOEXEC,
+		    0600)) == -1)
+			break;
+		g->anon[g->nanon++] = fd;
+		if (fchmod(fd, 0600) == -1)	/* as aim_write_file_new */
+			break;
+	}
+	if (g->nanon > 0)
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", g->anon[0]);
+	if (i < n || readlink(proc, target, sizeof(target)) == -1)
+		while (g->nanon > 0)
+			close(g->anon[--g->nanon]);
+}
 
 /* Give c back the head it had before the group. */
 static void
@@ -1036,6 +1092,7 @@ group_encode(struct aim_chain *c, struct group *g, json_t **entries,
 
 	for (i = 0; i < n; i++) {
 		g->a[i].text = NULL;
+		g->a[i].anon = -1;
 		if (append_encode(c, entries[i], &g->a[i], i > 0 ?
 		    g->a[0].day : NULL, why) == -1) {
 			g->n = i;
@@ -1102,8 +1159,9 @@ group_write(struct aim_chain *c, struct group *g, unsigned long c0,
 
 		if (tmp_name(c, a, g->pid, c0 + i, why) == -1)
 			rc = -1;
-		else if (aim_write_file_new(a->tmp, a->text, a->len, 0600,
-		    AIM_WRITE_NOSYNC, NULL) == -1)
+		else if (a->anon >= 0 ? aim_write_full(a->anon, a->text,
+		    a->len) == -1 : aim_write_file_new(a->tmp, a->text, a->len,
+		    0600, AIM_WRITE_NOSYNC, NULL) == -1)
 			rc = aim_chain_why(why, "can't write %s: %s", a->tmp,
 			    strerror(errno));
 		aim_hex(g->hash[i], AIM_HASH_BYTES, p);
@@ -1137,8 +1195,10 @@ group_undo(struct aim_chain *c, struct group *g, size_t named)
 
 /*
  * Announce the group in the head, make it all durable with one
- * syncfs(2), name every entry, sync the day directory.  0, or -1 with
- * *why and the group taken back.
+ * syncfs(2), name every entry, sync the day directory: a second syncfs(2)
+ * where the entries were anonymous files, for linking one changed its
+ * inode's link count, which a directory's fsync(2) does not write.  0,
+ * or -1 with *why and the group taken back.
  */
 static int
 group_commit(struct aim_chain *c, struct group *g, char **why)
@@ -1159,7 +1219,8 @@ group_commit(struct aim_chain *c, struct group *g, char **why)
 			return -1;
 		}
 	snprintf(daydir, sizeof(daydir), "%s", g->a[0].daydir);
-	if (aim_fsync_dir(daydir) == -1) {
+	if ((g->a[0].anon >= 0 ? syncfs(c->fd) : aim_fsync_dir(daydir)) ==
+	    -1) {
 		aim_chain_why(why, "can't sync %s: %s", daydir,
 		    strerror(errno));
 		group_undo(c, g, g->n);
@@ -1184,6 +1245,9 @@ group_free(struct group *g, size_t n)
 
 	for (i = 0; i < n; i++)
 		free(g->a[i].text);
+	while (g->nanon > 0)	/* an anonymous file not linked vanishes */
+		close(g->anon[--g->nanon]);
+	free(g->anon);
 	free(g->a);
 	free(g->hash);
 }
@@ -1200,9 +1264,12 @@ aim_chain_append_group(struct aim_chain *c, json_t **entries, size_t n,
 		paths[0] = aim_chain_append(c, entries[0], why);
 		return paths[0] != NULL;
 	}
-	if (aim_chain_lock(c, 1, why) == -1)
-		return 0;
 	memset(&g, 0, sizeof(g));
+	group_open_anon(c, &g, n);
+	if (aim_chain_lock(c, 1, why) == -1) {
+		group_free(&g, 0);
+		return 0;
+	}
 	g.a = aim_xmalloc(n * sizeof(*g.a));
 	g.hash = aim_xmalloc(n * sizeof(*g.hash));
 	g.seq0 = c->seq;
@@ -1211,6 +1278,9 @@ aim_chain_append_group(struct aim_chain *c, json_t **entries, size_t n,
 	if (group_encode(c, &g, entries, n, why) == -1)
 		goto out;
 	group_head_back(c, &g);
+	if (g.nanon > 0 && strcmp(g.a[0].day, g.anon_day) == 0)
+		for (i = 0; i < g.n; i++)
+			g.a[i].anon = g.anon[i];
 	tmp_counter += g.n;
 	g.pid = getpid();
 	if (snprintf(g.rel, sizeof(g.rel), "%s/.group-%ld-%lu", g.a[0].day,
