@@ -119,12 +119,14 @@ messages() {
 	run jq -c '[.attempts[] | .duration_ms < 15000]' ../out.jsonl
 	assert_output '[true,true,true,true,true]'
 	# The time the tool had, and its last words: stderr, else (claude,
-	# copilot: JSON events on stdout) the last event's name.
+	# copilot: JSON events on stdout) the last event's name.  A loaded
+	# machine can kill codex, gemini or qwen before they said a word on
+	# stderr: then the time alone.
 	run messages
 	assert_line --index 0 --regexp '^claude: timed out after [0-9]+ s: no result; the last event: system init$'
-	assert_line --index 1 --regexp '^codex: timed out after [0-9]+ s: WARNING: '
-	assert_line --index 2 --regexp '^gemini: timed out after [0-9]+ s: '
-	assert_line --index 3 --regexp '^qwen: timed out after [0-9]+ s: '
+	assert_line --index 1 --regexp '^codex: timed out after [0-9]+ s(: WARNING: |$)'
+	assert_line --index 2 --regexp '^gemini: timed out after [0-9]+ s(: |$)'
+	assert_line --index 3 --regexp '^qwen: timed out after [0-9]+ s(: |$)'
 	assert_line --index 4 --regexp '^copilot: timed out after [0-9]+ s: no result; the last event: [a-z._]+$'
 	# Each sent its request: the stream, not the start, was slow.
 	assert_equal "$(grep -c '"method": *"POST"' "$PROVIDER_LOG")" 5
