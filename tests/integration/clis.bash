@@ -60,6 +60,97 @@ unset -f jq
 
 EXAMPLE=$TOP/examples/.AIM_ai-tools-registry
 
+# The recipes of the CLIs beyond cli-env.sh's three, one function a tool:
+# its configuration under $HOME or $XDG_CONFIG_HOME, pointed at the
+# stand-in's OpenAI-compatible endpoint ($PROVIDER_URL/v1).  A suite's
+# cli_env runs its tool's; matrix.bash runs them all.
+recipe_copilot() {
+	export COPILOT_PROVIDER_BASE_URL=$PROVIDER_URL/v1 \
+	    COPILOT_PROVIDER_API_KEY=sk-test-0000 COPILOT_MODEL=stub-model \
+	    COPILOT_OFFLINE=true
+}
+
+recipe_qwen() {
+	export OPENAI_BASE_URL=$PROVIDER_URL/v1 OPENAI_API_KEY=sk-test-0000 \
+	    OPENAI_MODEL=stub-model
+	# No background memory extraction: one conversation with the model;
+	# no retries of its own on 429 (one attempt, then the error).
+	mkdir -p "$HOME/.qwen"
+	echo '{"memory":{"enableManagedAutoMemory":false},"model":{"generationConfig":{"maxRetries":0}}}' \
+	    >"$HOME/.qwen/settings.json"
+}
+
+recipe_continue() {
+	mkdir -p "$HOME/.continue"
+	cat >"$HOME/.continue/config.yaml" <<-YAML
+	name: aim-test
+	version: 1.0.0
+	schema: v1
+	models:
+	  - name: stub
+	    provider: openai
+	    model: stub-model
+	    apiBase: $PROVIDER_URL/v1
+	    apiKey: sk-test-0000
+	    roles: [chat, edit, apply]
+	YAML
+	export AIM_CONTINUE_CONFIG=$HOME/.continue/config.yaml
+}
+
+recipe_droid() {
+	mkdir -p "$HOME/.factory"
+	jq -n --arg url "$PROVIDER_URL/v1" '{customModels: [{model: "stub-model",
+	    displayName: "Stub", baseUrl: $url, apiKey: "sk-test-0000",
+	    provider: "generic-chat-completion-api", maxOutputTokens: 4096}]}' \
+	    >"$HOME/.factory/settings.json"
+	export AIM_DROID_MODEL=custom:stub-model
+}
+
+recipe_pi() {
+	mkdir -p "$HOME/.pi/agent"
+	jq -n --arg url "$PROVIDER_URL/v1" '{providers: {stub: {baseUrl: $url,
+	    api: "openai-completions", apiKey: "sk-test-0000",
+	    models: [{id: "stub-model"}]}}}' >"$HOME/.pi/agent/models.json"
+	echo '{"defaultProvider": "stub", "defaultModel": "stub-model",
+	    "retry": {"enabled": false, "provider": {"maxRetries": 0}}}' \
+	    >"$HOME/.pi/agent/settings.json"
+}
+
+recipe_crush() {
+	export PATH="$FIX/crush:$PATH"
+	mkdir -p "$XDG_CONFIG_HOME/crush"
+	jq -n --arg url "$PROVIDER_URL/v1" '{providers: {stub: {
+	    type: "openai-compat", base_url: $url, api_key: "sk-test-0000",
+	    models: [{id: "stub-model"}]}}}' >"$XDG_CONFIG_HOME/crush/crush.json"
+}
+
+# recipe_opencode [DIR NAME [SNAPSHOT]]: opencode's configuration, or
+# kilo's (a fork of it) into DIR/NAME.json; SNAPSHOT false spares a git
+# tree of the work tree per step.
+recipe_opencode() {
+	local dir=${1:-$XDG_CONFIG_HOME/opencode} name=${2:-opencode}
+	mkdir -p "$dir"
+	jq -n --arg url "$PROVIDER_URL/v1" --argjson snap "${3:-null}" '{
+	    "$schema": "https://opencode.ai/config.json",
+	    provider: {stub: {npm: "@ai-sdk/openai-compatible", name: "stub",
+	        options: {baseURL: $url, apiKey: "sk-test-0000"},
+	        models: {"stub-model": {name: "stub-model"}}}},
+	    model: "stub/stub-model"} + if $snap == null then {}
+	    else {snapshot: $snap} end' >"$dir/$name.json"
+}
+
+recipe_kilo() {
+	recipe_opencode "$XDG_CONFIG_HOME/kilo" kilo false
+}
+
+# recipe_ollama: the example registry copy's ollama tool (the
+# openai-compat adapter) pointed at the stand-in.
+recipe_ollama() {
+	jq --arg url "$PROVIDER_URL/v1" '.tools.ollama.endpoint = $url
+	    | .tools.ollama.models = ["coder-7b"]' ../reg/AIM_registry.json \
+	    >../reg/r.json && mv ../reg/r.json ../reg/AIM_registry.json
+}
+
 setup_file() {
 	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	[ -n "${AIM_TOOLS_BIN:-}" ] || return 0

@@ -9,20 +9,7 @@ CLI=continue
 CLI_TIMEOUT_MS=180000
 
 cli_env() {
-	mkdir -p "$HOME/.continue"
-	cat >"$HOME/.continue/config.yaml" <<-YAML
-	name: aim-test
-	version: 1.0.0
-	schema: v1
-	models:
-	  - name: stub
-	    provider: openai
-	    model: stub-model
-	    apiBase: $PROVIDER_URL/v1
-	    apiKey: sk-test-0000
-	    roles: [chat, edit, apply]
-	YAML
-	export AIM_CONTINUE_CONFIG=$HOME/.continue/config.yaml
+	recipe_continue
 }
 
 @test "continue: version through the adapter" {

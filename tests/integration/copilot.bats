@@ -9,9 +9,7 @@ CLI=copilot
 CLI_TIMEOUT_MS=120000
 
 cli_env() {
-	export COPILOT_PROVIDER_BASE_URL=$PROVIDER_URL/v1 \
-	    COPILOT_PROVIDER_API_KEY=sk-test-0000 COPILOT_MODEL=stub-model \
-	    COPILOT_OFFLINE=true
+	recipe_copilot
 }
 
 @test "copilot: version through the adapter" {

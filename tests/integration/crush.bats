@@ -11,11 +11,7 @@ CLI=crush
 CLI_TIMEOUT_MS=60000
 
 cli_env() {
-	export PATH="$FIX/crush:$PATH"
-	mkdir -p "$XDG_CONFIG_HOME/crush"
-	jq -n --arg url "$PROVIDER_URL/v1" '{providers: {stub: {
-	    type: "openai-compat", base_url: $url, api_key: "sk-test-0000",
-	    models: [{id: "stub-model"}]}}}' >"$XDG_CONFIG_HOME/crush/crush.json"
+	recipe_crush
 }
 
 @test "crush (stand-in): version through the adapter" {

@@ -11,12 +11,7 @@ CLI=droid
 CLI_TIMEOUT_MS=150000
 
 cli_env() {
-	mkdir -p "$HOME/.factory"
-	jq -n --arg url "$PROVIDER_URL/v1" '{customModels: [{model: "stub-model",
-	    displayName: "Stub", baseUrl: $url, apiKey: "sk-test-0000",
-	    provider: "generic-chat-completion-api", maxOutputTokens: 4096}]}' \
-	    >"$HOME/.factory/settings.json"
-	export AIM_DROID_MODEL=custom:stub-model
+	recipe_droid
 }
 
 @test "droid: an edit through its Edit tool: the file, lines, tokens, session" {

@@ -12,14 +12,7 @@ CLI=kilo
 CLI_TIMEOUT_MS=240000
 
 cli_env() {
-	mkdir -p "$XDG_CONFIG_HOME/kilo"
-	# No snapshot: spares a git tree of the work tree per step.
-	jq -n --arg url "$PROVIDER_URL/v1" '{
-	    provider: {stub: {npm: "@ai-sdk/openai-compatible", name: "stub",
-	        options: {baseURL: $url, apiKey: "sk-test-0000"},
-	        models: {"stub-model": {name: "stub-model"}}}},
-	    model: "stub/stub-model", snapshot: false}' \
-	    >"$XDG_CONFIG_HOME/kilo/kilo.json"
+	recipe_kilo
 }
 
 @test "kilo: an edit through its edit tool: the file, lines, tokens, session" {

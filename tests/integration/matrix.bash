@@ -27,55 +27,14 @@ load clis
 
 MATRIX=$TOP/tests/fixtures/matrix/expected.tsv
 
-# The recipes of each CLI's own suite (tests/integration/TOOL.bats).
+# Every CLI's recipe at once (clis.bash and cli-env.sh), so that one
+# request can walk them all.
 cli_env() {
+	local r
 	aim_cli_env "$PROVIDER_URL"
-	local url=$PROVIDER_URL/v1
-	export OPENAI_BASE_URL=$url OPENAI_MODEL=stub-model \
-	    COPILOT_PROVIDER_BASE_URL=$url COPILOT_PROVIDER_API_KEY=sk-test-0000 \
-	    COPILOT_MODEL=stub-model COPILOT_OFFLINE=true \
-	    AIM_CONTINUE_CONFIG=$HOME/.continue/config.yaml \
-	    AIM_DROID_MODEL=custom:stub-model PATH="$FIX/crush:$PATH"
-	mkdir -p "$HOME/.qwen" "$HOME/.continue" "$HOME/.factory" \
-	    "$HOME/.pi/agent" "$XDG_CONFIG_HOME/crush" "$XDG_CONFIG_HOME/kilo" \
-	    "$XDG_CONFIG_HOME/opencode"
-	echo '{"memory":{"enableManagedAutoMemory":false},"model":{"generationConfig":{"maxRetries":0}}}' \
-	    >"$HOME/.qwen/settings.json"
-	cat >"$HOME/.continue/config.yaml" <<-YAML
-	name: aim-test
-	version: 1.0.0
-	schema: v1
-	models:
-	  - name: stub
-	    provider: openai
-	    model: stub-model
-	    apiBase: $url
-	    apiKey: sk-test-0000
-	    roles: [chat, edit, apply]
-	YAML
-	jq -n --arg url "$url" '{customModels: [{model: "stub-model",
-	    displayName: "Stub", baseUrl: $url, apiKey: "sk-test-0000",
-	    provider: "generic-chat-completion-api", maxOutputTokens: 4096}]}' \
-	    >"$HOME/.factory/settings.json"
-	jq -n --arg url "$url" '{providers: {stub: {baseUrl: $url,
-	    api: "openai-completions", apiKey: "sk-test-0000",
-	    models: [{id: "stub-model"}]}}}' >"$HOME/.pi/agent/models.json"
-	echo '{"defaultProvider": "stub", "defaultModel": "stub-model",
-	    "retry": {"enabled": false, "provider": {"maxRetries": 0}}}' \
-	    >"$HOME/.pi/agent/settings.json"
-	jq -n --arg url "$url" '{providers: {stub: {
-	    type: "openai-compat", base_url: $url, api_key: "sk-test-0000",
-	    models: [{id: "stub-model"}]}}}' >"$XDG_CONFIG_HOME/crush/crush.json"
-	jq -n --arg url "$url" '{provider: {stub: {
-	    npm: "@ai-sdk/openai-compatible", name: "stub",
-	    options: {baseURL: $url, apiKey: "sk-test-0000"},
-	    models: {"stub-model": {name: "stub-model"}}}},
-	    model: "stub/stub-model"}' >"$XDG_CONFIG_HOME/opencode/opencode.json"
-	jq '.snapshot = false' "$XDG_CONFIG_HOME/opencode/opencode.json" \
-	    >"$XDG_CONFIG_HOME/kilo/kilo.json"
-	jq --arg url "$url" '.tools.ollama.endpoint = $url
-	    | .tools.ollama.models = ["coder-7b"]' ../reg/AIM_registry.json \
-	    >../reg/r.json && mv ../reg/r.json ../reg/AIM_registry.json
+	for r in copilot qwen continue droid pi crush opencode kilo ollama; do
+		"recipe_$r"
+	done
 }
 
 # matrix_rows NAME [TOOL]: the table's rows of scenario NAME (of TOOL).

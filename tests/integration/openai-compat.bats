@@ -11,9 +11,7 @@ CLI=ollama
 CLI_TIMEOUT_MS=60000
 
 cli_env() {
-	jq --arg url "$PROVIDER_URL/v1" '.tools.ollama.endpoint = $url
-	    | .tools.ollama.models = ["coder-7b"]' ../reg/AIM_registry.json \
-	    >../reg/r.json && mv ../reg/r.json ../reg/AIM_registry.json
+	recipe_ollama
 }
 
 # answer TEXT: the stand-in's answer is TEXT.

@@ -11,13 +11,7 @@ CLI=opencode
 CLI_TIMEOUT_MS=240000
 
 cli_env() {
-	mkdir -p "$XDG_CONFIG_HOME/opencode"
-	jq -n --arg url "$PROVIDER_URL/v1" '{
-	    "$schema": "https://opencode.ai/config.json",
-	    provider: {stub: {npm: "@ai-sdk/openai-compatible", name: "stub",
-	        options: {baseURL: $url, apiKey: "sk-test-0000"},
-	        models: {"stub-model": {name: "stub-model"}}}},
-	    model: "stub/stub-model"}' >"$XDG_CONFIG_HOME/opencode/opencode.json"
+	recipe_opencode
 }
 
 @test "opencode: version through the adapter" {

@@ -11,13 +11,7 @@ CLI=pi
 CLI_TIMEOUT_MS=90000
 
 cli_env() {
-	mkdir -p "$HOME/.pi/agent"
-	jq -n --arg url "$PROVIDER_URL/v1" '{providers: {stub: {baseUrl: $url,
-	    api: "openai-completions", apiKey: "sk-test-0000",
-	    models: [{id: "stub-model"}]}}}' >"$HOME/.pi/agent/models.json"
-	echo '{"defaultProvider": "stub", "defaultModel": "stub-model",
-	    "retry": {"enabled": false, "provider": {"maxRetries": 0}}}' \
-	    >"$HOME/.pi/agent/settings.json"
+	recipe_pi
 }
 
 @test "pi: an edit through its edit tool: the file, lines, tokens, session, model" {

@@ -9,13 +9,7 @@ CLI=qwen
 CLI_TIMEOUT_MS=240000
 
 cli_env() {
-	export OPENAI_BASE_URL=$PROVIDER_URL/v1 OPENAI_API_KEY=sk-test-0000 \
-	    OPENAI_MODEL=stub-model
-	# No background memory extraction: one conversation with the model;
-	# no retries of its own on 429 (one attempt, then the error).
-	mkdir -p "$HOME/.qwen"
-	echo '{"memory":{"enableManagedAutoMemory":false},"model":{"generationConfig":{"maxRetries":0}}}' \
-	    >"$HOME/.qwen/settings.json"
+	recipe_qwen
 }
 
 @test "qwen: version through the adapter" {
