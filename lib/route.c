@@ -81,6 +81,16 @@ next_count(struct aim_router *rt, const char *name)
 	return n;
 }
 
+/* cache's entry of key when it is younger than DETECT_TTL_MS, else NULL. */
+static json_t *
+fresh(json_t *cache, const char *key, int64_t now)
+{
+	json_t *hit = json_object_get(cache, key);
+
+	return hit != NULL && now - json_integer_value(json_object_get(hit,
+	    "at")) < DETECT_TTL_MS ? hit : NULL;
+}
+
 /*
  * aim_tool_detect's lookup for the router: aim_which, its answers kept
  * for DETECT_TTL_MS (a stream of requests looks the same commands up).
@@ -89,12 +99,11 @@ static char *
 cached_which(void *arg, const char *command)
 {
 	struct aim_router *rt = arg;
-	json_t *hit = json_object_get(rt->detect_cache, command);
 	int64_t now = aim_now_ms();
+	json_t *hit = fresh(rt->detect_cache, command, now);
 	char *path;
 
-	if (hit != NULL && now - json_integer_value(json_object_get(hit,
-	    "at")) < DETECT_TTL_MS) {
+	if (hit != NULL) {
 		errno = json_integer_value(json_object_get(hit, "errno"));
 		return json_is_string(json_object_get(hit, "path")) ?
 		    aim_xstrdup(json_string_value(json_object_get(hit,
@@ -118,11 +127,10 @@ static json_t *
 cached_argv(struct aim_router *rt, json_t *tool, const char *tool_id,
     char **why)
 {
-	json_t *hit = json_object_get(rt->argv_cache, tool_id), *argv;
 	int64_t now = aim_now_ms();
+	json_t *hit = fresh(rt->argv_cache, tool_id, now), *argv;
 
-	if (hit == NULL || now - json_integer_value(json_object_get(hit,
-	    "at")) >= DETECT_TTL_MS) {
+	if (hit == NULL) {
 		argv = aim_adapter_argv(rt->reg->dir, tool, why);
 		hit = json_pack("{s:I, s:o, s:s?}", "at", (json_int_t)now,
 		    "argv", argv ? argv : json_null(), "why", *why);
