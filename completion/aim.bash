@@ -249,7 +249,7 @@ _aim_fanout()
 	    -n:none --count:none \
 	    -o:set=smallest-diff,lowest-cost,fastest,judge \
 	    --order:set=smallest-diff,lowest-cost,fastest,judge \
-	    -t:tool --tools:tool --copy:file --judge:none --link:file \
+	    -t:tool --tools:tool --copy:file --judge:capability --link:file \
 	    --setup:none --verify:none"
 	if [[ -n $_aim_want ]]; then
 		_aim_arg "$_aim_want"

@@ -172,6 +172,8 @@ lines() {
 	assert_output lowest-cost
 	run comp _aim aim fanout -o j
 	assert_output judge
+	run comp _aim aim fanout -r "$REG" --judge r
+	assert_output "$(lines refactoring review)"
 }
 
 @test "bash: aim passes its subcommands' words to their completion" {
@@ -461,6 +463,8 @@ zcomp() {
 	run zcomp "aim audit -r $REG query --capability "
 	assert_output "$(lines code_generation formatting linting refactoring \
 	    review version)"
+	run zcomp "aim-fanout -r $REG --judge=r"
+	assert_output "$(lines refactoring review)"
 	cp -R "$REG" .AIM_ai-tools-registry
 	run zcomp 'aim-audit query --tool '
 	assert_output "$(lines alpha beta-lint gamma)"
