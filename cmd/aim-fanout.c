@@ -109,6 +109,7 @@ struct cand {
 	char	*buf;
 	size_t	 len, cap;
 	json_t	*out;		/* the record's candidate object */
+	int	 removed;	/* its process removed the copy */
 };
 
 /* ---- in the candidate's process ---- */
@@ -274,8 +275,10 @@ cand_object(struct cand *k, json_t *r, int64_t ms)
 
 /*
  * A candidate's process: its copy made, then in it the tool through the
- * engine, verify and the diff; the candidate object down fd.  Never
- * returns.
+ * engine, verify and the diff; the candidate object down fd, then the
+ * copy removed (not with --keep), while the other candidates may still
+ * run.  Never returns: exit 0 when it answered and removed the copy,
+ * else 1 (and the copy is aim-fanout's to remove).
  */
 static void __attribute__((noreturn))
 cand_child(struct fan *f, json_t *rec, struct cand *k,
@@ -296,7 +299,9 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 		o = json_pack("{s:s, s:s, s:s}", "tool_id", k->tool_id,
 		    "status", "error", "message", why ? why : strerror(errno));
 		s = json_dumps(o, JSON_COMPACT);
-		_exit(s != NULL && aim_write_full(fd, s, strlen(s)) == 0 ? 0 : 1);
+		if (s != NULL)
+			(void)aim_write_full(fd, s, strlen(s));
+		_exit(1);
 	}
 	t0 = aim_now_ms();
 	r = engine_run(f, one_record(rec, k, b), 1);
@@ -315,7 +320,10 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 	json_object_set_new(o, "disk_bytes", json_integer(aim_disk_bytes(
 	    k->wt.dir)));
 	s = json_dumps(o, JSON_COMPACT);
-	_exit(s != NULL && aim_write_full(fd, s, strlen(s)) == 0 ? 0 : 1);
+	if (s == NULL || aim_write_full(fd, s, strlen(s)) == -1 || f->keep ||
+	    chdir("/") == -1 || aim_worktree_remove(&k->wt, NULL) == -1)
+		_exit(1);
+	_exit(0);
 }
 
 /* ---- in aim-fanout ---- */
@@ -366,6 +374,7 @@ cand_read(struct cand *k)
 	k->fd = -1;
 	while (waitpid(k->pid, &st, 0) == -1 && errno == EINTR)
 		;
+	k->removed = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	k->buf = aim_xrealloc(k->buf, k->len + 1);
 	k->buf[k->len] = '\0';
 	if ((k->out = json_loads(k->buf, 0, NULL)) == NULL)
@@ -765,7 +774,9 @@ cands_clean(struct fan *f, struct cand *ks, size_t n)
 			continue;
 		total += json_integer_value(json_object_get(ks[i].out,
 		    "disk_bytes"));
-		if (f->keep) {
+		if (ks[i].removed)
+			aim_worktree_free(&ks[i].wt);
+		else if (f->keep) {
 			if (ks[i].out != NULL)
 				json_object_set_new(ks[i].out, "worktree",
 				    json_string(ks[i].wt.cwd));

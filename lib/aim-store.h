@@ -578,6 +578,7 @@ struct aim_worktree_opts {
 };
 
 /* One candidate's copy (aim-fanout(1) "Worktrees"). */
+struct aim_tree_list;
 struct aim_worktree {
 	char	*dir;		/* <root>/<pid>-<n>: all of it */
 	char	*tree;		/* dir/tree: the copy's top */
@@ -586,6 +587,8 @@ struct aim_worktree {
 	int	 git;
 	char	*git_env[3];	/* outside git: GIT_DIR=dir/git, GIT_WORK_TREE */
 	char	 base[AIM_HASH_HEX_BYTES + 1];	/* the tree id diffs start from */
+	struct aim_tree_list *files;	/* the copy's files once filled */
+	struct timespec filled;		/* the filesystem's clock then */
 };
 
 /*
@@ -607,7 +610,9 @@ int	 aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
  * uncommitted and untracked files as uncommitted and untracked; outside
  * git, cp -a --reflink=auto and a git directory of
  * its own beside the copy (dir/git) holding the first state.  Then o's
- * links, copies and setup (aim-fanout(1) "Worktrees").  0, or -1 with a
+ * links, copies and setup, and last the listing of the copy's files
+ * that aim_worktree_diff starts from, in wt->files (aim-fanout(1)
+ * "Worktrees").  0, or -1 with a
  * malloc'd *why ("git worktree: ...", "setup command failed: ...", "X:
  * not a path inside the tree"); aim_worktree_remove cleans up either way.
  */
@@ -615,9 +620,11 @@ int	 aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
 	    const struct aim_worktree_opts *o, char **why);
 
 /*
- * Remove wt: in git, git worktree remove --force; then its directory
- * (never through a symlink), and git worktree prune when git's remove
- * failed; wt is freed either way.  0, or -1 with a malloc'd *why when why is not NULL.
+ * Remove wt: its directory (never through a symlink), then in git
+ * git worktree remove --force, which forgets the worktree git listed,
+ * and git worktree prune when that failed; the lock of the worktree
+ * list is held only for git's part.  wt is freed either way.  0, or -1
+ * with a malloc'd *why ("can't remove X: ...") when why is not NULL.
  */
 int	 aim_worktree_remove(struct aim_worktree *wt, char **why);
 
@@ -629,10 +636,23 @@ int	 aim_worktree_remove(struct aim_worktree *wt, char **why);
 int	 aim_worktree_keep(struct aim_worktree *wt);
 
 /*
- * The changes made in wt since its base (git add -A in the copy, then git
- * diff --cached --binary with a/ and b/ prefixes whatever the user's
- * configuration says), a patch git apply takes: *diff malloc'd (""
- * when nothing changed), *len its bytes.  0, or -1 with a malloc'd *why.
+ * Forget wt: its memory freed and every member zero, the copy left as it
+ * is on disk (gone already, or another process's to remove).
+ */
+void	 aim_worktree_free(struct aim_worktree *wt);
+
+/*
+ * The changes made in wt since it was filled, against its base: the
+ * files whose lstat moved since aim_worktree_fill listed them (path,
+ * mode, inode, size, mtime and ctime to the nanosecond), less those git
+ * ignores (git check-ignore), are added to an index of the base alone
+ * (git read-tree; git update-index --add --remove), and git diff --cached
+ * --binary with a/ and b/ prefixes, whatever the user's configuration
+ * says, gives a patch git apply takes.  When the listing is missing or a
+ * walk could not read the whole copy, git add -A over the copy instead.
+ * *diff malloc'd ("" when nothing changed), *len its bytes.  0, or -1
+ * with a malloc'd *why ("git update-index: ...").  aim-fanout(1)
+ * "Worktrees".
  */
 int	 aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
 	    char **why);

@@ -62,15 +62,15 @@ env_with(char *const add[])
 }
 
 /*
- * Run argv with environ plus add and input on its stdin: 0 when it
- * exited 0, *out its stdout (malloc'd, NUL-terminated) when out is not
- * NULL; else -1 and *why "LABEL: <stderr's last line>" ("exit status
- * N" when it said nothing), LABEL "git SUB" for git (SUB: argv[3],
- * after -C dir), else argv[0].
+ * Run argv with environ plus add and input on its stdin: its exit status
+ * when it exited with at most ok_max, *out its stdout (malloc'd,
+ * NUL-terminated) when out is not NULL; else -1 and *why "LABEL:
+ * <stderr's last line>" ("exit status N" when it said nothing), LABEL
+ * "git SUB" for git (SUB: argv[3], after -C dir), else argv[0].
  */
 static int
-run(char *const argv[], char *const add[], const char *input,
-    size_t input_len, char **out, size_t *out_len, char **why)
+run_upto(char *const argv[], char *const add[], const char *input,
+    size_t input_len, char **out, size_t *out_len, int ok_max, char **why)
 {
 	struct aim_proc_limits lim = { RUN_TIMEOUT_MS, 2000, RUN_OUT_MAX, 2048 };
 	struct aim_proc p;
@@ -79,7 +79,7 @@ run(char *const argv[], char *const add[], const char *input,
 
 	rc = aim_proc_run(&p, argv, env, input, input_len, &lim);
 	free(env);
-	if (rc == 0 && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 &&
+	if (rc == 0 && WIFEXITED(p.status) && WEXITSTATUS(p.status) <= ok_max &&
 	    !p.out_overflow) {
 		if (out != NULL) {
 			*out = p.out;
@@ -87,8 +87,9 @@ run(char *const argv[], char *const add[], const char *input,
 		}
 		if (out_len != NULL)
 			*out_len = p.out_len;
+		rc = WEXITSTATUS(p.status);
 		aim_proc_free(&p);
-		return 0;
+		return rc;
 	}
 	if (strcmp(argv[0], "git") == 0 && argv[1] && argv[2] && argv[3])
 		snprintf(label, sizeof(label), "git %s", argv[3]);
@@ -113,6 +114,14 @@ run(char *const argv[], char *const add[], const char *input,
 		    WTERMSIG(p.status));
 	aim_proc_free(&p);
 	return -1;
+}
+
+/* run_upto for a command that must exit 0: 0 or -1. */
+static int
+run(char *const argv[], char *const add[], const char *input,
+    size_t input_len, char **out, size_t *out_len, char **why)
+{
+	return run_upto(argv, add, input, input_len, out, out_len, 0, why);
 }
 
 char *
@@ -160,29 +169,103 @@ split_lines(char *s, char **v, size_t n)
 	return k;
 }
 
-/* Lines of path, size and mtime, sorted, for a tree outside git. */
-struct stat_list {
-	char	**v;
-	size_t	 n, cap;
-	size_t	 root_len;
+/*
+ * ---- what a tree holds, by lstat: changes seen without reading files ----
+ * A listing of a tree is every entry below its top, sorted by path, with
+ * the stat fields any change of a file moves: a write, a rename over it,
+ * a chmod or a touch sets the ctime (stat(2), "st_ctime") and none can set
+ * it back.  Two listings of one tree tell which files changed between
+ * them, in nanoseconds where git's index trusts whole seconds.
+ */
+struct aim_tree_entry {
+	char		*path;		/* from the top, no leading '/' */
+	mode_t		 mode;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtim, ctim;
+};
+
+struct aim_tree_list {
+	struct aim_tree_entry *v;
+	size_t		 n, cap;
+	size_t		 top_len;	/* the walk's top and its '/' */
+	int		 dirs;		/* directories too (else not) */
+	int		 skip_git;	/* no ".git", at any depth */
 };
 
 static int
-stat_visit(const struct aim_walk_entry *e, void *arg)
+list_visit(const struct aim_walk_entry *e, void *arg)
 {
-	struct stat_list *l = arg;
+	struct aim_tree_list *l = arg;
+	struct aim_tree_entry *t;
 
 	if (e->depth == 0)
 		return AIM_WALK_CONTINUE;
+	if (l->skip_git && strcmp(e->name, ".git") == 0)
+		return AIM_WALK_PRUNE;
+	if (S_ISDIR(e->st->st_mode) && !l->dirs)
+		return AIM_WALK_CONTINUE;
 	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->v = aim_xrealloc(l->v, l->cap * sizeof(char *));
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		l->v = aim_xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
-	l->v[l->n++] = aim_xsprintf("%s %o %lld %lld.%09ld",
-	    e->path + l->root_len, (unsigned)e->st->st_mode,
-	    (long long)e->st->st_size, (long long)e->st->st_mtim.tv_sec,
-	    e->st->st_mtim.tv_nsec);
+	t = &l->v[l->n++];
+	t->path = aim_xstrdup(e->path + l->top_len);
+	t->mode = e->st->st_mode;
+	t->ino = e->st->st_ino;
+	t->size = e->st->st_size;
+	t->mtim = e->st->st_mtim;
+	t->ctim = e->st->st_ctim;
 	return AIM_WALK_CONTINUE;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct aim_tree_entry *)a)->path,
+	    ((const struct aim_tree_entry *)b)->path);
+}
+
+/*
+ * The listing of top into l (whose dirs and skip_git are set): 0, or -1
+ * when some of it could not be read (l then holds what could).
+ */
+static int
+tree_list(const char *top, struct aim_tree_list *l)
+{
+	struct aim_walk w;
+
+	l->v = NULL;
+	l->n = l->cap = 0;
+	l->top_len = strlen(top) + 1;
+	memset(&w, 0, sizeof(w));
+	w.visit = list_visit;
+	w.visit_arg = l;
+	aim_walk(&w, top);
+	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+	return w.nwarn == 0 ? 0 : -1;
+}
+
+static void
+tree_list_free(struct aim_tree_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static int
+ts_cmp(struct timespec a, struct timespec b)
+{
+	if (a.tv_sec != b.tv_sec)
+		return a.tv_sec < b.tv_sec ? -1 : 1;
+	return a.tv_nsec < b.tv_nsec ? -1 : a.tv_nsec > b.tv_nsec;
 }
 
 static int
@@ -199,26 +282,28 @@ str_cmp(const void *a, const void *b)
 static void
 stat_state(const char *top, char hex[AIM_HASH_HEX_BYTES + 1])
 {
-	struct stat_list l = { NULL, 0, 0, strlen(top) };
-	struct aim_walk w;
+	struct aim_tree_list l = { .dirs = 1 };
 	unsigned char h[AIM_HASH_BYTES];
 	size_t i, len = 0;
-	char *all, *p;
+	char **line, *all, *p;
 
-	memset(&w, 0, sizeof(w));
-	w.visit = stat_visit;
-	w.visit_arg = &l;
-	aim_walk(&w, top);
-	qsort(l.v, l.n, sizeof(char *), str_cmp);
-	for (i = 0; i < l.n; i++)
-		len += strlen(l.v[i]) + 1;
+	(void)tree_list(top, &l);
+	line = aim_xmalloc((l.n + 1) * sizeof(char *));
+	for (i = 0; i < l.n; i++) {
+		line[i] = aim_xsprintf("/%s %o %lld %lld.%09ld", l.v[i].path,
+		    (unsigned)l.v[i].mode, (long long)l.v[i].size,
+		    (long long)l.v[i].mtim.tv_sec, l.v[i].mtim.tv_nsec);
+		len += strlen(line[i]) + 1;
+	}
+	qsort(line, l.n, sizeof(char *), str_cmp);
 	p = all = aim_xmalloc(len + 1);
 	for (i = 0; i < l.n; i++) {
-		p = stpcpy(p, l.v[i]);
+		p = stpcpy(p, line[i]);
 		*p++ = '\n';
-		free(l.v[i]);
+		free(line[i]);
 	}
-	free(l.v);
+	free(line);
+	tree_list_free(&l);
 	aim_hash(all, len, h);
 	free(all);
 	aim_hex(h, AIM_HASH_BYTES, hex);
@@ -554,6 +639,41 @@ setup_run(struct aim_worktree *wt, const char *cmd, char **why)
 	return -1;
 }
 
+/*
+ * The listing of wt's files once filled, for aim_worktree_diff, and the
+ * filesystem's clock before it was taken: the ctime of a new file,
+ * dir/filled.  A file changed later gets a ctime no earlier than that.
+ * Nothing when the mark or the walk fails: the diff then asks git about
+ * every file.
+ */
+static void
+files_take(struct aim_worktree *wt)
+{
+	char *mark = aim_xsprintf("%s/filled", wt->dir);
+	struct stat st;
+	int fd;
+
+	fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	free(mark);
+	if (fd == -1)
+		return;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	wt->filled = st.st_ctim;
+	wt->files = aim_xmalloc(sizeof(*wt->files));
+	memset(wt->files, 0, sizeof(*wt->files));
+	wt->files->skip_git = 1;
+	if (tree_list(wt->tree, wt->files) == -1) {
+		tree_list_free(wt->files);
+		free(wt->files);
+		wt->files = NULL;
+	}
+}
+
 int
 aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
     char **why)
@@ -599,6 +719,7 @@ aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
 	    bring_in(wt, b, o->copy, 0, why) == -1 ||
 	    (o->setup != NULL && setup_run(wt, o->setup, why) == -1))
 		return -1;
+	files_take(wt);
 	return 0;
 }
 
@@ -614,9 +735,8 @@ prune(const char *gd)
 	free(arg);
 }
 
-/* Forget wt: its strings freed, every member zero (the copy stays). */
-static void
-worktree_clear(struct aim_worktree *wt)
+void
+aim_worktree_free(struct aim_worktree *wt)
 {
 	free(wt->dir);
 	free(wt->tree);
@@ -624,6 +744,8 @@ worktree_clear(struct aim_worktree *wt)
 	free(wt->git_dir);
 	free(wt->git_env[0]);
 	free(wt->git_env[1]);
+	tree_list_free(wt->files);
+	free(wt->files);
 	memset(wt, 0, sizeof(*wt));
 }
 
@@ -634,7 +756,7 @@ aim_worktree_keep(struct aim_worktree *wt)
 	int rc = aim_write_file_new(mark, "", 0, 0600, AIM_WRITE_NOSYNC, NULL);
 
 	free(mark);
-	worktree_clear(wt);
+	aim_worktree_free(wt);
 	return rc;
 }
 
@@ -644,32 +766,33 @@ aim_worktree_remove(struct aim_worktree *wt, char **why)
 	char *rm[] = { "git", "-C", wt->git_dir, "worktree", "remove",
 	    "--force", wt->tree, NULL };
 	char *w = NULL;
-	int rc = 0, lk = list_lock();
+	int rc = 0, lk;
 
-	/* One process where it can: git's own remove needs no prune after. */
-	if (wt->git && wt->tree != NULL &&
-	    run(rm, NULL, NULL, 0, NULL, NULL, &w) == 0)
-		wt->git = 0;
-	list_unlock(lk);
-	free(w);
+	/*
+	 * The files first, outside the lock: the slow part, which the other
+	 * candidates need not wait for.  Then git's own remove forgets the
+	 * worktree, gone or not, and needs no prune after.
+	 */
 	if (wt->dir != NULL && rm_tree(wt->dir) == -1) {
 		rc = -1;
 		if (why != NULL)
 			*why = aim_xsprintf("can't remove %s: %s", wt->dir,
 			    strerror(errno));
 	}
-	if (wt->git && rc == 0) {
+	if (wt->git && wt->tree != NULL) {
 		lk = list_lock();
-		prune(wt->git_dir);
+		if (run(rm, NULL, NULL, 0, NULL, NULL, &w) == -1 && rc == 0)
+			prune(wt->git_dir);
 		list_unlock(lk);
 	}
-	worktree_clear(wt);
+	free(w);
+	aim_worktree_free(wt);
 	return rc;
 }
 
-int
-aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
-    char **why)
+/* The diff of every file of wt, through git's index of the copy. */
+static int
+diff_all(struct aim_worktree *wt, char **diff, size_t *len, char **why)
 {
 	char *add[] = { "git", "-C", wt->tree, "add", "-A", NULL };
 	char *df[] = { "git", "-C", wt->tree, "diff", "--cached", "--binary",
@@ -677,11 +800,147 @@ aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
 	    wt->base, NULL };
 	char **env = wt->git ? NULL : wt->git_env;
 
-	*diff = NULL;
 	if (run(add, env, NULL, 0, NULL, NULL, why) == -1 ||
 	    run(df, env, NULL, 0, diff, len, why) == -1)
 		return -1;
 	return 0;
+}
+
+/* Append path and its NUL to the list *buf of *len bytes (cap *cap). */
+static void
+path_add(char **buf, size_t *len, size_t *cap, const char *path)
+{
+	size_t n = strlen(path) + 1;
+
+	if (*len + n > *cap) {
+		*cap = (*len + n) * 2;
+		*buf = aim_xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, path, n);
+	*len += n;
+}
+
+/* Did the file of listing entry a change, as entry b shows it now? */
+static int
+entry_moved(const struct aim_tree_entry *a, const struct aim_tree_entry *b,
+    struct timespec filled)
+{
+	return a->mode != b->mode || a->ino != b->ino || a->size != b->size ||
+	    ts_cmp(a->mtim, b->mtim) != 0 || ts_cmp(a->ctim, b->ctim) != 0 ||
+	    ts_cmp(a->ctim, filled) >= 0;
+}
+
+/*
+ * The files of wt that may have changed since its listing, each path and
+ * its NUL into *buf (malloc'd), *len bytes: those that came, those that
+ * went, those whose mode, inode, size, mtime or ctime moved, and those
+ * whose ctime was not before the listing began (changed within the
+ * clock's tick it began in, a change may look like none).  0, or -1 when
+ * the walk could not read all of the copy.
+ */
+static int
+files_changed(struct aim_worktree *wt, char **buf, size_t *len)
+{
+	struct aim_tree_list now = { .skip_git = 1 }, *was = wt->files;
+	size_t i = 0, j = 0, cap = 0;
+	int c;
+
+	*buf = NULL;
+	*len = 0;
+	if (tree_list(wt->tree, &now) == -1) {
+		tree_list_free(&now);
+		return -1;
+	}
+	while (i < was->n || j < now.n) {
+		c = i == was->n ? 1 : j == now.n ? -1 :
+		    strcmp(was->v[i].path, now.v[j].path);
+		if (c < 0)
+			path_add(buf, len, &cap, was->v[i++].path);
+		else if (c > 0)
+			path_add(buf, len, &cap, now.v[j++].path);
+		else {
+			if (entry_moved(&was->v[i], &now.v[j], wt->filled))
+				path_add(buf, len, &cap, now.v[j].path);
+			i++, j++;
+		}
+	}
+	tree_list_free(&now);
+	return 0;
+}
+
+/*
+ * The list of paths *buf (*len bytes) less those of drop, a list in the
+ * same order that names only paths of *buf.
+ */
+static void
+paths_drop(char *buf, size_t *len, const char *drop, size_t drop_len)
+{
+	char *p = buf, *out = buf, *end = buf + *len;
+	const char *d = drop, *dend = drop + drop_len;
+	size_t n;
+
+	while (p < end) {
+		n = strlen(p) + 1;
+		if (d < dend && strcmp(p, d) == 0)
+			d += strlen(d) + 1;
+		else {
+			memmove(out, p, n);
+			out += n;
+		}
+		p += n;
+	}
+	*len = out - buf;
+}
+
+int
+aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
+    char **why)
+{
+	char *index = NULL, *env[4] = { NULL }, *paths, *ignored = NULL;
+	char *rt[] = { "git", "-C", wt->tree, "read-tree", wt->base, NULL };
+	char *ci[] = { "git", "-C", wt->tree, "check-ignore", "-z", "--stdin",
+	    NULL };
+	char *ui[] = { "git", "-C", wt->tree, "update-index", "--add",
+	    "--remove", "--replace", "-z", "--stdin", NULL };
+	char *df[] = { "git", "-C", wt->tree, "diff", "--cached", "--binary",
+	    "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
+	    wt->base, NULL };
+	size_t plen, ilen = 0;
+	int rc = -1, st;
+
+	*diff = NULL;
+	if (wt->files == NULL || files_changed(wt, &paths, &plen) == -1)
+		return diff_all(wt, diff, len, why);
+	if (plen == 0) {
+		free(paths);
+		*diff = aim_xstrdup("");
+		*len = 0;
+		return 0;
+	}
+	/*
+	 * An index of the base alone, with no stat data: git trusts none of
+	 * it and hashes each path it is given, and only those.
+	 */
+	index = aim_xsprintf("%s/diff-index", wt->dir);
+	(void)unlink(index);
+	env[0] = aim_xsprintf("GIT_INDEX_FILE=%s", index);
+	env[1] = wt->git ? NULL : wt->git_env[0];
+	env[2] = wt->git ? NULL : wt->git_env[1];
+	if (run(rt, env, NULL, 0, NULL, NULL, why) == 0 &&
+	    (st = run_upto(ci, env, paths, plen, &ignored, &ilen, 1, why)) !=
+	    -1) {
+		if (st == 0)
+			paths_drop(paths, &plen, ignored, ilen);
+		if ((plen == 0 || run(ui, env, paths, plen, NULL, NULL, why) ==
+		    0) && run(df, env, NULL, 0, diff, len, why) == 0)
+			rc = 0;
+	}
+	(void)unlink(index);
+	free(env[0]);
+	free(index);
+	free(ignored);
+	free(paths);
+	return rc;
 }
 
 void
