@@ -316,9 +316,9 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 	    "success")) && f->vroute != NULL)
 		json_object_set_new(o, "verify", verify_routed_run(f, r));
 	diff_add(k, o);
-	/* Walked here, while the diff's walk left it in the cache, and at once. */
-	json_object_set_new(o, "disk_bytes", json_integer(aim_disk_bytes(
-	    k->wt.dir)));
+	/* The diff's walk took it; else a walk of its own, while cached. */
+	json_object_set_new(o, "disk_bytes", json_integer(k->wt.disk_bytes >=
+	    0 ? k->wt.disk_bytes : aim_disk_bytes(k->wt.dir)));
 	s = json_dumps(o, JSON_COMPACT);
 	if (s == NULL || aim_write_full(fd, s, strlen(s)) == -1 || f->keep ||
 	    chdir("/") == -1 || aim_worktree_remove(&k->wt, NULL) == -1)

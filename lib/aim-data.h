@@ -189,6 +189,9 @@ int	 aim_semver_satisfies(const struct aim_semver *v, const char *pin,
 
 /* ---- walk.c: a directory walk that never follows symlinks ---- */
 
+/* Deeper than this is reported and not entered (one descriptor a level). */
+#define AIM_WALK_MAX_DEPTH	256
+
 struct aim_walk_entry {
 	const char *path;	/* root + "/" + names, as walked */
 	int	 dirfd;		/* the directory holding it, for *at calls */

@@ -578,7 +578,6 @@ struct aim_worktree_opts {
 };
 
 /* One candidate's copy (aim-fanout(1) "Worktrees"). */
-struct aim_tree_list;
 struct aim_worktree {
 	char	*dir;		/* <root>/<pid>-<n>: all of it */
 	char	*tree;		/* dir/tree: the copy's top */
@@ -587,8 +586,10 @@ struct aim_worktree {
 	int	 git;
 	char	*git_env[3];	/* outside git: GIT_DIR=dir/git, GIT_WORK_TREE */
 	char	 base[AIM_HASH_HEX_BYTES + 1];	/* the tree id diffs start from */
-	struct aim_tree_list *files;	/* the copy's files once filled */
-	struct timespec filled;		/* the filesystem's clock then */
+	struct timespec filled;	/* the filesystem's clock once it held its
+				   base (0: unknown) */
+	int64_t	 disk_bytes;	/* its disk as the last diff's walk saw it,
+				   or -1 */
 };
 
 /*
@@ -609,9 +610,9 @@ int	 aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
  * to the working files (git apply), so the tool sees the user's
  * uncommitted and untracked files as uncommitted and untracked; outside
  * git, cp -a --reflink=auto and a git directory of
- * its own beside the copy (dir/git) holding the first state.  Then o's
- * links, copies and setup, and last the listing of the copy's files
- * that aim_worktree_diff starts from, in wt->files (aim-fanout(1)
+ * its own beside the copy (dir/git) holding the first state.  Then the
+ * mark aim_worktree_diff starts from (wt->filled, the ctime of a new
+ * file dir/filled), and o's links, copies and setup (aim-fanout(1)
  * "Worktrees").  0, or -1 with a
  * malloc'd *why ("git worktree: ...", "setup command failed: ...", "X:
  * not a path inside the tree"); aim_worktree_remove cleans up either way.
@@ -642,17 +643,19 @@ int	 aim_worktree_keep(struct aim_worktree *wt);
 void	 aim_worktree_free(struct aim_worktree *wt);
 
 /*
- * The changes made in wt since it was filled, against its base: the
- * files whose lstat moved since aim_worktree_fill listed them (path,
- * mode, inode, size, mtime and ctime to the nanosecond), less those git
- * ignores (git check-ignore), are added to an index of the base alone
- * (git read-tree; git update-index --add --remove), and git diff --cached
- * --binary with a/ and b/ prefixes, whatever the user's configuration
- * says, gives a patch git apply takes.  When the listing is missing or a
- * walk could not read the whole copy, git add -A over the copy instead.
- * *diff malloc'd ("" when nothing changed), *len its bytes.  0, or -1
- * with a malloc'd *why ("git update-index: ...").  aim-fanout(1)
- * "Worktrees".
+ * The changes made in wt since it held its base, as git add -A and git
+ * diff --cached --binary would give them, with a/ and b/ prefixes
+ * whatever the user's configuration says: a patch git apply takes.  A
+ * walk of wt's directory names the files whose ctime or mtime is not
+ * before wt->filled, those in a directory whose entries changed since,
+ * and (git ls-files) the base's files that are gone; those git does not
+ * ignore (git check-ignore) go into an index of the base alone (git
+ * read-tree, git update-index --add --remove), which is diffed.  The
+ * walk's st_blocks, in bytes, into wt->disk_bytes.  Without the mark,
+ * or when the walk could not read the whole copy, git add -A over the
+ * copy instead.  *diff malloc'd ("" when nothing changed), *len its
+ * bytes.  0, or -1 with a malloc'd *why ("git update-index: ...").
+ * aim-fanout(1) "Worktrees".
  */
 int	 aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
 	    char **why);

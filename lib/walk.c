@@ -10,8 +10,6 @@
 
 #include "aim-data.h"
 
-/* Deeper than this is reported and not entered (one descriptor a level). */
-#define MAX_DEPTH	256
 
 /* The directories open from the root down to the one being read. */
 struct level {
@@ -22,7 +20,7 @@ struct level {
 
 struct walker {
 	struct aim_walk *w;
-	struct level stack[MAX_DEPTH + 1];
+	struct level stack[AIM_WALK_MAX_DEPTH + 1];
 	int	 stop;
 };
 
@@ -93,7 +91,7 @@ walk_dir(struct walker *k, int fd, const char *path, int depth)
 		}
 		if (act == AIM_WALK_PRUNE || !S_ISDIR(st.st_mode))
 			continue;
-		if (depth + 1 >= MAX_DEPTH) {
+		if (depth + 1 >= AIM_WALK_MAX_DEPTH) {
 			warn_at(k, child, "too deep: not entered", 0);
 			continue;
 		}

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <dirent.h>
 #include <limits.h>
 #include <signal.h>
@@ -130,26 +129,62 @@ aim_worktree_root(void)
 	return aim_xdg_path("XDG_STATE_HOME", ".local/state", "worktrees");
 }
 
-/* Remove path and everything below it, never through a symlink. */
+/*
+ * Remove what the directory open on fd holds, never through a symlink:
+ * readdir's d_type tells a directory without a stat (lstat only when
+ * the filesystem does not say); fd is closed.  0, or -1 with errno
+ * (what could be removed is).
+ */
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+rm_below(int fd)
 {
-	(void)st, (void)f;
-	if (flag == FTW_DP)
-		return rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
-	return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int sub, isdir, fail = 0;
+
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((errno = 0, d = readdir(dir)) != NULL) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		isdir = d->d_type == DT_DIR;
+		if (d->d_type == DT_UNKNOWN)
+			isdir = fstatat(fd, d->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		if (isdir && ((sub = openat(fd, d->d_name, O_RDONLY |
+		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+		    rm_below(sub) == -1) && errno != ENOENT && fail == 0)
+			fail = errno;
+		if (unlinkat(fd, d->d_name, isdir ? AT_REMOVEDIR : 0) == -1 &&
+		    errno != ENOENT && fail == 0)
+			fail = errno;
+	}
+	if (errno != 0 && fail == 0)
+		fail = errno;
+	closedir(dir);
+	errno = fail;
+	return fail == 0 ? 0 : -1;
 }
 
+/* Remove path and everything below it, never through a symlink. */
 static int
 rm_tree(const char *path)
 {
-	struct stat st;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path);
-	return nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+		return -1;
+	}
+	if (rm_below(fd) == -1)
+		return -1;
+	return rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
 }
 
 /* The lines of s split in place: up to n, empty ones kept; how many. */
@@ -169,85 +204,79 @@ split_lines(char *s, char **v, size_t n)
 	return k;
 }
 
-/*
- * ---- what a tree holds, by lstat: changes seen without reading files ----
- * A listing of a tree is every entry below its top, sorted by path, with
- * the stat fields any change of a file moves: a write, a rename over it,
- * a chmod or a touch sets the ctime (stat(2), "st_ctime") and none can set
- * it back.  Two listings of one tree tell which files changed between
- * them, in nanoseconds where git's index trusts whole seconds.
- */
-struct aim_tree_entry {
+/* ---- what a tree holds, by lstat ---- */
+
+/* An entry below a tree's top. */
+struct tree_entry {
 	char		*path;		/* from the top, no leading '/' */
 	mode_t		 mode;
-	ino_t		 ino;
 	off_t		 size;
-	struct timespec	 mtim, ctim;
+	struct timespec	 mtim;
+	int		 changed;	/* for the diff: may have changed */
 };
 
-struct aim_tree_list {
-	struct aim_tree_entry *v;
+/* Entries, sorted by path once the walk is done. */
+struct tree_list {
+	struct tree_entry *v;
 	size_t		 n, cap;
 	size_t		 top_len;	/* the walk's top and its '/' */
-	int		 dirs;		/* directories too (else not) */
-	int		 skip_git;	/* no ".git", at any depth */
 };
 
-static int
-list_visit(const struct aim_walk_entry *e, void *arg)
+/* A new entry at the end of l, zeroed but for its path. */
+static struct tree_entry *
+entry_add(struct tree_list *l, const char *path)
 {
-	struct aim_tree_list *l = arg;
-	struct aim_tree_entry *t;
+	struct tree_entry *t;
 
-	if (e->depth == 0)
-		return AIM_WALK_CONTINUE;
-	if (l->skip_git && strcmp(e->name, ".git") == 0)
-		return AIM_WALK_PRUNE;
-	if (S_ISDIR(e->st->st_mode) && !l->dirs)
-		return AIM_WALK_CONTINUE;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 1024;
 		l->v = aim_xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
 	t = &l->v[l->n++];
-	t->path = aim_xstrdup(e->path + l->top_len);
+	memset(t, 0, sizeof(*t));
+	t->path = aim_xstrdup(path);
+	return t;
+}
+
+static int
+list_visit(const struct aim_walk_entry *e, void *arg)
+{
+	struct tree_list *l = arg;
+	struct tree_entry *t;
+
+	if (e->depth == 0)
+		return AIM_WALK_CONTINUE;
+	t = entry_add(l, e->path + l->top_len);
 	t->mode = e->st->st_mode;
-	t->ino = e->st->st_ino;
 	t->size = e->st->st_size;
 	t->mtim = e->st->st_mtim;
-	t->ctim = e->st->st_ctim;
 	return AIM_WALK_CONTINUE;
 }
 
 static int
 entry_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct aim_tree_entry *)a)->path,
-	    ((const struct aim_tree_entry *)b)->path);
+	return strcmp(((const struct tree_entry *)a)->path,
+	    ((const struct tree_entry *)b)->path);
 }
 
-/*
- * The listing of top into l (whose dirs and skip_git are set): 0, or -1
- * when some of it could not be read (l then holds what could).
- */
-static int
-tree_list(const char *top, struct aim_tree_list *l)
+/* Every entry below top, into l. */
+static void
+tree_list(const char *top, struct tree_list *l)
 {
 	struct aim_walk w;
 
-	l->v = NULL;
-	l->n = l->cap = 0;
+	memset(l, 0, sizeof(*l));
 	l->top_len = strlen(top) + 1;
 	memset(&w, 0, sizeof(w));
 	w.visit = list_visit;
 	w.visit_arg = l;
 	aim_walk(&w, top);
 	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
-	return w.nwarn == 0 ? 0 : -1;
 }
 
 static void
-tree_list_free(struct aim_tree_list *l)
+tree_list_free(struct tree_list *l)
 {
 	size_t i;
 
@@ -282,12 +311,12 @@ str_cmp(const void *a, const void *b)
 static void
 stat_state(const char *top, char hex[AIM_HASH_HEX_BYTES + 1])
 {
-	struct aim_tree_list l = { .dirs = 1 };
+	struct tree_list l;
 	unsigned char h[AIM_HASH_BYTES];
 	size_t i, len = 0;
 	char **line, *all, *p;
 
-	(void)tree_list(top, &l);
+	tree_list(top, &l);
 	line = aim_xmalloc((l.n + 1) * sizeof(char *));
 	for (i = 0; i < l.n; i++) {
 		line[i] = aim_xsprintf("/%s %o %lld %lld.%09ld", l.v[i].path,
@@ -640,14 +669,13 @@ setup_run(struct aim_worktree *wt, const char *cmd, char **why)
 }
 
 /*
- * The listing of wt's files once filled, for aim_worktree_diff, and the
- * filesystem's clock before it was taken: the ctime of a new file,
- * dir/filled.  A file changed later gets a ctime no earlier than that.
- * Nothing when the mark or the walk fails: the diff then asks git about
- * every file.
+ * The filesystem's clock once wt's copy holds its base, into wt->filled:
+ * the ctime of a new file, dir/filled.  A file changed later gets a
+ * ctime no earlier than that (inode(7), "st_ctime").  Left zero when the
+ * mark cannot be made: the diff then asks git about every file.
  */
 static void
-files_take(struct aim_worktree *wt)
+mark_filled(struct aim_worktree *wt)
 {
 	char *mark = aim_xsprintf("%s/filled", wt->dir);
 	struct stat st;
@@ -658,20 +686,9 @@ files_take(struct aim_worktree *wt)
 	free(mark);
 	if (fd == -1)
 		return;
-	if (fstat(fd, &st) == -1) {
-		close(fd);
-		return;
-	}
+	if (fstat(fd, &st) == 0)
+		wt->filled = st.st_ctim;
 	close(fd);
-	wt->filled = st.st_ctim;
-	wt->files = aim_xmalloc(sizeof(*wt->files));
-	memset(wt->files, 0, sizeof(*wt->files));
-	wt->files->skip_git = 1;
-	if (tree_list(wt->tree, wt->files) == -1) {
-		tree_list_free(wt->files);
-		free(wt->files);
-		wt->files = NULL;
-	}
 }
 
 int
@@ -683,6 +700,7 @@ aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
 	int inside;
 
 	memset(wt, 0, sizeof(*wt));
+	wt->disk_bytes = -1;
 	*why = NULL;
 	n = strlen(b->top);
 	inside = root != NULL && strncmp(root, b->top, n) == 0 &&
@@ -709,6 +727,7 @@ aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
 	*why = NULL;
 	if ((wt->git ? git_copy(wt, b, why) : plain_copy(wt, b, why)) == -1)
 		return -1;
+	mark_filled(wt);
 	/* A working directory git does not track (empty) is made too. */
 	if (aim_mkdirs(wt->cwd) == -1) {
 		*why = aim_xsprintf("can't create %s: %s", wt->cwd,
@@ -719,7 +738,6 @@ aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
 	    bring_in(wt, b, o->copy, 0, why) == -1 ||
 	    (o->setup != NULL && setup_run(wt, o->setup, why) == -1))
 		return -1;
-	files_take(wt);
 	return 0;
 }
 
@@ -744,9 +762,8 @@ aim_worktree_free(struct aim_worktree *wt)
 	free(wt->git_dir);
 	free(wt->git_env[0]);
 	free(wt->git_env[1]);
-	tree_list_free(wt->files);
-	free(wt->files);
 	memset(wt, 0, sizeof(*wt));
+	wt->disk_bytes = -1;
 }
 
 int
@@ -820,51 +837,121 @@ path_add(char **buf, size_t *len, size_t *cap, const char *path)
 	*len += n;
 }
 
-/* Did the file of listing entry a change, as entry b shows it now? */
+/*
+ * The walk of a copy for its diff: every entry below the tree (.git
+ * left out), each file marked when it may have changed since the copy
+ * held its base, and the disk of the whole directory.
+ */
+struct change_walk {
+	struct tree_list l;		/* dirs too; changed: files only */
+	const char *tree;
+	size_t	 tree_len;
+	struct timespec filled;
+	unsigned char moved[AIM_WALK_MAX_DEPTH + 2];	/* by depth: dirs */
+	int	 dir_moved;		/* some directory's entries changed */
+	int64_t	 disk_bytes;
+};
+
+/* Was st's inode changed or touched since the copy held its base? */
 static int
-entry_moved(const struct aim_tree_entry *a, const struct aim_tree_entry *b,
-    struct timespec filled)
+moved(const struct stat *st, struct timespec filled)
 {
-	return a->mode != b->mode || a->ino != b->ino || a->size != b->size ||
-	    ts_cmp(a->mtim, b->mtim) != 0 || ts_cmp(a->ctim, b->ctim) != 0 ||
-	    ts_cmp(a->ctim, filled) >= 0;
+	return ts_cmp(st->st_ctim, filled) >= 0 ||
+	    ts_cmp(st->st_mtim, filled) >= 0;
 }
 
 /*
- * The files of wt that may have changed since its listing, each path and
- * its NUL into *buf (malloc'd), *len bytes: those that came, those that
- * went, those whose mode, inode, size, mtime or ctime moved, and those
- * whose ctime was not before the listing began (changed within the
- * clock's tick it began in, a change may look like none).  0, or -1 when
- * the walk could not read all of the copy.
+ * A file may have changed when its ctime or mtime is not before the
+ * mark (a write, a chmod, a rename onto it: within the clock's tick the
+ * mark was made in, a change may share its time) or when its directory's
+ * entries changed (a rename, which POSIX lets leave the file's ctime
+ * alone: rename(2)).  A directory's mtime moves when an entry comes or
+ * goes (unlink(2), rename(2)).
  */
 static int
-files_changed(struct aim_worktree *wt, char **buf, size_t *len)
+change_visit(const struct aim_walk_entry *e, void *arg)
 {
-	struct aim_tree_list now = { .skip_git = 1 }, *was = wt->files;
-	size_t i = 0, j = 0, cap = 0;
-	int c;
+	struct change_walk *c = arg;
+	struct tree_entry *t;
+	int below, m;
+
+	c->disk_bytes += (int64_t)e->st->st_blocks * 512;
+	if (strncmp(e->path, c->tree, c->tree_len - 1) != 0 ||
+	    (e->path[c->tree_len - 1] != '/' && e->path[c->tree_len - 1] !=
+	    '\0'))
+		return AIM_WALK_CONTINUE;
+	below = e->path[c->tree_len - 1] == '/';
+	m = moved(e->st, c->filled);
+	if (S_ISDIR(e->st->st_mode)) {
+		if (below && strcmp(e->name, ".git") == 0)
+			return AIM_WALK_PRUNE;
+		c->moved[e->depth] = m;
+		c->dir_moved |= m;
+		if (!below)
+			return AIM_WALK_CONTINUE;
+	} else if (!below || strcmp(e->name, ".git") == 0)
+		return AIM_WALK_CONTINUE;
+	t = entry_add(&c->l, e->path + c->tree_len);
+	t->mode = e->st->st_mode;
+	t->changed = !S_ISDIR(e->st->st_mode) && (m || c->moved[e->depth - 1]);
+	return AIM_WALK_CONTINUE;
+}
+
+/*
+ * The walk of wt's directory into c: the entries below the tree, and the
+ * directory's disk into wt->disk_bytes.  0, or -1 when some of it could
+ * not be read.
+ */
+static int
+change_walk(struct aim_worktree *wt, struct change_walk *c)
+{
+	struct aim_walk w;
+
+	memset(c, 0, sizeof(*c));
+	c->tree = wt->tree;
+	c->tree_len = strlen(wt->tree) + 1;
+	c->filled = wt->filled;
+	memset(&w, 0, sizeof(w));
+	w.visit = change_visit;
+	w.visit_arg = c;
+	aim_walk(&w, wt->dir);
+	qsort(c->l.v, c->l.n, sizeof(*c->l.v), entry_cmp);
+	wt->disk_bytes = c->disk_bytes;
+	return w.nwarn == 0 ? 0 : -1;
+}
+
+/*
+ * The paths of wt's files that may have changed, each with its NUL, into
+ * *buf (malloc'd), *len bytes: those c marked, then, when an entry came
+ * or went, the base's files that are not there now (git ls-files with
+ * env's index of the base).  0, or -1 with a malloc'd *why.
+ */
+static int
+files_changed(struct aim_worktree *wt, struct change_walk *c,
+    char *const env[], char **buf, size_t *len, char **why)
+{
+	char *ls[] = { "git", "-C", wt->tree, "ls-files", "-z", NULL };
+	char *base = NULL, *p, *end;
+	size_t i, cap = 0, blen;
+	int cmp;
 
 	*buf = NULL;
 	*len = 0;
-	if (tree_list(wt->tree, &now) == -1) {
-		tree_list_free(&now);
+	for (i = 0; i < c->l.n; i++)
+		if (c->l.v[i].changed)
+			path_add(buf, len, &cap, c->l.v[i].path);
+	if (!c->dir_moved)
+		return 0;
+	if (run(ls, env, NULL, 0, &base, &blen, why) == -1)
 		return -1;
+	for (p = base, end = base + blen, i = 0; p < end; p += strlen(p) + 1) {
+		cmp = 1;
+		while (i < c->l.n && (cmp = strcmp(c->l.v[i].path, p)) < 0)
+			i++;
+		if (cmp != 0)
+			path_add(buf, len, &cap, p);
 	}
-	while (i < was->n || j < now.n) {
-		c = i == was->n ? 1 : j == now.n ? -1 :
-		    strcmp(was->v[i].path, now.v[j].path);
-		if (c < 0)
-			path_add(buf, len, &cap, was->v[i++].path);
-		else if (c > 0)
-			path_add(buf, len, &cap, now.v[j++].path);
-		else {
-			if (entry_moved(&was->v[i], &now.v[j], wt->filled))
-				path_add(buf, len, &cap, now.v[j].path);
-			i++, j++;
-		}
-	}
-	tree_list_free(&now);
+	free(base);
 	return 0;
 }
 
@@ -896,7 +983,7 @@ int
 aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
     char **why)
 {
-	char *index = NULL, *env[4] = { NULL }, *paths, *ignored = NULL;
+	char *index = NULL, *env[4] = { NULL }, *ignored = NULL;
 	char *rt[] = { "git", "-C", wt->tree, "read-tree", wt->base, NULL };
 	char *ci[] = { "git", "-C", wt->tree, "check-ignore", "-z", "--stdin",
 	    NULL };
@@ -905,14 +992,20 @@ aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
 	char *df[] = { "git", "-C", wt->tree, "diff", "--cached", "--binary",
 	    "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
 	    wt->base, NULL };
-	size_t plen, ilen = 0;
-	int rc = -1, st;
+	struct change_walk c;
+	char *paths = NULL;
+	size_t plen = 0, ilen = 0, i;
+	int rc = -1, st = 1;
 
 	*diff = NULL;
-	if (wt->files == NULL || files_changed(wt, &paths, &plen) == -1)
+	if (wt->filled.tv_sec == 0 || change_walk(wt, &c) == -1) {
+		tree_list_free(&c.l);
 		return diff_all(wt, diff, len, why);
-	if (plen == 0) {
-		free(paths);
+	}
+	for (i = 0; i < c.l.n && !c.l.v[i].changed; i++)
+		;
+	if (i == c.l.n && !c.dir_moved) {
+		tree_list_free(&c.l);
 		*diff = aim_xstrdup("");
 		*len = 0;
 		return 0;
@@ -927,14 +1020,20 @@ aim_worktree_diff(struct aim_worktree *wt, char **diff, size_t *len,
 	env[1] = wt->git ? NULL : wt->git_env[0];
 	env[2] = wt->git ? NULL : wt->git_env[1];
 	if (run(rt, env, NULL, 0, NULL, NULL, why) == 0 &&
-	    (st = run_upto(ci, env, paths, plen, &ignored, &ilen, 1, why)) !=
-	    -1) {
-		if (st == 0)
+	    files_changed(wt, &c, env, &paths, &plen, why) == 0 &&
+	    (plen == 0 || (st = run_upto(ci, env, paths, plen, &ignored, &ilen,
+	    1, why)) != -1)) {
+		if (plen > 0 && st == 0)
 			paths_drop(paths, &plen, ignored, ilen);
-		if ((plen == 0 || run(ui, env, paths, plen, NULL, NULL, why) ==
-		    0) && run(df, env, NULL, 0, diff, len, why) == 0)
+		if (plen == 0) {
+			*diff = aim_xstrdup("");
+			*len = 0;
+			rc = 0;
+		} else if (run(ui, env, paths, plen, NULL, NULL, why) == 0 &&
+		    run(df, env, NULL, 0, diff, len, why) == 0)
 			rc = 0;
 	}
+	tree_list_free(&c.l);
 	(void)unlink(index);
 	free(env[0]);
 	free(index);

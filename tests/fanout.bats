@@ -98,6 +98,33 @@ fixer"
 	run -0 sh test.sh
 }
 
+@test "a candidate's diff is what git add -A sees there: files gone, moved, re-moded, linked, rewritten at the same size and mtime, made; ignored ones left out" {
+	printf '*.log\n' >.gitignore
+	printf 'aaaa\n' >same.txt
+	git add .gitignore same.txt && git commit -qm more
+	echo wip >>calc.sh
+	echo mine >u.txt
+	rec 10000 shuffler peek >../in.jsonl
+	run -0 --separate-stderr aim-fanout ../in.jsonl
+	jq -j '.fanout.candidates[0].diff' <<<"$output" >../got.diff
+	assert_equal "$(jq -c '[.fanout.candidates[1].diff]' <<<"$output")" '[""]'
+	# The same changes in a copy of the tree, and git add -A there with a
+	# new index, which hashes every file.
+	cp -a . ../ref && cd ../ref
+	git add -A && base=$(git write-tree)
+	AIM_TOOL_ID=shuffler sh "$TOOL" </dev/null >/dev/null
+	rm .git/index && git add -A
+	git diff --cached --binary --src-prefix=a/ --dst-prefix=b/ "$base" >../want.diff
+	run -0 grep '^diff --git' ../got.diff
+	assert_output "diff --git a/calc.sh b/calc2.sh
+diff --git a/link.sh b/link.sh
+diff --git a/new/deep/n.txt b/new/deep/n.txt
+diff --git a/same.txt b/same.txt
+diff --git a/test.sh b/test.sh
+diff --git a/u.txt b/u.txt"
+	run -0 cmp ../want.diff ../got.diff
+}
+
 @test "--link and --copy bring ignored files in, --setup runs first, --keep keeps the worktree" {
 	printf 'node_modules\n.env\n' >.gitignore
 	mkdir node_modules && echo lib >node_modules/m.js
