@@ -40,7 +40,11 @@ struct aim_state {
 	ino_t	 ino;
 	off_t	 size;
 	struct timespec mtime;
+	int64_t	 read_ms;	/* aim_now_ms of the last aim_state_current read */
 };
+
+/* aim_state_current takes a read this recent as current (ms). */
+#define AIM_STATE_FRESH_MS	10
 
 /* Wall-clock milliseconds since the epoch (CLOCK_REALTIME): state times. */
 int64_t	 aim_wall_ms(void);
@@ -75,6 +79,9 @@ int	 aim_state_refresh(struct aim_state *st, char **why);
 /*
  * aim_state_refresh for a process that goes on without the state: st when
  * usable, else NULL; every problem is said once (aim_warn_once on said).
+ * A file read less than AIM_STATE_FRESH_MS ago is not read again: the
+ * engine asks for the state several times a request (aim-invoke(1)
+ * "Cooldowns"); aim_state_lock always reads it.
  */
 struct aim_state *aim_state_current(struct aim_state *st, json_t *said);
 

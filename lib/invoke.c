@@ -32,6 +32,8 @@ struct job {
 	json_t	*cands;		/* borrowed from rec.route */
 	size_t	 next;		/* next candidate to consider */
 	json_t	*cur;		/* the candidate being tried, or NULL */
+	json_t	*looked;	/* the candidate the cache was asked for */
+	json_t	*runs_for;	/* the candidate runs were made for */
 	size_t	 depth;		/* its index in cands */
 	int	 tries;		/* attempts of cur so far */
 	const char *tool_id;	/* of the current candidate */
@@ -126,6 +128,7 @@ declare_clear(struct job *j)
 	json_decref(j->ran);
 	aim_snapshot_free(j->snap);
 	j->runs = j->ran = NULL;
+	j->runs_for = NULL;
 	j->snap = NULL;
 	aim_strv_free(j->env);
 	j->env = NULL;
@@ -1179,6 +1182,7 @@ cache_hit(struct aim_invoke *iv, struct job *j)
 
 	json_decref(j->rfiles);
 	j->rfiles = NULL;
+	j->looked = j->cur;
 	if (!cacheable(iv, j) ||
 	    aim_rcache_key(j->rec, j->cur, j->rkey, &j->rfiles) == -1)
 		return 0;
@@ -1313,15 +1317,13 @@ declare_child_done(struct aim_invoke *iv, struct job *j)
 }
 
 /*
- * A declarative attempt of j->cur (aim-registry(5) "The adapter object"):
- * the runs its adapter object makes of the request, one after another,
- * the files hashed before and after.  A request the tool does not take
- * (a file of another type) is a failure of class bad_request, so the
- * chain moves on.  Returns as try_start.
+ * The runs the adapter object of j->cur makes of the request, into
+ * j->runs (aim-registry(5) "The adapter object"): 1.  A request the tool
+ * does not take (a file of another type) is a failure of class
+ * bad_request, so the chain moves on: then as try_start.
  */
 static int
-declare_begin(struct aim_invoke *iv, struct job *j,
-    const struct aim_proc_limits *lim)
+declare_runs(struct aim_invoke *iv, struct job *j)
 {
 	json_t *attempt, *output;
 	char *why = NULL;
@@ -1342,11 +1344,19 @@ declare_begin(struct aim_invoke *iv, struct job *j,
 		j->refused = 1;
 		return after_attempt(iv, j, attempt, output) == 0 ? 0 : -1;
 	}
-	/* Only a request the tool takes is looked for: a miss means a run. */
-	if (j->tries == 0 && cache_hit(iv, j)) {
-		declare_clear(j);
-		return 1;
-	}
+	j->runs_for = j->cur;
+	return 1;
+}
+
+/*
+ * A declarative attempt of j->cur, its runs made (declare_runs): run one
+ * after another, the files hashed before and after.  Returns as
+ * try_start.
+ */
+static int
+declare_begin(struct aim_invoke *iv, struct job *j,
+    const struct aim_proc_limits *lim)
+{
 	j->snap = aim_snapshot_take(json_object_get(json_object_get(j->rec,
 	    "payload"), "files"));
 	j->ran = json_array();
@@ -1370,7 +1380,7 @@ try_start(struct aim_invoke *iv, struct job *j)
 {
 	struct aim_proc_limits lim;
 	int64_t now = aim_now_ms();
-	int rc;
+	int rc, declare;
 
 	j->tool_id = json_string_value(json_object_get(j->cur, "tool_id"));
 	lim.timeout_ms = int_member(j->cur, "timeout_ms");
@@ -1381,16 +1391,30 @@ try_start(struct aim_invoke *iv, struct job *j)
 	lim.stderr_tail_bytes = iv->cfg->stderr_tail_bytes;
 
 	if ((rc = recheck_cooldown(iv, j)) != 1 ||
-	    (rc = clip_to_deadline(j, now, &lim)) != 1 ||
-	    (rc = slot_take(iv, j, now, lim.timeout_ms)) != 1)
+	    (rc = clip_to_deadline(j, now, &lim)) != 1)
+		return rc;
+	/*
+	 * What needs no slot comes first: a request the tool does not take,
+	 * and a cached result (only of a request the tool takes: a miss
+	 * means a run), looked for once while a slot is waited for.
+	 */
+	declare = json_is_object(json_object_get(j->cur, "adapter"));
+	if (declare && j->runs_for != j->cur) {
+		declare_clear(j);
+		if ((rc = declare_runs(iv, j)) != 1)
+			return rc;
+	}
+	if (j->tries == 0 && j->looked != j->cur && cache_hit(iv, j)) {
+		declare_clear(j);
+		return 1;
+	}
+	if ((rc = slot_take(iv, j, now, lim.timeout_ms)) != 1)
 		return rc;
 	argv_build(j);
 	if ((rc = env_build(iv, j, lim.timeout_ms)) != 1)
 		return rc;
-	if (json_is_object(json_object_get(j->cur, "adapter")))
+	if (declare)
 		return declare_begin(iv, j, &lim);
-	if (j->tries == 0 && cache_hit(iv, j))
-		return 1;
 	return attempt_spawn(iv, j, now, &lim);
 }
 

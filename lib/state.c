@@ -265,13 +265,18 @@ aim_state_refresh(struct aim_state *st, char **why)
 struct aim_state *
 aim_state_current(struct aim_state *st, json_t *said)
 {
+	int64_t now = aim_now_ms();
 	char *why = NULL;
 	int rc;
 
 	if (st->path == NULL && st->redis == NULL)
 		return NULL;
+	if (st->redis == NULL && st->read_ms != 0 &&
+	    now - st->read_ms < AIM_STATE_FRESH_MS)
+		return st;
 	rc = aim_state_refresh(st, &why);
 	aim_warn_once(said, why);
+	st->read_ms = rc == 0 ? now : 0;
 	return rc == 0 ? st : NULL;
 }
 

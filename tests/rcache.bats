@@ -116,6 +116,28 @@ files() {
 	assert_equal "$(cached)" '[null,null]'
 }
 
+@test "a hit needs no slot: with every slot of the tool held, a cached request is served and an uncached one skipped" {
+	jq '.conflict_resolution.concurrent_access = {"max_concurrent": 1, "strategy": "reject"}' \
+	    reg/AIM_cross-tool/AIM_coordination-rules.json >rules.json
+	mv rules.json reg/AIM_cross-tool/AIM_coordination-rules.json
+	files 2
+	each formatting f1
+	assert_equal "$(runs)" 1
+	slot=$(echo "$HOME"/.local/state/aim/slots/fmt.*.0.lock)
+	assert [ -f "$slot" ]
+	flock "$slot" sleep 30 &
+	holder=$!
+	until ! flock -n "$slot" true; do sleep 0.05; done
+	cp orig/f1 .
+	run -1 --separate-stderr aim run --json -r reg -d audit --each formatting f1 f2
+	kill "$holder"
+	echo "$output" >out.jsonl
+	assert_equal "$(runs)" 1
+	assert_equal "$(cat f1)" $'TEXT 1\nMORE'
+	assert_equal "$(jq -c '[.payload.files[0], .result.cached, .attempts[-1].reason]' out.jsonl)" \
+	    $'["f1",true,null]\n["f2",null,"max_concurrent"]'
+}
+
 @test "a damaged entry or stored file is a miss, removed, and stored anew" {
 	files 1
 	each formatting f1
