@@ -267,7 +267,9 @@ tree_list(const char *top, struct tree_list *l)
 	struct aim_walk w;
 
 	memset(l, 0, sizeof(*l));
-	l->top_len = strlen(top) + 1;
+	l->top_len = strlen(top);
+	if (l->top_len == 0 || top[l->top_len - 1] != '/')
+		l->top_len++;	/* aim_walk's '/' after it */
 	memset(&w, 0, sizeof(w));
 	w.visit = list_visit;
 	w.visit_arg = l;
@@ -892,7 +894,6 @@ change_visit(const struct aim_walk_entry *e, void *arg)
 	} else if (!below || strcmp(e->name, ".git") == 0)
 		return AIM_WALK_CONTINUE;
 	t = entry_add(&c->l, e->path + c->tree_len);
-	t->mode = e->st->st_mode;
 	t->changed = !S_ISDIR(e->st->st_mode) && (m || c->moved[e->depth - 1]);
 	return AIM_WALK_CONTINUE;
 }
@@ -956,27 +957,32 @@ files_changed(struct aim_worktree *wt, struct change_walk *c,
 }
 
 /*
- * The list of paths *buf (*len bytes) less those of drop, a list in the
- * same order that names only paths of *buf.
+ * The list of paths *buf (*len bytes) less those of drop, another such
+ * list (drop_len bytes), in whatever order.
  */
 static void
-paths_drop(char *buf, size_t *len, const char *drop, size_t drop_len)
+paths_drop(char *buf, size_t *len, char *drop, size_t drop_len)
 {
-	char *p = buf, *out = buf, *end = buf + *len;
-	const char *d = drop, *dend = drop + drop_len;
-	size_t n;
+	char *p = buf, *out = buf, *end = buf + *len, **v = NULL;
+	size_t n = 0, cap = 0, k;
 
-	while (p < end) {
-		n = strlen(p) + 1;
-		if (d < dend && strcmp(p, d) == 0)
-			d += strlen(d) + 1;
-		else {
-			memmove(out, p, n);
-			out += n;
+	for (p = drop; p < drop + drop_len; p += strlen(p) + 1) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = aim_xrealloc(v, cap * sizeof(*v));
 		}
-		p += n;
+		v[n++] = p;
+	}
+	qsort(v, n, sizeof(*v), str_cmp);
+	for (p = buf; p < end; p += k) {
+		k = strlen(p) + 1;
+		if (n == 0 || bsearch(&p, v, n, sizeof(*v), str_cmp) == NULL) {
+			memmove(out, p, k);
+			out += k;
+		}
 	}
 	*len = out - buf;
+	free(v);
 }
 
 int
