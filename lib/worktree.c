@@ -672,24 +672,37 @@ setup_run(struct aim_worktree *wt, const char *cmd, char **why)
 
 /*
  * The filesystem's clock once wt's copy holds its base, into wt->filled:
- * the ctime of a new file, dir/filled.  A file changed later gets a
- * ctime no earlier than that (inode(7), "st_ctime").  Left zero when the
+ * the ctime of a file of its own, dir/filled.  A file changed later gets
+ * a ctime no earlier than that (inode(7), "st_ctime").  Timestamps move
+ * by the clock's tick, a few ms: the mark is touched until its ctime
+ * has passed the one it was made with, so that what the fill wrote in
+ * that tick is before it and does not look changed.  Left zero when the
  * mark cannot be made: the diff then asks git about every file.
  */
 static void
 mark_filled(struct aim_worktree *wt)
 {
+	struct timespec nap = { 0, 500000 };
 	char *mark = aim_xsprintf("%s/filled", wt->dir);
 	struct stat st;
-	int fd;
+	struct timespec made;
+	int fd, i;
 
 	fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	free(mark);
 	if (fd == -1)
 		return;
-	if (fstat(fd, &st) == 0)
-		wt->filled = st.st_ctim;
+	if (fstat(fd, &st) == 0) {
+		made = wt->filled = st.st_ctim;
+		/* At most 100 ms; else the tick's files are hashed again. */
+		for (i = 0; i < 200 && ts_cmp(wt->filled, made) == 0; i++) {
+			(void)nanosleep(&nap, NULL);
+			if (futimens(fd, NULL) == -1 || fstat(fd, &st) == -1)
+				break;
+			wt->filled = st.st_ctim;
+		}
+	}
 	close(fd);
 }
 
