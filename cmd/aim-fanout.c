@@ -5,6 +5,7 @@
  * winner (aim-fanout(1)).
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <err.h>
@@ -110,6 +111,7 @@ struct cand {
 	size_t	 len, cap;
 	json_t	*out;		/* the record's candidate object */
 	int	 removed;	/* its process removed the copy */
+	int	 state_fd;	/* the state's tree goes down it, or -1 */
 };
 
 /* ---- in the candidate's process ---- */
@@ -274,6 +276,36 @@ cand_object(struct cand *k, json_t *r, int64_t ms)
 }
 
 /*
+ * The state's tree id, from aim-fanout once it has written it (while the
+ * copy was checked out), into b: 0, or -1 when it wrote none (it could
+ * not, or a signal came).
+ */
+static int
+state_read(int fd, struct aim_base *b)
+{
+	char buf[sizeof(b->tree) + 1];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(buf) - 1 && memchr(buf, '\n', len) == NULL) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	len = strcspn(buf, "\n");
+	if (len == 0 || len >= sizeof(b->tree))
+		return -1;
+	memcpy(b->tree, buf, len);
+	b->tree[len] = '\0';
+	return 0;
+}
+
+/*
  * A candidate's process: its copy made, then in it the tool through the
  * engine, verify and the diff; the candidate object down fd, then the
  * copy removed (not with --keep), while the other candidates may still
@@ -282,8 +314,9 @@ cand_object(struct cand *k, json_t *r, int64_t ms)
  */
 static void __attribute__((noreturn))
 cand_child(struct fan *f, json_t *rec, struct cand *k,
-    const struct aim_base *b, pid_t parent, int fd)
+    const struct aim_base *head, pid_t parent, int fd, int state_fd)
 {
+	struct aim_base b = *head;
 	json_t *r, *o;
 	int64_t t0;
 	char *s, *why = NULL;
@@ -294,7 +327,11 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 		_exit(1);
 	if (aim_proc_forked() == -1 || (sig_fd = aim_signals_catch()) == -1)
 		_exit(1);
-	if (aim_worktree_fill(&k->wt, b, &f->wo, &why) == -1 ||
+	/* HEAD checked out while aim-fanout writes the state's tree. */
+	if (aim_worktree_checkout(&k->wt, &b, &why) == 0 &&
+	    state_read(state_fd, &b) == -1)
+		_exit(1);
+	if (why != NULL || aim_worktree_fill(&k->wt, &b, &f->wo, &why) == -1 ||
 	    chdir(k->wt.cwd) == -1) {
 		o = json_pack("{s:s, s:s, s:s}", "tool_id", k->tool_id,
 		    "status", "error", "message", why ? why : strerror(errno));
@@ -304,7 +341,7 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 		_exit(1);
 	}
 	t0 = aim_now_ms();
-	r = engine_run(f, one_record(rec, k, b), 1);
+	r = engine_run(f, one_record(rec, k, &b), 1);
 	/* Orphaned: the copy is the next sweep's; touch it no more. */
 	if (getppid() != parent)
 		_exit(1);
@@ -330,26 +367,67 @@ cand_child(struct fan *f, json_t *rec, struct cand *k,
 
 /* Start k's process: 0, or -1 with errno (k->out says so). */
 static int
-cand_start(struct fan *f, json_t *rec, struct cand *k,
+cand_start(struct fan *f, json_t *rec, struct cand *ks, size_t i,
     const struct aim_base *b)
 {
-	int p[2];
+	struct cand *k = &ks[i];
+	int p[2], st[2];
 	pid_t me = getpid();
+	size_t j;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
+	/* A socket, so that a send to a process gone is no SIGPIPE. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st) == -1) {
+		close(p[0]), close(p[1]);
+		return -1;
+	}
 	fflush(NULL);
 	if ((k->pid = fork()) == -1) {
-		close(p[0]), close(p[1]);
+		close(p[0]), close(p[1]), close(st[0]), close(st[1]);
 		return -1;
 	}
 	if (k->pid == 0) {
 		close(p[0]);
-		cand_child(f, rec, k, b, me, p[1]);
+		close(st[1]);
+		/* The others' state pipes end when aim-fanout closes them. */
+		for (j = 0; j < i; j++)
+			if (ks[j].state_fd != -1)
+				close(ks[j].state_fd);
+		cand_child(f, rec, k, b, me, p[1], st[0]);
 	}
 	close(p[1]);
+	close(st[0]);
 	k->fd = p[0];
+	k->state_fd = st[1];
 	return 0;
+}
+
+/*
+ * The state's tree written (aim_base_state) while the candidates check
+ * out HEAD, then sent down each one's state pipe; on failure or after a
+ * signal, nothing is sent and each process ends without an answer.
+ * 0, or -1 with a malloc'd *why.
+ */
+static int
+state_send(struct fan *f, struct cand *ks, size_t n, struct aim_base *b,
+    char **why)
+{
+	char line[sizeof(b->tree) + 1];
+	int rc = f->signal ? 0 : aim_base_state(b, why);
+	size_t i;
+
+	snprintf(line, sizeof(line), "%s\n", b->tree);
+	for (i = 0; i < n; i++) {
+		if (ks[i].state_fd == -1)
+			continue;
+		if (rc == 0 && !f->signal)
+			(void)send(ks[i].state_fd, line, strlen(line),
+			    MSG_NOSIGNAL);
+		close(ks[i].state_fd);
+		ks[i].state_fd = -1;
+	}
+	return rc;
 }
 
 /* Read what k's process wrote so far; at its end, reap it. */
@@ -451,7 +529,7 @@ cands_pick(const struct fan *f, json_t *rec, struct cand *ks)
 		memset(&ks[n], 0, sizeof(ks[n]));
 		ks[n].c = c;
 		ks[n].tool_id = tool;
-		ks[n].fd = -1;
+		ks[n].fd = ks[n].state_fd = -1;
 		n++;
 	}
 	return n;
@@ -792,14 +870,19 @@ cands_clean(struct fan *f, struct cand *ks, size_t n)
 	return total;
 }
 
-/* Run rec's candidates (there are n in ks) and fill the record. */
-static void
+/*
+ * Run rec's candidates (there are n in ks) and fill the record: 0, or -1
+ * with a malloc'd *why when the state's tree could not be written (the
+ * copies removed, rec left alone).
+ */
+static int
 fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
-    const struct aim_base *b)
+    struct aim_base *b, char **why)
 {
 	json_t *fo, *cands;
 	int64_t t0 = aim_now_ms(), disk;
 	size_t i;
+	int rc;
 
 	f->cmd = f->verify ? f->verify : json_string_value(json_object_get(
 	    json_object_get(rec, "route"), "verify"));
@@ -811,13 +894,21 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 	cands_prepare(f, ks, n, b);
 	for (i = 0; i < n; i++)
 		if (ks[i].have_wt && !f->signal &&
-		    cand_start(f, rec, &ks[i], b) == -1)
+		    cand_start(f, rec, ks, i, b) == -1)
 			ks[i].out = json_pack("{s:s, s:s, s:s}", "tool_id",
 			    ks[i].tool_id, "status", "error", "message",
 			    strerror(errno));
+	rc = state_send(f, ks, n, b, why);
 	cands_wait(f, ks, n);
 	disk = cands_clean(f, ks, n);
 	signals_arm(0);
+	if (rc == -1) {
+		for (i = 0; i < n; i++) {
+			json_decref(ks[i].out);
+			free(ks[i].buf);
+		}
+		return -1;
+	}
 	if (f->signal == 0)
 		f->signal = aim_signal_taken(sig_fd);
 	cands = json_array();
@@ -838,6 +929,7 @@ fan_out(struct fan *f, json_t *rec, struct cand *ks, size_t n,
 		json_object_set_new(fo, "verify", json_pack("{s:O}",
 		    "capability", json_object_get(f->vroute, "capability")));
 	record_finish(f, rec, fo);
+	return 0;
 }
 
 /* Say a record we could not fan out, and make it an error record. */
@@ -885,11 +977,14 @@ on_line(void *arg, const struct aim_line *line, const char *source)
 	else if ((n = cands_pick(f, rec, ks)) == 0)
 		bad_record(f, rec, source, line->lineno, "no_candidate",
 		    "no ready candidate to fan out to");
-	else if (aim_base_read(&b, ".", &why) == -1) {
+	else if (aim_base_head(&b, ".", &why) == -1) {
+		bad_record(f, rec, source, line->lineno, "no_worktree", why);
+		free(why);
+	} else if (fan_out(f, rec, ks, n, &b, &why) == -1) {
+		aim_base_free(&b);
 		bad_record(f, rec, source, line->lineno, "no_worktree", why);
 		free(why);
 	} else {
-		fan_out(f, rec, ks, n, &b);
 		aim_base_free(&b);
 		if (!json_is_true(json_object_get(json_object_get(rec,
 		    "result"), "success")))

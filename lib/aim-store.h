@@ -551,6 +551,7 @@ struct aim_base {
 	char	 head[65];
 	char	 head_tree[65];	/* HEAD's tree id, "" outside git */
 	char	 tree[AIM_HASH_HEX_BYTES + 1];
+	char	*index;		/* the user's index, in git */
 };
 
 /*
@@ -562,6 +563,17 @@ struct aim_base {
  * "git add: ...").  aim_base_free afterwards when 0.
  */
 int	 aim_base_read(struct aim_base *b, const char *dir, char **why);
+
+/*
+ * aim_base_read in two steps, so that the copies can be checked out at
+ * HEAD while the state's tree is written (aim-fanout(1) "Worktrees"):
+ * aim_base_head all but the tree in git (outside git the tree too), then
+ * aim_base_state the tree.  Each 0, or -1 with a malloc'd *why as
+ * aim_base_read; aim_base_free after aim_base_head gave 0, whatever
+ * aim_base_state gave.
+ */
+int	 aim_base_head(struct aim_base *b, const char *dir, char **why);
+int	 aim_base_state(struct aim_base *b, char **why);
 void	 aim_base_free(struct aim_base *b);
 
 /*
@@ -593,6 +605,7 @@ struct aim_worktree {
 	int	 git;
 	char	*git_env[3];	/* outside git: GIT_DIR=dir/git, GIT_WORK_TREE */
 	char	 base[AIM_HASH_HEX_BYTES + 1];	/* the tree id diffs start from */
+	int	 checked_out;	/* aim_worktree_checkout done */
 	struct timespec filled;	/* the filesystem's clock once it held its
 				   base (0: unknown) */
 	int64_t	 disk_bytes;	/* its disk as the last diff's walk saw it,
@@ -626,6 +639,18 @@ int	 aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
  */
 int	 aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
 	    const struct aim_worktree_opts *o, char **why);
+
+/*
+ * The first part of aim_worktree_fill, which needs no more of b than
+ * aim_base_head gives: in git, git worktree add --detach --no-checkout
+ * at HEAD (under aim's lock of git's worktree list) and git reset
+ * --hard; outside git the whole copy.  aim_worktree_fill then does the
+ * rest once b's tree is known (aim-fanout(1) "Worktrees").  0, or -1
+ * with a malloc'd *why ("git worktree: ...", "git reset: ...");
+ * aim_worktree_remove cleans up either way.
+ */
+int	 aim_worktree_checkout(struct aim_worktree *wt,
+	    const struct aim_base *b, char **why);
 
 /*
  * Remove wt: its directory (never through a symlink), then in git

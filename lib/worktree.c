@@ -403,14 +403,13 @@ git_state(struct aim_base *b, const char *index, char **why)
 }
 
 int
-aim_base_read(struct aim_base *b, const char *dir, char **why)
+aim_base_head(struct aim_base *b, const char *dir, char **why)
 {
 	char *rp[] = { "git", "-C", NULL, "rev-parse", "--show-toplevel",
 	    "--show-prefix", "--git-common-dir", "--git-path", "index", NULL };
 	char *head[] = { "git", "-C", NULL, "rev-parse", "HEAD^{commit}",
 	    "HEAD^{tree}", NULL };
-	char *out = NULL, *line[4], *index, *ignored = NULL;
-	int rc;
+	char *out = NULL, *line[4], *ignored = NULL;
 
 	memset(b, 0, sizeof(*b));
 	/* git names the directories from dir: absolute, so are they. */
@@ -430,7 +429,7 @@ aim_base_read(struct aim_base *b, const char *dir, char **why)
 	b->top = aim_xstrdup(line[0]);
 	b->prefix = aim_xstrdup(line[1]);
 	b->git_dir = aim_abspath(line[2], rp[2]);
-	index = aim_abspath(line[3], rp[2]);
+	b->index = aim_abspath(line[3], rp[2]);
 	free(rp[2]);
 	free(out);
 	head[2] = b->top;
@@ -440,18 +439,30 @@ aim_base_read(struct aim_base *b, const char *dir, char **why)
 		free(out);
 		*why = aim_xsprintf("%s: no commit yet: a worktree needs HEAD",
 		    b->top);
-		free(index);
 		aim_base_free(b);
 		return -1;
 	}
 	snprintf(b->head, sizeof(b->head), "%s", line[0]);
 	snprintf(b->head_tree, sizeof(b->head_tree), "%s", line[1]);
 	free(out);
-	rc = git_state(b, index, why);
-	free(index);
-	if (rc == -1)
-		aim_base_free(b);
-	return rc;
+	return 0;
+}
+
+int
+aim_base_state(struct aim_base *b, char **why)
+{
+	return b->git_dir == NULL ? 0 : git_state(b, b->index, why);
+}
+
+int
+aim_base_read(struct aim_base *b, const char *dir, char **why)
+{
+	if (aim_base_head(b, dir, why) == -1)
+		return -1;
+	if (aim_base_state(b, why) == 0)
+		return 0;
+	aim_base_free(b);
+	return -1;
 }
 
 void
@@ -459,6 +470,7 @@ aim_base_free(struct aim_base *b)
 {
 	free(b->top);
 	free(b->prefix);
+	free(b->index);
 	free(b->git_dir);
 	memset(b, 0, sizeof(*b));
 }
@@ -557,16 +569,33 @@ list_unlock(int fd)
 }
 
 /*
- * The copy of a git work tree: HEAD checked out, then the state's
- * changes, HEAD's tree to the state's, applied to the working files only
- * (untracked ones stay untracked); nothing more when the two are one.
+ * The copy of a git work tree, HEAD checked out: added with no checkout
+ * under the lock (git's list of worktrees has none), checked out outside
+ * it.
  */
 static int
-git_copy(struct aim_worktree *wt, const struct aim_base *b, char **why)
+git_checkout(struct aim_worktree *wt, const struct aim_base *b, char **why)
 {
 	char *add[] = { "git", "-C", b->top, "worktree", "add", "--detach",
 	    "--no-checkout", "-q", wt->tree, (char *)b->head, NULL };
 	char *co[] = { "git", "-C", wt->tree, "reset", "-q", "--hard", NULL };
+	int rc, lk;
+
+	lk = list_lock();
+	rc = run(add, NULL, NULL, 0, NULL, NULL, why);
+	list_unlock(lk);
+	return rc == -1 ? -1 : run(co, NULL, NULL, 0, NULL, NULL, why);
+}
+
+/*
+ * The state's changes, HEAD's tree to the state's, applied to the
+ * checked-out copy's working files only (untracked ones stay
+ * untracked); nothing when the two are one.
+ */
+static int
+git_state_apply(struct aim_worktree *wt, const struct aim_base *b,
+    char **why)
+{
 	char *df[] = { "git", "-C", b->top, "diff", "--binary", "--no-color",
 	    "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
 	    (char *)b->head_tree, (char *)b->tree, NULL };
@@ -574,14 +603,9 @@ git_copy(struct aim_worktree *wt, const struct aim_base *b, char **why)
 	    NULL };
 	char *diff = NULL;
 	size_t len = 0;
-	int rc, lk;
+	int rc;
 
 	snprintf(wt->base, sizeof(wt->base), "%s", b->tree);
-	lk = list_lock();
-	rc = run(add, NULL, NULL, 0, NULL, NULL, why);
-	list_unlock(lk);
-	if (rc == -1 || run(co, NULL, NULL, 0, NULL, NULL, why) == -1)
-		return -1;
 	if (strcmp(b->head_tree, b->tree) == 0)
 		return 0;
 	rc = run(df, NULL, NULL, 0, &diff, &len, why) == 0 &&
@@ -736,11 +760,24 @@ aim_worktree_new(struct aim_worktree *wt, const struct aim_base *b,
 }
 
 int
+aim_worktree_checkout(struct aim_worktree *wt, const struct aim_base *b,
+    char **why)
+{
+	*why = NULL;
+	if ((wt->git ? git_checkout(wt, b, why) : plain_copy(wt, b, why)) ==
+	    -1)
+		return -1;
+	wt->checked_out = 1;
+	return 0;
+}
+
+int
 aim_worktree_fill(struct aim_worktree *wt, const struct aim_base *b,
     const struct aim_worktree_opts *o, char **why)
 {
 	*why = NULL;
-	if ((wt->git ? git_copy(wt, b, why) : plain_copy(wt, b, why)) == -1)
+	if ((!wt->checked_out && aim_worktree_checkout(wt, b, why) == -1) ||
+	    (wt->git && git_state_apply(wt, b, why) == -1))
 		return -1;
 	mark_filled(wt);
 	/* A working directory git does not track (empty) is made too. */

@@ -125,6 +125,20 @@ diff --git a/u.txt b/u.txt"
 	run -0 cmp ../want.diff ../got.diff
 }
 
+@test "a state's tree git cannot write: the copies checked out meanwhile are removed, the record is no_worktree, exit 1" {
+	echo wip >>calc.sh
+	rec 10000 fixer peek >../in.jsonl
+	# A git whose add into aim's own index fails, as on a full disk.
+	mkdir ../bin
+	printf '#!/bin/sh\ncase "$GIT_INDEX_FILE $*" in\n*-index-*" add -A"*) echo "fatal: disk full" >&2; exit 128 ;;\nesac\nexec %s "$@"\n' \
+	    "$(command -v git)" >../bin/git
+	chmod +x ../bin/git
+	PATH=$PWD/../bin:$PATH run -1 --separate-stderr aim-fanout ../in.jsonl
+	assert_equal "$stderr" "aim-fanout: ../in.jsonl:1: git add: fatal: disk full"
+	assert_equal "$(jq -c '.error | [.code, .message]' <<<"$output")" '["no_worktree","git add: fatal: disk full"]'
+	assert_equal "$(worktrees_left)" "0 0"
+}
+
 @test "--link and --copy bring ignored files in, --setup runs first, --keep keeps the worktree" {
 	printf 'node_modules\n.env\n' >.gitignore
 	mkdir node_modules && echo lib >node_modules/m.js
